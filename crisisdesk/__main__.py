@@ -1,0 +1,5 @@
+import sys
+
+from crisisdesk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""Composition root: settings and paths in, services out. The CLI and the GUI both start here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from crisisdesk.domain.clock import Clock, SystemClock
+from crisisdesk.services.audit import AuditService
+from crisisdesk.services.passwords import Argon2Hasher, PasswordHasher
+from crisisdesk.services.people import PeopleService
+from crisisdesk.store.db import Database
+from crisisdesk.store.eventlog import EventLog
+
+APP_NAME = "crisisdesk"
+DB_ENV = "CRISISDESK_DB"
+DB_FILE = "crisisdesk.sqlite3"
+
+
+def default_db_path() -> Path:
+    """The workstation's database in the platform's user data folder."""
+    return platformdirs.user_data_path(APP_NAME, appauthor=False) / DB_FILE
+
+
+def log_dir() -> Path:
+    return platformdirs.user_log_path(APP_NAME, appauthor=False)
+
+
+def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--db`` first, then ``CRISISDESK_DB``, then the default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env).expanduser()
+    return default_db_path()
+
+
+@dataclass
+class App:
+    db: Database
+    clock: Clock
+    log: EventLog
+    people: PeopleService
+    audit: AuditService
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = False,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> App:
+        clock = clock or SystemClock()
+        db = Database.open(path, create=create, clock=clock)
+        log = EventLog(db, clock)
+        return cls(
+            db=db,
+            clock=clock,
+            log=log,
+            people=PeopleService(db, log, hasher or Argon2Hasher(), clock),
+            audit=AuditService(db, log),
+        )
+
+    def close(self) -> None:
+        self.db.close()

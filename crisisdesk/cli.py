@@ -1,0 +1,337 @@
+"""The command line: a headless front end over the same services as the console.
+
+Exit codes: 0 done; 1 a check failed (for example the audit log is broken); 2 a person's mistake (bad flag,
+unknown user, wrong password, missing database), said in one line on stderr; 3 something outside
+crisisdesk failed (retry); 70 a bug, with the details in the log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, NoReturn
+
+import orjson
+
+from crisisdesk import __version__
+from crisisdesk.app import App, log_dir, resolve_db_path
+from crisisdesk.domain.errors import ExternalError, UserError
+from crisisdesk.domain.roles import Actor, Role
+from crisisdesk.services.audit import EXPORT_FORMATS
+
+PASSWORD_ENV = "CRISISDESK_PASSWORD"
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USER, EXIT_EXTERNAL, EXIT_BUG = 0, 1, 2, 3, 70
+
+log = logging.getLogger("crisisdesk")
+
+
+class UsageError(UserError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 2, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# -- input helpers -----------------------------------------------------------------------------------
+
+
+def read_password_stdin(stdin: IO[str]) -> str:
+    line = stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise UserError("--password-stdin: no password on standard input (give it as the first line)")
+    return password
+
+
+def acting_password(name: str) -> str:
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    if os.name == "posix":
+        try:
+            os.close(os.open("/dev/tty", os.O_RDWR))
+        except OSError:
+            raise UserError(f"no password for {name}: set {PASSWORD_ENV} or run from a terminal") from None
+    return getpass.getpass(f"password for {name}: ")
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace, stdin: IO[str], stdout: IO[str]) -> None:
+        self.args = args
+        self.stdin = stdin
+        self.stdout = stdout
+        self._app: App | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return resolve_db_path(getattr(self.args, "db", None))
+
+    def app(self, *, create: bool = False) -> App:
+        if self._app is None:
+            self._app = App.open(self.db_path, create=create)
+        return self._app
+
+    def actor(self) -> Actor:
+        name = getattr(self.args, "as_user", None)
+        if not name:
+            raise UserError("this command needs --as NAME: the person acting (password from $CRISISDESK_PASSWORD)")
+        app = self.app()
+        app.people.require_initialised()
+        return app.people.authenticate(name, acting_password(name))
+
+    def out(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    def json(self, data: object) -> None:
+        self.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+def cmd_init(ctx: Context) -> int:
+    a = ctx.args
+    if a.password_stdin:
+        password = read_password_stdin(ctx.stdin)
+    else:
+        password = acting_password(a.admin)
+        if not os.environ.get(PASSWORD_ENV) and getpass.getpass("again: ") != password:
+            raise UserError("the two passwords differ; nothing was created")
+    app = ctx.app(create=True)
+    ws = app.people.initialise(a.admin, password, workstation_name=a.workstation_name)
+    ctx.out(f"created {app.db.path} (workstation {ws}) with admin {a.admin}")
+    return EXIT_OK
+
+
+def cmd_users_add(ctx: Context) -> int:
+    a = ctx.args
+    actor = ctx.actor()
+    if not a.password_stdin:
+        raise UserError("give the new person's password on standard input with --password-stdin")
+    password = read_password_stdin(ctx.stdin)
+    person = ctx.app().people.add(
+        actor, a.name, [Role.parse(r) for r in a.role], password, display_name=a.display_name
+    )
+    ctx.out(f"added {person.name} ({', '.join(person.roles)})")
+    return EXIT_OK
+
+
+def cmd_users_list(ctx: Context) -> int:
+    people = ctx.app().people.list_people(ctx.actor())
+    if ctx.args.json:
+        ctx.json([p.as_dict() for p in people])
+        return EXIT_OK
+    width = max([4, *(len(p.name) for p in people)])
+    ctx.out(f"{'NAME':<{width}}  ROLES")
+    for p in people:
+        ctx.out(f"{p.name:<{width}}  {', '.join(p.roles) or '-'}")
+    return EXIT_OK
+
+
+def _change_roles(ctx: Context, grant: bool) -> int:
+    actor = ctx.actor()
+    people = ctx.app().people
+    for text in ctx.args.role:
+        role = Role.parse(text)
+        changed = people.grant(actor, ctx.args.name, role) if grant else people.revoke(actor, ctx.args.name, role)
+        verb = ("granted" if grant else "revoked") if changed else ("already has" if grant else "does not have")
+        ctx.out(f"{ctx.args.name}: {verb} {role.value}")
+    return EXIT_OK
+
+
+def cmd_users_grant(ctx: Context) -> int:
+    return _change_roles(ctx, grant=True)
+
+
+def cmd_users_revoke(ctx: Context) -> int:
+    return _change_roles(ctx, grant=False)
+
+
+def cmd_audit_verify(ctx: Context) -> int:
+    report = ctx.app().audit.verify()
+    if ctx.args.json:
+        ctx.json(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "bad_position": report.bad_position,
+                "bad_seq": report.bad_seq,
+                "reason": report.reason,
+                "heads": {ws: {"seq": s, "hash": h} for ws, (s, h) in report.head.items()},
+            }
+        )
+    else:
+        ctx.out(report.describe())
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_audit_export(ctx: Context) -> int:
+    a = ctx.args
+    actor = ctx.actor()
+    audit = ctx.app().audit
+    if not a.out or a.out == "-":
+        audit.export(actor, a.format, ctx.stdout)
+        return EXIT_OK
+    target = Path(a.out)
+    if target.is_dir():
+        raise UserError(f"--out {target} is a folder; give a file name")
+    if not target.parent.exists():
+        raise UserError(f"--out: the folder {target.parent} does not exist")
+    # Written beside the target and renamed into place, so a failed export never leaves half a file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            n = audit.export(actor, a.format, f)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    print(f"exported {n} entries to {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_gui(ctx: Context) -> int:
+    try:
+        from crisisdesk.ui.main import run_gui
+    except ImportError as exc:
+        raise UserError(
+            f"the console cannot start because Qt cannot load ({exc}); on Debian install: "
+            "libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetype6 libglib2.0-0 libxkbcommon0"
+        ) from None
+    return run_gui(ctx.db_path)
+
+
+# -- parser --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--db", metavar="PATH", default=argparse.SUPPRESS, help="the database file (default: $CRISISDESK_DB, then the user data folder)"
+    )
+    common.add_argument(
+        "--as", dest="as_user", metavar="NAME", default=argparse.SUPPRESS, help="the person acting; password from $CRISISDESK_PASSWORD or a prompt"
+    )
+
+    parser = _Parser(
+        prog="crisisdesk",
+        description="Crisis-communications console. With no command, opens the console window.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"crisisdesk {__version__}")
+    parser.set_defaults(handler=cmd_gui)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(
+        parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, handler: Callable[[Context], int] | None = None
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text, parents=[common])
+        if handler is not None:
+            p.set_defaults(handler=handler)
+        return p
+
+    command(sub, "gui", "open the console window", cmd_gui)
+
+    p = command(sub, "init", "create the database, this workstation's identity and the first admin", cmd_init)
+    p.add_argument("--admin", required=True, metavar="NAME", help="the first admin's user name")
+    p.add_argument("--password-stdin", action="store_true", help="read the admin's password from standard input")
+    p.add_argument("--workstation-name", metavar="NAME", help="a name for this workstation (default: the host name)")
+
+    users = command(sub, "users", "manage people and their roles (admins only)")
+    users.set_defaults(handler=_missing_subcommand(users))
+    users_sub = users.add_subparsers(title="commands", metavar="COMMAND")
+    roles_help = "one of: " + ", ".join(r.value for r in Role)
+    p = command(users_sub, "add", "add a person", cmd_users_add)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--role", action="append", required=True, metavar="ROLE", help=f"repeatable; {roles_help}")
+    p.add_argument("--password-stdin", action="store_true", help="read the new person's password from standard input")
+    p.add_argument("--display-name", metavar="TEXT", help="the name shown in the console (default: NAME)")
+    p = command(users_sub, "list", "list people and their roles", cmd_users_list)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    for verb, handler in (("grant", cmd_users_grant), ("revoke", cmd_users_revoke)):
+        p = command(users_sub, verb, f"{verb} roles", handler)
+        p.add_argument("name", metavar="NAME")
+        p.add_argument("--role", action="append", required=True, metavar="ROLE", help=f"repeatable; {roles_help}")
+
+    audit = command(sub, "audit", "check and export the tamper-evident audit log")
+    audit.set_defaults(handler=_missing_subcommand(audit))
+    audit_sub = audit.add_subparsers(title="commands", metavar="COMMAND")
+    p = command(audit_sub, "verify", "recompute the hash chain; exit 1 naming the first bad entry", cmd_audit_verify)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command(audit_sub, "export", "write every entry with the exact bytes that were hashed", cmd_audit_export)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    return parser
+
+
+def _missing_subcommand(parser: argparse.ArgumentParser) -> Callable[[Context], int]:
+    def handler(ctx: Context) -> int:
+        raise UsageError(f"{parser.prog} needs a command (see '{parser.prog} --help')")
+
+    return handler
+
+
+def _setup_logging() -> Path | None:
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "crisisdesk.log"
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return path
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    ctx: Context | None = None
+    try:
+        args = build_parser().parse_args(argv)
+        ctx = Context(args, stdin, stdout)
+        code: int = args.handler(ctx)
+        return code
+    except UserError as exc:
+        print(f"crisisdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except ExternalError as exc:
+        print(f"crisisdesk: {exc}", file=sys.stderr)
+        return EXIT_EXTERNAL
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as other command-line tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("crisisdesk: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: keep the details in the log, give the person one line
+        path = _setup_logging()
+        log.exception("internal error")
+        where = f"; details in {path}" if path else ""
+        print(f"crisisdesk: internal error (a bug, please report it): {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return EXIT_BUG
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

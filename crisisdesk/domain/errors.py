@@ -1,0 +1,34 @@
+"""Error kinds shared by every layer.
+
+A ``UserError`` is a person's mistake (bad input, unknown name, wrong password): its message says what to do,
+and the CLI shows it as one line with exit code 2. An ``ExternalError`` comes from something outside
+crisisdesk (a busy database, a network) and says what to retry. Anything else is a bug.
+"""
+
+
+class CrisisdeskError(Exception):
+    """Base of every error crisisdesk raises on purpose."""
+
+
+class UserError(CrisisdeskError):
+    """A mistake a person can correct; the message says how."""
+
+
+class NotFound(UserError):
+    """A named thing (user, database, entry) does not exist."""
+
+
+class AuthenticationFailed(UserError):
+    """Unknown person or wrong password (deliberately not told apart)."""
+
+
+class PermissionDenied(UserError):
+    """The acting person lacks the role an action needs."""
+
+
+class DatabaseTooNew(UserError):
+    """The database was written by a newer crisisdesk; it is left untouched."""
+
+
+class ExternalError(CrisisdeskError):
+    """Something outside crisisdesk failed; the message says what to retry."""

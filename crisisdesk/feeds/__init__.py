@@ -1,0 +1,1 @@
+"""Feed fetching, parsing and rules. Built by the monitoring issue."""

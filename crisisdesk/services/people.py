@@ -1,0 +1,198 @@
+"""Setting up a workstation, signing in, and managing people and their roles."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import uuid
+from dataclasses import dataclass
+
+from crisisdesk.domain.clock import Clock, utc_iso
+from crisisdesk.domain.errors import AuthenticationFailed, PermissionDenied, UserError
+from crisisdesk.domain.events import Kind
+from crisisdesk.domain.roles import Actor, Permission, Role, check_password, check_user_name
+from crisisdesk.services.passwords import PasswordHasher
+from crisisdesk.store.db import Database
+from crisisdesk.store.eventlog import WORKSTATION_KEY, EventLog
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    display_name: str
+    roles: tuple[str, ...]
+    created_at: str
+    created_by: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "roles": list(self.roles),
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+        }
+
+
+class PeopleService:
+    def __init__(self, db: Database, log: EventLog, hasher: PasswordHasher, clock: Clock) -> None:
+        self.db = db
+        self.log = log
+        self.hasher = hasher
+        self.clock = clock
+
+    # -- setting up -------------------------------------------------------------------------------
+
+    def is_initialised(self) -> bool:
+        return self.log.workstation_id() is not None
+
+    def require_initialised(self) -> None:
+        if not self.is_initialised():
+            raise UserError(
+                f"the database {self.db.path} is not set up yet: run 'crisisdesk init --admin NAME --password-stdin'"
+            )
+
+    def initialise(self, admin: str, password: str, *, workstation_name: str | None = None) -> str:
+        """Create this workstation's identity and its first admin. Returns the workstation id."""
+        check_user_name(admin)
+        check_password(password)
+        password_hash = self.hasher.hash(password)
+        ws_id = str(uuid.uuid4())
+        name = workstation_name or socket.gethostname() or "workstation"
+        with self.db.write() as conn:
+            # Checked inside the write transaction so two first runs cannot both succeed.
+            if conn.execute("SELECT 1 FROM local_settings WHERE key = ?", (WORKSTATION_KEY,)).fetchone():
+                raise UserError(f"{self.db.path} is already set up; use 'crisisdesk users add' to add people")
+            conn.execute("INSERT INTO local_settings (key, value) VALUES (?, ?)", (WORKSTATION_KEY, ws_id))
+            self.log.record(conn, SYSTEM, Kind.WORKSTATION_CREATED, {"id": ws_id, "name": name})
+            self.log.record(
+                conn,
+                SYSTEM,
+                Kind.USER_ADDED,
+                {"name": admin, "display_name": admin, "roles": [Role.ADMIN.value], "via": "init"},
+            )
+            self._set_password(conn, admin, password_hash, actor=SYSTEM)
+        return ws_id
+
+    # -- signing in -------------------------------------------------------------------------------
+
+    def authenticate(self, name: str, password: str, *, via: str = "cli") -> Actor:
+        """Check a password. A failure is recorded and raises ``AuthenticationFailed``."""
+        self.require_initialised()
+        row = self.db.conn.execute(
+            "SELECT u.name, c.password_hash FROM users u LEFT JOIN local_credentials c ON c.user_name = u.name "
+            "WHERE u.name = ?",
+            (name,),
+        ).fetchone()
+        if row is None or row[1] is None or not self.hasher.verify(row[1], password):
+            with self.db.write() as conn:
+                self.log.record(
+                    conn, name if row else SYSTEM, Kind.LOGIN_FAILED, {"name": name, "via": via}
+                )
+            raise AuthenticationFailed(f"unknown user or wrong password for {name!r}")
+        canonical_name, stored = row
+        if self.hasher.needs_rehash(stored):
+            with self.db.write() as conn:
+                conn.execute(
+                    "UPDATE local_credentials SET password_hash = ?, updated_at = ? WHERE user_name = ?",
+                    (self.hasher.hash(password), utc_iso(self.clock.now()), canonical_name),
+                )
+        return self.actor(canonical_name)
+
+    def actor(self, name: str) -> Actor:
+        roles = self.db.conn.execute("SELECT role FROM user_roles WHERE user_name = ?", (name,)).fetchall()
+        return Actor(name=name, roles=frozenset(Role(r[0]) for r in roles))
+
+    def record_session(self, actor: Actor, via: str) -> None:
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.SESSION_STARTED, {"name": actor.name, "via": via})
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def list_people(self, actor: Actor) -> list[Person]:
+        self._require(actor, Permission.READ, "list people")
+        rows = self.db.conn.execute(
+            "SELECT u.name, u.display_name, u.created_at, u.created_by, "
+            "(SELECT group_concat(role, ',') FROM (SELECT role FROM user_roles r WHERE r.user_name = u.name "
+            "ORDER BY role)) FROM users u ORDER BY u.name"
+        ).fetchall()
+        return [
+            Person(name=r[0], display_name=r[1], created_at=r[2], created_by=r[3], roles=tuple((r[4] or "").split(",")) if r[4] else ())
+            for r in rows
+        ]
+
+    # -- changing ---------------------------------------------------------------------------------
+
+    def add(self, actor: Actor, name: str, roles: list[Role], password: str, *, display_name: str | None = None) -> Person:
+        self._require(actor, Permission.MANAGE_PEOPLE, f"add {name}")
+        check_user_name(name)
+        check_password(password)
+        if not roles:
+            raise UserError("give at least one --role for the new person")
+        password_hash = self.hasher.hash(password)
+        with self.db.write() as conn:
+            if self._exists(name):
+                raise UserError(f"a user named {name!r} already exists; choose another name or use 'users grant'")
+            self.log.record(
+                conn,
+                actor.name,
+                Kind.USER_ADDED,
+                {"name": name, "display_name": display_name or name, "roles": sorted({r.value for r in roles})},
+            )
+            self._set_password(conn, name, password_hash, actor=actor.name)
+        return next(p for p in self.list_people(actor) if p.name == name)
+
+    def grant(self, actor: Actor, name: str, role: Role) -> bool:
+        """Give a role. Returns False (and records nothing) if the person already has it."""
+        self._require(actor, Permission.MANAGE_PEOPLE, f"grant {role.value} to {name}")
+        with self.db.write() as conn:
+            canonical = self._existing_name(name)
+            if role in self.actor(canonical).roles:
+                return False
+            self.log.record(conn, actor.name, Kind.ROLE_GRANTED, {"name": canonical, "role": role.value})
+        return True
+
+    def revoke(self, actor: Actor, name: str, role: Role) -> bool:
+        """Take a role away. Refuses to remove the last admin, which would lock everyone out."""
+        self._require(actor, Permission.MANAGE_PEOPLE, f"revoke {role.value} from {name}")
+        with self.db.write() as conn:
+            canonical = self._existing_name(name)
+            if role not in self.actor(canonical).roles:
+                return False
+            if role is Role.ADMIN:
+                admins = conn.execute("SELECT count(*) FROM user_roles WHERE role = 'admin'").fetchone()[0]
+                if admins <= 1:
+                    raise UserError(f"{canonical} is the last admin; grant admin to someone else first")
+            self.log.record(conn, actor.name, Kind.ROLE_REVOKED, {"name": canonical, "role": role.value})
+        return True
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _require(self, actor: Actor, permission: Permission, action: str) -> None:
+        reason = actor.refusal(permission)
+        if reason is None:
+            return
+        with self.db.write() as conn:
+            self.log.record(
+                conn, actor.name, Kind.ACCESS_DENIED, {"action": action, "permission": permission.value, "reason": reason}
+            )
+        raise PermissionDenied(reason)
+
+    def _exists(self, name: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is not None
+
+    def _existing_name(self, name: str) -> str:
+        row = self.db.conn.execute("SELECT name FROM users WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise UserError(f"no user named {name!r}; 'crisisdesk users list' shows who exists")
+        return str(row[0])
+
+    def _set_password(self, conn: sqlite3.Connection, name: str, password_hash: str, *, actor: str) -> None:
+        conn.execute(
+            "INSERT INTO local_credentials (user_name, password_hash, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_name) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+            (name, password_hash, utc_iso(self.clock.now())),
+        )
+        self.log.record(conn, actor, Kind.PASSWORD_SET, {"name": name})

@@ -1,0 +1,177 @@
+"""One SQLite file per workstation.
+
+WAL, synchronous=FULL, foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for every write so two
+writers queue instead of failing half-way. A database from a newer crisisdesk is refused before SQLite
+opens it, so not one byte of it changes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from crisisdesk.domain.clock import Clock
+from crisisdesk.domain.errors import DatabaseTooNew, ExternalError, NotFound, UserError
+from crisisdesk.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
+
+BUSY_TIMEOUT_MS = 5000
+_HEADER = b"SQLite format 3\x00"
+
+
+def _read_header_version(path: Path) -> int | None:
+    """``user_version`` straight from the file header (offset 60), without letting SQLite touch the file."""
+    with path.open("rb") as f:
+        header = f.read(100)
+    if len(header) == 0:
+        return None  # an empty file: SQLite treats it as a new database
+    if len(header) < 100 or not header.startswith(_HEADER):
+        raise UserError(f"{path} is not a crisisdesk database (not an SQLite file); give another path with --db")
+    return int.from_bytes(header[60:64], "big")
+
+
+def _explain(exc: sqlite3.Error, path: Path) -> Exception:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return ExternalError(f"the database {path} is busy (another crisisdesk is writing); try again in a moment")
+    if "not a database" in text or "malformed" in text:
+        return UserError(f"{path} is damaged or not a crisisdesk database ({text}); restore it from a backup")
+    if "readonly" in text or "unable to open" in text:
+        return UserError(f"cannot write to {path} ({text}); check the file's permissions")
+    if "disk" in text and "full" in text:
+        return ExternalError(f"the disk holding {path} is full; free space and try again (nothing was saved)")
+    return exc
+
+
+class Database:
+    """An open crisisdesk database. Writes go through :meth:`write`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.utils = sqlite_utils.Database(conn)
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = False,
+        clock: Clock | None = None,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> Database:
+        path = Path(path)
+        latest = migrations[-1].version if migrations else 0
+        if path.exists():
+            if path.is_dir():
+                raise UserError(f"{path} is a folder; --db needs a file path")
+            found = _read_header_version(path)
+            if found is not None and found > latest:
+                raise DatabaseTooNew(
+                    f"{path} was written by a newer crisisdesk (schema {found}, this program knows up to {latest}); "
+                    "it was left untouched: upgrade crisisdesk to open it"
+                )
+        elif not create:
+            raise NotFound(
+                f"no database at {path}: run 'crisisdesk init --admin NAME --password-stdin' first, or give --db PATH"
+            )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise _explain(exc, path) from exc
+        db = cls(conn, path)
+        try:
+            db._configure()
+            db._migrate(migrations, latest, clock)
+        except BaseException:
+            conn.close()
+            raise
+        return db
+
+    def _configure(self) -> None:
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = self.user_version()  # again, now through SQLite (a WAL may hold a newer header)
+            if version > LATEST_VERSION:
+                raise DatabaseTooNew(
+                    f"{self.path} was written by a newer crisisdesk (schema {version}); it was left untouched"
+                )
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise ExternalError(f"could not switch {self.path} to WAL mode (got {mode}); is it on a network drive?")
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from exc
+
+    def user_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self, migrations: Sequence[Migration], latest: int, clock: Clock | None) -> None:
+        current = self.user_version()
+        if current > latest:
+            raise DatabaseTooNew(f"{self.path} has schema {current}, newer than this program's {latest}; left untouched")
+        pending = [m for m in migrations if m.version > current]
+        if not pending:
+            return
+        if current > 0:
+            self.backup(self._backup_path(current, clock))
+        for migration in pending:
+            with self.write() as conn:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {migration.version}")
+
+    def _backup_path(self, version: int, clock: Clock | None) -> Path:
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ") if clock else "backup"
+        candidate = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}.bak")
+        n = 1
+        while candidate.exists():
+            n += 1
+            candidate = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}-{n}.bak")
+        return candidate
+
+    def backup(self, target: Path) -> Path:
+        """Copy the whole database with SQLite's online backup API."""
+        dest = sqlite3.connect(target)
+        try:
+            self.conn.backup(dest)
+        finally:
+            dest.close()
+        return target
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with ``BEGIN IMMEDIATE``; rolled back on any error."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from exc
+        try:
+            yield self.conn
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise _explain(exc, self.path) from exc
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise _explain(exc, self.path) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def get_setting(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM local_settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])

@@ -1,0 +1,78 @@
+"""Schema migrations, ordered by ``PRAGMA user_version``.
+
+Each migration is a list of statements run in one ``BEGIN IMMEDIATE`` transaction together with the
+``user_version`` bump, so a migration either happens whole or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+# The event log. Its columns other than the body, hash and position are generated from the body by SQLite,
+# so they can never disagree with the bytes that were hashed, and cannot be written on their own.
+EVENTS_TABLE = """CREATE TABLE events (
+    position INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    body BLOB NOT NULL,
+    workstation_id TEXT GENERATED ALWAYS AS (json_extract(body, '$.ws')) STORED,
+    seq INTEGER GENERATED ALWAYS AS (json_extract(body, '$.seq')) STORED,
+    at TEXT GENERATED ALWAYS AS (json_extract(body, '$.at')) STORED,
+    actor TEXT GENERATED ALWAYS AS (json_extract(body, '$.actor')) STORED,
+    kind TEXT GENERATED ALWAYS AS (json_extract(body, '$.kind')) STORED,
+    prev_hash TEXT GENERATED ALWAYS AS (json_extract(body, '$.prev')) STORED
+)"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "event log and local identity",
+        (
+            EVENTS_TABLE,
+            "CREATE UNIQUE INDEX events_ws_seq ON events (workstation_id, seq)",
+            "CREATE INDEX events_kind ON events (kind)",
+            "CREATE INDEX events_actor ON events (actor)",
+            """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+               BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be changed'); END""",
+            """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+               BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be deleted'); END""",
+            # Facts about this file and this machine, not shared with other workstations.
+            "CREATE TABLE local_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ),
+    ),
+    Migration(
+        2,
+        "workstations, people and roles",
+        (
+            """CREATE TABLE workstations (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)""",
+            """CREATE TABLE users (
+                name TEXT PRIMARY KEY COLLATE NOCASE,
+                display_name TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                password_set_at TEXT)""",
+            """CREATE TABLE user_roles (
+                user_name TEXT NOT NULL REFERENCES users (name) COLLATE NOCASE,
+                role TEXT NOT NULL,
+                granted_at TEXT NOT NULL,
+                granted_by TEXT NOT NULL,
+                PRIMARY KEY (user_name, role))""",
+            # Password hashes are local secrets: kept out of the event log and its exports.
+            """CREATE TABLE local_credentials (
+                user_name TEXT PRIMARY KEY COLLATE NOCASE, password_hash TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+# Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
+PROJECTION_TABLES: tuple[str, ...] = ("workstations", "users", "user_roles")

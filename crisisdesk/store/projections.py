@@ -1,0 +1,70 @@
+"""How each kind of event changes the current-state tables.
+
+Handlers use only the event (its time, actor and payload), never the clock or other outside state, so
+that replaying the log gives the same tables. Kinds with no handler (failed logins, refusals) change
+nothing but are still in the log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from crisisdesk.domain.events import Event, Kind
+
+Handler = Callable[[sqlite3.Connection, Event], None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def apply(conn: sqlite3.Connection, event: Event) -> None:
+    handler = _HANDLERS.get(event.kind)
+    if handler is not None:
+        handler(conn, event)
+
+
+@handles(Kind.WORKSTATION_CREATED)
+def _workstation_created(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute(
+        "INSERT INTO workstations (id, name, created_at) VALUES (?, ?, ?)",
+        (e.payload["id"], e.payload["name"], e.at),
+    )
+
+
+@handles(Kind.USER_ADDED)
+def _user_added(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO users (name, display_name, created_at, created_by) VALUES (?, ?, ?, ?)",
+        (p["name"], p["display_name"], e.at, e.actor),
+    )
+    for role in p["roles"]:
+        conn.execute(
+            "INSERT INTO user_roles (user_name, role, granted_at, granted_by) VALUES (?, ?, ?, ?)",
+            (p["name"], role, e.at, e.actor),
+        )
+
+
+@handles(Kind.PASSWORD_SET)
+def _password_set(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute("UPDATE users SET password_set_at = ? WHERE name = ?", (e.at, e.payload["name"]))
+
+
+@handles(Kind.ROLE_GRANTED)
+def _role_granted(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO user_roles (user_name, role, granted_at, granted_by) VALUES (?, ?, ?, ?)",
+        (e.payload["name"], e.payload["role"], e.at, e.actor),
+    )
+
+
+@handles(Kind.ROLE_REVOKED)
+def _role_revoked(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute("DELETE FROM user_roles WHERE user_name = ? AND role = ?", (e.payload["name"], e.payload["role"]))
