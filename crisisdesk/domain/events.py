@@ -32,6 +32,23 @@ class Kind:
     ACCESS_DENIED = "access.denied"
 
 
+# What each kind means, in the users' words, for the audit view.
+KIND_LABELS: dict[str, str] = {
+    Kind.WORKSTATION_CREATED: "Workstation set up",
+    Kind.USER_ADDED: "Person added",
+    Kind.PASSWORD_SET: "Password set",
+    Kind.ROLE_GRANTED: "Role granted",
+    Kind.ROLE_REVOKED: "Role revoked",
+    Kind.LOGIN_FAILED: "Sign-in failed",
+    Kind.SESSION_STARTED: "Signed in",
+    Kind.ACCESS_DENIED: "Action refused",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     workstation_id: str

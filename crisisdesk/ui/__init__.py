@@ -1,0 +1,1 @@
+"""The console window: the only package that imports PySide6."""
