@@ -49,9 +49,10 @@ def _explain(exc: sqlite3.Error, path: Path) -> Exception:
 class Database:
     """An open crisisdesk database. Writes go through :meth:`write`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.conn = conn
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
         self.utils = sqlite_utils.Database(conn)
 
     @classmethod
@@ -62,6 +63,7 @@ class Database:
         create: bool = False,
         clock: Clock | None = None,
         migrations: Sequence[Migration] = MIGRATIONS,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> Database:
         path = Path(path)
         latest = migrations[-1].version if migrations else 0
@@ -81,10 +83,10 @@ class Database:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as exc:
             raise _explain(exc, path) from exc
-        db = cls(conn, path)
+        db = cls(conn, path, busy_timeout_ms)
         try:
             db._configure()
             db._migrate(migrations, latest, clock)
@@ -95,7 +97,7 @@ class Database:
 
     def _configure(self) -> None:
         try:
-            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             version = self.user_version()  # again, now through SQLite (a WAL may hold a newer header)
             if version > LATEST_VERSION:
                 raise DatabaseTooNew(

@@ -1,0 +1,71 @@
+"""Shared fixtures: every test gets its own user folders, a frozen clock, and a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: no display on CI or a bare workstation.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crisisdesk.app import App
+from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.roles import Actor, Role
+from crisisdesk.services.passwords import Argon2Hasher
+
+ADMIN, ADMIN_PASSWORD = "alice", "correct horse"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CRISISDESK_DB", raising=False)
+    monkeypatch.delenv("CRISISDESK_PASSWORD", raising=False)
+    return home
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 22, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def hasher() -> Argon2Hasher:
+    # Real Argon2id with small costs so the suite stays fast; production uses argon2-cffi's defaults.
+    return Argon2Hasher(time_cost=1, memory_cost=1024)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "crisisdesk.sqlite3"
+
+
+@pytest.fixture
+def core(db_path: Path, clock: FixedClock, hasher: Argon2Hasher) -> Iterator[App]:
+    """A set-up workstation with one admin, alice."""
+    app = App.open(db_path, create=True, clock=clock, hasher=hasher)
+    app.people.initialise(ADMIN, ADMIN_PASSWORD, workstation_name="EOC desk 1")
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def admin(core: App) -> Actor:
+    return core.people.actor(ADMIN)
+
+
+def actor(name: str, *roles: Role) -> Actor:
+    return Actor(name=name, roles=frozenset(roles))

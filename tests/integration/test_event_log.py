@@ -1,0 +1,93 @@
+"""The event log on a real SQLite file: append-only, one transaction with the state, and replay."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crisisdesk.app import App
+from crisisdesk.domain.events import GENESIS, Kind
+from crisisdesk.domain.roles import Actor, Role
+from crisisdesk.store.migrations import PROJECTION_TABLES
+
+
+def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in PROJECTION_TABLES}
+
+
+def busy_day(core: App, admin: Actor) -> None:
+    core.people.add(admin, "bob", [Role.COMMUNICATOR], "bob password")
+    core.people.add(admin, "carol", [Role.APPROVER, Role.VIEWER], "carol password", display_name="Carol (IC)")
+    core.people.grant(admin, "bob", Role.EXERCISE_CONTROLLER)
+    core.people.revoke(admin, "carol", Role.VIEWER)
+    core.people.grant(admin, "carol", Role.ADMIN)
+    core.people.revoke(admin, "alice", Role.ADMIN)
+    core.people.grant(admin, "alice", Role.VIEWER)
+
+
+def test_events_carry_workstation_sequence_time_actor_kind_payload_and_links(core: App, admin: Actor) -> None:
+    core.people.add(admin, "bob", [Role.VIEWER], "bob password")
+    events = list(core.log.events())
+    ws = core.log.workstation_id()
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert {e.workstation_id for e in events} == {ws}
+    assert events[0].prev_hash == GENESIS
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    added = [e for e in events if e.kind == Kind.USER_ADDED and e.payload["name"] == "bob"][0]
+    assert added.actor == "alice"
+    assert added.at == "2026-11-22T09:30:00.000000+00:00"
+    assert added.payload == {"name": "bob", "display_name": "bob", "roles": ["viewer"]}
+
+
+def test_the_log_refuses_update_and_delete(core: App) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        core.db.conn.execute("UPDATE events SET body = body WHERE position = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        core.db.conn.execute("DELETE FROM events WHERE position = 1")
+    with pytest.raises(sqlite3.OperationalError, match="generated column"):
+        core.db.conn.execute("UPDATE events SET actor = 'mallory'")
+
+
+def test_a_change_and_its_event_commit_together_or_not_at_all(core: App, admin: Actor) -> None:
+    before_events, before_state = core.log.count(), snapshot(core.db.conn)
+    with pytest.raises(RuntimeError), core.db.write() as conn:
+        core.log.record(conn, admin.name, Kind.ROLE_GRANTED, {"name": "alice", "role": "viewer"})
+        raise RuntimeError("power cut")
+    assert core.log.count() == before_events
+    assert snapshot(core.db.conn) == before_state
+
+
+def test_replaying_the_log_rebuilds_the_current_state_exactly(core: App, admin: Actor) -> None:
+    busy_day(core, admin)
+    before = snapshot(core.db.conn)
+    assert before["users"] and before["user_roles"]
+    applied = core.log.replay()
+    assert applied == core.log.count()
+    assert snapshot(core.db.conn) == before
+
+
+def test_replaying_into_a_fresh_file_gives_the_same_state(core: App, admin: Actor, tmp_path: Path, clock, hasher) -> None:  # type: ignore[no-untyped-def]
+    busy_day(core, admin)
+    expected = snapshot(core.db.conn)
+    fresh_path = tmp_path / "fresh.sqlite3"
+    fresh = App.open(fresh_path, create=True, clock=clock, hasher=hasher)
+    with fresh.db.write() as conn:
+        for event in core.log.events():
+            conn.execute("INSERT INTO events (hash, body) VALUES (?, ?)", (event.hash, event.body))
+    fresh.log.replay()
+    assert snapshot(fresh.db.conn) == expected
+    assert fresh.log.verify().ok
+    fresh.close()
+
+
+def test_a_copied_file_keeps_its_chain(core: App, admin: Actor, tmp_path: Path) -> None:
+    busy_day(core, admin)
+    core.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(core.db.path, copy)
+    other = App.open(copy)
+    assert other.log.verify().ok
+    other.close()

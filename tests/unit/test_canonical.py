@@ -1,0 +1,44 @@
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crisisdesk.domain.canonical import NotCanonical, canonical_bytes, parse
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def test_keys_are_sorted_and_output_is_compact_utf8() -> None:
+    assert canonical_bytes({"b": 1, "a": [True, None], "c": "é"}) == '{"a":[true,null],"b":1,"c":"é"}'.encode()
+
+
+def test_strings_are_nfc_normalised_so_equal_text_hashes_equal() -> None:
+    composed, decomposed = "Cañon", unicodedata.normalize("NFD", "Cañon")
+    assert composed != decomposed
+    assert canonical_bytes({"place": decomposed}) == canonical_bytes({"place": composed})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"x": 1.5}, "floats are not allowed"),
+        ({1: "a"}, "keys must be strings"),
+        ({"x": object()}, "not a JSON value"),
+        ({"x": 2**64}, "outside the 64-bit range"),
+        ({"e\u0301": 1, "é": 2}, "collide after NFC"),
+    ],
+)
+def test_values_that_cannot_be_canonical_are_refused(value: object, message: str) -> None:
+    with pytest.raises(NotCanonical, match=message):
+        canonical_bytes(value)
+
+
+@given(json_values)
+def test_canonical_form_is_a_fixed_point(value: object) -> None:
+    once = canonical_bytes(value)
+    assert canonical_bytes(parse(once)) == once
