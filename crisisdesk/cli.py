@@ -25,7 +25,7 @@ from crisisdesk.domain.errors import ExternalError, UserError
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.audit import EXPORT_FORMATS
 
-PASSWORD_ENV = "CRISISDESK_PASSWORD"
+PASSWORD_ENV = "CRISISDESK_PASSWORD"  # noqa: S105 - the variable's name, not a password
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USER, EXIT_EXTERNAL, EXIT_BUG = 0, 1, 2, 3, 70
 
 log = logging.getLogger("crisisdesk")
@@ -123,9 +123,7 @@ def cmd_users_add(ctx: Context) -> int:
     if not a.password_stdin:
         raise UserError("give the new person's password on standard input with --password-stdin")
     password = read_password_stdin(ctx.stdin)
-    person = ctx.app().people.add(
-        actor, a.name, [Role.parse(r) for r in a.role], password, display_name=a.display_name
-    )
+    person = ctx.app().people.add(actor, a.name, [Role.parse(r) for r in a.role], password, display_name=a.display_name)
     ctx.out(f"added {person.name} ({', '.join(person.roles)})")
     return EXIT_OK
 
@@ -221,10 +219,17 @@ def cmd_gui(ctx: Context) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument(
-        "--db", metavar="PATH", default=argparse.SUPPRESS, help="the database file (default: $CRISISDESK_DB, then the user data folder)"
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the database file (default: $CRISISDESK_DB, then the user data folder)",
     )
     common.add_argument(
-        "--as", dest="as_user", metavar="NAME", default=argparse.SUPPRESS, help="the person acting; password from $CRISISDESK_PASSWORD or a prompt"
+        "--as",
+        dest="as_user",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="the person acting; password from $CRISISDESK_PASSWORD or a prompt",
     )
 
     parser = _Parser(
@@ -237,8 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(
-        parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, handler: Callable[[Context], int] | None = None
-    ) -> argparse.ArgumentParser:
+        parent: argparse._SubParsersAction[_Parser],
+        name: str,
+        help_text: str,
+        handler: Callable[[Context], int] | None = None,
+    ) -> _Parser:
         p = parent.add_parser(name, help=help_text, description=help_text, parents=[common])
         if handler is not None:
             p.set_defaults(handler=handler)
@@ -278,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _missing_subcommand(parser: argparse.ArgumentParser) -> Callable[[Context], int]:
+def _missing_subcommand(parser: _Parser) -> Callable[[Context], int]:
     def handler(ctx: Context) -> int:
         raise UsageError(f"{parser.prog} needs a command (see '{parser.prog} --help')")
 
@@ -326,7 +334,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None, std
         path = _setup_logging()
         log.exception("internal error")
         where = f"; details in {path}" if path else ""
-        print(f"crisisdesk: internal error (a bug, please report it): {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        print(
+            f"crisisdesk: internal error (a bug, please report it): {type(exc).__name__}: {exc}{where}", file=sys.stderr
+        )
         return EXIT_BUG
     finally:
         if ctx is not None:

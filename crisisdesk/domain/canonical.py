@@ -23,7 +23,7 @@ class NotCanonical(ValueError):
 def normalise(value: Any, where: str = "$") -> JsonValue:
     """Return ``value`` with NFC strings and plain containers, or raise ``NotCanonical``."""
     if value is None or isinstance(value, bool):
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, int):
         if not -(2**63) <= value < 2**63:
             raise NotCanonical(f"{where}: integer {value} is outside the 64-bit range")

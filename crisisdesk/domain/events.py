@@ -24,7 +24,7 @@ class Kind:
 
     WORKSTATION_CREATED = "workstation.created"
     USER_ADDED = "user.added"
-    PASSWORD_SET = "user.password_set"
+    PASSWORD_SET = "user.password_set"  # noqa: S105 - an event kind
     ROLE_GRANTED = "user.role_granted"
     ROLE_REVOKED = "user.role_revoked"
     LOGIN_FAILED = "auth.login_failed"

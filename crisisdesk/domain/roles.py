@@ -42,6 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({Permission.READ, Permission.MANAGE_PEOPLE, Permission.MANAGE_CHANNELS}),
 }
 
+
 # Which roles grant a permission, for messages that tell a person whom to ask.
 def roles_granting(permission: Permission) -> list[Role]:
     return [role for role, perms in ROLE_PERMISSIONS.items() if permission in perms]

@@ -98,7 +98,9 @@ class AuditService:
             where.append("position < ?")
             args.append(before)
         if text:
-            where.append("(kind LIKE ? ESCAPE '\\' OR actor LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\')")
+            where.append(
+                "(kind LIKE ? ESCAPE '\\' OR actor LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\')"
+            )
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             args += [pattern, pattern, pattern]
         sql = "SELECT position, hash, body FROM events"

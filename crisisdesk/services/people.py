@@ -88,9 +88,7 @@ class PeopleService:
         ).fetchone()
         if row is None or row[1] is None or not self.hasher.verify(row[1], password):
             with self.db.write() as conn:
-                self.log.record(
-                    conn, name if row else SYSTEM, Kind.LOGIN_FAILED, {"name": name, "via": via}
-                )
+                self.log.record(conn, name if row else SYSTEM, Kind.LOGIN_FAILED, {"name": name, "via": via})
             raise AuthenticationFailed(f"unknown user or wrong password for {name!r}")
         canonical_name, stored = row
         if self.hasher.needs_rehash(stored):
@@ -119,13 +117,21 @@ class PeopleService:
             "ORDER BY role)) FROM users u ORDER BY u.name"
         ).fetchall()
         return [
-            Person(name=r[0], display_name=r[1], created_at=r[2], created_by=r[3], roles=tuple((r[4] or "").split(",")) if r[4] else ())
+            Person(
+                name=r[0],
+                display_name=r[1],
+                created_at=r[2],
+                created_by=r[3],
+                roles=tuple((r[4] or "").split(",")) if r[4] else (),
+            )
             for r in rows
         ]
 
     # -- changing ---------------------------------------------------------------------------------
 
-    def add(self, actor: Actor, name: str, roles: list[Role], password: str, *, display_name: str | None = None) -> Person:
+    def add(
+        self, actor: Actor, name: str, roles: list[Role], password: str, *, display_name: str | None = None
+    ) -> Person:
         self._require(actor, Permission.MANAGE_PEOPLE, f"add {name}")
         check_user_name(name)
         check_password(password)
@@ -176,7 +182,10 @@ class PeopleService:
             return
         with self.db.write() as conn:
             self.log.record(
-                conn, actor.name, Kind.ACCESS_DENIED, {"action": action, "permission": permission.value, "reason": reason}
+                conn,
+                actor.name,
+                Kind.ACCESS_DENIED,
+                {"action": action, "permission": permission.value, "reason": reason},
             )
         raise PermissionDenied(reason)
 
@@ -192,7 +201,8 @@ class PeopleService:
     def _set_password(self, conn: sqlite3.Connection, name: str, password_hash: str, *, actor: str) -> None:
         conn.execute(
             "INSERT INTO local_credentials (user_name, password_hash, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (user_name) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+            "ON CONFLICT (user_name) DO UPDATE SET "
+            "password_hash = excluded.password_hash, updated_at = excluded.updated_at",
             (name, password_hash, utc_iso(self.clock.now())),
         )
         self.log.record(conn, actor, Kind.PASSWORD_SET, {"name": name})

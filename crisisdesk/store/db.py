@@ -117,7 +117,9 @@ class Database:
     def _migrate(self, migrations: Sequence[Migration], latest: int, clock: Clock | None) -> None:
         current = self.user_version()
         if current > latest:
-            raise DatabaseTooNew(f"{self.path} has schema {current}, newer than this program's {latest}; left untouched")
+            raise DatabaseTooNew(
+                f"{self.path} has schema {current}, newer than this program's {latest}; left untouched"
+            )
         pending = [m for m in migrations if m.version > current]
         if not pending:
             return

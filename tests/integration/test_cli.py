@@ -49,7 +49,19 @@ def cli(db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
 def initialised(cli):  # type: ignore[no-untyped-def]
     r = cli("init", "--admin", "alice", "--password-stdin", "--workstation-name", "EOC desk 1", stdin=PASSWORD + "\n")
     assert r.code == 0, r.err
-    r = cli("users", "add", "bob", "--role", "communicator", "--role", "approver", "--password-stdin", "--as", "alice", stdin="bob password\n")
+    r = cli(
+        "users",
+        "add",
+        "bob",
+        "--role",
+        "communicator",
+        "--role",
+        "approver",
+        "--password-stdin",
+        "--as",
+        "alice",
+        stdin="bob password\n",
+    )
     assert r.code == 0, r.err
     return cli
 
@@ -83,9 +95,16 @@ COMMANDS = list(_commands(build_parser()))
 
 
 def test_every_command_is_listed() -> None:
-    assert {"init", "users add", "users list", "users grant", "users revoke", "audit verify", "audit export", "gui"} <= {
-        " ".join(c) for c in COMMANDS
-    }
+    assert {
+        "init",
+        "users add",
+        "users list",
+        "users grant",
+        "users revoke",
+        "audit verify",
+        "audit export",
+        "gui",
+    } <= {" ".join(c) for c in COMMANDS}
 
 
 @pytest.mark.parametrize("command", [(), *COMMANDS], ids=lambda c: " ".join(c) or "crisisdesk")
@@ -108,7 +127,9 @@ def test_a_missing_database_is_one_line_and_exit_2(cli, tmp_path: Path) -> None:
 
 def test_unknown_user_and_wrong_password_are_exit_2(initialised) -> None:  # type: ignore[no-untyped-def]
     assert "unknown user or wrong password" in one_line_error(initialised("users", "list", "--as", "zed"))
-    assert "unknown user or wrong password" in one_line_error(initialised("users", "list", "--as", "alice", password="nope nope"))
+    assert "unknown user or wrong password" in one_line_error(
+        initialised("users", "list", "--as", "alice", password="nope nope")
+    )
 
 
 def test_no_password_and_no_terminal_is_exit_2(initialised, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -155,11 +176,15 @@ def test_grant_and_revoke_from_the_command_line(initialised) -> None:  # type: i
     assert r.out.splitlines() == ["bob: granted viewer", "bob: already has approver"]
     r = initialised("users", "revoke", "bob", "--role", "viewer", "--as", "alice")
     assert r.out.strip() == "bob: revoked viewer"
-    assert "unknown role 'boss'" in one_line_error(initialised("users", "grant", "bob", "--role", "boss", "--as", "alice"))
+    assert "unknown role 'boss'" in one_line_error(
+        initialised("users", "grant", "bob", "--role", "boss", "--as", "alice")
+    )
 
 
 def test_only_admins_manage_people_from_the_command_line(initialised) -> None:  # type: ignore[no-untyped-def]
-    err = one_line_error(initialised("users", "grant", "bob", "--role", "admin", "--as", "bob", password="bob password"))
+    err = one_line_error(
+        initialised("users", "grant", "bob", "--role", "admin", "--as", "bob", password="bob password")
+    )
     assert "bob may not manage people" in err
 
 
@@ -197,7 +222,9 @@ def test_export_csv_to_stdout(initialised) -> None:  # type: ignore[no-untyped-d
 
 def test_export_rejects_a_bad_format_and_a_missing_folder(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     one_line_error(initialised("audit", "export", "--format", "xml", "--as", "alice"))
-    err = one_line_error(initialised("audit", "export", "--format", "csv", "--out", str(tmp_path / "no" / "x.csv"), "--as", "alice"))
+    err = one_line_error(
+        initialised("audit", "export", "--format", "csv", "--out", str(tmp_path / "no" / "x.csv"), "--as", "alice")
+    )
     assert "does not exist" in err
 
 
@@ -223,7 +250,11 @@ def verify_fails_at(cli, position: int) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_an_edited_entry_is_found(initialised, db_path: Path) -> None:  # type: ignore[no-untyped-def]
-    tamper(db_path, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'communicator', 'admin') AS BLOB) WHERE position = 4")
+    tamper(
+        db_path,
+        "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'communicator', 'admin') AS BLOB) "
+        "WHERE position = 4",
+    )
     assert "edited" in verify_fails_at(initialised, 4)
 
 
@@ -237,8 +268,13 @@ def test_an_inserted_entry_is_found_even_with_a_correct_hash_and_link(initialise
     ws, prev = conn.execute("SELECT workstation_id, hash FROM events WHERE position = 2").fetchone()
     conn.close()
     forged = seal(
-        workstation_id=ws, seq=3, at="2026-11-22T09:30:00.000000+00:00", actor="alice",
-        kind="user.role_granted", payload={"name": "mallory", "role": "admin"}, prev_hash=prev,
+        workstation_id=ws,
+        seq=3,
+        at="2026-11-22T09:30:00.000000+00:00",
+        actor="alice",
+        kind="user.role_granted",
+        payload={"name": "mallory", "role": "admin"},
+        prev_hash=prev,
     )
     tamper(
         db_path,
@@ -277,14 +313,36 @@ def test_a_swapped_events_table_is_found(initialised, db_path: Path) -> None:  #
 def test_the_real_command_never_shows_a_traceback_for_a_mistake(tmp_path: Path) -> None:
     env = {**os.environ, "CRISISDESK_DB": str(tmp_path / "x.sqlite3")}
     env.pop("CRISISDESK_PASSWORD", None)
-    for args, code in ((["users", "list", "--as", "alice"], 2), (["audit", "verify", "--bogus"], 2), (["--version"], 0)):
-        p = subprocess.run([sys.executable, "-m", "crisisdesk", *args], capture_output=True, text=True, env=env, timeout=60, check=False)
+    for args, code in (
+        (["users", "list", "--as", "alice"], 2),
+        (["audit", "verify", "--bogus"], 2),
+        (["--version"], 0),
+    ):
+        p = subprocess.run(
+            [sys.executable, "-m", "crisisdesk", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
         assert p.returncode == code, p.stderr
         assert "Traceback" not in p.stderr
     init = subprocess.run(
         [sys.executable, "-m", "crisisdesk", "init", "--admin", "alice", "--password-stdin"],
-        input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=60, check=False,
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert init.returncode == 0, init.stderr
-    verify = subprocess.run([sys.executable, "-m", "crisisdesk", "audit", "verify", "--json"], capture_output=True, env=env, timeout=60, check=False)
+    verify = subprocess.run(
+        [sys.executable, "-m", "crisisdesk", "audit", "verify", "--json"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert verify.returncode == 0 and orjson.loads(verify.stdout)["checked"] == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sqlite3
 from pathlib import Path
@@ -35,8 +36,8 @@ def test_events_carry_workstation_sequence_time_actor_kind_payload_and_links(cor
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert {e.workstation_id for e in events} == {ws}
     assert events[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
-    added = [e for e in events if e.kind == Kind.USER_ADDED and e.payload["name"] == "bob"][0]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    added = next(e for e in events if e.kind == Kind.USER_ADDED and e.payload["name"] == "bob")
     assert added.actor == "alice"
     assert added.at == "2026-11-22T09:30:00.000000+00:00"
     assert added.payload == {"name": "bob", "display_name": "bob", "roles": ["viewer"]}
@@ -69,7 +70,9 @@ def test_replaying_the_log_rebuilds_the_current_state_exactly(core: App, admin: 
     assert snapshot(core.db.conn) == before
 
 
-def test_replaying_into_a_fresh_file_gives_the_same_state(core: App, admin: Actor, tmp_path: Path, clock, hasher) -> None:  # type: ignore[no-untyped-def]
+def test_replaying_into_a_fresh_file_gives_the_same_state(
+    core: App, admin: Actor, tmp_path: Path, clock, hasher
+) -> None:  # type: ignore[no-untyped-def]
     busy_day(core, admin)
     expected = snapshot(core.db.conn)
     fresh_path = tmp_path / "fresh.sqlite3"

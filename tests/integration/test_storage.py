@@ -95,7 +95,7 @@ def test_a_database_from_a_newer_crisisdesk_is_refused_and_left_byte_for_byte_un
     mtime = db_path.stat().st_mtime_ns
     neighbours = sorted(p.name for p in db_path.parent.iterdir())
 
-    with pytest.raises(DatabaseTooNew, match="newer crisisdesk .* left untouched"):
+    with pytest.raises(DatabaseTooNew, match=r"newer crisisdesk .* left untouched"):
         Database.open(db_path)
 
     assert hashlib.sha256(db_path.read_bytes()).hexdigest() == before

@@ -81,7 +81,7 @@ def test_the_window_shows_the_audit_log_newest_first(window: MainWindow, core: A
     assert model.index(0, 3).data() == "Password set"
     assert model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole) == "user.password_set"
     assert model.index(model.rowCount() - 1, 3).data() == "Workstation set up"
-    assert "crisisdesk: EOC desk 1: alice" == window.windowTitle()
+    assert window.windowTitle() == "crisisdesk: EOC desk 1: alice"
 
 
 def test_rows_have_a_fixed_height(window: MainWindow) -> None:
@@ -141,7 +141,11 @@ def test_the_model_pages_and_passes_the_model_tester(qtmodeltester, core: App, a
 def test_run_gui_signs_in_and_opens_the_window(qtbot: QtBot, core: App, monkeypatch: pytest.MonkeyPatch) -> None:
     # The real start-up path, with the production hasher swapped for the test one.
     real_open = App.open
-    monkeypatch.setattr(App, "open", classmethod(lambda cls, path, **kw: real_open(path, hasher=Argon2Hasher(time_cost=1, memory_cost=1024), **kw)))
+    monkeypatch.setattr(
+        App,
+        "open",
+        classmethod(lambda cls, path, **kw: real_open(path, hasher=Argon2Hasher(time_cost=1, memory_cost=1024), **kw)),
+    )
     seen: list[str] = []
 
     def answer_login() -> None:

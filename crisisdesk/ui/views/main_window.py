@@ -64,7 +64,9 @@ class MainWindow(QMainWindow):
         self.verify_result.setWordWrap(True)
         layout.addWidget(self.verify_result)
 
-        self.model = AuditLogModel(lambda before, limit, text: core.audit.page(actor, before=before, limit=limit, text=text))
+        self.model = AuditLogModel(
+            lambda before, limit, text: core.audit.page(actor, before=before, limit=limit, text=text)
+        )
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
