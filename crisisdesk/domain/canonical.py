@@ -13,6 +13,10 @@ from typing import Any
 
 import orjson
 
+# Integers beyond 2**53 lose precision in JavaScript and many JSON readers.
+MAX_INT = 2**53 - 1
+MIN_INT = -MAX_INT
+
 JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
@@ -20,30 +24,47 @@ class NotCanonical(ValueError):
     """A value cannot be put in canonical form."""
 
 
-def normalise(value: Any, where: str = "$") -> JsonValue:
-    """Return ``value`` with NFC strings and plain containers, or raise ``NotCanonical``."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        if not -(2**63) <= value < 2**63:
-            raise NotCanonical(f"{where}: integer {value} is outside the 64-bit range")
-        return value
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, float):
-        raise NotCanonical(f"{where}: floats are not allowed in canonical data; use a decimal string")
-    if isinstance(value, Mapping):
+def normalise(value: Any, where: str = "$") -> JsonValue:  # noqa: PLR0912 - one branch per JSON type, fast ones first
+    """Return ``value`` with NFC strings and plain containers, or raise ``NotCanonical``.
+
+    Every event and every message version goes through here, so the common types are tested first and
+    ASCII strings (always NFC) skip normalisation.
+    """
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if kind is dict:
         out: dict[str, JsonValue] = {}
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str and not isinstance(key, str):
                 raise NotCanonical(f"{where}: keys must be strings, not {type(key).__name__}")
-            nkey = unicodedata.normalize("NFC", key)
+            plain = str(key)
+            nkey = plain if plain.isascii() else unicodedata.normalize("NFC", plain)
             if nkey in out:
                 raise NotCanonical(f"{where}: keys {key!r} collide after NFC normalisation")
-            out[nkey] = normalise(item, f"{where}.{nkey}")
+            out[nkey] = normalise(item, where + "." + nkey)
         return out
-    if isinstance(value, list | tuple):
+    if kind is int:
+        if not MIN_INT <= value <= MAX_INT:
+            raise NotCanonical(f"{where}: integer {value} is outside the range JSON readers agree on (53 bits)")
+        return int(value)
+    if value is None or kind is bool:
+        return value  # type: ignore[no-any-return]
+    if kind is list or kind is tuple:
         return [normalise(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, float):
+        raise NotCanonical(f"{where}: floats are not allowed in canonical data; use a decimal string")
+    # Subclasses (StrEnum, IntEnum, other mappings and sequences) become their plain JSON form.
+    if isinstance(value, str):
+        return normalise(str(value), where)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return normalise(int(value), where)
+    if isinstance(value, Mapping):
+        return normalise(dict(value), where)
+    if isinstance(value, list | tuple):
+        return normalise(list(value), where)
     raise NotCanonical(f"{where}: {type(value).__name__} is not a JSON value")
 
 

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crisisdesk.domain.canonical import canonical_bytes, parse
+import orjson
+
+from crisisdesk.domain.canonical import normalise, parse
 
 FORMAT_VERSION = 1
 GENESIS = "0" * 64  # the "previous hash" of a workstation's first event
@@ -66,7 +68,7 @@ def seal(
     *, workstation_id: str, seq: int, at: str, actor: str, kind: str, payload: Mapping[str, Any], prev_hash: str
 ) -> Event:
     """Build an event and its hash from its fields."""
-    body = canonical_bytes(
+    fields = normalise(
         {
             "v": FORMAT_VERSION,
             "ws": workstation_id,
@@ -78,7 +80,19 @@ def seal(
             "prev": prev_hash,
         }
     )
-    return from_body(body, hashlib.sha256(body).hexdigest())
+    assert isinstance(fields, dict)
+    body = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    return Event(
+        workstation_id=str(fields["ws"]),
+        seq=seq,
+        at=str(fields["at"]),
+        actor=str(fields["actor"]),
+        kind=str(fields["kind"]),
+        payload=fields["payload"],  # type: ignore[arg-type]
+        prev_hash=str(fields["prev"]),
+        hash=hashlib.sha256(body).hexdigest(),
+        body=body,
+    )
 
 
 def from_body(body: bytes, stored_hash: str) -> Event:
@@ -112,41 +126,107 @@ class ChainReport:
         return f"audit log broken at entry #{self.bad_position} (seq {self.bad_seq}): {self.reason}"
 
 
-def verify_chain(rows: Iterable[tuple[int, str, bytes]]) -> ChainReport:
-    """Check (position, stored hash, body) rows in storage order and name the first bad entry.
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What one stretch of the log says about itself; :func:`stitch` joins stretches in order.
+
+    ``entries`` holds, per workstation, its first entry in the stretch (position, seq, prev hash): the
+    link that only the stretch before can check. ``heads`` is each workstation's last (seq, hash).
+    """
+
+    checked: int
+    entries: dict[str, tuple[int, int, str]]
+    heads: dict[str, tuple[int, str]]
+    failure: tuple[int, int | None, str] | None = None  # (position, seq, reason)
+
+
+def link_problem(last_seq: int, last_hash: str, seq: int, prev: str) -> str | None:
+    """Why an entry does not follow its workstation's previous one, or None."""
+    if seq != last_seq + 1:
+        if seq <= last_seq:
+            return f"sequence {seq} comes after {last_seq} (an entry was inserted or the entries were reordered)"
+        missing = f"{last_seq + 1}" if seq == last_seq + 2 else f"{last_seq + 1}-{seq - 1}"
+        return f"follows seq {last_seq}: entry seq {missing} is missing (deleted)"
+    if prev != last_hash:
+        return "its link to the previous entry does not match (inserted or replaced)"
+    return None
+
+
+def verify_segment(rows: Iterable[tuple[int, str, bytes]]) -> Segment:
+    """Check (position, stored hash, body) rows in storage order, trusting nothing but the hashed bytes.
 
     Catches an edited entry (its bytes no longer match its hash), a deleted one (the next entry's link
-    skips it), an inserted one and a reordered one (sequence numbers or links out of step).
+    skips it), an inserted one and a reordered one (sequence numbers or links out of step). This loop is
+    the audit's hot path: it is written for speed (one workstation's head kept in locals).
     """
     sha256 = hashlib.sha256
+    loads = orjson.loads
+    entries: dict[str, tuple[int, int, str]] = {}
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
+    ws_now: str | None = None
+    last_seq, last_hash = 0, GENESIS
     for position, stored_hash, body in rows:
         if sha256(body).hexdigest() != stored_hash:
-            return _broken(checked, heads, position, None, "its content does not match its hash (the entry was edited)")
+            failure = (position, None, "its content does not match its hash (the entry was edited)")
+            break
         try:
-            data = parse(body)
+            data = loads(body)
             ws, seq, prev = data["ws"], data["seq"], data["prev"]
+            if type(ws) is not str or type(seq) is not int or type(prev) is not str:
+                raise TypeError
         except (ValueError, KeyError, TypeError):
-            return _broken(checked, heads, position, None, "its content is not a crisisdesk event")
-        last_seq, last_hash = heads.get(ws, (0, GENESIS))
-        if seq != last_seq + 1:
-            if seq <= last_seq:
-                why = f"sequence {seq} comes after {last_seq} (an entry was inserted or the entries were reordered)"
+            failure = (position, None, "its content is not a crisisdesk event")
+            break
+        if ws != ws_now:
+            if ws_now is not None:
+                heads[ws_now] = (last_seq, last_hash)
+            ws_now = ws
+            if ws in heads:
+                last_seq, last_hash = heads[ws]
             else:
-                missing = f"{last_seq + 1}" if seq == last_seq + 2 else f"{last_seq + 1}-{seq - 1}"
-                why = f"follows seq {last_seq}: entry seq {missing} is missing (deleted)"
-            return _broken(checked, heads, position, seq, why)
-        if prev != last_hash:
-            return _broken(
-                checked, heads, position, seq, "its link to the previous entry does not match (inserted or replaced)"
-            )
-        heads[ws] = (seq, stored_hash)
+                entries[ws] = (position, seq, prev)  # checked by stitch() against the stretch before
+                last_seq, last_hash = seq - 1, prev
+        if seq != last_seq + 1 or prev != last_hash:
+            failure = (position, seq, link_problem(last_seq, last_hash, seq, prev) or "broken link")
+            break
+        last_seq, last_hash = seq, stored_hash
         checked += 1
+    else:
+        failure = None
+    if ws_now is not None:
+        heads[ws_now] = (last_seq, last_hash)
+    return Segment(checked=checked, entries=entries, heads=heads, failure=failure)
+
+
+def stitch(segments: Iterable[Segment]) -> ChainReport:
+    """Join consecutive stretches: each one's first entries must follow the heads before it."""
+    heads: dict[str, tuple[int, str]] = {}
+    checked = 0
+    for segment in segments:
+        problems = []
+        for ws, (position, seq, prev) in segment.entries.items():
+            last_seq, last_hash = heads.get(ws, (0, GENESIS))
+            reason = link_problem(last_seq, last_hash, seq, prev)
+            if reason is not None:
+                problems.append((position, seq, reason))
+        if segment.failure is not None:
+            problems.append(segment.failure)
+        if problems:
+            position, seq, reason = min(problems, key=lambda p: p[0])
+            return ChainReport(
+                ok=False,
+                checked=checked,
+                head=heads,
+                bad_position=position,
+                bad_seq=seq,
+                reason=reason,
+            )
+        checked += segment.checked
+        heads.update(segment.heads)
     return ChainReport(ok=True, checked=checked, head=heads)
 
 
-def _broken(
-    checked: int, heads: dict[str, tuple[int, str]], position: int, seq: int | None, reason: str
-) -> ChainReport:
-    return ChainReport(ok=False, checked=checked, head=heads, bad_position=position, bad_seq=seq, reason=reason)
+def verify_chain(rows: Iterable[tuple[int, str, bytes]]) -> ChainReport:
+    """Verify the whole log in one pass and name the first bad entry."""
+    return stitch([verify_segment(rows)])

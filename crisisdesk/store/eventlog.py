@@ -6,26 +6,38 @@ kind updates the tables. Replaying every event through the same projections rebu
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from crisisdesk.domain.clock import Clock, utc_iso
-from crisisdesk.domain.events import GENESIS, ChainReport, Event, from_body, seal, verify_chain
+from crisisdesk.domain.events import GENESIS, ChainReport, Event, from_body, seal, stitch, verify_chain
 from crisisdesk.store.db import Database
 from crisisdesk.store.migrations import EVENTS_TABLE, PROJECTION_TABLES
 from crisisdesk.store.projections import apply
+from crisisdesk.store.verify_worker import verify_range
 
 WORKSTATION_KEY = "workstation_id"
+# Below this many events one process verifies faster than starting workers.
+PARALLEL_VERIFY_FROM = 200_000
 
 
 class EventLog:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._workstation_id: str | None = None
+        # (transaction id, workstation) -> (seq, hash) of the last event appended in that transaction.
+        # Valid only inside one BEGIN IMMEDIATE transaction: no one else can append while we hold the lock.
+        self._head: tuple[int, str, int, str] | None = None
 
     def workstation_id(self) -> str | None:
-        return self.db.get_setting(WORKSTATION_KEY)
+        if self._workstation_id is None:
+            self._workstation_id = self.db.get_setting(WORKSTATION_KEY)
+        return self._workstation_id
 
     def record(
         self, conn: sqlite3.Connection, actor: str, kind: str, payload: Mapping[str, Any], *, workstation_id: str = ""
@@ -34,10 +46,15 @@ class EventLog:
         ws = workstation_id or self.workstation_id()
         if not ws:
             raise RuntimeError("no workstation identity: the database was not initialised")
-        row = conn.execute(
-            "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
-        ).fetchone()
-        seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        txn = self.db.transaction_id
+        head = self._head
+        if head is not None and head[0] == txn and head[1] == ws and conn.in_transaction:
+            seq, prev = head[2] + 1, head[3]
+        else:
+            row = conn.execute(
+                "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
+            ).fetchone()
+            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
         event = seal(
             workstation_id=ws,
             seq=seq,
@@ -49,6 +66,7 @@ class EventLog:
         )
         conn.execute("INSERT INTO events (hash, body) VALUES (?, ?)", (event.hash, event.body))
         apply(conn, event)
+        self._head = (txn, ws, seq, event.hash)
         return event
 
     def count(self) -> int:
@@ -64,8 +82,12 @@ class EventLog:
         while rows := cursor.fetchmany(batch):
             yield from rows
 
-    def verify(self) -> ChainReport:
-        """Recompute the chain over the stored bytes; also check the table itself was not swapped."""
+    def verify(self, *, workers: int | None = None) -> ChainReport:
+        """Recompute the chain over the stored bytes; also check the table itself was not swapped.
+
+        A large log is split into stretches verified side by side in worker processes (hashing and JSON
+        parsing hold Python's GIL, so threads would not help), then stitched together in order.
+        """
         row = self.db.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
         if row is None or " ".join(row[0].split()) != " ".join(EVENTS_TABLE.split()):
             return ChainReport(
@@ -75,7 +97,23 @@ class EventLog:
                 bad_position=0,
                 reason="the events table was replaced by one of a different shape",
             )
-        return verify_chain(self.raw_rows())
+        count = self.count()
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4) if count >= PARALLEL_VERIFY_FROM else 1
+        if workers <= 1 or count < 2 * workers:
+            return verify_chain(self.raw_rows())
+        bounds = [
+            self.db.conn.execute(
+                "SELECT position FROM events ORDER BY position LIMIT 1 OFFSET ?", (count * i // workers,)
+            ).fetchone()[0]
+            for i in range(1, workers)
+        ]
+        ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
+        # Everything committed is in the WAL, which the workers' read-only connections see.
+        context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            segments = list(pool.map(verify_range, [str(self.db.path)] * workers, *zip(*ranges, strict=True)))
+        return stitch(segments)
 
     def replay(self) -> int:
         """Rebuild every current-state table from the events. Returns how many events were applied."""
