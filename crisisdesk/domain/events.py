@@ -166,6 +166,7 @@ def verify_segment(rows: Iterable[tuple[int, str, bytes]]) -> Segment:
     checked = 0
     ws_now: str | None = None
     last_seq, last_hash = 0, GENESIS
+    failure: tuple[int, int | None, str] | None
     for position, stored_hash, body in rows:
         if sha256(body).hexdigest() != stored_hash:
             failure = (position, None, "its content does not match its hash (the entry was edited)")
@@ -204,7 +205,7 @@ def stitch(segments: Iterable[Segment]) -> ChainReport:
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
     for segment in segments:
-        problems = []
+        problems: list[tuple[int, int | None, str]] = []
         for ws, (position, seq, prev) in segment.entries.items():
             last_seq, last_hash = heads.get(ws, (0, GENESIS))
             reason = link_problem(last_seq, last_hash, seq, prev)
@@ -213,14 +214,9 @@ def stitch(segments: Iterable[Segment]) -> ChainReport:
         if segment.failure is not None:
             problems.append(segment.failure)
         if problems:
-            position, seq, reason = min(problems, key=lambda p: p[0])
+            first = min(problems, key=lambda p: p[0])
             return ChainReport(
-                ok=False,
-                checked=checked,
-                head=heads,
-                bad_position=position,
-                bad_seq=seq,
-                reason=reason,
+                ok=False, checked=checked, head=heads, bad_position=first[0], bad_seq=first[1], reason=first[2]
             )
         checked += segment.checked
         heads.update(segment.heads)
