@@ -130,12 +130,12 @@ class ChainReport:
 class Segment:
     """What one stretch of the log says about itself; :func:`stitch` joins stretches in order.
 
-    ``entries`` holds, per workstation, its first entry in the stretch (position, seq, prev hash): the
-    link that only the stretch before can check. ``heads`` is each workstation's last (seq, hash).
+    ``entries`` holds, per workstation, its first entry in the stretch (position, seq, prev hash, and how
+    many entries of the stretch came before it): the link that only the stretch before can check. ``heads`` is each workstation's last (seq, hash).
     """
 
     checked: int
-    entries: dict[str, tuple[int, int, str]]
+    entries: dict[str, tuple[int, int, str, int]]
     heads: dict[str, tuple[int, str]]
     failure: tuple[int, int | None, str] | None = None  # (position, seq, reason)
 
@@ -161,7 +161,7 @@ def verify_segment(rows: Iterable[tuple[int, str, bytes]]) -> Segment:
     """
     sha256 = hashlib.sha256
     loads = orjson.loads
-    entries: dict[str, tuple[int, int, str]] = {}
+    entries: dict[str, tuple[int, int, str, int]] = {}
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
     ws_now: str | None = None
@@ -186,7 +186,7 @@ def verify_segment(rows: Iterable[tuple[int, str, bytes]]) -> Segment:
             if ws in heads:
                 last_seq, last_hash = heads[ws]
             else:
-                entries[ws] = (position, seq, prev)  # checked by stitch() against the stretch before
+                entries[ws] = (position, seq, prev, checked)  # checked by stitch() against the stretch before
                 last_seq, last_hash = seq - 1, prev
         if seq != last_seq + 1 or prev != last_hash:
             failure = (position, seq, link_problem(last_seq, last_hash, seq, prev) or "broken link")
@@ -205,18 +205,18 @@ def stitch(segments: Iterable[Segment]) -> ChainReport:
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
     for segment in segments:
-        problems: list[tuple[int, int | None, str]] = []
-        for ws, (position, seq, prev) in segment.entries.items():
+        problems: list[tuple[int, int | None, str, int]] = []  # (position, seq, reason, entries before it)
+        for ws, (position, seq, prev, before) in segment.entries.items():
             last_seq, last_hash = heads.get(ws, (0, GENESIS))
             reason = link_problem(last_seq, last_hash, seq, prev)
             if reason is not None:
-                problems.append((position, seq, reason))
+                problems.append((position, seq, reason, before))
         if segment.failure is not None:
-            problems.append(segment.failure)
+            problems.append((*segment.failure, segment.checked))
         if problems:
-            first = min(problems, key=lambda p: p[0])
+            position, seq, reason, before = min(problems, key=lambda p: p[0])
             return ChainReport(
-                ok=False, checked=checked, head=heads, bad_position=first[0], bad_seq=first[1], reason=first[2]
+                ok=False, checked=checked + before, head=heads, bad_position=position, bad_seq=seq, reason=reason
             )
         checked += segment.checked
         heads.update(segment.heads)

@@ -94,3 +94,26 @@ def test_a_copied_file_keeps_its_chain(core: App, admin: Actor, tmp_path: Path) 
     other = App.open(copy)
     assert other.log.verify().ok
     other.close()
+
+
+@pytest.mark.parametrize("tampered_position", [None, 5, 20, 21, 22, 40])
+def test_parallel_verification_agrees_with_one_process(
+    core: App, admin: Actor, tampered_position: int | None
+) -> None:
+    for _ in range(20):
+        core.people.grant(admin, "alice", Role.VIEWER)
+        core.people.revoke(admin, "alice", Role.VIEWER)
+    assert core.log.count() == 43
+    if tampered_position is not None:
+        conn = sqlite3.connect(core.db.path, isolation_level=None)
+        conn.execute("DROP TRIGGER events_no_delete")
+        conn.execute("DELETE FROM events WHERE position = ?", (tampered_position,))
+        conn.close()
+    one = core.log.verify(workers=1)
+    two = core.log.verify(workers=2)
+    three = core.log.verify(workers=3)
+    assert (one.ok, one.bad_position, one.checked) == (two.ok, two.bad_position, two.checked)
+    assert (one.ok, one.bad_position, one.checked) == (three.ok, three.bad_position, three.checked)
+    assert one.ok == (tampered_position is None)
+    if tampered_position is not None:
+        assert one.bad_position == tampered_position + 1

@@ -118,3 +118,34 @@ def test_any_single_tampering_is_detected(data: st.DataObject) -> None:
 @pytest.mark.parametrize("n", [0, 1, 2])
 def test_short_chains(n: int) -> None:
     assert verify_chain(rows(chain(n))).ok
+
+
+@given(st.data())
+def test_verifying_in_stretches_gives_the_same_verdict_as_one_pass(data: st.DataObject) -> None:
+    from crisisdesk.domain.events import stitch, verify_segment
+
+    a, b = chain(6, "ws-a"), chain(5, "ws-b")
+    # Any interleaving of the two workstations is legal; each keeps its own order.
+    shuffled = data.draw(st.permutations(a + b))
+    order = {"ws-a": iter(a), "ws-b": iter(b)}
+    events = [next(order[e.workstation_id]) for e in shuffled]
+    r = rows(events)
+    if data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(r) - 2))
+        r[i], r[i + 1] = r[i + 1], r[i]
+    if data.draw(st.booleans()):
+        del r[data.draw(st.integers(0, len(r) - 1))]
+    r = [(n, h, body) for n, (_, h, body) in enumerate(r, start=1)]  # storage is always in position order
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(r) - 1), max_size=4)))
+    stretches = [r[lo:hi] for lo, hi in zip([0, *cuts], [*cuts, len(r)], strict=True)]
+    whole = verify_chain(r)
+    split = stitch(verify_segment(s) for s in stretches)
+    assert (split.ok, split.bad_position, split.bad_seq, split.reason, split.checked) == (
+        whole.ok,
+        whole.bad_position,
+        whole.bad_seq,
+        whole.reason,
+        whole.checked,
+    )
+    if whole.ok:
+        assert split.head == whole.head
