@@ -131,7 +131,8 @@ class Segment:
     """What one stretch of the log says about itself; :func:`stitch` joins stretches in order.
 
     ``entries`` holds, per workstation, its first entry in the stretch (position, seq, prev hash, and how
-    many entries of the stretch came before it): the link that only the stretch before can check. ``heads`` is each workstation's last (seq, hash).
+    many entries of the stretch came before it): the link that only the stretch before can check.
+    ``heads`` is each workstation's last (seq, hash).
     """
 
     checked: int

@@ -97,9 +97,7 @@ def test_a_copied_file_keeps_its_chain(core: App, admin: Actor, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("tampered_position", [None, 5, 20, 21, 22, 40])
-def test_parallel_verification_agrees_with_one_process(
-    core: App, admin: Actor, tampered_position: int | None
-) -> None:
+def test_parallel_verification_agrees_with_one_process(core: App, admin: Actor, tampered_position: int | None) -> None:
     for _ in range(20):
         core.people.grant(admin, "alice", Role.VIEWER)
         core.people.revoke(admin, "alice", Role.VIEWER)
