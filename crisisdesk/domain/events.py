@@ -215,9 +215,14 @@ def stitch(segments: Iterable[Segment]) -> ChainReport:
         if segment.failure is not None:
             problems.append((*segment.failure, segment.checked))
         if problems:
-            position, seq, reason, before = min(problems, key=lambda p: p[0])
+            bad_position, bad_seq, bad_reason, before = min(problems, key=lambda p: p[0])
             return ChainReport(
-                ok=False, checked=checked + before, head=heads, bad_position=position, bad_seq=seq, reason=reason
+                ok=False,
+                checked=checked + before,
+                head=heads,
+                bad_position=bad_position,
+                bad_seq=bad_seq,
+                reason=bad_reason,
             )
         checked += segment.checked
         heads.update(segment.heads)
