@@ -32,6 +32,7 @@ class Kind:
     LOGIN_FAILED = "auth.login_failed"
     SESSION_STARTED = "auth.session_started"
     ACCESS_DENIED = "access.denied"
+    AUDIT_EXPORTED = "audit.exported"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -44,6 +45,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.LOGIN_FAILED: "Sign-in failed",
     Kind.SESSION_STARTED: "Signed in",
     Kind.ACCESS_DENIED: "Action refused",
+    Kind.AUDIT_EXPORTED: "Audit log exported",
 }
 
 

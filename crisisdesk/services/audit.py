@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import orjson
 
-from crisisdesk.domain.events import ChainReport, Event, from_body
+from crisisdesk.domain.events import ChainReport, Event, Kind, from_body
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
@@ -51,14 +51,17 @@ class AuditService:
         return self.log.verify()
 
     def export(self, actor: Actor, fmt: str, out: IO[str]) -> int:
+        """Write every entry; the export itself is then recorded (who took the log out, and its head then)."""
         actor.require(Permission.READ)
         if fmt not in EXPORT_FORMATS:
             raise ValueError(f"unknown export format {fmt!r}")
         n = 0
+        last: dict[str, Any] | None = None
         if fmt == "jsonl":
             for record in self._records():
                 out.write(orjson.dumps(record).decode() + "\n")
                 n += 1
+                last = record
         else:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(EXPORT_COLUMNS)
@@ -67,6 +70,14 @@ class AuditService:
                 row["payload"] = orjson.dumps(row["payload"], option=orjson.OPT_SORT_KEYS).decode()
                 writer.writerow([row[c] for c in EXPORT_COLUMNS])
                 n += 1
+                last = record
+        with self.db.write() as conn:
+            self.log.record(
+                conn,
+                actor.name,
+                Kind.AUDIT_EXPORTED,
+                {"format": fmt, "entries": n, "last_hash": last["hash"] if last else None},
+            )
         return n
 
     def _records(self) -> Iterator[dict[str, Any]]:

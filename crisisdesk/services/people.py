@@ -111,20 +111,18 @@ class PeopleService:
 
     def list_people(self, actor: Actor) -> list[Person]:
         self._require(actor, Permission.READ, "list people")
-        rows = self.db.conn.execute(
-            "SELECT u.name, u.display_name, u.created_at, u.created_by, "
-            "(SELECT group_concat(role, ',') FROM (SELECT role FROM user_roles r WHERE r.user_name = u.name "
-            "ORDER BY role)) FROM users u ORDER BY u.name"
-        ).fetchall()
+        roles: dict[str, list[str]] = {}
+        for grant in self.db.rows("user_roles", order_by="role"):
+            roles.setdefault(grant["user_name"].casefold(), []).append(grant["role"])
         return [
             Person(
-                name=r[0],
-                display_name=r[1],
-                created_at=r[2],
-                created_by=r[3],
-                roles=tuple((r[4] or "").split(",")) if r[4] else (),
+                name=row["name"],
+                display_name=row["display_name"],
+                roles=tuple(roles.get(row["name"].casefold(), ())),
+                created_at=row["created_at"],
+                created_by=row["created_by"],
             )
-            for r in rows
+            for row in self.db.rows("users", order_by="name")
         ]
 
     # -- changing ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -57,7 +58,8 @@ class Database:
         # Counts write transactions, so caches that are only valid while the write lock is held
         # (the event log's chain head) know when they went stale.
         self.transaction_id = 0
-        self.utils = sqlite_utils.Database(conn)
+        # sqlite-utils for reading rows as dicts and introspecting tables; told to leave pragmas and plugins alone.
+        self.utils = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
     @classmethod
     def open(
@@ -183,6 +185,10 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+
+    def rows(self, table: str, *, order_by: str | None = None) -> list[dict[str, Any]]:
+        """Every row of a table as a dict (small tables: people, roles, settings)."""
+        return list(self.utils.table(table).rows_where(order_by=order_by))
 
     def get_setting(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM local_settings WHERE key = ?", (key,)).fetchone()

@@ -209,6 +209,11 @@ def test_export_jsonl_carries_the_hashed_bytes(initialised, tmp_path: Path) -> N
         assert hashlib.sha256(line["body"].encode()).hexdigest() == line["hash"]
         assert json.loads(line["body"])["payload"] == line["payload"]
     assert lines[3]["kind"] == "user.added" and lines[3]["actor"] == "alice"
+    # The export is itself on the record, naming the last entry it carried.
+    r = initialised("audit", "export", "--format", "jsonl", "--as", "bob", password="bob password")
+    last = json.loads(r.out.splitlines()[-1])
+    assert last["kind"] == "audit.exported" and last["actor"] == "alice"
+    assert last["payload"] == {"format": "jsonl", "entries": 5, "last_hash": lines[-1]["hash"]}
 
 
 def test_export_csv_to_stdout(initialised) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from crisisdesk.app import App
 from crisisdesk.domain.events import GENESIS, Kind
@@ -15,8 +16,11 @@ from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.store.migrations import PROJECTION_TABLES
 
 
-def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
-    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in PROJECTION_TABLES}
+def snapshot(conn: sqlite3.Connection) -> dict[str, list[dict[str, object]]]:
+    """Every row of every current-state table, whatever columns later issues add."""
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+    assert set(PROJECTION_TABLES) <= set(db.table_names())
+    return {t: list(db.table(t).rows_where(order_by="rowid")) for t in PROJECTION_TABLES}
 
 
 def busy_day(core: App, admin: Actor) -> None:

@@ -106,3 +106,10 @@ def test_a_database_from_a_newer_crisisdesk_is_refused_and_left_byte_for_byte_un
 def test_a_folder_given_as_the_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="is a folder"):
         Database.open(tmp_path)
+
+
+def test_a_damaged_database_gives_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.sqlite3"
+    path.write_bytes(b"SQLite format 3\x00" + bytes(84) + b"\xff" * 4000)
+    with pytest.raises(UserError, match="damaged or not a crisisdesk database"):
+        Database.open(path)

@@ -93,7 +93,7 @@ class FirstRunDialog(_Form):
         )
         self.people = people
         self.workstation = self.field("Workstation name")
-        self.workstation.setPlaceholderText("for example: EOC desk 1 (default: the computer's name)")
+        self.workstation.setPlaceholderText("e.g. EOC desk 1 (default: this computer's name)")
         self.name = self.field("Admin user name")
         self.password = self.field("Password", secret=True)
         self.repeat = self.field("Repeat password", secret=True)

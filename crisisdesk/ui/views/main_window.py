@@ -62,27 +62,13 @@ class MainWindow(QMainWindow):
         self.verify_result = QLabel()
         self.verify_result.setTextFormat(Qt.TextFormat.PlainText)
         self.verify_result.setWordWrap(True)
+        self.verify_result.hide()  # shown once the chain has been checked
         layout.addWidget(self.verify_result)
 
         self.model = AuditLogModel(
             lambda before, limit, text: core.audit.page(actor, before=before, limit=limit, text=text)
         )
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        # Fixed row heights: Qt never measures rows, so a million entries scroll as fast as ten.
-        vertical = self.table.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        vertical.hide()
-        header = self.table.horizontalHeader()
-        for col, width in enumerate((60, 150, 110, 190, 0, 110)):
-            if width:
-                header.resizeSection(col, width)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table = self._build_table()
         layout.addWidget(self.table, 1)
         self.setCentralWidget(central)
 
@@ -91,6 +77,25 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(QLabel(f"Signed in as {actor.name} ({roles})"))
         self.statusBar().addPermanentWidget(QLabel(str(core.db.path)))
         self.model.reload()
+
+    def _build_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        # Fixed row heights: Qt never measures rows, so a million entries scroll as fast as ten.
+        vertical = table.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
+        vertical.hide()
+        header = table.horizontalHeader()
+        for col, width in enumerate((60, 150, 110, 190, 0, 110)):
+            if width:
+                header.resizeSection(col, width)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        return table
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -119,6 +124,7 @@ class MainWindow(QMainWindow):
         report = self.core.audit.verify()
         self.verify_result.setText(report.describe())
         self.verify_result.setStyleSheet(OK_STYLE if report.ok else BAD_STYLE)
+        self.verify_result.show()
         return report.ok
 
     def export_dialog(self) -> None:
