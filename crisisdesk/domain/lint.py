@@ -1,0 +1,195 @@
+"""Lint: what a communicator must see before a text goes out, each finding with a code and a plain message."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from crisisdesk.domain.readability import grade, word_count
+from crisisdesk.domain.text_rules import Channel, Finding, find_urls
+
+# Characters that IPAWS and many handsets mangle: typographic quotes, dashes and ellipses, odd spaces.
+IPAWS_UNSAFE = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u2022": "-",
+    "\u00b4": "'",
+    "\u2032": "'",
+    "\u2033": '"',
+}
+STRICT_CHANNELS = frozenset(
+    {
+        Channel.WEA_90,
+        Channel.WEA_360,
+        Channel.SMS,
+        Channel.CAP_HEADLINE,
+        Channel.CAP_DESCRIPTION,
+        Channel.CAP_INSTRUCTION,
+    }
+)
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
+NOT_A_DRILL = {
+    "en": (
+        "this is not a drill",
+        "not a drill",
+        "this is not an exercise",
+        "not an exercise",
+        "this is not a test",
+        "not a test",
+        "real emergency",
+        "this is real",
+    ),
+    "es": (
+        "esto no es un simulacro",
+        "no es un simulacro",
+        "no es un ejercicio",
+        "esto no es una prueba",
+        "no es una prueba",
+        "emergencia real",
+        "esto es real",
+    ),
+}
+PROTECTIVE_ACTIONS = {
+    "en": r"\b(evacuate|leave|go|move|shelter|stay|avoid|boil|call|do not|don't|turn around|get|seek|take|check|"
+    r"conserve|limit|keep|close|follow|prepare|report|drink|use|wear|lock|help|find|watch|listen|text|be ready)\b",
+    "es": r"\b(evac[uú]e|salga|vaya|mu[eé]vase|ref[uú]giese|qu[eé]dese|permanezca|evite|hierva|llame|no|d[eé] la vuelta|"
+    r"busque|tome|revise|prep[aá]rese|reporte|beba|use|cierre|siga|ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo)\b",
+}
+# Channels on which an alert must be complete on its own (the short headline channels are not).
+COMPLETE_CHANNELS = frozenset(
+    {
+        Channel.SMS,
+        Channel.WEA_360,
+        Channel.X,
+        Channel.MASTODON,
+        Channel.BLUESKY,
+        Channel.FACEBOOK,
+        Channel.EMAIL_BODY,
+        Channel.WEB,
+    }
+)
+SOCIAL_CHANNELS = frozenset(
+    {Channel.X, Channel.MASTODON, Channel.BLUESKY, Channel.FACEBOOK, Channel.WEB, Channel.EMAIL_BODY}
+)
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{%|%\}|\[\[|\]\]|<<|>>|\bTBD\b|\bXXX+\b|\[INSERT|\bFIXME\b", re.I)
+_HASHTAG = re.compile(r"(?<![\w&])#([^\W_][\w]*)")
+_PHONE = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?(?:\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}|\b[2-9]11\b)(?!\d)")
+MIN_WORDS_FOR_GRADE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class LintContext:
+    """What the lint needs to know beyond the text itself."""
+
+    mode: str = "live"  # live | exercise
+    message_type: str = "alert"
+    reading_grade: int = 8
+    who: Sequence[str] = ()  # the sender's names in this language
+    what: Sequence[str] = ()  # the event's names in this language
+    where: Sequence[str] = ()  # the rendered area and place facts
+    expiry: Sequence[str] = ()  # the rendered expiry facts
+    media: Sequence[tuple[str, str | None]] = field(default=())  # (file, alt text in this language)
+
+
+def _contains(text: str, needles: Sequence[str]) -> bool:
+    low = text.casefold()
+    return any(n and n.casefold() in low for n in needles)
+
+
+def lint(text: str, channel: Channel, lang: str, ctx: LintContext) -> list[Finding]:
+    findings: list[Finding] = []
+    strict = channel in STRICT_CHANNELS
+
+    unsafe = sorted({ch for ch in text if ch in IPAWS_UNSAFE})
+    if unsafe:
+        shown = ", ".join(f"{ch!r} (use {IPAWS_UNSAFE[ch]!r})" for ch in unsafe)
+        findings.append(
+            Finding("CD101", "error" if strict else "warning", f"characters that break IPAWS and some phones: {shown}")
+        )
+    if strict and any(ord(ch) > 0xFFFF for ch in text):
+        findings.append(Finding("CD101", "error", "emoji and other characters beyond the BMP do not reach WEA or CAP"))
+
+    hidden = []
+    for ch in sorted(set(text)):
+        if ch in BIDI:
+            hidden.append(f"bidi control U+{ord(ch):04X}")
+        elif ch in ZERO_WIDTH:
+            hidden.append(f"zero-width U+{ord(ch):04X}")
+        elif unicodedata.category(ch) == "Cc" and ch not in "\n\t":
+            hidden.append(f"control U+{ord(ch):04X}")
+    if hidden:
+        findings.append(Finding("CD102", "error", "invisible characters: " + ", ".join(hidden)))
+
+    if ctx.mode == "exercise":
+        phrases = NOT_A_DRILL.get(lang, ()) + NOT_A_DRILL["en"]
+        said = [p for p in phrases if p in text.casefold()]
+        if said:
+            findings.append(Finding("CD103", "error", f"exercise text must never say {said[0]!r}"))
+
+    if channel in SOCIAL_CHANNELS:
+        for file, alt in ctx.media:
+            if not alt or not alt.strip():
+                findings.append(Finding("CD104", "error", f"image {file} has no alt text in {lang}"))
+
+    for tag in _HASHTAG.findall(text):
+        letters = [c for c in tag if c.isalpha()]
+        if len(tag) >= 8 and letters and (all(c.islower() for c in letters) or all(c.isupper() for c in letters)):
+            findings.append(
+                Finding(
+                    "CD105",
+                    "warning",
+                    f"#{tag}: write hashtags in CamelCase (a capital for each word) so screen readers say the words",
+                )
+            )
+
+    if word_count(text) >= MIN_WORDS_FOR_GRADE:
+        level = grade(text, lang)
+        if level > ctx.reading_grade:
+            findings.append(
+                Finding(
+                    "CD106",
+                    "warning",
+                    f"reads at grade {level:.1f}, above the target {ctx.reading_grade}: "
+                    "use shorter sentences and shorter words",
+                )
+            )
+
+    if ctx.message_type == "alert" and channel in COMPLETE_CHANNELS:
+        missing = []
+        if ctx.who and not _contains(text, ctx.who):
+            missing.append("who (the sender)")
+        if ctx.what and not _contains(text, ctx.what):
+            missing.append("what (the event)")
+        if ctx.where and not _contains(text, ctx.where):
+            missing.append("where")
+        if not re.search(PROTECTIVE_ACTIONS.get(lang, PROTECTIVE_ACTIONS["en"]), text, re.I):
+            missing.append("a protective action")
+        if ctx.expiry and not _contains(text, ctx.expiry):
+            missing.append("until when")
+        if not find_urls(text) and not _PHONE.search(text):
+            missing.append("a source link or phone number")
+        if missing:
+            findings.append(Finding("CD107", "warning", "the alert does not say " + ", ".join(missing)))
+
+    left = sorted(set(m.group(0) for m in _PLACEHOLDER.finditer(text)))
+    if left:
+        findings.append(Finding("CD108", "error", "unrendered placeholder: " + " ".join(left)))
+
+    for url in find_urls(text):
+        if url.has_scheme and not url.https:
+            findings.append(Finding("CD109", "error", f"{url.text}: links must use https://"))
+        elif not url.has_scheme:
+            findings.append(Finding("CD109", "warning", f"{url.text}: write the link in full with https://"))
+    return findings

@@ -1,0 +1,295 @@
+"""The playbook format: YAML in, a checked ``Playbook`` or a list of problems with file, line and column out.
+
+The schema is a set of pydantic models; PyYAML's node tree gives every value's position so a schema error
+is reported where the value is written, not as a path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crisisdesk.domain.facts import BadFact, FactSpec, FactType, parse_duration
+from crisisdesk.domain.roles import Role
+from crisisdesk.domain.text_rules import Channel
+
+MESSAGE_TYPES = ("alert", "update", "correction", "cancel", "all-clear")
+# Keys a template may use besides the channel names: each channel falls back to its group's text.
+GROUP_KEYS = ("headline", "short", "long", "instruction")
+FALLBACK: dict[Channel, tuple[str, ...]] = {
+    Channel.SMS: ("sms", "short"),
+    Channel.WEA_90: ("wea-90", "headline"),
+    Channel.WEA_360: ("wea-360", "short"),
+    Channel.X: ("x", "short"),
+    Channel.MASTODON: ("mastodon", "short"),
+    Channel.BLUESKY: ("bluesky", "short"),
+    Channel.FACEBOOK: ("facebook", "long"),
+    Channel.EMAIL_SUBJECT: ("email-subject", "headline"),
+    Channel.EMAIL_BODY: ("email-body", "long"),
+    Channel.WEB: ("web", "long"),
+    Channel.CAP_HEADLINE: ("cap-headline", "headline"),
+    Channel.CAP_DESCRIPTION: ("cap-description", "long"),
+    Channel.CAP_INSTRUCTION: ("cap-instruction", "instruction"),
+}
+TEMPLATE_KEYS = frozenset(GROUP_KEYS) | {c.value for c in Channel}
+_OFFSET = re.compile(r"^T\s*\+\s*(?P<d>.+)$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+CapCategory = Literal[
+    "Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"
+]
+CapResponse = Literal[
+    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fact(_Model):
+    type: FactType
+    label: dict[str, str]
+    help: str
+    example: str
+    required: bool = True
+    choices: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # What an alert needs, for the completeness lint: which facts say where, until when, and where to learn more.
+    role: Literal["where", "expiry", "source"] | None = None
+
+    @field_validator("example", mode="before")
+    @classmethod
+    def _example_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _choices_for_choice(self) -> Fact:
+        if self.type is FactType.CHOICE and not self.choices:
+            raise ValueError("a choice fact needs 'choices'")
+        if self.type is not FactType.CHOICE and self.choices:
+            raise ValueError("only a choice fact has 'choices'")
+        return self
+
+    def spec(self, name: str) -> FactSpec:
+        return FactSpec(name=name, type=self.type, required=self.required, choices=self.choices)
+
+
+class ChecklistStep(_Model):
+    at: str = Field(description="due offset from the incident's start, such as T+10m")
+    do: str
+    owner: Role
+
+    @field_validator("at")
+    @classmethod
+    def _offset(cls, value: str) -> str:
+        parse_offset(value)
+        return value
+
+
+class Cadence(_Model):
+    update_every: str
+
+    @field_validator("update_every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except BadFact as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class Approval(_Model):
+    roles: list[Role] = Field(default_factory=lambda: [Role.APPROVER])
+    count: int = Field(default=1, ge=1, le=5)
+    expires_after: str | None = None
+    false_alarm_single_approver: bool = True
+
+
+class Cap(_Model):
+    category: CapCategory
+    response: dict[str, CapResponse]  # per message type (alert, update, ...); all-clear is AllClear
+    urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+    severity: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+    certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+    same_event: str = Field(pattern=r"^[A-Z]{3}$", description="the NWS SAME event code, such as FFW")
+
+
+class Monitoring(_Model):
+    keywords: dict[str, list[str]] = Field(default_factory=dict)
+    areas: list[str] = Field(default_factory=list)
+
+
+class Playbook(_Model):
+    id: str
+    title: dict[str, str]
+    version: str
+    hazard: str
+    summary: str
+    languages: list[str] = Field(min_length=1)
+    timezone: str = "America/Chicago"
+    sender: dict[str, str]  # who speaks, per language: "Mill County Emergency Management"
+    event: dict[str, str]  # what, per language: "Flash Flood Warning"
+    reading_grade: int = Field(default=8, ge=3, le=16)
+    facts: dict[str, Fact]
+    checklist: list[ChecklistStep] = Field(default_factory=list)
+    cadence: Cadence
+    approval: Approval = Field(default_factory=Approval)
+    channels: list[Channel]
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    cap: Cap
+    messages: dict[str, dict[str, dict[str, str]]]  # type -> language -> template key -> template
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("an id is 2-64 lowercase letters, digits and '-'")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _langs(cls, value: list[str]) -> list[str]:
+        for lang in value:
+            if not _LANG.match(lang):
+                raise ValueError(f"{lang!r} is not a language code such as en or es")
+        return value
+
+    def fact_specs(self) -> dict[str, FactSpec]:
+        return {name: fact.spec(name) for name, fact in self.facts.items()}
+
+    def example_facts(self) -> dict[str, str]:
+        return {name: fact.example for name, fact in self.facts.items()}
+
+    def template(self, message_type: str, lang: str, channel: Channel) -> tuple[str, str] | None:
+        """The (key, source) a channel uses, following its fallback, or None."""
+        texts = self.messages.get(message_type, {}).get(lang, {})
+        for key in FALLBACK[channel]:
+            if key in texts:
+                return key, texts[key]
+        return None
+
+
+def parse_offset(text: str) -> timedelta:
+    m = _OFFSET.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r}: write a due offset such as T+10m or T+1h30m")
+    if m.group("d").strip() in ("0", "0m"):
+        return timedelta(0)
+    try:
+        return parse_duration(m.group("d"))
+    except BadFact as exc:
+        raise ValueError(str(exc)) from None
+
+
+# -- loading with positions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    source: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}: {self.message}"
+
+
+Path_ = tuple[str | int, ...]
+
+
+class Positions:
+    """Where each value (and each mapping key) of a YAML document is written."""
+
+    def __init__(self) -> None:
+        self.values: dict[Path_, tuple[int, int]] = {}
+        self.keys: dict[Path_, tuple[int, int]] = {}
+        self.block: dict[Path_, bool] = {}  # the value is a block scalar (| or >): its text starts a line later
+
+    def at(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """The closest known position: the path itself, else its nearest parent."""
+        table = self.keys if key else self.values
+        for n in range(len(path), -1, -1):
+            if path[:n] in table:
+                return table[path[:n]]
+            if path[:n] in self.values:
+                return self.values[path[:n]]
+        return (1, 1)
+
+
+def _walk(node: yaml.Node, path: Path_, pos: Positions, problems: list[tuple[Path_, str, bool]]) -> None:
+    pos.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.ScalarNode):
+        pos.block[path] = node.style in ("|", ">")
+    elif isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in seen:
+                pos.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                problems.append((child, f"duplicate key {key!r}", True))
+            seen.add(key)
+            pos.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _walk(value_node, child, pos, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), pos, problems)
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
+    pos = Positions()
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, pos, [Problem(source, line, col, f"YAML: {exc.problem or exc.context}")]
+    except yaml.YAMLError as exc:
+        return None, pos, [Problem(source, 1, 1, f"YAML: {exc}")]
+    found: list[tuple[Path_, str, bool]] = []
+    if node is not None:
+        _walk(node, (), pos, found)
+    problems = [Problem(source, *pos.at(path, key=is_key), msg) for path, msg, is_key in found]
+    return data, pos, problems
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-"))
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {loc.rsplit('.', 1)[-1]!r} (at {loc})"
+    if error["type"] == "missing":
+        return f"missing {loc.rsplit('.', 1)[-1]!r} (at {loc})"
+    return f"{loc}: {msg}" if loc else msg
+
+
+def parse_playbook(text: str, source: str) -> tuple[Playbook | None, Positions, list[Problem]]:
+    """Schema-check one playbook file. Semantic checks (templates, limits) are in ``validate``."""
+    data, pos, problems = load_yaml(text, source)
+    if problems:
+        return None, pos, problems
+    if not isinstance(data, dict):
+        return None, pos, [Problem(source, 1, 1, "a playbook is a YAML mapping (id: ..., title: ..., facts: ...)")]
+    try:
+        playbook = Playbook.model_validate(data)
+    except ValidationError as exc:
+        out = []
+        for error in exc.errors():
+            path = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+            where = pos.at(path, key=error["type"] in ("extra_forbidden",))
+            out.append(Problem(source, *where, _describe(dict(error))))
+        return None, pos, sorted(out, key=lambda p: (p.line, p.column))
+    return playbook, pos, []

@@ -1,0 +1,141 @@
+"""Validating a playbook file: every problem at its file, line and column."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crisisdesk.domain.facts import BadFact, parse_fact
+from crisisdesk.domain.messages import MODES, parse_values, render_message
+from crisisdesk.domain.playbook import (
+    FALLBACK,
+    MESSAGE_TYPES,
+    TEMPLATE_KEYS,
+    Path_,
+    Playbook,
+    Positions,
+    Problem,
+    parse_playbook,
+)
+from crisisdesk.domain.render import TemplateError, check_source
+from crisisdesk.domain.text_rules import Channel
+
+
+class _Problems:
+    def __init__(self, source: str, pos: Positions) -> None:
+        self.source, self.pos, self.items = source, pos, list[Problem]()
+
+    def add(self, path: Path_, message: str, *, key: bool = False, template_line: int = 0) -> None:
+        line, col = self.pos.at(path, key=key)
+        if template_line:
+            # A block scalar's text starts on the line after its '|'; a plain one on its own line.
+            line += template_line if self.pos.block.get(path) else template_line - 1
+        self.items.append(Problem(self.source, line, col, message))
+
+
+def validate_text(text: str, source: str) -> tuple[Playbook | None, list[Problem]]:
+    """Check one playbook. Returns it only if it has no problem at all."""
+    playbook, pos, problems = parse_playbook(text, source)
+    if playbook is None:
+        return None, problems
+    found = _Problems(source, pos)
+    _check_languages(playbook, found)
+    _check_messages(playbook, found)
+    _check_facts(playbook, found)
+    if not found.items:
+        _check_rendering(playbook, found)
+    out = sorted(found.items, key=lambda p: (p.line, p.column, p.message))
+    return (None if out else playbook), out
+
+
+def _check_languages(pb: Playbook, found: _Problems) -> None:
+    for field in ("title", "sender", "event"):
+        for lang in pb.languages:
+            if not getattr(pb, field).get(lang):
+                found.add((field,), f"{field} has no {lang!r} text")
+    for name, fact in pb.facts.items():
+        for lang in pb.languages:
+            if not fact.label.get(lang):
+                found.add(("facts", name, "label"), f"fact {name!r} has no {lang!r} label")
+        for choice, labels in fact.choices.items():
+            for lang in pb.languages:
+                if not labels.get(lang):
+                    found.add(("facts", name, "choices", choice), f"choice {choice!r} has no {lang!r} label")
+    try:
+        ZoneInfo(pb.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        found.add(("timezone",), f"unknown time zone {pb.timezone!r}: use an IANA name such as America/Chicago")
+    if "alert" not in pb.cap.response:
+        found.add(("cap", "response"), "cap.response needs at least the 'alert' response type")
+
+
+def _check_messages(pb: Playbook, found: _Problems) -> None:
+    for message_type in MESSAGE_TYPES:
+        if message_type not in pb.messages:
+            why = " (every playbook ships pre-approved correction and cancel messages)" if message_type in (
+                "correction", "cancel") else ""
+            found.add(("messages",), f"missing the {message_type!r} template{why}", key=True)
+    facts = set(pb.facts)
+    for message_type, by_lang in pb.messages.items():
+        if message_type not in MESSAGE_TYPES:
+            found.add(("messages", message_type), f"unknown message type {message_type!r}: use "
+                      + ", ".join(MESSAGE_TYPES), key=True)
+            continue
+        for lang in pb.languages:
+            if lang not in by_lang:
+                found.add(("messages", message_type), f"missing the {lang!r} text of {message_type!r}", key=True)
+        for lang, texts in by_lang.items():
+            if lang not in pb.languages:
+                found.add(("messages", message_type, lang), f"{lang!r} is not one of the playbook's languages",
+                          key=True)
+                continue
+            for key in texts:
+                if key not in TEMPLATE_KEYS:
+                    found.add(("messages", message_type, lang, key),
+                              f"unknown template key {key!r}: use a channel name or one of headline, short, long, "
+                              "instruction", key=True)
+            uncovered = [c.value for c in Channel if not any(k in texts for k in FALLBACK[c])]
+            if uncovered:
+                found.add(("messages", message_type, lang),
+                          f"{message_type}/{lang} has no text for {', '.join(uncovered)}: give 'headline', 'short', "
+                          "'long' and 'instruction', or each channel's own key", key=True)
+            for key, source in texts.items():
+                path = ("messages", message_type, lang, key)
+                names, template_problems = check_source(source)
+                for line, message in template_problems:
+                    found.add(path, message, template_line=line)
+                for name in sorted(names - facts):
+                    found.add(path, f"the template names {name!r}, which is not a declared fact")
+
+
+def _check_facts(pb: Playbook, found: _Problems) -> None:
+    tz = ZoneInfo("UTC")
+    for name, fact in pb.facts.items():
+        try:
+            parse_fact(fact.spec(name), fact.example, tz)
+        except BadFact as exc:
+            found.add(("facts", name, "example"), f"example of {name!r} does not fit its type {fact.type.value}: {exc}")
+
+
+def _check_rendering(pb: Playbook, found: _Problems) -> None:
+    """Render every template with the example facts, live and exercise: over-limit texts and lint errors."""
+
+    tz = ZoneInfo(pb.timezone)
+    values = parse_values(pb, pb.example_facts(), tz)
+    for message_type in MESSAGE_TYPES:
+        for lang in pb.languages:
+            for mode in MODES:
+                try:
+                    variants = render_message(pb, message_type, lang, values, mode=mode, tz=tz)
+                except TemplateError as exc:
+                    found.add(("messages", message_type, lang), f"{message_type}/{lang} ({mode}): {exc}")
+                    continue
+                for variant in variants:
+                    template = pb.template(message_type, lang, Channel(variant.channel))
+                    key = template[0] if template else ""
+                    for finding in variant.findings:
+                        if finding.severity == "error":
+                            found.add(
+                                ("messages", message_type, lang, key),
+                                f"{message_type}/{lang}/{variant.channel} with the example facts ({mode}): "
+                                f"{finding.code} {finding.message}",
+                            )
