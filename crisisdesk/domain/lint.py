@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from crisisdesk.domain.readability import grade, word_count
+from crisisdesk.domain.render import strip_exercise_marks
 from crisisdesk.domain.text_rules import Channel, Finding, find_urls
 
 # Characters that IPAWS and many handsets mangle: typographic quotes, dashes and ellipses, odd spaces.
@@ -154,8 +155,9 @@ def lint(text: str, channel: Channel, lang: str, ctx: LintContext) -> list[Findi
                 )
             )
 
-    if word_count(text) >= MIN_WORDS_FOR_GRADE:
-        level = grade(text, lang)
+    prose = strip_exercise_marks(text) if ctx.mode == "exercise" else text
+    if word_count(prose) >= MIN_WORDS_FOR_GRADE:
+        level = grade(prose, lang)
         if level > ctx.reading_grade:
             findings.append(
                 Finding(

@@ -221,8 +221,21 @@ def exercise_marker(lang: str) -> str:
     return EXERCISE_MARKER.get(lang, EXERCISE_MARKER["en"])
 
 
+# Documents are read top to bottom and may be printed: the marker opens and closes them.
+DOCUMENT_CHANNELS = frozenset({Channel.EMAIL_BODY, Channel.WEB, Channel.CAP_DESCRIPTION, Channel.CAP_INSTRUCTION})
+
+
 def mark_exercise(text: str, channel: Channel, lang: str) -> str:
+    """Exercise text says so first, on every channel (and last too, on documents)."""
     if channel in SHORT_CHANNELS:
         return f"{EXERCISE_PREFIX.get(lang, EXERCISE_PREFIX['en'])} {text}"
     marker = exercise_marker(lang)
-    return f"{marker}\n\n{text}\n\n{marker}"
+    if channel in DOCUMENT_CHANNELS:
+        return f"{marker}\n\n{text}\n\n{marker}"
+    return f"{marker}\n{text}"
+
+
+def strip_exercise_marks(text: str) -> str:
+    for mark in (*EXERCISE_MARKER.values(), *EXERCISE_PREFIX.values()):
+        text = text.replace(mark, " ")
+    return text

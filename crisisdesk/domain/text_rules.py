@@ -195,7 +195,7 @@ class Channel(StrEnum):
             raise UserError(f"unknown channel {text!r}: choose one of {', '.join(c.value for c in cls)}") from None
 
 
-SMS_MAX_SEGMENTS = 3
+SMS_MAX_SEGMENTS = 4  # a channel default: long enough for a Spanish alert in UCS-2 (268 units)
 FACEBOOK_FOLD = 477
 EMAIL_SUBJECT_COMFORT = 78
 CAP_HEADLINE_LIMIT = 160  # CAP 1.2: "SHOULD be less than 160 characters"
@@ -266,7 +266,7 @@ def measure(channel: Channel | str, text: str, *, mastodon_limit: int = 500) -> 
         if "\n" in text:
             findings.append(Finding("CD013", "error", "an email subject must be one line"))
         elif length > EMAIL_SUBJECT_COMFORT:
-            findings.append(Finding("CD014", "warning", f"phones cut subjects after about {EMAIL_SUBJECT_COMFORT}"))
+            findings.append(Finding("CD014", "info", f"phones cut subjects after about {EMAIL_SUBJECT_COMFORT}"))
     elif channel is Channel.CAP_HEADLINE:
         length, unit, limit = len(text), "characters", CAP_HEADLINE_LIMIT
     else:  # email body, web page, CAP description and instruction: no channel limit, a sanity cap
