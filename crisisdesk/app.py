@@ -12,12 +12,41 @@ from crisisdesk.domain.clock import Clock, SystemClock
 from crisisdesk.services.audit import AuditService
 from crisisdesk.services.passwords import Argon2Hasher, PasswordHasher
 from crisisdesk.services.people import PeopleService
+from crisisdesk.services.playbooks import PlaybookService
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
 APP_NAME = "crisisdesk"
 DB_ENV = "CRISISDESK_DB"
 DB_FILE = "crisisdesk.sqlite3"
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _bundled(name: str) -> Path:
+    """A folder shipped with crisisdesk: inside the installed package, or beside it in a source checkout."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.exists() else PACKAGE_DIR.parent / name
+
+
+def resources_dir() -> Path:
+    return _bundled("resources")
+
+
+def shipped_playbooks_dir() -> Path:
+    return _bundled("playbooks")
+
+
+def user_playbooks_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME, appauthor=False) / "playbooks"
+
+
+def playbook_service(clock: Clock | None = None) -> PlaybookService:
+    """Playbooks need no database: the CLI's playbook, text and CAP commands start here."""
+    return PlaybookService(
+        [shipped_playbooks_dir(), user_playbooks_dir()], resources_dir() / "CAP-v1.2.xsd", clock or SystemClock()
+    )
 
 
 def default_db_path() -> Path:

@@ -1,0 +1,196 @@
+"""The playbook library: load, validate and render playbooks; build and check CAP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from crisisdesk.domain.cap import (
+    CapError,
+    CapSettings,
+    build_xml,
+    cap_time,
+    ipaws_problems,
+    message_to_cap,
+    parse_xml,
+    rule_problems,
+    schema_problems,
+)
+from crisisdesk.domain.clock import Clock
+from crisisdesk.domain.errors import NotFound, UserError
+from crisisdesk.domain.facts import zone
+from crisisdesk.domain.messages import Variant, check_message_type, parse_values, render_message
+from crisisdesk.domain.playbook import Playbook, Problem
+from crisisdesk.domain.validate import validate_text
+
+PLAYBOOK_SUFFIXES = (".yaml", ".yml")
+DEFAULT_CAP_SENDER = "crisisdesk@localhost"
+
+
+@dataclass
+class Library:
+    playbooks: dict[str, Playbook] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def playbook_files(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in PLAYBOOK_SUFFIXES and p.is_file())
+        elif path.exists():
+            files.append(path)
+        else:
+            raise NotFound(f"no playbook file or folder at {path}")
+    return files
+
+
+@dataclass(frozen=True)
+class Rendered:
+    playbook: Playbook
+    message_type: str
+    mode: str
+    variants: dict[str, list[Variant]]  # lang -> variants
+    values: dict[str, Any]
+    tz_name: str
+
+
+class PlaybookService:
+    def __init__(self, folders: Sequence[Path], schema_path: Path, clock: Clock) -> None:
+        self.folders = [f for f in folders]
+        self.schema_path = schema_path
+        self.clock = clock
+        self._schema: etree.XMLSchema | None = None
+        self._library: Library | None = None
+
+    # -- loading ----------------------------------------------------------------------------------------
+
+    def load(self, paths: Sequence[Path] | None = None) -> Library:
+        """Every playbook that validates; one bad file never stops the others."""
+        library = Library()
+        existing = [f for f in self.folders if f.exists()] if paths is None else list(paths)
+        for path in playbook_files(existing):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                library.problems.append(Problem(str(path), 1, 1, f"cannot read: {exc}"))
+                continue
+            playbook, problems = validate_text(text, str(path))
+            library.problems += problems
+            if playbook is None:
+                continue
+            if playbook.id in library.playbooks:
+                first = library.sources[playbook.id]
+                library.problems.append(Problem(str(path), 1, 1, f"playbook id {playbook.id!r} is already in {first}"))
+                continue
+            library.playbooks[playbook.id] = playbook
+            library.sources[playbook.id] = path
+        if paths is None:
+            self._library = library
+        return library
+
+    def library(self) -> Library:
+        return self._library or self.load()
+
+    def get(self, playbook_id: str) -> Playbook:
+        library = self.library()
+        if playbook_id not in library.playbooks:
+            known = ", ".join(sorted(library.playbooks)) or "none"
+            raise NotFound(f"no playbook {playbook_id!r} (known: {known}); 'crisisdesk playbooks validate' shows errors")
+        return library.playbooks[playbook_id]
+
+    # -- rendering --------------------------------------------------------------------------------------
+
+    def render(
+        self,
+        playbook_id: str,
+        message_type: str,
+        langs: Sequence[str] | None,
+        facts: Mapping[str, str],
+        *,
+        example_facts: bool = False,
+        mode: str = "live",
+        tz_name: str | None = None,
+    ) -> Rendered:
+        playbook = self.get(playbook_id)
+        check_message_type(message_type)
+        tz_name = tz_name or playbook.timezone
+        tz = zone(tz_name)
+        raw = {**(playbook.example_facts() if example_facts else {}), **facts}
+        values = parse_values(playbook, raw, tz)
+        variants = {
+            lang: render_message(playbook, message_type, lang, values, mode=mode, tz=tz)
+            for lang in (langs or playbook.languages)
+        }
+        return Rendered(playbook, message_type, mode, variants, values, tz_name)
+
+    def cap(
+        self,
+        rendered: Rendered,
+        *,
+        ipaws: bool = False,
+        sender: str = DEFAULT_CAP_SENDER,
+        identifier: str | None = None,
+        references: Sequence[str] = (),
+        sent: datetime | None = None,
+    ) -> bytes:
+        """CAP XML for a rendered message (one <info> per language)."""
+        pb = rendered.playbook
+        tz = zone(rendered.tz_name)
+        sent = sent or self.clock.now()
+        if not references and rendered.message_type != "alert":
+            # A preview has no earlier message: refer to an example alert so the CAP is complete.
+            references = [f"{sender},{pb.id}-example-alert,{cap_time(sent, tz)}"]
+        alert = message_to_cap(
+            identifier=identifier or f"{pb.id}-{uuid.uuid4().hex[:12]}",
+            sender=sender,
+            sent=sent,
+            tz=tz,
+            message_type=rendered.message_type,
+            mode=rendered.mode,
+            settings=CapSettings(**pb.cap.model_dump()),
+            texts={lang: {v.channel: v.text for v in vs} for lang, vs in rendered.variants.items()},
+            events=pb.event,
+            sender_names=pb.sender,
+            facts={
+                name: (fact.type, fact.role, rendered.values[name])
+                for name, fact in pb.facts.items()
+                if name in rendered.values
+            },
+            references=references,
+            ipaws=ipaws,
+        )
+        return build_xml(alert)
+
+    # -- CAP checks -------------------------------------------------------------------------------------
+
+    def schema(self) -> etree.XMLSchema:
+        if self._schema is None:
+            self._schema = etree.XMLSchema(etree.parse(str(self.schema_path)))
+        return self._schema
+
+    def check_cap(self, data: bytes, *, ipaws: bool = False) -> list[str]:
+        """Every reason a CAP document is not valid (empty when it is)."""
+        problems = schema_problems(data, self.schema())
+        try:
+            alert = parse_xml(data)
+        except CapError as exc:
+            return problems or [str(exc)]
+        problems += rule_problems(alert)
+        if ipaws:
+            problems += ipaws_problems(alert)
+        return problems
+
+    def check_cap_file(self, path: Path, *, ipaws: bool = False) -> list[str]:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror}") from None
+        return self.check_cap(data, ipaws=ipaws)
