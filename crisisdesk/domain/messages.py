@@ -87,7 +87,7 @@ def _lint_context(playbook: Playbook, message_type: str, lang: str, values: Mapp
         mode=mode,
         message_type=message_type,
         reading_grade=playbook.reading_grade,
-        who=[playbook.sender.get(lang, "")],
+        who=[playbook.sender.get(lang, ""), playbook.sender_short.get(lang, "")],
         what=[playbook.event.get(lang, "")],
         where=where,
         expiry=expiry,

@@ -135,6 +135,7 @@ class Playbook(_Model):
     languages: list[str] = Field(min_length=1)
     timezone: str = "America/Chicago"
     sender: dict[str, str]  # who speaks, per language: "Mill County Emergency Management"
+    sender_short: dict[str, str] = Field(default_factory=dict)  # a short form for short channels: "Mill County"
     event: dict[str, str]  # what, per language: "Flash Flood Warning"
     reading_grade: int = Field(default=8, ge=3, le=16)
     facts: dict[str, Fact]

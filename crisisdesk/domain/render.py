@@ -119,7 +119,7 @@ def _make_env() -> _Sandbox:
     env = _Sandbox(
         undefined=StrictUndefined,
         autoescape=False,
-        trim_blocks=True,
+        trim_blocks=False,  # keep the newline after {% endif %}; empty lines are dropped by tidy()
         lstrip_blocks=True,
         finalize=_finalize,
     )
@@ -169,13 +169,12 @@ def _compiled(source: str) -> Any:
 
 
 _SPACES = re.compile(r"[ \t]+")
-_BLANKS = re.compile(r"\n{3,}")
 
 
 def tidy(text: str) -> str:
-    """Collapse the spaces and blank lines that optional parts leave behind."""
+    """Collapse the spaces and drop the empty lines that optional parts leave behind."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.strip().splitlines()]
-    return _BLANKS.sub("\n\n", "\n".join(lines)).replace(" .", ".").replace(" ,", ",")
+    return "\n".join(line for line in lines if line).replace(" .", ".").replace(" ,", ",")
 
 
 def render_source(source: str, context: Mapping[str, Any]) -> str:
