@@ -66,7 +66,7 @@ PROTECTIVE_ACTIONS = {
     "en": r"\b(evacuate|leave|go|move|shelter|stay|avoid|boil|call|do not|don't|turn around|get|seek|take|check|"
     r"conserve|limit|keep|close|follow|prepare|report|drink|use|wear|lock|help|find|watch|listen|text|be ready)\b",
     "es": r"\b(evac[uú]e|salga|vaya|mu[eé]vase|ref[uú]giese|qu[eé]dese|permanezca|evite|hierva|llame|no|d[eé] la vuelta|"
-    r"busque|tome|revise|prep[aá]rese|reporte|beba|use|cierre|siga|ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo)\b",
+    r"busque|tome|revise|prep[aá]rese|ag[aá]chese|c[uú]brase|ag[aá]rrese|suba|reporte|beba|use|cierre|siga|ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo)\b",
 }
 # Channels on which an alert must be complete on its own (the short headline channels are not).
 COMPLETE_CHANNELS = frozenset(
