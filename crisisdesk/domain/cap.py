@@ -33,6 +33,7 @@ class CapResource:
     mime_type: str
     size: str | None = None
     uri: str | None = None
+    deref_uri: str | None = None  # the resource itself, base64, when it travels inside the alert
     digest: str | None = None
 
 
@@ -163,6 +164,7 @@ def build_xml(alert: CapAlert) -> bytes:
                 ("mimeType", resource.mime_type),
                 ("size", resource.size),
                 ("uri", resource.uri),
+                ("derefUri", resource.deref_uri),
                 ("digest", resource.digest),
             ):
                 _sub(r, name, value)
@@ -266,6 +268,7 @@ def parse_xml(data: bytes) -> CapAlert:
                         mime_type=_text(r, "mimeType") or "",
                         size=_text(r, "size"),
                         uri=_text(r, "uri"),
+                        deref_uri=_text(r, "derefUri"),
                         digest=_text(r, "digest"),
                     )
                     for r in _children(info, "resource")
