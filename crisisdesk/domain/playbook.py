@@ -213,6 +213,7 @@ class Positions:
         self.values: dict[Path_, tuple[int, int]] = {}
         self.keys: dict[Path_, tuple[int, int]] = {}
         self.block: dict[Path_, bool] = {}  # the value is a block scalar (| or >): its text starts a line later
+        self.ends: dict[Path_, int] = {}  # the line where each value ends
 
     def at(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """The closest known position: the path itself, else its nearest parent."""
@@ -227,6 +228,7 @@ class Positions:
 
 def _walk(node: yaml.Node, path: Path_, pos: Positions, problems: list[tuple[Path_, str, bool]]) -> None:
     pos.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    pos.ends[path] = node.end_mark.line + 1
     if isinstance(node, yaml.ScalarNode):
         pos.block[path] = node.style in ("|", ">")
     elif isinstance(node, yaml.MappingNode):

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.exceptions import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
 from crisisdesk.domain.errors import UserError
@@ -194,6 +195,9 @@ def render_source(source: str, context: Mapping[str, Any]) -> str:
         raise TemplateError(f"template refused: {exc}") from None
     except UndefinedError as exc:
         raise TemplateError(f"template names something that is not a fact of this playbook ({exc.message})") from None
+    except (JinjaError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        # include/import without a loader, comparisons of unlike facts, deep nesting: a template problem, not a crash
+        raise TemplateError(f"template failed: {exc}") from None
     return tidy("".join(out))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crisisdesk.domain.facts import BadFact, parse_fact
@@ -21,8 +22,21 @@ from crisisdesk.domain.text_rules import Channel
 
 
 class _Problems:
-    def __init__(self, source: str, pos: Positions) -> None:
+    def __init__(self, source: str, pos: Positions, text: str) -> None:
         self.source, self.pos, self.items = source, pos, list[Problem]()
+        self.lines = text.splitlines()
+
+    def add_at_token(self, path: Path_, token: str, message: str) -> None:
+        """Report at the first place ``token`` is written inside the value at ``path``."""
+        start, _ = self.pos.at(path)
+        end = self.pos.ends.get(path, start)
+        pattern = re.compile(rf"(?<![\w.]){re.escape(token)}(?!\w)")
+        for number in range(start, min(end, len(self.lines)) + 1):
+            m = pattern.search(self.lines[number - 1])
+            if m:
+                self.items.append(Problem(self.source, number, m.start() + 1, message))
+                return
+        self.add(path, message)
 
     def add(self, path: Path_, message: str, *, key: bool = False, template_line: int = 0) -> None:
         line, col = self.pos.at(path, key=key)
@@ -37,7 +51,7 @@ def validate_text(text: str, source: str) -> tuple[Playbook | None, list[Problem
     playbook, pos, problems = parse_playbook(text, source)
     if playbook is None:
         return None, problems
-    found = _Problems(source, pos)
+    found = _Problems(source, pos, text)
     _check_languages(playbook, found)
     _check_messages(playbook, found)
     _check_facts(playbook, found)
@@ -104,7 +118,7 @@ def _check_messages(pb: Playbook, found: _Problems) -> None:
                 for line, message in template_problems:
                     found.add(path, message, template_line=line)
                 for name in sorted(names - facts):
-                    found.add(path, f"the template names {name!r}, which is not a declared fact")
+                    found.add_at_token(path, name, f"the template names {name!r}, which is not a declared fact")
 
 
 def _check_facts(pb: Playbook, found: _Problems) -> None:
