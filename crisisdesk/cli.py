@@ -15,17 +15,17 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 import orjson
 
 from crisisdesk import __version__
 from crisisdesk.app import App, log_dir, playbook_service, resolve_db_path
 from crisisdesk.domain.errors import ExternalError, UserError
-from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.lint import LintContext, lint
 from crisisdesk.domain.messages import MODES, Variant
 from crisisdesk.domain.playbook import MESSAGE_TYPES
+from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.text_rules import Channel, measure
 from crisisdesk.services.audit import EXPORT_FORMATS
 
@@ -221,7 +221,7 @@ def _fact_pairs(items: Sequence[str]) -> dict[str, str]:
 
 def cmd_playbooks_list(ctx: Context) -> int:
     library = playbook_service().load()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": pb.id,
             "title": pb.title,
@@ -239,8 +239,11 @@ def cmd_playbooks_list(ctx: Context) -> int:
         for r in rows:
             ctx.out(f"{r['id']:<{width}}  v{r['version']:<5} {r['title'].get('en') or next(iter(r['title'].values()))}")
         if library.problems:
-            print(f"crisisdesk: {len(library.problems)} problem(s) kept some playbooks out: run "
-                  "'crisisdesk playbooks validate'", file=sys.stderr)
+            print(
+                f"crisisdesk: {len(library.problems)} problem(s) kept some playbooks out: run "
+                "'crisisdesk playbooks validate'",
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 
@@ -251,8 +254,10 @@ def cmd_playbooks_validate(ctx: Context) -> int:
     for problem in library.problems:
         ctx.out(str(problem))
     if library.problems:
-        print(f"crisisdesk: {len(library.problems)} problem(s); {len(library.playbooks)} playbook(s) valid",
-              file=sys.stderr)
+        print(
+            f"crisisdesk: {len(library.problems)} problem(s); {len(library.playbooks)} playbook(s) valid",
+            file=sys.stderr,
+        )
         return EXIT_CHECK_FAILED
     print(f"crisisdesk: {len(library.playbooks)} playbook(s) valid", file=sys.stderr)
     return EXIT_OK
@@ -399,7 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     pb_sub = playbooks.add_subparsers(title="commands", metavar="COMMAND")
     p = command(pb_sub, "list", "list the playbooks that load", cmd_playbooks_list)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p = command(pb_sub, "validate", "check playbook files; exit 1 listing file:line:column problems", cmd_playbooks_validate)
+    p = command(
+        pb_sub, "validate", "check playbook files; exit 1 listing file:line:column problems", cmd_playbooks_validate
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: every playbook it loads)")
     p = command(pb_sub, "render", "render a message for every channel and language", cmd_playbooks_render)
     p.add_argument("playbook", metavar="PLAYBOOK")

@@ -24,7 +24,7 @@ class NotCanonical(ValueError):
     """A value cannot be put in canonical form."""
 
 
-def normalise(value: Any, where: str = "$") -> JsonValue:  # noqa: PLR0912 - one branch per JSON type, fast ones first
+def normalise(value: Any, where: str = "$") -> JsonValue:  # one branch per JSON type, fast ones first
     """Return ``value`` with NFC strings and plain containers, or raise ``NotCanonical``.
 
     Every event and every message version goes through here, so the common types are tested first and

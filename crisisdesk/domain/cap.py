@@ -110,7 +110,7 @@ def _pairs(parent: etree._Element, name: str, pairs: Sequence[tuple[str, str]]) 
 
 def build_xml(alert: CapAlert) -> bytes:
     """CAP 1.2 XML, elements in the schema's order."""
-    root = etree.Element(f"{{{CAP12}}}alert", nsmap={None: CAP12})
+    root = etree.Element(f"{{{CAP12}}}alert", nsmap={None: CAP12})  # type: ignore[dict-item]
     for name, value in (
         ("identifier", alert.identifier),
         ("sender", alert.sender),
@@ -428,9 +428,7 @@ def message_to_cap(
     references: Sequence[str] = (),
     ipaws: bool = False,
 ) -> CapAlert:
-    expires_at = next(
-        (v for t, role, v in facts.values() if role == "expiry" and isinstance(v, datetime)), None
-    )
+    expires_at = next((v for t, role, v in facts.values() if role == "expiry" and isinstance(v, datetime)), None)
     if message_type in ("cancel", "all-clear") or expires_at is None:
         expires_at = sent + timedelta(hours=1)
     web = next((v for t, role, v in facts.values() if t is FactType.URL and role == "source"), None)

@@ -63,10 +63,15 @@ NOT_A_DRILL = {
     ),
 }
 PROTECTIVE_ACTIONS = {
-    "en": r"\b(evacuate|leave|go|move|shelter|stay|avoid|boil|call|do not|don't|turn around|get|seek|take|check|"
-    r"conserve|limit|keep|close|follow|prepare|report|drink|use|wear|lock|help|find|watch|listen|text|be ready)\b",
-    "es": r"\b(evac[uú]e|salga|vaya|mu[eé]vase|ref[uú]giese|qu[eé]dese|permanezca|evite|hierva|llame|no|d[eé] la vuelta|"
-    r"busque|tome|revise|prep[aá]rese|ag[aá]chese|c[uú]brase|ag[aá]rrese|suba|reporte|beba|use|cierre|siga|ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo)\b",
+    "en": r"\b("
+    r"evacuate|leave|go|move|shelter|stay|avoid|boil|call|do not|don't|turn around|get|seek|take|check|conserve|"
+    r"limit|keep|close|follow|prepare|report|drink|use|wear|lock|help|find|watch|listen|text|be ready"
+    r")\b",
+    "es": r"\b("
+    r"evac[uú]e|salga|vaya|mu[eé]vase|ref[uú]giese|qu[eé]dese|permanezca|evite|hierva|llame|no|d[eé] la vuelta|"
+    r"busque|tome|revise|prep[aá]rese|ag[aá]chese|c[uú]brase|ag[aá]rrese|suba|reporte|beba|use|cierre|siga|"
+    r"ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo"
+    r")\b",
 }
 # Channels on which an alert must be complete on its own (the short headline channels are not).
 COMPLETE_CHANNELS = frozenset(
@@ -185,7 +190,7 @@ def lint(text: str, channel: Channel, lang: str, ctx: LintContext) -> list[Findi
         if missing:
             findings.append(Finding("CD107", "warning", "the alert does not say " + ", ".join(missing)))
 
-    left = sorted(set(m.group(0) for m in _PLACEHOLDER.finditer(text)))
+    left = sorted({m.group(0) for m in _PLACEHOLDER.finditer(text)})
     if left:
         findings.append(Finding("CD108", "error", "unrendered placeholder: " + " ".join(left)))
 

@@ -70,8 +70,9 @@ def check_message_type(message_type: str) -> str:
     return message_type
 
 
-def _lint_context(playbook: Playbook, message_type: str, lang: str, values: Mapping[str, Any], mode: str,
-                  tz: tzinfo) -> LintContext:
+def _lint_context(
+    playbook: Playbook, message_type: str, lang: str, values: Mapping[str, Any], *, mode: str, tz: tzinfo
+) -> LintContext:
     where, expiry = [], []
     for name, fact in playbook.facts.items():
         if name not in values:
@@ -112,7 +113,7 @@ def render_message(
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r}: live or exercise")
     context = fact_context(playbook.fact_specs(), values, lang, tz)
-    lint_ctx = _lint_context(playbook, message_type, lang, values, mode, tz)
+    lint_ctx = _lint_context(playbook, message_type, lang, values, mode=mode, tz=tz)
     variants = []
     for channel in channels or list(Channel):
         found = playbook.template(message_type, lang, channel)

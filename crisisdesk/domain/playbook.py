@@ -44,9 +44,7 @@ _LANG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 CapCategory = Literal[
     "Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"
 ]
-CapResponse = Literal[
-    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"
-]
+CapResponse = Literal["Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"]
 
 
 class _Model(BaseModel):

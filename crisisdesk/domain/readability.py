@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")  # don't, and the same with a typographic apostrophe
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n{1,}")
 _URL = re.compile(r"https?://\S+|\b\S+\.(?:gov|org|com|net|us)\S*", re.I)
 

@@ -157,8 +157,8 @@ def check_source(source: str) -> tuple[set[str], list[tuple[int, str]]]:
             problems.append((node.lineno, "templates cannot call functions"))
         elif isinstance(node, nodes.Filter) and node.name not in FILTERS:
             problems.append((node.lineno, f"unknown filter {node.name!r}: use one of {', '.join(sorted(FILTERS))}"))
-    for node in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
-        problems.append((node.lineno, "templates cannot include, extend or import other templates"))
+    for statement in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
+        problems.append((statement.lineno, "templates cannot include, extend or import other templates"))
     names = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
     assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "store"}
     return names - assigned, problems

@@ -85,33 +85,46 @@ def _check_languages(pb: Playbook, found: _Problems) -> None:
 def _check_messages(pb: Playbook, found: _Problems) -> None:
     for message_type in MESSAGE_TYPES:
         if message_type not in pb.messages:
-            why = " (every playbook ships pre-approved correction and cancel messages)" if message_type in (
-                "correction", "cancel") else ""
+            why = (
+                " (every playbook ships pre-approved correction and cancel messages)"
+                if message_type in ("correction", "cancel")
+                else ""
+            )
             found.add(("messages",), f"missing the {message_type!r} template{why}", key=True)
     facts = set(pb.facts)
     for message_type, by_lang in pb.messages.items():
         if message_type not in MESSAGE_TYPES:
-            found.add(("messages", message_type), f"unknown message type {message_type!r}: use "
-                      + ", ".join(MESSAGE_TYPES), key=True)
+            found.add(
+                ("messages", message_type),
+                f"unknown message type {message_type!r}: use " + ", ".join(MESSAGE_TYPES),
+                key=True,
+            )
             continue
         for lang in pb.languages:
             if lang not in by_lang:
                 found.add(("messages", message_type), f"missing the {lang!r} text of {message_type!r}", key=True)
         for lang, texts in by_lang.items():
             if lang not in pb.languages:
-                found.add(("messages", message_type, lang), f"{lang!r} is not one of the playbook's languages",
-                          key=True)
+                found.add(
+                    ("messages", message_type, lang), f"{lang!r} is not one of the playbook's languages", key=True
+                )
                 continue
             for key in texts:
                 if key not in TEMPLATE_KEYS:
-                    found.add(("messages", message_type, lang, key),
-                              f"unknown template key {key!r}: use a channel name or one of headline, short, long, "
-                              "instruction", key=True)
+                    found.add(
+                        ("messages", message_type, lang, key),
+                        f"unknown template key {key!r}: use a channel name or one of headline, short, long, "
+                        "instruction",
+                        key=True,
+                    )
             uncovered = [c.value for c in Channel if not any(k in texts for k in FALLBACK[c])]
             if uncovered:
-                found.add(("messages", message_type, lang),
-                          f"{message_type}/{lang} has no text for {', '.join(uncovered)}: give 'headline', 'short', "
-                          "'long' and 'instruction', or each channel's own key", key=True)
+                found.add(
+                    ("messages", message_type, lang),
+                    f"{message_type}/{lang} has no text for {', '.join(uncovered)}: give 'headline', 'short', "
+                    "'long' and 'instruction', or each channel's own key",
+                    key=True,
+                )
             for key, source in texts.items():
                 path = ("messages", message_type, lang, key)
                 names, template_problems = check_source(source)

@@ -64,7 +64,7 @@ class Rendered:
 
 class PlaybookService:
     def __init__(self, folders: Sequence[Path], schema_path: Path, clock: Clock) -> None:
-        self.folders = [f for f in folders]
+        self.folders = list(folders)
         self.schema_path = schema_path
         self.clock = clock
         self._schema: etree.XMLSchema | None = None
@@ -103,7 +103,9 @@ class PlaybookService:
         library = self.library()
         if playbook_id not in library.playbooks:
             known = ", ".join(sorted(library.playbooks)) or "none"
-            raise NotFound(f"no playbook {playbook_id!r} (known: {known}); 'crisisdesk playbooks validate' shows errors")
+            raise NotFound(
+                f"no playbook {playbook_id!r} (known: {known}); 'crisisdesk playbooks validate' shows errors"
+            )
         return library.playbooks[playbook_id]
 
     # -- rendering --------------------------------------------------------------------------------------

@@ -20,8 +20,18 @@ from crisisdesk.domain.validate import validate_text
 SHIPPED = sorted(shipped_playbooks_dir().glob("*.yaml"))
 FLOOD = shipped_playbooks_dir() / "flash-flood.yaml"
 EXPECTED_IDS = {
-    "flash-flood", "wildfire-evacuation", "tornado", "winter-storm", "extreme-heat", "earthquake", "boil-water",
-    "power-outage", "hazmat-shelter", "public-health", "missing-child", "911-outage",
+    "flash-flood",
+    "wildfire-evacuation",
+    "tornado",
+    "winter-storm",
+    "extreme-heat",
+    "earthquake",
+    "boil-water",
+    "power-outage",
+    "hazmat-shelter",
+    "public-health",
+    "missing-child",
+    "911-outage",
 }
 
 
@@ -82,19 +92,25 @@ def problems_for(text: str) -> list[str]:
 
 def test_a_schema_error_points_at_the_value() -> None:
     text = FLOOD.read_text().replace("reading_grade: 8", "reading_grade: eight")
-    assert problems_for(text) == [f"broken.yaml:{line_of(text, 'reading_grade')}:16: reading_grade: "
-                                  "Input should be a valid integer, unable to parse string as an integer"]
+    assert problems_for(text) == [
+        f"broken.yaml:{line_of(text, 'reading_grade')}:16: reading_grade: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    ]
 
 
 def test_an_unknown_key_points_at_the_key() -> None:
     text = FLOOD.read_text().replace("  update_every: 30m", "  update_every: 30m\n  update_evry: 1h")
     [problem] = problems_for(text)
-    assert problem == f"broken.yaml:{line_of(text, 'update_evry')}:3: unknown key 'update_evry' (at cadence.update_evry)"
+    assert (
+        problem == f"broken.yaml:{line_of(text, 'update_evry')}:3: unknown key 'update_evry' (at cadence.update_evry)"
+    )
 
 
 def test_a_template_naming_an_undeclared_fact_points_at_the_template() -> None:
-    text = FLOOD.read_text().replace("Go to higher ground now. Do not drive into water.{% if route %}",
-                                     "Go to {{ safe_spot }} now. Do not drive into water.{% if route %}")
+    text = FLOOD.read_text().replace(
+        "Go to higher ground now. Do not drive into water.{% if route %}",
+        "Go to {{ safe_spot }} now. Do not drive into water.{% if route %}",
+    )
     [problem] = problems_for(text)
     line = line_of(text, "{{ safe_spot }}")
     column = text.splitlines()[line - 1].index("safe_spot") + 1
@@ -106,13 +122,19 @@ def test_missing_cancel_and_correction_templates_are_named() -> None:
     start, end = text.index("  correction:\n    en:"), text.index("  all-clear:\n")
     problems = problems_for(text[:start] + text[end:])
     messages_line = line_of(text, "messages:")
-    assert f"broken.yaml:{messages_line}:1: missing the 'cancel' template (every playbook ships pre-approved correction and cancel messages)" in problems
-    assert f"broken.yaml:{messages_line}:1: missing the 'correction' template (every playbook ships pre-approved correction and cancel messages)" in problems
+    assert (
+        f"broken.yaml:{messages_line}:1: missing the 'cancel' template (every playbook ships pre-approved "
+        "correction and cancel messages)" in problems
+    )
+    assert (
+        f"broken.yaml:{messages_line}:1: missing the 'correction' template (every playbook ships pre-approved "
+        "correction and cancel messages)" in problems
+    )
 
 
 def test_a_missing_language_variant_is_named() -> None:
     text = FLOOD.read_text()
-    start = text.index("    es:\n      headline: \"ACTUALIZACIÓN")
+    start = text.index('    es:\n      headline: "ACTUALIZACIÓN')
     end = text.index("  correction:\n    en:")
     problems = problems_for(text[:start] + text[end:])
     assert problems == [f"broken.yaml:{line_of(text, '  update:')}:3: missing the 'es' text of 'update'"]
@@ -120,16 +142,26 @@ def test_a_missing_language_variant_is_named() -> None:
 
 def test_text_over_a_channel_limit_for_the_example_facts_is_found() -> None:
     long = "Flash Flood Warning here until {{ expires|time }}. Go to higher ground right now and stay there, please."
-    text = FLOOD.read_text().replace('"Flash Flood Warning here until {{ expires|time }}. Go to higher ground now."', f'"{long}"')
+    text = FLOOD.read_text().replace(
+        '"Flash Flood Warning here until {{ expires|time }}. Go to higher ground now."', f'"{long}"'
+    )
     problems = problems_for(text)
     wea_line = line_of(text, long)
     rendered = len(long.replace("{{ expires|time }}", "9:30 PM"))  # the example expiry
-    assert f"broken.yaml:{wea_line}:15: alert/en/wea-90 with the example facts (live): CD001 too long for wea-90: {rendered} characters, limit 90" in problems
-    assert f"broken.yaml:{wea_line}:15: alert/en/wea-90 with the example facts (exercise): CD001 too long for wea-90: {rendered + 10} characters, limit 90" in problems
+    assert (
+        f"broken.yaml:{wea_line}:15: alert/en/wea-90 with the example facts (live): "
+        f"CD001 too long for wea-90: {rendered} characters, limit 90" in problems
+    )
+    assert (
+        f"broken.yaml:{wea_line}:15: alert/en/wea-90 with the example facts (exercise): "
+        f"CD001 too long for wea-90: {rendered + 10} characters, limit 90" in problems
+    )
 
 
 def test_sandbox_violations_and_yaml_errors_are_located() -> None:
-    text = FLOOD.read_text().replace("Use {{ route }} to reach higher ground.", "Use {{ route.__class__ }} to reach higher ground.")
+    text = FLOOD.read_text().replace(
+        "Use {{ route }} to reach higher ground.", "Use {{ route.__class__ }} to reach higher ground."
+    )
     [problem] = problems_for(text)
     assert problem.startswith(f"broken.yaml:{line_of(text, 'route.__class__')}:")
     assert "cannot read attributes" in problem
@@ -186,27 +218,55 @@ def test_cli_list_and_render_json(tmp_path: Path) -> None:
     sms = next(v for v in variants if v["channel"] == "sms")
     assert set(sms) == {"channel", "lang", "text", "length", "unit", "limit", "segments", "encoding", "findings"}
     assert (sms["lang"], sms["unit"], sms["encoding"]) == ("es", "ucs2-units", "ucs-2")
-    code, out, _ = run("playbooks", "render", "tornado", "--type", "alert", "--lang", "en", "--example-facts",
-                       "--fact", "expires=2026-05-03T18:15", "--mode", "exercise", "--json")
+    code, out, _ = run(
+        "playbooks",
+        "render",
+        "tornado",
+        "--type",
+        "alert",
+        "--lang",
+        "en",
+        "--example-facts",
+        "--fact",
+        "expires=2026-05-03T18:15",
+        "--mode",
+        "exercise",
+        "--json",
+    )
     wea = next(v for v in json.loads(out) if v["channel"] == "wea-90")
     assert wea["text"] == "EXERCISE: Tornado Warning here until 6:15 PM. Take shelter now."
 
 
 def test_cli_render_cap_validates(tmp_path: Path) -> None:
-    code, out, err = run("playbooks", "render", "flash-flood", "--type", "cancel", "--example-facts", "--cap", "--ipaws",
-                         "--reference", "crisisdesk@localhost,flash-flood-1,2026-11-22T19:00:00-06:00")
+    code, out, err = run(
+        "playbooks",
+        "render",
+        "flash-flood",
+        "--type",
+        "cancel",
+        "--example-facts",
+        "--cap",
+        "--ipaws",
+        "--reference",
+        "crisisdesk@localhost,flash-flood-1,2026-11-22T19:00:00-06:00",
+    )
     assert (code, err) == (0, "")
     path = tmp_path / "cancel.xml"
     path.write_text(out)
     assert run("cap", "validate", str(path), "--profile", "ipaws")[0] == 0
     alert = parse_xml(out.encode())
-    assert (alert.msg_type, alert.references) == ("Cancel", "crisisdesk@localhost,flash-flood-1,2026-11-22T19:00:00-06:00")
+    assert (alert.msg_type, alert.references) == (
+        "Cancel",
+        "crisisdesk@localhost,flash-flood-1,2026-11-22T19:00:00-06:00",
+    )
 
 
 def test_cli_render_names_a_missing_or_bad_fact() -> None:
     code, _, err = run("playbooks", "render", "flash-flood", "--type", "alert", "--lang", "en")
     assert code == 2 and "is needed but was not given" in err
-    code, _, err = run("playbooks", "render", "flash-flood", "--type", "alert", "--example-facts", "--fact", "expires=tonight")
+    code, _, err = run(
+        "playbooks", "render", "flash-flood", "--type", "alert", "--example-facts", "--fact", "expires=tonight"
+    )
     assert code == 2 and "fact expires: 'tonight' is not a date and time" in err
     code, _, err = run("playbooks", "render", "nope", "--type", "alert")
     assert code == 2 and "no playbook 'nope'" in err
@@ -229,7 +289,9 @@ def test_cli_cap_validate_reports_reasons() -> None:
     assert code == 1 and "scope" in out
     code, out, _ = run("cap", "validate", str(data / "oasis" / "v1dot2_appendix_adot4.xml"))
     assert code == 0 and out.strip().endswith("valid CAP 1.2")
-    code, out, _ = run("cap", "validate", "--json", "--profile", "ipaws", str(data / "oasis" / "v1dot2_appendix_adot1.xml"))
+    code, out, _ = run(
+        "cap", "validate", "--json", "--profile", "ipaws", str(data / "oasis" / "v1dot2_appendix_adot1.xml")
+    )
     assert code == 1 and any("IPAWSv1.0" in p for p in json.loads(out)["problems"])
     code, out, _ = run("cap", "validate", str(data / "invalid" / "xee.cap"))
     assert code == 1

@@ -13,8 +13,10 @@ from crisisdesk.domain.cap import CapError, build_xml, ipaws_problems, parse_xml
 DATA = Path(__file__).parents[1] / "data" / "cap"
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parents[2] / "resources" / "CAP-v1.2.xsd")))
 CAP_NS = ("urn:oasis:names:tc:emergency:cap:1.2", "urn:oasis:names:tc:emergency:cap:1.1")
-REAL = sorted(p for p in (DATA / "realworld").rglob("*") if p.is_file()) + sorted((DATA / "oasis").rglob("*.xml")) + sorted(
-    (DATA / "oasis" / "variants").glob("*.cap")
+REAL = (
+    sorted(p for p in (DATA / "realworld").rglob("*") if p.is_file())
+    + sorted((DATA / "oasis").rglob("*.xml"))
+    + sorted((DATA / "oasis" / "variants").glob("*.cap"))
 )
 
 
@@ -86,7 +88,10 @@ def test_entities_are_refused(name: str) -> None:
 
 
 def test_an_entity_bomb_is_refused_quickly() -> None:
-    bomb = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><alert>&b;</alert>'
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><alert>&b;</alert>'
+    )
     with pytest.raises(CapError):
         parse_xml(bomb)
 
@@ -110,5 +115,9 @@ def test_the_real_ipaws_alerts_meet_the_ipaws_profile_rules_we_check() -> None:
 
 
 def test_times_with_z_are_refused_by_the_rules() -> None:
-    data = (DATA / "oasis" / "v1dot2_appendix_adot1.xml").read_bytes().replace(b"2003-04-02T14:39:01-05:00", b"2003-04-02T19:39:01Z")
+    data = (
+        (DATA / "oasis" / "v1dot2_appendix_adot1.xml")
+        .read_bytes()
+        .replace(b"2003-04-02T14:39:01-05:00", b"2003-04-02T19:39:01Z")
+    )
     assert any("never Z" in p for p in rule_problems(parse_xml(data)))

@@ -57,12 +57,17 @@ def test_hashtags_should_be_camel_case() -> None:
 
 
 def test_reading_grade_above_the_target_is_flagged() -> None:
-    dense = ("Notwithstanding considerable meteorological uncertainty, authorities anticipate substantial "
-             "precipitation accumulation necessitating precautionary evacuation of vulnerable populations "
-             "throughout the designated jurisdiction immediately, considering infrastructure vulnerabilities "
-             "and communications interoperability limitations.")
+    dense = (
+        "Notwithstanding considerable meteorological uncertainty, authorities anticipate substantial "
+        "precipitation accumulation necessitating precautionary evacuation of vulnerable populations "
+        "throughout the designated jurisdiction immediately, considering infrastructure vulnerabilities "
+        "and communications interoperability limitations."
+    )
     assert "CD106" in codes(dense, Channel.FACEBOOK, ctx=LintContext(message_type="update"))
-    plain = "Water is rising fast. Go to higher ground now. Do not drive into water. Turn around. Call 211 for help. We will post more soon."
+    plain = (
+        "Water is rising fast. Go to higher ground now. Do not drive into water. Turn around. "
+        "Call 211 for help. We will post more soon."
+    )
     assert "CD106" not in codes(plain, Channel.FACEBOOK, ctx=LintContext(message_type="update"))
 
 

@@ -63,7 +63,17 @@ def test_one_character_outside_gsm7_switches_the_whole_message_to_ucs2() -> None
 
 @pytest.mark.parametrize(
     ("units", "gsm", "segments"),
-    [(0, True, 0), (160, True, 1), (161, True, 2), (306, True, 2), (307, True, 3), (70, False, 1), (71, False, 2), (134, False, 2), (135, False, 3)],
+    [
+        (0, True, 0),
+        (160, True, 1),
+        (161, True, 2),
+        (306, True, 2),
+        (307, True, 3),
+        (70, False, 1),
+        (71, False, 2),
+        (134, False, 2),
+        (135, False, 3),
+    ],
 )
 def test_sms_segment_boundaries(units: int, gsm: bool, segments: int) -> None:
     assert sms_segments(units, gsm) == segments
@@ -94,7 +104,9 @@ def test_facebook_warns_where_the_post_folds() -> None:
 
 
 def test_urls_are_found_with_and_without_scheme() -> None:
-    urls = find_urls("Go to https://ready.example.gov/flood. Or call 211, or see example.com/x and http://old.example.org")
+    urls = find_urls(
+        "Go to https://ready.example.gov/flood. Or call 211, or see example.com/x and http://old.example.org"
+    )
     assert [(u.text, u.https) for u in urls] == [
         ("https://ready.example.gov/flood", True),
         ("example.com/x", False),
