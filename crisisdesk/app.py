@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -12,9 +13,11 @@ from crisisdesk.domain.clock import Clock, SystemClock
 from crisisdesk.services.audit import AuditService
 from crisisdesk.services.passwords import Argon2Hasher, PasswordHasher
 from crisisdesk.services.people import PeopleService
-from crisisdesk.services.playbooks import PlaybookService
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+
+if TYPE_CHECKING:
+    from crisisdesk.services.playbooks import PlaybookService
 
 APP_NAME = "crisisdesk"
 DB_ENV = "CRISISDESK_DB"
@@ -43,7 +46,13 @@ def user_playbooks_dir() -> Path:
 
 
 def playbook_service(clock: Clock | None = None) -> PlaybookService:
-    """Playbooks need no database: the CLI's playbook, text and CAP commands start here."""
+    """Playbooks need no database: the CLI's playbook, text and CAP commands start here.
+
+    Imported on first use: the playbook stack (pydantic, Jinja2, Babel, lxml) costs half a second to import,
+    which the console's start and the people and audit commands should not pay.
+    """
+    from crisisdesk.services.playbooks import PlaybookService
+
     return PlaybookService(
         [shipped_playbooks_dir(), user_playbooks_dir()], resources_dir() / "CAP-v1.2.xsd", clock or SystemClock()
     )

@@ -22,9 +22,6 @@ import orjson
 from crisisdesk import __version__
 from crisisdesk.app import App, log_dir, playbook_service, resolve_db_path
 from crisisdesk.domain.errors import ExternalError, UserError
-from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.messages import MODES, Variant
-from crisisdesk.domain.playbook import MESSAGE_TYPES
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.text_rules import Channel, measure
 from crisisdesk.services.audit import EXPORT_FORMATS
@@ -298,6 +295,9 @@ def cmd_playbooks_render(ctx: Context) -> int:
 
 
 def cmd_text_check(ctx: Context) -> int:
+    from crisisdesk.domain.lint import LintContext, lint
+    from crisisdesk.domain.messages import Variant
+
     a = ctx.args
     text = ctx.stdin.read() if a.text in (None, "-") else a.text
     text = text.removesuffix("\n") if a.text in (None, "-") else text
@@ -338,6 +338,11 @@ def cmd_gui(ctx: Context) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------------------
+
+
+# Kept here rather than imported, so that building the parser does not import the playbook stack.
+MESSAGE_TYPES = ("alert", "update", "correction", "cancel", "all-clear")
+MODES = ("live", "exercise")
 
 
 def build_parser() -> argparse.ArgumentParser:
