@@ -13,8 +13,7 @@ import statistics
 import time
 
 from crisisdesk.app import playbook_service
-from crisisdesk.domain.messages import MODES
-from crisisdesk.domain.playbook import MESSAGE_TYPES
+from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import orjson
 from crisisdesk import __version__
 from crisisdesk.app import App, log_dir, playbook_service, resolve_db_path
 from crisisdesk.domain.errors import ExternalError, UserError
+from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.text_rules import Channel, measure
 from crisisdesk.services.audit import EXPORT_FORMATS
@@ -338,11 +339,6 @@ def cmd_gui(ctx: Context) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------------------
-
-
-# Kept here rather than imported, so that building the parser does not import the playbook stack.
-MESSAGE_TYPES = ("alert", "update", "correction", "cancel", "all-clear")
-MODES = ("live", "exercise")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,11 +10,10 @@ from typing import Any
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.facts import BadFact, format_time_of, format_when, parse_fact
 from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.playbook import MESSAGE_TYPES, Playbook
+from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
+from crisisdesk.domain.playbook import Playbook
 from crisisdesk.domain.render import TemplateError, fact_context, mark_exercise, render_source
 from crisisdesk.domain.text_rules import Channel, Finding, Measure, measure
-
-MODES = ("live", "exercise")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from crisisdesk.domain.facts import BadFact, FactSpec, FactType, parse_duration
 from crisisdesk.domain.roles import Role
 from crisisdesk.domain.text_rules import Channel
 
-MESSAGE_TYPES = ("alert", "update", "correction", "cancel", "all-clear")
 # Keys a template may use besides the channel names: each channel falls back to its group's text.
 GROUP_KEYS = ("headline", "short", "long", "instruction")
 FALLBACK: dict[Channel, tuple[str, ...]] = {

@@ -6,10 +6,10 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crisisdesk.domain.facts import BadFact, parse_fact
-from crisisdesk.domain.messages import MODES, parse_values, render_message
+from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
+from crisisdesk.domain.messages import parse_values, render_message
 from crisisdesk.domain.playbook import (
     FALLBACK,
-    MESSAGE_TYPES,
     TEMPLATE_KEYS,
     Path_,
     Playbook,

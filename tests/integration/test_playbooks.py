@@ -12,8 +12,8 @@ import pytest
 from crisisdesk.app import playbook_service, shipped_playbooks_dir
 from crisisdesk.cli import main
 from crisisdesk.domain.cap import parse_xml
-from crisisdesk.domain.messages import MODES, parse_values, render_message
-from crisisdesk.domain.playbook import MESSAGE_TYPES
+from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
+from crisisdesk.domain.messages import parse_values, render_message
 from crisisdesk.domain.text_rules import Channel
 from crisisdesk.domain.validate import validate_text
 

@@ -43,11 +43,3 @@ def test_passwords_need_eight_characters_and_no_edge_spaces() -> None:
     with pytest.raises(UserError, match="spaces"):
         check_password(" padded password ")
     assert check_password("long enough") == "long enough"
-
-
-def test_the_cli_lists_the_same_message_types_and_modes_as_the_domain() -> None:
-    from crisisdesk import cli
-    from crisisdesk.domain.messages import MODES
-    from crisisdesk.domain.playbook import MESSAGE_TYPES
-
-    assert (cli.MESSAGE_TYPES, cli.MODES) == (MESSAGE_TYPES, MODES)
