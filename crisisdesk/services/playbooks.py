@@ -100,6 +100,16 @@ class PlaybookService:
         return self._library or self.load()
 
     def get(self, playbook_id: str) -> Playbook:
+        """A loaded playbook. Its own file (``<id>.yaml``) is checked first, so one render does not wait
+        for the whole library to be validated; the whole library is loaded only if that file is not it."""
+        if self._library is None:
+            for folder in self.folders:
+                for suffix in PLAYBOOK_SUFFIXES:
+                    path = folder / f"{playbook_id}{suffix}"
+                    if path.is_file():
+                        found = self.load([path])
+                        if playbook_id in found.playbooks:
+                            return found.playbooks[playbook_id]
         library = self.library()
         if playbook_id not in library.playbooks:
             known = ", ".join(sorted(library.playbooks)) or "none"
