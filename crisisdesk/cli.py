@@ -90,9 +90,9 @@ class Context:
         name = getattr(self.args, "as_user", None)
         if not name:
             raise UserError("this command needs --as NAME: the person acting (password from $CRISISDESK_PASSWORD)")
-        app = self.app()
-        app.people.require_initialised()
-        return app.people.authenticate(name, acting_password(name))
+        people = self.app().people
+        people.require_initialised()  # before asking for a password that could not be checked
+        return people.authenticate(name, acting_password(name))
 
     def out(self, text: str = "") -> None:
         self.stdout.write(text + "\n")

@@ -87,8 +87,9 @@ class PeopleService:
             (name,),
         ).fetchone()
         if row is None or row[1] is None or not self.hasher.verify(row[1], password):
+            # Whoever typed the name is unknown: the system records it, naming the account tried.
             with self.db.write() as conn:
-                self.log.record(conn, name if row else SYSTEM, Kind.LOGIN_FAILED, {"name": name, "via": via})
+                self.log.record(conn, SYSTEM, Kind.LOGIN_FAILED, {"name": name, "via": via})
             raise AuthenticationFailed(f"unknown user or wrong password for {name!r}")
         canonical_name, stored = row
         if self.hasher.needs_rehash(stored):

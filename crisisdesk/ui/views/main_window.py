@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -141,6 +141,3 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Export failed", f"The audit log was not exported: {exc}")
             return
         self.statusBar().showMessage(f"Exported {n} entries to {path}", 10_000)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        super().closeEvent(event)
