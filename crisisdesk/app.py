@@ -17,6 +17,7 @@ from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
 if TYPE_CHECKING:
+    from crisisdesk.services.incidents import IncidentService
     from crisisdesk.services.playbooks import PlaybookService
 
 APP_NAME = "crisisdesk"
@@ -84,6 +85,7 @@ class App:
     log: EventLog
     people: PeopleService
     audit: AuditService
+    _incidents: IncidentService | None = None
 
     @classmethod
     def open(
@@ -104,6 +106,14 @@ class App:
             people=PeopleService(db, log, hasher or Argon2Hasher(), clock),
             audit=AuditService(db, log),
         )
+
+    def incidents(self) -> IncidentService:
+        """The incident service, built on first use (it needs the playbook library)."""
+        if self._incidents is None:
+            from crisisdesk.services.incidents import IncidentService
+
+            self._incidents = IncidentService(self.db, self.log, self.clock, playbook_service(self.clock))
+        return self._incidents
 
     def close(self) -> None:
         self.db.close()

@@ -33,6 +33,10 @@ class Kind:
     SESSION_STARTED = "auth.session_started"
     ACCESS_DENIED = "access.denied"
     AUDIT_EXPORTED = "audit.exported"
+    INCIDENT_OPENED = "incident.opened"
+    FACT_SET = "incident.fact_set"
+    STATUS_CHANGED = "incident.status_changed"
+    STEP_DONE = "incident.step_done"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -46,6 +50,10 @@ KIND_LABELS: dict[str, str] = {
     Kind.SESSION_STARTED: "Signed in",
     Kind.ACCESS_DENIED: "Action refused",
     Kind.AUDIT_EXPORTED: "Audit log exported",
+    Kind.INCIDENT_OPENED: "Incident opened",
+    Kind.FACT_SET: "Fact set",
+    Kind.STATUS_CHANGED: "Incident status changed",
+    Kind.STEP_DONE: "Checklist step done",
 }
 
 

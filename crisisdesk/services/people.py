@@ -8,9 +8,10 @@ import uuid
 from dataclasses import dataclass
 
 from crisisdesk.domain.clock import Clock, utc_iso
-from crisisdesk.domain.errors import AuthenticationFailed, PermissionDenied, UserError
+from crisisdesk.domain.errors import AuthenticationFailed, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor, Permission, Role, check_password, check_user_name
+from crisisdesk.services.guard import require
 from crisisdesk.services.passwords import PasswordHasher
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import WORKSTATION_KEY, EventLog
@@ -176,17 +177,7 @@ class PeopleService:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _require(self, actor: Actor, permission: Permission, action: str) -> None:
-        reason = actor.refusal(permission)
-        if reason is None:
-            return
-        with self.db.write() as conn:
-            self.log.record(
-                conn,
-                actor.name,
-                Kind.ACCESS_DENIED,
-                {"action": action, "permission": permission.value, "reason": reason},
-            )
-        raise PermissionDenied(reason)
+        require(self.db, self.log, actor, permission, action)
 
     def _exists(self, name: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is not None

@@ -75,7 +75,49 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "incidents, their facts and checklist",
+        (
+            """CREATE TABLE incidents (
+                id TEXT PRIMARY KEY,
+                playbook_id TEXT NOT NULL,
+                playbook_version TEXT NOT NULL,
+                title TEXT NOT NULL,
+                mode TEXT NOT NULL CHECK (mode IN ('live', 'exercise')),
+                status TEXT NOT NULL CHECK (status IN ('active', 'monitoring', 'closed')),
+                timezone TEXT NOT NULL,
+                opened_at TEXT NOT NULL,
+                opened_by TEXT NOT NULL,
+                closed_at TEXT)""",
+            """CREATE TABLE incident_facts (
+                incident_id TEXT NOT NULL REFERENCES incidents (id),
+                name TEXT NOT NULL,
+                value TEXT NOT NULL,
+                set_at TEXT NOT NULL,
+                set_by TEXT NOT NULL,
+                PRIMARY KEY (incident_id, name))""",
+            """CREATE TABLE incident_steps_done (
+                incident_id TEXT NOT NULL REFERENCES incidents (id),
+                step INTEGER NOT NULL,
+                done_at TEXT NOT NULL,
+                done_by TEXT NOT NULL,
+                PRIMARY KEY (incident_id, step))""",
+            # An incident's timeline is every event whose payload names it; this index finds them.
+            "CREATE INDEX events_incident ON events (json_extract(body, '$.payload.incident'))",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
-PROJECTION_TABLES: tuple[str, ...] = ("workstations", "users", "user_roles")
+PROJECTION_TABLES: tuple[str, ...] = (
+    "workstations",
+    "users",
+    "user_roles",
+    "incidents",
+    "incident_facts",
+    "incident_steps_done",
+)

@@ -68,3 +68,46 @@ def _role_granted(conn: sqlite3.Connection, e: Event) -> None:
 @handles(Kind.ROLE_REVOKED)
 def _role_revoked(conn: sqlite3.Connection, e: Event) -> None:
     conn.execute("DELETE FROM user_roles WHERE user_name = ? AND role = ?", (e.payload["name"], e.payload["role"]))
+
+
+@handles(Kind.INCIDENT_OPENED)
+def _incident_opened(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO incidents (id, playbook_id, playbook_version, title, mode, status, timezone, opened_at, opened_by)"
+        " VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+        (p["incident"], p["playbook"], p["playbook_version"], p["title"], p["mode"], p["timezone"], e.at, e.actor),
+    )
+    for name, value in p["facts"].items():
+        _set_fact(conn, p["incident"], name, value, e)
+
+
+def _set_fact(conn: sqlite3.Connection, incident: str, name: str, value: str, e: Event) -> None:
+    conn.execute(
+        "INSERT INTO incident_facts (incident_id, name, value, set_at, set_by) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (incident_id, name) DO UPDATE SET value = excluded.value, set_at = excluded.set_at, "
+        "set_by = excluded.set_by",
+        (incident, name, value, e.at, e.actor),
+    )
+
+
+@handles(Kind.FACT_SET)
+def _fact_set(conn: sqlite3.Connection, e: Event) -> None:
+    _set_fact(conn, e.payload["incident"], e.payload["name"], e.payload["value"], e)
+
+
+@handles(Kind.STATUS_CHANGED)
+def _status_changed(conn: sqlite3.Connection, e: Event) -> None:
+    status = e.payload["status"]
+    conn.execute(
+        "UPDATE incidents SET status = ?, closed_at = ? WHERE id = ?",
+        (status, e.at if status == "closed" else None, e.payload["incident"]),
+    )
+
+
+@handles(Kind.STEP_DONE)
+def _step_done(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO incident_steps_done (incident_id, step, done_at, done_by) VALUES (?, ?, ?, ?)",
+        (e.payload["incident"], e.payload["step"], e.at, e.actor),
+    )
