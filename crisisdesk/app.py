@@ -18,6 +18,7 @@ from crisisdesk.store.eventlog import EventLog
 
 if TYPE_CHECKING:
     from crisisdesk.services.incidents import IncidentService
+    from crisisdesk.services.messages import MessageService
     from crisisdesk.services.playbooks import PlaybookService
 
 APP_NAME = "crisisdesk"
@@ -86,6 +87,7 @@ class App:
     people: PeopleService
     audit: AuditService
     _incidents: IncidentService | None = None
+    _messages: MessageService | None = None
 
     @classmethod
     def open(
@@ -114,6 +116,13 @@ class App:
 
             self._incidents = IncidentService(self.db, self.log, self.clock, playbook_service(self.clock))
         return self._incidents
+
+    def messages(self) -> MessageService:
+        if self._messages is None:
+            from crisisdesk.services.messages import MessageService
+
+            self._messages = MessageService(self.db, self.log, self.clock, self.incidents())
+        return self._messages
 
     def close(self) -> None:
         self.db.close()

@@ -37,6 +37,12 @@ class Kind:
     FACT_SET = "incident.fact_set"
     STATUS_CHANGED = "incident.status_changed"
     STEP_DONE = "incident.step_done"
+    MESSAGE_DRAFTED = "message.drafted"
+    MESSAGE_EDITED = "message.edited"
+    MESSAGE_SUBMITTED = "message.submitted"
+    MESSAGE_APPROVED = "message.approved"
+    MESSAGE_RETURNED = "message.returned"
+    MESSAGE_PUBLISHED = "message.published"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -54,6 +60,12 @@ KIND_LABELS: dict[str, str] = {
     Kind.FACT_SET: "Fact set",
     Kind.STATUS_CHANGED: "Incident status changed",
     Kind.STEP_DONE: "Checklist step done",
+    Kind.MESSAGE_DRAFTED: "Message drafted",
+    Kind.MESSAGE_EDITED: "Message edited",
+    Kind.MESSAGE_SUBMITTED: "Message submitted",
+    Kind.MESSAGE_APPROVED: "Message approved",
+    Kind.MESSAGE_RETURNED: "Message returned",
+    Kind.MESSAGE_PUBLISHED: "Message published",
 }
 
 

@@ -110,6 +110,48 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        4,
+        "messages, versions, approvals and publications",
+        (
+            """CREATE TABLE messages (
+                id TEXT PRIMARY KEY,
+                incident_id TEXT NOT NULL REFERENCES incidents (id),
+                type TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('draft', 'submitted', 'returned', 'published')),
+                current_version INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL)""",
+            """CREATE TABLE message_versions (
+                message_id TEXT NOT NULL REFERENCES messages (id),
+                version INTEGER NOT NULL,
+                content_hash TEXT NOT NULL,
+                content TEXT NOT NULL,
+                author TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (message_id, version))""",
+            """CREATE TABLE approvals (
+                message_id TEXT NOT NULL REFERENCES messages (id),
+                content_hash TEXT NOT NULL,
+                approver TEXT NOT NULL,
+                roles TEXT NOT NULL,
+                at TEXT NOT NULL,
+                comment TEXT,
+                PRIMARY KEY (message_id, content_hash, approver))""",
+            """CREATE TABLE publications (
+                message_id TEXT NOT NULL REFERENCES messages (id),
+                version INTEGER NOT NULL,
+                content_hash TEXT NOT NULL,
+                at TEXT NOT NULL,
+                by_name TEXT NOT NULL,
+                break_glass INTEGER NOT NULL,
+                reason TEXT,
+                PRIMARY KEY (message_id, version))""",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
@@ -120,4 +162,8 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "incidents",
     "incident_facts",
     "incident_steps_done",
+    "messages",
+    "message_versions",
+    "approvals",
+    "publications",
 )

@@ -111,3 +111,60 @@ def _step_done(conn: sqlite3.Connection, e: Event) -> None:
         "INSERT OR IGNORE INTO incident_steps_done (incident_id, step, done_at, done_by) VALUES (?, ?, ?, ?)",
         (e.payload["incident"], e.payload["step"], e.at, e.actor),
     )
+
+
+def _version(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO message_versions (message_id, version, content_hash, content, author, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (p["message"], p["version"], p["hash"], p["content"], e.actor, e.at),
+    )
+    conn.execute("UPDATE messages SET current_version = ?, state = 'draft' WHERE id = ?", (p["version"], p["message"]))
+
+
+@handles(Kind.MESSAGE_DRAFTED)
+def _message_drafted(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO messages (id, incident_id, type, state, current_version, created_at, created_by)"
+        " VALUES (?, ?, ?, 'draft', ?, ?, ?)",
+        (p["message"], p["incident"], p["type"], p["version"], e.at, e.actor),
+    )
+    _version(conn, e)
+
+
+@handles(Kind.MESSAGE_EDITED)
+def _message_edited(conn: sqlite3.Connection, e: Event) -> None:
+    _version(conn, e)
+
+
+@handles(Kind.MESSAGE_SUBMITTED)
+def _message_submitted(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute("UPDATE messages SET state = 'submitted' WHERE id = ?", (e.payload["message"],))
+
+
+@handles(Kind.MESSAGE_RETURNED)
+def _message_returned(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute("UPDATE messages SET state = 'returned' WHERE id = ?", (e.payload["message"],))
+
+
+@handles(Kind.MESSAGE_APPROVED)
+def _message_approved(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT OR REPLACE INTO approvals (message_id, content_hash, approver, roles, at, comment)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (p["message"], p["hash"], e.actor, ",".join(p["roles"]), e.at, p.get("comment")),
+    )
+
+
+@handles(Kind.MESSAGE_PUBLISHED)
+def _message_published(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO publications (message_id, version, content_hash, at, by_name, break_glass, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (p["message"], p["version"], p["hash"], e.at, e.actor, int(p["break_glass"]), p.get("reason")),
+    )
+    conn.execute("UPDATE messages SET state = 'published' WHERE id = ?", (p["message"],))

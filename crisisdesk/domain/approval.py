@@ -1,0 +1,116 @@
+"""Message versions, their content hash, and the two-person rule bound to that exact hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from crisisdesk.domain.canonical import canonical_bytes
+
+
+def version_content(
+    *,
+    incident: str,
+    message_type: str,
+    mode: str,
+    references: Sequence[str],
+    targets: Sequence[str],
+    expires: str | None,
+    variants: Sequence[dict[str, str]],
+) -> dict[str, Any]:
+    """Everything an approval covers. Variants are sorted so the same content always hashes the same."""
+    return {
+        "incident": incident,
+        "type": message_type,
+        "mode": mode,
+        "references": sorted(references),
+        "targets": sorted(targets),
+        "expires": expires,
+        "variants": sorted(variants, key=lambda v: (v["channel"], v["lang"])),
+    }
+
+
+def content_bytes(content: dict[str, Any]) -> bytes:
+    return canonical_bytes(content)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def replace_variant(content: dict[str, Any], channel: str, lang: str, text: str) -> dict[str, Any]:
+    """A copy of ``content`` with one variant's text replaced (the variant must exist)."""
+    variants = [dict(v) for v in content["variants"]]
+    for v in variants:
+        if v["channel"] == channel and v["lang"] == lang:
+            v["text"] = text
+            break
+    else:
+        raise KeyError((channel, lang))
+    return {**content, "variants": variants}
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    approver: str
+    roles: frozenset[str]  # the approver's roles when they approved
+    content_hash: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    roles: tuple[str, ...] = ("approver",)
+    count: int = 1
+    expires_after: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    ok: bool
+    counted: tuple[str, ...]
+    reason: str
+
+
+def verdict(policy: Policy, *, content_hash: str, author: str, approvals: Sequence[Approval], now: datetime) -> Verdict:
+    """Whether the exact content ``content_hash`` may be published under ``policy``.
+
+    An approval counts only if it names this hash, was given by someone other than the version's author who
+    held one of the policy's roles, and has not expired. Each person counts once.
+    """
+    counted: list[str] = []
+    stale = expired = own = wrong_role = 0
+    for a in approvals:
+        if a.content_hash != content_hash:
+            stale += 1
+        elif a.approver.casefold() == author.casefold():
+            own += 1
+        elif not a.roles & set(policy.roles):
+            wrong_role += 1
+        elif policy.expires_after is not None and now - a.at > policy.expires_after:
+            expired += 1
+        elif a.approver.casefold() not in {c.casefold() for c in counted}:
+            counted.append(a.approver)
+    if len(counted) >= policy.count:
+        return Verdict(True, tuple(counted), f"approved by {', '.join(counted)}")
+    need = policy.count - len(counted)
+    notes = []
+    if stale:
+        notes.append(f"{stale} approval(s) of an earlier version no longer apply")
+    if own:
+        notes.append("the author's own approval does not count")
+    if wrong_role:
+        notes.append(f"{wrong_role} approval(s) from people without the role {' or '.join(policy.roles)}")
+    if expired:
+        notes.append(f"{expired} approval(s) expired")
+    who = " or ".join(policy.roles)
+    reason = f"needs {need} more approval(s) of this exact version by someone with the role {who} who is not {author}"
+    return Verdict(False, tuple(counted), reason + (f" ({'; '.join(notes)})" if notes else ""))
+
+
+def confirm_phrase(message_id: str, mode: str) -> str:
+    """What the publisher types. Exercise and live are worded differently so one cannot be typed for the other."""
+    return f"SEND EXERCISE {message_id}" if mode == "exercise" else f"PUBLISH LIVE {message_id}"

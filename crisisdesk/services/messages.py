@@ -1,0 +1,449 @@
+"""Drafting, editing, approving and publishing messages: the two-person rule bound to exact content."""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from crisisdesk.domain.approval import (
+    Approval,
+    Policy,
+    Verdict,
+    confirm_phrase,
+    content_bytes,
+    content_hash,
+    replace_variant,
+    verdict,
+    version_content,
+)
+from crisisdesk.domain.clock import Clock
+from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
+from crisisdesk.domain.events import Kind
+from crisisdesk.domain.facts import parse_duration
+from crisisdesk.domain.incidents import Mode, Status
+from crisisdesk.domain.lint import LintContext, lint
+from crisisdesk.domain.message_types import MESSAGE_TYPES
+from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exercise
+from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.domain.text_rules import Channel, Finding, measure
+from crisisdesk.services.guard import require
+from crisisdesk.services.incidents import Incident, IncidentService
+from crisisdesk.store.db import Database
+from crisisdesk.store.eventlog import EventLog
+
+
+class ConfirmationNeeded(UserError):
+    """A publish needs the phrase the summary states; the message carries the summary."""
+
+    def __init__(self, summary: str, phrase: str) -> None:
+        super().__init__(f"to publish, type the confirm phrase exactly: --confirm '{phrase}'")
+        self.summary = summary
+        self.phrase = phrase
+
+
+@dataclass(frozen=True)
+class VariantView:
+    channel: str
+    lang: str
+    text: str
+    length: int
+    limit: int
+    unit: str
+    findings: tuple[Finding, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "lang": self.lang,
+            "text": self.text,
+            "length": self.length,
+            "limit": self.limit,
+            "unit": self.unit,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: str
+    incident_id: str
+    type: str
+    mode: str
+    state: str
+    version: int
+    author: str
+    content_hash: str
+    references: list[str]
+    targets: list[str]
+    variants: list[VariantView]
+    approvals: list[dict[str, Any]]
+    verdict: Verdict
+    published: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "incident": self.incident_id,
+            "type": self.type,
+            "mode": self.mode,
+            "state": self.state,
+            "version": self.version,
+            "author": self.author,
+            "hash": self.content_hash,
+            "references": self.references,
+            "targets": self.targets,
+            "approved": self.verdict.ok,
+            "approval_status": self.verdict.reason,
+            "approvals": self.approvals,
+            "published": self.published,
+            "variants": [v.as_dict() for v in self.variants],
+        }
+
+
+class MessageService:
+    def __init__(self, db: Database, log: EventLog, clock: Clock, incidents: IncidentService) -> None:
+        self.db = db
+        self.log = log
+        self.clock = clock
+        self.incidents = incidents
+
+    # -- drafting and editing -------------------------------------------------------------------------
+
+    def draft(self, actor: Actor, incident_id: str, message_type: str) -> MessageView:
+        """Render the playbook's templates for the incident's facts into version 1 of a new message."""
+        if message_type not in MESSAGE_TYPES:
+            raise UserError(f"unknown message type {message_type!r}: choose one of {', '.join(MESSAGE_TYPES)}")
+        incident = self._writable_incident(actor, incident_id, f"draft a message on {incident_id}")
+        rendered = self.incidents.playbooks.render(
+            incident.playbook_id,
+            message_type,
+            None,
+            incident.facts,
+            mode=incident.mode.value,
+            tz_name=incident.timezone,
+        )
+        references = [] if message_type == "alert" else self._published_ids(incident_id)
+        expiry = next(
+            (
+                incident.facts[n]
+                for n, f in rendered.playbook.facts.items()
+                if f.role == "expiry" and n in incident.facts
+            ),
+            None,
+        )
+        content = version_content(
+            incident=incident_id,
+            message_type=message_type,
+            mode=incident.mode.value,
+            references=references,
+            targets=[c.value for c in rendered.playbook.channels],
+            expires=expiry,
+            variants=[
+                {"channel": v.channel, "lang": v.lang, "text": v.text} for vs in rendered.variants.values() for v in vs
+            ],
+        )
+        message_id = f"msg-{uuid.uuid4().hex[:10]}"
+        self._record_version(
+            actor, Kind.MESSAGE_DRAFTED, message_id, version=1, content=content, extra={"type": message_type}
+        )
+        return self.show(actor, message_id)
+
+    def edit(self, actor: Actor, message_id: str, channel: str, lang: str, text: str) -> MessageView:
+        """Change one variant's text. This makes a new version: earlier approvals no longer apply."""
+        row = self._message(message_id)
+        incident = self._writable_incident(actor, row["incident_id"], f"edit {message_id}")
+        if row["state"] == "published":
+            raise UserError(f"{message_id} is published; draft a correction or an update instead")
+        Channel.parse(channel)
+        content = self._content(message_id, row["current_version"])
+        if incident.mode is Mode.EXERCISE:
+            text = _keep_exercise_marker(text, Channel(channel), lang)
+        try:
+            content = replace_variant(content, channel, lang, text)
+        except KeyError:
+            raise UserError(f"{message_id} has no {channel} text in {lang!r}") from None
+        self._record_version(
+            actor, Kind.MESSAGE_EDITED, message_id, version=row["current_version"] + 1, content=content, extra={}
+        )
+        return self.show(actor, message_id)
+
+    # -- the approval round -----------------------------------------------------------------------------
+
+    def submit(self, actor: Actor, message_id: str) -> MessageView:
+        row = self._message(message_id)
+        self._writable_incident(actor, row["incident_id"], f"submit {message_id}")
+        if row["state"] == "published":
+            raise UserError(f"{message_id} is already published")
+        view = self.show(actor, message_id)
+        errors = [
+            f"{v.channel}/{v.lang}: {f.code} {f.message}"
+            for v in view.variants
+            for f in v.findings
+            if f.severity == "error"
+        ]
+        if errors:
+            raise UserError(f"{message_id} has lint errors to fix before it is submitted: " + "; ".join(errors[:5]))
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.MESSAGE_SUBMITTED, self._ref(row, view.content_hash))
+        return self.show(actor, message_id)
+
+    def approve(self, actor: Actor, message_id: str, named_hash: str, comment: str | None = None) -> MessageView:
+        row = self._message(message_id)
+        require(self.db, self.log, actor, Permission.APPROVE, f"approve {message_id}")
+        version = self._version_row(message_id, row["current_version"])
+        self._check_approvable(actor, message_id, row, version, named_hash)
+        payload = {**self._ref(row, version["content_hash"]), "roles": sorted(r.value for r in actor.roles)}
+        if comment:
+            payload["comment"] = comment
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.MESSAGE_APPROVED, payload)
+        return self.show(actor, message_id)
+
+    def return_(self, actor: Actor, message_id: str, comment: str) -> MessageView:
+        row = self._message(message_id)
+        require(self.db, self.log, actor, Permission.APPROVE, f"return {message_id}")
+        if not comment.strip():
+            raise UserError("say what to change: --comment is required when returning a message")
+        if row["state"] != "submitted":
+            raise UserError(f"{message_id} is {row['state']}, not submitted")
+        version = self._version_row(message_id, row["current_version"])
+        with self.db.write() as conn:
+            self.log.record(
+                conn, actor.name, Kind.MESSAGE_RETURNED, {**self._ref(row, version["content_hash"]), "comment": comment}
+            )
+        return self.show(actor, message_id)
+
+    # -- publishing -------------------------------------------------------------------------------------
+
+    def publish(
+        self,
+        actor: Actor,
+        message_id: str,
+        *,
+        confirm: str | None = None,
+        break_glass: bool = False,
+        reason: str | None = None,
+    ) -> MessageView:
+        """Check the policy against the re-hashed current version and record the hand-off to the outbox."""
+        row = self._message(message_id)
+        incident = self.incidents.get(actor, row["incident_id"])
+        if break_glass:
+            require(self.db, self.log, actor, Permission.APPROVE, f"publish {message_id} with break glass")
+            if not (reason or "").strip():
+                raise UserError("break glass needs --reason: say why this cannot wait for a second person")
+        else:
+            wanted = (
+                (Permission.DRAFT, Permission.RUN_EXERCISES) if incident.mode is Mode.EXERCISE else Permission.DRAFT
+            )
+            require(self.db, self.log, actor, wanted, f"publish {message_id}")
+        if row["state"] == "published":
+            raise UserError(f"{message_id} is already published")
+        version = self._version_row(message_id, row["current_version"])
+        if content_hash(version["content"].encode("utf-8")) != version["content_hash"]:
+            raise UserError(
+                f"{message_id} v{row['current_version']}: its stored content does not match its hash; "
+                "run 'crisisdesk audit verify'"
+            )
+        view = self.show(actor, message_id)
+        if not break_glass and not view.verdict.ok:
+            raise PermissionDenied(f"{message_id} v{view.version} cannot be published: {view.verdict.reason}")
+        phrase = confirm_phrase(message_id, incident.mode.value)
+        if confirm != phrase:
+            raise ConfirmationNeeded(self.summary(view, incident), phrase)
+        payload = {
+            **self._ref(row, version["content_hash"]),
+            "break_glass": break_glass,
+            "approved_by": list(view.verdict.counted),
+        }
+        if break_glass:
+            payload["reason"] = reason or ""
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.MESSAGE_PUBLISHED, payload)
+        return self.show(actor, message_id)
+
+    def summary(self, view: MessageView, incident: Incident) -> str:
+        """What the publisher confirms: mode, channels, area, audience, and the text per channel."""
+        mode = "EXERCISE (exercise channels only)" if view.mode == "exercise" else "LIVE: this goes to the public"
+        lines = [
+            f"{view.id} v{view.version} [{mode}] {view.type} for {incident.title}",
+            f"channels: {', '.join(view.targets)}",
+            f"area: {incident.facts.get('area') or incident.facts.get('zone') or 'as the playbook says'}",
+            "audience: the public in the area, in " + ", ".join(sorted({v.lang for v in view.variants})),
+            f"hash: {view.content_hash}",
+        ]
+        for v in view.variants:
+            if v.channel in view.targets:
+                lines.append(f"--- {v.channel} [{v.lang}]\n{v.text}")
+        return "\n".join(lines)
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def show(self, actor: Actor, message_id: str) -> MessageView:
+        require(self.db, self.log, actor, Permission.READ, f"read {message_id}")
+        row = self._message(message_id)
+        incident = self.incidents.get(actor, row["incident_id"])
+        version = self._version_row(message_id, row["current_version"])
+        content = orjson.loads(version["content"])
+        playbook = self.incidents.playbooks.get(incident.playbook_id)
+        ctx = LintContext(mode=content["mode"], message_type=content["type"], reading_grade=playbook.reading_grade)
+        variants = []
+        for v in content["variants"]:
+            m = measure(v["channel"], v["text"])
+            findings = (*m.findings, *lint(v["text"], Channel(v["channel"]), v["lang"], ctx))
+            variants.append(VariantView(v["channel"], v["lang"], v["text"], m.length, m.limit, m.unit, findings))
+        approvals = [
+            dict(a) for a in self.db.utils.table("approvals").rows_where("message_id = ?", [message_id], order_by="at")
+        ]
+        published = [dict(p) for p in self.db.utils.table("publications").rows_where("message_id = ?", [message_id])]
+        return MessageView(
+            id=message_id,
+            incident_id=row["incident_id"],
+            type=row["type"],
+            mode=content["mode"],
+            state=row["state"],
+            version=row["current_version"],
+            author=version["author"],
+            content_hash=version["content_hash"],
+            references=content["references"],
+            targets=content["targets"],
+            variants=variants,
+            approvals=approvals,
+            verdict=self._verdict(playbook.approval, version, approvals, message_type=row["type"]),
+            published=published,
+        )
+
+    def diff(self, actor: Actor, message_id: str) -> str:
+        """The current version against the last published one (of this message, else of its incident)."""
+        view = self.show(actor, message_id)
+        base = self.db.conn.execute(
+            "SELECT v.content, p.message_id, p.version FROM publications p JOIN message_versions v "
+            "ON v.message_id = p.message_id AND v.version = p.version JOIN messages m ON m.id = p.message_id "
+            "WHERE m.incident_id = ? ORDER BY (p.message_id = ?) DESC, p.at DESC LIMIT 1",
+            (view.incident_id, message_id),
+        ).fetchone()
+        if base is None:
+            return f"nothing has been published on {view.incident_id} yet: every text of {message_id} is new\n"
+        old = {(v["channel"], v["lang"]): v["text"] for v in orjson.loads(base[0])["variants"]}
+        out: list[str] = []
+        for v in view.variants:
+            before = old.get((v.channel, v.lang), "")
+            if before != v.text:
+                out += difflib.unified_diff(
+                    before.splitlines(keepends=True) or [""],
+                    v.text.splitlines(keepends=True),
+                    fromfile=f"{base[1]} v{base[2]} {v.channel} [{v.lang}]",
+                    tofile=f"{message_id} v{view.version} {v.channel} [{v.lang}]",
+                )
+                if out and not out[-1].endswith("\n"):
+                    out[-1] += "\n"
+        return "".join(out) or f"{message_id} v{view.version} says the same as {base[1]} v{base[2]}\n"
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    def _verdict(
+        self, approval: Any, version: dict[str, Any], approvals: list[dict[str, Any]], *, message_type: str
+    ) -> Verdict:
+        policy = Policy(
+            roles=tuple(r.value for r in approval.roles),
+            count=1
+            if message_type in ("cancel", "correction") and approval.false_alarm_single_approver
+            else approval.count,
+            expires_after=parse_duration(approval.expires_after) if approval.expires_after else None,
+        )
+        records = [
+            Approval(
+                a["approver"], frozenset(a["roles"].split(",")), a["content_hash"], datetime.fromisoformat(a["at"])
+            )
+            for a in approvals
+        ]
+        return verdict(
+            policy,
+            content_hash=version["content_hash"],
+            author=version["author"],
+            approvals=records,
+            now=self.clock.now(),
+        )
+
+    def _check_approvable(
+        self, actor: Actor, message_id: str, row: dict[str, Any], version: dict[str, Any], named_hash: str
+    ) -> None:
+        if row["state"] != "submitted":
+            raise UserError(f"{message_id} is {row['state']}: only a submitted message can be approved")
+        if named_hash != version["content_hash"]:
+            raise UserError(
+                f"stale hash: {message_id} is now v{row['current_version']} with hash {version['content_hash']}; "
+                "read the current text ('crisisdesk message show') and approve that hash"
+            )
+        if version["author"].casefold() == actor.name.casefold():
+            reason = f"{actor.name} wrote v{row['current_version']} of {message_id}; someone else must approve it"
+            with self.db.write() as conn:
+                self.log.record(
+                    conn,
+                    actor.name,
+                    Kind.ACCESS_DENIED,
+                    {"action": f"approve {message_id}", "permission": "approve messages", "reason": reason},
+                )
+            raise PermissionDenied(reason)
+
+    def _record_version(
+        self, actor: Actor, kind: str, message_id: str, *, version: int, content: dict[str, Any], extra: dict[str, Any]
+    ) -> None:
+        data = content_bytes(content)
+        payload = {
+            "incident": content["incident"],
+            "message": message_id,
+            "version": version,
+            "hash": content_hash(data),
+            "content": data.decode("utf-8"),  # stored verbatim: the hash is over exactly these bytes
+            **extra,
+        }
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, kind, payload)
+
+    def _writable_incident(self, actor: Actor, incident_id: str, action: str) -> Incident:
+        incident = self.incidents.get(actor, incident_id)
+        wanted = (Permission.DRAFT, Permission.RUN_EXERCISES) if incident.mode is Mode.EXERCISE else Permission.DRAFT
+        require(self.db, self.log, actor, wanted, action)
+        if incident.status is Status.CLOSED:
+            raise UserError(f"{incident_id} is closed")
+        return incident
+
+    def _message(self, message_id: str) -> dict[str, Any]:
+        rows = list(self.db.utils.table("messages").rows_where("id = ?", [message_id]))
+        if not rows:
+            raise NotFound(f"no message {message_id!r}; 'crisisdesk incident show' lists an incident's messages")
+        return dict(rows[0])
+
+    def _version_row(self, message_id: str, version: int) -> dict[str, Any]:
+        rows = self.db.utils.table("message_versions").rows_where(
+            "message_id = ? AND version = ?", [message_id, version]
+        )
+        return dict(next(iter(rows)))
+
+    def _content(self, message_id: str, version: int) -> dict[str, Any]:
+        content: dict[str, Any] = orjson.loads(self._version_row(message_id, version)["content"])
+        return content
+
+    def _published_ids(self, incident_id: str) -> list[str]:
+        rows = self.db.conn.execute(
+            "SELECT DISTINCT p.message_id FROM publications p JOIN messages m ON m.id = p.message_id "
+            "WHERE m.incident_id = ? ORDER BY p.at",
+            (incident_id,),
+        )
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _ref(row: dict[str, Any], hash_: str) -> dict[str, Any]:
+        return {"incident": row["incident_id"], "message": row["id"], "version": row["current_version"], "hash": hash_}
+
+
+def _keep_exercise_marker(text: str, channel: Channel, lang: str) -> str:
+    """An edited exercise text still says it is an exercise, whatever the editor typed."""
+    if EXERCISE_MARKER.get(lang, "") in text or text.startswith(EXERCISE_PREFIX.get(lang, "\0")):
+        return text
+    return mark_exercise(text, channel, lang)
