@@ -514,6 +514,18 @@ def cmd_message_publish(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_incident_false_alarm(ctx: Context) -> int:
+    actor = ctx.actor()
+    views = ctx.app().messages().false_alarm(actor, ctx.args.id, correction=ctx.args.correction)
+    for view in views:
+        ctx.out(
+            f"{view.id}: {view.type} v{view.version} submitted, hash {view.content_hash}, "
+            f"references {', '.join(view.references)}"
+        )
+    ctx.out("ready for approval: 'crisisdesk message approve MESSAGE --hash HASH', then publish")
+    return EXIT_OK
+
+
 def cmd_gui(ctx: Context) -> int:
     try:
         from crisisdesk.ui.main import run_gui
@@ -668,6 +680,11 @@ def _add_incident_commands(sub: argparse._SubParsersAction[_Parser], command: Ca
     p.add_argument("status", choices=("active", "monitoring"))
     p = command(inc_sub, "close", "close an incident", cmd_incident_close)
     p.add_argument("id", metavar="ID")
+    p = command(
+        inc_sub, "false-alarm", "draft and submit the cancel and a correction in one step", cmd_incident_false_alarm
+    )
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--correction", metavar="TEXT", help="what was wrong, for the public correction")
     p = command(inc_sub, "step-done", "tick a checklist step", cmd_incident_step_done)
     p.add_argument("id", metavar="ID")
     p.add_argument("step", type=int, metavar="STEP")

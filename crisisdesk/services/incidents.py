@@ -129,6 +129,10 @@ class IncidentService:
 
     def get(self, actor: Actor, incident_id: str) -> Incident:
         require(self.db, self.log, actor, Permission.READ, f"read incident {incident_id}")
+        return self.get_unchecked(incident_id)
+
+    def get_unchecked(self, incident_id: str) -> Incident:
+        """For services that already checked the actor: no permission check, no refusal recorded."""
         rows = list(self.db.utils.table("incidents").rows_where("id = ?", [incident_id]))
         if not rows:
             raise NotFound(f"no incident {incident_id!r}; 'crisisdesk incident list' shows them")
@@ -156,10 +160,19 @@ class IncidentService:
             steps=steps,
             done_steps=done,
             update_every=parse_duration(playbook.cadence.update_every),
-            last_update_at=None,  # published messages reset the cadence once publishing exists
+            last_update_at=self._last_update_at(incident.id),
             now=self.clock.now(),
             closed=incident.status is Status.CLOSED,
         )
+
+    def _last_update_at(self, incident_id: str) -> datetime | None:
+        """When the public last heard from us: the cadence restarts at each published alert or update."""
+        row = self.db.conn.execute(
+            "SELECT max(p.at) FROM publications p JOIN messages m ON m.id = p.message_id "
+            "WHERE m.incident_id = ? AND m.type IN ('alert', 'update')",
+            (incident_id,),
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         rows = self.db.conn.execute(

@@ -24,7 +24,7 @@ from crisisdesk.domain.approval import (
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind
-from crisisdesk.domain.facts import parse_duration
+from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
 from crisisdesk.domain.incidents import Mode, Status
 from crisisdesk.domain.lint import LintContext, lint
 from crisisdesk.domain.message_types import MESSAGE_TYPES
@@ -114,7 +114,9 @@ class MessageService:
 
     # -- drafting and editing -------------------------------------------------------------------------
 
-    def draft(self, actor: Actor, incident_id: str, message_type: str) -> MessageView:
+    def draft(
+        self, actor: Actor, incident_id: str, message_type: str, *, references: list[str] | None = None
+    ) -> MessageView:
         """Render the playbook's templates for the incident's facts into version 1 of a new message."""
         if message_type not in MESSAGE_TYPES:
             raise UserError(f"unknown message type {message_type!r}: choose one of {', '.join(MESSAGE_TYPES)}")
@@ -127,7 +129,8 @@ class MessageService:
             mode=incident.mode.value,
             tz_name=incident.timezone,
         )
-        references = [] if message_type == "alert" else self._published_ids(incident_id)
+        if references is None:
+            references = [] if message_type == "alert" else self._published_ids(incident_id)
         expiry = next(
             (
                 incident.facts[n]
@@ -280,6 +283,39 @@ class MessageService:
             if v.channel in view.targets:
                 lines.append(f"--- {v.channel} [{v.lang}]\n{v.text}")
         return "\n".join(lines)
+
+    # -- false alarm ------------------------------------------------------------------------------------
+
+    def false_alarm(self, actor: Actor, incident_id: str, *, correction: str | None = None) -> list[MessageView]:
+        """Draft and submit the pre-approved cancel (referencing every unexpired published message) and a
+        public correction, in one step, ready for approval."""
+        incident = self._writable_incident(actor, incident_id, f"declare a false alarm on {incident_id}")
+        live = self._unexpired_published(incident_id)
+        if not live:
+            raise UserError(f"nothing unexpired has been published on {incident_id}: there is nothing to cancel")
+        if correction:
+            self.incidents.set_fact(actor, incident_id, "correction", correction)
+        elif "correction" not in incident.facts:
+            raise UserError("say what was wrong for the public correction: --correction 'the alert was sent in error'")
+        cancel = self.draft(actor, incident_id, "cancel", references=live)
+        fix = self.draft(actor, incident_id, "correction", references=live)
+        return [self.submit(actor, cancel.id), self.submit(actor, fix.id)]
+
+    def _unexpired_published(self, incident_id: str) -> list[str]:
+        now = self.clock.now()
+        rows = self.db.conn.execute(
+            "SELECT p.message_id, v.content FROM publications p JOIN messages m ON m.id = p.message_id "
+            "JOIN message_versions v ON v.message_id = p.message_id AND v.version = p.version "
+            "WHERE m.incident_id = ? AND m.type != 'cancel' ORDER BY p.at",
+            (incident_id,),
+        ).fetchall()
+        tz = zone(self.incidents.get_unchecked(incident_id).timezone)
+        out = []
+        for message_id, content in rows:
+            expires = orjson.loads(content).get("expires")
+            if expires is None or parse_datetime(expires, tz) > now:
+                out.append(message_id)
+        return out
 
     # -- reading ----------------------------------------------------------------------------------------
 

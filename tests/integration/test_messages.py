@@ -222,3 +222,58 @@ def test_a_whole_incident_from_the_command_line(core: App, team, capsys, monkeyp
     assert "+UPDATE from Mill County" in out
     code, out, _ = run("vic", "incident", "show", inc)
     assert "Message published" in out and "Message returned" in out
+
+
+def _published_alert(core: App, team, clock=None):  # type: ignore[no-untyped-def]
+    messages = core.messages()
+    inc = core.incidents().open(team["carla"], "flash-flood", Mode.LIVE, facts=FLOOD_FACTS)
+    msg = messages.draft(team["carla"], inc.id, "alert")
+    messages.submit(team["carla"], msg.id)
+    messages.approve(team["ivan"], msg.id, msg.content_hash)
+    messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
+    return inc, msg
+
+
+def test_false_alarm_drafts_the_cancel_and_a_correction_ready_for_approval(core: App, team) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    inc, alert = _published_alert(core, team)
+    messages = core.messages()
+    started = time.process_time()
+    cancel, correction = messages.false_alarm(team["carla"], inc.id, correction="the alert was sent in error")
+    took = time.process_time() - started
+    assert took < 2.0, f"false alarm took {took:.2f} s of machine time"
+    assert (cancel.type, correction.type) == ("cancel", "correction")
+    assert cancel.references == correction.references == [alert.id]
+    assert cancel.state == correction.state == "submitted"
+    fix = next(v for v in correction.variants if v.channel == "sms" and v.lang == "en")
+    assert "the alert was sent in error" in fix.text
+    for m in (cancel, correction):
+        messages.approve(team["ivan"], m.id, m.content_hash)
+        assert messages.publish(team["carla"], m.id, confirm=f"PUBLISH LIVE {m.id}").state == "published"
+
+
+def test_false_alarm_needs_something_to_cancel_and_words_for_the_correction(core: App, team, clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    inc, _ = _published_alert(core, team)
+    with pytest.raises(UserError, match="say what was wrong"):
+        core.messages().false_alarm(team["carla"], inc.id)
+    clock.advance(timedelta(hours=20))  # past the warning's expiry
+    with pytest.raises(UserError, match="nothing unexpired has been published"):
+        core.messages().false_alarm(team["carla"], inc.id, correction="x")
+
+
+def test_the_update_cadence_restarts_at_each_published_alert_or_update(core: App, team, clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    inc = core.incidents().open(team["carla"], "flash-flood", Mode.LIVE, facts=FLOOD_FACTS)
+    first = next(d for d in core.incidents().show(team["vic"], inc.id).due if d.kind == "update")
+    clock.advance(timedelta(minutes=20))
+    messages = core.messages()
+    msg = messages.draft(team["carla"], inc.id, "alert")
+    messages.submit(team["carla"], msg.id)
+    messages.approve(team["ivan"], msg.id, msg.content_hash)
+    messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
+    after = next(d for d in core.incidents().show(team["vic"], inc.id).due if d.kind == "update")
+    assert after.due_at - first.due_at == timedelta(minutes=20)
