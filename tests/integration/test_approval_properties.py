@@ -1,0 +1,202 @@
+"""Stateful property test: whatever people do, nothing is published without an approval of its exact hash by
+someone other than its author (or a recorded break glass), the log verifies, and replay gives the same state."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from crisisdesk.app import App
+from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.events import Kind
+from crisisdesk.domain.incidents import Mode
+from crisisdesk.domain.roles import Role
+from crisisdesk.services.passwords import Argon2Hasher
+from tests.integration.test_event_log import snapshot
+from tests.integration.test_incidents import FLOOD_FACTS
+
+PEOPLE = {
+    "carla": [Role.COMMUNICATOR],
+    "dan": [Role.COMMUNICATOR],
+    "ivan": [Role.APPROVER],
+    "ada": [Role.APPROVER, Role.COMMUNICATOR],
+    "eve": [Role.EXERCISE_CONTROLLER],
+    "vic": [Role.VIEWER],
+}
+people = st.sampled_from(sorted(PEOPLE))
+# Mostly the right person for the job, sometimes anyone: so rounds complete often and mistakes still happen.
+writers = st.one_of(
+    st.sampled_from(["carla", "dan", "ada", "eve"]), st.sampled_from(["carla", "dan", "ada", "eve"]), people
+)
+approvers = st.one_of(st.sampled_from(["ivan", "ada"]), st.sampled_from(["ivan", "ada"]), people)
+
+
+class Workday(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="crisisdesk-prop-"))
+        self.clock = FixedClock(datetime(2026, 11, 22, 15, 0, tzinfo=UTC))
+        self.core = App.open(
+            self.folder / "db.sqlite3",
+            create=True,
+            clock=self.clock,
+            hasher=Argon2Hasher(time_cost=1, memory_cost=1024),
+        )
+        self.core.people.initialise("root", "root password")
+        root = self.core.people.actor("root")
+        for name, roles in PEOPLE.items():
+            self.core.people.add(root, name, roles, f"{name} password")
+        self.actors = {name: self.core.people.actor(name) for name in PEOPLE}
+        self.incidents = [
+            self.core.incidents().open(self.actors["carla"], "flash-flood", Mode.LIVE, facts=FLOOD_FACTS).id,
+            self.core.incidents().open(self.actors["eve"], "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS).id,
+        ]
+        self.messages: list[str] = []
+        self.seen_hashes: list[str] = []
+
+    def teardown(self) -> None:
+        before = snapshot(self.core.db.conn)
+        self.core.log.replay()
+        assert snapshot(self.core.db.conn) == before
+        self.core.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def attempt(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """People make mistakes: a refusal is fine, anything else is a bug."""
+        try:
+            return fn(*args, **kwargs)
+        except UserError:
+            return None
+
+    @rule(who=writers, which=st.integers(0, 1), kind=st.sampled_from(["alert", "update"]))
+    def draft(self, who: str, which: int, kind: str) -> None:
+        view = self.attempt(self.core.messages().draft, self.actors[who], self.incidents[which], kind)
+        if view is not None:
+            self.messages.append(view.id)
+            self.seen_hashes.append(view.content_hash)
+
+    @precondition(lambda self: self.messages)
+    @rule(
+        who=writers,
+        pick=st.integers(0, 100),
+        text=st.sampled_from(["Go to high ground now. Call 211.", "Stay away from the creek. Call 211."]),
+    )
+    def edit(self, who: str, pick: int, text: str) -> None:
+        msg = self.messages[pick % len(self.messages)]
+        view = self.attempt(self.core.messages().edit, self.actors[who], msg, "sms", "en", text)
+        if view is not None:
+            self.seen_hashes.append(view.content_hash)
+
+    @precondition(lambda self: self.messages)
+    @rule(who=writers, pick=st.integers(0, 100))
+    def submit(self, who: str, pick: int) -> None:
+        self.attempt(self.core.messages().submit, self.actors[who], self.messages[pick % len(self.messages)])
+
+    @precondition(lambda self: self.messages)
+    @rule(who=approvers, pick=st.integers(0, 100), stale=st.sampled_from([False, False, True]), old=st.integers(0, 100))
+    def approve(self, who: str, pick: int, stale: bool, old: int) -> None:
+        msg = self.messages[pick % len(self.messages)]
+        current = self.core.messages().show(self.actors["vic"], msg).content_hash
+        named = self.seen_hashes[old % len(self.seen_hashes)] if stale else current
+        self.attempt(self.core.messages().approve, self.actors[who], msg, named)
+
+    @precondition(lambda self: self.messages)
+    @rule(who=approvers, pick=st.integers(0, 100))
+    def return_it(self, who: str, pick: int) -> None:
+        self.attempt(self.core.messages().return_, self.actors[who], self.messages[pick % len(self.messages)], "redo")
+
+    @precondition(lambda self: self.messages)
+    @rule(
+        who=writers,
+        pick=st.integers(0, 100),
+        glass=st.sampled_from([False, False, False, True]),
+        right_phrase=st.sampled_from([True, True, False]),
+    )
+    def publish(self, who: str, pick: int, glass: bool, right_phrase: bool) -> None:
+        msg = self.messages[pick % len(self.messages)]
+        mode = self.core.messages().show(self.actors["vic"], msg).mode
+        phrase = ("SEND EXERCISE " if mode == "exercise" else "PUBLISH LIVE ") + msg
+        if not right_phrase:
+            phrase = ("PUBLISH LIVE " if mode == "exercise" else "SEND EXERCISE ") + msg
+        self.attempt(
+            self.core.messages().publish,
+            self.actors[who],
+            msg,
+            confirm=phrase,
+            break_glass=glass,
+            reason="water rising" if glass else None,
+        )
+
+    @precondition(lambda self: self.messages)
+    @rule(
+        pick=st.integers(0, 100),
+        writer=writers,
+        approver=approvers,
+        stale=st.sampled_from([False, False, False, True]),
+        old=st.integers(0, 100),
+        right_phrase=st.sampled_from([True, True, True, False]),
+    )
+    def push_through(self, pick: int, writer: str, approver: str, stale: bool, old: int, right_phrase: bool) -> None:
+        """Submit, approve and publish one message in a row, by whoever the draw gives."""
+        self.submit(writer, pick)
+        self.approve(approver, pick, stale, old)
+        self.publish(writer, pick, False, right_phrase)
+
+    @rule(minutes=st.integers(1, 90))
+    def time_passes(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+
+    @invariant()
+    def nothing_published_without_an_approval_of_its_exact_hash_by_someone_else(self) -> None:
+        events = list(self.core.log.events())
+        authors = {
+            (e.payload["message"], e.payload["hash"]): e.actor
+            for e in events
+            if e.kind in (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
+        }
+        approvals = [
+            (e.payload["message"], e.payload["hash"], e.actor) for e in events if e.kind == Kind.MESSAGE_APPROVED
+        ]
+        contents = {
+            (e.payload["message"], e.payload["hash"]): orjson.loads(e.payload["content"])
+            for e in events
+            if e.kind in (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
+        }
+        incident_modes = {e.payload["incident"]: e.payload["mode"] for e in events if e.kind == Kind.INCIDENT_OPENED}
+        marks = {"en": "EXERCISE", "es": "SIMULACRO"}
+        for e in events:
+            if e.kind != Kind.MESSAGE_PUBLISHED:
+                continue
+            key = (e.payload["message"], e.payload["hash"])
+            content = contents[key]
+            # Exercise content stays exercise: its incident's mode, and every text says so.
+            assert content["mode"] == incident_modes[content["incident"]]
+            if content["mode"] == "exercise":
+                assert all(marks[v["lang"]] in v["text"] for v in content["variants"]), key
+            if e.payload["break_glass"]:
+                assert e.payload["reason"].strip()
+                assert "approver" in {r.value for r in self.actors[e.actor].roles}
+            else:
+                author = authors[key]
+                assert any(m == key[0] and h == key[1] and who != author for m, h, who in approvals), e.payload
+
+    @invariant()
+    def the_log_verifies(self) -> None:
+        assert self.core.log.verify(workers=1).ok
+
+
+Workday.TestCase.settings = settings(
+    max_examples=25,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestWorkday = Workday.TestCase
