@@ -22,6 +22,7 @@ import orjson
 from crisisdesk import __version__
 from crisisdesk.app import App, log_dir, playbook_service, resolve_db_path
 from crisisdesk.domain.errors import ExternalError, UserError
+from crisisdesk.domain.facts import zone
 from crisisdesk.domain.incidents import Mode, Status
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.roles import Actor, Role
@@ -347,10 +348,12 @@ def _print_incident(ctx: Context, view: IncidentView) -> None:
         ctx.out("facts:")
         for name, value in inc.facts.items():
             ctx.out(f"  {name} = {value}")
-    ctx.out("due:")
+    ctx.out(f"due (times in {inc.timezone}):")
+    local = zone(inc.timezone)
     for item in view.due:
         step = f"step {item.step}: " if item.step else ""
-        ctx.out(f"  {item.state.upper():<9} {item.due_at.isoformat()}  {step}{item.what} ({item.owner})")
+        when = item.due_at.astimezone(local).strftime("%Y-%m-%d %H:%M")
+        ctx.out(f"  {item.state.upper():<9} {when}  {step}{item.what} ({item.owner})")
     ctx.out("timeline:")
     for entry in view.timeline:
         ctx.out(f"  {entry.at}  {entry.actor}  {entry.what}  {entry.summary}")
@@ -484,7 +487,8 @@ def cmd_message_submit(ctx: Context) -> int:
 def cmd_message_approve(ctx: Context) -> int:
     actor = ctx.actor()
     view = ctx.app().messages().approve(actor, ctx.args.message, ctx.args.hash, ctx.args.comment)
-    ctx.out(f"{view.id}: v{view.version} approved by {actor.name}; {view.verdict.reason}")
+    status = "ready to publish" if view.verdict.ok else view.verdict.reason
+    ctx.out(f"{view.id}: v{view.version} approved by {actor.name}; {status}")
     return EXIT_OK
 
 

@@ -182,7 +182,8 @@ class IncidentService:
         entries = []
         for stored_hash, body in rows:
             e = from_body(body, stored_hash)
-            payload = {k: v for k, v in e.payload.items() if k != "incident"}
+            # The version's content is identified by its hash; 'message show' prints it in full.
+            payload = {k: v for k, v in e.payload.items() if k not in ("incident", "content")}
             entries.append(TimelineEntry(e.at, e.actor, e.kind, kind_label(e.kind), summarise(payload)))
         return entries
 
