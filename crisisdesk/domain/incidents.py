@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.choices import parse_choice
 
 DUE_SOON = timedelta(minutes=10)
 
@@ -18,10 +18,7 @@ class Mode(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Mode:
-        try:
-            return cls(text.strip().lower())
-        except ValueError:
-            raise UserError(f"unknown mode {text!r}: live or exercise") from None
+        return parse_choice(cls, text, "mode")
 
 
 class Status(enum.StrEnum):
@@ -31,10 +28,7 @@ class Status(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Status:
-        try:
-            return cls(text.strip().lower())
-        except ValueError:
-            raise UserError(f"unknown status {text!r}: active, monitoring or closed") from None
+        return parse_choice(cls, text, "status")
 
 
 @dataclass(frozen=True, slots=True)

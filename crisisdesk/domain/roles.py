@@ -6,6 +6,7 @@ import enum
 import re
 from dataclasses import dataclass
 
+from crisisdesk.domain.choices import parse_choice
 from crisisdesk.domain.errors import PermissionDenied, UserError
 
 
@@ -18,11 +19,7 @@ class Role(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Role:
-        try:
-            return cls(text.strip().lower())
-        except ValueError:
-            known = ", ".join(r.value for r in cls)
-            raise UserError(f"unknown role {text!r}: choose one of {known}") from None
+        return parse_choice(cls, text, "role")
 
 
 class Permission(enum.StrEnum):

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 import regex
 
-from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.choices import parse_choice
 
 # -- GSM 03.38 ---------------------------------------------------------------------------------------------
 
@@ -192,10 +192,7 @@ class Channel(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Channel:
-        try:
-            return cls(text.strip().lower())
-        except ValueError:
-            raise UserError(f"unknown channel {text!r}: choose one of {', '.join(c.value for c in cls)}") from None
+        return parse_choice(cls, text, "channel")
 
 
 SMS_MAX_SEGMENTS = 4  # a channel default: long enough for a Spanish alert in UCS-2 (268 units)
