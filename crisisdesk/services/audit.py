@@ -32,12 +32,13 @@ class AuditRow:
 
 
 def summarise(payload: dict[str, Any], limit: int = 200) -> str:
+    """One line for a glance: short fields first (ids, names, hashes), long ones (texts, contents) last."""
     parts = []
     for key in sorted(payload):
         value = payload[key]
         text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append(f"{key}={text}")
-    summary = " ".join(parts)
+        parts.append((len(text) > 80, f"{key}={text}"))
+    summary = " ".join(part for _, part in sorted(parts, key=lambda p: p[0]))
     return summary if len(summary) <= limit else summary[: limit - 1] + "…"
 
 
