@@ -304,10 +304,6 @@ def parse_xml(data: bytes) -> CapAlert:
     )
 
 
-def namespace(data: bytes) -> str | None:
-    return etree.QName(safe_parse(data)).namespace
-
-
 # -- rules ---------------------------------------------------------------------------------------------------
 
 

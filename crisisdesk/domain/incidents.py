@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crisisdesk.domain.choices import parse_choice
+from crisisdesk.domain.roles import Permission
 
 DUE_SOON = timedelta(minutes=10)
 
@@ -29,6 +30,11 @@ class Status(enum.StrEnum):
     @classmethod
     def parse(cls, text: str) -> Status:
         return parse_choice(cls, text, "status")
+
+
+def working_permissions(mode: Mode) -> tuple[Permission, ...]:
+    """Who may work on an incident: communicators always; exercise controllers in exercises too."""
+    return (Permission.DRAFT, Permission.RUN_EXERCISES) if mode is Mode.EXERCISE else (Permission.DRAFT,)
 
 
 @dataclass(frozen=True, slots=True)

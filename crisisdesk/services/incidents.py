@@ -12,7 +12,7 @@ from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, UserError
 from crisisdesk.domain.events import Kind, from_body, kind_label
 from crisisdesk.domain.facts import parse_duration, zone
-from crisisdesk.domain.incidents import DueItem, Mode, Status, Step, due_items
+from crisisdesk.domain.incidents import DueItem, Mode, Status, Step, due_items, working_permissions
 from crisisdesk.domain.messages import parse_values
 from crisisdesk.domain.playbook import Playbook, parse_offset
 from crisisdesk.domain.roles import Actor, Permission
@@ -102,7 +102,7 @@ class IncidentService:
         if mode is Mode.LIVE:
             require(self.db, self.log, actor, Permission.DRAFT, "open a live incident")
         else:
-            require(self.db, self.log, actor, (Permission.DRAFT, Permission.RUN_EXERCISES), "open an exercise")
+            require(self.db, self.log, actor, working_permissions(mode), "open an exercise")
         playbook = self.playbooks.get(playbook_id)
         tz_name = timezone or playbook.timezone
         raw = dict(facts or {})
@@ -190,7 +190,7 @@ class IncidentService:
     # -- changing -----------------------------------------------------------------------------------------
 
     def set_fact(self, actor: Actor, incident_id: str, name: str, value: str) -> Incident:
-        incident = self._changeable(actor, incident_id, f"set a fact on {incident_id}")
+        incident = self.writable(actor, incident_id, f"set a fact on {incident_id}")
         playbook = self.playbooks.get(incident.playbook_id)
         parse_values(playbook, {name: value}, zone(incident.timezone))
         with self.db.write() as conn:
@@ -198,7 +198,7 @@ class IncidentService:
         return self.get(actor, incident_id)
 
     def set_status(self, actor: Actor, incident_id: str, status: Status) -> Incident:
-        incident = self._changeable(actor, incident_id, f"change the status of {incident_id}")
+        incident = self.writable(actor, incident_id, f"change the status of {incident_id}")
         if incident.status is status:
             return incident
         with self.db.write() as conn:
@@ -209,7 +209,7 @@ class IncidentService:
         return self.set_status(actor, incident_id, Status.CLOSED)
 
     def step_done(self, actor: Actor, incident_id: str, step: int) -> Incident:
-        incident = self._changeable(actor, incident_id, f"tick a checklist step on {incident_id}")
+        incident = self.writable(actor, incident_id, f"tick a checklist step on {incident_id}")
         count = len(self.playbooks.get(incident.playbook_id).checklist)
         if not 1 <= step <= count:
             raise UserError(f"{incident_id} has checklist steps 1 to {count}, not {step}")
@@ -219,10 +219,10 @@ class IncidentService:
 
     # -- helpers -----------------------------------------------------------------------------------------
 
-    def _changeable(self, actor: Actor, incident_id: str, action: str) -> Incident:
+    def writable(self, actor: Actor, incident_id: str, action: str) -> Incident:
+        """The incident, if the actor may work on it and it is not closed (a refusal is recorded)."""
         incident = self.get(actor, incident_id)
-        wanted = (Permission.DRAFT, Permission.RUN_EXERCISES) if incident.mode is Mode.EXERCISE else Permission.DRAFT
-        require(self.db, self.log, actor, wanted, action)
+        require(self.db, self.log, actor, working_permissions(incident.mode), action)
         if incident.status is Status.CLOSED:
             raise UserError(f"{incident_id} is closed; open a new incident for new events")
         return incident

@@ -25,9 +25,9 @@ from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
-from crisisdesk.domain.incidents import Mode, Status
+from crisisdesk.domain.incidents import Mode, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.message_types import MESSAGE_TYPES
+from crisisdesk.domain.messages import check_message_type
 from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exercise
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.domain.text_rules import Channel, Finding, measure
@@ -118,9 +118,8 @@ class MessageService:
         self, actor: Actor, incident_id: str, message_type: str, *, references: list[str] | None = None
     ) -> MessageView:
         """Render the playbook's templates for the incident's facts into version 1 of a new message."""
-        if message_type not in MESSAGE_TYPES:
-            raise UserError(f"unknown message type {message_type!r}: choose one of {', '.join(MESSAGE_TYPES)}")
-        incident = self._writable_incident(actor, incident_id, f"draft a message on {incident_id}")
+        check_message_type(message_type)
+        incident = self.incidents.writable(actor, incident_id, f"draft a message on {incident_id}")
         rendered = self.incidents.playbooks.render(
             incident.playbook_id,
             message_type,
@@ -159,7 +158,7 @@ class MessageService:
     def edit(self, actor: Actor, message_id: str, channel: str, lang: str, text: str) -> MessageView:
         """Change one variant's text. This makes a new version: earlier approvals no longer apply."""
         row = self._message(message_id)
-        incident = self._writable_incident(actor, row["incident_id"], f"edit {message_id}")
+        incident = self.incidents.writable(actor, row["incident_id"], f"edit {message_id}")
         if row["state"] == "published":
             raise UserError(f"{message_id} is published; draft a correction or an update instead")
         Channel.parse(channel)
@@ -179,7 +178,7 @@ class MessageService:
 
     def submit(self, actor: Actor, message_id: str) -> MessageView:
         row = self._message(message_id)
-        self._writable_incident(actor, row["incident_id"], f"submit {message_id}")
+        self.incidents.writable(actor, row["incident_id"], f"submit {message_id}")
         if row["state"] == "published":
             raise UserError(f"{message_id} is already published")
         view = self.show(actor, message_id)
@@ -240,10 +239,7 @@ class MessageService:
             if not (reason or "").strip():
                 raise UserError("break glass needs --reason: say why this cannot wait for a second person")
         else:
-            wanted = (
-                (Permission.DRAFT, Permission.RUN_EXERCISES) if incident.mode is Mode.EXERCISE else Permission.DRAFT
-            )
-            require(self.db, self.log, actor, wanted, f"publish {message_id}")
+            require(self.db, self.log, actor, working_permissions(incident.mode), f"publish {message_id}")
         if row["state"] == "published":
             raise UserError(f"{message_id} is already published")
         version = self._version_row(message_id, row["current_version"])
@@ -289,7 +285,7 @@ class MessageService:
     def false_alarm(self, actor: Actor, incident_id: str, *, correction: str | None = None) -> list[MessageView]:
         """Draft and submit the pre-approved cancel (referencing every unexpired published message) and a
         public correction, in one step, ready for approval."""
-        incident = self._writable_incident(actor, incident_id, f"declare a false alarm on {incident_id}")
+        incident = self.incidents.writable(actor, incident_id, f"declare a false alarm on {incident_id}")
         live = self._unexpired_published(incident_id)
         if not live:
             raise UserError(f"nothing unexpired has been published on {incident_id}: there is nothing to cancel")
@@ -440,14 +436,6 @@ class MessageService:
         }
         with self.db.write() as conn:
             self.log.record(conn, actor.name, kind, payload)
-
-    def _writable_incident(self, actor: Actor, incident_id: str, action: str) -> Incident:
-        incident = self.incidents.get(actor, incident_id)
-        wanted = (Permission.DRAFT, Permission.RUN_EXERCISES) if incident.mode is Mode.EXERCISE else Permission.DRAFT
-        require(self.db, self.log, actor, wanted, action)
-        if incident.status is Status.CLOSED:
-            raise UserError(f"{incident_id} is closed")
-        return incident
 
     def _message(self, message_id: str) -> dict[str, Any]:
         rows = list(self.db.utils.table("messages").rows_where("id = ?", [message_id]))
