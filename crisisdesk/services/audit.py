@@ -37,7 +37,7 @@ def summarise(payload: dict[str, Any], limit: int = 200) -> str:
     for key in sorted(payload):
         value = payload[key]
         text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append((len(text) > 80, f"{key}={text}"))
+        parts.append((len(text) > 40, f"{key}={text}"))
     summary = " ".join(part for _, part in sorted(parts, key=lambda p: p[0]))
     return summary if len(summary) <= limit else summary[: limit - 1] + "…"
 
