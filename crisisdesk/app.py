@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from crisisdesk.credentials import KeyringSecrets, SecretStore
 from crisisdesk.domain.clock import Clock, SystemClock
 from crisisdesk.services.audit import AuditService
 from crisisdesk.services.passwords import Argon2Hasher, PasswordHasher
@@ -17,8 +18,10 @@ from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
 if TYPE_CHECKING:
+    from crisisdesk.services.channels import ChannelService
     from crisisdesk.services.incidents import IncidentService
     from crisisdesk.services.messages import MessageService
+    from crisisdesk.services.outbox import OutboxService
     from crisisdesk.services.playbooks import PlaybookService
 
 APP_NAME = "crisisdesk"
@@ -65,6 +68,10 @@ def default_db_path() -> Path:
     return platformdirs.user_data_path(APP_NAME, appauthor=False) / DB_FILE
 
 
+def data_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
 def log_dir() -> Path:
     return platformdirs.user_log_path(APP_NAME, appauthor=False)
 
@@ -86,8 +93,11 @@ class App:
     log: EventLog
     people: PeopleService
     audit: AuditService
+    secrets: SecretStore
     _incidents: IncidentService | None = None
     _messages: MessageService | None = None
+    _channels: ChannelService | None = None
+    _outbox: OutboxService | None = None
 
     @classmethod
     def open(
@@ -97,6 +107,7 @@ class App:
         create: bool = False,
         clock: Clock | None = None,
         hasher: PasswordHasher | None = None,
+        secrets: SecretStore | None = None,
     ) -> App:
         clock = clock or SystemClock()
         db = Database.open(path, create=create, clock=clock)
@@ -107,7 +118,15 @@ class App:
             log=log,
             people=PeopleService(db, log, hasher or Argon2Hasher(), clock),
             audit=AuditService(db, log),
+            secrets=secrets or KeyringSecrets(),
         )
+
+    def initialise(self, admin: str, password: str, *, workstation_name: str | None = None) -> str:
+        """Set up a new workstation: its identity, its first admin, and the two local-folder channels
+        (a live and an exercise public page) so a whole incident can run with no accounts at all."""
+        ws = self.people.initialise(admin, password, workstation_name=workstation_name)
+        self.channels().add_defaults()
+        return ws
 
     def incidents(self) -> IncidentService:
         """The incident service, built on first use (it needs the playbook library)."""
@@ -121,8 +140,24 @@ class App:
         if self._messages is None:
             from crisisdesk.services.messages import MessageService
 
-            self._messages = MessageService(self.db, self.log, self.clock, self.incidents())
+            self._messages = MessageService(self.db, self.log, self.clock, self.incidents(), self.channels())
         return self._messages
 
+    def channels(self) -> ChannelService:
+        if self._channels is None:
+            from crisisdesk.services.channels import ChannelService
+
+            self._channels = ChannelService(self.db, self.log, self.secrets, data_dir())
+        return self._channels
+
+    def outbox(self) -> OutboxService:
+        if self._outbox is None:
+            from crisisdesk.services.outbox import OutboxService
+
+            self._outbox = OutboxService(self.db, self.log, self.clock, self.channels(), self.secrets)
+        return self._outbox
+
     def close(self) -> None:
+        if self._outbox is not None:
+            self._outbox.close()
         self.db.close()

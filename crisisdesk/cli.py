@@ -32,6 +32,7 @@ from crisisdesk.services.audit import EXPORT_FORMATS
 if TYPE_CHECKING:
     from crisisdesk.services.incidents import IncidentView
     from crisisdesk.services.messages import MessageView
+    from crisisdesk.services.outbox import OutboxService, RunReport
 
 PASSWORD_ENV = "CRISISDESK_PASSWORD"  # noqa: S105 - the variable's name, not a password
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USER, EXIT_EXTERNAL, EXIT_BUG = 0, 1, 2, 3, 70
@@ -120,7 +121,7 @@ def cmd_init(ctx: Context) -> int:
         if not os.environ.get(PASSWORD_ENV) and getpass.getpass("again: ") != password:
             raise UserError("the two passwords differ; nothing was created")
     app = ctx.app(create=True)
-    ws = app.people.initialise(a.admin, password, workstation_name=a.workstation_name)
+    ws = app.initialise(a.admin, password, workstation_name=a.workstation_name)
     ctx.out(f"created {app.db.path} (workstation {ws}) with admin {a.admin}")
     return EXIT_OK
 
@@ -436,8 +437,10 @@ def _print_message(ctx: Context, view: MessageView) -> None:
     ctx.out(f"approval: {view.verdict.reason}")
     if view.references:
         ctx.out(f"references: {', '.join(view.references)}")
+    ctx.out("channels: " + (", ".join(f"{a.name} ({a.kind.value}, {a.mode})" for a in view.accounts) or "none"))
+    sent = view.sent_texts
     for v in view.variants:
-        target = "" if v.channel in view.targets else " (not targeted)"
+        target = "" if v.channel in sent else " (not sent by these channels)"
         ctx.out(f"== {v.channel} [{v.lang}] {v.length}/{v.limit} {v.unit}{target}")
         ctx.out(v.text)
         for f in v.findings:
@@ -527,6 +530,175 @@ def cmd_incident_false_alarm(ctx: Context) -> int:
             f"references {', '.join(view.references)}"
         )
     ctx.out("ready for approval: 'crisisdesk message approve MESSAGE --hash HASH', then publish")
+    return EXIT_OK
+
+
+# -- channels, outbox and the worker ---------------------------------------------------------------------
+
+
+def cmd_channels_add(ctx: Context) -> int:
+    from crisisdesk.credentials import KeyringSecrets
+
+    a = ctx.args
+    actor = ctx.actor()
+    app = ctx.app()
+    if a.allow_insecure_keyring:
+        app.secrets = KeyringSecrets(allow_insecure=True)
+    secret = read_password_stdin(ctx.stdin) if a.secret_stdin else None
+    account = app.channels().add(actor, a.kind, a.name, exercise=a.exercise, settings=a.set or [], secret=secret)
+    ctx.out(f"added {account.name}: {account.kind.value}, {account.mode.upper()} ({account.id})")
+    if account.spec.retract:
+        ctx.out(f"note: {account.name} cannot retract what it sends: {account.spec.retract}")
+    return EXIT_OK
+
+
+def cmd_channels_list(ctx: Context) -> int:
+    actor = ctx.actor()
+    accounts = ctx.app().channels().accounts(actor)
+    if ctx.args.json:
+        ctx.json([a.as_dict() for a in accounts])
+        return EXIT_OK
+    for a in accounts:
+        settings = " ".join(f"{k}={v}" for k, v in sorted(a.settings.items()))
+        retract = "can retract" if a.spec.retract is None else f"cannot retract ({a.spec.retract})"
+        ctx.out(f"{a.name:<20} {a.kind.value:<9} {a.mode.upper():<8} {retract}  {settings}")
+    if not accounts:
+        ctx.out("no channels: add one with 'crisisdesk channels add KIND NAME'")
+    return EXIT_OK
+
+
+def cmd_channels_test(ctx: Context) -> int:
+    actor = ctx.actor()
+    detail = ctx.app().channels().test(actor, ctx.args.name)
+    ctx.out(f"{ctx.args.name}: ok: {detail}")
+    return EXIT_OK
+
+
+def cmd_channels_remove(ctx: Context) -> int:
+    actor = ctx.actor()
+    account = ctx.app().channels().remove(actor, ctx.args.name)
+    ctx.out(f"removed {account.name}; its secret is gone from the keyring")
+    return EXIT_OK
+
+
+def cmd_outbox_list(ctx: Context) -> int:
+    actor = ctx.actor()
+    rows = ctx.app().outbox().rows(actor, message_id=ctx.args.message, limit=ctx.args.limit)
+    if ctx.args.json:
+        ctx.json([r.as_dict() for r in rows])
+        return EXIT_OK
+    for r in rows:
+        if r.state == "sent":
+            detail = f"receipt {r.remote_id} {r.remote_url or ''} at {r.sent_at}".rstrip()
+        elif r.state == "failed":
+            detail = f"{r.reason}; next try {r.next_try_at or 'now'}"
+        else:
+            detail = r.reason or ""
+        if r.retract_state:
+            detail += f"; retraction {r.retract_state}" + (f" ({r.retract_reason})" if r.retract_reason else "")
+        ctx.out(
+            f"{r.id}  {r.message_id} v{r.version}  {r.account} ({r.kind}, {r.mode})  {r.state.upper()}"
+            f" x{r.attempts}  {detail}".rstrip()
+        )
+    if not rows:
+        ctx.out("the outbox is empty")
+    return EXIT_OK
+
+
+def _run_once(ctx: Context) -> RunReport:
+    from crisisdesk.services.outbox import RunReport, worker_lock
+
+    total = RunReport()
+    with worker_lock(ctx.db_path):
+        outbox = ctx.app().outbox()
+        for _ in range(1000):  # every pass sends what is due now; stop when a pass finds nothing to do
+            report = outbox.run_once()
+            for name in ("sent", "failed", "dead", "reconciled", "retracted", "not_retractable"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.notes += report.notes
+            if not report.busy() or report.failed or report.dead:
+                break
+    return total
+
+
+def _print_report(ctx: Context, report: RunReport) -> None:
+    for note in report.notes:
+        ctx.out(note)
+    ctx.out(
+        f"sent {report.sent}, failed {report.failed} (will retry), dead {report.dead}, "
+        f"checked after a restart {report.reconciled}, retracted {report.retracted}, "
+        f"could not retract {report.not_retractable}"
+    )
+
+
+def cmd_outbox_run(ctx: Context) -> int:
+    if not ctx.args.once:
+        return cmd_worker(ctx)
+    ctx.app().people.require_initialised()
+    report = _run_once(ctx)
+    _print_report(ctx, report)
+    return EXIT_OK if not report.dead else EXIT_CHECK_FAILED
+
+
+def cmd_outbox_retry(ctx: Context) -> int:
+    actor = ctx.actor()
+    row = ctx.app().outbox().retry(actor, ctx.args.row)
+    ctx.out(f"{row.id}: queued again for {row.account}; the worker sends it next")
+    return EXIT_OK
+
+
+def cmd_outbox_retract(ctx: Context) -> int:
+    from crisisdesk.services.outbox import WorkerBusy
+
+    actor = ctx.actor()
+    outbox = ctx.app().outbox()
+    requested = outbox.request_retract(actor, ctx.args.message, ctx.args.channel)
+    try:
+        _run_once(ctx)
+    except WorkerBusy:
+        ctx.out("a worker is running: it carries the retraction out now; see 'crisisdesk outbox list'")
+    for r in requested:
+        row = outbox.get(r.id)
+        state = row.retract_state or "requested"
+        why = f": {row.retract_reason}" if row.retract_reason and state != "requested" else ""
+        ctx.out(f"{row.id}  {row.account} ({row.kind})  {state}{why}")
+    if any(outbox.get(r.id).retract_state in ("impossible", "failed") for r in requested):
+        ctx.out("some posts could not be taken back: publish a correction on those channels")
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def cmd_worker(ctx: Context) -> int:
+    """The outbox worker without the console: runs until stopped (SIGTERM or Ctrl-C)."""
+    import signal
+
+    from crisisdesk.services.outbox import Worker, worker_lock
+
+    path = ctx.db_path
+    ctx.app().people.require_initialised()
+    ctx.close()  # the worker opens its own connection in its own thread
+
+    def open_outbox() -> OutboxService:
+        return App.open(path).outbox()
+
+    worker = Worker(open_outbox)
+    with worker_lock(path):
+        previous = signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
+        print(f"crisisdesk: outbox worker on {path}; stop with Ctrl-C", file=sys.stderr)
+        try:
+            worker.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    return EXIT_OK
+
+
+def cmd_message_targets(ctx: Context) -> int:
+    actor = ctx.actor()
+    view = ctx.app().messages().set_targets(actor, ctx.args.message, ctx.args.names)
+    names = ", ".join(f"{a.name} ({a.mode})" for a in view.accounts)
+    ctx.out(f"{view.id}: v{view.version} goes to {names}; hash {view.content_hash} (needs approval again)")
     return EXIT_OK
 
 
@@ -649,6 +821,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_message_commands(sub, command)
 
+    _add_outbox_commands(sub, command)
+
     audit = command(sub, "audit", "check and export the tamper-evident audit log")
     audit.set_defaults(handler=_missing_subcommand(audit))
     audit_sub = audit.add_subparsers(title="commands", metavar="COMMAND")
@@ -728,6 +902,53 @@ def _add_message_commands(sub: argparse._SubParsersAction[_Parser], command: Cal
     p.add_argument("--confirm", metavar="PHRASE", help="the phrase the command states after its summary")
     p.add_argument("--break-glass", action="store_true", help="an approver publishing alone (recorded loudly)")
     p.add_argument("--reason", metavar="TEXT", help="why, with --break-glass")
+    p = command(msg_sub, "targets", "choose the channels it goes to (a new version)", cmd_message_targets)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("names", nargs="+", metavar="CHANNEL", help="channel names ('crisisdesk channels list')")
+
+
+def _add_outbox_commands(sub: argparse._SubParsersAction[_Parser], command: Callable[..., _Parser]) -> None:
+    from crisisdesk.domain.accounts import KINDS
+
+    channels = command(sub, "channels", "channel accounts: where messages go (secrets in the OS keyring)")
+    channels.set_defaults(handler=_missing_subcommand(channels))
+    ch_sub = channels.add_subparsers(title="commands", metavar="COMMAND")
+    kinds = "; ".join(
+        f"{k.value}: {spec.help} (settings: {', '.join([*spec.required, *spec.optional]) or 'none'})"
+        for k, spec in KINDS.items()
+    )
+    p = command(ch_sub, "add", "add a channel account (admins only)", cmd_channels_add)
+    p.add_argument("kind", metavar="KIND", help=kinds)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--exercise", action="store_true", help="an exercise account: only EXERCISE incidents use it")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
+    p.add_argument("--secret-stdin", action="store_true", help="read the secret (token, password) from stdin")
+    p.add_argument(
+        "--allow-insecure-keyring", action="store_true", help="accept a keyring that keeps secrets in a plain file"
+    )
+    p = command(ch_sub, "list", "list channel accounts", cmd_channels_list)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command(ch_sub, "test", "check the connection and credentials without posting", cmd_channels_test)
+    p.add_argument("name", metavar="NAME")
+    p = command(ch_sub, "remove", "remove a channel account and its secret (admins only)", cmd_channels_remove)
+    p.add_argument("name", metavar="NAME")
+
+    outbox = command(sub, "outbox", "what is queued, sent, failed or dead on every channel")
+    outbox.set_defaults(handler=_missing_subcommand(outbox))
+    ob_sub = outbox.add_subparsers(title="commands", metavar="COMMAND")
+    p = command(ob_sub, "list", "outbox rows, newest first, with receipts and reasons", cmd_outbox_list)
+    p.add_argument("--message", metavar="MESSAGE", help="only this message's rows")
+    p.add_argument("--limit", type=int, default=200, metavar="N")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command(ob_sub, "run", "send what is due (with --once: one pass, then exit)", cmd_outbox_run)
+    p.add_argument("--once", action="store_true")
+    p = command(ob_sub, "retry", "send a failed, dead or unknown row again", cmd_outbox_retry)
+    p.add_argument("row", metavar="ROW")
+    p = command(ob_sub, "retract", "take a message back where the channel allows", cmd_outbox_retract)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--channel", metavar="NAME", help="only on this channel")
+
+    command(sub, "worker", "run the outbox worker without the console, until stopped", cmd_worker)
 
 
 def _missing_subcommand(parser: _Parser) -> Callable[[Context], int]:

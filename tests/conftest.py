@@ -11,18 +11,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import keyring
 import pytest
 
 from crisisdesk.app import App
 from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.passwords import Argon2Hasher
+from tests.support import file_keyring
 
 ADMIN, ADMIN_PASSWORD = "alice", "correct horse"
 
 
 @pytest.fixture(autouse=True)
-def isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("home")
     for var, sub in (
         ("XDG_DATA_HOME", "data"),
@@ -34,7 +36,14 @@ def isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CRISISDESK_DB", raising=False)
     monkeypatch.delenv("CRISISDESK_PASSWORD", raising=False)
-    return home
+    monkeypatch.delenv("CRISISDESK_ALLOW_INSECURE_KEYRING", raising=False)
+    # Never the machine's keyring: a file in this test's folder, also found by subprocesses.
+    monkeypatch.setenv(file_keyring.ENV, str(home / "test-keyring.json"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.file_keyring.TestKeyring")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(file_keyring.TestKeyring())
+    yield home
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture
@@ -57,7 +66,7 @@ def db_path(tmp_path: Path) -> Path:
 def core(db_path: Path, clock: FixedClock, hasher: Argon2Hasher) -> Iterator[App]:
     """A set-up workstation with one admin, alice."""
     app = App.open(db_path, create=True, clock=clock, hasher=hasher)
-    app.people.initialise(ADMIN, ADMIN_PASSWORD, workstation_name="EOC desk 1")
+    app.initialise(ADMIN, ADMIN_PASSWORD, workstation_name="EOC desk 1")
     yield app
     app.close()
 

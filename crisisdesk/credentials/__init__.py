@@ -1,1 +1,115 @@
-"""Secrets in the OS keyring, behind one small interface. Built with the channel accounts."""
+"""Secrets in the OS keyring, behind one small interface, referenced by channel account id.
+
+Secrets never enter SQLite, logs, exports or error messages. A keyring backend that stores secrets in plain
+files (keyrings.alt) or no backend at all is refused unless the user opts in explicitly
+(``CRISISDESK_ALLOW_INSECURE_KEYRING=1`` or ``--allow-insecure-keyring``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import keyring
+import keyring.errors
+from keyring.backend import KeyringBackend
+
+from crisisdesk.domain.errors import ExternalError, UserError
+
+SERVICE = "crisisdesk"
+INSECURE_ENV = "CRISISDESK_ALLOW_INSECURE_KEYRING"
+
+
+class SecretStore(Protocol):
+    def get(self, account_id: str) -> str | None: ...
+
+    def set(self, account_id: str, secret: str) -> None: ...
+
+    def delete(self, account_id: str) -> None: ...
+
+
+def _key(account_id: str) -> str:
+    return f"channel:{account_id}"
+
+
+def _backends(backend: KeyringBackend) -> list[KeyringBackend]:
+    chained = getattr(backend, "backends", None)
+    return list(chained) if chained else [backend]
+
+
+def insecure_reason(backend: KeyringBackend) -> str | None:
+    """Why a backend must not hold secrets (None when it is an OS keyring)."""
+    usable = []
+    for b in _backends(backend):
+        module = type(b).__module__
+        if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
+            continue
+        if module.startswith("keyrings.alt"):
+            return f"the keyring backend {type(b).__name__} ({module}) keeps secrets in a readable file"
+        usable.append(b)
+    if not usable:
+        return (
+            "no OS keyring is available: on Linux start and unlock GNOME Keyring or KWallet "
+            "(a desktop session does this; headless: dbus-run-session and gnome-keyring-daemon --unlock)"
+        )
+    return None
+
+
+class KeyringSecrets:
+    """The OS keyring. Checked on first use; refuses an insecure backend unless allowed."""
+
+    def __init__(self, *, allow_insecure: bool | None = None) -> None:
+        self.allow_insecure = allow_insecure if allow_insecure is not None else os.environ.get(INSECURE_ENV) == "1"
+        self._checked = False
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        reason = insecure_reason(keyring.get_keyring())
+        if reason and not self.allow_insecure:
+            raise UserError(
+                f"crisisdesk will not store a secret: {reason}. To accept this anyway, set "
+                f"{INSECURE_ENV}=1 or pass --allow-insecure-keyring"
+            )
+        self._checked = True
+
+    def get(self, account_id: str) -> str | None:
+        self._check()
+        try:
+            return keyring.get_password(SERVICE, _key(account_id))
+        except keyring.errors.KeyringError as exc:
+            raise ExternalError(f"the keyring could not be read ({type(exc).__name__}); unlock it and retry") from None
+
+    def set(self, account_id: str, secret: str) -> None:
+        self._check()
+        try:
+            keyring.set_password(SERVICE, _key(account_id), secret)
+        except keyring.errors.KeyringError as exc:
+            raise ExternalError(
+                f"the keyring refused to store the secret ({type(exc).__name__}); unlock it and retry"
+            ) from None
+
+    def delete(self, account_id: str) -> None:
+        self._check()
+        try:
+            keyring.delete_password(SERVICE, _key(account_id))
+        except keyring.errors.PasswordDeleteError:
+            pass  # nothing stored: nothing to delete
+        except keyring.errors.KeyringError as exc:
+            raise ExternalError(f"the keyring could not delete the secret ({type(exc).__name__})") from None
+
+
+class MemorySecrets:
+    """Secrets held in memory, for tests and for a session that must not touch the keyring."""
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, str] = {}
+
+    def get(self, account_id: str) -> str | None:
+        return self._secrets.get(account_id)
+
+    def set(self, account_id: str, secret: str) -> None:
+        self._secrets[account_id] = secret
+
+    def delete(self, account_id: str) -> None:
+        self._secrets.pop(account_id, None)

@@ -13,6 +13,7 @@ from crisisdesk.domain.canonical import canonical_bytes
 
 def version_content(
     *,
+    message: str,
     incident: str,
     message_type: str,
     mode: str,
@@ -21,8 +22,13 @@ def version_content(
     expires: str | None,
     variants: Sequence[dict[str, str]],
 ) -> dict[str, Any]:
-    """Everything an approval covers. Variants are sorted so the same content always hashes the same."""
+    """Everything an approval covers. Variants are sorted so the same content always hashes the same.
+
+    The message id is part of it: two messages with the same words are still two hashes, so an approval,
+    an idempotency key or a receipt never stands for the other one.
+    """
     return {
+        "message": message,
         "incident": incident,
         "type": message_type,
         "mode": mode,

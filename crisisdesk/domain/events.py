@@ -43,6 +43,16 @@ class Kind:
     MESSAGE_APPROVED = "message.approved"
     MESSAGE_RETURNED = "message.returned"
     MESSAGE_PUBLISHED = "message.published"
+    CHANNEL_ADDED = "channel.added"
+    CHANNEL_REMOVED = "channel.removed"
+    CHANNEL_TESTED = "channel.tested"
+    OUTBOX_CLAIMED = "outbox.claimed"
+    OUTBOX_SENT = "outbox.sent"
+    OUTBOX_FAILED = "outbox.failed"
+    OUTBOX_UNKNOWN = "outbox.unknown"
+    OUTBOX_RETRIED = "outbox.retried"
+    RETRACT_REQUESTED = "outbox.retract_requested"
+    RETRACT_DONE = "outbox.retracted"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -66,6 +76,16 @@ KIND_LABELS: dict[str, str] = {
     Kind.MESSAGE_APPROVED: "Message approved",
     Kind.MESSAGE_RETURNED: "Message returned",
     Kind.MESSAGE_PUBLISHED: "Message published",
+    Kind.CHANNEL_ADDED: "Channel added",
+    Kind.CHANNEL_REMOVED: "Channel removed",
+    Kind.CHANNEL_TESTED: "Channel tested",
+    Kind.OUTBOX_CLAIMED: "Sending",
+    Kind.OUTBOX_SENT: "Sent (receipt)",
+    Kind.OUTBOX_FAILED: "Send failed",
+    Kind.OUTBOX_UNKNOWN: "Send outcome unknown",
+    Kind.OUTBOX_RETRIED: "Send retried",
+    Kind.RETRACT_REQUESTED: "Retraction requested",
+    Kind.RETRACT_DONE: "Retraction finished",
 }
 
 

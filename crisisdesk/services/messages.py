@@ -6,10 +6,11 @@ import difflib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
+from crisisdesk.domain.accounts import Account, mode_refusal, targets_for
 from crisisdesk.domain.approval import (
     Approval,
     Policy,
@@ -21,18 +22,22 @@ from crisisdesk.domain.approval import (
     verdict,
     version_content,
 )
+from crisisdesk.domain.cap import cap_time
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
 from crisisdesk.domain.incidents import Mode, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.messages import check_message_type
+from crisisdesk.domain.messages import check_message_type, parse_values
+from crisisdesk.domain.outbox import plan
 from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exercise
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.domain.text_rules import Channel, Finding, measure
+from crisisdesk.services.channels import ChannelService
 from crisisdesk.services.guard import require
 from crisisdesk.services.incidents import Incident, IncidentService
+from crisisdesk.services.playbooks import DEFAULT_CAP_SENDER
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
@@ -84,6 +89,12 @@ class MessageView:
     approvals: list[dict[str, Any]]
     verdict: Verdict
     published: list[dict[str, Any]]
+    accounts: list[Account]  # the targets, as accounts (a removed one is left out)
+
+    @property
+    def sent_texts(self) -> set[str]:
+        """The text variants some target sends."""
+        return {t for a in self.accounts for t in a.spec.texts}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +108,7 @@ class MessageView:
             "hash": self.content_hash,
             "references": self.references,
             "targets": self.targets,
+            "channels": [{"id": a.id, "name": a.name, "kind": a.kind.value, "mode": a.mode} for a in self.accounts],
             "approved": self.verdict.ok,
             "approval_status": self.verdict.reason,
             "approvals": self.approvals,
@@ -106,16 +118,25 @@ class MessageView:
 
 
 class MessageService:
-    def __init__(self, db: Database, log: EventLog, clock: Clock, incidents: IncidentService) -> None:
+    def __init__(
+        self, db: Database, log: EventLog, clock: Clock, incidents: IncidentService, channels: ChannelService
+    ) -> None:
         self.db = db
         self.log = log
         self.clock = clock
         self.incidents = incidents
+        self.channels = channels
 
     # -- drafting and editing -------------------------------------------------------------------------
 
     def draft(
-        self, actor: Actor, incident_id: str, message_type: str, *, references: list[str] | None = None
+        self,
+        actor: Actor,
+        incident_id: str,
+        message_type: str,
+        *,
+        references: list[str] | None = None,
+        retract_references: bool = False,
     ) -> MessageView:
         """Render the playbook's templates for the incident's facts into version 1 of a new message."""
         check_message_type(message_type)
@@ -138,18 +159,21 @@ class MessageService:
             ),
             None,
         )
+        message_id = f"msg-{uuid.uuid4().hex[:10]}"
         content = version_content(
+            message=message_id,
             incident=incident_id,
             message_type=message_type,
             mode=incident.mode.value,
             references=references,
-            targets=[c.value for c in rendered.playbook.channels],
+            targets=[a.id for a in targets_for(self.channels.active(), incident.mode.value)],
             expires=expiry,
             variants=[
                 {"channel": v.channel, "lang": v.lang, "text": v.text} for vs in rendered.variants.values() for v in vs
             ],
         )
-        message_id = f"msg-{uuid.uuid4().hex[:10]}"
+        if retract_references:
+            content["retract_references"] = True  # approving this version approves taking those posts back
         self._record_version(
             actor, Kind.MESSAGE_DRAFTED, message_id, version=1, content=content, extra={"type": message_type}
         )
@@ -169,6 +193,25 @@ class MessageService:
             content = replace_variant(content, channel, lang, text)
         except KeyError:
             raise UserError(f"{message_id} has no {channel} text in {lang!r}") from None
+        self._record_version(
+            actor, Kind.MESSAGE_EDITED, message_id, version=row["current_version"] + 1, content=content, extra={}
+        )
+        return self.show(actor, message_id)
+
+    def set_targets(self, actor: Actor, message_id: str, names: list[str]) -> MessageView:
+        """Choose the channels a message goes to. This makes a new version: the channels are approved too."""
+        row = self._message(message_id)
+        incident = self.incidents.writable(actor, row["incident_id"], f"set the channels of {message_id}")
+        if row["state"] == "published":
+            raise UserError(f"{message_id} is published; draft an update to reach other channels")
+        if not names:
+            raise UserError("name at least one channel ('crisisdesk channels list' shows them)")
+        accounts = [self.channels.get(n) for n in names]
+        for account in accounts:
+            refusal = mode_refusal(account, incident.mode.value)
+            if refusal:
+                self._refuse(actor, f"set the channels of {message_id}", refusal)
+        content = {**self._content(message_id, row["current_version"]), "targets": sorted({a.id for a in accounts})}
         self._record_version(
             actor, Kind.MESSAGE_EDITED, message_id, version=row["current_version"] + 1, content=content, extra={}
         )
@@ -251,6 +294,11 @@ class MessageService:
         view = self.show(actor, message_id)
         if not break_glass and not view.verdict.ok:
             raise PermissionDenied(f"{message_id} v{view.version} cannot be published: {view.verdict.reason}")
+        content = orjson.loads(version["content"])
+        try:
+            rows = plan(version["content_hash"], content["mode"], self._targets(content["targets"]))
+        except PermissionDenied as exc:
+            self._refuse(actor, f"publish {message_id}", str(exc))
         phrase = confirm_phrase(message_id, incident.mode.value)
         if confirm != phrase:
             raise ConfirmationNeeded(self.summary(view, incident), phrase)
@@ -258,25 +306,90 @@ class MessageService:
             **self._ref(row, version["content_hash"]),
             "break_glass": break_glass,
             "approved_by": list(view.verdict.counted),
+            "mode": content["mode"],
+            "outbox": rows,  # the outbox rows are made from this, in this transaction
+            "cap": self._cap(incident, row, content).decode("utf-8"),
         }
         if break_glass:
             payload["reason"] = reason or ""
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.MESSAGE_PUBLISHED, payload)
+            if content.get("retract_references"):
+                self._request_retractions(conn, actor, message_id, content["references"])
         return self.show(actor, message_id)
+
+    def _targets(self, account_ids: list[str]) -> list[tuple[str, Account | None]]:
+        return [(a, None if self.channels.is_removed(a) else self.channels.by_id(a)) for a in account_ids]
+
+    def _request_retractions(self, conn: Any, actor: Actor, message_id: str, references: list[str]) -> None:
+        if not references:
+            return
+        marks = ",".join("?" * len(references))
+        rows = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM outbox WHERE message_id IN ({marks}) AND retract_state IS NULL "  # noqa: S608
+                "AND state != 'dead' ORDER BY pos",
+                references,
+            )
+        ]
+        if rows:
+            self.log.record(
+                conn,
+                actor.name,
+                Kind.RETRACT_REQUESTED,
+                {"message": message_id, "rows": rows, "reason": f"false alarm: {message_id} cancels it"},
+            )
+
+    def _cap(self, incident: Incident, row: dict[str, Any], content: dict[str, Any]) -> bytes:
+        """The CAP document of the approved texts, with the incident's facts (area, expiry, source)."""
+        playbook = self.incidents.playbooks.get(incident.playbook_id)
+        tz = zone(incident.timezone)
+        texts: dict[str, dict[str, str]] = {}
+        for v in content["variants"]:
+            texts.setdefault(v["lang"], {})[v["channel"]] = v["text"]
+        references = []
+        for ref in content["references"]:
+            found = self.db.conn.execute(
+                "SELECT version, at FROM publications WHERE message_id = ? ORDER BY version DESC LIMIT 1", (ref,)
+            ).fetchone()
+            if found:
+                sent = datetime.fromisoformat(found[1])
+                references.append(f"{DEFAULT_CAP_SENDER},{ref}-v{found[0]},{cap_time(sent, tz)}")
+        return self.incidents.playbooks.cap_from_texts(
+            playbook,
+            content["type"],
+            mode=content["mode"],
+            texts=texts,
+            values=parse_values(playbook, incident.facts, tz),
+            tz_name=incident.timezone,
+            identifier=f"{row['id']}-v{row['current_version']}",
+            references=references,
+            sent=self.clock.now(),
+        )
+
+    def _refuse(self, actor: Actor, action: str, reason: str) -> NoReturn:
+        """Record a refusal and raise it: the exercise/live rule is never broken quietly."""
+        with self.db.write() as conn:
+            self.log.record(
+                conn, actor.name, Kind.ACCESS_DENIED, {"action": action, "permission": "channel mode", "reason": reason}
+            )
+        raise PermissionDenied(reason)
 
     def summary(self, view: MessageView, incident: Incident) -> str:
         """What the publisher confirms: mode, channels, area, audience, and the text per channel."""
         mode = "EXERCISE (exercise channels only)" if view.mode == "exercise" else "LIVE: this goes to the public"
+        accounts = view.accounts
+        sent_texts = view.sent_texts
         lines = [
             f"{view.id} v{view.version} [{mode}] {view.type} for {incident.title}",
-            f"channels: {', '.join(view.targets)}",
+            "channels: " + (", ".join(f"{a.name} ({a.kind.value}, {a.mode})" for a in accounts) or "none"),
             f"area: {incident.facts.get('area') or incident.facts.get('zone') or 'as the playbook says'}",
             "audience: the public in the area, in " + ", ".join(sorted({v.lang for v in view.variants})),
             f"hash: {view.content_hash}",
         ]
         for v in view.variants:
-            if v.channel in view.targets:
+            if v.channel in sent_texts:
                 lines.append(f"--- {v.channel} [{v.lang}]\n{v.text}")
         return "\n".join(lines)
 
@@ -293,7 +406,7 @@ class MessageService:
             self.incidents.set_fact(actor, incident_id, "correction", correction)
         elif "correction" not in incident.facts:
             raise UserError("say what was wrong for the public correction: --correction 'the alert was sent in error'")
-        cancel = self.draft(actor, incident_id, "cancel", references=live)
+        cancel = self.draft(actor, incident_id, "cancel", references=live, retract_references=True)
         fix = self.draft(actor, incident_id, "correction", references=live)
         return [self.submit(actor, cancel.id), self.submit(actor, fix.id)]
 
@@ -347,6 +460,7 @@ class MessageService:
             approvals=approvals,
             verdict=self._verdict(playbook.approval, version, approvals, message_type=row["type"]),
             published=published,
+            accounts=[a for _, a in self._targets(content["targets"]) if a is not None],
         )
 
     def diff(self, actor: Actor, message_id: str) -> str:

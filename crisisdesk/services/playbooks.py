@@ -154,10 +154,39 @@ class PlaybookService:
         sent: datetime | None = None,
     ) -> bytes:
         """CAP XML for a rendered message (one <info> per language)."""
-        pb = rendered.playbook
-        tz = zone(rendered.tz_name)
+        return self.cap_from_texts(
+            rendered.playbook,
+            rendered.message_type,
+            mode=rendered.mode,
+            texts={lang: {v.channel: v.text for v in vs} for lang, vs in rendered.variants.items()},
+            values=rendered.values,
+            tz_name=rendered.tz_name,
+            ipaws=ipaws,
+            sender=sender,
+            identifier=identifier,
+            references=references,
+            sent=sent,
+        )
+
+    def cap_from_texts(
+        self,
+        pb: Playbook,
+        message_type: str,
+        *,
+        mode: str,
+        texts: Mapping[str, Mapping[str, str]],
+        values: Mapping[str, Any],
+        tz_name: str,
+        ipaws: bool = False,
+        sender: str = DEFAULT_CAP_SENDER,
+        identifier: str | None = None,
+        references: Sequence[str] = (),
+        sent: datetime | None = None,
+    ) -> bytes:
+        """CAP XML from texts as approved (lang -> channel -> text) and the incident's typed facts."""
+        tz = zone(tz_name)
         sent = sent or self.clock.now()
-        if not references and rendered.message_type != "alert":
+        if not references and message_type != "alert":
             # A preview has no earlier message: refer to an example alert so the CAP is complete.
             references = [f"{sender},{pb.id}-example-alert,{cap_time(sent, tz)}"]
         alert = message_to_cap(
@@ -165,17 +194,13 @@ class PlaybookService:
             sender=sender,
             sent=sent,
             tz=tz,
-            message_type=rendered.message_type,
-            mode=rendered.mode,
+            message_type=message_type,
+            mode=mode,
             settings=CapSettings(**pb.cap.model_dump()),
-            texts={lang: {v.channel: v.text for v in vs} for lang, vs in rendered.variants.items()},
+            texts=texts,
             events=pb.event,
             sender_names=pb.sender,
-            facts={
-                name: (fact.type, fact.role, rendered.values[name])
-                for name, fact in pb.facts.items()
-                if name in rendered.values
-            },
+            facts={name: (fact.type, fact.role, values[name]) for name, fact in pb.facts.items() if name in values},
             references=references,
             ipaws=ipaws,
         )

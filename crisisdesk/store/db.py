@@ -190,6 +190,12 @@ class Database:
         """Every row of a table as a dict (small tables: people, roles, settings)."""
         return list(self.utils.table(table).rows_where(order_by=order_by))
 
+    def select(
+        self, table: str, where: str | None = None, params: list[Any] | None = None, *, order_by: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of a table matching ``where`` (with ``?`` parameters) as dicts."""
+        return list(self.utils.table(table).rows_where(where, params or [], order_by=order_by))
+
     def get_setting(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM local_settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

@@ -152,6 +152,54 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        5,
+        "channel accounts and the outbox",
+        (
+            # Settings hold no secret: secrets live in the OS keyring, referenced by the account id.
+            """CREATE TABLE channel_accounts (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                exercise INTEGER NOT NULL CHECK (exercise IN (0, 1)),
+                settings TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                removed_at TEXT,
+                removed_by TEXT)""",
+            "CREATE UNIQUE INDEX channel_accounts_active_name ON channel_accounts (name) WHERE removed_at IS NULL",
+            # One row per (published version, account), made in the same transaction as the publish event.
+            # pos keeps each account's order, so a correction never overtakes what it corrects.
+            """CREATE TABLE outbox (
+                id TEXT PRIMARY KEY,
+                pos INTEGER NOT NULL UNIQUE,
+                message_id TEXT NOT NULL REFERENCES messages (id),
+                version INTEGER NOT NULL,
+                content_hash TEXT NOT NULL,
+                account_id TEXT NOT NULL REFERENCES channel_accounts (id),
+                idem_key TEXT NOT NULL UNIQUE,
+                mode TEXT NOT NULL CHECK (mode IN ('live', 'exercise')),
+                state TEXT NOT NULL
+                    CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'dead', 'unknown')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_try_at TEXT,
+                reason TEXT,
+                remote_id TEXT,
+                remote_url TEXT,
+                sent_at TEXT,
+                retract_state TEXT CHECK (retract_state IN ('requested', 'retracted', 'impossible', 'failed')),
+                retract_reason TEXT,
+                queued_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL)""",
+            "CREATE INDEX outbox_account_pos ON outbox (account_id, pos)",
+            "CREATE INDEX outbox_state ON outbox (state)",
+            "CREATE INDEX outbox_message ON outbox (message_id)",
+            "ALTER TABLE publications ADD COLUMN cap TEXT",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
@@ -166,4 +214,6 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "message_versions",
     "approvals",
     "publications",
+    "channel_accounts",
+    "outbox",
 )

@@ -10,7 +10,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from crisisdesk.domain.canonical import canonical_bytes
 from crisisdesk.domain.events import Event, Kind
+
+
+def canonical_text(value: object) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
 
 Handler = Callable[[sqlite3.Connection, Event], None]
 _HANDLERS: dict[str, Handler] = {}
@@ -168,3 +174,92 @@ def _message_published(conn: sqlite3.Connection, e: Event) -> None:
         (p["message"], p["version"], p["hash"], e.at, e.actor, int(p["break_glass"]), p.get("reason")),
     )
     conn.execute("UPDATE messages SET state = 'published' WHERE id = ?", (p["message"],))
+    for row in p.get("outbox", ()):
+        conn.execute(
+            "INSERT INTO outbox (id, pos, message_id, version, content_hash, account_id, idem_key, mode, state,"
+            " queued_at, updated_at) VALUES (?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM outbox), ?, ?, ?, ?, ?, ?,"
+            " 'queued', ?, ?)",
+            (row["row"], p["message"], p["version"], p["hash"], row["account"], row["key"], p["mode"], e.at, e.at),
+        )
+    if "cap" in p:
+        conn.execute(
+            "UPDATE publications SET cap = ? WHERE message_id = ? AND version = ?",
+            (p["cap"], p["message"], p["version"]),
+        )
+
+
+@handles(Kind.CHANNEL_ADDED)
+def _channel_added(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO channel_accounts (id, name, kind, exercise, settings, created_at, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (p["account"], p["name"], p["kind"], int(p["exercise"]), canonical_text(p["settings"]), e.at, e.actor),
+    )
+
+
+@handles(Kind.CHANNEL_REMOVED)
+def _channel_removed(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute(
+        "UPDATE channel_accounts SET removed_at = ?, removed_by = ? WHERE id = ?", (e.at, e.actor, e.payload["account"])
+    )
+
+
+def _outbox_set(conn: sqlite3.Connection, e: Event, row: str, **columns: object) -> None:
+    names = ", ".join(f"{k} = ?" for k in columns)
+    conn.execute(f"UPDATE outbox SET {names}, updated_at = ? WHERE id = ?", (*columns.values(), e.at, row))  # noqa: S608
+
+
+@handles(Kind.OUTBOX_CLAIMED)
+def _outbox_claimed(conn: sqlite3.Connection, e: Event) -> None:
+    for row in e.payload["rows"]:
+        conn.execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?", (e.at, row)
+        )
+
+
+@handles(Kind.OUTBOX_SENT)
+def _outbox_sent(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    _outbox_set(
+        conn,
+        e,
+        p["row"],
+        state="sent",
+        remote_id=p["remote_id"],
+        remote_url=p.get("url"),
+        sent_at=e.at,
+        reason=None,
+        next_try_at=None,
+    )
+
+
+@handles(Kind.OUTBOX_FAILED)
+def _outbox_failed(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    _outbox_set(
+        conn, e, p["row"], state="dead" if p["dead"] else "failed", reason=p["reason"], next_try_at=p.get("next_try")
+    )
+
+
+@handles(Kind.OUTBOX_UNKNOWN)
+def _outbox_unknown(conn: sqlite3.Connection, e: Event) -> None:
+    for row in e.payload["rows"]:
+        _outbox_set(conn, e, row, state="unknown", reason=e.payload["reason"])
+
+
+@handles(Kind.OUTBOX_RETRIED)
+def _outbox_retried(conn: sqlite3.Connection, e: Event) -> None:
+    _outbox_set(conn, e, e.payload["row"], state="queued", next_try_at=None, reason=None)
+
+
+@handles(Kind.RETRACT_REQUESTED)
+def _retract_requested(conn: sqlite3.Connection, e: Event) -> None:
+    for row in e.payload["rows"]:
+        _outbox_set(conn, e, row, retract_state="requested", retract_reason=e.payload.get("reason"))
+
+
+@handles(Kind.RETRACT_DONE)
+def _retracted(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    _outbox_set(conn, e, p["row"], retract_state=p["outcome"], retract_reason=p.get("reason"))

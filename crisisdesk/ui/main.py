@@ -20,7 +20,7 @@ def sign_in(core: App) -> Actor | None:
     if core.people.is_initialised():
         dialog = LoginDialog(core.people)
     else:
-        dialog = FirstRunDialog(core.people, str(core.db.path))
+        dialog = FirstRunDialog(core.people, str(core.db.path), setup=core.initialise)
     if dialog.exec() != dialog.DialogCode.Accepted:
         return None
     return dialog.actor

@@ -3,6 +3,7 @@ someone other than its author (or a recorded break glass), the log verifies, and
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -50,11 +51,17 @@ class Workday(RuleBasedStateMachine):
             clock=self.clock,
             hasher=Argon2Hasher(time_cost=1, memory_cost=1024),
         )
-        self.core.people.initialise("root", "root password")
+        self.core.initialise("root", "root password")
         root = self.core.people.actor("root")
         for name, roles in PEOPLE.items():
             self.core.people.add(root, name, roles, f"{name} password")
         self.actors = {name: self.core.people.actor(name) for name in PEOPLE}
+        # Two live and two exercise accounts (the defaults and one more of each), all local folders.
+        self.core.channels().add(root, "folder", "county-page", settings=[f"path={self.folder / 'county'}"])
+        self.core.channels().add(
+            root, "folder", "drill-page", exercise=True, settings=[f"path={self.folder / 'drill'}"]
+        )
+        self.account_names = [a.name for a in self.core.channels().active()]
         self.incidents = [
             self.core.incidents().open(self.actors["carla"], "flash-flood", Mode.LIVE, facts=FLOOD_FACTS).id,
             self.core.incidents().open(self.actors["eve"], "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS).id,
@@ -92,6 +99,16 @@ class Workday(RuleBasedStateMachine):
     def edit(self, who: str, pick: int, text: str) -> None:
         msg = self.messages[pick % len(self.messages)]
         view = self.attempt(self.core.messages().edit, self.actors[who], msg, "sms", "en", text)
+        if view is not None:
+            self.seen_hashes.append(view.content_hash)
+
+    @precondition(lambda self: self.messages)
+    @rule(who=writers, pick=st.integers(0, 100), chosen=st.sets(st.integers(0, 3), min_size=1))
+    def set_channels(self, who: str, pick: int, chosen: set[int]) -> None:
+        """Anyone may try any channels; a live message to an exercise account (or the reverse) is refused."""
+        msg = self.messages[pick % len(self.messages)]
+        names = [self.account_names[i] for i in sorted(chosen)]
+        view = self.attempt(self.core.messages().set_targets, self.actors[who], msg, names)
         if view is not None:
             self.seen_hashes.append(view.content_hash)
 
@@ -189,12 +206,25 @@ class Workday(RuleBasedStateMachine):
                 assert any(m == key[0] and h == key[1] and who != author for m, h, who in approvals), e.payload
 
     @invariant()
+    def no_exercise_version_targets_a_live_account_nor_the_reverse(self) -> None:
+        exercise = {a.id: a.exercise for a in self.core.channels().active()}
+        modes = dict(self.core.db.conn.execute("SELECT id, mode FROM incidents").fetchall())
+        for message, incident, content in self.core.db.conn.execute(
+            "SELECT v.message_id, m.incident_id, v.content FROM message_versions v "
+            "JOIN messages m ON m.id = v.message_id"
+        ):
+            for account in orjson.loads(content)["targets"]:
+                assert exercise[account] == (modes[incident] == "exercise"), (message, account)
+        for row, mode, account in self.core.db.conn.execute("SELECT id, mode, account_id FROM outbox"):
+            assert exercise[account] == (mode == "exercise"), row
+
+    @invariant()
     def the_log_verifies(self) -> None:
         assert self.core.log.verify(workers=1).ok
 
 
 Workday.TestCase.settings = settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("CRISISDESK_PROPERTY_EXAMPLES", "25")),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

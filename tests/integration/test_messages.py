@@ -39,7 +39,8 @@ def test_a_draft_renders_every_channel_and_language_with_a_hash_of_its_exact_con
     msg = core.messages().draft(team["carla"], inc.id, "alert")
     assert (msg.version, msg.state, msg.author) == (1, "draft", "carla")
     assert len(msg.variants) == 26 and {v.lang for v in msg.variants} == {"en", "es"}
-    assert "wea-90" in msg.targets and not msg.verdict.ok
+    # It goes to every channel account of the incident's mode: here the live public page.
+    assert msg.targets == [core.channels().get("public-page").id] and not msg.verdict.ok
     stored = core.db.conn.execute("SELECT content FROM message_versions WHERE message_id = ?", (msg.id,)).fetchone()[0]
     assert hashlib.sha256(stored.encode()).hexdigest() == msg.content_hash
     with pytest.raises(UserError, match="'correction' is needed"):
@@ -82,7 +83,8 @@ def test_publishing_states_a_summary_and_needs_the_phrase(core: App, team) -> No
         messages.publish(team["carla"], msg.id, confirm=f"SEND EXERCISE {msg.id}")
     assert needed.value.phrase == f"PUBLISH LIVE {msg.id}"
     assert "LIVE: this goes to the public" in needed.value.summary
-    assert "Mill Creek valley" in needed.value.summary and "--- wea-90 [es]" in needed.value.summary
+    assert "Mill Creek valley" in needed.value.summary and "--- web [es]" in needed.value.summary
+    assert "channels: public-page (folder, live)" in needed.value.summary
     published = messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
     assert published.state == "published"
     assert published.published[0]["content_hash"] == msg.content_hash
@@ -183,9 +185,9 @@ def test_a_whole_incident_from_the_command_line(core: App, team, capsys, monkeyp
     code, out, err = run("carla", "message", "draft", inc, "--type", "alert", "--json")
     assert code == 0, err
     msg = json.loads(out)["id"]
-    text = tmp_path / "wea.txt"
+    text = tmp_path / "web.txt"
     text.write_text("Flash Flood Warning here until 9:30 PM. Go to high ground now.\n")
-    assert run("carla", "message", "edit", msg, "--channel", "wea-90", "--lang", "en", "--text-file", str(text))[0] == 0
+    assert run("carla", "message", "edit", msg, "--channel", "web", "--lang", "en", "--text-file", str(text))[0] == 0
     assert run("carla", "message", "submit", msg)[0] == 0
     assert run("ivan", "message", "return", msg, "--comment", "say NOW first")[0] == 0
     code, _, _ = run(
@@ -194,12 +196,13 @@ def test_a_whole_incident_from_the_command_line(core: App, team, capsys, monkeyp
         "edit",
         msg,
         "--channel",
-        "wea-90",
+        "web",
         "--lang",
         "en",
         "--text-file",
         "-",
-        stdin="NOW: Flash Flood Warning until 9:30 PM. Go to high ground.",
+        stdin="NOW: Flash Flood Warning for Mill County until 9:30 PM. Go to high ground. "
+        "Do not drive through water. More: https://ready.millcounty.gov/flood",
     )
     assert code == 0
     assert run("carla", "message", "submit", msg)[0] == 0

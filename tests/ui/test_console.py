@@ -76,8 +76,8 @@ def window(qtbot: QtBot, core: App, admin: Actor) -> MainWindow:
 
 def test_the_window_shows_the_audit_log_newest_first(window: MainWindow, core: App) -> None:
     model = window.model
-    assert model.rowCount() == core.log.count() == 27
-    assert model.index(0, 0).data() == "27"
+    assert model.rowCount() == core.log.count() == 29
+    assert model.index(0, 0).data() == "29"
     assert model.index(0, 3).data() == "Password set"
     assert model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole) == "user.password_set"
     assert model.index(model.rowCount() - 1, 3).data() == "Workstation set up"
@@ -96,12 +96,12 @@ def test_the_filter_narrows_the_log(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.keyClick(window.filter, Qt.Key.Key_Return)
     assert window.model.rowCount() == 2  # added, password set
     window.filter.clear()
-    assert window.model.rowCount() == 27
+    assert window.model.rowCount() == 29
 
 
 def test_verify_shows_intact_then_broken(qtbot: QtBot, window: MainWindow, core: App) -> None:
     qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
-    assert window.verify_result.text().startswith("audit log intact: 27 entries verified")
+    assert window.verify_result.text().startswith("audit log intact: 29 entries verified")
     conn = sqlite3.connect(core.db.path, isolation_level=None)
     conn.execute("DROP TRIGGER events_no_delete")
     conn.execute("DELETE FROM events WHERE position = 10")

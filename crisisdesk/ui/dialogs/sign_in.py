@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -84,7 +86,14 @@ class LoginDialog(_Form):
 
 
 class FirstRunDialog(_Form):
-    def __init__(self, people: PeopleService, db_path: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        people: PeopleService,
+        db_path: str,
+        parent: QWidget | None = None,
+        *,
+        setup: Callable[..., str] | None = None,
+    ) -> None:
         super().__init__(
             "crisisdesk: set up this workstation",
             f"This workstation has no people yet. Create the first administrator.\nDatabase: {db_path}",
@@ -92,6 +101,7 @@ class FirstRunDialog(_Form):
             parent,
         )
         self.people = people
+        self.setup = setup or people.initialise  # the app's setup also adds the local-folder channels
         self.workstation = self.field("Workstation name")
         self.workstation.setPlaceholderText("e.g. EOC desk 1 (default: this computer's name)")
         self.name = self.field("Admin user name")
@@ -102,7 +112,7 @@ class FirstRunDialog(_Form):
         if self.password.text() != self.repeat.text():
             raise UserError("the two passwords differ")
         name = self.name.text().strip()
-        self.people.initialise(name, self.password.text(), workstation_name=self.workstation.text().strip() or None)
+        self.setup(name, self.password.text(), workstation_name=self.workstation.text().strip() or None)
         actor = self.people.actor(name)
         self.people.record_session(actor, "gui")
         return actor

@@ -1,0 +1,217 @@
+"""Channel accounts: where a message goes, what each kind needs, and which incidents may use it.
+
+An account is marked exercise or live when it is added, and that never changes. EXERCISE incidents may target
+only exercise accounts and LIVE incidents only live ones; ``mode_refusal`` says so in one place, and the
+services, the outbox and the channel layer all ask it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crisisdesk.domain.choices import parse_choice
+from crisisdesk.domain.errors import UserError
+
+
+class AccountKind(enum.StrEnum):
+    FOLDER = "folder"
+    EMAIL = "email"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+    MATRIX = "matrix"
+    WEBHOOK = "webhook"
+    SMS = "sms"
+    APPRISE = "apprise"
+
+    @classmethod
+    def parse(cls, text: str) -> AccountKind:
+        return parse_choice(cls, text, "channel kind")
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """What an account of one kind needs, which texts it sends, and what the channel can do."""
+
+    required: tuple[str, ...]
+    optional: Mapping[str, str]  # name -> default ("" = none)
+    secret_label: str | None  # what the secret is, in the user's words; None = no secret
+    texts: tuple[str, ...]  # text variants it sends (text_rules.Channel values)
+    retract: str | None  # None = can retract; otherwise why it cannot
+    lookup: str  # how a send whose outcome is unknown is checked before any retry
+    help: str
+
+
+# One language or several: short channels post one language; long ones carry every language by default.
+_LANG = {"lang": "en"}
+_LANGS = {"langs": ""}  # "" = every language of the message
+
+KINDS: dict[AccountKind, KindSpec] = {
+    AccountKind.FOLDER: KindSpec(
+        required=(),
+        optional={"path": "", "title": "Public alerts", "base_url": "", **_LANGS},
+        secret_label=None,
+        texts=("web", "email-subject", "cap-headline", "cap-description", "cap-instruction"),
+        retract=None,
+        lookup="the alert file named by the idempotency key",
+        help="a public web page, an Atom feed and CAP files in a folder (no account needed)",
+    ),
+    AccountKind.EMAIL: KindSpec(
+        required=("host", "from", "to"),
+        optional={"port": "587", "security": "starttls", "username": "", "cafile": "", **_LANGS},
+        secret_label="SMTP password",
+        texts=("email-subject", "email-body"),
+        retract="an email cannot be recalled once delivered",
+        lookup="none: SMTP cannot be asked; the Message-ID derived from the key lets receivers drop a duplicate",
+        help="email over SMTP (STARTTLS and login), a plain-text and an HTML part per language",
+    ),
+    AccountKind.MASTODON: KindSpec(
+        required=("base_url",),
+        optional={"visibility": "public", **_LANG},
+        secret_label="access token",
+        texts=("mastodon",),
+        retract=None,
+        lookup="the server keeps the idempotency key for an hour; the account's recent posts after that",
+        help="a Mastodon account (Mastodon.py)",
+    ),
+    AccountKind.BLUESKY: KindSpec(
+        required=("handle",),
+        optional={"base_url": "https://bsky.social", **_LANG},
+        secret_label="app password",
+        texts=("bluesky",),
+        retract=None,
+        lookup="the record key derived from the idempotency key",
+        help="a Bluesky account (atproto)",
+    ),
+    AccountKind.MATRIX: KindSpec(
+        required=("base_url", "room"),
+        optional={"user": "", **_LANGS},
+        secret_label="access token",
+        texts=("web",),
+        retract=None,
+        lookup="the transaction id (the idempotency key): a repeated send returns the same event",
+        help="a Matrix room",
+    ),
+    AccountKind.WEBHOOK: KindSpec(
+        required=("url",),
+        optional={**_LANGS},
+        secret_label="HMAC signing key",
+        texts=("web", "sms", "cap-headline"),
+        retract=None,
+        lookup="none: the receiver de-duplicates by the Idempotency-Key header",
+        help="JSON to a URL, signed with HMAC-SHA256 (X-Crisisdesk-Signature)",
+    ),
+    AccountKind.SMS: KindSpec(
+        required=("base_url", "account_sid", "from", "to"),
+        optional={**_LANG},
+        secret_label="auth token",
+        texts=("sms",),
+        retract="a text message cannot be recalled once delivered",
+        lookup="the gateway's message list, by recipient and text",
+        help="SMS through an HTTP gateway with a Twilio-compatible API",
+    ),
+    AccountKind.APPRISE: KindSpec(
+        required=(),
+        optional={"text": "web", **_LANG},
+        secret_label="Apprise URL (it carries the service's credentials)",
+        texts=("web",),
+        retract="Apprise returns no remote id, so nothing sent through it can be retracted",
+        lookup="none: Apprise cannot be asked what it delivered",
+        help="any Apprise URL, as a catch-all",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str
+    kind: AccountKind
+    exercise: bool
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        return "exercise" if self.exercise else "live"
+
+    @property
+    def spec(self) -> KindSpec:
+        return KINDS[self.kind]
+
+    def setting(self, name: str) -> str:
+        value = self.settings.get(name)
+        return value if value is not None else self.spec.optional.get(name, "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind.value,
+            "mode": self.mode,
+            "settings": dict(self.settings),
+            "can_retract": self.spec.retract is None,
+            "retract_note": self.spec.retract,
+        }
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def check_account_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise UserError(
+            f"invalid channel name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def parse_settings(kind: AccountKind, pairs: Iterable[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs checked against the kind's settings; every required one must be there."""
+    spec = KINDS[kind]
+    known = (*spec.required, *spec.optional)
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set takes KEY=VALUE, not {pair!r}")
+        if key not in known:
+            raise UserError(f"a {kind.value} channel has no setting {key!r}; its settings are: {', '.join(known)}")
+        out[key] = value.strip()
+    missing = [k for k in spec.required if not out.get(k)]
+    if missing:
+        raise UserError(
+            f"a {kind.value} channel needs " + ", ".join(f"--set {k}=..." for k in missing) + f" ({spec.help})"
+        )
+    if kind is AccountKind.EMAIL and out.get("security", "starttls") not in ("starttls", "tls", "none"):
+        raise UserError("email security is starttls, tls or none")
+    return out
+
+
+def mode_refusal(account: Account, mode: str) -> str | None:
+    """Why a message of ``mode`` must not go to ``account``, or None when the modes match."""
+    if mode == "exercise" and not account.exercise:
+        return f"{account.name} is a LIVE channel: an exercise message can only go to channels added with --exercise"
+    if mode != "exercise" and account.exercise:
+        return f"{account.name} is an EXERCISE channel: a live message cannot go to it"
+    return None
+
+
+def targets_for(accounts: Iterable[Account], mode: str) -> list[Account]:
+    """The accounts a new message of ``mode`` goes to by default: every one whose mode matches."""
+    return [a for a in accounts if mode_refusal(a, mode) is None]
+
+
+def message_langs(account: Account, available: Iterable[str]) -> list[str]:
+    """The languages an account sends, in the message's order; short channels send one."""
+    available = list(available)
+    if "lang" in account.spec.optional:
+        lang = account.setting("lang")
+        return [lang] if lang in available else available[:1]
+    wanted = [x.strip() for x in account.setting("langs").split(",") if x.strip()]
+    chosen = [x for x in available if not wanted or x in wanted]
+    return chosen or available[:1]

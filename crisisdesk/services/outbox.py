@@ -1,0 +1,579 @@
+"""The outbox: every published version reaches every account it names exactly once, in order, offline-first.
+
+A row is claimed (state ``sending``) and that claim committed before any network call; the receipt is
+committed only after the channel confirmed it. A row found in ``sending`` when a worker starts was cut off
+mid-send: it becomes ``unknown`` and is looked up on the channel before anything is sent again. Every change
+of state is an event, so the audit log shows each try, its reason and its receipt.
+
+Sends to different accounts run in parallel threads; the worker's own thread alone writes the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import queue
+import random
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from crisisdesk.channels.base import Adapter, ChannelError, NotRetractable, Post, Receipt
+from crisisdesk.channels.registry import make_adapter
+from crisisdesk.credentials import SecretStore
+from crisisdesk.domain.clock import Clock, utc_iso
+from crisisdesk.domain.errors import NotFound, UserError
+from crisisdesk.domain.events import Kind
+from crisisdesk.domain.incidents import working_permissions
+from crisisdesk.domain.outbox import UNFINISHED, Next, backoff, next_work
+from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.services.channels import ChannelService
+from crisisdesk.services.guard import require
+from crisisdesk.store.db import Database
+from crisisdesk.store.eventlog import EventLog
+
+WORKER = "outbox"  # the actor named on the worker's events
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    pos: int
+    message_id: str
+    version: int
+    account_id: str
+    account: str
+    kind: str
+    mode: str
+    state: str
+    attempts: int
+    next_try_at: str | None
+    reason: str | None
+    remote_id: str | None
+    remote_url: str | None
+    sent_at: str | None
+    retract_state: str | None
+    retract_reason: str | None
+    idem_key: str
+    content_hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.id,
+            "message": self.message_id,
+            "version": self.version,
+            "channel": self.account,
+            "kind": self.kind,
+            "mode": self.mode,
+            "state": self.state,
+            "attempts": self.attempts,
+            "next_try": self.next_try_at,
+            "reason": self.reason,
+            "receipt": {"id": self.remote_id, "url": self.remote_url, "at": self.sent_at} if self.remote_id else None,
+            "retraction": {"state": self.retract_state, "reason": self.retract_reason} if self.retract_state else None,
+            "key": self.idem_key,
+        }
+
+
+@dataclass
+class RunReport:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    reconciled: int = 0
+    retracted: int = 0
+    not_retractable: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def busy(self) -> bool:
+        return bool(self.sent or self.failed or self.dead or self.reconciled or self.retracted or self.not_retractable)
+
+
+_ROW_SQL = (
+    "SELECT o.*, a.name AS account_name, a.kind AS account_kind FROM outbox o "
+    "JOIN channel_accounts a ON a.id = o.account_id"
+)
+
+
+class WorkerBusy(UserError):
+    """Another worker already sends from this database."""
+
+
+class OutboxService:
+    def __init__(
+        self,
+        db: Database,
+        log: EventLog,
+        clock: Clock,
+        channels: ChannelService,
+        secrets: SecretStore,
+        *,
+        rng: random.Random | None = None,
+        max_parallel: int = 8,
+    ) -> None:
+        self.db = db
+        self.log = log
+        self.clock = clock
+        self.channels = channels
+        self.secrets = secrets
+        self.rng = rng or random.Random()
+        self.max_parallel = max_parallel
+        self._adapters: dict[str, Adapter] = {}
+        self._reconciled = False
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def rows(self, actor: Actor, *, message_id: str | None = None, limit: int = 200) -> list[OutboxRow]:
+        require(self.db, self.log, actor, Permission.READ, "read the outbox")
+        where, params = ("WHERE o.message_id = ?", [message_id]) if message_id else ("", [])
+        rows = self.db.conn.execute(f"{_ROW_SQL} {where} ORDER BY o.pos DESC LIMIT ?", (*params, limit))
+        return [self._row(dict(zip([c[0] for c in rows.description], r, strict=True))) for r in rows.fetchall()]
+
+    def get(self, row_id: str) -> OutboxRow:
+        cur = self.db.conn.execute(f"{_ROW_SQL} WHERE o.id = ?", (row_id,))
+        found = cur.fetchone()
+        if found is None:
+            raise NotFound(f"no outbox row {row_id!r}; 'crisisdesk outbox list' shows them")
+        return self._row(dict(zip([c[0] for c in cur.description], found, strict=True)))
+
+    @staticmethod
+    def _row(r: dict[str, Any]) -> OutboxRow:
+        return OutboxRow(
+            id=r["id"],
+            pos=r["pos"],
+            message_id=r["message_id"],
+            version=r["version"],
+            account_id=r["account_id"],
+            account=r["account_name"],
+            kind=r["account_kind"],
+            mode=r["mode"],
+            state=r["state"],
+            attempts=r["attempts"],
+            next_try_at=r["next_try_at"],
+            reason=r["reason"],
+            remote_id=r["remote_id"],
+            remote_url=r["remote_url"],
+            sent_at=r["sent_at"],
+            retract_state=r["retract_state"],
+            retract_reason=r["retract_reason"],
+            idem_key=r["idem_key"],
+            content_hash=r["content_hash"],
+        )
+
+    # -- what people do -------------------------------------------------------------------------------
+
+    def retry(self, actor: Actor, row_id: str) -> OutboxRow:
+        """Send a failed, dead or unknown row again now (a person decided it should go)."""
+        row = self.get(row_id)
+        require(self.db, self.log, actor, working_permissions_for(row.mode), f"retry {row_id}")
+        if row.state not in ("failed", "dead", "unknown"):
+            raise UserError(f"{row_id} is {row.state}: only a failed, dead or unknown row can be retried")
+        if row.retract_state:
+            raise UserError(f"{row_id}'s message was withdrawn: it will not be sent")
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.OUTBOX_RETRIED, {"row": row_id, "message": row.message_id})
+        return self.get(row_id)
+
+    def request_retract(self, actor: Actor, message_id: str, channel: str | None = None) -> list[OutboxRow]:
+        """Ask for a message to be taken back: sent posts are deleted where the channel allows, and anything
+        not yet sent is stopped. The worker carries it out; ``run_once`` right after makes it immediate."""
+        require(self.db, self.log, actor, Permission.APPROVE, f"retract {message_id}")
+        rows = [r for r in self.rows(actor, message_id=message_id, limit=10_000) if r.retract_state is None]
+        if channel:
+            account = self.channels.get(channel)
+            rows = [r for r in rows if r.account_id == account.id]
+        rows = [r for r in rows if r.state != "dead"]
+        if not rows:
+            raise UserError(f"nothing of {message_id} is left to retract" + (f" on {channel}" if channel else ""))
+        with self.db.write() as conn:
+            self.record_retract_request(conn, actor.name, message_id, [r.id for r in rows], reason="asked by a person")
+        return [self.get(r.id) for r in rows]
+
+    def record_retract_request(
+        self, conn: Any, actor_name: str, message_id: str, rows: list[str], *, reason: str
+    ) -> None:
+        self.log.record(
+            conn, actor_name, Kind.RETRACT_REQUESTED, {"message": message_id, "rows": rows, "reason": reason}
+        )
+
+    # -- the worker's side ----------------------------------------------------------------------------
+
+    def reconcile(self) -> RunReport:
+        """On start: every row left in sending was cut off mid-send; mark it unknown (checked before any retry)."""
+        report = RunReport()
+        stuck = [r[0] for r in self.db.conn.execute("SELECT id FROM outbox WHERE state = 'sending' ORDER BY pos")]
+        if stuck:
+            with self.db.write() as conn:
+                self.log.record(
+                    conn,
+                    WORKER,
+                    Kind.OUTBOX_UNKNOWN,
+                    {"rows": stuck, "reason": "the program stopped during the send: checking the channel first"},
+                )
+            report.notes.append(f"{len(stuck)} row(s) were cut off mid-send and will be checked on the channel")
+        self._reconciled = True
+        return report
+
+    def run_once(self, *, batch: int = 50) -> RunReport:
+        """One pass: retractions, then unknown rows checked, then every account's next rows sent in parallel."""
+        report = self.reconcile() if not self._reconciled else RunReport()
+        self._retractions(report)
+        cur = self.db.conn.execute(
+            f"SELECT id, account_id, state, next_try_at, retract_state FROM outbox "  # noqa: S608
+            f"WHERE state IN ({','.join('?' * len(UNFINISHED))}) ORDER BY account_id, pos",
+            UNFINISHED,
+        )
+        names = [c[0] for c in cur.description]
+        work = next_work((dict(zip(names, r, strict=True)) for r in cur.fetchall()), self.clock.now(), batch=batch)
+        if not work:
+            return report
+        for item in work:
+            self._stop(item, report)
+            self._reconcile_rows(item, report)
+        sends = [w for w in work if w.send]
+        if sends:
+            self._send(sends, report)
+        return report
+
+    def _stop(self, item: Next, report: RunReport) -> None:
+        if not item.stop:
+            return
+        with self.db.write() as conn:
+            for row in item.stop:
+                self.log.record(
+                    conn,
+                    WORKER,
+                    Kind.RETRACT_DONE,
+                    {"row": row, "outcome": "retracted", "reason": "stopped before it was sent"},
+                )
+                self.log.record(
+                    conn,
+                    WORKER,
+                    Kind.OUTBOX_FAILED,
+                    {"row": row, "reason": "withdrawn before it was sent", "dead": True},
+                )
+        report.retracted += len(item.stop)
+
+    def _reconcile_rows(self, item: Next, report: RunReport) -> None:
+        for row_id in item.reconcile:
+            row = self.get(row_id)
+            try:
+                adapter = self._adapter(row.account_id)
+                post = self.post_for(row)
+                found = adapter.lookup(post)
+            except ChannelError as exc:
+                self._fail(row, exc, report, during="checking whether it was sent")
+                continue
+            with self.db.write() as conn:
+                if found is not None:
+                    self._record_sent(conn, row.id, found, via="lookup")
+                    report.reconciled += 1
+                elif adapter.can_lookup or adapter.resend_is_safe:
+                    how = "not found on the channel" if adapter.can_lookup else "the channel drops a repeated key"
+                    self.log.record(
+                        conn,
+                        WORKER,
+                        Kind.OUTBOX_FAILED,
+                        {"row": row.id, "reason": f"{how}: sending again", "dead": False, "next_try": None},
+                    )
+                    report.reconciled += 1
+                else:
+                    self.log.record(
+                        conn,
+                        WORKER,
+                        Kind.OUTBOX_FAILED,
+                        {
+                            "row": row.id,
+                            "dead": True,
+                            "reason": "the program stopped during the send and this channel cannot be asked "
+                            f"whether it arrived ({row.kind}: {adapter.account.spec.lookup}); check by hand, "
+                            "then 'crisisdesk outbox retry' or leave it",
+                        },
+                    )
+                    report.dead += 1
+
+    def _send(self, work: list[Next], report: RunReport) -> None:
+        rows = {w.account_id: [self.get(r) for r in w.send] for w in work}
+        adapters: dict[str, Adapter] = {}
+        for account_id, batch in list(rows.items()):
+            try:
+                adapters[account_id] = self._adapter(account_id)
+            except ChannelError as exc:
+                for row in batch:
+                    self._fail(row, exc, report)
+                del rows[account_id]
+        if not rows:
+            return
+        posts = {row.id: self.post_for(row) for batch in rows.values() for row in batch}
+        # The claim is committed before any network call.
+        with self.db.write() as conn:
+            self.log.record(
+                conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": [r.id for batch in rows.values() for r in batch]}
+            )
+        results: queue.Queue[tuple[OutboxRow, Receipt | ChannelError | None]] = queue.Queue()
+
+        def send_in_order(account_id: str) -> None:
+            adapter = adapters[account_id]
+            held: ChannelError | None = None
+            for row in rows[account_id]:
+                if held is not None:
+                    results.put((row, None))  # held back behind an earlier failure: order is kept
+                    continue
+                try:
+                    results.put((row, adapter.deliver(posts[row.id])))
+                except ChannelError as exc:
+                    held = exc
+                    results.put((row, exc))
+                except Exception as exc:  # a bug in an adapter: the row fails with its name, the worker goes on
+                    log.exception("channel %s failed unexpectedly", adapter.account.name)
+                    held = ChannelError(f"unexpected error in the {adapter.account.kind} channel: {exc!r}")
+                    results.put((row, held))
+
+        pending = sum(len(b) for b in rows.values())
+        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(rows)), thread_name_prefix="send") as pool:
+            for account_id in rows:
+                pool.submit(send_in_order, account_id)
+            while pending:
+                outcomes = [results.get()]
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        outcomes.append(results.get_nowait())
+                pending -= len(outcomes)
+                self._record_outcomes(outcomes, report)
+
+    def _record_outcomes(
+        self, outcomes: list[tuple[OutboxRow, Receipt | ChannelError | None]], report: RunReport
+    ) -> None:
+        waits: dict[str, str | None] = {}
+        with self.db.write() as conn:
+            for row, outcome in outcomes:
+                if isinstance(outcome, Receipt):
+                    self._record_sent(conn, row.id, outcome, via="send")
+                    report.sent += 1
+                elif isinstance(outcome, ChannelError):
+                    waits[row.account_id] = self._record_failure(conn, row, outcome, report)
+                else:
+                    self.log.record(
+                        conn,
+                        WORKER,
+                        Kind.OUTBOX_FAILED,
+                        {
+                            "row": row.id,
+                            "dead": False,
+                            "reason": "held back: an earlier message to this channel has not gone yet",
+                            "next_try": waits.get(row.account_id),
+                        },
+                    )
+
+    def _record_sent(self, conn: Any, row_id: str, receipt: Receipt, *, via: str) -> None:
+        self.log.record(
+            conn,
+            WORKER,
+            Kind.OUTBOX_SENT,
+            {"row": row_id, "remote_id": receipt.remote_id, "url": receipt.url, "via": via},
+        )
+
+    def _record_failure(self, conn: Any, row: OutboxRow, exc: ChannelError, report: RunReport) -> str | None:
+        if exc.permanent:
+            report.dead += 1
+            self.log.record(conn, WORKER, Kind.OUTBOX_FAILED, {"row": row.id, "reason": exc.reason, "dead": True})
+            return None
+        delay = backoff(row.attempts + 1, self.rng, retry_after=exc.retry_after)
+        next_try = utc_iso(self.clock.now() + timedelta(seconds=delay))
+        report.failed += 1
+        self.log.record(
+            conn,
+            WORKER,
+            Kind.OUTBOX_FAILED,
+            {"row": row.id, "reason": exc.reason, "dead": False, "next_try": next_try},
+        )
+        return next_try
+
+    def _fail(self, row: OutboxRow, exc: ChannelError, report: RunReport, *, during: str = "") -> None:
+        if during:
+            exc = ChannelError(f"{during}: {exc.reason}", permanent=exc.permanent, retry_after=exc.retry_after)
+        with self.db.write() as conn:
+            self._record_failure(conn, row, exc, report)
+
+    def _retractions(self, report: RunReport) -> None:
+        ids = [
+            r[0]
+            for r in self.db.conn.execute(
+                "SELECT id FROM outbox WHERE retract_state = 'requested' AND state = 'sent' ORDER BY pos"
+            )
+        ]
+        for row_id in ids:
+            row = self.get(row_id)
+            outcome, reason = "retracted", None
+            try:
+                adapter = self._adapter(row.account_id)
+                adapter.retract(Receipt(row.remote_id or "", row.remote_url), self.post_for(row))
+            except NotRetractable as exc:
+                outcome, reason = "impossible", str(exc)
+            except ChannelError as exc:
+                outcome, reason = ("failed", exc.reason) if exc.permanent else ("requested", exc.reason)
+            if outcome == "requested":
+                report.notes.append(f"{row_id}: retraction will be tried again ({reason})")
+                continue  # transient: the next pass tries again
+            with self.db.write() as conn:
+                self.log.record(conn, WORKER, Kind.RETRACT_DONE, {"row": row_id, "outcome": outcome, "reason": reason})
+            if outcome == "retracted":
+                report.retracted += 1
+            else:
+                report.not_retractable += 1
+
+    # -- posts and adapters ---------------------------------------------------------------------------
+
+    def post_for(self, row: OutboxRow) -> Post:
+        found = self.db.conn.execute(
+            "SELECT v.content, p.at, p.cap, i.title FROM message_versions v "
+            "JOIN publications p ON p.message_id = v.message_id AND p.version = v.version "
+            "JOIN messages m ON m.id = v.message_id JOIN incidents i ON i.id = m.incident_id "
+            "WHERE v.message_id = ? AND v.version = ?",
+            (row.message_id, row.version),
+        ).fetchone()
+        content = orjson.loads(found[0])
+        texts: dict[str, dict[str, str]] = {}
+        for v in content["variants"]:
+            texts.setdefault(v["lang"], {})[v["channel"]] = v["text"]
+        return Post(
+            row=row.id,
+            key=row.idem_key,
+            message_id=row.message_id,
+            version=row.version,
+            content_hash=row.content_hash,
+            message_type=content["type"],
+            mode=content["mode"],
+            title=found[3],
+            texts=texts,
+            published_at=datetime.fromisoformat(found[1]),
+            cap=found[2].encode("utf-8") if found[2] else None,
+            references=tuple(content["references"]),
+            media=tuple(content.get("media", ())),
+        )
+
+    def _adapter(self, account_id: str) -> Adapter:
+        adapter = self._adapters.get(account_id)
+        if adapter is None:
+            account = self.channels.by_id(account_id)
+            if account is None:
+                raise ChannelError(f"channel {account_id} no longer exists", permanent=True)
+            try:
+                secret = self.secrets.get(account.id) if account.spec.secret_label else None
+            except (UserError, Exception) as exc:  # the keyring is locked or refused: try again later
+                raise ChannelError(f"the keyring could not give {account.name}'s secret: {exc}") from None
+            adapter = make_adapter(account, secret)
+            self._adapters[account_id] = adapter
+        return adapter
+
+    def close(self) -> None:
+        for adapter in self._adapters.values():
+            with contextlib.suppress(Exception):
+                adapter.close()
+        self._adapters.clear()
+
+
+def working_permissions_for(mode: str) -> tuple[Permission, ...]:
+    from crisisdesk.domain.incidents import Mode
+
+    return (*working_permissions(Mode(mode)), Permission.APPROVE)
+
+
+# -- running in the background --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def worker_lock(db_path: Path) -> Iterator[IO[str]]:
+    """One worker per database: a second would find rows in sending that are not cut off at all."""
+    path = db_path.with_name(db_path.name + ".worker.lock")
+    fh = open(path, "a+")  # noqa: SIM115 - held for the worker's life
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            other = fh.read().strip() or "another process"
+            raise WorkerBusy(
+                f"another outbox worker ({other}) is already sending from {db_path}; only one may run"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        yield fh
+    finally:
+        fh.close()
+
+
+class Worker:
+    """Runs the outbox in a background thread until stopped; wakes when the database changes.
+
+    ``open_outbox`` is called in the worker's thread: SQLite connections belong to the thread that made them.
+    """
+
+    def __init__(self, open_outbox: Callable[[], OutboxService], *, poll: float = 0.05, idle_pass: float = 1.0) -> None:
+        self.open_outbox = open_outbox
+        self.poll = poll
+        self.idle_pass = idle_pass
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.passes = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        """Run in the calling thread until ``stop``."""
+        outbox = self.open_outbox()
+        try:
+            self._loop(outbox)
+        finally:
+            outbox.close()
+            outbox.db.close()
+
+    def _loop(self, outbox: OutboxService) -> None:
+        conn = outbox.db.conn
+        seen = -1
+        waited = self.idle_pass
+        while not self._stop.is_set():
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != seen or waited >= self.idle_pass or self._wake.is_set():
+                self._wake.clear()
+                waited = 0.0
+                try:
+                    while outbox.run_once().busy() and not self._stop.is_set():
+                        pass
+                except UserError as exc:  # a locked or full database: say so, keep the rows, try again
+                    log.warning("outbox pass failed: %s", exc)
+                self.passes += 1
+                seen = conn.execute("PRAGMA data_version").fetchone()[0]
+            self._wake.wait(self.poll)
+            waited += self.poll
+
+    def start(self) -> None:
+        def target() -> None:
+            try:
+                self.run()
+            except BaseException as exc:  # kept for the caller to show
+                self.error = exc
+                log.exception("outbox worker stopped")
+
+        self._thread = threading.Thread(target=target, name="outbox-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

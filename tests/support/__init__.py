@@ -1,0 +1,1 @@
+"""Helpers for the tests: a keyring backend, local servers."""
