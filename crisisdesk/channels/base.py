@@ -12,6 +12,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+import httpx
 
 from crisisdesk.domain.accounts import Account, message_langs, mode_refusal
 
@@ -144,3 +147,27 @@ class Adapter(ABC):
         if refusal:
             raise ChannelError(f"refused by the channel layer: {refusal}", permanent=True)
         return self.send(post)
+
+
+def request(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+    """One HTTP request; a network failure or an error status becomes a ChannelError saying what to expect."""
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.TimeoutException:
+        raise ChannelError(f"{what} did not answer in time") from None
+    except httpx.TransportError as exc:
+        raise ChannelError(f"{what} cannot be reached ({type(exc).__name__}: {exc})") from None
+    if response.status_code >= 400:
+        raise http_failure(
+            response.status_code, what, retry_after=response.headers.get("Retry-After"), detail=response.text
+        )
+    return response
+
+
+def http_client(timeout: float, **kwargs: Any) -> httpx.Client:
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        headers={"User-Agent": "crisisdesk/0.1 (crisis communications)"},
+        follow_redirects=False,
+        **kwargs,
+    )

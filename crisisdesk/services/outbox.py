@@ -30,7 +30,7 @@ from crisisdesk.channels.base import Adapter, ChannelError, NotRetractable, Post
 from crisisdesk.channels.registry import make_adapter
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.clock import Clock, utc_iso
-from crisisdesk.domain.errors import NotFound, UserError
+from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.incidents import working_permissions
 from crisisdesk.domain.outbox import UNFINISHED, Next, backoff, next_work
@@ -224,7 +224,18 @@ class OutboxService:
         return report
 
     def run_once(self, *, batch: int = 50) -> RunReport:
-        """One pass: retractions, then unknown rows checked, then every account's next rows sent in parallel."""
+        """One pass: retractions, then unknown rows checked, then every account's next rows sent in parallel.
+
+        If the database refuses a write (locked, disk full) the error goes up with every row as it was; the next
+        pass first marks rows left in sending as unknown, exactly as after a crash.
+        """
+        try:
+            return self._pass(batch)
+        except (UserError, ExternalError):
+            self._reconciled = False
+            raise
+
+    def _pass(self, batch: int) -> RunReport:
         report = self.reconcile() if not self._reconciled else RunReport()
         self._retractions(report)
         cur = self.db.conn.execute(
@@ -469,7 +480,7 @@ class OutboxService:
                 raise ChannelError(f"channel {account_id} no longer exists", permanent=True)
             try:
                 secret = self.secrets.get(account.id) if account.spec.secret_label else None
-            except (UserError, Exception) as exc:  # the keyring is locked or refused: try again later
+            except (UserError, ExternalError) as exc:  # the keyring is locked or refused: try again later
                 raise ChannelError(f"the keyring could not give {account.name}'s secret: {exc}") from None
             adapter = make_adapter(account, secret)
             self._adapters[account_id] = adapter
@@ -554,7 +565,7 @@ class Worker:
                 try:
                     while outbox.run_once().busy() and not self._stop.is_set():
                         pass
-                except UserError as exc:  # a locked or full database: say so, keep the rows, try again
+                except (UserError, ExternalError) as exc:  # a locked or full database: keep the rows, try again
                     log.warning("outbox pass failed: %s", exc)
                 self.passes += 1
                 seen = conn.execute("PRAGMA data_version").fetchone()[0]

@@ -69,6 +69,7 @@ class PlaybookService:
         self.clock = clock
         self._schema: etree.XMLSchema | None = None
         self._library: Library | None = None
+        self._single: dict[str, tuple[Path, int, Playbook]] = {}
 
     # -- loading ----------------------------------------------------------------------------------------
 
@@ -107,8 +108,14 @@ class PlaybookService:
                 for suffix in PLAYBOOK_SUFFIXES:
                     path = folder / f"{playbook_id}{suffix}"
                     if path.is_file():
+                        # Checked once per change of the file: validating renders every template (0.2 s).
+                        stamp = path.stat().st_mtime_ns
+                        cached = self._single.get(playbook_id)
+                        if cached and cached[0] == path and cached[1] == stamp:
+                            return cached[2]
                         found = self.load([path])
                         if playbook_id in found.playbooks:
+                            self._single[playbook_id] = (path, stamp, found.playbooks[playbook_id])
                             return found.playbooks[playbook_id]
         library = self.library()
         if playbook_id not in library.playbooks:

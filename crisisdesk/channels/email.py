@@ -1,0 +1,132 @@
+"""Email over SMTP: STARTTLS (or TLS) and login, a plain-text and an HTML part per language.
+
+The Message-ID is derived from the idempotency key, so a message sent again after a crash carries the same
+id and mail systems that de-duplicate by it drop the copy. SMTP cannot be asked what it delivered, and mail
+cannot be recalled.
+"""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+
+from crisisdesk.channels.base import Adapter, ChannelError, Post, Receipt
+from crisisdesk.domain.accounts import Account
+
+PERMANENT_SMTP = (535, 550, 551, 552, 553, 554)
+
+
+class EmailAdapter(Adapter):
+    def __init__(self, account: Account, secret: str | None) -> None:
+        super().__init__(account, secret)
+        self.host = account.setting("host")
+        try:
+            self.port = int(account.setting("port"))
+        except ValueError:
+            raise ChannelError(f"{account.name}: port must be a number", permanent=True) from None
+        self.security = account.setting("security")
+        self.sender = account.setting("from")
+        self.username = account.setting("username") or self.sender
+        self.recipients = [x.strip() for x in account.setting("to").split(",") if x.strip()]
+        cafile = account.setting("cafile") or None
+        self.tls = ssl.create_default_context(cafile=cafile)
+
+    @property
+    def resend_is_safe(self) -> bool:
+        return True  # the same Message-ID: a mail system that has it already can drop the copy
+
+    def _connect(self) -> smtplib.SMTP:
+        what = f"the mail server {self.host}:{self.port}"
+        try:
+            smtp: smtplib.SMTP
+            if self.security == "tls":
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp.ehlo()
+            if self.security == "starttls":
+                smtp.starttls(context=self.tls)
+                smtp.ehlo()
+            if self.secret:
+                smtp.login(self.username, self.secret)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ChannelError(f"{what} refused the login ({exc.smtp_code})", permanent=True) from None
+        except smtplib.SMTPNotSupportedError:
+            raise ChannelError(f"{what} does not offer STARTTLS or login", permanent=True) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise ChannelError(
+                f"{what}: its certificate is not trusted ({exc.verify_message})", permanent=True
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ChannelError(f"{what} cannot be reached ({type(exc).__name__}: {exc})") from None
+        return smtp
+
+    def check(self) -> str:
+        smtp = self._connect()
+        try:
+            smtp.noop()
+        finally:
+            _quit(smtp)
+        return f"{self.host}:{self.port} accepted the connection ({self.security}) and the login"
+
+    def build(self, post: Post) -> EmailMessage:
+        langs = post.langs(self.account)
+        msg = EmailMessage()
+        msg["Subject"] = post.text("email-subject", langs[0])
+        msg["From"] = formataddr((post.title, self.sender)) if post.title else self.sender
+        msg["To"] = ", ".join(self.recipients)
+        msg["Date"] = formatdate(post.published_at.timestamp(), localtime=False)
+        msg["Message-ID"] = self.message_id(post)
+        msg["Content-Language"] = ", ".join(langs)
+        msg["X-Crisisdesk-Key"] = post.key
+        if post.mode == "exercise":
+            msg["X-Crisisdesk-Exercise"] = "yes"
+        msg.make_mixed()
+        for lang in langs:
+            part = EmailMessage()
+            part["Content-Language"] = lang
+            subject = post.text("email-subject", lang)
+            body = post.text("email-body", lang)
+            part.set_content(f"{subject}\n\n{body}\n")
+            paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in body.split("\n\n"))
+            part.add_alternative(
+                f'<!DOCTYPE html><html lang="{html.escape(lang)}"><body><h1>{html.escape(subject)}</h1>'
+                f"{paragraphs}</body></html>",
+                subtype="html",
+            )
+            msg.attach(part)
+        return msg
+
+    def message_id(self, post: Post) -> str:
+        domain = self.sender.rpartition("@")[2] or socket.getfqdn()
+        return f"<{post.key}@{domain}>"
+
+    def send(self, post: Post) -> Receipt:
+        message = self.build(post)
+        smtp = self._connect()
+        try:
+            refused = smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise ChannelError(f"the mail server refused every recipient: {exc.recipients}", permanent=True) from None
+        except smtplib.SMTPResponseException as exc:
+            permanent = exc.smtp_code in PERMANENT_SMTP
+            raise ChannelError(
+                f"the mail server said {exc.smtp_code} {exc.smtp_error!r}", permanent=permanent
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ChannelError(f"the mail server connection broke ({type(exc).__name__})") from None
+        finally:
+            _quit(smtp)
+        note = f" (refused: {', '.join(refused)})" if refused else ""
+        return Receipt(remote_id=message["Message-ID"] + note)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
