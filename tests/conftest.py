@@ -39,9 +39,9 @@ def isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     monkeypatch.delenv("CRISISDESK_ALLOW_INSECURE_KEYRING", raising=False)
     # Never the machine's keyring: a file in this test's folder, also found by subprocesses.
     monkeypatch.setenv(file_keyring.ENV, str(home / "test-keyring.json"))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.file_keyring.TestKeyring")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.file_keyring.FileKeyring")
     previous = keyring.get_keyring()
-    keyring.set_keyring(file_keyring.TestKeyring())
+    keyring.set_keyring(file_keyring.FileKeyring())
     yield home
     keyring.set_keyring(previous)
 

@@ -41,8 +41,8 @@ class EmailAdapter(Adapter):
 
     def _connect(self) -> smtplib.SMTP:
         what = f"the mail server {self.host}:{self.port}"
+        smtp: smtplib.SMTP | None = None
         try:
-            smtp: smtplib.SMTP
             if self.security == "tls":
                 smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls)
             else:
@@ -53,17 +53,18 @@ class EmailAdapter(Adapter):
                 smtp.ehlo()
             if self.secret:
                 smtp.login(self.username, self.secret)
+            return smtp
         except smtplib.SMTPAuthenticationError as exc:
-            raise ChannelError(f"{what} refused the login ({exc.smtp_code})", permanent=True) from None
+            failure = ChannelError(f"{what} refused the login ({exc.smtp_code})", permanent=True)
         except smtplib.SMTPNotSupportedError:
-            raise ChannelError(f"{what} does not offer STARTTLS or login", permanent=True) from None
+            failure = ChannelError(f"{what} does not offer STARTTLS or login", permanent=True)
         except ssl.SSLCertVerificationError as exc:
-            raise ChannelError(
-                f"{what}: its certificate is not trusted ({exc.verify_message})", permanent=True
-            ) from None
+            failure = ChannelError(f"{what}: its certificate is not trusted ({exc.verify_message})", permanent=True)
         except (OSError, smtplib.SMTPException) as exc:
-            raise ChannelError(f"{what} cannot be reached ({type(exc).__name__}: {exc})") from None
-        return smtp
+            failure = ChannelError(f"{what} cannot be reached ({type(exc).__name__}: {exc})")
+        if smtp is not None:
+            smtp.close()
+        raise failure
 
     def check(self) -> str:
         smtp = self._connect()
@@ -81,14 +82,13 @@ class EmailAdapter(Adapter):
         msg["To"] = ", ".join(self.recipients)
         msg["Date"] = formatdate(post.published_at.timestamp(), localtime=False)
         msg["Message-ID"] = self.message_id(post)
-        msg["Content-Language"] = ", ".join(langs)
         msg["X-Crisisdesk-Key"] = post.key
         if post.mode == "exercise":
             msg["X-Crisisdesk-Exercise"] = "yes"
         msg.make_mixed()
+        msg["Content-Language"] = ", ".join(langs)  # after make_mixed, which moves Content-* headers down
         for lang in langs:
             part = EmailMessage()
-            part["Content-Language"] = lang
             subject = post.text("email-subject", lang)
             body = post.text("email-body", lang)
             part.set_content(f"{subject}\n\n{body}\n")
@@ -98,6 +98,7 @@ class EmailAdapter(Adapter):
                 f"{paragraphs}</body></html>",
                 subtype="html",
             )
+            part["Content-Language"] = lang  # last: set_content and add_alternative move Content-* headers
             msg.attach(part)
         return msg
 

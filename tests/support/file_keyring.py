@@ -2,7 +2,7 @@
 
 Tests never touch the machine's real keyring. A file (not memory) so that a worker started as a separate
 process, and killed, finds the same secrets. Selected with ``keyring.set_keyring`` in-process and with
-``PYTHON_KEYRING_BACKEND=tests.support.file_keyring.TestKeyring`` in subprocesses.
+``PYTHON_KEYRING_BACKEND=tests.support.file_keyring.FileKeyring`` in subprocesses.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from keyring.errors import PasswordDeleteError
 ENV = "CRISISDESK_TEST_KEYRING"
 
 
-class TestKeyring(KeyringBackend):
+class FileKeyring(KeyringBackend):
     priority = 1  # type: ignore[assignment]
 
     @property
