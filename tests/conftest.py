@@ -19,6 +19,7 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.passwords import Argon2Hasher
 from tests.support import file_keyring
+from tests.support.servers import Synapse, synapse_server
 
 ADMIN, ADMIN_PASSWORD = "alice", "correct horse"
 
@@ -78,3 +79,10 @@ def admin(core: App) -> Actor:
 
 def actor(name: str, *roles: Role) -> Actor:
     return Actor(name=name, roles=frozenset(roles))
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """A real Synapse homeserver on 127.0.0.1 for the whole session (installed on first use)."""
+    with synapse_server(tmp_path_factory.mktemp("synapse")) as server:
+        yield server

@@ -164,10 +164,10 @@ def request(client: httpx.Client, method: str, url: str, what: str, **kwargs: An
     return response
 
 
-def http_client(timeout: float, **kwargs: Any) -> httpx.Client:
+def http_client(timeout: float, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Client:
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        headers={"User-Agent": "crisisdesk/0.1 (crisis communications)"},
+        headers={"User-Agent": "crisisdesk/0.1 (crisis communications)", **(headers or {})},
         follow_redirects=False,
         **kwargs,
     )
