@@ -19,7 +19,7 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.passwords import Argon2Hasher
 from tests.support import file_keyring
-from tests.support.servers import Synapse, synapse_server
+from tests.support.servers import Pds, Synapse, pds_server, synapse_server
 
 ADMIN, ADMIN_PASSWORD = "alice", "correct horse"
 
@@ -85,4 +85,11 @@ def actor(name: str, *roles: Role) -> Actor:
 def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
     """A real Synapse homeserver on 127.0.0.1 for the whole session (installed on first use)."""
     with synapse_server(tmp_path_factory.mktemp("synapse")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pds]:
+    """A real Bluesky PDS (and PLC) on 127.0.0.1 for the whole session (installed on first use)."""
+    with pds_server(tmp_path_factory.mktemp("pds")) as server:
         yield server

