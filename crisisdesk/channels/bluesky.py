@@ -101,8 +101,12 @@ class BlueskyAdapter(Adapter):
     def client(self) -> Client:
         if self._client is None:
             client = Client(base_url=f"{self.base}/xrpc")
-            self._call("sign-in", client.login, self.handle, self.secret, fetch_bsky_profile=False)
-            self._did = self._call("reading the session", client.com.atproto.server.get_session).did
+            try:
+                self._call("sign-in", client.login, self.handle, self.secret, fetch_bsky_profile=False)
+                self._did = self._call("reading the session", client.com.atproto.server.get_session).did
+            except BaseException:
+                client.request.close()
+                raise
             self._client = client
         return self._client
 
