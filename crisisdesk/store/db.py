@@ -45,6 +45,11 @@ def _explain(exc: sqlite3.Error, path: Path) -> Exception:
         return UserError(f"cannot write to {path} ({text}); check the file's permissions")
     if "disk" in text and "full" in text:
         return ExternalError(f"the disk holding {path} is full; free space and try again (nothing was saved)")
+    if "disk I/O error" in text:
+        return ExternalError(
+            f"the database {path} could not be written (disk I/O error): the disk may be full or failing; "
+            "nothing was saved; free space or check the disk, then try again"
+        )
     return exc
 
 

@@ -100,9 +100,18 @@ class _Base(BaseHTTPRequestHandler):
 
 @dataclass
 class ReceiverState:
+    """Records every POST; ``unique`` keeps one per Idempotency-Key, as a receiver should.
+
+    ``before_record`` and ``after_record`` run in the handler (a fault test kills the sender there); if one
+    returns True the connection is dropped without an answer.
+    """
+
     script: Script = field(default_factory=Script)
     requests: list[Recorded] = field(default_factory=list)
+    unique: dict[str, Recorded] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    before_record: Any = None
+    after_record: Any = None
 
     def posts(self) -> list[Recorded]:
         with self.lock:
@@ -113,13 +122,23 @@ class _ReceiverHandler(_Base):
     def do_GET(self) -> None:
         self._answer(200, b'{"ok": true}')
 
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.connection.close()
+
     def do_POST(self) -> None:
         body = self._body()
         if self._scripted():
             return
+        if self.state.before_record and self.state.before_record():
+            return self._drop()
+        recorded = Recorded("POST", self.path, dict(self.headers.items()), body)
         with self.state.lock:
-            self.state.requests.append(Recorded("POST", self.path, dict(self.headers.items()), body))
-            n = len(self.state.requests)
+            self.state.requests.append(recorded)
+            first = self.state.unique.setdefault(self.headers.get("Idempotency-Key", ""), recorded)
+            n = self.state.requests.index(first) + 1
+        if self.state.after_record and self.state.after_record():
+            return self._drop()
         self._answer(200, json.dumps({"id": f"hook-{n}", "url": f"http://receiver.invalid/{n}"}).encode())
 
 
@@ -141,6 +160,7 @@ class GatewayState:
     messages: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     drop_after_create: bool = False  # store the message but cut the connection before answering
+    after_create: Any = None  # called once the message is stored; True drops the connection
 
 
 class _GatewayHandler(_Base):
@@ -188,7 +208,7 @@ class _GatewayHandler(_Base):
                 "date_sent": datetime.now(UTC).isoformat(),
             }
             self.state.messages.append(message)
-        if self.state.drop_after_create:
+        if self.state.drop_after_create or (self.state.after_create and self.state.after_create()):
             self.close_connection = True
             self.connection.close()
             return

@@ -1,0 +1,225 @@
+"""Fault tests: the headless worker killed with SIGKILL mid-send and restarted; a locked database; a full disk.
+
+The worker runs as a real process (``python -m crisisdesk worker``). The local servers kill it from inside
+their request handler, so the kill lands exactly where it matters: after the claim was committed and the
+request sent (before the channel kept anything), or after the channel kept the message (before the receipt
+was committed).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crisisdesk.app import App
+from crisisdesk.domain.errors import ExternalError
+from crisisdesk.domain.roles import Actor
+from tests.integration.outbox_helpers import add_team, open_incident, publish
+from tests.support.http_servers import sms_gateway, webhook_receiver
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def live_core(db_path: Path, hasher) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    """Like ``core`` but on the real clock: a worker process shares the database and its times."""
+    app = App.open(db_path, create=True, hasher=hasher)
+    app.initialise("alice", "correct horse", workstation_name="EOC desk 1")
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def team(live_core: App) -> dict[str, Actor]:
+    return add_team(live_core, live_core.people.actor("alice"))
+
+
+class WorkerProcess:
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.killed = 0
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISDESK_DB": str(self.db_path)}
+        self.log = self.db_path.with_name(f"worker-{self.killed}.log")
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "crisisdesk", "worker"], env=env, stderr=subprocess.STDOUT, stdout=out
+            )
+
+    def kill(self) -> bool:
+        """SIGKILL, from a server's handler thread; returns True so the handler drops the connection."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.killed += 1
+        return True
+
+    def wait_killed(self, timeout: float = 30) -> None:
+        assert self.proc is not None
+        self.proc.wait(timeout)
+        assert self.proc.returncode == -signal.SIGKILL
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def worker(db_path: Path) -> Iterator[WorkerProcess]:
+    w = WorkerProcess(db_path)
+    yield w
+    w.stop()
+
+
+def state_of(db_path: Path, row: str) -> tuple[str, int]:
+    conn = sqlite3.connect(db_path)
+    try:
+        state, attempts = conn.execute("SELECT state, attempts FROM outbox WHERE id = ?", (row,)).fetchone()
+        return str(state), int(attempts)
+    finally:
+        conn.close()
+
+
+def wait_for_state(db_path: Path, row: str, wanted: str, timeout: float = 30) -> tuple[str, int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = state_of(db_path, row)
+        if found[0] == wanted:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{row} is {state_of(db_path, row)}, not {wanted}, after {timeout} s")
+
+
+def test_killed_after_the_claim_before_the_channel_kept_it(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
+    admin = live_core.people.actor("alice")
+    with webhook_receiver() as (url, hook):
+        live_core.channels().add(admin, "webhook", "hook", settings=[f"url={url}"], secret="k1")
+        kills = iter([True])
+        hook.before_record = lambda: next(kills, False) and worker.kill()
+        msg = publish(live_core, team, open_incident(live_core, team), ["hook"])
+        (row,) = live_core.outbox().rows(team["vic"], message_id=msg.id)
+        worker.start()
+        worker.wait_killed()
+        assert state_of(db_path, row.id) == ("sending", 1)  # the claim was committed before the call
+        assert hook.posts() == []
+        worker.start()
+        assert wait_for_state(db_path, row.id, "sent") == ("sent", 2)
+        assert len(hook.posts()) == 1 and len(hook.unique) == 1  # not lost, not doubled
+
+
+def test_killed_after_the_channel_kept_it_before_the_receipt(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
+    admin = live_core.people.actor("alice")
+    with webhook_receiver() as (url, hook), sms_gateway() as (sms_url, gateway):
+        live_core.channels().add(admin, "webhook", "hook", settings=[f"url={url}"], secret="k1")
+        live_core.channels().add(
+            admin,
+            "sms",
+            "sms",
+            settings=[f"base_url={sms_url}", f"account_sid={gateway.sid}", "from=+15550100", "to=+15550111"],
+            secret=gateway.token,
+        )
+        hook_kills, sms_kills = iter([True]), iter([True])
+        hook.after_record = lambda: next(hook_kills, False) and worker.kill()
+        msg = publish(live_core, team, open_incident(live_core, team), ["hook"])
+        (hook_row,) = live_core.outbox().rows(team["vic"], message_id=msg.id)
+        worker.start()
+        worker.wait_killed()
+        assert state_of(db_path, hook_row.id) == ("sending", 1) and len(hook.posts()) == 1
+        worker.start()
+        wait_for_state(db_path, hook_row.id, "sent")
+        # The webhook takes an idempotency key: the resend carries the same key, so the receiver keeps one.
+        keys = [p.headers["Idempotency-Key"] for p in hook.posts()]
+        assert len(keys) == 2 and len(set(keys)) == 1 and len(hook.unique) == 1
+        worker.stop()
+        # The SMS gateway allows a lookup: the message it kept is found, and nobody is texted twice.
+        gateway.after_create = lambda: next(sms_kills, False) and worker.kill()
+        second = publish(live_core, team, open_incident(live_core, team), ["sms"])
+        (sms_row,) = live_core.outbox().rows(team["vic"], message_id=second.id)
+        worker.start()
+        worker.wait_killed()
+        assert state_of(db_path, sms_row.id) == ("sending", 1) and len(gateway.messages) == 1
+        worker.start()
+        assert wait_for_state(db_path, sms_row.id, "sent") == ("sent", 1)  # found by the lookup, not resent
+        assert len(gateway.messages) == 1
+
+
+def test_a_second_worker_on_the_same_database_is_refused(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
+    worker.start()
+    time.sleep(1.0)
+    second = subprocess.run(
+        [sys.executable, "-m", "crisisdesk", "outbox", "run", "--once", "--db", str(db_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2 and "another outbox worker" in second.stderr and "Traceback" not in second.stderr
+
+
+def test_a_locked_database_is_a_clear_error_and_loses_nothing(core: App, admin, db_path) -> None:  # type: ignore[no-untyped-def]
+    team = add_team(core, admin)
+    msg = publish(core, team, open_incident(core, team), ["public-page"])
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    core.db.conn.execute("PRAGMA busy_timeout = 100")
+    try:
+        with pytest.raises(ExternalError, match="is busy"):
+            core.outbox().run_once()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    (row,) = core.outbox().rows(team["vic"], message_id=msg.id)
+    assert row.state == "queued"
+    assert core.outbox().run_once().sent == 1
+
+
+def test_a_full_disk_is_a_clear_error_and_loses_nothing(live_core: App, team, db_path) -> None:  # type: ignore[no-untyped-def]
+    msg = publish(live_core, team, open_incident(live_core, team), ["public-page"])
+    (row,) = live_core.outbox().rows(team["vic"], message_id=msg.id)
+    live_core.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # The worker may not grow any file past 1 KiB: its first write-ahead log frame cannot be written. (A full
+    # disk gives SQLite "database or disk is full"; this limit gives "disk I/O error": both are explained.)
+    limit = 1024
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "crisisdesk", "outbox", "run", "--once", "--db", str(db_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=small_disk,  # the limit is set in the child only
+    )
+    assert full.returncode in (2, 3), full.stderr
+    assert "Traceback" not in full.stderr and ("full" in full.stderr or "cannot write" in full.stderr), full.stderr
+    assert state_of(db_path, row.id)[0] in ("queued", "sending")  # nothing lost, nothing marked sent
+    ok = subprocess.run(
+        [sys.executable, "-m", "crisisdesk", "outbox", "run", "--once", "--db", str(db_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert state_of(db_path, row.id)[0] == "sent"
