@@ -257,3 +257,28 @@ def test_retraction_takes_the_folder_post_down_and_stops_what_has_not_gone(core:
     (row,) = rows(core, second.id)
     assert row["state"] == "dead" and row["retraction"]["state"] == "retracted"
     assert all(p.json()["message"] != second.id for p in hook.posts())
+
+
+def test_a_false_alarm_retracts_where_the_channel_allows_and_publishes_the_correction(core: App, team, hook) -> None:  # type: ignore[no-untyped-def]
+    inc = open_incident(core, team)
+    alert = publish(core, team, inc, ["public-page", "county-hook"])
+    core.outbox().run_once()
+    cancel, correction = core.messages().false_alarm(
+        team["carla"], inc, correction="The flood warning was sent in error."
+    )
+    assert cancel.references == [alert.id]
+    for drafted in (cancel, correction):
+        view = core.messages().set_targets(team["carla"], drafted.id, ["public-page", "county-hook"])
+        core.messages().submit(team["carla"], view.id)
+        core.messages().approve(team["ivan"], view.id, view.content_hash)
+        core.messages().publish(team["carla"], view.id, confirm=f"PUBLISH LIVE {view.id}")
+    report = core.outbox().run_once()
+    assert report.retracted == 2 and report.sent == 4
+    assert {r["retraction"]["state"] for r in rows(core, alert.id)} == {"retracted"}
+    folder = Path(core.channels().get("public-page").settings["path"])
+    page = (folder / "index.html").read_text()
+    assert f'id="{alert.id}-' not in page and "sent in error" in page
+    current = page.split("<h2>Current alerts</h2>")[1].split("<h2>Earlier messages</h2>")[0]
+    assert f'id="{correction.id}-' in current and f'id="{cancel.id}-' not in current  # the public sees the fix first
+    events = [p.json() for p in hook.posts()]
+    assert [e["event"] for e in events] == ["message", "retract", "message", "message"]
