@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import html
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from lxml import etree
 
 from crisisdesk.channels.base import Adapter, ChannelError, Post, Receipt
 from crisisdesk.domain.accounts import Account
@@ -63,6 +63,7 @@ class FolderAdapter(Adapter):
             raise ChannelError(f"{account.name} has no folder: set one with --set path=FOLDER", permanent=True)
         self.root = Path(path).expanduser()
         self._entries: dict[str, dict[str, Any]] | None = None
+        self._rendered: dict[tuple[str, str], str] = {}
 
     @property
     def can_lookup(self) -> bool:
@@ -204,18 +205,29 @@ class FolderAdapter(Adapter):
         ]
         if active:
             parts.append("<h2>Current alerts</h2>")
-            parts += [self._article(e, "current") for e in active]
+            parts += [self._cached("article-current", e, self._article) for e in active]
         else:
             parts.append("<p>There are no current alerts.</p>")
-        earlier = [e for e in recent if e not in active]
+        shown = {e["key"] for e in active}
+        earlier = [e for e in recent if e["key"] not in shown]
         if earlier:
             parts.append("<h2>Earlier messages</h2>")
-            parts += [self._article(e, "earlier") for e in earlier]
+            parts += [self._cached("article-earlier", e, self._article) for e in earlier]
         parts.append("</body></html>")
         return "\n".join(parts).encode("utf-8")
 
+    def _cached(self, kind: str, entry: dict[str, Any], build: Any) -> str:
+        """An entry's rendering is kept: entries do not change, except when retracted (then they are not shown)."""
+        key = (kind, entry["key"])
+        found = self._rendered.get(key)
+        if found is None:
+            found = build(entry, kind)
+            self._rendered[key] = found
+        return str(found)
+
     @staticmethod
-    def _article(entry: dict[str, Any], css: str) -> str:
+    def _article(entry: dict[str, Any], kind: str) -> str:
+        css = kind.removeprefix("article-")
         exercise = " exercise" if entry["mode"] == "exercise" else ""
         out = [f'<article id="{entry["message"]}-v{entry["version"]}" class="{css}{exercise}">']
         for lang in entry["langs"]:
@@ -233,31 +245,45 @@ class FolderAdapter(Adapter):
         return "\n".join(out)
 
     def _feed(self, entries: list[dict[str, Any]], now: str, *, cap_index: bool) -> bytes:
-        base = self.account.setting("base_url").rstrip("/")
-        feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]
+        """Atom, written as text from cached, escaped entries (lxml per entry per send cost a millisecond each)."""
         title = self.account.setting("title") + (": active CAP alerts" if cap_index else "")
-        etree.SubElement(feed, f"{{{ATOM}}}title").text = title
-        etree.SubElement(
-            feed, f"{{{ATOM}}}id"
-        ).text = f"urn:crisisdesk:{self.account.id}:{'cap' if cap_index else 'all'}"
-        etree.SubElement(feed, f"{{{ATOM}}}updated").text = now
-        author = etree.SubElement(feed, f"{{{ATOM}}}author")
-        etree.SubElement(author, f"{{{ATOM}}}name").text = self.account.setting("title")
-        for e in entries:
-            item = etree.SubElement(feed, f"{{{ATOM}}}entry")
-            lang = e["langs"][0]
-            texts = e["texts"][lang]
-            etree.SubElement(item, f"{{{ATOM}}}id").text = f"urn:crisisdesk:{e['message']}:v{e['version']}"
-            etree.SubElement(item, f"{{{ATOM}}}title").text = (
-                texts.get("cap-headline") or texts.get("email-subject") or e["title"]
-            )
-            etree.SubElement(item, f"{{{ATOM}}}updated").text = e["published_at"]
-            if cap_index and e.get("cap"):
-                href = f"{base}/cap/{e['cap']}" if base else e["cap"]
-                etree.SubElement(item, f"{{{ATOM}}}link", rel="alternate", type="application/cap+xml", href=href)
-            else:
-                href = f"{base}/index.html#{e['message']}-v{e['version']}" if base else f"index.html#{e['message']}"
-                etree.SubElement(item, f"{{{ATOM}}}link", rel="alternate", href=href)
-            summary = etree.SubElement(item, f"{{{ATOM}}}summary")
-            summary.text = "\n\n".join(e["texts"][x].get("web", "") for x in e["langs"])
-        return bytes(etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True))
+        kind = "cap" if cap_index else "all"
+        head = (
+            "<?xml version='1.0' encoding='utf-8'?>\n"
+            f'<feed xmlns="{ATOM}">\n'
+            f"  <title>{_x(title)}</title>\n"
+            f"  <id>urn:crisisdesk:{_x(self.account.id)}:{kind}</id>\n"
+            f"  <updated>{_x(now)}</updated>\n"
+            f"  <author><name>{_x(self.account.setting('title'))}</name></author>\n"
+        )
+        body = "".join(self._cached(f"atom-{kind}", e, self._atom_entry) for e in entries)
+        return (head + body + "</feed>\n").encode("utf-8")
+
+    def _atom_entry(self, e: dict[str, Any], kind: str) -> str:
+        base = self.account.setting("base_url").rstrip("/")
+        texts = e["texts"][e["langs"][0]]
+        title = texts.get("cap-headline") or texts.get("email-subject") or e["title"]
+        if kind == "atom-cap" and e.get("cap"):
+            href = f"{base}/cap/{e['cap']}" if base else e["cap"]
+            link = f'    <link rel="alternate" type="application/cap+xml" href="{_x(href)}"/>\n'
+        else:
+            anchor = f"index.html#{e['message']}-v{e['version']}"
+            link = f'    <link rel="alternate" href="{_x(f"{base}/{anchor}" if base else anchor)}"/>\n'
+        summary = "\n\n".join(e["texts"][x].get("web", "") for x in e["langs"])
+        return (
+            "  <entry>\n"
+            f"    <id>urn:crisisdesk:{_x(e['message'])}:v{e['version']}</id>\n"
+            f"    <title>{_x(title)}</title>\n"
+            f"    <updated>{_x(e['published_at'])}</updated>\n"
+            f"{link}"
+            f"    <summary>{_x(summary)}</summary>\n"
+            "  </entry>\n"
+        )
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _x(text: str) -> str:
+    """Text or an attribute value for XML: escaped, and without characters XML 1.0 cannot carry."""
+    return html.escape(_NOT_XML.sub("", text), quote=True)
