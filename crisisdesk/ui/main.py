@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.roles import Actor
+from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
 from crisisdesk.ui.views.main_window import MainWindow
 
@@ -39,8 +41,17 @@ def run_gui(db_path: Path) -> int:
         actor = sign_in(core)
         if actor is None:
             return 0
-        window = MainWindow(core, actor)
-        window.show()
-        return qapp.exec()
+        # The outbox worker sends in the background with its own connection; it never touches widgets.
+        worker = Worker(lambda: App.open(db_path).outbox())
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(worker_lock(db_path))
+                worker.start()
+                stack.callback(worker.stop)
+            except WorkerBusy:
+                pass  # a 'crisisdesk worker' already sends from this database
+            window = MainWindow(core, actor)
+            window.show()
+            return qapp.exec()
     finally:
         core.close()

@@ -1,4 +1,4 @@
-"""The main window. For now: who is signed in, and the audit log with its chain check."""
+"""The main window: the audit log with its chain check, and the outbox."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +24,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.models.audit_log import AuditLogModel
+from crisisdesk.ui.views.outbox_view import OutboxView
 
 OK_STYLE = "color: #1b5e20; font-weight: bold;"
 BAD_STYLE = "color: #ffffff; background: #b00020; font-weight: bold; padding: 2px 6px;"
@@ -70,7 +72,11 @@ class MainWindow(QMainWindow):
         )
         self.table = self._build_table()
         layout.addWidget(self.table, 1)
-        self.setCentralWidget(central)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(central, "Audit log")
+        self.outbox = OutboxView(core, actor)
+        self.tabs.addTab(self.outbox, "Outbox")
+        self.setCentralWidget(self.tabs)
 
         self._build_menu()
         roles = ", ".join(sorted(r.value for r in actor.roles)) or "no roles"
