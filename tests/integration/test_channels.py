@@ -241,7 +241,8 @@ def test_channels_from_the_command_line(core: App, team, admin, capsys, monkeypa
     monkeypatch.setattr(
         App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
     )
-    monkeypatch.setattr(core, "close", lambda: None)
+    # Each command ends its channel sessions, as a real process does; the fixture closes the database.
+    monkeypatch.setattr(core, "close", lambda: core.outbox().close())
 
     def run(who: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setenv("CRISISDESK_PASSWORD", {"alice": "correct horse"}.get(who, f"{who} password"))

@@ -158,7 +158,7 @@ def test_the_cli_opens_shows_and_closes(core: App, team: dict[str, Actor], capsy
     monkeypatch.setattr(
         App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
     )
-    monkeypatch.setattr(core, "close", lambda: None)  # the fixture closes it
+    monkeypatch.setattr(core, "close", lambda: core.outbox().close())  # the fixture closes the database
     monkeypatch.setenv("CRISISDESK_PASSWORD", "carla password")
 
     def run(*args: str) -> tuple[int, str, str]:

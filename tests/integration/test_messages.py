@@ -170,7 +170,8 @@ def test_a_whole_incident_from_the_command_line(core: App, team, capsys, monkeyp
     monkeypatch.setattr(
         App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
     )
-    monkeypatch.setattr(core, "close", lambda: None)
+    # Each command ends its channel sessions, as a real process does; the fixture closes the database.
+    monkeypatch.setattr(core, "close", lambda: core.outbox().close())
 
     def run(who: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setenv("CRISISDESK_PASSWORD", f"{who} password")

@@ -25,7 +25,8 @@ def test_one_message_reaches_five_channels_once_and_is_retracted(  # type: ignor
     monkeypatch.setattr(
         App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
     )
-    monkeypatch.setattr(core, "close", lambda: None)
+    # Each command ends its channel sessions, as a real process does; the fixture closes the database.
+    monkeypatch.setattr(core, "close", lambda: core.outbox().close())
     passwords = {"alice": "correct horse"}
 
     def run(who: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
