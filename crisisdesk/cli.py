@@ -611,12 +611,12 @@ def _run_once(ctx: Context) -> RunReport:
     total = RunReport()
     with worker_lock(ctx.db_path):
         outbox = ctx.app().outbox()
-        for _ in range(1000):  # every pass sends what is due now; stop when a pass finds nothing to do
+        for _ in range(1000):  # pass after pass while something goes; what failed waits for its next try
             report = outbox.run_once()
             for name in ("sent", "failed", "dead", "reconciled", "retracted", "not_retractable"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.notes += report.notes
-            if not report.busy() or report.failed or report.dead:
+            if not (report.sent or report.reconciled or report.retracted):
                 break
     return total
 

@@ -64,6 +64,9 @@ class FolderAdapter(Adapter):
         self.root = Path(path).expanduser()
         self._entries: dict[str, dict[str, Any]] | None = None
         self._rendered: dict[tuple[str, str], str] = {}
+        self._order: list[str] | None = None  # entry keys, oldest first
+        self._ended: set[str] = set()  # messages referenced by a later one (superseded or ended)
+        self._active: dict[str, dict[str, Any]] = {}
 
     @property
     def can_lookup(self) -> bool:
@@ -108,8 +111,9 @@ class FolderAdapter(Adapter):
             if post.cap and cap_name:
                 write_atomic(self.root / "cap" / cap_name, post.cap, durable=True)
             write_atomic(self._entry_path(post.key), orjson.dumps(entry), durable=True)
+            fresh = post.key not in entries  # a resend replaces its entry: then the index is rebuilt
             entries[post.key] = entry
-            self._publish(entries)
+            self._publish(entries, entry if fresh else None)
         return self._receipt(entry)
 
     def lookup(self, post: Post) -> Receipt | None:
@@ -177,15 +181,45 @@ class FolderAdapter(Adapter):
         url = f"{base}/index.html{anchor}" if base else (self.root / "index.html").as_uri() + anchor
         return Receipt(remote_id=entry["key"], url=url)
 
-    def _publish(self, entries: dict[str, dict[str, Any]]) -> None:
-        """Rewrite the page, the feed and the CAP index from the entries."""
-        shown = sorted((e for e in entries.values() if not e["retracted"]), key=lambda e: e["seq"], reverse=True)
-        ended = {ref for e in shown for ref in e["references"]}
-        active = [e for e in shown if e["message"] not in ended and e["type"] not in ENDING_TYPES]
+    def _publish(self, entries: dict[str, dict[str, Any]], added: dict[str, Any] | None = None) -> None:
+        """Rewrite the page, the feed and the CAP index from the entries (kept indexed between sends, so a
+        send costs the same with ten entries or ten thousand)."""
+        if added is None or not self._index_add(entries, added):
+            self._index(entries)
+        recent: list[dict[str, Any]] = []
+        for key in reversed(self._order or []):
+            if not entries[key]["retracted"]:
+                recent.append(entries[key])
+                if len(recent) == FEED_SIZE:
+                    break
+        active = list(reversed(self._active.values()))
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        write_atomic(self.root / "index.html", self._page(active, shown[:FEED_SIZE], now))
-        write_atomic(self.root / "atom.xml", self._feed(shown[:FEED_SIZE], now, cap_index=False))
+        write_atomic(self.root / "index.html", self._page(active, recent, now))
+        write_atomic(self.root / "atom.xml", self._feed(recent, now, cap_index=False))
         write_atomic(self.root / "cap" / "index.atom", self._feed(active, now, cap_index=True))
+
+    def _index(self, entries: dict[str, dict[str, Any]]) -> None:
+        self._order = sorted(entries, key=lambda k: entries[k]["seq"])
+        live = [entries[k] for k in self._order if not entries[k]["retracted"]]
+        self._ended = {ref for e in live for ref in e["references"]}
+        self._active = {e["key"]: e for e in live if e["message"] not in self._ended and e["type"] not in ENDING_TYPES}
+
+    def _index_add(self, entries: dict[str, dict[str, Any]], entry: dict[str, Any]) -> bool:
+        """Add the newest entry to the index; False when it is not simply the newest (then reindex)."""
+        if (
+            self._order is None
+            or entry["key"] in self._active
+            or (self._order and entries[self._order[-1]]["seq"] >= entry["seq"])
+        ):
+            return False
+        self._order.append(entry["key"])
+        refs = set(entry["references"])
+        self._ended |= refs
+        for key in [k for k, e in self._active.items() if e["message"] in refs]:
+            del self._active[key]
+        if entry["message"] not in self._ended and entry["type"] not in ENDING_TYPES:
+            self._active[entry["key"]] = entry
+        return True
 
     def _page(self, active: list[dict[str, Any]], recent: list[dict[str, Any]], now: str) -> bytes:
         title = html.escape(self.account.setting("title"))
