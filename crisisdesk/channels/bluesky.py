@@ -9,6 +9,7 @@ deletes the record.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from atproto import Client, models
@@ -126,6 +127,7 @@ class BlueskyAdapter(Adapter):
             created_at=post.published_at.isoformat(),
             langs=[lang],
             facets=facets(text) or None,
+            embed=self._images(client, post),
         )
         answer = self._call(
             "posting",
@@ -135,6 +137,18 @@ class BlueskyAdapter(Adapter):
             ),
         )
         return self._receipt(answer.uri)
+
+    def _images(self, client: Client, post: Post) -> models.AppBskyEmbedImages.Main | None:
+        """Up to four images, each with its alt text (a post's images must be described)."""
+        images = []
+        for media in post.media[:4]:
+            try:
+                data = Path(media["path"]).read_bytes()
+            except OSError as exc:
+                raise ChannelError(f"cannot read the image {media['path']}: {exc.strerror}", permanent=True) from None
+            blob = self._call("uploading an image", client.upload_blob, data).blob
+            images.append(models.AppBskyEmbedImages.Image(alt=media.get("alt") or "", image=blob))
+        return models.AppBskyEmbedImages.Main(images=images) if images else None
 
     def lookup(self, post: Post) -> Receipt | None:
         client = self.client()

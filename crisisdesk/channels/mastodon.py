@@ -8,9 +8,12 @@ After that, a send whose outcome is unknown is looked up among the account's rec
 from __future__ import annotations
 
 import html
+import io
+import mimetypes
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from mastodon import (
@@ -109,10 +112,7 @@ class MastodonAdapter(Adapter):
             raise ChannelError(
                 f"the text has {len(text)} characters; {self.base} takes at most {limit}", permanent=True
             )
-        media = [
-            self._call(self.api.media_post, m["path"], mime_type=m.get("mime"), description=m.get("alt"))
-            for m in post.media
-        ]
+        media = [self._upload(m) for m in post.media]
         status = self._call(
             self.api.status_post,
             text,
@@ -122,6 +122,16 @@ class MastodonAdapter(Adapter):
             media_ids=media or None,
         )
         return Receipt(remote_id=str(status["id"]), url=status.get("url"))
+
+    def _upload(self, media: Mapping[str, str]) -> Any:
+        """An image with its alt text. Read here (Mastodon.py leaves a file it opened itself open)."""
+        path = Path(media["path"])
+        try:
+            data = io.BytesIO(path.read_bytes())
+        except OSError as exc:
+            raise ChannelError(f"cannot read the image {path}: {exc.strerror}", permanent=True) from None
+        mime = media.get("mime") or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return self._call(self.api.media_post, data, mime_type=mime, description=media.get("alt"), file_name=path.name)
 
     def lookup(self, post: Post) -> Receipt | None:
         if self._me is None:

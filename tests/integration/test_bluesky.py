@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -91,3 +92,29 @@ def test_facets_count_bytes_not_characters() -> None:
     raw = text.encode()
     spans = [raw[f.index.byte_start : f.index.byte_end].decode() for f in found]
     assert spans == ["https://ready.millcounty.gov/flood", "#MillFlood"]
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201ff2a1c8d7e0000000049454e44ae426082"
+)
+
+
+def test_an_image_goes_with_its_alt_text(core: App, team, pds, account, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    image = tmp_path / "map.png"
+    image.write_bytes(PNG)
+    msg = publish(core, team, open_incident(core, team), ["county-sky"])
+    (row,) = core.outbox().rows(team["vic"], message_id=msg.id)
+    post = dataclasses.replace(
+        core.outbox().post_for(core.outbox().get(row.id)),
+        media=({"path": str(image), "alt": "Map of the Mill Creek valley flood zone", "mime": "image/png"},),
+    )
+    adapter = make_adapter(core.channels().get("county-sky"), "app password 1")
+    try:
+        adapter.deliver(post)
+    finally:
+        adapter.close()
+    (record,) = pds.records(account)
+    (shown,) = record["value"]["embed"]["images"]
+    assert shown["alt"] == "Map of the Mill Creek valley flood zone"
+    assert shown["image"]["mimeType"] == "image/png" and shown["image"]["size"] == len(PNG)

@@ -9,6 +9,7 @@ docs.joinmastodon.org for POST/DELETE /api/v1/statuses (with Idempotency-Key), /
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -39,9 +40,12 @@ class FakeMastodon:
         mock.add_callback(
             responses.GET, re.compile(rf"{re.escape(BASE)}/api/v2/instance/?"), self._instance(max_characters)
         )
+        mock.add_callback(responses.GET, re.compile(rf"{re.escape(BASE)}/api/v1/instance/?"), self._instance_v1)
         mock.add_callback(responses.GET, f"{BASE}/api/v1/accounts/verify_credentials", self._me)
         mock.add_callback(responses.POST, f"{BASE}/api/v1/statuses", self._post)
         mock.add_callback(responses.GET, f"{BASE}/api/v1/accounts/109/statuses", self._list)
+        mock.add_callback(responses.POST, re.compile(rf"{re.escape(BASE)}/api/v[12]/media"), self._media)
+        self.media: list[dict] = []
         mock.add_callback(responses.DELETE, re.compile(rf"{re.escape(BASE)}/api/v1/statuses/\d+"), self._delete)
 
     def _auth(self, request) -> tuple[int, dict, str] | None:  # type: ignore[no-untyped-def]
@@ -61,6 +65,7 @@ class FakeMastodon:
                     {
                         "domain": "social.millcounty.test",
                         "title": "Mill County",
+                        "api_versions": {"mastodon": 2},
                         "version": "4.3.0",
                         "configuration": {"statuses": {"max_characters": limit, "max_media_attachments": 4}},
                     }
@@ -68,6 +73,9 @@ class FakeMastodon:
             )
 
         return answer
+
+    def _instance_v1(self, request):  # type: ignore[no-untyped-def]
+        return 200, {}, json.dumps({"uri": "social.millcounty.test", "title": "Mill County", "version": "4.3.0"})
 
     def _me(self, request):  # type: ignore[no-untyped-def]
         return self._auth(request) or (
@@ -81,7 +89,9 @@ class FakeMastodon:
         if refused:
             return refused
         body = request.body.decode() if isinstance(request.body, bytes) else request.body or ""
-        form = dict(parse_qsl(body))
+        pairs = parse_qsl(body)
+        form = dict(pairs)
+        form_media = [v for k, v in pairs if k == "media_ids[]"]
         key = request.headers.get("Idempotency-Key")
         if key and key in self.by_key:  # the same key within the hour: the same status
             return 200, {}, json.dumps(self.statuses[self.by_key[key]])
@@ -98,12 +108,22 @@ class FakeMastodon:
             "language": form.get("language"),
             "visibility": form.get("visibility"),
             "account": {"id": "109", "username": "millcounty", "acct": "millcounty"},
-            "media_attachments": [],
+            "media_attachments": [m for m in self.media if m["id"] in form_media],
         }
         self.statuses[sid] = status
         if key:
             self.by_key[key] = sid
         return 200, {}, json.dumps(status)
+
+    def _media(self, request):  # type: ignore[no-untyped-def]
+        refused = self._auth(request)
+        if refused:
+            return refused
+        body = request.body if isinstance(request.body, bytes) else request.body.read()
+        description = body.split(b'name="description"\r\n\r\n', 1)[1].split(b"\r\n", 1)[0].decode()
+        item = {"id": str(900 + len(self.media)), "type": "image", "url": f"{BASE}/m.png", "description": description}
+        self.media.append(item)
+        return 200, {}, json.dumps(item)
 
     def _list(self, request):  # type: ignore[no-untyped-def]
         return self._auth(request) or (200, {}, json.dumps(list(reversed(self.statuses.values()))))
@@ -198,3 +218,18 @@ def test_the_instance_limit_is_read_from_the_server(core: App, team, admin) -> N
         core.outbox().run_once()
         (row,) = core.outbox().rows(team["vic"], message_id=msg.id)
         assert row.state == "dead" and "takes at most 100" in (row.reason or "")
+
+
+def test_an_image_goes_with_its_alt_text(core: App, team, mastodon, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    image = tmp_path / "map.png"
+    image.write_bytes(bytes.fromhex("89504e470d0a1a0a"))
+    msg = publish(core, team, open_incident(core, team), ["county-toot"])
+    outbox = core.outbox()
+    (row,) = outbox.rows(team["vic"], message_id=msg.id)
+    post = dataclasses.replace(
+        outbox.post_for(outbox.get(row.id)),
+        media=({"path": str(image), "alt": "Map of the flood zone", "mime": "image/png"},),
+    )
+    outbox._adapter(row.account_id).deliver(post)
+    (status,) = mastodon.statuses.values()
+    assert [m["description"] for m in status["media_attachments"]] == ["Map of the flood zone"]
