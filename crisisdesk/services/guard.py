@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from crisisdesk.domain.errors import PermissionDenied
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor, Permission
@@ -19,8 +21,11 @@ def require(
     reason = actor.refusal(wanted[0]) or ""
     if len(wanted) > 1:
         reason = f"{actor.name} may not {action}: that needs one of: " + "; ".join(p.value for p in wanted)
+    refuse(db, log, actor, action, rule=wanted[0].value, reason=reason)
+
+
+def refuse(db: Database, log: EventLog, actor: Actor, action: str, *, rule: str, reason: str) -> NoReturn:
+    """Record a refusal (who tried what, under which rule, and why) and raise it."""
     with db.write() as conn:
-        log.record(
-            conn, actor.name, Kind.ACCESS_DENIED, {"action": action, "permission": wanted[0].value, "reason": reason}
-        )
+        log.record(conn, actor.name, Kind.ACCESS_DENIED, {"action": action, "permission": rule, "reason": reason})
     raise PermissionDenied(reason)

@@ -6,7 +6,7 @@ import difflib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 
@@ -35,7 +35,7 @@ from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exer
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.domain.text_rules import Channel, Finding, measure
 from crisisdesk.services.channels import ChannelService
-from crisisdesk.services.guard import require
+from crisisdesk.services.guard import refuse, require
 from crisisdesk.services.incidents import Incident, IncidentService
 from crisisdesk.services.playbooks import DEFAULT_CAP_SENDER
 from crisisdesk.store.db import Database
@@ -210,7 +210,9 @@ class MessageService:
         for account in accounts:
             refusal = mode_refusal(account, incident.mode.value)
             if refusal:
-                self._refuse(actor, f"set the channels of {message_id}", refusal)
+                refuse(
+                    self.db, self.log, actor, f"set the channels of {message_id}", rule="channel mode", reason=refusal
+                )
         content = {**self._content(message_id, row["current_version"]), "targets": sorted({a.id for a in accounts})}
         self._record_version(
             actor, Kind.MESSAGE_EDITED, message_id, version=row["current_version"] + 1, content=content, extra={}
@@ -298,7 +300,7 @@ class MessageService:
         try:
             rows = plan(version["content_hash"], content["mode"], self._targets(content["targets"]))
         except PermissionDenied as exc:
-            self._refuse(actor, f"publish {message_id}", str(exc))
+            refuse(self.db, self.log, actor, f"publish {message_id}", rule="channel mode", reason=str(exc))
         phrase = confirm_phrase(message_id, incident.mode.value)
         if confirm != phrase:
             raise ConfirmationNeeded(self.summary(view, incident), phrase)
@@ -367,14 +369,6 @@ class MessageService:
             references=references,
             sent=self.clock.now(),
         )
-
-    def _refuse(self, actor: Actor, action: str, reason: str) -> NoReturn:
-        """Record a refusal and raise it: the exercise/live rule is never broken quietly."""
-        with self.db.write() as conn:
-            self.log.record(
-                conn, actor.name, Kind.ACCESS_DENIED, {"action": action, "permission": "channel mode", "reason": reason}
-            )
-        raise PermissionDenied(reason)
 
     def summary(self, view: MessageView, incident: Incident) -> str:
         """What the publisher confirms: mode, channels, area, audience, and the text per channel."""
@@ -527,14 +521,7 @@ class MessageService:
             )
         if version["author"].casefold() == actor.name.casefold():
             reason = f"{actor.name} wrote v{row['current_version']} of {message_id}; someone else must approve it"
-            with self.db.write() as conn:
-                self.log.record(
-                    conn,
-                    actor.name,
-                    Kind.ACCESS_DENIED,
-                    {"action": f"approve {message_id}", "permission": "approve messages", "reason": reason},
-                )
-            raise PermissionDenied(reason)
+            refuse(self.db, self.log, actor, f"approve {message_id}", rule=Permission.APPROVE.value, reason=reason)
 
     def _record_version(
         self, actor: Actor, kind: str, message_id: str, *, version: int, content: dict[str, Any], extra: dict[str, Any]
