@@ -13,6 +13,7 @@ from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.accounts import KINDS, Account, AccountKind, check_account_name, parse_settings
 from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
+from crisisdesk.domain.outbox import UNFINISHED
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
@@ -21,7 +22,6 @@ from crisisdesk.store.eventlog import EventLog
 SYSTEM = "system"
 DEFAULT_LIVE = "public-page"
 DEFAULT_EXERCISE = "exercise-page"
-UNFINISHED = ("queued", "sending", "failed", "unknown")
 
 
 def account_from_row(row: dict[str, object]) -> Account:
@@ -123,12 +123,14 @@ class ChannelService:
         return account
 
     def by_id(self, account_id: str) -> Account | None:
+        """The account, even if removed since (its sent posts may still be retracted)."""
         rows = self.db.select("channel_accounts", "id = ?", [account_id])
         return account_from_row(rows[0]) if rows else None
 
-    def is_removed(self, account_id: str) -> bool:
-        row = self.db.conn.execute("SELECT removed_at FROM channel_accounts WHERE id = ?", (account_id,)).fetchone()
-        return row is None or row[0] is not None
+    def current(self, account_id: str) -> Account | None:
+        """The account if it exists and has not been removed."""
+        rows = self.db.select("channel_accounts", "id = ? AND removed_at IS NULL", [account_id])
+        return account_from_row(rows[0]) if rows else None
 
     def remove(self, actor: Actor, name: str) -> Account:
         require(self.db, self.log, actor, Permission.MANAGE_CHANNELS, f"remove the channel {name}")

@@ -321,7 +321,7 @@ class MessageService:
         return self.show(actor, message_id)
 
     def _targets(self, account_ids: list[str]) -> list[tuple[str, Account | None]]:
-        return [(a, None if self.channels.is_removed(a) else self.channels.by_id(a)) for a in account_ids]
+        return [(a, self.channels.current(a)) for a in account_ids]
 
     def _request_retractions(self, conn: Any, actor: Actor, message_id: str, references: list[str]) -> None:
         if not references:

@@ -179,7 +179,7 @@ class OutboxService:
             raise UserError(f"{row_id} is {row.state}: only a failed, dead or unknown row can be retried")
         if row.retract_state:
             raise UserError(f"{row_id}'s message was withdrawn: it will not be sent")
-        if self.channels.is_removed(row.account_id):
+        if self.channels.current(row.account_id) is None:
             raise UserError(f"{row.account} was removed: {row_id} cannot be sent again")
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.OUTBOX_RETRIED, {"row": row_id, "message": row.message_id})
