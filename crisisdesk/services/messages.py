@@ -37,6 +37,7 @@ from crisisdesk.domain.text_rules import Channel, Finding, measure
 from crisisdesk.services.channels import ChannelService
 from crisisdesk.services.guard import refuse, require
 from crisisdesk.services.incidents import Incident, IncidentService
+from crisisdesk.services.outbox import request_retractions
 from crisisdesk.services.playbooks import DEFAULT_CAP_SENDER
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
@@ -317,31 +318,18 @@ class MessageService:
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.MESSAGE_PUBLISHED, payload)
             if content.get("retract_references"):
-                self._request_retractions(conn, actor, message_id, content["references"])
+                request_retractions(
+                    self.log,
+                    conn,
+                    actor.name,
+                    content["references"],
+                    asked_by=message_id,
+                    reason=f"false alarm: {message_id} cancels it",
+                )
         return self.show(actor, message_id)
 
     def _targets(self, account_ids: list[str]) -> list[tuple[str, Account | None]]:
         return [(a, self.channels.current(a)) for a in account_ids]
-
-    def _request_retractions(self, conn: Any, actor: Actor, message_id: str, references: list[str]) -> None:
-        if not references:
-            return
-        marks = ",".join("?" * len(references))
-        rows = [
-            r[0]
-            for r in conn.execute(
-                f"SELECT id FROM outbox WHERE message_id IN ({marks}) AND retract_state IS NULL "  # noqa: S608
-                "AND state != 'dead' ORDER BY pos",
-                references,
-            )
-        ]
-        if rows:
-            self.log.record(
-                conn,
-                actor.name,
-                Kind.RETRACT_REQUESTED,
-                {"message": message_id, "rows": rows, "reason": f"false alarm: {message_id} cancels it"},
-            )
 
     def _cap(self, incident: Incident, row: dict[str, Any], content: dict[str, Any]) -> bytes:
         """The CAP document of the approved texts, with the incident's facts (area, expiry, source)."""

@@ -189,23 +189,20 @@ class OutboxService:
         """Ask for a message to be taken back: sent posts are deleted where the channel allows, and anything
         not yet sent is stopped. The worker carries it out; ``run_once`` right after makes it immediate."""
         require(self.db, self.log, actor, Permission.APPROVE, f"retract {message_id}")
-        rows = [r for r in self.rows(actor, message_id=message_id, limit=10_000) if r.retract_state is None]
-        if channel:
-            account = self.channels.get(channel)
-            rows = [r for r in rows if r.account_id == account.id]
-        rows = [r for r in rows if r.state != "dead"]
+        account_id = self.channels.get(channel).id if channel else None
+        with self.db.write() as conn:
+            rows = request_retractions(
+                self.log,
+                conn,
+                actor.name,
+                [message_id],
+                asked_by=message_id,
+                reason="asked by a person",
+                account_id=account_id,
+            )
         if not rows:
             raise UserError(f"nothing of {message_id} is left to retract" + (f" on {channel}" if channel else ""))
-        with self.db.write() as conn:
-            self.record_retract_request(conn, actor.name, message_id, [r.id for r in rows], reason="asked by a person")
-        return [self.get(r.id) for r in rows]
-
-    def record_retract_request(
-        self, conn: Any, actor_name: str, message_id: str, rows: list[str], *, reason: str
-    ) -> None:
-        self.log.record(
-            conn, actor_name, Kind.RETRACT_REQUESTED, {"message": message_id, "rows": rows, "reason": reason}
-        )
+        return [self.get(r) for r in rows]
 
     # -- the worker's side ----------------------------------------------------------------------------
 
@@ -493,6 +490,31 @@ class OutboxService:
             with contextlib.suppress(Exception):
                 adapter.close()
         self._adapters.clear()
+
+
+def request_retractions(
+    log: EventLog,
+    conn: Any,
+    actor_name: str,
+    messages: list[str],
+    *,
+    asked_by: str,
+    reason: str,
+    account_id: str | None = None,
+) -> list[str]:
+    """Inside a write: ask for every row of ``messages`` not yet withdrawn (and not dead) to be taken back.
+    Returns the rows asked for; records nothing when there are none."""
+    if not messages:
+        return []
+    where = f"message_id IN ({','.join('?' * len(messages))}) AND retract_state IS NULL AND state != 'dead'"
+    params: list[str] = list(messages)
+    if account_id:
+        where += " AND account_id = ?"
+        params.append(account_id)
+    rows = [r[0] for r in conn.execute(f"SELECT id FROM outbox WHERE {where} ORDER BY pos", params)]  # noqa: S608
+    if rows:
+        log.record(conn, actor_name, Kind.RETRACT_REQUESTED, {"message": asked_by, "rows": rows, "reason": reason})
+    return rows
 
 
 def working_permissions_for(mode: str) -> tuple[Permission, ...]:
