@@ -83,21 +83,23 @@ class BlueskyAdapter(Adapter):
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (NetworkError, InvokeTimeoutError) as exc:
-            raise ChannelError(f"{self.what} cannot be reached ({type(exc).__name__})") from None
-        except UnauthorizedError:
-            self._client = None
-            raise ChannelError(f"{self.what} refused the credentials of {self.handle}", permanent=True) from None
-        except RequestErrorBase as exc:
-            response = exc.response
-            if response is None:
-                raise ChannelError(f"{self.what}: {what} failed ({type(exc).__name__})") from None
-            headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-            raise http_failure(
-                response.status_code, self.what, retry_after=headers.get("retry-after"), detail=str(exc)
-            ) from None
         except AtProtocolError as exc:
-            raise ChannelError(f"{self.what}: {what} failed ({type(exc).__name__}: {exc})") from None
+            raise self._failure(what, exc) from None
+
+    def _failure(self, what: str, exc: AtProtocolError) -> ChannelError:
+        """What the PDS said, as a ChannelError (credentials and client errors are permanent)."""
+        if isinstance(exc, NetworkError | InvokeTimeoutError):
+            return ChannelError(f"{self.what} cannot be reached ({type(exc).__name__})")
+        if isinstance(exc, UnauthorizedError):
+            self._client = None
+            return ChannelError(f"{self.what} refused the credentials of {self.handle}", permanent=True)
+        if isinstance(exc, RequestErrorBase) and exc.response is not None:
+            response = exc.response
+            headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+            return http_failure(
+                response.status_code, self.what, retry_after=headers.get("retry-after"), detail=str(exc)
+            )
+        return ChannelError(f"{self.what}: {what} failed ({type(exc).__name__}: {exc})")
 
     def client(self) -> Client:
         if self._client is None:
@@ -159,7 +161,7 @@ class BlueskyAdapter(Adapter):
         except RequestErrorBase as exc:
             if exc.response is not None and exc.response.status_code in (400, 404):
                 return None  # RecordNotFound
-            return self._call("looking the post up", _raise, exc)  # type: ignore[no-any-return]
+            raise self._failure("looking the post up", exc) from None
         return self._receipt(answer.uri)
 
     def retract(self, receipt: Receipt, post: Post) -> None:
@@ -178,7 +180,3 @@ class BlueskyAdapter(Adapter):
     def _receipt(self, uri: str) -> Receipt:
         rkey = uri.rsplit("/", 1)[-1]
         return Receipt(remote_id=uri, url=f"https://bsky.app/profile/{self.handle}/post/{rkey}")
-
-
-def _raise(exc: BaseException) -> None:
-    raise exc
