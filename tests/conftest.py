@@ -7,7 +7,8 @@ import os
 # Before anything imports Qt: no display on CI or a bare workstation.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,3 +94,28 @@ def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pds]:
     """A real Bluesky PDS (and PLC) on 127.0.0.1 for the whole session (installed on first use)."""
     with pds_server(tmp_path_factory.mktemp("pds")) as server:
         yield server
+
+
+CliRun = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli_as(core: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> CliRun:
+    """Run a crisisdesk command in this process on the fixture's App, as a person: ``cli_as(who, *args)``
+    gives (exit code, stdout, stderr). Passwords: alice's, else '<name> password'."""
+    from crisisdesk.cli import main
+
+    real_open = App.open
+    monkeypatch.setattr(
+        App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
+    )
+    # Each command ends its channel sessions, as a real process does; the fixture closes the database.
+    monkeypatch.setattr(core, "close", lambda: core.outbox().close())
+
+    def run(who: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setenv("CRISISDESK_PASSWORD", ADMIN_PASSWORD if who == ADMIN else f"{who} password")
+        out = io.StringIO()
+        code = main([*args, "--db", str(core.db.path), "--as", who], stdin=io.StringIO(stdin), stdout=out)
+        return code, out.getvalue(), capsys.readouterr().err
+
+    return run

@@ -236,19 +236,8 @@ def test_an_insecure_or_missing_keyring_is_refused_unless_the_user_opts_in(monke
     allowed._check()  # the opt-in passes the check (storing is then the backend's business)
 
 
-def test_channels_from_the_command_line(core: App, team, admin, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    real_open = App.open
-    monkeypatch.setattr(
-        App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
-    )
-    # Each command ends its channel sessions, as a real process does; the fixture closes the database.
-    monkeypatch.setattr(core, "close", lambda: core.outbox().close())
-
-    def run(who: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setenv("CRISISDESK_PASSWORD", {"alice": "correct horse"}.get(who, f"{who} password"))
-        out = io.StringIO()
-        code = main([*args, "--db", str(core.db.path), "--as", who], stdin=io.StringIO(stdin), stdout=out)
-        return code, out.getvalue(), capsys.readouterr().err
+def test_channels_from_the_command_line(core: App, team, admin, cli_as) -> None:  # type: ignore[no-untyped-def]
+    run = cli_as
 
     code, out, err = run(
         "alice", "channels", "add", "apprise", "catch-all", "--secret-stdin", stdin="json://127.0.0.1:9/"

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +85,19 @@ def worker(db_path: Path) -> Iterator[WorkerProcess]:
     w = WorkerProcess(db_path)
     yield w
     w.stop()
+
+
+def run_once_process(db_path: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``crisisdesk outbox run --once`` as a separate process."""
+    return subprocess.run(
+        [sys.executable, "-m", "crisisdesk", "outbox", "run", "--once", "--db", str(db_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
 
 
 def state_of(db_path: Path, row: str) -> tuple[str, int]:
@@ -161,14 +175,7 @@ def test_killed_after_the_channel_kept_it_before_the_receipt(live_core: App, tea
 def test_a_second_worker_on_the_same_database_is_refused(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
     worker.start()
     time.sleep(1.0)
-    second = subprocess.run(
-        [sys.executable, "-m", "crisisdesk", "outbox", "run", "--once", "--db", str(db_path)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    second = run_once_process(db_path)
     assert second.returncode == 2 and "another outbox worker" in second.stderr and "Traceback" not in second.stderr
 
 
@@ -201,25 +208,10 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(live_core: App, team, db
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    full = subprocess.run(
-        [sys.executable, "-m", "crisisdesk", "outbox", "run", "--once", "--db", str(db_path)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=small_disk,  # the limit is set in the child only
-    )
+    full = run_once_process(db_path, preexec_fn=small_disk)  # the limit is set in the child only
     assert full.returncode in (2, 3), full.stderr
     assert "Traceback" not in full.stderr and ("full" in full.stderr or "cannot write" in full.stderr), full.stderr
     assert state_of(db_path, row.id)[0] in ("queued", "sending")  # nothing lost, nothing marked sent
-    ok = subprocess.run(
-        [sys.executable, "-m", "crisisdesk", "outbox", "run", "--once", "--db", str(db_path)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ok = run_once_process(db_path)
     assert ok.returncode == 0, ok.stderr
     assert state_of(db_path, row.id)[0] == "sent"

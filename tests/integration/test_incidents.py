@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 from datetime import timedelta
@@ -10,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from crisisdesk.app import App
-from crisisdesk.cli import main
 from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind
@@ -153,18 +151,9 @@ def test_the_mode_cannot_be_changed_afterwards(core: App, team: dict[str, Actor]
     assert not [name for name in dir(core.incidents()) if "mode" in name]
 
 
-def test_the_cli_opens_shows_and_closes(core: App, team: dict[str, Actor], capsys, monkeypatch, clock) -> None:  # type: ignore[no-untyped-def]
-    real_open = App.open
-    monkeypatch.setattr(
-        App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
-    )
-    monkeypatch.setattr(core, "close", lambda: core.outbox().close())  # the fixture closes the database
-    monkeypatch.setenv("CRISISDESK_PASSWORD", "carla password")
-
+def test_the_cli_opens_shows_and_closes(core: App, team: dict[str, Actor], cli_as, clock) -> None:  # type: ignore[no-untyped-def]
     def run(*args: str) -> tuple[int, str, str]:
-        out = io.StringIO()
-        code = main([*args, "--db", str(core.db.path), "--as", "carla"], stdout=out)
-        return code, out.getvalue(), capsys.readouterr().err
+        return cli_as("carla", *args)
 
     facts = [f"--fact={k}={v}" for k, v in FLOOD_FACTS.items()]
     code, out, err = run("incident", "open", "flash-flood", "--mode", "live", *facts, "--json")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 
 import pytest
 
 from crisisdesk.app import App
-from crisisdesk.cli import main
 from crisisdesk.domain.errors import PermissionDenied, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.incidents import Mode
@@ -164,20 +162,9 @@ def test_replay_rebuilds_messages_approvals_and_publications(core: App, team) ->
     assert core.log.verify().ok
 
 
-def test_a_whole_incident_from_the_command_line(core: App, team, capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_whole_incident_from_the_command_line(core: App, team, cli_as, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """open, draft, edit, submit, return, edit, approve by a second person, publish; then an update."""
-    real_open = App.open
-    monkeypatch.setattr(
-        App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
-    )
-    # Each command ends its channel sessions, as a real process does; the fixture closes the database.
-    monkeypatch.setattr(core, "close", lambda: core.outbox().close())
-
-    def run(who: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setenv("CRISISDESK_PASSWORD", f"{who} password")
-        out = io.StringIO()
-        code = main([*args, "--db", str(core.db.path), "--as", who], stdin=io.StringIO(stdin), stdout=out)
-        return code, out.getvalue(), capsys.readouterr().err
+    run = cli_as
 
     facts = [f"--fact={k}={v}" for k, v in FLOOD_FACTS.items()]
     code, out, err = run("carla", "incident", "open", "flash-flood", "--mode", "live", *facts, "--json")

@@ -4,13 +4,11 @@ says where it cannot."""
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from pathlib import Path
 
 from crisisdesk.app import App
-from crisisdesk.cli import main
 from tests.integration.outbox_helpers import add_team
 from tests.integration.test_incidents import FLOOD_FACTS
 from tests.support.http_servers import webhook_receiver
@@ -18,22 +16,10 @@ from tests.support.smtp_server import PASSWORD, USER, smtp_server
 
 
 def test_one_message_reaches_five_channels_once_and_is_retracted(  # type: ignore[no-untyped-def]
-    core: App, admin, synapse, pds, capsys, monkeypatch, tmp_path: Path
+    core: App, admin, synapse, pds, cli_as, tmp_path: Path
 ) -> None:
     add_team(core, admin)
-    real_open = App.open
-    monkeypatch.setattr(
-        App, "open", classmethod(lambda cls, path, **kw: core if path == core.db.path else real_open(path, **kw))
-    )
-    # Each command ends its channel sessions, as a real process does; the fixture closes the database.
-    monkeypatch.setattr(core, "close", lambda: core.outbox().close())
-    passwords = {"alice": "correct horse"}
-
-    def run(who: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setenv("CRISISDESK_PASSWORD", passwords.get(who, f"{who} password"))
-        out = io.StringIO()
-        code = main([*args, "--db", str(core.db.path), "--as", who], stdin=io.StringIO(stdin), stdout=out)
-        return code, out.getvalue(), capsys.readouterr().err
+    run = cli_as
 
     bot = f"eoc{uuid.uuid4().hex[:8]}"
     token = synapse.register(bot, "bot password 1")
