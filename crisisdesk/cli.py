@@ -613,9 +613,7 @@ def _run_once(ctx: Context) -> RunReport:
         outbox = ctx.app().outbox()
         for _ in range(1000):  # pass after pass while something goes; what failed waits for its next try
             report = outbox.run_once()
-            for name in ("sent", "failed", "dead", "reconciled", "retracted", "not_retractable"):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
-            total.notes += report.notes
+            total.add(report)
             if not (report.sent or report.reconciled or report.retracted):
                 break
     return total

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import orjson
 
@@ -93,9 +93,15 @@ class RunReport:
     retracted: int = 0
     not_retractable: int = 0
     notes: list[str] = field(default_factory=list)
+    COUNTS: ClassVar[tuple[str, ...]] = ("sent", "failed", "dead", "reconciled", "retracted", "not_retractable")
 
     def busy(self) -> bool:
-        return bool(self.sent or self.failed or self.dead or self.reconciled or self.retracted or self.not_retractable)
+        return any(getattr(self, name) for name in self.COUNTS)
+
+    def add(self, other: RunReport) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.notes += other.notes
 
 
 _ROW_SQL = (
@@ -135,15 +141,14 @@ class OutboxService:
     def rows(self, actor: Actor, *, message_id: str | None = None, limit: int = 200) -> list[OutboxRow]:
         require(self.db, self.log, actor, Permission.READ, "read the outbox")
         where, params = ("WHERE o.message_id = ?", [message_id]) if message_id else ("", [])
-        rows = self.db.conn.execute(f"{_ROW_SQL} {where} ORDER BY o.pos DESC LIMIT ?", (*params, limit))
-        return [self._row(dict(zip([c[0] for c in rows.description], r, strict=True))) for r in rows.fetchall()]
+        found = self.db.utils.query(f"{_ROW_SQL} {where} ORDER BY o.pos DESC LIMIT ?", (*params, limit))
+        return [self._row(r) for r in found]
 
     def get(self, row_id: str) -> OutboxRow:
-        cur = self.db.conn.execute(f"{_ROW_SQL} WHERE o.id = ?", (row_id,))
-        found = cur.fetchone()
+        found = next(self.db.utils.query(f"{_ROW_SQL} WHERE o.id = ?", (row_id,)), None)
         if found is None:
             raise NotFound(f"no outbox row {row_id!r}; 'crisisdesk outbox list' shows them")
-        return self._row(dict(zip([c[0] for c in cur.description], found, strict=True)))
+        return self._row(found)
 
     @staticmethod
     def _row(r: dict[str, Any]) -> OutboxRow:
@@ -237,13 +242,12 @@ class OutboxService:
     def _pass(self, batch: int) -> RunReport:
         report = self.reconcile() if not self._reconciled else RunReport()
         self._retractions(report)
-        cur = self.db.conn.execute(
+        unfinished = self.db.utils.query(
             f"SELECT id, account_id, state, next_try_at, retract_state FROM outbox "  # noqa: S608
             f"WHERE state IN ({','.join('?' * len(UNFINISHED))}) ORDER BY account_id, pos",
             UNFINISHED,
         )
-        names = [c[0] for c in cur.description]
-        work = next_work((dict(zip(names, r, strict=True)) for r in cur.fetchall()), self.clock.now(), batch=batch)
+        work = next_work(unfinished, self.clock.now(), batch=batch)
         if not work:
             return report
         for item in work:
