@@ -16,10 +16,10 @@ from crisisdesk.domain.events import Kind
 from crisisdesk.domain.outbox import UNFINISHED
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.guard import require
+from crisisdesk.services.people import SYSTEM
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
-SYSTEM = "system"
 DEFAULT_LIVE = "public-page"
 DEFAULT_EXERCISE = "exercise-page"
 

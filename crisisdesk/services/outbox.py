@@ -32,7 +32,7 @@ from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
-from crisisdesk.domain.incidents import working_permissions
+from crisisdesk.domain.incidents import Mode, working_permissions
 from crisisdesk.domain.outbox import UNFINISHED, Next, backoff, next_work
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.channels import ChannelService
@@ -522,8 +522,7 @@ def request_retractions(
 
 
 def working_permissions_for(mode: str) -> tuple[Permission, ...]:
-    from crisisdesk.domain.incidents import Mode
-
+    """Who may send a row again: whoever may work on an incident of its mode, and approvers."""
     return (*working_permissions(Mode(mode)), Permission.APPROVE)
 
 
