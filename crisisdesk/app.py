@@ -19,6 +19,7 @@ from crisisdesk.store.eventlog import EventLog
 
 if TYPE_CHECKING:
     from crisisdesk.services.channels import ChannelService
+    from crisisdesk.services.feeds import FeedService
     from crisisdesk.services.incidents import IncidentService
     from crisisdesk.services.messages import MessageService
     from crisisdesk.services.outbox import OutboxService
@@ -98,6 +99,7 @@ class App:
     _messages: MessageService | None = None
     _channels: ChannelService | None = None
     _outbox: OutboxService | None = None
+    _feeds: FeedService | None = None
 
     @classmethod
     def open(
@@ -157,7 +159,18 @@ class App:
             self._outbox = OutboxService(self.db, self.log, self.clock, self.channels(), self.secrets)
         return self._outbox
 
+    def feeds(self) -> FeedService:
+        if self._feeds is None:
+            from crisisdesk.services.feeds import FeedService
+
+            self._feeds = FeedService(
+                self.db, self.log, self.clock, self.incidents(), resources_dir() / "monitoring.yaml"
+            )
+        return self._feeds
+
     def close(self) -> None:
         if self._outbox is not None:
             self._outbox.close()
+        if self._feeds is not None:
+            self._feeds.close()
         self.db.close()

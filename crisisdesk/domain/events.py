@@ -53,6 +53,12 @@ class Kind:
     OUTBOX_RETRIED = "outbox.retried"
     RETRACT_REQUESTED = "outbox.retract_requested"
     RETRACT_DONE = "outbox.retracted"
+    FEED_ADDED = "feed.added"
+    FEED_REMOVED = "feed.removed"
+    RULES_SET = "monitoring.rules_set"
+    ALERT_RAISED = "feed.alert_raised"
+    ALERT_HANDLED = "feed.alert_handled"
+    TRIAGE_SET = "triage.set"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -86,6 +92,12 @@ KIND_LABELS: dict[str, str] = {
     Kind.OUTBOX_RETRIED: "Send retried",
     Kind.RETRACT_REQUESTED: "Retraction requested",
     Kind.RETRACT_DONE: "Retraction finished",
+    Kind.FEED_ADDED: "Feed added",
+    Kind.FEED_REMOVED: "Feed removed",
+    Kind.RULES_SET: "Monitoring rules set",
+    Kind.ALERT_RAISED: "Feed alert raised",
+    Kind.ALERT_HANDLED: "Feed alert handled",
+    Kind.TRIAGE_SET: "Triage decision",
 }
 
 

@@ -141,6 +141,8 @@ class Playbook(_Model):
     approval: Approval = Field(default_factory=Approval)
     channels: list[Channel]
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    # Replies to the public, by name then language: "where-to-go: {en: ..., es: ...}"; facts allowed.
+    responses: dict[str, dict[str, str]] = Field(default_factory=dict)
     cap: Cap
     messages: dict[str, dict[str, dict[str, str]]]  # type -> language -> template key -> template
 

@@ -29,14 +29,17 @@ class Permission(enum.StrEnum):
     DRAFT = "draft and edit messages"
     APPROVE = "approve messages"
     RUN_EXERCISES = "run exercises"
+    MANAGE_FEEDS = "manage feeds and monitoring rules"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
-    Role.COMMUNICATOR: frozenset({Permission.READ, Permission.DRAFT}),
+    Role.COMMUNICATOR: frozenset({Permission.READ, Permission.DRAFT, Permission.MANAGE_FEEDS}),
     Role.APPROVER: frozenset({Permission.READ, Permission.APPROVE}),
     Role.EXERCISE_CONTROLLER: frozenset({Permission.READ, Permission.RUN_EXERCISES}),
-    Role.ADMIN: frozenset({Permission.READ, Permission.MANAGE_PEOPLE, Permission.MANAGE_CHANNELS}),
+    Role.ADMIN: frozenset(
+        {Permission.READ, Permission.MANAGE_PEOPLE, Permission.MANAGE_CHANNELS, Permission.MANAGE_FEEDS}
+    ),
 }
 
 

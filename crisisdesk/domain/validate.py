@@ -55,6 +55,7 @@ def validate_text(text: str, source: str) -> tuple[Playbook | None, list[Problem
     _check_languages(playbook, found)
     _check_messages(playbook, found)
     _check_facts(playbook, found)
+    _check_responses(playbook, found)
     if not found.items:
         _check_rendering(playbook, found)
     out = sorted(found.items, key=lambda p: (p.line, p.column, p.message))
@@ -132,6 +133,24 @@ def _check_messages(pb: Playbook, found: _Problems) -> None:
                     found.add(path, message, template_line=line)
                 for name in sorted(names - facts):
                     found.add_at_token(path, name, f"the template names {name!r}, which is not a declared fact")
+
+
+def _check_responses(pb: Playbook, found: _Problems) -> None:
+    facts = set(pb.facts)
+    for name, by_lang in pb.responses.items():
+        for lang in pb.languages:
+            if not by_lang.get(lang):
+                found.add(("responses", name), f"response {name!r} has no {lang!r} text", key=True)
+        for lang, source in by_lang.items():
+            path = ("responses", name, lang)
+            if lang not in pb.languages:
+                found.add(path, f"{lang!r} is not one of the playbook's languages", key=True)
+                continue
+            names, template_problems = check_source(source)
+            for line, message in template_problems:
+                found.add(path, message, template_line=line)
+            for fact in sorted(names - facts):
+                found.add_at_token(path, fact, f"the response names {fact!r}, which is not a declared fact")
 
 
 def _check_facts(pb: Playbook, found: _Problems) -> None:

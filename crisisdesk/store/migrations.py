@@ -200,6 +200,107 @@ MIGRATIONS += (
     ),
 )
 
+# Feeds. Sources, alerts, triage decisions and the rules are projections of events (they are decisions);
+# items and each source's health are local observations, kept out of the log: a poll can bring thousands of
+# items a minute, and they can always be fetched again. Items point at their source without a foreign key, so
+# replaying the log (which empties the projections) never touches them.
+MIGRATIONS += (
+    Migration(
+        6,
+        "feeds, items with full-text search, alerts and triage",
+        (
+            """CREATE TABLE feed_sources (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                url TEXT NOT NULL,
+                interval INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                removed_at TEXT,
+                removed_by TEXT)""",
+            "CREATE UNIQUE INDEX feed_sources_active_name ON feed_sources (name) WHERE removed_at IS NULL",
+            """CREATE TABLE feed_health (
+                source_id TEXT PRIMARY KEY,
+                last_attempt TEXT,
+                last_success TEXT,
+                last_error TEXT,
+                last_error_at TEXT,
+                failures INTEGER NOT NULL DEFAULT 0,
+                next_poll_at TEXT,
+                etag TEXT,
+                last_modified TEXT,
+                items_seen INTEGER NOT NULL DEFAULT 0,
+                items_new INTEGER NOT NULL DEFAULT 0,
+                folder_state TEXT)""",
+            """CREATE TABLE feed_items (
+                id INTEGER PRIMARY KEY,
+                fingerprint TEXT NOT NULL UNIQUE,
+                source_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                url TEXT,
+                title TEXT NOT NULL,
+                text TEXT NOT NULL,
+                author TEXT,
+                at TEXT NOT NULL,
+                fetched_at TEXT NOT NULL,
+                lang TEXT,
+                lat REAL,
+                lon REAL,
+                severity TEXT,
+                magnitude REAL,
+                event TEXT,
+                public INTEGER NOT NULL,
+                sentiment REAL,
+                stakeholder TEXT,
+                priority TEXT,
+                extra TEXT)""",
+            "CREATE INDEX feed_items_at ON feed_items (at)",
+            "CREATE INDEX feed_items_fetched ON feed_items (fetched_at)",
+            "CREATE INDEX feed_items_public ON feed_items (public, id) WHERE public = 1",
+            """CREATE VIRTUAL TABLE feed_items_fts USING fts5(
+                title, text, author, content='feed_items', content_rowid='id',
+                tokenize='unicode61 remove_diacritics 2')""",
+            """CREATE TRIGGER feed_items_fts_insert AFTER INSERT ON feed_items BEGIN
+                INSERT INTO feed_items_fts (rowid, title, text, author)
+                VALUES (new.id, new.title, new.text, new.author); END""",
+            """CREATE TRIGGER feed_items_fts_delete AFTER DELETE ON feed_items BEGIN
+                INSERT INTO feed_items_fts (feed_items_fts, rowid, title, text, author)
+                VALUES ('delete', old.id, old.title, old.text, old.author); END""",
+            """CREATE TABLE feed_alerts (
+                id TEXT PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                incident_id TEXT REFERENCES incidents (id),
+                rules TEXT NOT NULL,
+                reasons TEXT NOT NULL,
+                title TEXT NOT NULL,
+                url TEXT,
+                source TEXT NOT NULL,
+                raised_at TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('new', 'acknowledged', 'dismissed', 'opened')),
+                opened_incident TEXT,
+                handled_by TEXT,
+                handled_at TEXT)""",
+            "CREATE UNIQUE INDEX feed_alerts_once ON feed_alerts (fingerprint, coalesce(incident_id, ''))",
+            "CREATE INDEX feed_alerts_incident ON feed_alerts (incident_id, status)",
+            """CREATE TABLE triage_decisions (
+                fingerprint TEXT PRIMARY KEY,
+                status TEXT NOT NULL CHECK (status IN ('new', 'acknowledged', 'answered', 'ignored')),
+                priority TEXT CHECK (priority IN ('urgent', 'high', 'normal', 'low')),
+                template TEXT,
+                note TEXT,
+                decided_by TEXT NOT NULL,
+                decided_at TEXT NOT NULL)""",
+            """CREATE TABLE monitoring_rules (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                rules TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                set_by TEXT NOT NULL,
+                set_at TEXT NOT NULL)""",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
@@ -216,4 +317,8 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "publications",
     "channel_accounts",
     "outbox",
+    "feed_sources",
+    "feed_alerts",
+    "triage_decisions",
+    "monitoring_rules",
 )

@@ -263,3 +263,66 @@ def _retract_requested(conn: sqlite3.Connection, e: Event) -> None:
 def _retracted(conn: sqlite3.Connection, e: Event) -> None:
     p = e.payload
     _outbox_set(conn, e, p["row"], retract_state=p["outcome"], retract_reason=p.get("reason"))
+
+
+@handles(Kind.FEED_ADDED)
+def _feed_added(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO feed_sources (id, name, kind, url, interval, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (p["source"], p["name"], p["kind"], p["url"], p["interval"], e.at, e.actor),
+    )
+
+
+@handles(Kind.FEED_REMOVED)
+def _feed_removed(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute(
+        "UPDATE feed_sources SET removed_at = ?, removed_by = ? WHERE id = ?", (e.at, e.actor, e.payload["source"])
+    )
+
+
+@handles(Kind.RULES_SET)
+def _rules_set(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO monitoring_rules (id, rules, origin, set_by, set_at) VALUES (1, ?, ?, ?, ?)",
+        (canonical_text(e.payload["rules"]), e.payload["origin"], e.actor, e.at),
+    )
+
+
+@handles(Kind.ALERT_RAISED)
+def _alert_raised(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO feed_alerts (id, fingerprint, incident_id, rules, reasons, title, url, source, raised_at, status)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')",
+        (
+            p["alert"],
+            p["item"],
+            p.get("incident"),
+            canonical_text(p["rules"]),
+            canonical_text(p["reasons"]),
+            p["title"],
+            p.get("url"),
+            p["source"],
+            e.at,
+        ),
+    )
+
+
+@handles(Kind.ALERT_HANDLED)
+def _alert_handled(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "UPDATE feed_alerts SET status = ?, opened_incident = ?, handled_by = ?, handled_at = ? WHERE id = ?",
+        (p["status"], p.get("incident"), e.actor, e.at, p["alert"]),
+    )
+
+
+@handles(Kind.TRIAGE_SET)
+def _triage_set(conn: sqlite3.Connection, e: Event) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT OR REPLACE INTO triage_decisions"
+        " (fingerprint, status, priority, template, note, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (p["item"], p["status"], p.get("priority"), p.get("template"), p.get("note"), e.actor, e.at),
+    )

@@ -9,10 +9,10 @@ from tests.conftest import actor
     ("role", "allowed"),
     [
         (Role.VIEWER, {Permission.READ}),
-        (Role.COMMUNICATOR, {Permission.READ, Permission.DRAFT}),
+        (Role.COMMUNICATOR, {Permission.READ, Permission.DRAFT, Permission.MANAGE_FEEDS}),
         (Role.APPROVER, {Permission.READ, Permission.APPROVE}),
         (Role.EXERCISE_CONTROLLER, {Permission.READ, Permission.RUN_EXERCISES}),
-        (Role.ADMIN, {Permission.READ, Permission.MANAGE_PEOPLE, Permission.MANAGE_CHANNELS}),
+        (Role.ADMIN, {Permission.READ, Permission.MANAGE_PEOPLE, Permission.MANAGE_CHANNELS, Permission.MANAGE_FEEDS}),
     ],
 )
 def test_each_role_may_do_exactly_its_own_work(role: Role, allowed: set[Permission]) -> None:

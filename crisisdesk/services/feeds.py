@@ -1,0 +1,876 @@
+"""Feeds: sources, polls, items with full-text search, alerts for incidents, and the triage queue.
+
+Sources, the monitoring rules, alerts and triage decisions are events (they are decisions someone, or the
+rules, made); items and each source's health are local observations in their own tables.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crisisdesk.domain.clock import Clock, utc_iso
+from crisisdesk.domain.errors import NotFound, UserError
+from crisisdesk.domain.events import Kind
+from crisisdesk.domain.facts import Area, BadFact, FactType, parse_area, zone
+from crisisdesk.domain.feeds import (
+    DEFAULT_INTERVAL,
+    MIN_INTERVAL,
+    PRIORITY_ORDER,
+    PUBLIC_KINDS,
+    SEVERITIES,
+    Item,
+    KeywordSet,
+    Priority,
+    Rules,
+    SourceKind,
+    TriageStatus,
+    Watch,
+    backoff_seconds,
+    matches,
+    priority,
+    stakeholder,
+)
+from crisisdesk.domain.incidents import Mode
+from crisisdesk.domain.messages import parse_values
+from crisisdesk.domain.render import TemplateError, fact_context, render_source
+from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.feeds.fetch import DEFAULT_LIMITS, Limits
+from crisisdesk.feeds.fetch import client as http_client
+from crisisdesk.feeds.poller import Outcome, Target, poll_target
+from crisisdesk.feeds.triage import sentiment
+from crisisdesk.services.guard import require
+from crisisdesk.services.incidents import Incident, IncidentService
+from crisisdesk.services.people import SYSTEM
+from crisisdesk.store.db import Database
+from crisisdesk.store.eventlog import EventLog
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+# -- views -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    name: str
+    kind: SourceKind
+    url: str
+    interval: int
+    created_at: str
+    created_by: str
+    last_attempt: str | None = None
+    last_success: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    failures: int = 0
+    next_poll_at: str | None = None
+    items_seen: int = 0
+    items_new: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    folder_state: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def health(self) -> str:
+        if self.failures:
+            return "unhealthy"
+        if self.last_success is None:
+            return "not polled yet"
+        return "problems" if self.last_error and self.last_error_at == self.last_success else "ok"
+
+    def target(self) -> Target:
+        return Target(self.id, self.name, self.kind, self.url, self.etag, self.last_modified, self.folder_state)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind.value,
+            "url": self.url,
+            "interval": self.interval,
+            "health": self.health,
+            "last_attempt": self.last_attempt,
+            "last_success": self.last_success,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "failures": self.failures,
+            "next_poll_at": self.next_poll_at,
+            "items_seen": self.items_seen,
+            "items_new_last_poll": self.items_new,
+            "added_at": self.created_at,
+            "added_by": self.created_by,
+        }
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    fingerprint: str
+    source: str
+    kind: str
+    title: str
+    text: str
+    url: str | None
+    author: str | None
+    at: str
+    fetched_at: str
+    severity: str | None
+    magnitude: float | None
+    event: str | None
+    public: bool
+    sentiment: float | None
+    stakeholder: str | None
+    priority: str | None
+    status: str | None
+    decided_by: str | None
+    extra: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return d
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    fingerprint: str
+    incident_id: str | None
+    rules: list[str]
+    reasons: list[str]
+    title: str
+    url: str | None
+    source: str
+    raised_at: str
+    status: str
+    opened_incident: str | None
+    item_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Response:
+    name: str
+    lang: str
+    text: str | None
+    problem: str | None = None
+
+
+@dataclass
+class PollReport:
+    source: str
+    new: int = 0
+    seen: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+    alerts: int = 0
+    seconds: float = 0.0
+    next_poll_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+# -- the rules file --------------------------------------------------------------------------------------
+
+
+class _StakeholderModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group: str = Field(min_length=1)
+    authors: list[str] = Field(default_factory=list)
+    words: list[str] = Field(default_factory=list)
+
+
+class _RulesModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_severity: str = "Severe"
+    min_magnitude: float = Field(default=4.5, ge=0, le=10)
+    keywords: list[str] = Field(default_factory=list)
+    urgent_words: list[str] = Field(default_factory=list)
+    stakeholders: list[_StakeholderModel] = Field(default_factory=list)
+    default_group: str = "public"
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    areas: list[str] = Field(default_factory=list)
+
+
+def parse_rules(text: str, origin: str) -> dict[str, Any]:
+    """The rules file checked; a UserError naming the file, line or field for any mistake."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
+        raise UserError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{origin}: the rules are a YAML mapping (min_severity: ..., keywords: [...])")
+    try:
+        model = _RulesModel.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"{origin}: {path}: {first['msg']}") from None
+    if model.min_severity not in SEVERITIES:
+        raise UserError(f"{origin}: min_severity: use one of {', '.join(SEVERITIES)}")
+    for i, area in enumerate(model.areas):
+        try:
+            parse_area(area)
+        except BadFact as exc:
+            raise UserError(f"{origin}: areas.{i}: {exc}") from None
+    out = model.model_dump()
+    out["min_magnitude"] = f"{model.min_magnitude:g}"  # events hold no floats: a decimal string
+    return out
+
+
+# -- the service -----------------------------------------------------------------------------------------
+
+
+class FeedService:
+    def __init__(
+        self,
+        db: Database,
+        log: EventLog,
+        clock: Clock,
+        incidents: IncidentService,
+        default_rules: Path,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.db = db
+        self.log = log
+        self.clock = clock
+        self.incidents = incidents
+        self.default_rules = default_rules
+        self.limits = limits
+        self._http: httpx.Client | None = None
+        self._rules: tuple[str, Rules] | None = None
+
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = http_client(self.limits)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    # -- sources ------------------------------------------------------------------------------------------
+
+    def add(self, actor: Actor, name: str, url: str, kind: str, *, interval: int = DEFAULT_INTERVAL) -> Source:
+        require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "add a feed")
+        if not _NAME.match(name):
+            raise UserError(f"invalid feed name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+        try:
+            source_kind = SourceKind(kind)
+        except ValueError:
+            raise UserError(
+                f"unknown feed kind {kind!r}: use one of {', '.join(k.value for k in SourceKind)}"
+            ) from None
+        if interval < MIN_INTERVAL:
+            raise UserError(f"an interval of {interval} s is too short: at least {MIN_INTERVAL} s, to be polite")
+        url = url.strip()
+        if source_kind is SourceKind.FOLDER:
+            folder = Path(url.removeprefix("file://")).expanduser().resolve()
+            if not folder.is_dir():
+                raise UserError(f"{folder} is not a folder: create it first, then add it")
+            url = str(folder)
+        elif not re.match(r"^https?://[^\s/]+", url, re.I):
+            raise UserError(f"{url!r} is not an http(s) address (only a 'folder' feed takes a path)")
+        if self._find(name) is not None:
+            raise UserError(f"there is already a feed named {name!r}; remove it first or choose another name")
+        source_id = f"feed-{uuid.uuid4().hex[:10]}"
+        with self.db.write() as conn:
+            self.log.record(
+                conn,
+                actor.name,
+                Kind.FEED_ADDED,
+                {"source": source_id, "name": name, "kind": source_kind.value, "url": url, "interval": interval},
+            )
+        return self.get(name)
+
+    def remove(self, actor: Actor, name: str) -> Source:
+        require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "remove a feed")
+        source = self.get(name)
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.FEED_REMOVED, {"source": source.id, "name": source.name})
+        return source
+
+    _SOURCE_SQL = """SELECT s.id, s.name, s.kind, s.url, s.interval, s.created_at, s.created_by,
+        h.last_attempt, h.last_success, h.last_error, h.last_error_at, coalesce(h.failures, 0) AS failures,
+        h.next_poll_at, coalesce(h.items_seen, 0) AS items_seen, coalesce(h.items_new, 0) AS items_new,
+        h.etag, h.last_modified, h.folder_state
+        FROM feed_sources s LEFT JOIN feed_health h ON h.source_id = s.id WHERE s.removed_at IS NULL"""
+
+    def _source(self, r: dict[str, Any]) -> Source:
+        raw = r.pop("folder_state", None)
+        state = orjson.loads(raw) if raw else {}
+        return Source(**{**r, "kind": SourceKind(r["kind"])}, folder_state={k: (v[0], v[1]) for k, v in state.items()})
+
+    def sources(self, actor: Actor | None = None) -> list[Source]:
+        if actor is not None:
+            require(self.db, self.log, actor, Permission.READ, "list feeds")
+        return [self._source(r) for r in self.db.utils.query(self._SOURCE_SQL + " ORDER BY s.name")]
+
+    def _find(self, name: str) -> Source | None:
+        found = next(self.db.utils.query(self._SOURCE_SQL + " AND s.name = ?", (name,)), None)
+        return self._source(found) if found else None
+
+    def get(self, name: str) -> Source:
+        found = self._find(name)
+        if found is None:
+            raise NotFound(f"no feed named {name!r}; 'crisisdesk feeds list' shows them")
+        return found
+
+    def by_id(self, source_id: str) -> Source | None:
+        found = next(self.db.utils.query(self._SOURCE_SQL + " AND s.id = ?", (source_id,)), None)
+        return self._source(found) if found else None
+
+    # -- rules --------------------------------------------------------------------------------------------
+
+    def rules_text(self) -> tuple[str, dict[str, Any]]:
+        """(where the rules came from, the rules)."""
+        row = self.db.conn.execute("SELECT origin, rules FROM monitoring_rules WHERE id = 1").fetchone()
+        if row:
+            return row[0], orjson.loads(row[1])
+        return str(self.default_rules), parse_rules(self.default_rules.read_text(encoding="utf-8"), "monitoring.yaml")
+
+    def rules(self) -> Rules:
+        origin, data = self.rules_text()
+        key = origin + orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+        if self._rules is None or self._rules[0] != key:
+            self._rules = (key, Rules.from_dict(data))
+        return self._rules[1]
+
+    def set_rules(self, actor: Actor, text: str, origin: str) -> Rules:
+        require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "set the monitoring rules")
+        data = parse_rules(text, origin)
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.RULES_SET, {"rules": data, "origin": origin})
+        return self.rules()
+
+    # -- polling ------------------------------------------------------------------------------------------
+
+    def poll(self, names: Sequence[str] = (), *, parallel: int = 8) -> list[PollReport]:
+        """Poll the named sources (all if none) once: fetches in parallel threads, records in this one."""
+        sources = [self.get(n) for n in names] if names else self.sources()
+        if not sources:
+            return []
+        targets = [s.target() for s in sources]
+        http = self.http()
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
+            outcomes = list(pool.map(lambda t: poll_target(t, http, self.limits), targets))
+        reports = [self.record(s, o) for s, o in zip(sources, outcomes, strict=True)]
+        self.prune()
+        return reports
+
+    def poll_one(self, source_id: str) -> PollReport | None:
+        """One source, fetched in the calling thread (the scheduler's jobs). None if it was removed."""
+        source = self.by_id(source_id)
+        if source is None:
+            return None
+        return self.record(source, poll_target(source.target(), self.http(), self.limits))
+
+    def record(self, source: Source, outcome: Outcome) -> PollReport:
+        """Store what one poll brought and the source's health, in one transaction."""
+        now = self.clock.now()
+        at = utc_iso(now)
+        report = PollReport(source.name, seconds=round(outcome.seconds, 3), problems=list(outcome.problems))
+        with self.db.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO feed_health (source_id) VALUES (?)", (source.id,))
+            if outcome.error is not None:
+                failures = source.failures + 1
+                wait = backoff_seconds(source.interval, failures, outcome.retry_after)
+                report.error = outcome.error
+                report.next_poll_at = utc_iso(now + timedelta(seconds=wait))
+                conn.execute(
+                    "UPDATE feed_health SET last_attempt = ?, last_error = ?, last_error_at = ?, failures = ?,"
+                    " next_poll_at = ?, items_new = 0 WHERE source_id = ?",
+                    (at, outcome.error, at, failures, report.next_poll_at, source.id),
+                )
+                return report
+            new, alerts = self._ingest(conn, source, outcome.items, at) if outcome.items else (0, 0)
+            report.new, report.seen, report.alerts = new, len(outcome.items), alerts
+            report.not_modified = outcome.not_modified
+            report.next_poll_at = utc_iso(now + timedelta(seconds=source.interval))
+            problem = "; ".join(outcome.problems)[:1000] or None
+            conn.execute(
+                "UPDATE feed_health SET last_attempt = ?, last_success = ?, failures = 0, next_poll_at = ?,"
+                " items_seen = items_seen + ?, items_new = ?,"
+                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+                " folder_state = coalesce(?, folder_state),"
+                " last_error = CASE WHEN ? IS NULL THEN last_error ELSE ? END,"
+                " last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END"
+                " WHERE source_id = ?",
+                (
+                    at,
+                    at,
+                    report.next_poll_at,
+                    len(outcome.items),
+                    new,
+                    outcome.etag,
+                    outcome.last_modified,
+                    orjson.dumps(outcome.folder_state).decode() if outcome.folder_state is not None else None,
+                    problem,
+                    problem,
+                    problem,
+                    at,
+                    source.id,
+                ),
+            )
+        return report
+
+    # -- ingest -------------------------------------------------------------------------------------------
+
+    def _ingest(self, conn: Any, source: Source, items: Iterable[Item], at: str) -> tuple[int, int]:
+        """Store the items not seen before; raise alerts and triage what is new. Returns (new, alerts)."""
+        batch: dict[str, Item] = {}
+        for item in items:
+            batch.setdefault(item.fingerprint, item)
+        known: set[str] = set()
+        keys = list(batch)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                r[0]
+                for r in conn.execute(f"SELECT fingerprint FROM feed_items WHERE fingerprint IN ({marks})", chunk)  # noqa: S608
+            )
+        fresh = [(fp, item) for fp, item in batch.items() if fp not in known]
+        if not fresh:
+            return 0, 0
+        rules = self.rules()
+        watches = self.watches()
+        always = KeywordSet(rules.keywords)
+        urgent = KeywordSet(rules.urgent_words)
+        rows = []
+        raised: list[tuple[str, Item, Any]] = []
+        for fp, item in fresh:
+            found = (
+                matches(item, watches, rules, always) if (watches or always or item.severity or item.magnitude) else []
+            )
+            raised.extend((fp, item, m) for m in found)
+            mood = group = prio = None
+            public = item.public or source.kind in PUBLIC_KINDS
+            if public:
+                words = f"{item.title}\n{item.text}"
+                mood = sentiment(item.text or item.title)
+                group = stakeholder(rules, item.author, words)
+                prio = priority(
+                    urgent=bool(urgent.find(words)),
+                    concerns_incident=any(m.incident_id for m in found),
+                    sentiment=mood,
+                    group=group,
+                ).value
+            rows.append(
+                (
+                    fp,
+                    source.id,
+                    source.kind.value,
+                    item.url,
+                    item.title,
+                    item.text,
+                    item.author,
+                    item.published or at,
+                    at,
+                    item.lang,
+                    item.lat,
+                    item.lon,
+                    item.severity,
+                    item.magnitude,
+                    item.event,
+                    int(public),
+                    mood,
+                    group,
+                    prio,
+                    orjson.dumps(item.extra).decode() if item.extra else None,
+                )
+            )
+        conn.executemany(
+            "INSERT INTO feed_items (fingerprint, source_id, kind, url, title, text, author, at, fetched_at, lang,"
+            " lat, lon, severity, magnitude, event, public, sentiment, stakeholder, priority, extra)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        for fp, item, match in raised:
+            self.log.record(
+                conn,
+                SYSTEM,
+                Kind.ALERT_RAISED,
+                {
+                    "alert": f"alert-{uuid.uuid4().hex[:10]}",
+                    "item": fp,
+                    "incident": match.incident_id,
+                    "rules": list(match.rules),
+                    "reasons": list(match.reasons),
+                    "title": item.title,
+                    "url": item.url,
+                    "source": source.name,
+                },
+            )
+        return len(fresh), len(raised)
+
+    def watches(self) -> list[Watch]:
+        """What each open incident watches: its playbook's keywords and areas, and its own area facts."""
+        out = []
+        rows = self.db.conn.execute(
+            "SELECT id, playbook_id, title, timezone FROM incidents WHERE status != 'closed'"
+        ).fetchall()
+        for incident_id, playbook_id, title, _tz in rows:
+            try:
+                playbook = self.incidents.playbooks.get(playbook_id)
+            except UserError:
+                continue  # its playbook is gone from the library; nothing to watch with
+            words = [w for ws in playbook.monitoring.keywords.values() for w in ws]
+            areas: list[Area] = []
+            for text in playbook.monitoring.areas:
+                try:
+                    areas.append(parse_area(text))
+                except BadFact:
+                    continue
+            facts = self.db.conn.execute(
+                "SELECT name, value FROM incident_facts WHERE incident_id = ?", (incident_id,)
+            ).fetchall()
+            for name, value in facts:
+                fact = playbook.facts.get(name)
+                if fact is not None and fact.type is FactType.AREA:
+                    try:
+                        areas.append(parse_area(value))
+                    except BadFact:
+                        continue
+            out.append(Watch(incident_id, title, KeywordSet(words), tuple(areas)))
+        return out
+
+    def prune(self) -> int:
+        """Delete items past the retention, except those with an alert or a triage decision (the audit needs them)."""
+        cutoff = utc_iso(self.clock.now() - self.rules().retention)
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "DELETE FROM feed_items WHERE fetched_at < ?"
+                " AND fingerprint NOT IN (SELECT fingerprint FROM feed_alerts)"
+                " AND fingerprint NOT IN (SELECT fingerprint FROM triage_decisions)",
+                (cutoff,),
+            )
+            return cur.rowcount
+
+    # -- reading items ------------------------------------------------------------------------------------
+
+    _ITEM_SQL = """SELECT i.id, i.fingerprint, coalesce(s.name, i.source_id) AS source, i.kind, i.title, i.text,
+        i.url, i.author, i.at, i.fetched_at, i.severity, i.magnitude, i.event, i.public, i.sentiment,
+        i.stakeholder, coalesce(d.priority, i.priority) AS priority,
+        CASE WHEN i.public THEN coalesce(d.status, 'new') END AS status, d.decided_by, i.extra
+        FROM feed_items i LEFT JOIN feed_sources s ON s.id = i.source_id
+        LEFT JOIN triage_decisions d ON d.fingerprint = i.fingerprint"""
+
+    @staticmethod
+    def _item(r: dict[str, Any]) -> ItemView:
+        return ItemView(**{**r, "public": bool(r["public"]), "extra": orjson.loads(r["extra"]) if r["extra"] else {}})
+
+    def item(self, ref: str) -> ItemView:
+        """An item by its number or a fingerprint prefix (at least 6 characters)."""
+        ref = ref.strip().removeprefix("item-")
+        if ref.isdigit():
+            found = list(self.db.utils.query(self._ITEM_SQL + " WHERE i.id = ?", (int(ref),)))
+        elif len(ref) >= 6 and re.fullmatch(r"[0-9a-f]+", ref):
+            found = list(self.db.utils.query(self._ITEM_SQL + " WHERE i.fingerprint LIKE ? LIMIT 2", (ref + "%",)))
+        else:
+            raise UserError(f"{ref!r} is not an item: give its number or at least 6 characters of its fingerprint")
+        if not found:
+            raise NotFound(f"no item {ref!r}; 'crisisdesk feeds search' or 'crisisdesk triage list' shows them")
+        if len(found) > 1:
+            raise UserError(f"{ref!r} matches more than one item: give more of the fingerprint")
+        return self._item(found[0])
+
+    def search(
+        self, actor: Actor, query: str, *, since: str | None = None, limit: int = 50, public: bool | None = None
+    ) -> list[ItemView]:
+        """Newest first. Words are all required; "quoted phrases" and prefix* work; OR between words."""
+        require(self.db, self.log, actor, Permission.READ, "search feed items")
+        match = fts_query(query)
+        where = ["feed_items_fts MATCH ?"]
+        params: list[Any] = [match]
+        if since:
+            where.append("i.at >= ?")
+            params.append(parse_since(since, self.clock.now()))
+        if public is not None:
+            where.append("i.public = ?")
+            params.append(int(public))
+        sql = (
+            self._ITEM_SQL.replace("FROM feed_items i", "FROM feed_items_fts f JOIN feed_items i ON i.id = f.rowid")
+            + " WHERE "
+            + " AND ".join(where)
+            + " ORDER BY f.rowid DESC LIMIT ?"
+        )
+        return [self._item(r) for r in self.db.utils.query(sql, (*params, limit))]
+
+    def recent(self, actor: Actor, *, limit: int = 100) -> list[ItemView]:
+        require(self.db, self.log, actor, Permission.READ, "read feed items")
+        return [self._item(r) for r in self.db.utils.query(self._ITEM_SQL + " ORDER BY i.id DESC LIMIT ?", (limit,))]
+
+    def count(self) -> int:
+        return int(self.db.conn.execute("SELECT count(*) FROM feed_items").fetchone()[0])
+
+    # -- alerts -------------------------------------------------------------------------------------------
+
+    _ALERT_SQL = """SELECT a.id, a.fingerprint, a.incident_id, a.rules, a.reasons, a.title, a.url, a.source,
+        a.raised_at, a.status, a.opened_incident, i.id AS item_id
+        FROM feed_alerts a LEFT JOIN feed_items i ON i.fingerprint = a.fingerprint"""
+
+    @staticmethod
+    def _alert(r: dict[str, Any]) -> Alert:
+        return Alert(**{**r, "rules": orjson.loads(r["rules"]), "reasons": orjson.loads(r["reasons"])})
+
+    def alerts(self, actor: Actor, *, include_handled: bool = False, incident: str | None = None) -> list[Alert]:
+        require(self.db, self.log, actor, Permission.READ, "read feed alerts")
+        where, params = [], []
+        if not include_handled:
+            where.append("a.status = 'new'")
+        if incident:
+            where.append("a.incident_id = ?")
+            params.append(incident)
+        sql = self._ALERT_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.raised_at DESC"
+        return [self._alert(r) for r in self.db.utils.query(sql, params)]
+
+    def alert(self, alert_id: str) -> Alert:
+        found = next(self.db.utils.query(self._ALERT_SQL + " WHERE a.id = ?", (alert_id,)), None)
+        if found is None:
+            raise NotFound(f"no alert {alert_id!r}; 'crisisdesk alerts list' shows them")
+        return self._alert(found)
+
+    def handle_alert(self, actor: Actor, alert_id: str, status: str) -> Alert:
+        if status not in ("acknowledged", "dismissed"):
+            raise UserError("an alert can be acknowledged or dismissed (or opened as an incident)")
+        require(self.db, self.log, actor, (Permission.DRAFT, Permission.APPROVE), f"{status[:-1]} an alert")
+        alert = self.alert(alert_id)
+        with self.db.write() as conn:
+            self.log.record(conn, actor.name, Kind.ALERT_HANDLED, {"alert": alert.id, "status": status})
+        return self.alert(alert_id)
+
+    def open_incident(
+        self, actor: Actor, alert_id: str, *, playbook_id: str | None = None, mode: Mode = Mode.LIVE
+    ) -> tuple[Incident, list[str]]:
+        """Open an incident from an alert, with the facts its item gives (area, expiry, magnitude, web page).
+
+        Returns the incident and the notes on facts that could not be taken over."""
+        alert = self.alert(alert_id)
+        if alert.opened_incident:
+            raise UserError(f"{alert_id} already opened {alert.opened_incident}")
+        item = self.item(str(alert.item_id)) if alert.item_id else None
+        if item is None:
+            raise NotFound(f"the item behind {alert_id} is no longer stored (past the retention?)")
+        playbook = self.incidents.playbooks.get(playbook_id) if playbook_id else self._guess_playbook(item)
+        facts, notes = facts_from_item(item, playbook, zone(playbook.timezone))
+        title = item.title[:120]
+        incident = self.incidents.open(actor, playbook.id, mode, title=title, facts=facts)
+        with self.db.write() as conn:
+            self.log.record(
+                conn, actor.name, Kind.ALERT_HANDLED, {"alert": alert.id, "status": "opened", "incident": incident.id}
+            )
+        return incident, notes
+
+    def _guess_playbook(self, item: ItemView) -> Any:
+        """The playbook whose monitoring keywords the item names most; refuse to guess on a tie or none."""
+        text = f"{item.event or ''}\n{item.title}\n{item.text}"
+        scored = []
+        for playbook in self.incidents.playbooks.library().playbooks.values():
+            words = [w for ws in playbook.monitoring.keywords.values() for w in ws]
+            hits = len(KeywordSet(words).find(text))
+            if hits:
+                scored.append((hits, playbook.id, playbook))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
+            names = ", ".join(s[1] for s in scored[:4]) or "none matched"
+            raise UserError(f"say which playbook with --playbook (candidates: {names})")
+        return scored[0][2]
+
+    # -- triage -------------------------------------------------------------------------------------------
+
+    def triage(
+        self, actor: Actor, *, statuses: Sequence[str] = ("new", "acknowledged"), limit: int = 200
+    ) -> list[ItemView]:
+        """Public messages to answer, most pressing first."""
+        require(self.db, self.log, actor, Permission.READ, "read the triage queue")
+        for s in statuses:
+            TriageStatus(s)
+        marks = ",".join("?" * len(statuses))
+        order = " ".join(f"WHEN '{p.value}' THEN {i}" for p, i in PRIORITY_ORDER.items())
+        sql = (
+            self._ITEM_SQL
+            + f" WHERE i.public = 1 AND coalesce(d.status, 'new') IN ({marks})"
+            + f" ORDER BY CASE coalesce(d.priority, i.priority) {order} ELSE 9 END, i.id DESC LIMIT ?"
+        )
+        return [self._item(r) for r in self.db.utils.query(sql, (*statuses, limit))]
+
+    def set_triage(
+        self,
+        actor: Actor,
+        ref: str,
+        *,
+        status: str,
+        priority_value: str | None = None,
+        template: str | None = None,
+        note: str | None = None,
+    ) -> ItemView:
+        require(self.db, self.log, actor, Permission.DRAFT, "triage a public message")
+        try:
+            status = TriageStatus(status).value
+            priority_value = Priority(priority_value).value if priority_value else None
+        except ValueError:
+            raise UserError(
+                "status is one of new, acknowledged, answered, ignored; priority one of urgent, high, normal, low"
+            ) from None
+        item = self.item(ref)
+        if not item.public:
+            raise UserError(f"item {item.id} is not a public message ({item.kind}); only those are triaged")
+        if template is not None and template not in {r.name for r in self.responses(item)}:
+            known = ", ".join(sorted({r.name for r in self.responses(item)})) or "none"
+            raise UserError(f"no response template {template!r} for this item (known: {known})")
+        with self.db.write() as conn:
+            self.log.record(
+                conn,
+                actor.name,
+                Kind.TRIAGE_SET,
+                {
+                    "item": item.fingerprint,
+                    "status": status,
+                    "priority": priority_value or item.priority,
+                    "template": template,
+                    "note": note,
+                },
+            )
+        return self.item(str(item.id))
+
+    def incidents_of(self, item: ItemView) -> list[str]:
+        rows = self.db.conn.execute(
+            "SELECT DISTINCT incident_id FROM feed_alerts WHERE fingerprint = ? AND incident_id IS NOT NULL",
+            (item.fingerprint,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def responses(self, item: ItemView) -> list[Response]:
+        """The reply templates of the incidents this item concerns, filled in with each incident's facts."""
+        out: list[Response] = []
+        for incident_id in self.incidents_of(item):
+            incident = self.incidents.get_unchecked(incident_id)
+            playbook = self.incidents.playbooks.get(incident.playbook_id)
+            tz = zone(incident.timezone)
+            problem: str | None = None
+            try:
+                values = parse_values(playbook, incident.facts, tz)
+            except UserError as exc:
+                values, problem = {}, str(exc)
+            for name, by_lang in playbook.responses.items():
+                for lang, source in by_lang.items():
+                    try:
+                        text = render_source(source, fact_context(playbook.fact_specs(), values, lang, tz))
+                        out.append(Response(name, lang, text, problem))
+                    except TemplateError as exc:
+                        out.append(Response(name, lang, None, str(exc)))
+        return out
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def fts_query(query: str) -> str:
+    """A person's search words as a safe FTS5 query: every word a quoted term, prefix* and OR kept."""
+    terms = []
+    for phrase, word in _TOKEN.findall(query):
+        if phrase:
+            if phrase.strip():
+                terms.append('"' + phrase.replace('"', "") + '"')
+            continue
+        if word == "OR" and terms and terms[-1] != "OR":
+            terms.append("OR")
+            continue
+        prefix = word.endswith("*") and len(word) > 1
+        core = word.rstrip("*").replace('"', "")
+        if core:
+            terms.append(f'"{core}"' + ("*" if prefix else ""))
+    while terms and terms[-1] == "OR":
+        terms.pop()
+    if not terms:
+        raise UserError("give at least one word to search for")
+    return " ".join(terms)
+
+
+def parse_since(text: str, now: datetime) -> str:
+    """``--since``: an ISO date or time, or a span back from now (90m, 6h, 2d)."""
+    text = text.strip()
+    m = re.fullmatch(r"(\d+)\s*([mhd])", text)
+    if m:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+        return utc_iso(now - timedelta(**{unit: int(m.group(1))}))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"--since {text!r}: give a time (2026-11-22T08:00+00:00, 2026-11-22) or a span (90m, 6h, 2d)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # the workstation's local time
+    return utc_iso(moment)
+
+
+def facts_from_item(item: ItemView, playbook: Any, tz: Any) -> tuple[dict[str, str], list[str]]:
+    """Facts for a new incident from an alert's item: the CAP area, the expiry, the magnitude, the web page."""
+    cap = item.extra.get("cap") or {}
+    facts: dict[str, str] = {}
+    notes: list[str] = []
+    for name, fact in playbook.facts.items():
+        value: str | None = None
+        if fact.type is FactType.AREA:
+            value = _area_text(cap.get("areas") or [], item)
+        elif fact.role == "expiry" and fact.type is FactType.DATETIME and cap.get("expires"):
+            try:
+                value = datetime.fromisoformat(str(cap["expires"])).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+            except ValueError:
+                notes.append(f"{name}: the alert's expiry {cap['expires']!r} is not a time")
+        elif name == "magnitude" and fact.type is FactType.NUMBER and item.magnitude is not None:
+            value = f"{item.magnitude:g}"
+        elif fact.role == "source" and fact.type is FactType.URL and item.url:
+            value = item.url
+        if value is None:
+            continue
+        try:
+            parse_values(playbook, {name: value}, tz)
+        except UserError as exc:
+            notes.append(f"{name}: not taken over ({exc})")
+            continue
+        facts[name] = value
+    return facts, notes
+
+
+def _area_text(areas: list[dict[str, Any]], item: ItemView) -> str | None:
+    parts: list[str] = []
+    names: list[str] = []
+    for area in areas:
+        if area.get("description"):
+            names.append(str(area["description"]))
+        for poly in area.get("polygons") or []:
+            parts.append("polygon: " + " ".join(f"{p[0]},{p[1]}" for p in poly))
+        for c in area.get("circles") or []:
+            parts.append(f"circle: {c[0]},{c[1]} {c[2]}")
+        for name, value in area.get("geocodes") or []:
+            if name and value and " " not in value and "=" not in value:
+                parts.append(f"geocode: {name}={value}")
+    if not parts:
+        return None
+    description = "; ".join(names)[:200] or item.title[:100]
+    return " | ".join([description.replace("|", "/"), *parts])
