@@ -10,14 +10,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
-
-import regex
 
 from crisisdesk.domain.facts import Area, parse_area
 
@@ -159,6 +158,8 @@ def overlaps(item: Item, area: Area) -> bool:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, so 'Inundación' matches 'inundacion'."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -170,8 +171,8 @@ class KeywordSet:
         words = sorted({fold(k).strip() for k in keywords if k and k.strip()}, key=len, reverse=True)
         self.keywords = tuple(words)
         if words:
-            alternatives = "|".join(r"\s+".join(regex.escape(w) for w in k.split()) for k in words)
-            self._pattern: regex.Pattern[str] | None = regex.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+            alternatives = "|".join(r"\s+".join(re.escape(w) for w in k.split()) for k in words)
+            self._pattern: re.Pattern[str] | None = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
         else:
             self._pattern = None
 

@@ -307,8 +307,15 @@ def _entry(el: etree._Element, atom: bool) -> Item:
     fields: dict[str, etree._Element] = {}
     cap_index: dict[str, str] = {}
     alert = None
-    for name, child in _kids(el):
-        if _ns(child) in CAP_NAMESPACES:
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        if tag[0] == "{":
+            ns, _, name = tag[1:].partition("}")
+        else:
+            ns, name = "", tag
+        if ns in CAP_NAMESPACES:
             if name == "alert":
                 alert = child
             else:

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import html
+import re
 
-import regex
 from lxml import etree
 from lxml import html as lxml_html
 
 MAX_TEXT = 20_000  # characters kept of one item's text
 MAX_TITLE = 500
 
-# Control characters (but tab and newline), bidi overrides and isolates, zero-width characters, BOM.
-_INVISIBLE = regex.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_SPACES = regex.compile(r"[ \t\u00a0]+")
-_LINES = regex.compile(r"\s*\n\s*(?:\n\s*)+")
-_MARKUP = regex.compile(r"[<&]")
+# Control characters (but tab and newline), bidi overrides and isolates, zero-width characters, BOM: deleted.
+_DELETE = dict.fromkeys(
+    [
+        *range(0x00, 0x09),
+        *range(0x0B, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        0xFEFF,
+    ]
+)
+_TAG = re.compile(r"<[^>]*>")
 _BLOCKS = frozenset(
     {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article"}
 )
@@ -23,9 +31,14 @@ _DROP = frozenset({"script", "style", "head", "template", "noscript", "iframe", 
 
 
 def _tidy(text: str, limit: int) -> str:
-    text = _INVISIBLE.sub("", text)
-    text = _SPACES.sub(" ", text)
-    text = _LINES.sub("\n\n", text).strip()
+    text = text.translate(_DELETE)
+    # Spaces collapsed within lines, blank runs of lines collapsed to one blank line.
+    lines = [" ".join(line.split()) for line in text.replace("\t", " ").splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    text = "\n".join(out).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
@@ -35,28 +48,28 @@ def _from_html(markup: str) -> str:
     try:
         doc = lxml_html.document_fromstring(markup)
     except (etree.ParserError, ValueError):
-        return html.unescape(regex.sub(r"<[^>]*>", " ", markup))
-    parts: list[str] = []
+        return html.unescape(_TAG.sub(" ", markup))
+    # All in C: drop what is never text, break lines after blocks, then serialise as text.
+    etree.strip_elements(doc, *_DROP, with_tail=False)
+    for el in doc.iter(*_BLOCKS):
+        el.tail = "\n" + el.tail if el.tail else "\n"
+    return str(etree.tostring(doc, method="text", encoding="unicode"))
 
-    def walk(el: etree._Element) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _DROP:
-            if el.tail:
-                parts.append(el.tail)
-            return
-        if tag in _BLOCKS:
-            parts.append("\n")
-        if el.text and tag:
-            parts.append(el.text)
-        for child in el:
-            walk(child)
-        if tag in _BLOCKS:
-            parts.append("\n")
-        if el.tail:
-            parts.append(el.tail)
 
-    walk(doc)
-    return "".join(parts)
+# Markup made only of these tags (the usual in feed summaries) is stripped by pattern, far faster than parsing;
+# anything else (scripts, styles, comments, CDATA, stray '<') goes through the HTML parser.
+_SIMPLE_TAG = re.compile(
+    r"</?(?:p|a|b|i|u|s|em|strong|small|span|br|hr|img|code|sub|sup|div|ul|ol|li|h[1-6]|blockquote|pre"
+    r"|table|thead|tbody|tr|td|th|figure|figcaption)(?:\s[^<>]*)?/?>",
+    re.I,
+)
+_BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|tr|h[1-6]|blockquote|pre|hr|ul|ol|table)(?:\s[^<>]*)?/?>", re.I)
+
+
+def _simple_html(markup: str) -> str | None:
+    if "<" in _SIMPLE_TAG.sub("", markup):
+        return None
+    return html.unescape(_SIMPLE_TAG.sub("", _BLOCK_TAG.sub("\n", markup)))
 
 
 def plain(text: str | None, *, limit: int = MAX_TEXT, markup: bool = True) -> str:
@@ -64,8 +77,11 @@ def plain(text: str | None, *, limit: int = MAX_TEXT, markup: bool = True) -> st
     type="text", JSON Feed content_text), which are only unescaped-free tidied."""
     if not text:
         return ""
-    if markup and _MARKUP.search(text):
-        text = _from_html(text)
+    if markup and "<" in text:
+        simple = _simple_html(text)
+        text = simple if simple is not None else _from_html(text)
+    elif markup and "&" in text:
+        text = html.unescape(text)
     return _tidy(text, limit)
 
 

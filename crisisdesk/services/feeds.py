@@ -239,6 +239,21 @@ def parse_rules(text: str, origin: str) -> dict[str, Any]:
 # -- the service -----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _RuleSet:
+    rules: Rules
+    always: KeywordSet  # the rules' own keywords, watched with or without an incident
+    urgent: KeywordSet
+
+
+@dataclass(frozen=True)
+class _Round:
+    """What one round of recording needs, worked out once: the rules and what open incidents watch."""
+
+    rules: _RuleSet
+    watches: list[Watch]
+
+
 class FeedService:
     def __init__(
         self,
@@ -257,7 +272,8 @@ class FeedService:
         self.default_rules = default_rules
         self.limits = limits
         self._http: httpx.Client | None = None
-        self._rules: tuple[str, Rules] | None = None
+        self._rules: tuple[str, _RuleSet] | None = None
+        self._defaults: dict[str, Any] | None = None
 
     def http(self) -> httpx.Client:
         if self._http is None:
@@ -347,13 +363,23 @@ class FeedService:
         row = self.db.conn.execute("SELECT origin, rules FROM monitoring_rules WHERE id = 1").fetchone()
         if row:
             return row[0], orjson.loads(row[1])
-        return str(self.default_rules), parse_rules(self.default_rules.read_text(encoding="utf-8"), "monitoring.yaml")
+        return str(self.default_rules), self._default_rules()
+
+    def _default_rules(self) -> dict[str, Any]:
+        if self._defaults is None:
+            self._defaults = parse_rules(self.default_rules.read_text(encoding="utf-8"), self.default_rules.name)
+        return self._defaults
 
     def rules(self) -> Rules:
-        origin, data = self.rules_text()
-        key = origin + orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+        return self._rule_set().rules
+
+    def _rule_set(self) -> _RuleSet:
+        """The rules in force, and their compiled keyword sets, rebuilt only when the stored rules change."""
+        row = self.db.conn.execute("SELECT rules FROM monitoring_rules WHERE id = 1").fetchone()
+        key = row[0] if row else ""
         if self._rules is None or self._rules[0] != key:
-            self._rules = (key, Rules.from_dict(data))
+            rules = Rules.from_dict(orjson.loads(row[0]) if row else self._default_rules())
+            self._rules = (key, _RuleSet(rules, KeywordSet(rules.keywords), KeywordSet(rules.urgent_words)))
         return self._rules[1]
 
     def set_rules(self, actor: Actor, text: str, origin: str) -> Rules:
@@ -374,7 +400,8 @@ class FeedService:
         http = self.http()
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
             outcomes = list(pool.map(lambda t: poll_target(t, http, self.limits), targets))
-        reports = [self.record(s, o) for s, o in zip(sources, outcomes, strict=True)]
+        # One transaction for the round, after the network: no transaction ever waits on a slow source.
+        reports = self.record_many(list(zip(sources, outcomes, strict=True)))
         self.prune()
         return reports
 
@@ -387,56 +414,64 @@ class FeedService:
 
     def record(self, source: Source, outcome: Outcome) -> PollReport:
         """Store what one poll brought and the source's health, in one transaction."""
+        return self.record_many([(source, outcome)])[0]
+
+    def record_many(self, polls: Sequence[tuple[Source, Outcome]]) -> list[PollReport]:
+        """Store what a round of polls brought, in one transaction (one commit for the round)."""
+        with self.db.write() as conn:
+            context = _Round(self._rule_set(), self.watches())
+            return [self._record(conn, context, source, outcome) for source, outcome in polls]
+
+    def _record(self, conn: Any, context: _Round, source: Source, outcome: Outcome) -> PollReport:
         now = self.clock.now()
         at = utc_iso(now)
         report = PollReport(source.name, seconds=round(outcome.seconds, 3), problems=list(outcome.problems))
-        with self.db.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO feed_health (source_id) VALUES (?)", (source.id,))
-            if outcome.error is not None:
-                failures = source.failures + 1
-                wait = backoff_seconds(source.interval, failures, outcome.retry_after)
-                report.error = outcome.error
-                report.next_poll_at = utc_iso(now + timedelta(seconds=wait))
-                conn.execute(
-                    "UPDATE feed_health SET last_attempt = ?, last_error = ?, last_error_at = ?, failures = ?,"
-                    " next_poll_at = ?, items_new = 0 WHERE source_id = ?",
-                    (at, outcome.error, at, failures, report.next_poll_at, source.id),
-                )
-                return report
-            new, alerts = self._ingest(conn, source, outcome.items, at) if outcome.items else (0, 0)
-            report.new, report.seen, report.alerts = new, len(outcome.items), alerts
-            report.not_modified = outcome.not_modified
-            report.next_poll_at = utc_iso(now + timedelta(seconds=source.interval))
-            problem = "; ".join(outcome.problems)[:1000] or None
+        conn.execute("INSERT OR IGNORE INTO feed_health (source_id) VALUES (?)", (source.id,))
+        if outcome.error is not None:
+            failures = source.failures + 1
+            wait = backoff_seconds(source.interval, failures, outcome.retry_after)
+            report.error = outcome.error
+            report.next_poll_at = utc_iso(now + timedelta(seconds=wait))
             conn.execute(
-                "UPDATE feed_health SET last_attempt = ?, last_success = ?, failures = 0, next_poll_at = ?,"
-                " items_seen = items_seen + ?, items_new = ?,"
-                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
-                " folder_state = coalesce(?, folder_state),"
-                " last_error = CASE WHEN ? IS NULL THEN last_error ELSE ? END,"
-                " last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END"
-                " WHERE source_id = ?",
-                (
-                    at,
-                    at,
-                    report.next_poll_at,
-                    len(outcome.items),
-                    new,
-                    outcome.etag,
-                    outcome.last_modified,
-                    orjson.dumps(outcome.folder_state).decode() if outcome.folder_state is not None else None,
-                    problem,
-                    problem,
-                    problem,
-                    at,
-                    source.id,
-                ),
+                "UPDATE feed_health SET last_attempt = ?, last_error = ?, last_error_at = ?, failures = ?,"
+                " next_poll_at = ?, items_new = 0 WHERE source_id = ?",
+                (at, outcome.error, at, failures, report.next_poll_at, source.id),
             )
+            return report
+        new, alerts = self._ingest(conn, context, source, outcome.items, at) if outcome.items else (0, 0)
+        report.new, report.seen, report.alerts = new, len(outcome.items), alerts
+        report.not_modified = outcome.not_modified
+        report.next_poll_at = utc_iso(now + timedelta(seconds=source.interval))
+        problem = "; ".join(outcome.problems)[:1000] or None
+        conn.execute(
+            "UPDATE feed_health SET last_attempt = ?, last_success = ?, failures = 0, next_poll_at = ?,"
+            " items_seen = items_seen + ?, items_new = ?,"
+            " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+            " folder_state = coalesce(?, folder_state),"
+            " last_error = CASE WHEN ? IS NULL THEN last_error ELSE ? END,"
+            " last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END"
+            " WHERE source_id = ?",
+            (
+                at,
+                at,
+                report.next_poll_at,
+                len(outcome.items),
+                new,
+                outcome.etag,
+                outcome.last_modified,
+                orjson.dumps(outcome.folder_state).decode() if outcome.folder_state is not None else None,
+                problem,
+                problem,
+                problem,
+                at,
+                source.id,
+            ),
+        )
         return report
 
     # -- ingest -------------------------------------------------------------------------------------------
 
-    def _ingest(self, conn: Any, source: Source, items: Iterable[Item], at: str) -> tuple[int, int]:
+    def _ingest(self, conn: Any, context: _Round, source: Source, items: Iterable[Item], at: str) -> tuple[int, int]:
         """Store the items not seen before; raise alerts and triage what is new. Returns (new, alerts)."""
         batch: dict[str, Item] = {}
         for item in items:
@@ -453,10 +488,8 @@ class FeedService:
         fresh = [(fp, item) for fp, item in batch.items() if fp not in known]
         if not fresh:
             return 0, 0
-        rules = self.rules()
-        watches = self.watches()
-        always = KeywordSet(rules.keywords)
-        urgent = KeywordSet(rules.urgent_words)
+        rules, always, urgent = context.rules.rules, context.rules.always, context.rules.urgent
+        watches = context.watches
         rows = []
         raised: list[tuple[str, Item, Any]] = []
         for fp, item in fresh:

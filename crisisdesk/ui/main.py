@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.roles import Actor
+from crisisdesk.services.feed_scheduler import FeedScheduler
 from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
 from crisisdesk.ui.views.main_window import MainWindow
@@ -41,15 +42,19 @@ def run_gui(db_path: Path) -> int:
         actor = sign_in(core)
         if actor is None:
             return 0
-        # The outbox worker sends in the background with its own connection; it never touches widgets.
+        # The outbox worker sends and the feed poller polls in the background, each with its own connections;
+        # neither touches widgets (the views read the database when it changes).
         worker = Worker(lambda: App.open(db_path).outbox())
+        feeds = FeedScheduler(lambda: App.open(db_path).feeds())
         with contextlib.ExitStack() as stack:
             try:
                 stack.enter_context(worker_lock(db_path))
                 worker.start()
                 stack.callback(worker.stop)
+                feeds.start()
+                stack.callback(feeds.stop)
             except WorkerBusy:
-                pass  # a 'crisisdesk worker' already sends from this database
+                pass  # a 'crisisdesk worker' already sends and polls for this database
             window = MainWindow(core, actor)
             window.show()
             return qapp.exec()

@@ -24,7 +24,7 @@ from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.feeds.fetch import Limits
 from crisisdesk.services.feeds import FeedService
-from tests.conftest import actor
+from tests.conftest import ADMIN, CliRun, actor
 from tests.support.feed_server import FeedServer, Route, feed_server
 from tests.support.social import bluesky_post, mastodon_status
 
@@ -378,3 +378,32 @@ def test_rules_files_with_mistakes_say_where(feeds: FeedService, admin: Actor) -
         feeds.set_rules(admin, "areas: ['x | polygon: 1,2']\n", "r.yaml")
     rules = feeds.set_rules(admin, "min_magnitude: 3\n", "r.yaml")
     assert rules.min_magnitude == 3.0
+
+
+def test_the_command_line(cli_as: CliRun, core: App, server: FeedServer) -> None:
+    quakes = server.add("/q.json", Route(data("feeds/geojson/usgs-2.5_week.json"), "application/geo+json"))
+    code, out, err = cli_as(ADMIN, "feeds", "add", "quakes", quakes, "--kind", "geojson", "--interval", "60")
+    assert code == 0 and "added quakes: geojson" in out, err
+    cli_as(ADMIN, "feeds", "add", "gone", server.url + "/gone", "--kind", "rss")
+    code, out, _ = cli_as(ADMIN, "feeds", "poll", "--once")
+    assert code == 1  # one source failed: scripts notice
+    assert "quakes: ok: 247 new of 247" in out and "gone: UNHEALTHY: HTTP 404" in out
+    code, out, _ = cli_as(ADMIN, "feeds", "list", "--json")
+    health = {s["name"]: s for s in orjson.loads(out)}
+    assert health["gone"]["health"] == "unhealthy" and health["gone"]["last_error"] == "HTTP 404 Not Found"
+    assert health["quakes"]["health"] == "ok" and health["quakes"]["items_seen"] == 247
+    code, out, _ = cli_as(ADMIN, "feeds", "search", "noatak", "--json")
+    (hit,) = orjson.loads(out)
+    assert hit["title"] == "M 4.1 - 9km NE of Noatak, Alaska" and hit["magnitude"] == 4.1
+    code, out, _ = cli_as(ADMIN, "feeds", "search", "noatak", "--since", "2026-11-01")
+    assert code == 0 and out.strip() == "nothing found"  # the quake was in 2016
+    code, out, _ = cli_as(ADMIN, "feeds", "show", str(hit["id"]))
+    assert "source quakes (geojson)" in out and "9km NE of Noatak" in out
+    code, out, _ = cli_as(ADMIN, "rules", "show")
+    assert code == 0 and "min_magnitude: '4.5'" in out
+    code, out, err = cli_as(ADMIN, "triage", "set", str(hit["id"]), "--status", "ignored")
+    assert code == 2 and "needs the role communicator" in err  # triage is a communicator's work
+    code, out, _ = cli_as(ADMIN, "feeds", "remove", "gone")
+    assert code == 0 and "removed gone" in out
+    code, out, _ = cli_as(ADMIN, "feeds", "poll", "--once")
+    assert code == 0 and "quakes: ok: not modified" in out
