@@ -287,7 +287,8 @@ def bench_million(n: int) -> None:
     for word in ("road closed", "4242"):
         t = time.perf_counter()
         hits = app.db.conn.execute(
-            "SELECT count(*) FROM (SELECT id FROM feed_items WHERE title LIKE ? OR text LIKE ? ORDER BY id DESC LIMIT 50)",
+            "SELECT count(*) FROM (SELECT id FROM feed_items WHERE title LIKE ? OR text LIKE ?"
+            " ORDER BY id DESC LIMIT 50)",
             (f"%{word}%", f"%{word}%"),
         ).fetchone()[0]
         label = f"baseline LIKE '%{word}%'"
