@@ -24,6 +24,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.models.audit_log import AuditLogModel
+from crisisdesk.ui.views.feeds_view import FeedsView
 from crisisdesk.ui.views.outbox_view import OutboxView
 
 OK_STYLE = "color: #1b5e20; font-weight: bold;"
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(central, "Audit log")
         self.outbox = OutboxView(core, actor)
         self.tabs.addTab(self.outbox, "Outbox")
+        self.feeds = FeedsView(core, actor)
+        self.tabs.addTab(self.feeds, "Feeds")
         self.setCentralWidget(self.tabs)
 
         self._build_menu()
