@@ -7,16 +7,16 @@ message whose mode does not match the account's: the second of the two checks DE
 
 from __future__ import annotations
 
-import email.utils
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from crisisdesk.domain.accounts import Account, message_langs, mode_refusal
+from crisisdesk.domain.clock import retry_after_seconds
 
 PERMANENT_HTTP = frozenset({400, 401, 403, 404, 405, 410, 413, 422})
 
@@ -64,22 +64,6 @@ class ChannelError(Exception):
 
 class NotRetractable(Exception):
     """The channel cannot take a message back; the reason says why."""
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """A ``Retry-After`` header: seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def http_failure(status: int, what: str, *, retry_after: str | None = None, detail: str = "") -> ChannelError:

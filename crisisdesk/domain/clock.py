@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -37,3 +38,19 @@ def utc_iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are refused: give a timezone")
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header: seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
 
 from crisisdesk import __version__
+from crisisdesk.domain.clock import retry_after_seconds
 
 USER_AGENT = f"crisisdesk/{__version__} (crisis communications feed monitor)"
 ACCEPT = (
@@ -64,19 +64,6 @@ def client(limits: Limits = DEFAULT_LIMITS) -> httpx.Client:
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
         trust_env=False,
     )
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class _Decoder:
@@ -146,7 +133,8 @@ def fetch(
             if response.status_code >= 400:
                 why = response.reason_phrase or "error"
                 raise FetchError(
-                    f"HTTP {response.status_code} {why}", retry_after=_retry_after(response.headers.get("Retry-After"))
+                    f"HTTP {response.status_code} {why}",
+                    retry_after=retry_after_seconds(response.headers.get("Retry-After")),
                 )
             if response.status_code >= 300:
                 raise FetchError(f"HTTP {response.status_code} without a usable redirect")
