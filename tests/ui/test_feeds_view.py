@@ -41,7 +41,7 @@ def test_the_feeds_tab_shows_health_alerts_and_triage(qtbot: QtBot, core: App, a
     assert "flood-tag [mastodon] OK" in view.health.text()
     assert view.alerts.rowCount() == 2  # the two posts about flooding
     assert view.triage.rowCount() == 6 and view.triage.row(0).priority == "urgent"
-    if shots := os.environ.get("CRISISDESK_SHOTS"):
+    if shots := os.environ.get("CRISISDESK_SCREENSHOTS"):
         window.grab().save(str(Path(shots) / "feeds.png"))
     view.triage_table.selectRow(0)
     first = view.triage.row(0)

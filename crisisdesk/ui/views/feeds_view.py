@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -19,26 +17,8 @@ from PySide6.QtWidgets import (
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.roles import Actor
-from crisisdesk.ui.models.feeds import AlertsModel, RowsModel, TriageModel
-
-
-def _table(model: RowsModel, widths: tuple[int, ...], stretch: int) -> QTableView:  # type: ignore[type-arg]
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setWordWrap(False)
-    vertical = table.verticalHeader()
-    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
-    vertical.hide()
-    header = table.horizontalHeader()
-    for col, width in enumerate(widths):
-        if width:
-            header.resizeSection(col, width)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return table
+from crisisdesk.ui.models.feeds import AlertsModel, TriageModel
+from crisisdesk.ui.views.tables import row_table
 
 
 class FeedsView(QWidget):
@@ -68,7 +48,7 @@ class FeedsView(QWidget):
         bar.addWidget(self.dismiss_button)
         alerts_layout.addLayout(bar)
         self.alerts = AlertsModel(lambda: feeds.alerts(actor))
-        self.alerts_table = _table(self.alerts, (130, 120, 380, 0, 110), 3)
+        self.alerts_table = row_table(self.alerts, (130, 120, 380, 0, 110), 3)
         alerts_layout.addWidget(self.alerts_table)
         split.addWidget(alerts_box)
 
@@ -84,7 +64,7 @@ class FeedsView(QWidget):
             bar.addWidget(button)
         triage_layout.addLayout(bar)
         self.triage = TriageModel(lambda: feeds.triage(actor))
-        self.triage_table = _table(self.triage, (70, 100, 90, 80, 140, 0, 100), 5)
+        self.triage_table = row_table(self.triage, (70, 100, 90, 80, 140, 0, 100), 5)
         triage_layout.addWidget(self.triage_table)
         split.addWidget(triage_box)
         layout.addWidget(split, 1)

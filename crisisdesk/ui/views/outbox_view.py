@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -19,6 +16,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.models.outbox import OutboxModel
+from crisisdesk.ui.views.tables import row_table
 
 
 class OutboxView(QWidget):
@@ -45,21 +43,7 @@ class OutboxView(QWidget):
         layout.addLayout(bar)
 
         self.model = OutboxModel(lambda: core.outbox().rows(actor, limit=500))
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        vertical = self.table.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        vertical.hide()
-        header = self.table.horizontalHeader()
-        for col, width in enumerate((120, 150, 190, 80, 80, 50, 0, 200)):
-            if width:
-                header.resizeSection(col, width)
-        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        self.table = row_table(self.model, (120, 150, 190, 80, 80, 50, 0, 200), 6)
         layout.addWidget(self.table, 1)
 
         # The worker runs in another thread and writes its own connection: poll, cheaply, for changes.

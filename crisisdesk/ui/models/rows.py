@@ -1,0 +1,66 @@
+"""A read-only Qt table over immutable rows: the base of every table in the console."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+Row = TypeVar("Row")
+
+
+class RowsModel(QAbstractTableModel, Generic[Row]):
+    """A read-only table over rows fetched on demand; reloading keeps the selection when nothing changed."""
+
+    columns: tuple[str, ...] = ()
+
+    def __init__(self, fetch: Callable[[], Sequence[Row]], parent: object = None) -> None:
+        super().__init__(parent)  # type: ignore[arg-type]
+        self.fetch = fetch
+        self.rows: list[Row] = []
+
+    def reload(self) -> None:
+        rows = list(self.fetch())
+        if rows == self.rows:
+            return
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def row(self, index: int) -> Row:
+        return self.rows[index]
+
+    def cells(self, row: Row) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def colour(self, row: Row) -> str | None:
+        return None
+
+    def tooltip(self, row: Row, column: int) -> str | None:
+        return self.cells(row)[column]  # the whole text of a cell the column cuts short
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or index.row() >= len(self.rows):
+            return None
+        r = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.cells(r)[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(r, index.column())
+        if role == Qt.ItemDataRole.BackgroundRole and (colour := self.colour(r)):
+            return QBrush(QColor(colour))
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section]
+        return None
