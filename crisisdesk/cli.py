@@ -757,12 +757,7 @@ def cmd_feeds_poll(ctx: Context) -> int:
     actor = ctx.actor()
     if not ctx.args.once:
         return cmd_worker(ctx, outbox=False)
-    from crisisdesk.domain.roles import Permission
-    from crisisdesk.services.guard import require
-
-    app = ctx.app()
-    require(app.db, app.log, actor, Permission.READ, "poll feeds")
-    reports = app.feeds().poll(ctx.args.names)
+    reports = ctx.app().feeds().poll(ctx.args.names, actor=actor)
     if ctx.args.json:
         ctx.json([r.as_dict() for r in reports])
     else:
@@ -808,15 +803,7 @@ def cmd_feeds_search(ctx: Context) -> int:
 
 
 def cmd_feeds_show(ctx: Context) -> int:
-    app = ctx.app()
-    actor = ctx.actor()
-    feeds = app.feeds()
-    from crisisdesk.domain.roles import Permission
-    from crisisdesk.services.guard import require
-
-    require(app.db, app.log, actor, Permission.READ, "read a feed item")
-    item = feeds.item(ctx.args.item)
-    responses = feeds.responses(item)
+    item, responses = ctx.app().feeds().show(ctx.actor(), ctx.args.item)
     if ctx.args.json:
         ctx.json({**item.as_dict(), "responses": [r.__dict__ for r in responses]})
         return EXIT_OK

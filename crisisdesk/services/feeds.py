@@ -390,8 +390,11 @@ class FeedService:
 
     # -- polling ------------------------------------------------------------------------------------------
 
-    def poll(self, names: Sequence[str] = (), *, parallel: int = 8) -> list[PollReport]:
-        """Poll the named sources (all if none) once: fetches in parallel threads, records in this one."""
+    def poll(self, names: Sequence[str] = (), *, parallel: int = 8, actor: Actor | None = None) -> list[PollReport]:
+        """Poll the named sources (all if none) once: fetches in parallel threads, records in this one.
+        ``actor``: the person asking (the background poller asks for no one)."""
+        if actor is not None:
+            require(self.db, self.log, actor, Permission.READ, "poll feeds")
         sources = [self.get(n) for n in names] if names else self.sources()
         if not sources:
             return []
@@ -626,6 +629,12 @@ class FeedService:
         if len(found) > 1:
             raise UserError(f"{ref!r} matches more than one item: give more of the fingerprint")
         return self._item(found[0])
+
+    def show(self, actor: Actor, ref: str) -> tuple[ItemView, list[Response]]:
+        """One item and the reply templates of the incidents it concerns."""
+        require(self.db, self.log, actor, Permission.READ, "read a feed item")
+        item = self.item(ref)
+        return item, self.responses(item)
 
     def search(
         self, actor: Actor, query: str, *, since: str | None = None, limit: int = 50, public: bool | None = None
