@@ -62,7 +62,7 @@ def replace_variant(content: dict[str, Any], channel: str, lang: str, text: str)
 @dataclass(frozen=True, slots=True)
 class Approval:
     approver: str
-    roles: frozenset[str]  # the approver's roles when they approved
+    roles: frozenset[str]  # the approver's roles now (an approval counts only while they hold the role)
     content_hash: str
     at: datetime
 
@@ -81,18 +81,22 @@ class Verdict:
     reason: str
 
 
-def verdict(policy: Policy, *, content_hash: str, author: str, approvals: Sequence[Approval], now: datetime) -> Verdict:
+def verdict(
+    policy: Policy, *, content_hash: str, authors: Sequence[str], approvals: Sequence[Approval], now: datetime
+) -> Verdict:
     """Whether the exact content ``content_hash`` may be published under ``policy``.
 
-    An approval counts only if it names this hash, was given by someone other than the version's author who
-    held one of the policy's roles, and has not expired. Each person counts once.
+    An approval counts only if it names this hash, was given by someone who wrote none of the version (every
+    author since the last published version), whose roles *now* include one of the policy's (a revoked approver's
+    approvals stop counting), and has not expired. Each person counts once.
     """
+    wrote = {a.casefold() for a in authors}
     counted: list[str] = []
     stale = expired = own = wrong_role = 0
     for a in approvals:
         if a.content_hash != content_hash:
             stale += 1
-        elif a.approver.casefold() == author.casefold():
+        elif a.approver.casefold() in wrote:
             own += 1
         elif not a.roles & set(policy.roles):
             wrong_role += 1
@@ -107,13 +111,16 @@ def verdict(policy: Policy, *, content_hash: str, author: str, approvals: Sequen
     if stale:
         notes.append(f"{stale} approval(s) of an earlier version no longer apply")
     if own:
-        notes.append("the author's own approval does not count")
+        notes.append("an author's own approval does not count")
     if wrong_role:
-        notes.append(f"{wrong_role} approval(s) from people without the role {' or '.join(policy.roles)}")
+        notes.append(f"{wrong_role} approval(s) from people who do not now hold the role {' or '.join(policy.roles)}")
     if expired:
         notes.append(f"{expired} approval(s) expired")
     who = " or ".join(policy.roles)
-    reason = f"needs {need} more approval(s) of this exact version by someone with the role {who} who is not {author}"
+    reason = (
+        f"needs {need} more approval(s) of this exact version by someone with the role {who} "
+        f"who wrote none of it (authors: {', '.join(authors) or 'none'})"
+    )
     return Verdict(False, tuple(counted), reason + (f" ({'; '.join(notes)})" if notes else ""))
 
 

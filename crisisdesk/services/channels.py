@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import uuid
 from pathlib import Path
-
-import orjson
 
 from crisisdesk.channels.base import ChannelError
 from crisisdesk.channels.registry import make_adapter
 from crisisdesk.credentials import SecretStore
-from crisisdesk.domain.accounts import KINDS, Account, AccountKind, check_account_name, parse_settings
+from crisisdesk.domain.accounts import KINDS, Account, AccountKind, check_account_name, destinations, parse_settings
 from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.outbox import UNFINISHED
@@ -19,19 +19,23 @@ from crisisdesk.services.guard import require
 from crisisdesk.services.people import SYSTEM
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.ledger import AccountRecord, Ledger
 
 DEFAULT_LIVE = "public-page"
 DEFAULT_EXERCISE = "exercise-page"
 
 
-def account_from_row(row: dict[str, object]) -> Account:
-    return Account(
-        id=str(row["id"]),
-        name=str(row["name"]),
-        kind=AccountKind(str(row["kind"])),
-        exercise=bool(row["exercise"]),
-        settings=orjson.loads(str(row["settings"])),
-    )
+def account_from_record(record: AccountRecord) -> Account:
+    return Account(record.id, record.name, AccountKind(record.kind), record.exercise, dict(record.settings))
+
+
+def folder_of(account: Account) -> Path:
+    """A folder account's folder as the file system resolves it (``~``, ``..`` and links followed)."""
+    return Path(os.path.realpath(Path(account.setting("path")).expanduser()))
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
 
 
 class ChannelService:
@@ -62,8 +66,10 @@ class ChannelService:
         check_account_name(name)
         values = parse_settings(kind, pairs)
         spec = KINDS[kind]
-        if kind is AccountKind.FOLDER and not values.get("path"):
-            values["path"] = str(self.data_dir / "channels" / name)
+        if kind is AccountKind.FOLDER:
+            # A relative folder is under the channels folder; kept resolved, so the account names one place.
+            folder = Path(values.get("path") or name).expanduser()
+            values["path"] = os.path.realpath(folder if folder.is_absolute() else self.data_dir / "channels" / folder)
         if spec.secret_label and not (secret or "").strip():
             raise UserError(f"a {kind.value} channel needs its {spec.secret_label}: pipe it in with --secret-stdin")
         if not spec.secret_label and secret:
@@ -71,6 +77,9 @@ class ChannelService:
         if self._find(name) is not None:
             raise UserError(f"there is already a channel named {name!r}; remove it first or choose another name")
         account = Account(f"ch-{uuid.uuid4().hex[:10]}", name, kind, exercise, values)
+        conflict = self.destination_conflict(account, secret=secret.strip() if secret else None)
+        if conflict:
+            raise UserError(conflict)
         if secret:
             self.secrets.set(account.id, secret.strip())  # the keyring first: an account never lacks its secret
         try:
@@ -113,7 +122,9 @@ class ChannelService:
         return self.active()
 
     def active(self) -> list[Account]:
-        return [account_from_row(r) for r in self.db.select("channel_accounts", "removed_at IS NULL", order_by="name")]
+        """Every account not removed, as the log says (the table is for listing only)."""
+        found = [account_from_record(r) for r in Ledger(self.db.conn).accounts().values() if not r.removed]
+        return sorted(found, key=lambda a: a.name)
 
     def get(self, name: str) -> Account:
         account = self._find(name)
@@ -123,14 +134,53 @@ class ChannelService:
         return account
 
     def by_id(self, account_id: str) -> Account | None:
-        """The account, even if removed since (its sent posts may still be retracted)."""
-        rows = self.db.select("channel_accounts", "id = ?", [account_id])
-        return account_from_row(rows[0]) if rows else None
+        """The account as the log says, even if removed since (its sent posts may still be retracted)."""
+        record = Ledger(self.db.conn).account(account_id)
+        return account_from_record(record) if record else None
 
     def current(self, account_id: str) -> Account | None:
-        """The account if it exists and has not been removed."""
-        rows = self.db.select("channel_accounts", "id = ? AND removed_at IS NULL", [account_id])
-        return account_from_row(rows[0]) if rows else None
+        """The account as the log says, if it exists and has not been removed."""
+        record = Ledger(self.db.conn).account(account_id)
+        return account_from_record(record) if record and not record.removed else None
+
+    def destination_conflict(self, account: Account, *, secret: str | None = None) -> str | None:
+        """Why ``account`` may not exist beside the others: an EXERCISE account never shares a destination (a
+        folder, a URL, a room, a handle, a recipient, a gateway number) with a LIVE one. None when it is apart.
+
+        ``secret`` is the account's own secret when it is being added (not in the keyring yet)."""
+        others = [a for a in self.active() if a.id != account.id and a.exercise != account.exercise]
+        if account.kind is AccountKind.FOLDER:
+            mine = folder_of(account)
+            for other in others:
+                if other.kind is AccountKind.FOLDER and _overlap(mine, folder_of(other)):
+                    return self._shared(account, other, f"the folder {mine}")
+            return None
+        keys = destinations(account, secret_digest=self._digest(account, secret))
+        for other in others:
+            if other.kind is account.kind:
+                shared = keys & destinations(other, secret_digest=self._digest(other, None))
+                if shared:
+                    return self._shared(account, other, min(shared).split(":", 1)[1])
+        return None
+
+    @staticmethod
+    def _shared(account: Account, other: Account, what: str) -> str:
+        live, drill = (other, account) if account.exercise else (account, other)
+        return (
+            f"{account.name} would share a destination with {other.name} ({what}): the EXERCISE channel "
+            f"{drill.name} and the LIVE channel {live.name} must reach different places, or a drill reaches the public"
+        )
+
+    def _digest(self, account: Account, secret: str | None) -> str | None:
+        """A fingerprint of the secret where the secret is what names the destination."""
+        if account.kind not in (AccountKind.MASTODON, AccountKind.APPRISE):
+            return None
+        if secret is None:
+            try:
+                secret = self.secrets.get(account.id)
+            except (UserError, ExternalError):
+                return None
+        return hashlib.sha256(secret.strip().encode()).hexdigest()[:16] if secret else None
 
     def remove(self, actor: Actor, name: str) -> Account:
         require(self.db, self.log, actor, Permission.MANAGE_CHANNELS, f"remove the channel {name}")
@@ -146,7 +196,9 @@ class ChannelService:
             )
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.CHANNEL_REMOVED, {"account": account.id, "name": name})
-        self.secrets.delete(account.id)
+            # Inside the transaction: if the keyring refuses, the removal is not recorded and nothing changed.
+            if account.spec.secret_label:
+                self.secrets.delete(account.id)
         return account
 
     def test(self, actor: Actor, name: str) -> str:
@@ -171,5 +223,4 @@ class ChannelService:
         return detail
 
     def _find(self, name: str) -> Account | None:
-        rows = self.db.select("channel_accounts", "name = ? AND removed_at IS NULL", [name])
-        return account_from_row(rows[0]) if rows else None
+        return next((a for a in self.active() if a.name == name), None)

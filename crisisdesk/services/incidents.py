@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from crisisdesk.services.guard import require
 from crisisdesk.services.playbooks import PlaybookService
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.ledger import Ledger
 
 
 @dataclass(frozen=True)
@@ -220,12 +221,30 @@ class IncidentService:
     # -- helpers -----------------------------------------------------------------------------------------
 
     def writable(self, actor: Actor, incident_id: str, action: str) -> Incident:
-        """The incident, if the actor may work on it and it is not closed (a refusal is recorded)."""
-        incident = self.get(actor, incident_id)
+        """The incident as its events say, if the actor may work on it and it is not closed (a refusal is
+        recorded). Mode, status and facts come from the log, not from the tables."""
+        self.get(actor, incident_id)
+        incident = self.from_log(incident_id)
         require(self.db, self.log, actor, working_permissions(incident.mode), action)
         if incident.status is Status.CLOSED:
             raise UserError(f"{incident_id} is closed; open a new incident for new events")
         return incident
+
+    def from_log(self, incident_id: str) -> Incident:
+        """The incident with its mode, status, facts, title, zone and playbook read from its events."""
+        record = Ledger(self.db.conn).incident(incident_id)
+        if record is None:
+            raise NotFound(f"no incident {incident_id!r} in the audit log; 'crisisdesk incident list' shows them")
+        shown = self.get_unchecked(incident_id)
+        return replace(
+            shown,
+            playbook_id=record.playbook,
+            title=record.title,
+            mode=Mode(record.mode),
+            status=Status(record.status),
+            timezone=record.timezone,
+            facts=dict(sorted(record.facts.items())),
+        )
 
     def _incident(self, data: dict[str, Any]) -> Incident:
         facts = dict(

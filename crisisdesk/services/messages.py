@@ -27,7 +27,7 @@ from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
-from crisisdesk.domain.incidents import Mode, working_permissions
+from crisisdesk.domain.incidents import Mode, Status, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
 from crisisdesk.domain.messages import check_message_type, parse_values
 from crisisdesk.domain.outbox import plan
@@ -41,6 +41,11 @@ from crisisdesk.services.outbox import request_retractions
 from crisisdesk.services.playbooks import DEFAULT_CAP_SENDER
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.ledger import Ledger, MessageRecord
+
+# A variant longer than this is refused when edited: no channel sends anything near it, and a 50 MB text made
+# the database ten times larger and 'message show' take 20 s.
+MAX_VARIANT_CHARS = 32_000
 
 
 class ConfirmationNeeded(UserError):
@@ -82,7 +87,8 @@ class MessageView:
     mode: str
     state: str
     version: int
-    author: str
+    author: str  # who wrote the current version
+    authors: list[str]  # everyone who wrote a version since the last published one: none of them may approve
     content_hash: str
     references: list[str]
     targets: list[str]
@@ -106,6 +112,7 @@ class MessageView:
             "state": self.state,
             "version": self.version,
             "author": self.author,
+            "authors": self.authors,
             "hash": self.content_hash,
             "references": self.references,
             "targets": self.targets,
@@ -182,12 +189,17 @@ class MessageService:
 
     def edit(self, actor: Actor, message_id: str, channel: str, lang: str, text: str) -> MessageView:
         """Change one variant's text. This makes a new version: earlier approvals no longer apply."""
-        row = self._message(message_id)
-        incident = self.incidents.writable(actor, row["incident_id"], f"edit {message_id}")
-        if row["state"] == "published":
+        record = self._record(message_id)
+        incident = self.incidents.writable(actor, record.incident, f"edit {message_id}")
+        if record.state == "published":
             raise UserError(f"{message_id} is published; draft a correction or an update instead")
         Channel.parse(channel)
-        content = self._content(message_id, row["current_version"])
+        if len(text) > MAX_VARIANT_CHARS:
+            raise UserError(
+                f"that text is {len(text):,} characters; a variant may hold at most {MAX_VARIANT_CHARS:,} "
+                "(put long material on a web page and link to it)"
+            )
+        content = self._content(record)
         if incident.mode is Mode.EXERCISE:
             text = _keep_exercise_marker(text, Channel(channel), lang)
         try:
@@ -195,15 +207,15 @@ class MessageService:
         except KeyError:
             raise UserError(f"{message_id} has no {channel} text in {lang!r}") from None
         self._record_version(
-            actor, Kind.MESSAGE_EDITED, message_id, version=row["current_version"] + 1, content=content, extra={}
+            actor, Kind.MESSAGE_EDITED, message_id, version=record.current.version + 1, content=content, extra={}
         )
         return self.show(actor, message_id)
 
     def set_targets(self, actor: Actor, message_id: str, names: list[str]) -> MessageView:
         """Choose the channels a message goes to. This makes a new version: the channels are approved too."""
-        row = self._message(message_id)
-        incident = self.incidents.writable(actor, row["incident_id"], f"set the channels of {message_id}")
-        if row["state"] == "published":
+        record = self._record(message_id)
+        incident = self.incidents.writable(actor, record.incident, f"set the channels of {message_id}")
+        if record.state == "published":
             raise UserError(f"{message_id} is published; draft an update to reach other channels")
         if not names:
             raise UserError("name at least one channel ('crisisdesk channels list' shows them)")
@@ -214,18 +226,18 @@ class MessageService:
                 refuse(
                     self.db, self.log, actor, f"set the channels of {message_id}", rule="channel mode", reason=refusal
                 )
-        content = {**self._content(message_id, row["current_version"]), "targets": sorted({a.id for a in accounts})}
+        content = {**self._content(record), "targets": sorted({a.id for a in accounts})}
         self._record_version(
-            actor, Kind.MESSAGE_EDITED, message_id, version=row["current_version"] + 1, content=content, extra={}
+            actor, Kind.MESSAGE_EDITED, message_id, version=record.current.version + 1, content=content, extra={}
         )
         return self.show(actor, message_id)
 
     # -- the approval round -----------------------------------------------------------------------------
 
     def submit(self, actor: Actor, message_id: str) -> MessageView:
-        row = self._message(message_id)
-        self.incidents.writable(actor, row["incident_id"], f"submit {message_id}")
-        if row["state"] == "published":
+        record = self._record(message_id)
+        self.incidents.writable(actor, record.incident, f"submit {message_id}")
+        if record.state == "published":
             raise UserError(f"{message_id} is already published")
         view = self.show(actor, message_id)
         errors = [
@@ -237,15 +249,14 @@ class MessageService:
         if errors:
             raise UserError(f"{message_id} has lint errors to fix before it is submitted: " + "; ".join(errors[:5]))
         with self.db.write() as conn:
-            self.log.record(conn, actor.name, Kind.MESSAGE_SUBMITTED, self._ref(row, view.content_hash))
+            self.log.record(conn, actor.name, Kind.MESSAGE_SUBMITTED, self._ref(record, view.content_hash))
         return self.show(actor, message_id)
 
     def approve(self, actor: Actor, message_id: str, named_hash: str, comment: str | None = None) -> MessageView:
-        row = self._message(message_id)
-        require(self.db, self.log, actor, Permission.APPROVE, f"approve {message_id}")
-        version = self._version_row(message_id, row["current_version"])
-        self._check_approvable(actor, message_id, row, version, named_hash)
-        payload = {**self._ref(row, version["content_hash"]), "roles": sorted(r.value for r in actor.roles)}
+        record = self._record(message_id)
+        now = require(self.db, self.log, actor, Permission.APPROVE, f"approve {message_id}")
+        self._check_approvable(now, record, named_hash)
+        payload = {**self._ref(record, record.current.hash), "roles": sorted(r.value for r in now.roles)}
         if comment:
             payload["comment"] = comment
         with self.db.write() as conn:
@@ -253,16 +264,15 @@ class MessageService:
         return self.show(actor, message_id)
 
     def return_(self, actor: Actor, message_id: str, comment: str) -> MessageView:
-        row = self._message(message_id)
+        record = self._record(message_id)
         require(self.db, self.log, actor, Permission.APPROVE, f"return {message_id}")
         if not comment.strip():
             raise UserError("say what to change: --comment is required when returning a message")
-        if row["state"] != "submitted":
-            raise UserError(f"{message_id} is {row['state']}, not submitted")
-        version = self._version_row(message_id, row["current_version"])
+        if record.state != "submitted":
+            raise UserError(f"{message_id} is {record.state}, not submitted")
         with self.db.write() as conn:
             self.log.record(
-                conn, actor.name, Kind.MESSAGE_RETURNED, {**self._ref(row, version["content_hash"]), "comment": comment}
+                conn, actor.name, Kind.MESSAGE_RETURNED, {**self._ref(record, record.current.hash), "comment": comment}
             )
         return self.show(actor, message_id)
 
@@ -277,41 +287,59 @@ class MessageService:
         break_glass: bool = False,
         reason: str | None = None,
     ) -> MessageView:
-        """Check the policy against the re-hashed current version and record the hand-off to the outbox."""
-        row = self._message(message_id)
-        incident = self.incidents.get(actor, row["incident_id"])
+        """Check the policy against the re-hashed current version and record the hand-off to the outbox.
+
+        Every fact this decides on is read from the event log now: the versions and their authors, the approval
+        events of the exact hash and whether each approver still holds the role, the incident's mode and status,
+        and the accounts' modes.
+        """
+        record = self._record(message_id)
+        self.incidents.get(actor, record.incident)
+        incident = self.incidents.from_log(record.incident)
         if break_glass:
             require(self.db, self.log, actor, Permission.APPROVE, f"publish {message_id} with break glass")
             if not (reason or "").strip():
                 raise UserError("break glass needs --reason: say why this cannot wait for a second person")
         else:
             require(self.db, self.log, actor, working_permissions(incident.mode), f"publish {message_id}")
-        if row["state"] == "published":
+        if incident.status is Status.CLOSED:
+            raise UserError(f"{record.incident} is closed: nothing more is published on it; open a new incident")
+        if record.publications:
             raise UserError(f"{message_id} is already published")
-        version = self._version_row(message_id, row["current_version"])
-        if content_hash(version["content"].encode("utf-8")) != version["content_hash"]:
+        version = record.current
+        if content_hash(version.content.encode("utf-8")) != version.hash:
             raise UserError(
-                f"{message_id} v{row['current_version']}: its stored content does not match its hash; "
+                f"{message_id} v{version.version}: its content in the audit log does not match its hash; "
                 "run 'crisisdesk audit verify'"
+            )
+        content = orjson.loads(version.content)
+        if content["mode"] != incident.mode.value or content["incident"] != record.incident:
+            refuse(
+                self.db,
+                self.log,
+                actor,
+                f"publish {message_id}",
+                rule="channel mode",
+                reason=f"{message_id} v{version.version} is {content['mode']} but {record.incident} is "
+                f"{incident.mode.value}",
             )
         view = self.show(actor, message_id)
         if not break_glass and not view.verdict.ok:
             raise PermissionDenied(f"{message_id} v{view.version} cannot be published: {view.verdict.reason}")
-        content = orjson.loads(version["content"])
         try:
-            rows = plan(version["content_hash"], content["mode"], self._targets(content["targets"]))
+            rows = plan(version.hash, content["mode"], self._targets(content["targets"]))
         except PermissionDenied as exc:
             refuse(self.db, self.log, actor, f"publish {message_id}", rule="channel mode", reason=str(exc))
         phrase = confirm_phrase(message_id, incident.mode.value)
         if confirm != phrase:
             raise ConfirmationNeeded(self.summary(view, incident), phrase)
         payload = {
-            **self._ref(row, version["content_hash"]),
+            **self._ref(record, version.hash),
             "break_glass": break_glass,
             "approved_by": list(view.verdict.counted),
             "mode": content["mode"],
             "outbox": rows,  # the outbox rows are made from this, in this transaction
-            "cap": self._cap(incident, row, content).decode("utf-8"),
+            "cap": self._cap(incident, record, content).decode("utf-8"),
         }
         if break_glass:
             payload["reason"] = reason or ""
@@ -331,7 +359,7 @@ class MessageService:
     def _targets(self, account_ids: list[str]) -> list[tuple[str, Account | None]]:
         return [(a, self.channels.current(a)) for a in account_ids]
 
-    def _cap(self, incident: Incident, row: dict[str, Any], content: dict[str, Any]) -> bytes:
+    def _cap(self, incident: Incident, record: MessageRecord, content: dict[str, Any]) -> bytes:
         """The CAP document of the approved texts, with the incident's facts (area, expiry, source)."""
         playbook = self.incidents.playbooks.get(incident.playbook_id)
         tz = zone(incident.timezone)
@@ -340,12 +368,11 @@ class MessageService:
             texts.setdefault(v["lang"], {})[v["channel"]] = v["text"]
         references = []
         for ref in content["references"]:
-            found = self.db.conn.execute(
-                "SELECT version, at FROM publications WHERE message_id = ? ORDER BY version DESC LIMIT 1", (ref,)
-            ).fetchone()
-            if found:
-                sent = datetime.fromisoformat(found[1])
-                references.append(f"{DEFAULT_CAP_SENDER},{ref}-v{found[0]},{cap_time(sent, tz)}")
+            earlier = self._ledger().message(ref)
+            if earlier is not None and earlier.publications:
+                last = earlier.publications[-1]
+                sent = datetime.fromisoformat(last.at)
+                references.append(f"{DEFAULT_CAP_SENDER},{ref}-v{last.version},{cap_time(sent, tz)}")
         return self.incidents.playbooks.cap_from_texts(
             playbook,
             content["type"],
@@ -353,7 +380,7 @@ class MessageService:
             texts=texts,
             values=parse_values(playbook, incident.facts, tz),
             tz_name=incident.timezone,
-            identifier=f"{row['id']}-v{row['current_version']}",
+            identifier=f"{record.id}-v{record.current.version}",
             references=references,
             sent=self.clock.now(),
         )
@@ -411,11 +438,14 @@ class MessageService:
     # -- reading ----------------------------------------------------------------------------------------
 
     def show(self, actor: Actor, message_id: str) -> MessageView:
+        """The message as its events say: the exact current text and hash, its authors, and the approvals that
+        count now."""
         require(self.db, self.log, actor, Permission.READ, f"read {message_id}")
-        row = self._message(message_id)
-        incident = self.incidents.get(actor, row["incident_id"])
-        version = self._version_row(message_id, row["current_version"])
-        content = orjson.loads(version["content"])
+        record = self._record(message_id)
+        self.incidents.get(actor, record.incident)
+        incident = self.incidents.from_log(record.incident)
+        version = record.current
+        content = orjson.loads(version.content)
         playbook = self.incidents.playbooks.get(incident.playbook_id)
         ctx = LintContext(mode=content["mode"], message_type=content["type"], reading_grade=playbook.reading_grade)
         variants = []
@@ -423,24 +453,45 @@ class MessageService:
             m = measure(v["channel"], v["text"])
             findings = (*m.findings, *lint(v["text"], Channel(v["channel"]), v["lang"], ctx))
             variants.append(VariantView(v["channel"], v["lang"], v["text"], m.length, m.limit, m.unit, findings))
+        authors = record.authors()
+        everyone = self._ledger().everyone_roles()
         approvals = [
-            dict(a) for a in self.db.utils.table("approvals").rows_where("message_id = ?", [message_id], order_by="at")
+            {
+                "message_id": message_id,
+                "content_hash": a.hash,
+                "approver": a.approver,
+                "roles": ",".join(sorted(everyone.get(a.approver.casefold(), ()))),
+                "at": a.at,
+                "comment": a.comment,
+            }
+            for a in record.approvals
         ]
-        published = [dict(p) for p in self.db.utils.table("publications").rows_where("message_id = ?", [message_id])]
+        published = [
+            {
+                "message_id": message_id,
+                "version": p.version,
+                "content_hash": p.hash,
+                "at": p.at,
+                "by_name": p.by,
+                "break_glass": int(p.break_glass),
+            }
+            for p in record.publications
+        ]
         return MessageView(
             id=message_id,
-            incident_id=row["incident_id"],
-            type=row["type"],
+            incident_id=record.incident,
+            type=record.type,
             mode=content["mode"],
-            state=row["state"],
-            version=row["current_version"],
-            author=version["author"],
-            content_hash=version["content_hash"],
+            state=record.state,
+            version=version.version,
+            author=version.author,
+            authors=authors,
+            content_hash=version.hash,
             references=content["references"],
             targets=content["targets"],
             variants=variants,
             approvals=approvals,
-            verdict=self._verdict(playbook.approval, version, approvals, message_type=row["type"]),
+            verdict=self._verdict(playbook.approval, record, everyone),
             published=published,
             accounts=[a for _, a in self._targets(content["targets"]) if a is not None],
         )
@@ -473,42 +524,46 @@ class MessageService:
 
     # -- helpers ----------------------------------------------------------------------------------------
 
-    def _verdict(
-        self, approval: Any, version: dict[str, Any], approvals: list[dict[str, Any]], *, message_type: str
-    ) -> Verdict:
+    def _verdict(self, approval: Any, record: MessageRecord, everyone: dict[str, frozenset[str]]) -> Verdict:
+        """The policy against the approval events of the current hash, each approver's roles as they are now."""
         policy = Policy(
             roles=tuple(r.value for r in approval.roles),
             count=1
-            if message_type in ("cancel", "correction") and approval.false_alarm_single_approver
+            if record.type in ("cancel", "correction") and approval.false_alarm_single_approver
             else approval.count,
             expires_after=parse_duration(approval.expires_after) if approval.expires_after else None,
         )
         records = [
             Approval(
-                a["approver"], frozenset(a["roles"].split(",")), a["content_hash"], datetime.fromisoformat(a["at"])
+                a.approver,
+                everyone.get(a.approver.casefold(), frozenset()),
+                a.hash,
+                datetime.fromisoformat(a.at),
             )
-            for a in approvals
+            for a in record.approvals
         ]
         return verdict(
             policy,
-            content_hash=version["content_hash"],
-            author=version["author"],
+            content_hash=record.current.hash,
+            authors=record.authors(),
             approvals=records,
             now=self.clock.now(),
         )
 
-    def _check_approvable(
-        self, actor: Actor, message_id: str, row: dict[str, Any], version: dict[str, Any], named_hash: str
-    ) -> None:
-        if row["state"] != "submitted":
-            raise UserError(f"{message_id} is {row['state']}: only a submitted message can be approved")
-        if named_hash != version["content_hash"]:
+    def _check_approvable(self, actor: Actor, record: MessageRecord, named_hash: str) -> None:
+        message_id, version = record.id, record.current
+        if record.state != "submitted":
+            raise UserError(f"{message_id} is {record.state}: only a submitted message can be approved")
+        if named_hash != version.hash:
             raise UserError(
-                f"stale hash: {message_id} is now v{row['current_version']} with hash {version['content_hash']}; "
+                f"stale hash: {message_id} is now v{version.version} with hash {version.hash}; "
                 "read the current text ('crisisdesk message show') and approve that hash"
             )
-        if version["author"].casefold() == actor.name.casefold():
-            reason = f"{actor.name} wrote v{row['current_version']} of {message_id}; someone else must approve it"
+        if actor.name.casefold() in {a.casefold() for a in record.authors()}:
+            reason = (
+                f"{actor.name} wrote part of {message_id} since it was last published "
+                f"(authors: {', '.join(record.authors())}); someone who wrote none of it must approve it"
+            )
             refuse(self.db, self.log, actor, f"approve {message_id}", rule=Permission.APPROVE.value, reason=reason)
 
     def _record_version(
@@ -526,20 +581,18 @@ class MessageService:
         with self.db.write() as conn:
             self.log.record(conn, actor.name, kind, payload)
 
-    def _message(self, message_id: str) -> dict[str, Any]:
-        rows = list(self.db.utils.table("messages").rows_where("id = ?", [message_id]))
-        if not rows:
+    def _ledger(self) -> Ledger:
+        return Ledger(self.db.conn)
+
+    def _record(self, message_id: str) -> MessageRecord:
+        record = self._ledger().message(message_id)
+        if record is None:
             raise NotFound(f"no message {message_id!r}; 'crisisdesk incident show' lists an incident's messages")
-        return dict(rows[0])
+        return record
 
-    def _version_row(self, message_id: str, version: int) -> dict[str, Any]:
-        rows = self.db.utils.table("message_versions").rows_where(
-            "message_id = ? AND version = ?", [message_id, version]
-        )
-        return dict(next(iter(rows)))
-
-    def _content(self, message_id: str, version: int) -> dict[str, Any]:
-        content: dict[str, Any] = orjson.loads(self._version_row(message_id, version)["content"])
+    @staticmethod
+    def _content(record: MessageRecord) -> dict[str, Any]:
+        content: dict[str, Any] = orjson.loads(record.current.content)
         return content
 
     def _published_ids(self, incident_id: str) -> list[str]:
@@ -551,8 +604,8 @@ class MessageService:
         return [r[0] for r in rows]
 
     @staticmethod
-    def _ref(row: dict[str, Any], hash_: str) -> dict[str, Any]:
-        return {"incident": row["incident_id"], "message": row["id"], "version": row["current_version"], "hash": hash_}
+    def _ref(record: MessageRecord, hash_: str) -> dict[str, Any]:
+        return {"incident": record.incident, "message": record.id, "version": record.current.version, "hash": hash_}
 
 
 def _keep_exercise_marker(text: str, channel: Channel, lang: str) -> str:

@@ -1,9 +1,16 @@
 """The outbox: every published version reaches every account it names exactly once, in order, offline-first.
 
-A row is claimed (state ``sending``) and that claim committed before any network call; the receipt is
-committed only after the channel confirmed it. A row found in ``sending`` when a worker starts was cut off
-mid-send: it becomes ``unknown`` and is looked up on the channel before anything is sent again. Every change
-of state is an event, so the audit log shows each try, its reason and its receipt.
+A row is claimed (state ``sending``) just before its own send, and that claim committed before the network call;
+the receipt is committed only after the channel confirmed it, together with the claim of the account's next row.
+So a crash leaves at most one row per account in doubt: it becomes ``unknown`` and is looked up on the channel
+before anything is sent again; rows never attempted stay queued. Every change of state is an event, so the audit
+log shows each try, its reason and its receipt.
+
+What is sent is taken from the event log at the moment of the send, not from the tables: the publication event
+names the row, its account and key and the approved hash; the version's content is re-hashed against it; the
+modes of the message, the incident and the account must agree; an exercise account must not share a destination
+with a live one. Any error of one account (its set-up, a check, a send, even a bug in its adapter) becomes that
+account's row's reason, and every other account goes on sending.
 
 Sends to different accounts run in parallel threads; the worker's own thread alone writes the database.
 """
@@ -22,13 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, TypeVar
 
 import orjson
 
 from crisisdesk.channels.base import Adapter, ChannelError, NotRetractable, Post, Receipt
 from crisisdesk.channels.registry import make_adapter
 from crisisdesk.credentials import SecretStore
+from crisisdesk.domain.approval import content_hash
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
@@ -39,6 +47,7 @@ from crisisdesk.services.channels import ChannelService
 from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.ledger import Ledger, TamperedLog
 
 WORKER = "outbox"  # the actor named on the worker's events
 log = logging.getLogger(__name__)
@@ -283,7 +292,7 @@ class OutboxService:
             try:
                 adapter = self._adapter(row.account_id)
                 post = self.post_for(row)
-                found = adapter.lookup(post)
+                found = guarded(row.kind, "checking", adapter.lookup, post)
             except ChannelError as exc:
                 self._fail(row, exc, report, during="checking whether it was sent")
                 continue
@@ -316,77 +325,116 @@ class OutboxService:
                     report.dead += 1
 
     def _send(self, work: list[Next], report: RunReport) -> None:
-        rows = {w.account_id: [self.get(r) for r in w.send] for w in work}
+        """Each account's due rows in order, in its own thread; each row claimed just before its own send.
+
+        A sender thread asks this thread (the one that writes) for the claim of its next row and waits; this
+        thread checks the row against the log, commits the claim and hands back the post. The outcome of a send
+        and the claim of the account's next row go into one transaction."""
+        rows: dict[str, list[OutboxRow]] = {}
         adapters: dict[str, Adapter] = {}
-        for account_id, batch in list(rows.items()):
+        for w in work:
+            batch = [self.get(r) for r in w.send]
             try:
-                adapters[account_id] = self._adapter(account_id)
+                adapters[w.account_id] = self._adapter(w.account_id)
+                self._check_destination(adapters[w.account_id])
             except ChannelError as exc:
-                for row in batch:
-                    self._fail(row, exc, report)
-                del rows[account_id]
+                self._fail(batch[0], exc, report)  # the rows behind it were never tried: they stay queued
+                continue
+            rows[w.account_id] = batch
         if not rows:
             return
-        posts = {row.id: self.post_for(row) for batch in rows.values() for row in batch}
-        # The claim is committed before any network call.
-        with self.db.write() as conn:
-            self.log.record(
-                conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": [r.id for batch in rows.values() for r in batch]}
-            )
-        results: queue.Queue[tuple[OutboxRow, Receipt | ChannelError | None]] = queue.Queue()
+        inbox: queue.Queue[_Turn] = queue.Queue()
 
         def send_in_order(account_id: str) -> None:
             adapter = adapters[account_id]
-            held: ChannelError | None = None
-            for row in rows[account_id]:
-                if held is not None:
-                    results.put((row, None))  # held back behind an earlier failure: order is kept
-                    continue
+            turn = _Turn(account_id, claim=rows[account_id][0])
+            for i, row in enumerate(rows[account_id]):
+                inbox.put(turn)
+                turn.ready.wait()
+                if turn.post is None:
+                    return  # refused or not to be sent: the thread that writes has recorded why
+                outcome: Receipt | ChannelError
                 try:
-                    results.put((row, adapter.deliver(posts[row.id])))
+                    outcome = guarded(adapter.account.kind.value, "sending", adapter.deliver, turn.post)
                 except ChannelError as exc:
-                    held = exc
-                    results.put((row, exc))
-                except Exception as exc:  # a bug in an adapter: the row fails with its name, the worker goes on
-                    log.exception("channel %s failed unexpectedly", adapter.account.name)
-                    held = ChannelError(f"unexpected error in the {adapter.account.kind} channel: {exc!r}")
-                    results.put((row, held))
+                    outcome = exc
+                following = rows[account_id][i + 1] if i + 1 < len(rows[account_id]) else None
+                turn = _Turn(account_id, done=(row, outcome), claim=following if isinstance(outcome, Receipt) else None)
+            inbox.put(turn)
 
-        pending = sum(len(b) for b in rows.values())
+        running = len(rows)
+        error: BaseException | None = None
         with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(rows)), thread_name_prefix="send") as pool:
             for account_id in rows:
                 pool.submit(send_in_order, account_id)
-            while pending:
-                outcomes = [results.get()]
+            while running:
+                turns = [inbox.get()]
                 with contextlib.suppress(queue.Empty):
                     while True:
-                        outcomes.append(results.get_nowait())
-                pending -= len(outcomes)
-                self._record_outcomes(outcomes, report)
+                        turns.append(inbox.get_nowait())
+                if error is None:
+                    try:
+                        self._take_turns(turns, report)
+                    except BaseException as exc:  # the database refused: no more claims; rows in sending are reconciled
+                        error = exc
+                for turn in turns:
+                    turn.ready.set()  # a thread is never left waiting, whatever happened here
+                # A thread ends after a turn that claims nothing, or whose claim was not granted.
+                running -= sum(turn.claim is None or turn.post is None for turn in turns)
+        if error is not None:
+            raise error
 
-    def _record_outcomes(
-        self, outcomes: list[tuple[OutboxRow, Receipt | ChannelError | None]], report: RunReport
-    ) -> None:
-        waits: dict[str, str | None] = {}
+    def _take_turns(self, turns: list[_Turn], report: RunReport) -> None:
+        """Record outcomes and commit the claims asked for, in one transaction; build each claimed row's post."""
+        posts: dict[str, Post | ChannelError] = {}
+        for turn in turns:
+            if turn.claim is not None:
+                try:
+                    posts[turn.claim.id] = self._claimable(turn.claim)
+                except ChannelError as exc:
+                    posts[turn.claim.id] = exc
+                except (UserError, ExternalError):
+                    raise  # the database itself: the pass stops with every row as it was
+                except Exception as exc:  # a bug reading the log: this row waits for a person, the others go on
+                    log.exception("could not prepare %s", turn.claim.id)
+                    posts[turn.claim.id] = Refused(f"refused: could not prepare the send ({type(exc).__name__}: {exc})")
+        claimed: list[_Turn] = []
         with self.db.write() as conn:
-            for row, outcome in outcomes:
-                if isinstance(outcome, Receipt):
-                    self._record_sent(conn, row.id, outcome, via="send")
-                    report.sent += 1
-                elif isinstance(outcome, ChannelError):
-                    waits[row.account_id] = self._record_failure(conn, row, outcome, report)
-                else:
-                    self.log.record(
-                        conn,
-                        WORKER,
-                        Kind.OUTBOX_FAILED,
-                        {
-                            "row": row.id,
-                            "dead": False,
-                            "reason": "held back: an earlier message to this channel has not gone yet",
-                            "next_try": waits.get(row.account_id),
-                        },
-                    )
+            for turn in turns:
+                if turn.done is not None:
+                    row, outcome = turn.done
+                    if isinstance(outcome, Receipt):
+                        self._record_sent(conn, row.id, outcome, via="send")
+                        report.sent += 1
+                    else:
+                        self._record_failure(conn, row, outcome, report)
+                if turn.claim is not None:
+                    post = posts[turn.claim.id]
+                    if isinstance(post, ChannelError):
+                        if not isinstance(post, NotDue):
+                            self._record_failure(conn, turn.claim, post, report)
+                    else:
+                        claimed.append(turn)
+            if claimed:
+                self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": [t.claim.id for t in claimed if t.claim]})
+        for turn in claimed:
+            granted = posts[turn.claim.id] if turn.claim else None
+            turn.post = granted if isinstance(granted, Post) else None
+
+    def _claimable(self, row: OutboxRow) -> Post:
+        """The post for ``row`` if it is still to be sent now (re-read: a retraction may have come meanwhile)."""
+        now = self.get(row.id)
+        if now.state not in ("queued", "failed") or now.retract_state is not None:
+            raise NotDue(f"{row.id} is {now.state}")
+        return self.post_for(now)
+
+    def _check_destination(self, adapter: Adapter) -> None:
+        """At send, again: an exercise account must not reach where a live one does."""
+        if not adapter.account.exercise:
+            return
+        conflict = self.channels.destination_conflict(adapter.account)
+        if conflict:
+            raise Refused(f"refused: {conflict}")
 
     def _record_sent(self, conn: Any, row_id: str, receipt: Receipt, *, via: str) -> None:
         self.log.record(
@@ -430,7 +478,8 @@ class OutboxService:
             outcome, reason = "retracted", None
             try:
                 adapter = self._adapter(row.account_id)
-                adapter.retract(Receipt(row.remote_id or "", row.remote_url), self.post_for(row))
+                post = self.post_for(row)
+                guarded(row.kind, "retracting", adapter.retract, Receipt(row.remote_id or "", row.remote_url), post)
             except NotRetractable as exc:
                 outcome, reason = "impossible", str(exc)
             except ChannelError as exc:
@@ -448,29 +497,55 @@ class OutboxService:
     # -- posts and adapters ---------------------------------------------------------------------------
 
     def post_for(self, row: OutboxRow) -> Post:
-        found = self.db.conn.execute(
-            "SELECT v.content, p.at, p.cap, i.title FROM message_versions v "
-            "JOIN publications p ON p.message_id = v.message_id AND p.version = v.version "
-            "JOIN messages m ON m.id = v.message_id JOIN incidents i ON i.id = m.incident_id "
-            "WHERE v.message_id = ? AND v.version = ?",
-            (row.message_id, row.version),
-        ).fetchone()
-        content = orjson.loads(found[0])
+        """What ``row`` sends, from the event log: the publication that made the row, the version it approved
+        (re-hashed), and the modes of the message, its incident and the account, which must all agree.
+        Raises ``Refused`` (a permanent ChannelError) on any mismatch."""
+        try:
+            return self._post_from_log(row)
+        except TamperedLog as exc:
+            raise Refused(f"refused: {exc}") from None
+
+    def _post_from_log(self, row: OutboxRow) -> Post:
+        ledger = Ledger(self.db.conn)
+        what = f"{row.message_id} v{row.version} to {row.account}"
+        pub = ledger.publication(row.message_id, row.version)
+        if pub is None:
+            raise Refused(f"refused: the audit log has no publication of {row.message_id} v{row.version}")
+        entry = pub.outbox_entry(row.id)
+        if entry is None or entry["account"] != row.account_id or entry["key"] != row.idem_key:
+            raise Refused(f"refused: {what} is not what the publication handed to the outbox")
+        version = ledger.version(row.message_id, row.version)
+        if version is None or version.hash != pub.hash or content_hash(version.content.encode("utf-8")) != pub.hash:
+            raise Refused(f"refused: the text of {what} does not match the approved hash {pub.hash[:12]}")
+        content = orjson.loads(version.content)
+        incident = ledger.incident(content["incident"])
+        account = ledger.account(entry["account"])
+        if incident is None or account is None:
+            raise Refused(f"refused: the audit log does not know the incident or the account of {what}")
+        modes = {
+            "message": content["mode"],
+            "publication": pub.mode,
+            "incident": incident.mode,
+            "account": "exercise" if account.exercise else "live",
+        }
+        if len(set(modes.values())) != 1:
+            said = ", ".join(f"{k} {v}" for k, v in modes.items())
+            raise Refused(f"refused: exercise and live do not match for {what} ({said})")
         texts: dict[str, dict[str, str]] = {}
         for v in content["variants"]:
             texts.setdefault(v["lang"], {})[v["channel"]] = v["text"]
         return Post(
             row=row.id,
-            key=row.idem_key,
+            key=entry["key"],
             message_id=row.message_id,
             version=row.version,
-            content_hash=row.content_hash,
+            content_hash=pub.hash,
             message_type=content["type"],
             mode=content["mode"],
-            title=found[3],
+            title=incident.title,
             texts=texts,
-            published_at=datetime.fromisoformat(found[1]),
-            cap=found[2].encode("utf-8") if found[2] else None,
+            published_at=datetime.fromisoformat(pub.at),
+            cap=pub.cap.encode("utf-8") if pub.cap else None,
             references=tuple(content["references"]),
             media=tuple(content.get("media", ())),
         )
@@ -485,7 +560,7 @@ class OutboxService:
                 secret = self.secrets.get(account.id) if account.spec.secret_label else None
             except (UserError, ExternalError) as exc:  # the keyring is locked or refused: try again later
                 raise ChannelError(f"the keyring could not give {account.name}'s secret: {exc}") from None
-            adapter = make_adapter(account, secret)
+            adapter = guarded(account.kind.value, "setting up", make_adapter, account, secret)
             self._adapters[account_id] = adapter
         return adapter
 
@@ -494,6 +569,46 @@ class OutboxService:
             with contextlib.suppress(Exception):
                 adapter.close()
         self._adapters.clear()
+
+
+class Refused(ChannelError):
+    """A row the log does not allow to go as it stands: recorded as dead with the reason, for a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=True)
+
+
+class NotDue(ChannelError):
+    """A row that changed since the pass began (withdrawn, or sent by a retry): not sent, nothing recorded."""
+
+
+@dataclass
+class _Turn:
+    """A sender thread's message to the thread that writes: an outcome to record, the next row to claim."""
+
+    account_id: str
+    done: tuple[OutboxRow, Receipt | ChannelError] | None = None
+    claim: OutboxRow | None = None
+    post: Post | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+
+
+T = TypeVar("T")
+
+
+def guarded(kind: str, doing: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call into a channel: whatever goes wrong (a bug in an adapter, a library's surprise) becomes a ChannelError
+    that names it, so it marks that account's row and nothing else stops."""
+    try:
+        return fn(*args)
+    except (ChannelError, NotRetractable):
+        raise
+    except Exception as exc:
+        log.exception("the %s channel failed unexpectedly while %s", kind, doing)
+        raise ChannelError(
+            f"unexpected error in the {kind} channel while {doing}: {type(exc).__name__}: {exc}; "
+            "check the channel's settings and secret ('crisisdesk channels test')"
+        ) from None
 
 
 def request_retractions(
@@ -594,6 +709,8 @@ class Worker:
                         pass
                 except (UserError, ExternalError) as exc:  # a locked or full database: keep the rows, try again
                     log.warning("outbox pass failed: %s", exc)
+                except Exception:  # a bug: logged, and the worker goes on (the channels' own errors never get here)
+                    log.exception("outbox pass failed unexpectedly")
                 self.passes += 1
                 seen = conn.execute("PRAGMA data_version").fetchone()[0]
             self._wake.wait(self.poll)

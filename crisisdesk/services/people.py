@@ -11,10 +11,11 @@ from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import AuthenticationFailed, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor, Permission, Role, check_password, check_user_name
-from crisisdesk.services.guard import require
+from crisisdesk.services.guard import current_actor, require
 from crisisdesk.services.passwords import PasswordHasher
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import WORKSTATION_KEY, EventLog
+from crisisdesk.store.ledger import Ledger
 
 SYSTEM = "system"
 
@@ -102,8 +103,8 @@ class PeopleService:
         return self.actor(canonical_name)
 
     def actor(self, name: str) -> Actor:
-        roles = self.db.conn.execute("SELECT role FROM user_roles WHERE user_name = ?", (name,)).fetchall()
-        return Actor(name=name, roles=frozenset(Role(r[0]) for r in roles))
+        """The person with the roles the log gives them now."""
+        return current_actor(self.db, name)
 
     def record_session(self, actor: Actor, via: str) -> None:
         with self.db.write() as conn:
@@ -168,8 +169,8 @@ class PeopleService:
             if role not in self.actor(canonical).roles:
                 return False
             if role is Role.ADMIN:
-                admins = conn.execute("SELECT count(*) FROM user_roles WHERE role = 'admin'").fetchone()[0]
-                if admins <= 1:
+                everyone = Ledger(conn).everyone_roles()
+                if sum(Role.ADMIN.value in roles for roles in everyone.values()) <= 1:
                     raise UserError(f"{canonical} is the last admin; grant admin to someone else first")
             self.log.record(conn, actor.name, Kind.ROLE_REVOKED, {"name": canonical, "role": role.value})
         return True

@@ -301,6 +301,16 @@ MIGRATIONS += (
     ),
 )
 
+# Safety decisions are read from the events themselves (store/ledger.py): a message's versions, approvals and
+# publication are found by the message they name, as the timeline finds an incident's events.
+MIGRATIONS += (
+    Migration(
+        7,
+        "events found by the message they name",
+        ("CREATE INDEX events_message ON events (json_extract(body, '$.payload.message'))",),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).

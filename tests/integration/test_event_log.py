@@ -30,7 +30,8 @@ def busy_day(core: App, admin: Actor) -> None:
     core.people.revoke(admin, "carol", Role.VIEWER)
     core.people.grant(admin, "carol", Role.ADMIN)
     core.people.revoke(admin, "alice", Role.ADMIN)
-    core.people.grant(admin, "alice", Role.VIEWER)
+    # alice is no admin any more from this moment (roles are re-read at every action): carol grants.
+    core.people.grant(core.people.actor("carol"), "alice", Role.VIEWER)
 
 
 def test_events_carry_workstation_sequence_time_actor_kind_payload_and_links(core: App, admin: Actor) -> None:
