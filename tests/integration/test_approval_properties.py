@@ -1,5 +1,7 @@
 """Stateful property test: whatever people do, nothing is published without an approval of its exact hash by
-someone other than its author (or a recorded break glass), the log verifies, and replay gives the same state."""
+someone who wrote none of it and who holds the approver role when it is published (or a recorded break glass by
+someone holding it then), nothing is published on a closed incident, the log verifies, and replay gives the same
+state. People write each other's variants, roles are revoked and granted back, incidents close."""
 
 from __future__ import annotations
 
@@ -83,9 +85,17 @@ class Workday(RuleBasedStateMachine):
         except UserError:
             return None
 
-    @rule(who=writers, which=st.integers(0, 1), kind=st.sampled_from(["alert", "update"]))
+    @rule(who=writers, mode=st.sampled_from([Mode.LIVE, Mode.EXERCISE]))
+    def open_incident(self, who: str, mode: Mode) -> None:
+        """Closed incidents stay closed; new ones keep the day going."""
+        incident = self.attempt(self.core.incidents().open, self.actors[who], "flash-flood", mode, facts=FLOOD_FACTS)
+        if incident is not None:
+            self.incidents.append(incident.id)
+
+    @rule(who=writers, which=st.integers(0, 100), kind=st.sampled_from(["alert", "update"]))
     def draft(self, who: str, which: int, kind: str) -> None:
-        view = self.attempt(self.core.messages().draft, self.actors[who], self.incidents[which], kind)
+        incident = self.incidents[which % len(self.incidents)]
+        view = self.attempt(self.core.messages().draft, self.actors[who], incident, kind)
         if view is not None:
             self.messages.append(view.id)
             self.seen_hashes.append(view.content_hash)
@@ -171,39 +181,121 @@ class Workday(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))
 
+    @rule(who=st.sampled_from(["ivan", "ada", "carla"]), role=st.sampled_from([Role.APPROVER, Role.COMMUNICATOR]))
+    def revoke(self, who: str, role: Role) -> None:
+        """An admin takes a role away; the session objects in self.actors keep their stale roles on purpose."""
+        self.attempt(self.core.people.revoke, self.core.people.actor("root"), who, role)
+
+    @rule(who=st.sampled_from(["ivan", "ada", "carla"]), role=st.sampled_from([Role.APPROVER, Role.COMMUNICATOR]))
+    def grant(self, who: str, role: Role) -> None:
+        self.attempt(self.core.people.grant, self.core.people.actor("root"), who, role)
+
+    @rule(who=writers, which=st.integers(0, 100))
+    def close(self, who: str, which: int) -> None:
+        self.attempt(self.core.incidents().close, self.actors[who], self.incidents[which % len(self.incidents)])
+
+    # Composite moves: the sequences where a rule matters, each on a fresh draft so that it is met in a short run.
+
+    def fresh(self, which: int) -> tuple[str, int] | None:
+        """A new alert on an incident, drafted by someone who may: (message, its index in self.messages)."""
+        incident = self.incidents[which % len(self.incidents)]
+        for who in ("carla", "eve"):
+            view = self.attempt(self.core.messages().draft, self.actors[who], incident, "alert")
+            if view is not None:
+                self.messages.append(view.id)
+                self.seen_hashes.append(view.content_hash)
+                return view.id, len(self.messages) - 1
+        return None
+
+    @rule(which=st.integers(0, 100), first=writers, second=writers, approver=approvers)
+    def write_together_then_approve(self, which: int, first: str, second: str, approver: str) -> None:
+        """Two people write variants of one message, then someone (perhaps one of them) approves and it goes."""
+        made = self.fresh(which)
+        if made is None:
+            return
+        msg, pick = made
+        edit = self.core.messages().edit
+        self.attempt(edit, self.actors[first], msg, "web", "en", "Leave the valley now. Call 211.")
+        self.attempt(edit, self.actors[second], msg, "sms", "en", "Climb to high ground. Call 211.")
+        self.submit(second, pick)
+        self.approve(approver, pick, False, 0)
+        self.publish(second, pick, False, True)
+
+    @rule(which=st.integers(0, 100), writer=writers, approver=approvers, role=st.sampled_from(list(Role)))
+    def approve_then_lose_the_role(self, which: int, writer: str, approver: str, role: Role) -> None:
+        made = self.fresh(which)
+        if made is None:
+            return
+        self.submit(writer, made[1])
+        self.approve(approver, made[1], False, 0)
+        if approver in ("ivan", "ada", "carla"):
+            self.revoke(approver, role)
+        self.publish(writer, made[1], False, True)
+
+    @rule(which=st.integers(0, 100), writer=writers, approver=approvers, closer=writers)
+    def approve_then_close(self, which: int, writer: str, approver: str, closer: str) -> None:
+        made = self.fresh(which)
+        if made is None:
+            return
+        self.submit(writer, made[1])
+        self.approve(approver, made[1], False, 0)
+        self.close(closer, which)
+        self.publish(writer, made[1], False, True)
+
     @invariant()
     def nothing_published_without_an_approval_of_its_exact_hash_by_someone_else(self) -> None:
-        events = list(self.core.log.events())
-        authors = {
-            (e.payload["message"], e.payload["hash"]): e.actor
-            for e in events
-            if e.kind in (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
-        }
-        approvals = [
-            (e.payload["message"], e.payload["hash"], e.actor) for e in events if e.kind == Kind.MESSAGE_APPROVED
-        ]
-        contents = {
-            (e.payload["message"], e.payload["hash"]): orjson.loads(e.payload["content"])
-            for e in events
-            if e.kind in (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
-        }
-        incident_modes = {e.payload["incident"]: e.payload["mode"] for e in events if e.kind == Kind.INCIDENT_OPENED}
+        """Walk the log in order, keeping what was true at each moment, and check every publish against it."""
+        roles: dict[str, set[str]] = {}
+        closed: set[str] = set()
+        authors: dict[str, list[str]] = {}  # message -> everyone who wrote a version of it
+        approvals: dict[tuple[str, str], set[str]] = {}  # (message, hash) -> approvers
+        contents: dict[tuple[str, str], dict[str, object]] = {}
+        incident_modes: dict[str, str] = {}
         marks = {"en": "EXERCISE", "es": "SIMULACRO"}
-        for e in events:
-            if e.kind != Kind.MESSAGE_PUBLISHED:
-                continue
-            key = (e.payload["message"], e.payload["hash"])
-            content = contents[key]
-            # Exercise content stays exercise: its incident's mode, and every text says so.
-            assert content["mode"] == incident_modes[content["incident"]]
-            if content["mode"] == "exercise":
-                assert all(marks[v["lang"]] in v["text"] for v in content["variants"]), key
-            if e.payload["break_glass"]:
-                assert e.payload["reason"].strip()
-                assert "approver" in {r.value for r in self.actors[e.actor].roles}
-            else:
-                author = authors[key]
-                assert any(m == key[0] and h == key[1] and who != author for m, h, who in approvals), e.payload
+        published = 0
+        for e in self.core.log.events():
+            p = e.payload
+            if e.kind == Kind.USER_ADDED:
+                roles[p["name"]] = set(p["roles"])
+            elif e.kind == Kind.ROLE_GRANTED:
+                roles[p["name"]].add(p["role"])
+            elif e.kind == Kind.ROLE_REVOKED:
+                roles[p["name"]].discard(p["role"])
+            elif e.kind == Kind.INCIDENT_OPENED:
+                incident_modes[p["incident"]] = p["mode"]
+            elif e.kind == Kind.STATUS_CHANGED and p["status"] == "closed":
+                closed.add(p["incident"])
+            elif e.kind in (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED):
+                authors.setdefault(p["message"], []).append(e.actor)
+                contents[(p["message"], p["hash"])] = orjson.loads(p["content"])
+            elif e.kind == Kind.MESSAGE_APPROVED:
+                # Whoever approves holds the role then and wrote none of the message.
+                assert "approver" in roles[e.actor], e
+                assert e.actor not in authors[p["message"]], e
+                approvals.setdefault((p["message"], p["hash"]), set()).add(e.actor)
+            elif e.kind == Kind.MESSAGE_PUBLISHED:
+                published += 1
+                key = (p["message"], p["hash"])
+                content = contents[key]
+                assert content["incident"] not in closed, e  # a closed incident publishes nothing
+                # Exercise content stays exercise: its incident's mode, and every text says so.
+                assert content["mode"] == incident_modes[str(content["incident"])]
+                if content["mode"] == "exercise":
+                    variants = content["variants"]
+                    assert isinstance(variants, list)
+                    assert all(marks[v["lang"]] in v["text"] for v in variants), key
+                if p["break_glass"]:
+                    assert p["reason"].strip()
+                    assert "approver" in roles[e.actor]
+                else:
+                    valid = {
+                        who
+                        for who in approvals.get(key, set())
+                        if "approver" in roles[who] and who not in authors[p["message"]]
+                    }
+                    assert valid, e.payload  # someone who wrote none of it and holds the role now
+                    assert set(p["approved_by"]) <= valid, e.payload
+        self.published = max(getattr(self, "published", 0), published)
 
     @invariant()
     def no_exercise_version_targets_a_live_account_nor_the_reverse(self) -> None:
