@@ -1,0 +1,64 @@
+"""audit: check and export the tamper-evident audit log."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group
+from crisisdesk.domain.errors import UserError
+from crisisdesk.services.audit import EXPORT_FORMATS
+
+
+def cmd_audit_verify(ctx: Context) -> int:
+    report = ctx.app().audit.verify()
+    if ctx.args.json:
+        ctx.json(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "bad_position": report.bad_position,
+                "bad_seq": report.bad_seq,
+                "reason": report.reason,
+                "heads": {ws: {"seq": s, "hash": h} for ws, (s, h) in report.head.items()},
+            }
+        )
+    else:
+        ctx.out(report.describe())
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_audit_export(ctx: Context) -> int:
+    a = ctx.args
+    actor = ctx.actor()
+    audit = ctx.app().audit
+    if not a.out or a.out == "-":
+        audit.export(actor, a.format, ctx.stdout)
+        return EXIT_OK
+    target = Path(a.out)
+    if target.is_dir():
+        raise UserError(f"--out {target} is a folder; give a file name")
+    if not target.parent.exists():
+        raise UserError(f"--out: the folder {target.parent} does not exist")
+    # Written beside the target and renamed into place, so a failed export never leaves half a file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            n = audit.export(actor, a.format, f)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    print(f"exported {n} entries to {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def add_commands(sub: Subparsers, command: AddCommand) -> None:
+    audit_sub = group(command, sub, "audit", "check and export the tamper-evident audit log")
+    p = command(audit_sub, "verify", "recompute the hash chain; exit 1 naming the first bad entry", cmd_audit_verify)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command(audit_sub, "export", "write every entry with the exact bytes that were hashed", cmd_audit_export)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
