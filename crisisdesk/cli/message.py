@@ -62,7 +62,7 @@ def cmd_message_show(ctx: Context) -> int:
 
 def cmd_message_diff(ctx: Context) -> int:
     actor = ctx.actor()
-    ctx.stdout.write(ctx.app().messages().diff(actor, ctx.args.message))
+    ctx.write(ctx.app().messages().diff(actor, ctx.args.message))
     return EXIT_OK
 
 
