@@ -14,6 +14,7 @@ from crisisdesk.cli.context import Context, terminal_safe
 from crisisdesk.domain.roles import Actor
 from tests.conftest import CliRun
 from tests.integration.outbox_helpers import add_team, open_incident, publish
+from tests.integration.test_incidents import FLOOD_FACTS
 
 # Clears the screen, retitles the window (OSC ... BEL), an 8-bit CSI, and a right-to-left override.
 HOSTILE = "Mill Creek \x1b[2J\x1b]0;pwned\x07 valley \x9b31m \u202eevil\u202c"
@@ -130,3 +131,20 @@ def test_outbox_list_says_when_it_shows_a_page_of_more(cli_as: CliRun, core: App
     assert code == 0 and "showing" not in out and alert.id in out
     code, out, err = cli_as("vic", "outbox", "list", "--limit", "0")
     assert code == 2 and "--limit 0" in err
+
+
+def test_quiet_prints_only_the_new_ids_for_a_script(cli_as: CliRun, core: App, team) -> None:  # type: ignore[no-untyped-def]
+    facts = [f"--fact={name}={value}" for name, value in FLOOD_FACTS.items()]
+    code, out, err = cli_as("carla", "incident", "open", "flash-flood", "--mode", "live", "-q", *facts)
+    assert code == 0, err
+    inc = out.strip()
+    assert out == f"{inc}\n" and [i.id for i in core.incidents().list_all(team["vic"])] == [inc]
+    code, out, err = cli_as("carla", "message", "draft", inc, "--type", "alert", "--quiet")
+    assert code == 0, err
+    assert out == f"{out.strip()}\n" and core.messages().show(team["vic"], out.strip()).type == "alert"
+    publish(core, team, inc, ["public-page"])
+    code, out, err = cli_as("carla", "incident", "false-alarm", inc, "--correction", "sent in error", "-q")
+    assert code == 0, err
+    ids = out.split()
+    assert out == "".join(f"{i}\n" for i in ids)
+    assert [core.messages().show(team["vic"], i).type for i in ids] == ["cancel", "correction"]
