@@ -1,0 +1,94 @@
+"""audit: check and export the tamper-evident audit log."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group, warn
+from crisisdesk.domain.errors import UserError
+from crisisdesk.services.audit import EXPORT_FORMATS
+
+
+def cmd_audit_verify(ctx: Context) -> int:
+    report = ctx.app().audit.verify()
+    if ctx.args.json:
+        ctx.json(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "bad_position": report.bad_position,
+                "bad_seq": report.bad_seq,
+                "reason": report.reason,
+                "heads": {ws: {"seq": s, "hash": h} for ws, (s, h) in report.head.items()},
+            }
+        )
+    else:
+        ctx.out(report.describe())
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_audit_export(ctx: Context) -> int:
+    a = ctx.args
+    actor = ctx.actor()
+    audit = ctx.app().audit
+    if not a.out or a.out == "-":
+        audit.export(actor, a.format, ctx.data_stream())
+        return EXIT_OK
+    target = Path(a.out)
+    if target.is_dir():
+        raise UserError(f"--out {target} is a folder; give a file name")
+    if not target.parent.exists():
+        raise UserError(f"--out: the folder {target.parent} does not exist")
+    _refuse_unless_regular(target)
+    # Written beside the target and renamed into place, so a failed export never leaves half a file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            n = audit.export(actor, a.format, f)
+        _refuse_unless_regular(target)  # again: something may have appeared there while the export ran
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    warn(f"exported {n} entries to {target}")
+    return EXIT_OK
+
+
+_NOT_REGULAR = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _refuse_unless_regular(target: Path) -> None:
+    """The export replaces only a regular file: renaming over anything else swaps the node itself (as root,
+    ``--out /dev/full`` replaced the device with a file)."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserError(f"--out {target}: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return
+    what = next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+    raise UserError(
+        f"--out {target} is {what}; the export replaces only a regular file "
+        "(give a new file name, or leave out --out for standard output)"
+    )
+
+
+def add_commands(sub: Subparsers, command: AddCommand) -> None:
+    audit_sub = group(command, sub, "audit", "check and export the tamper-evident audit log")
+    p = command(audit_sub, "verify", "recompute the hash chain; exit 1 naming the first bad entry", cmd_audit_verify)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command(audit_sub, "export", "write every entry with the exact bytes that were hashed", cmd_audit_export)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")

@@ -1,0 +1,174 @@
+"""What every command shares: the context it runs in, the parser class, password input and printing."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import io
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, NoReturn, Protocol, TypeAlias, cast
+
+import orjson
+
+from crisisdesk.app import App, resolve_db_path
+from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.roles import Actor
+
+PASSWORD_ENV = "CRISISDESK_PASSWORD"  # noqa: S105 - the variable's name, not a password
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USER, EXIT_EXTERNAL, EXIT_BUG = 0, 1, 2, 3, 70
+
+
+class UsageError(UserError):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 2, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# -- terminal safety ----------------------------------------------------------------------------------
+
+# Text from people and files (facts, message texts, feed titles, names) must not drive the terminal: the C0
+# controls but newline and tab, DEL, the C1 controls, and the bidi embeddings, overrides and isolates (which
+# reorder what is shown, "Trojan Source") are shown as visible escapes instead.
+_CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_TERMINAL_ESCAPES = {c: f"\\x{c:02x}" for c in _CONTROLS if c not in (0x09, 0x0A)} | {c: f"\\u{c:04x}" for c in _BIDI}
+# orjson escapes the C0 controls; these it writes raw. They can only stand inside a JSON string, where the
+# \u escape means the same character, so a consumer reads the same data.
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [0x7F, *range(0x80, 0xA0), *_BIDI]}
+
+
+def terminal_safe(text: str) -> str:
+    """The text with every character that could move the cursor, retitle or clear the terminal, or reorder
+    the line made visible (ESC becomes the four characters \\x1b)."""
+    return text.translate(_TERMINAL_ESCAPES)
+
+
+def warn(text: str) -> None:
+    """One line on standard error, terminal-safe (errors quote names and values a person typed)."""
+    print(terminal_safe(text), file=sys.stderr)
+
+
+class _TerminalSafeWriter(io.TextIOBase):
+    def __init__(self, target: IO[str]) -> None:
+        self._target = target
+
+    def write(self, text: str) -> int:
+        self._target.write(terminal_safe(text))
+        return len(text)
+
+
+# -- input helpers -----------------------------------------------------------------------------------
+
+
+def read_password_stdin(stdin: IO[str]) -> str:
+    line = stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise UserError("--password-stdin: no password on standard input (give it as the first line)")
+    return password
+
+
+def acting_password(name: str) -> str:
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    if os.name == "posix":
+        try:
+            os.close(os.open("/dev/tty", os.O_RDWR))
+        except OSError:
+            raise UserError(f"no password for {name}: set {PASSWORD_ENV} or run from a terminal") from None
+    return getpass.getpass(f"password for {terminal_safe(name)}: ")
+
+
+def fact_pairs(items: Sequence[str]) -> dict[str, str]:
+    facts = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--fact {item!r}: write NAME=VALUE")
+        facts[name.strip()] = value
+    return facts
+
+
+# -- the context a command runs in ----------------------------------------------------------------------
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace, stdin: IO[str], stdout: IO[str]) -> None:
+        self.args = args
+        self.stdin = stdin
+        self.stdout = stdout
+        self._app: App | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return resolve_db_path(getattr(self.args, "db", None))
+
+    def app(self, *, create: bool = False) -> App:
+        if self._app is None:
+            self._app = App.open(self.db_path, create=create)
+        return self._app
+
+    def actor(self) -> Actor:
+        name = getattr(self.args, "as_user", None)
+        if not name:
+            raise UserError("this command needs --as NAME: the person acting (password from $CRISISDESK_PASSWORD)")
+        people = self.app().people
+        people.require_initialised()  # before asking for a password that could not be checked
+        return people.authenticate(name, acting_password(name))
+
+    def out(self, text: str = "") -> None:
+        """A line of text for a person: every command's text output goes through here (or ``write``)."""
+        self.write(text + "\n")
+
+    def write(self, text: str) -> None:
+        self.stdout.write(terminal_safe(text))
+
+    def json(self, data: object) -> None:
+        self.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode().translate(_JSON_ESCAPES) + "\n")
+
+    def data_stream(self) -> IO[str]:
+        """Where a command writes data meant for a file (an export, CAP XML): byte-exact into a file or a pipe,
+        terminal-safe when standard output is a terminal."""
+        if self.stdout.isatty():
+            return cast(IO[str], _TerminalSafeWriter(self.stdout))
+        return self.stdout
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+# -- adding commands ------------------------------------------------------------------------------------
+
+Handler: TypeAlias = Callable[[Context], int]
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
+
+
+class AddCommand(Protocol):
+    """Adds one command to a group (see main.build_parser): its help, its handler, the common flags."""
+
+    def __call__(self, parent: Subparsers, name: str, help_text: str, handler: Handler | None = None, /) -> Parser: ...
+
+
+def group(command: AddCommand, sub: Subparsers, name: str, help_text: str) -> Subparsers:
+    """A command that only holds commands (``crisisdesk incident ...``); alone it is a usage mistake."""
+    parser = command(sub, name, help_text)
+    parser.set_defaults(handler=_missing_subcommand(parser))
+    return parser.add_subparsers(title="commands", metavar="COMMAND")
+
+
+def _missing_subcommand(parser: Parser) -> Handler:
+    def handler(ctx: Context) -> int:
+        raise UsageError(f"{parser.prog} needs a command (see '{parser.prog} --help')")
+
+    return handler

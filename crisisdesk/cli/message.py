@@ -1,0 +1,157 @@
+"""message: draft, edit, approve and publish messages (the two-person rule)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, group
+from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.message_types import MESSAGE_TYPES
+
+if TYPE_CHECKING:
+    from crisisdesk.services.messages import MessageView
+
+
+def _print_message(ctx: Context, view: MessageView) -> None:
+    if ctx.args.json:
+        ctx.json(view.as_dict())
+        return
+    banner = "EXERCISE" if view.mode == "exercise" else "LIVE"
+    ctx.out(f"{view.id}  [{banner}]  {view.type}  v{view.version} by {view.author}  {view.state}")
+    ctx.out(f"hash {view.content_hash}")
+    ctx.out(f"approval: {view.verdict.reason}")
+    if view.references:
+        ctx.out(f"references: {', '.join(view.references)}")
+    ctx.out("channels: " + (", ".join(f"{a.name} ({a.kind.value}, {a.mode})" for a in view.accounts) or "none"))
+    sent = view.sent_texts
+    for v in view.variants:
+        target = "" if v.channel in sent else " (not sent by these channels)"
+        ctx.out(f"== {v.channel} [{v.lang}] {v.length}/{v.limit} {v.unit}{target}")
+        ctx.out(v.text)
+        for f in v.findings:
+            ctx.out(f"   {f.severity} {f.code}: {f.message}")
+
+
+def cmd_message_draft(ctx: Context) -> int:
+    actor = ctx.actor()
+    view = ctx.app().messages().draft(actor, ctx.args.incident, ctx.args.type)
+    if ctx.args.quiet and not ctx.args.json:
+        ctx.out(view.id)
+    else:
+        _print_message(ctx, view)
+    return EXIT_OK
+
+
+def cmd_message_edit(ctx: Context) -> int:
+    a = ctx.args
+    actor = ctx.actor()
+    if a.text_file == "-":
+        text = ctx.stdin.read()
+    else:
+        try:
+            text = Path(a.text_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read --text-file {a.text_file}: {exc}") from None
+    view = ctx.app().messages().edit(actor, a.message, a.channel, a.lang, text.strip())
+    ctx.out(f"{view.id}: v{view.version}, hash {view.content_hash} (earlier approvals no longer apply)")
+    return EXIT_OK
+
+
+def cmd_message_show(ctx: Context) -> int:
+    actor = ctx.actor()
+    _print_message(ctx, ctx.app().messages().show(actor, ctx.args.message))
+    return EXIT_OK
+
+
+def cmd_message_diff(ctx: Context) -> int:
+    actor = ctx.actor()
+    ctx.write(ctx.app().messages().diff(actor, ctx.args.message))
+    return EXIT_OK
+
+
+def cmd_message_submit(ctx: Context) -> int:
+    actor = ctx.actor()
+    view = ctx.app().messages().submit(actor, ctx.args.message)
+    ctx.out(f"{view.id}: v{view.version} submitted for approval, hash {view.content_hash}")
+    return EXIT_OK
+
+
+def cmd_message_approve(ctx: Context) -> int:
+    actor = ctx.actor()
+    view = ctx.app().messages().approve(actor, ctx.args.message, ctx.args.hash, ctx.args.comment)
+    status = "ready to publish" if view.verdict.ok else view.verdict.reason
+    ctx.out(f"{view.id}: v{view.version} approved by {actor.name}; {status}")
+    return EXIT_OK
+
+
+def cmd_message_return(ctx: Context) -> int:
+    actor = ctx.actor()
+    view = ctx.app().messages().return_(actor, ctx.args.message, ctx.args.comment)
+    ctx.out(f"{view.id}: returned to {view.author}: {ctx.args.comment}")
+    return EXIT_OK
+
+
+def cmd_message_publish(ctx: Context) -> int:
+    from crisisdesk.services.messages import ConfirmationNeeded
+
+    a = ctx.args
+    actor = ctx.actor()
+    try:
+        view = (
+            ctx.app()
+            .messages()
+            .publish(actor, a.message, confirm=a.confirm, break_glass=a.break_glass, reason=a.reason)
+        )
+    except ConfirmationNeeded as needed:
+        ctx.out(needed.summary)
+        raise
+    note = " WITH BREAK GLASS" if a.break_glass else ""
+    ctx.out(f"{view.id}: v{view.version} published{note} ({view.mode}); handed to the outbox")
+    return EXIT_OK
+
+
+def cmd_message_targets(ctx: Context) -> int:
+    actor = ctx.actor()
+    view = ctx.app().messages().set_targets(actor, ctx.args.message, ctx.args.names)
+    names = ", ".join(f"{a.name} ({a.mode})" for a in view.accounts)
+    ctx.out(f"{view.id}: v{view.version} goes to {names}; hash {view.content_hash} (needs approval again)")
+    return EXIT_OK
+
+
+def add_commands(sub: Subparsers, command: AddCommand) -> None:
+    msg_sub = group(command, sub, "message", "draft, approve and publish messages (two-person rule)")
+    p = command(
+        msg_sub, "draft", "render the playbook's templates for an incident into a new message", cmd_message_draft
+    )
+    p.add_argument("incident", metavar="INCIDENT")
+    p.add_argument("--type", required=True, choices=MESSAGE_TYPES)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the new message's id")
+    p = command(msg_sub, "edit", "change one variant's text (a new version)", cmd_message_edit)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--channel", required=True, metavar="CHANNEL")
+    p.add_argument("--lang", required=True, metavar="LANG")
+    p.add_argument("--text-file", required=True, metavar="FILE", help="the new text, or - for standard input")
+    p = command(msg_sub, "show", "variants, lengths, lint, hash, approvals and status", cmd_message_show)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command(msg_sub, "diff", "what changed since the last published version", cmd_message_diff)
+    p.add_argument("message", metavar="MESSAGE")
+    p = command(msg_sub, "submit", "ask for approval of the current version", cmd_message_submit)
+    p.add_argument("message", metavar="MESSAGE")
+    p = command(msg_sub, "approve", "approve the exact version with this hash", cmd_message_approve)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--hash", required=True, metavar="HASH", help="the hash 'message show' prints")
+    p.add_argument("--comment", metavar="TEXT")
+    p = command(msg_sub, "return", "send it back to the author with a comment", cmd_message_return)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--comment", required=True, metavar="TEXT")
+    p = command(msg_sub, "publish", "hand the approved version to the outbox", cmd_message_publish)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--confirm", metavar="PHRASE", help="the phrase the command states after its summary")
+    p.add_argument("--break-glass", action="store_true", help="an approver publishing alone (recorded loudly)")
+    p.add_argument("--reason", metavar="TEXT", help="why, with --break-glass")
+    p = command(msg_sub, "targets", "choose the channels it goes to (a new version)", cmd_message_targets)
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("names", nargs="+", metavar="CHANNEL", help="channel names ('crisisdesk channels list')")

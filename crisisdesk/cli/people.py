@@ -1,0 +1,96 @@
+"""init and users: the database, the first admin, people and their roles."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from crisisdesk.cli.context import (
+    EXIT_OK,
+    PASSWORD_ENV,
+    AddCommand,
+    Context,
+    Subparsers,
+    acting_password,
+    group,
+    read_password_stdin,
+)
+from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.roles import Role
+
+
+def cmd_init(ctx: Context) -> int:
+    a = ctx.args
+    if a.password_stdin:
+        password = read_password_stdin(ctx.stdin)
+    else:
+        password = acting_password(a.admin)
+        if not os.environ.get(PASSWORD_ENV) and getpass.getpass("again: ") != password:
+            raise UserError("the two passwords differ; nothing was created")
+    app = ctx.app(create=True)
+    ws = app.initialise(a.admin, password, workstation_name=a.workstation_name)
+    ctx.out(f"created {app.db.path} (workstation {ws}) with admin {a.admin}")
+    return EXIT_OK
+
+
+def cmd_users_add(ctx: Context) -> int:
+    a = ctx.args
+    actor = ctx.actor()
+    if not a.password_stdin:
+        raise UserError("give the new person's password on standard input with --password-stdin")
+    password = read_password_stdin(ctx.stdin)
+    person = ctx.app().people.add(actor, a.name, [Role.parse(r) for r in a.role], password, display_name=a.display_name)
+    ctx.out(f"added {person.name} ({', '.join(person.roles)})")
+    return EXIT_OK
+
+
+def cmd_users_list(ctx: Context) -> int:
+    people = ctx.app().people.list_people(ctx.actor())
+    if ctx.args.json:
+        ctx.json([p.as_dict() for p in people])
+        return EXIT_OK
+    width = max([4, *(len(p.name) for p in people)])
+    ctx.out(f"{'NAME':<{width}}  ROLES")
+    for p in people:
+        ctx.out(f"{p.name:<{width}}  {', '.join(p.roles) or '-'}")
+    return EXIT_OK
+
+
+def _change_roles(ctx: Context, grant: bool) -> int:
+    actor = ctx.actor()
+    people = ctx.app().people
+    for text in ctx.args.role:
+        role = Role.parse(text)
+        changed = people.grant(actor, ctx.args.name, role) if grant else people.revoke(actor, ctx.args.name, role)
+        verb = ("granted" if grant else "revoked") if changed else ("already has" if grant else "does not have")
+        ctx.out(f"{ctx.args.name}: {verb} {role.value}")
+    return EXIT_OK
+
+
+def cmd_users_grant(ctx: Context) -> int:
+    return _change_roles(ctx, grant=True)
+
+
+def cmd_users_revoke(ctx: Context) -> int:
+    return _change_roles(ctx, grant=False)
+
+
+def add_commands(sub: Subparsers, command: AddCommand) -> None:
+    p = command(sub, "init", "create the database, this workstation's identity and the first admin", cmd_init)
+    p.add_argument("--admin", required=True, metavar="NAME", help="the first admin's user name")
+    p.add_argument("--password-stdin", action="store_true", help="read the admin's password from standard input")
+    p.add_argument("--workstation-name", metavar="NAME", help="a name for this workstation (default: the host name)")
+
+    users_sub = group(command, sub, "users", "manage people and their roles (admins only)")
+    roles_help = "one of: " + ", ".join(r.value for r in Role)
+    p = command(users_sub, "add", "add a person", cmd_users_add)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--role", action="append", required=True, metavar="ROLE", help=f"repeatable; {roles_help}")
+    p.add_argument("--password-stdin", action="store_true", help="read the new person's password from standard input")
+    p.add_argument("--display-name", metavar="TEXT", help="the name shown in the console (default: NAME)")
+    p = command(users_sub, "list", "list people and their roles", cmd_users_list)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    for verb, handler in (("grant", cmd_users_grant), ("revoke", cmd_users_revoke)):
+        p = command(users_sub, verb, f"{verb} roles", handler)
+        p.add_argument("name", metavar="NAME")
+        p.add_argument("--role", action="append", required=True, metavar="ROLE", help=f"repeatable; {roles_help}")
