@@ -79,7 +79,16 @@ def admin(core: App) -> Actor:
 
 
 def actor(name: str, *roles: Role) -> Actor:
+    """An actor object as a session holds it; services re-read the roles from the log, so this alone grants
+    nothing: use ``person`` for someone who may act."""
     return Actor(name=name, roles=frozenset(roles))
+
+
+def person(core: App, admin: Actor, name: str, *roles: Role) -> Actor:
+    """Someone the admin added (once) with ``roles``, as the log says."""
+    if name.casefold() not in {p.name.casefold() for p in core.people.list_people(admin)}:
+        core.people.add(admin, name, list(roles), f"{name} password")
+    return core.people.actor(name)
 
 
 @pytest.fixture(scope="session")

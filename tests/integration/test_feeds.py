@@ -24,7 +24,7 @@ from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.feeds.fetch import Limits
 from crisisdesk.services.feeds import FeedService
-from tests.conftest import ADMIN, CliRun, actor
+from tests.conftest import ADMIN, CliRun, actor, person
 from tests.support.feed_server import FeedServer, Route, feed_server
 from tests.support.social import bluesky_post, mastodon_status
 
@@ -247,7 +247,7 @@ def open_flood_incident(core: App, who: Actor) -> str:
 def test_alerts_for_an_incidents_keywords_and_area(
     core: App, feeds: FeedService, admin: Actor, server: FeedServer
 ) -> None:
-    communicator = actor("cam", Role.COMMUNICATOR)
+    communicator = person(core, admin, "cam", Role.COMMUNICATOR)
     incident = open_flood_incident(core, communicator)
     quake_near = {
         "type": "FeatureCollection",
@@ -296,7 +296,7 @@ def test_an_alert_opens_an_incident_with_the_cap_facts(
     (alert,) = feeds.alerts(admin)
     assert alert.incident_id is None and alert.rules == ["severity"]
     assert alert.reasons == ["CAP severity Severe (threshold Severe)"]
-    communicator = actor("cam", Role.COMMUNICATOR)
+    communicator = person(core, admin, "cam", Role.COMMUNICATOR)
     incident, notes = feeds.open_incident(communicator, alert.id, playbook_id="tornado")
     assert incident.title == "SEVERE THUNDERSTORM WARNING"
     assert (
@@ -312,7 +312,7 @@ def test_an_alert_opens_an_incident_with_the_cap_facts(
 def test_triage_priority_sentiment_groups_and_decisions(
     core: App, feeds: FeedService, admin: Actor, server: FeedServer
 ) -> None:
-    communicator = actor("cam", Role.COMMUNICATOR)
+    communicator = person(core, admin, "cam", Role.COMMUNICATOR)
     incident = open_flood_incident(core, communicator)
     feeds.add(admin, "toots", server.add("/tag", Route(toots(), "application/json")), "mastodon")
     feeds.add(admin, "311", server.add("/311.xml", Route(data("open311/service_requests.xml"))), "open311")
