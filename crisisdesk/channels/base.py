@@ -7,17 +7,19 @@ message whose mode does not match the account's: the second of the two checks DE
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from crisisdesk.domain.accounts import Account, message_langs, mode_refusal
 from crisisdesk.domain.clock import retry_after_seconds
 
+log = logging.getLogger(__name__)
 PERMANENT_HTTP = frozenset({400, 401, 403, 404, 405, 410, 413, 422})
 
 
@@ -131,6 +133,24 @@ class Adapter(ABC):
         if refusal:
             raise ChannelError(f"refused by the channel layer: {refusal}", permanent=True)
         return self.send(post)
+
+
+T = TypeVar("T")
+
+
+def guarded(kind: str, doing: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call into a channel: whatever goes wrong (a bug in an adapter, a library's surprise, a secret that cannot
+    go in a header) becomes a ChannelError that names it, so it marks that account's row and nothing else stops."""
+    try:
+        return fn(*args)
+    except (ChannelError, NotRetractable):
+        raise
+    except Exception as exc:
+        log.exception("the %s channel failed unexpectedly while %s", kind, doing)
+        raise ChannelError(
+            f"unexpected error in the {kind} channel while {doing}: {type(exc).__name__}: {exc}; "
+            "check the channel's settings and secret ('crisisdesk channels test')"
+        ) from None
 
 
 def request(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:

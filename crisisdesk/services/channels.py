@@ -7,7 +7,7 @@ import os
 import uuid
 from pathlib import Path
 
-from crisisdesk.channels.base import ChannelError
+from crisisdesk.channels.base import ChannelError, guarded
 from crisisdesk.channels.registry import make_adapter
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.accounts import KINDS, Account, AccountKind, check_account_name, destinations, parse_settings
@@ -206,10 +206,12 @@ class ChannelService:
         require(self.db, self.log, actor, Permission.READ, f"test the channel {name}")
         account = self.get(name)
         ok, detail = True, ""
+        kind = account.kind.value
         try:
-            adapter = make_adapter(account, self.secrets.get(account.id) if account.spec.secret_label else None)
+            secret = self.secrets.get(account.id) if account.spec.secret_label else None
+            adapter = guarded(kind, "setting up", make_adapter, account, secret)
             try:
-                detail = adapter.check()
+                detail = guarded(kind, "checking", adapter.check)
             finally:
                 adapter.close()
         except ChannelError as exc:

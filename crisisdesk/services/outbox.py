@@ -29,11 +29,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, ClassVar, TypeVar
+from typing import IO, Any, ClassVar
 
 import orjson
 
-from crisisdesk.channels.base import Adapter, ChannelError, NotRetractable, Post, Receipt
+from crisisdesk.channels.base import Adapter, ChannelError, NotRetractable, Post, Receipt, guarded
 from crisisdesk.channels.registry import make_adapter
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.approval import content_hash
@@ -591,24 +591,6 @@ class _Turn:
     claim: OutboxRow | None = None
     post: Post | None = None
     ready: threading.Event = field(default_factory=threading.Event)
-
-
-T = TypeVar("T")
-
-
-def guarded(kind: str, doing: str, fn: Callable[..., T], *args: Any) -> T:
-    """Call into a channel: whatever goes wrong (a bug in an adapter, a library's surprise) becomes a ChannelError
-    that names it, so it marks that account's row and nothing else stops."""
-    try:
-        return fn(*args)
-    except (ChannelError, NotRetractable):
-        raise
-    except Exception as exc:
-        log.exception("the %s channel failed unexpectedly while %s", kind, doing)
-        raise ChannelError(
-            f"unexpected error in the {kind} channel while {doing}: {type(exc).__name__}: {exc}; "
-            "check the channel's settings and secret ('crisisdesk channels test')"
-        ) from None
 
 
 def request_retractions(

@@ -17,6 +17,7 @@ from crisisdesk.domain.events import Kind
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.messages import MAX_VARIANT_CHARS
+from tests.conftest import ADMIN, CliRun
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 from tests.integration.test_incidents import FLOOD_FACTS
 from tests.support.http_servers import webhook_receiver
@@ -389,3 +390,17 @@ def test_the_ledger_ignores_a_projection_only_account(core: App, team: dict[str,
     assert "ch-forged" not in msg.targets
     with pytest.raises(UserError, match="no channel named 'forged'"):
         core.messages().set_targets(team["carla"], msg.id, ["forged"])
+
+
+def test_testing_or_running_a_broken_account_from_the_cli_is_one_line_never_exit_70(
+    core: App, admin: Actor, team: dict[str, Actor], cli_as: CliRun
+) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    core.channels().add(admin, "matrix", "bad-matrix", settings=[f"base_url={dead}", "room=!r"], secret="tok\u00e9n")
+    code, _, err = cli_as(ADMIN, "channels", "test", "bad-matrix")
+    assert code == 3 and "UnicodeEncodeError" in err and len(err.strip().splitlines()) == 1, err
+    inc = open_incident(core, team)
+    publish(core, team, inc, ["public-page", "bad-matrix"])
+    code, out, err = cli_as(ADMIN, "outbox", "run", "--once")
+    assert code == 0, (out, err)
+    assert "Mill Creek valley" in page(core)
