@@ -347,7 +347,7 @@ class OutboxService:
 
         def send_in_order(account_id: str) -> None:
             adapter = adapters[account_id]
-            turn = _Turn(account_id, claim=rows[account_id][0])
+            turn = _Turn(claim=rows[account_id][0])
             for i, row in enumerate(rows[account_id]):
                 inbox.put(turn)
                 turn.ready.wait()
@@ -359,7 +359,7 @@ class OutboxService:
                 except ChannelError as exc:
                     outcome = exc
                 following = rows[account_id][i + 1] if i + 1 < len(rows[account_id]) else None
-                turn = _Turn(account_id, done=(row, outcome), claim=following if isinstance(outcome, Receipt) else None)
+                turn = _Turn(done=(row, outcome), claim=following if isinstance(outcome, Receipt) else None)
             inbox.put(turn)
 
         running = len(rows)
@@ -586,7 +586,6 @@ class NotDue(ChannelError):
 class _Turn:
     """A sender thread's message to the thread that writes: an outcome to record, the next row to claim."""
 
-    account_id: str
     done: tuple[OutboxRow, Receipt | ChannelError] | None = None
     claim: OutboxRow | None = None
     post: Post | None = None
