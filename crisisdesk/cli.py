@@ -244,12 +244,13 @@ def cmd_playbooks_list(ctx: Context) -> int:
         width = max([2, *(len(r["id"]) for r in rows)])
         for r in rows:
             ctx.out(f"{r['id']:<{width}}  v{r['version']:<5} {r['title'].get('en') or next(iter(r['title'].values()))}")
-        if library.problems:
-            print(
-                f"crisisdesk: {len(library.problems)} problem(s) kept some playbooks out: run "
-                "'crisisdesk playbooks validate'",
-                file=sys.stderr,
-            )
+    if library.problems:
+        bad = sorted({p.source for p in library.problems})
+        print(
+            f"crisisdesk: {len(library.problems)} problem(s) kept {len(bad)} file(s) out: {', '.join(bad)}; "
+            "'crisisdesk playbooks validate' shows them",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
