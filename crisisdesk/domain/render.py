@@ -41,7 +41,7 @@ from crisisdesk.domain.facts import (
 from crisisdesk.domain.text_rules import Channel
 
 MAX_SOURCE = 20_000  # characters of one template
-MAX_OUTPUT = 10_000  # characters a rendering writes, counting what {% set %} and {% filter %} blocks capture
+MAX_OUTPUT = 10_000  # characters a rendering writes; and, apart, that its loops and capturing blocks write
 MAX_TEXT = 10_000  # characters of a text, or items of a list, that one operator (*, +, ~, a filter) builds
 MAX_BUILT = 1_000_000  # characters built by operators and filters in one rendering, all together
 MAX_LOOP_STEPS = 10_000  # iterations of all the loops of one rendering together
@@ -124,10 +124,10 @@ class _Budget:
         self.tick()
 
     def write(self, size: int) -> None:
+        """Output, counted apart from the rendering's own (render_source) so nothing is counted twice there."""
         self.written += size
         if self.written > MAX_OUTPUT:
             raise TemplateLimit(f"template output is longer than {MAX_OUTPUT:,} characters")
-        self.tick()
 
 
 def _budget(context: Context) -> _Budget:
@@ -269,16 +269,32 @@ def _write(context: Context, v: Any) -> str:
 
 
 class _Bounds(NodeTransformer):
-    """Rewrites a parsed template so that its loops, joins and output go through the budget."""
+    """Rewrites a parsed template so that its loops, joins, and the output of its loops and capturing blocks go
+    through the budget. Output elsewhere is counted as it streams out of render_source, which costs nothing per
+    piece: the shipped templates, which have no loops, render as fast as before."""
+
+    def __init__(self) -> None:
+        self.inside = 0  # loops and blocks whose output repeats or is captured, around the node being visited
 
     @staticmethod
     def _through(name: str, node: nodes.Node) -> nodes.Filter:
         return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
 
+    def _repeated(self, node: nodes.Node) -> nodes.Node:
+        self.inside += 1
+        try:
+            self.generic_visit(node)
+        finally:
+            self.inside -= 1
+        return node
+
     def visit_For(self, node: nodes.For) -> nodes.Node:
-        self.generic_visit(node)
+        self._repeated(node)
         node.iter = self._through(_LOOP, node.iter)
         return node
+
+    # {% set x %}...{% endset %}, {% filter upper %}...{% endfilter %}, macros: output kept, not streamed.
+    visit_AssignBlock = visit_FilterBlock = visit_Macro = visit_CallBlock = _repeated
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
@@ -286,8 +302,8 @@ class _Bounds(NodeTransformer):
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:
         self.generic_visit(node)
-        # Every piece, constant text included: in a loop inside {% set %}...{% endset %} it would add up unseen.
-        node.nodes = [self._through(_WRITE, child) for child in node.nodes]
+        if self.inside:  # every piece, constant text included: repeated 10,000 times it adds up
+            node.nodes = [self._through(_WRITE, child) for child in node.nodes]
         return node
 
 
@@ -297,6 +313,7 @@ def _make_env() -> _Sandbox:
         autoescape=False,
         trim_blocks=False,  # keep the newline after {% endif %}; empty lines are dropped by tidy()
         lstrip_blocks=True,
+        finalize=_text,  # every value written: facts formatted, lists refused
     )
     env.globals.clear()  # no range, dict, lipsum, cycler, joiner or namespace
     env.filters = {
@@ -394,7 +411,13 @@ def render_source(source: str, context: Mapping[str, Any]) -> str:
     """Render one template within the limits. Raises ``TemplateError`` naming what is wrong or the limit reached."""
     try:
         template = _compiled(source)
-        text = "".join(template.generate({**context, _BUDGET: _Budget()}))
+        out: list[str] = []
+        size = 0
+        for chunk in template.generate({**context, _BUDGET: _Budget()}):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise TemplateLimit(f"template output is longer than {MAX_OUTPUT:,} characters")
+            out.append(chunk)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax, line {exc.lineno}: {exc.message}") from None
     except SecurityError as exc:
@@ -404,7 +427,7 @@ def render_source(source: str, context: Mapping[str, Any]) -> str:
     except (JinjaError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
         # include/import without a loader, comparisons of unlike facts: a template problem, not a crash
         raise TemplateError(f"template failed: {exc}") from None
-    return tidy(text)
+    return tidy("".join(out))
 
 
 def fact_context(
