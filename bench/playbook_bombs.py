@@ -8,13 +8,14 @@ Each bomb is the shipped flash-flood playbook with one hostile part, validated b
 ``main(["playbooks", "validate", FILE])`` in its own process, so a bomb that hangs or eats memory is stopped by
 the timeout or the address-space guard instead of taking the machine with it. Two times are given: the whole
 process, and the command itself (after Python has started and imported the playbook modules, which takes about
-a second on its own). Peak memory is the child's own maximum resident set (``wait4``). The last line runs
-``playbooks list`` with the alias bomb in the user playbook folder.
+a second on its own). Peak memory is the command process's own high-water mark (VmHWM), or wait4's figure for
+a process that was killed. The last line runs ``playbooks list`` with the alias bomb in the user playbook folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import signal
@@ -72,15 +73,18 @@ BOMBS: dict[str, Callable[[], str]] = {
 
 # The command line, timed from after its imports; the time goes to a file so the output stays the command's own.
 CHILD = """
-import resource, sys, time
+import json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
 import crisisdesk.cli, crisisdesk.services.playbooks
 start = time.perf_counter()
 try:
     code = crisisdesk.cli.main(sys.argv[3:])
 finally:
+    seconds = time.perf_counter() - start
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     with open(sys.argv[1], "w") as f:
-        f.write(str(time.perf_counter() - start))
+        json.dump({"seconds": seconds, "peak_kib": peak}, f)
 sys.exit(code)
 """
 
@@ -100,14 +104,15 @@ def run(args: list[str], env: dict[str, str], timeout: float, memory: int) -> tu
         proc.returncode = 0  # reaped by wait4 above
         out.seek(0)
         lines = out.read().decode("utf-8", "replace").splitlines()
-        own = took.read().strip()
+        measured = json.loads(took.read() or "{}")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         code = f"killed at {timeout:.0f} s" if sig == signal.SIGKILL else f"signal {sig}"
     else:
         code = str(os.WEXITSTATUS(status))
     first = next((line for line in lines if line.strip()), "")
-    return code, seconds, f"{float(own):.2f} s" if own else "-", usage.ru_maxrss / 1024, first[:150]
+    own = f"{measured['seconds']:.2f} s" if measured else "-"
+    return code, seconds, own, measured.get("peak_kib", usage.ru_maxrss) / 1024, first[:150]
 
 
 def main() -> None:

@@ -271,7 +271,11 @@ def _write(context: Context, v: Any) -> str:
 class _Bounds(NodeTransformer):
     """Rewrites a parsed template so that its loops, joins, and the output of its loops and capturing blocks go
     through the budget. Output elsewhere is counted as it streams out of render_source, which costs nothing per
-    piece: the shipped templates, which have no loops, render as fast as before."""
+    piece: the shipped templates, which have no loops, render as fast as before.
+
+    The sandbox has hooks for operators (call_binop) but none for loops or ~. Rewriting the tree with Jinja's
+    own node classes was preferred to subclassing its code generator, which would mean copying its visit_For.
+    """
 
     def __init__(self) -> None:
         self.inside = 0  # loops and blocks whose output repeats or is captured, around the node being visited
@@ -315,7 +319,9 @@ def _make_env() -> _Sandbox:
         lstrip_blocks=True,
         finalize=_text,  # every value written: facts formatted, lists refused
     )
-    env.globals.clear()  # no range, dict, lipsum, cycler, joiner or namespace
+    # No range, dict, lipsum, cycler, joiner or namespace. The sandbox's own range is capped (100,000 items), but a
+    # message has nothing to count, and with no globals nothing at all can be called.
+    env.globals.clear()
     env.filters = {
         "time": _datetime_filter(format_time_of, "time"),
         "day": _datetime_filter(format_day, "day"),
