@@ -288,6 +288,18 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
         return node
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML lets Python's own errors through unplaced: a 5,000-digit number, a date of month 13.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            text = str(node.value)
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            why = str(exc).split(";")[0]  # not Python's advice on sys.set_int_max_str_digits
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {shown!r}: {why}", node.start_mark
+            ) from None
+
 
 def size_problem(size: int, source: str) -> Problem | None:
     """The problem with a playbook file of ``size`` bytes, if it is over the limit."""

@@ -87,3 +87,14 @@ def test_more_values_than_a_playbook_has_are_refused() -> None:
     assert len(problems) == 1
     assert problems[0].endswith(": YAML: more than 5,000 values, the most a playbook may have")
     assert seconds < 3, f"{seconds:.2f} s"
+
+
+def test_a_value_python_cannot_read_is_a_placed_problem_not_a_crash() -> None:
+    # Before: ValueError out of PyYAML, exit 70.
+    text = FLOOD.replace("reading_grade: 8", "reading_grade: " + "1" * 5000)
+    assert checked(text)[0] == [
+        "bomb.yaml:11:16: YAML: cannot read '1111111111111111111111111111111111111...': Exceeds the limit (4300 "
+        "digits) for integer string conversion: value has 5000 digits"
+    ]
+    text = FLOOD.replace('version: "1.2"', "version: 2026-13-45")
+    assert checked(text)[0] == ["bomb.yaml:6:10: YAML: cannot read '2026-13-45': month must be in 1..12"]
