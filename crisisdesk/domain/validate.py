@@ -79,7 +79,7 @@ def _check_languages(pb: Playbook, found: _Problems) -> None:
                     found.add(("facts", name, "choices", choice), f"choice {choice!r} has no {lang!r} label")
     try:
         ZoneInfo(pb.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder of zones; a long name
         found.add(("timezone",), f"unknown time zone {pb.timezone!r}: use an IANA name such as America/Chicago")
     if "alert" not in pb.cap.response:
         found.add(("cap", "response"), "cap.response needs at least the 'alert' response type")
