@@ -30,11 +30,12 @@ def cmd_playbooks_list(ctx: Context) -> int:
         width = max([2, *(len(r["id"]) for r in rows)])
         for r in rows:
             ctx.out(f"{r['id']:<{width}}  v{r['version']:<5} {r['title'].get('en') or next(iter(r['title'].values()))}")
-        if library.problems:
-            warn(
-                f"crisisdesk: {len(library.problems)} problem(s) kept some playbooks out: run "
-                "'crisisdesk playbooks validate'"
-            )
+    if library.problems:
+        bad = sorted({p.source for p in library.problems})
+        warn(
+            f"crisisdesk: {len(library.problems)} problem(s) kept {len(bad)} file(s) out: {', '.join(bad)}; "
+            "'crisisdesk playbooks validate' shows them"
+        )
     return EXIT_OK
 
 

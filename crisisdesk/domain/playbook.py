@@ -1,7 +1,9 @@
 """The playbook format: YAML in, a checked ``Playbook`` or a list of problems with file, line and column out.
 
 The schema is a set of pydantic models; PyYAML's node tree gives every value's position so a schema error
-is reported where the value is written, not as a path.
+is reported where the value is written, not as a path. A playbook file is bounded before it is read into
+objects: its size, its nesting and its number of values are capped and YAML aliases are refused, so a crafted
+file (a "billion laughs" of aliases, brackets nested 100,000 deep) is refused at once instead of exhausting memory.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -39,6 +41,10 @@ TEMPLATE_KEYS = frozenset(GROUP_KEYS) | {c.value for c in Channel}
 _OFFSET = re.compile(r"^T\s*\+\s*(?P<d>.+)$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+MAX_PLAYBOOK_BYTES = 128 * 1024  # ten times the largest shipped playbook (12 kB)
+MAX_YAML_DEPTH = 20  # levels of mappings and lists inside each other; the shipped playbooks use 6
+MAX_YAML_VALUES = 5_000  # values (texts, mappings, lists) in a file: the shipped have about 400, 150 a language
 
 CapCategory = Literal[
     "Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"
@@ -246,10 +252,76 @@ def _walk(node: yaml.Node, path: Path_, pos: Positions, problems: list[tuple[Pat
             _walk(item, (*path, i), pos, problems)
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what no playbook needs before it is built: aliases, deep nesting, and more
+    values than a playbook has.
+
+    Aliases are refused rather than expanded under a cap: an alias makes one value appear in many places, so
+    each later step (positions, schema, templates) would walk it again; playbooks are written out in full.
+    The checks are made as each node is composed (the parser itself does not recurse), so a bomb stops at
+    the first value past a limit, with its position. This is the pure-Python loader: libyaml's is ten times
+    faster but composes in C, where no check can be added; with the size limit, parsing stays near 0.5 s.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._values = 0
+
+    def _refuse(self, message: str) -> NoReturn:
+        mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        raise yaml.composer.ComposerError(None, None, message, mark)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            alias: yaml.AliasEvent = self.peek_event()  # type: ignore[no-untyped-call]
+            self._refuse(f"an alias (*{alias.anchor}) repeats a value: write the value out in full, playbooks use none")
+        self._values += 1
+        if self._values > MAX_YAML_VALUES:
+            self._refuse(f"more than {MAX_YAML_VALUES:,} values, the most a playbook may have")
+        if self._depth >= MAX_YAML_DEPTH:
+            self._refuse(f"nested more than {MAX_YAML_DEPTH} levels deep, the most a playbook may be")
+        self._depth += 1
+        try:
+            node: yaml.Node | None = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML lets Python's own errors through unplaced: a 5,000-digit number, a date of month 13.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            text = str(node.value)
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            why = str(exc).split(";")[0]  # not Python's advice on sys.set_int_max_str_digits
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {shown!r}: {why}", node.start_mark
+            ) from None
+
+
+def size_problem(size: int, source: str) -> Problem | None:
+    """The problem with a playbook file of ``size`` bytes, if it is over the limit."""
+    if size <= MAX_PLAYBOOK_BYTES:
+        return None
+    return Problem(
+        source,
+        1,
+        1,
+        f"the file is larger than {MAX_PLAYBOOK_BYTES // 1024} KiB ({MAX_PLAYBOOK_BYTES:,} bytes), the most "
+        "a playbook may be",
+    )
+
+
 def load_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
     pos = Positions()
+    # Characters first, so a huge text is not encoded only to be refused.
+    too_big = size_problem(len(text), source) or size_problem(len(text.encode("utf-8", "surrogatepass")), source)
+    if too_big:
+        return None, pos, [too_big]
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

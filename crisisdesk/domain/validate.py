@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crisisdesk.domain.facts import BadFact, parse_fact
@@ -17,7 +19,7 @@ from crisisdesk.domain.playbook import (
     Problem,
     parse_playbook,
 )
-from crisisdesk.domain.render import TemplateError, check_source
+from crisisdesk.domain.render import TemplateError, check_source, fact_context, render_source
 from crisisdesk.domain.text_rules import Channel
 
 
@@ -77,7 +79,7 @@ def _check_languages(pb: Playbook, found: _Problems) -> None:
                     found.add(("facts", name, "choices", choice), f"choice {choice!r} has no {lang!r} label")
     try:
         ZoneInfo(pb.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder of zones; a long name
         found.add(("timezone",), f"unknown time zone {pb.timezone!r}: use an IANA name such as America/Chicago")
     if "alert" not in pb.cap.response:
         found.add(("cap", "response"), "cap.response needs at least the 'alert' response type")
@@ -167,8 +169,27 @@ def _check_rendering(pb: Playbook, found: _Problems) -> None:
 
     tz = ZoneInfo(pb.timezone)
     values = parse_values(pb, pb.example_facts(), tz)
+    specs = pb.fact_specs()
+    for name, by_lang in pb.responses.items():
+        for lang, source in by_lang.items():
+            _renders(
+                ("responses", name, lang),
+                f"response {name}/{lang}",
+                source,
+                fact_context(specs, values, lang, tz),
+                found,
+            )
     for message_type in MESSAGE_TYPES:
         for lang in pb.languages:
+            # Each template once on its own first, so a template that fails (a limit, a fact the example facts
+            # lack) is reported at its own line, and not rendered again for every channel and mode that uses it.
+            context = fact_context(specs, values, lang, tz)
+            rendered = [
+                _renders(("messages", message_type, lang, key), f"{message_type}/{lang}/{key}", source, context, found)
+                for key, source in pb.messages[message_type][lang].items()
+            ]
+            if not all(rendered):
+                continue
             for mode in MODES:
                 try:
                     variants = render_message(pb, message_type, lang, values, mode=mode, tz=tz)
@@ -185,3 +206,12 @@ def _check_rendering(pb: Playbook, found: _Problems) -> None:
                                 f"{message_type}/{lang}/{variant.channel} with the example facts ({mode}): "
                                 f"{finding.code} {finding.message}",
                             )
+
+
+def _renders(path: Path_, what: str, source: str, context: Mapping[str, Any], found: _Problems) -> bool:
+    try:
+        render_source(source, context)
+    except TemplateError as exc:
+        found.add(path, f"{what} with the example facts: {exc}")
+        return False
+    return True

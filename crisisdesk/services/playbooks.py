@@ -26,7 +26,7 @@ from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, UserError
 from crisisdesk.domain.facts import zone
 from crisisdesk.domain.messages import Variant, check_message_type, parse_values, render_message
-from crisisdesk.domain.playbook import Playbook, Problem
+from crisisdesk.domain.playbook import MAX_PLAYBOOK_BYTES, Playbook, Problem, size_problem
 from crisisdesk.domain.validate import validate_text
 
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
@@ -50,6 +50,26 @@ def playbook_files(paths: Sequence[Path]) -> list[Path]:
         else:
             raise NotFound(f"no playbook file or folder at {path}")
     return files
+
+
+def read_playbook(path: Path) -> str | Problem:
+    """A playbook file's text, or the problem that keeps it out. No more than the size limit is ever read, so a
+    huge file (or a device given as a playbook) costs nothing."""
+    try:
+        if not path.is_file():
+            return Problem(str(path), 1, 1, "not a regular file: a playbook is a .yaml file")
+        with path.open("rb") as f:
+            data = f.read(MAX_PLAYBOOK_BYTES + 1)
+    except OSError as exc:
+        return Problem(str(path), 1, 1, f"cannot read: {exc.strerror or exc}")
+    too_big = size_problem(len(data), str(path))
+    if too_big:
+        return too_big
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Problem(str(path), 1, 1, f"cannot read: {exc}")
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as reading in text mode did
 
 
 @dataclass(frozen=True)
@@ -78,10 +98,9 @@ class PlaybookService:
         library = Library()
         existing = [f for f in self.folders if f.exists()] if paths is None else list(paths)
         for path in playbook_files(existing):
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                library.problems.append(Problem(str(path), 1, 1, f"cannot read: {exc}"))
+            text = read_playbook(path)
+            if isinstance(text, Problem):
+                library.problems.append(text)
                 continue
             playbook, problems = validate_text(text, str(path))
             library.problems += problems

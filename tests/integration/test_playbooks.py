@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from crisisdesk.app import playbook_service, shipped_playbooks_dir
+from crisisdesk.app import App, playbook_service, resources_dir, shipped_playbooks_dir, user_playbooks_dir
 from crisisdesk.cli import main
 from crisisdesk.domain.cap import parse_xml
+from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.messages import parse_values, render_message
+from crisisdesk.domain.render import TemplateError
+from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.text_rules import Channel
 from crisisdesk.domain.validate import validate_text
+from crisisdesk.services.playbooks import PlaybookService
 
 SHIPPED = sorted(shipped_playbooks_dir().glob("*.yaml"))
 FLOOD = shipped_playbooks_dir() / "flash-flood.yaml"
@@ -295,3 +309,197 @@ def test_cli_cap_validate_reports_reasons() -> None:
     assert code == 1 and any("IPAWSv1.0" in p for p in json.loads(out)["problems"])
     code, out, _ = run("cap", "validate", str(data / "invalid" / "xee.cap"))
     assert code == 1
+
+
+# -- playbooks cannot exhaust the machine: each bomb refused at once, through the real command line ------------
+
+LONG = "      long: |\n        Mill County Emergency Management: a Flash"
+
+
+def in_template(bomb: str) -> str:
+    """flash-flood with ``bomb`` as the first line of its English alert's 'long' text."""
+    text = FLOOD.read_text()
+    assert LONG in text
+    return text.replace(LONG, LONG.replace("        Mill", f"        {bomb}\n        Mill"), 1)
+
+
+def billion_laughs() -> str:
+    lines = ['lol0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"lol{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 10)]
+    return "\n".join(lines) + "\n" + FLOOD.read_text()
+
+
+# name: (playbook text, line and column of the problem, what its line says)
+PLAYBOOK_BOMBS: dict[str, tuple[Callable[[], str], tuple[int, int], str]] = {
+    "alias bomb": (billion_laughs, (2, 12), "YAML: an alias (*l0) repeats a value"),
+    "50 MB file": (
+        lambda: FLOOD.read_text() + "# " + "x" * 50_000_000 + "\n",
+        (1, 1),
+        "the file is larger than 128 KiB (131,072 bytes)",
+    ),
+    "YAML nested 50,000 deep": (
+        lambda: FLOOD.read_text() + "deep: " + "[" * 50_000 + "]" * 50_000 + "\n",
+        (226, 26),
+        "YAML: nested more than 20 levels deep",
+    ),
+    'set s = "x" * 2000000000': (
+        lambda: in_template('{% set s = "x" * 2000000000 %}'),
+        (107, 13),
+        "alert/en/long with the example facts: template stopped at a limit: '*' would build 2,000,000,000 characters",
+    ),
+    '"x" * 10**9': (
+        lambda: in_template('{{ "x" * 10**9 }}'),
+        (107, 13),
+        "'*' would build 1,000,000,000 characters",
+    ),
+    "nested loops": (
+        lambda: in_template('{% for a in "x" * 10000 %}{% for b in "x" * 10000 %}{% endfor %}{% endfor %}'),
+        (107, 13),
+        "loops ran more than 10,000 times",
+    ),
+    "nested loops over range()": (
+        lambda: in_template("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}"),
+        (108, 13),
+        "templates cannot call functions",
+    ),
+    "~ doubling": (
+        lambda: in_template('{% set s = "ab" %}' + "{% set s = s ~ s %}" * 40),
+        (107, 13),
+        "'~' would build 16,384 characters",
+    ),
+    "9**(9**9)": (lambda: in_template("{{ 9**(9**9) }}"), (107, 13), "a number has more than 20 digits"),
+    "template nested 500 deep": (
+        lambda: in_template("{{ " + "(" * 500 + "1" + ")" * 500 + " }}"),
+        (108, 13),
+        "template is nested more than 30 levels deep",
+    ),
+}
+
+# The command line in its own process, timed from after its imports (starting Python and importing the playbook
+# stack takes a second or more on its own). Its peak memory is the kernel's high-water mark of the process's own
+# memory (VmHWM), not wait4's, which also counts the test process it was forked from. Both go to a file, so the
+# output stays the command's own.
+CHILD = """
+import json, sys, time
+import crisisdesk.cli, crisisdesk.services.playbooks
+start = time.perf_counter()
+try:
+    code = crisisdesk.cli.main(sys.argv[2:])
+finally:
+    seconds = time.perf_counter() - start
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    with open(sys.argv[1], "w") as f:
+        json.dump({"seconds": seconds, "peak_kib": peak}, f)
+sys.exit(code)
+"""
+
+
+@dataclass
+class Ran:
+    code: int | None  # None: killed at the deadline
+    out: str
+    err: str
+    seconds: float  # of the command itself
+    peak_mib: float  # the command's peak resident memory
+
+
+def run_process(tmp_path: Path, *args: str, deadline: float = 120) -> Ran:
+    """The command line in a separate process, killed if it outlives ``deadline``: a bomb that is not refused
+    fails the test instead of hanging it or taking the machine's memory."""
+    took, out, err = tmp_path / "took", tmp_path / "out", tmp_path / "err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(took), *args], stdout=stdout, stderr=stderr)
+        timer = threading.Timer(deadline, proc.kill)
+        timer.start()
+        try:
+            code = proc.wait()
+        finally:
+            timer.cancel()
+    measured = json.loads(took.read_text()) if took.exists() else {"seconds": float("inf"), "peak_kib": float("inf")}
+    return Ran(
+        None if code < 0 else code, out.read_text(), err.read_text(), measured["seconds"], measured["peak_kib"] / 1024
+    )
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", list(PLAYBOOK_BOMBS))
+def test_validating_a_bomb_fails_at_once_in_one_line_naming_the_limit(tmp_path: Path, name: str) -> None:
+    build, (line, column), says = PLAYBOOK_BOMBS[name]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(build())
+    ran = run_process(tmp_path, "playbooks", "validate", str(bomb))
+    # Before: exit 70 (MemoryError, RecursionError) after up to a minute and 3-8 GB, or "valid" after 20-50 s.
+    assert ran.code == 1, (ran.code, ran.err)
+    problem, *more = ran.out.splitlines()
+    assert problem.startswith(f"{bomb}:{line}:{column}: ") and says in problem, problem
+    if "range" in name:  # also: two calls, and 'range' is not a fact
+        assert len(more) == 2 and all(p.startswith(f"{bomb}:{line}:") for p in more), more
+    else:
+        assert more == []
+    assert ran.err == f"crisisdesk: {1 + len(more)} problem(s); 0 playbook(s) valid\n"
+    # Measured: 0.01-0.6 s (the most when the whole good part of the playbook is checked too), 55-61 MiB.
+    assert ran.seconds < 3, f"{ran.seconds:.2f} s"
+    assert ran.peak_mib < 200, f"{ran.peak_mib:.0f} MiB"
+
+
+@pytest.mark.timeout(300)
+def test_a_bomb_in_the_user_folder_does_not_stop_playbooks_list(tmp_path: Path) -> None:
+    folder = user_playbooks_dir()
+    folder.mkdir(parents=True)
+    (folder / "laughs.yaml").write_text(billion_laughs())
+    (folder / "loops.yaml").write_text(PLAYBOOK_BOMBS["nested loops"][0]())
+    ran = run_process(tmp_path, "playbooks", "list")
+    # Before: killed by the memory guard or a minute's deadline, having listed nothing.
+    assert ran.code == 0, (ran.code, ran.err)
+    assert {line.split()[0] for line in ran.out.splitlines()} == EXPECTED_IDS
+    assert ran.err == (
+        f"crisisdesk: 2 problem(s) kept 2 file(s) out: {folder / 'laughs.yaml'}, {folder / 'loops.yaml'}; "
+        "'crisisdesk playbooks validate' shows them\n"
+    )
+    assert ran.peak_mib < 200, f"{ran.peak_mib:.0f} MiB"
+
+
+def fact_dependent_bomb(bomb: str) -> str:
+    """A playbook that validates (its example facts include the optional route) and bombs without the route."""
+    return in_template("{% if not route %}" + bomb + "{% endif %}").replace("id: flash-flood", "id: flood-bomb", 1)
+
+
+@pytest.mark.timeout(120)
+def test_rendering_stays_bounded_for_facts_validation_did_not_try(tmp_path: Path) -> None:
+    (tmp_path / "flood-bomb.yaml").write_text(fact_dependent_bomb('{% set s = "x" * 2000000000 %}'))
+    clock = FixedClock(datetime(2026, 11, 22, tzinfo=UTC))
+    service = PlaybookService([tmp_path], resources_dir() / "CAP-v1.2.xsd", clock)
+    assert service.load().problems == []
+    facts = {"area": "Mill Creek", "expires": "2026-11-22T21:30", "info_url": "https://x.gov", "phone": "211"}
+    start = time.perf_counter()
+    with pytest.raises(TemplateError, match="'\\*' would build 2,000,000,000 characters"):
+        service.render("flood-bomb", "alert", None, facts)  # what drafting a message calls
+    assert time.perf_counter() - start < 3
+
+
+@pytest.mark.timeout(120)
+def test_drafting_a_message_stays_bounded(core: App, admin: Actor) -> None:
+    folder = user_playbooks_dir()
+    folder.mkdir(parents=True)
+    loops = '{% for a in "x" * 10000 %}{% for b in "x" * 10000 %}{% endfor %}{% endfor %}'
+    (folder / "flood-bomb.yaml").write_text(fact_dependent_bomb(loops))
+    core.people.add(admin, "carla", [Role.COMMUNICATOR], "carla password")
+    carla = core.people.actor("carla")
+    facts = {"area": "Mill Creek", "expires": "2026-11-22T21:30", "info_url": "https://x.gov", "phone": "211"}
+    incident = core.incidents().open(carla, "flood-bomb", Mode.LIVE, facts=facts)
+    start = time.perf_counter()
+    with pytest.raises(UserError, match="loops ran more than 10,000 times"):
+        core.messages().draft(carla, incident.id, "alert")
+    assert time.perf_counter() - start < 3
+
+
+@pytest.mark.timeout(60)
+def test_a_named_pipe_or_device_is_not_read_as_a_playbook(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # reading it would wait forever for a writer
+    library = playbook_service().load([fifo, Path("/dev/zero")])
+    assert [str(p) for p in library.problems] == [
+        f"{fifo}:1:1: not a regular file: a playbook is a .yaml file",
+        "/dev/zero:1:1: not a regular file: a playbook is a .yaml file",
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+import tracemalloc
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -102,3 +105,102 @@ def test_no_template_text_does_more_than_fail_cleanly(source: str) -> None:
     except UserError:
         return
     assert len(out) <= 10_000
+
+
+# -- limits: a hostile template fails in milliseconds, naming the limit, with little memory ---------------------
+
+LETTERS = "'" + "x" * 5000 + "'"
+BOMBS = {
+    "a huge text, assigned": ('{% set s = "x" * 2000000000 %}', "'\\*' would build 2,000,000,000 characters"),
+    "a huge text, written": ('{{ "x" * 10**9 }}', "'\\*' would build 1,000,000,000 characters"),
+    "a huge list": ("{% set l = ['x'] * 10**8 %}", "'\\*' would build 100,000,000 characters or items"),
+    "a huge number": ("{{ 9**(9**9) }}", "a number has more than 20 digits"),
+    "a huge number, step by step": ("{{ 10**19 * 10**19 }}", "a number has more than 20 digits"),
+    "a number literal of 5,000 digits": ("{{ " + "9" * 5000 + " }}", "a number has more than 20 digits"),
+    "text formatted to a gigabyte": ('{% set s = "%0999999999d" % 1 %}', "cannot format text with '%'"),
+    "nested loops over long texts": (
+        f"{{% for a in {LETTERS} %}}{{% for b in {LETTERS} %}}{{% endfor %}}{{% endfor %}}",
+        "loops ran more than 10,000 times",
+    ),
+    "nested loops over multiplied texts": (
+        '{% for a in "x" * 10000 %}{% for b in "x" * 10000 %}{% endfor %}{% endfor %}',
+        "loops ran more than 10,000 times",
+    ),
+    "nested loops over range()": (
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        "cannot call functions",  # there is no range: a template has no globals and cannot call
+    ),
+    "a huge range()": ("{{ range(10**12) }}", "cannot call functions"),
+    "join over a big range()": ('{{ range(10**9)|join("x") }}', "No filter named 'join'"),
+    "~ doubling a text": ('{% set s = "ab" %}' + "{% set s = s ~ s %}" * 40, "'~' would build 16,384 characters"),
+    "~ in a loop": ('{% for a in "x" * 9000 %}{{ "ab" ~ a }}{% endfor %}', "output is longer than 10,000 characters"),
+    "a loop captured by set": (
+        '{% set s %}{% for a in "x" * 9000 %}{{ "ab" ~ a }}{% endfor %}{% endset %}',
+        "output is longer than 10,000 characters",
+    ),
+    "texts built in a loop": (
+        '{% for a in "x" * 1000 %}{% set t = "y" * 5000 %}{% endfor %}',
+        "built more than 1,000,000 characters",
+    ),
+    "a list written out": ("{{ ['" + "x" * 1000 + "'] * 10000 }}", "not a list"),
+    "a list joined": ("{{ ['" + "x" * 1000 + "'] * 10000 ~ 'x' }}", "not a list"),
+    "a macro calling itself": ("{% macro m(s) %}{{ m(s ~ s) }}{% endmacro %}{{ m('ab') }}", "cannot call functions"),
+    "brackets nested 500 deep": ("{{ " + "(" * 500 + "1" + ")" * 500 + " }}", "nested more than 30 levels deep"),
+    "5,000 additions": ("{{ 1" + "+1" * 5000 + " }}", "nested more than 30 levels deep"),
+    "2,000 nots": ("{{ " + "not " * 2000 + "1 }}", "nested more than 30 levels deep"),
+    "ifs nested 100 deep": ("{% if 1 %}" * 100 + "x" + "{% endif %}" * 100, "nested more than 30 levels deep"),
+    # Comparing two lists of 10,000 different 5,000-letter texts costs 50 MB a time and no operator: the
+    # processor-time backstop stops it.
+    "costly comparisons in a loop": (
+        '{% set a = ["x" * 5000] * 10000 %}{% set b = ["x" * 5000] * 10000 %}'
+        '{% for i in "x" * 10000 %}{% if a == b %}{% endif %}{% endfor %}',
+        "took more than 0.25 s of processor time",
+    ),
+}
+
+
+def _measured(source: str) -> tuple[TemplateError | None, float, float]:
+    """(the error, seconds, peak MiB allocated) of rendering ``source``."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        render(source)
+        error = None
+    except TemplateError as exc:
+        error = exc
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return error, seconds, peak
+
+
+@pytest.mark.timeout(60)  # before the limits, several of these ran for minutes or ate gigabytes
+@pytest.mark.parametrize(("source", "message"), list(BOMBS.values()), ids=list(BOMBS))
+def test_a_hostile_template_stops_quickly_at_a_named_limit(source: str, message: str) -> None:
+    error, seconds, peak = _measured(source)
+    assert error is not None, "rendered without error"
+    assert re.search(message, str(error)), str(error)
+    assert seconds < 3, f"{seconds:.2f} s"  # about 1-300 ms measured; generous for a busy machine
+    assert peak < 64, f"{peak:.0f} MiB"  # the texts and lists allowed: a few MiB
+
+
+def test_static_checks_name_the_limits_before_rendering() -> None:
+    _, problems = check_source("{{ " + "(" * 500 + "1" + ")" * 500 + " }}")
+    assert problems == [(1, "template is nested more than 30 levels deep, the most allowed")]
+    _, problems = check_source("line 1\n{{ 123456789012345678901 }}")
+    assert problems == [(2, "a number has more than 20 digits, the most allowed")]
+    _, problems = check_source("{% for a in range(10**12) %}{{ a }}{% endfor %}")
+    assert problems == [(1, "templates cannot call functions")]
+    _, problems = check_source("x" * 20_001)
+    assert problems == [(1, "template is longer than 20,000 characters")]
+
+
+def test_what_a_template_may_do_within_the_limits_still_works() -> None:
+    assert render("{{ 'ab' * 3 }} {{ 2 ** 10 }} {{ 7 // 2 }} {{ 7 % 3 }} {{ 10**19 }}") == (
+        "ababab 1024 3 1 10000000000000000000"
+    )
+    assert render("{% for c in 'abc' %}{{ c|upper }}{% endfor %}") == "ABC"
+    assert render("{% set s %}{{ area }}{% endset %}{{ s ~ '!' }}") == "Mill Creek!"
+    assert render("{{ 'x' * 10000 }}") == "x" * 10_000  # exactly at the limit
+    assert render('{% for a in "x" * 99 %}{% for b in "x" * 100 %}{% endfor %}{% endfor %}done') == "done"
+    assert render("{{ none }} {{ 1.5 }} {{ true }}") == "None 1.5 True"
