@@ -35,6 +35,23 @@ def _read_header_version(path: Path) -> int | None:
     return int.from_bytes(header[60:64], "big")
 
 
+def _wal_version(path: Path, busy_timeout_ms: int) -> int | None:
+    """``user_version`` as SQLite sees it with the WAL, which may hold a newer header than the file.
+
+    Read through a read-only connection: SQLite checkpoints the WAL into the file when the last connection
+    closes, but a read-only one never does, so a WAL from a newer program stays as it was (only the -shm index
+    may be rebuilt). None when there is no WAL to look at.
+    """
+    wal = path.with_name(path.name + "-wal")
+    if not wal.exists() or wal.stat().st_size == 0:
+        return None
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=busy_timeout_ms / 1000)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def _explain(exc: sqlite3.Error, path: Path) -> Exception:
     text = str(exc)
     if "locked" in text or "busy" in text:
@@ -82,6 +99,11 @@ class Database:
             if path.is_dir():
                 raise UserError(f"{path} is a folder; --db needs a file path")
             found = _read_header_version(path)
+            if found is not None:
+                try:
+                    found = max(found, _wal_version(path, busy_timeout_ms) or 0)
+                except sqlite3.Error as exc:
+                    raise _explain(exc, path) from exc
             if found is not None and found > latest:
                 raise DatabaseTooNew(
                     f"{path} was written by a newer crisisdesk (schema {found}, this program knows up to {latest}); "
