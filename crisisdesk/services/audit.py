@@ -72,11 +72,14 @@ def database_key(path: Path) -> str:
 class HeadKeeper:
     """Keeps the log's head in the keyring, beside the secrets, after each committed write that appended entries.
 
-    Written at once when the last write to the keyring is ``every`` seconds old, else by a timer that many
-    seconds after it, and always on close. A keyring error is logged, never raised: the entries are committed
-    already. Two processes writing the same database (the console and a worker) may leave the lower of their
-    two heads recorded; verify only asks that the recorded entry is still in the log with its hash, so an older
-    head is never a false alarm, only a shorter reach.
+    The keyring is written on a timer thread, never by the writer: a write to the OS keyring takes tens of
+    milliseconds (bench/README.md), which no commit should wait for. The first head goes at once, then at most
+    one write every ``every`` seconds carries the newest head, and closing writes the last one. A keyring error
+    is logged once, never raised: the entries are committed already, and verify says what it could not check.
+
+    Two processes writing one database (the console and a worker) may leave the lower of their heads recorded;
+    verify only asks that the recorded entry is still in the log with its hash, so an older head is never a
+    false alarm, only a shorter reach.
     """
 
     def __init__(
@@ -84,46 +87,64 @@ class HeadKeeper:
         secrets: SecretStore,
         database: str,
         *,
-        every: float = HEAD_EVERY_S,
+        every: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.secrets = secrets
         self.database = database
-        self.every = every
+        self.every = HEAD_EVERY_S if every is None else every
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._pending: LogHead | None = None
         self._written_at = float("-inf")
         self._timer: threading.Timer | None = None
+        self._closing = False
         self._failing = False
 
     def committed(self, head: LogHead) -> None:
         with self._lock:
             self._pending = head
-            wait = self._written_at + self.every - self._monotonic()
-            if wait <= 0:
-                self._write()
-            elif self._timer is None:
-                self._timer = threading.Timer(wait, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            self._arm()
 
-    def flush(self) -> None:
+    def _arm(self) -> None:
+        """Start the timer for the pending head unless one runs already (call with the lock held)."""
+        if self._timer is not None or self._pending is None or self._closing:
+            return
+        wait = max(0.0, self._written_at + self.every - self._monotonic())
+        self._timer = threading.Timer(wait, self._timed)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _take(self) -> LogHead | None:
+        head, self._pending = self._pending, None
+        if head is not None:
+            self._written_at = self._monotonic()
+        return head
+
+    def _timed(self) -> None:
+        with self._lock:
+            head = self._take()
+        self._store(head)  # outside the lock: writers go on while the keyring works
         with self._lock:
             self._timer = None
-            if self._pending is not None:
-                self._write()
+            self._arm()  # heads committed meanwhile
 
     def close(self) -> None:
+        """Write the last head now, after any write under way (the keeper may be used again afterwards)."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        self.flush()
+            self._closing = True
+            timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        with self._lock:
+            self._timer = None
+            head = self._take()
+        self._store(head)
+        with self._lock:
+            self._closing = False
 
-    def _write(self) -> None:
-        head, self._pending = self._pending, None
-        self._written_at = self._monotonic()
+    def _store(self, head: LogHead | None) -> None:
         if head is None:
             return
         try:
@@ -234,7 +255,9 @@ class VerifyReport:
                     f"current-state tables agree with the log ({p.tables} tables, {p.replayed} entries replayed)"
                 )
             else:
-                lines.append(f"current-state tables disagree with the log in {p.total} places:")
+                lines.append(
+                    f"current-state tables disagree with the log in {p.total} place{'s' if p.total > 1 else ''}:"
+                )
                 lines.extend("  " + describe_disagreement(d) for d in p.disagreements[:show])
                 if p.total > show:
                     lines.append(f"  … and {p.total - show} more (--json lists up to {len(p.disagreements)})")
