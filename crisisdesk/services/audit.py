@@ -151,7 +151,9 @@ class HeadKeeper:
             self.secrets.set_log_head(self.database, head)
         except Exception as exc:  # any keyring trouble: the write is committed, verify will say it could not check
             if not self._failing:
-                log.warning("the log head could not be kept in the keyring: %s", exc)
+                # Not a warning on stderr: on a machine with no keyring every command would print it; verify
+                # reports it where it matters ("log head not checked").
+                log.info("the log head could not be kept in the keyring: %s", exc)
             self._failing = True
         else:
             self._failing = False

@@ -31,7 +31,8 @@ from crisisdesk.domain.events import LogHead, from_body, seal
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.audit import SHOW, HeadKeeper, database_key, describe_disagreement
 from crisisdesk.services.passwords import Argon2Hasher
-from crisisdesk.store.migrations import PROJECTION_TABLES
+from crisisdesk.store.db import Database
+from crisisdesk.store.migrations import LATEST_VERSION, MIGRATIONS, PROJECTION_TABLES
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 
@@ -76,6 +77,24 @@ def test_a_foreign_sqlite_file_is_refused_and_left_alone(tmp_path: Path, capsys:
     assert "not a crisisdesk database" in one_line(err)
     assert digest(path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["recipes.sqlite3"]
+
+
+def test_an_older_database_is_verified_without_being_migrated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    Database.open(path, create=True, migrations=MIGRATIONS[:3]).close()
+    before = digest(path)
+    code, out, err = verify(path, capsys=capsys)
+    assert code == 0, (out, err)
+    assert out.startswith("audit log intact: 0 entries verified")
+    code, out, err = verify(path, "--deep", capsys=capsys)
+    assert code == 1, (out, err)
+    assert out.splitlines()[-1] == (
+        f"current-state tables not compared: the database has schema 3 and this program compares schema "
+        f"{LATEST_VERSION}: open it once with this crisisdesk to upgrade it, then check again"
+    )
+    assert digest(path) == before and not list(tmp_path.glob("*.bak"))
 
 
 @pytest.fixture
@@ -415,7 +434,7 @@ def test_without_a_keyring_writes_go_on_and_verify_says_what_it_could_not_check(
     keeper.close()
     keyring.set_keyring(fail.Keyring())  # as on a machine with no session bus (the fixture restores it)
     keeper.every = 0.0
-    with caplog.at_level(logging.WARNING, logger="crisisdesk.services.audit"):
+    with caplog.at_level(logging.INFO, logger="crisisdesk.services.audit"):
         core.people.add(admin, "bob", [Role.VIEWER], "bob password")
         keeper.close()
         core.people.grant(admin, "bob", Role.COMMUNICATOR)
