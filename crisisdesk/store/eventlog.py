@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crisisdesk.domain.clock import Clock, utc_iso
-from crisisdesk.domain.errors import DatabaseDamaged
+from crisisdesk.domain.errors import DatabaseDamaged, ExternalError
 from crisisdesk.domain.events import GENESIS, ChainReport, Event, LogHead, from_body, seal, stitch, verify_chain
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
@@ -156,6 +156,16 @@ class EventLog:
         """
         try:
             return compare_with_log(self.db.path, scratch_dir=scratch_dir)
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "full" in text or "disk I/O" in text:  # the scratch copy holds every table: about half the database
+                raise ExternalError(
+                    f"the deep check could not write its scratch copy in the temporary folder ({text}): free space "
+                    "there or set TMPDIR to a folder on a larger disk, then check again"
+                ) from exc
+            if "locked" in text or "busy" in text:
+                raise ExternalError(f"the database {self.db.path} is busy; try the deep check again") from exc
+            raise DatabaseDamaged(f"the database could not be read for the deep check: {text}") from exc
         except sqlite3.DatabaseError as exc:
             raise DatabaseDamaged(f"the database could not be read for the deep check: {exc}") from exc
 

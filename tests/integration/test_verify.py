@@ -11,6 +11,8 @@ import io
 import json
 import logging
 import os
+import resource
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -516,3 +518,23 @@ def test_the_keepers_timer_writes_a_burst_s_last_head(core: App, admin: Actor) -
     while (head := recorded_head(core.db.path)) is None or head.seq != last:
         assert time.monotonic() < deadline, f"the head stayed at {head}"
         time.sleep(0.02)
+
+
+def test_a_scratch_folder_that_is_full_is_said_in_one_line(core: App, published: dict[str, str]) -> None:
+    def small_files() -> None:  # in the child only: no file may grow past 64 KiB, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    before = digest(core.db.path)
+    run = subprocess.run(
+        [sys.executable, "-m", "crisisdesk", "audit", "verify", "--deep", "--db", str(core.db.path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        preexec_fn=small_files,
+    )
+    assert run.returncode == 3, (run.stdout, run.stderr)
+    assert "could not write its scratch copy in the temporary folder" in one_line(run.stderr)
+    assert digest(core.db.path) == before
