@@ -75,7 +75,7 @@ def _replay(conn: sqlite3.Connection) -> tuple[int, str | None]:
             try:
                 event = from_body(body, stored_hash)
                 apply(conn, event)
-            except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            except (sqlite3.IntegrityError, ValueError, KeyError, TypeError) as exc:  # the entry, not the disk
                 return n, f"entry #{position} cannot be replayed ({type(exc).__name__}: {exc})"
             n += 1
     return n, None

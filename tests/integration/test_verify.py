@@ -258,6 +258,30 @@ def test_a_row_deleted_and_a_column_dropped_are_named(core: App, published: dict
     assert "triage_decisions: column note is missing" in lines
 
 
+def test_an_entry_the_projections_cannot_apply_is_named(core: App, published: dict[str, str]) -> None:
+    # Appended with a correct hash and link (so the chain holds), but not an approval crisisdesk could write.
+    ws = core.log.workstation_id() or ""
+    last = core.log.last_seq(ws)
+    entry = core.log.head_entry(ws, last)
+    assert entry is not None
+    forged = seal(
+        workstation_id=ws,
+        seq=last + 1,
+        at="2026-11-22T09:31:00.000000+00:00",
+        actor="ivan",
+        kind="message.approved",
+        payload={"message": published["message"]},
+        prev_hash=entry[0],
+    )
+    edit(core, "INSERT INTO events (hash, body) VALUES (?, ?)", forged.hash, forged.body)
+    report = core.audit.verify(deep=True)
+    assert report.chain is not None and report.chain.ok
+    assert not report.ok
+    assert report.lines()[-1] == (
+        f"current-state tables not compared: entry #{core.log.count()} cannot be replayed (KeyError: 'hash')"
+    )
+
+
 def test_the_command_names_each_row_caps_the_list_and_writes_nothing(
     core: App, published: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
