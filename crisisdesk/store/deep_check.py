@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -85,7 +85,7 @@ def _same_key(a: str, b: str, key: list[str]) -> str:
     return " AND ".join(f'{a}."{k}" = {b}."{k}"' for k in key)
 
 
-def _compare(conn: sqlite3.Connection, table: str) -> Iterator[Disagreement]:
+def _compare(conn: sqlite3.Connection, table: str, local: Sequence[str] = ()) -> Iterator[Disagreement]:
     log_columns = _columns(conn, "main", table)
     table_columns = _columns(conn, "live", table)
     if not table_columns:
@@ -100,7 +100,6 @@ def _compare(conn: sqlite3.Connection, table: str) -> Iterator[Disagreement]:
     key = [name for name, _ in sorted((c for c in log_columns if c[1]), key=lambda c: c[1])] or ["rowid"]
     if not set(key) <= present | {"rowid"}:
         return  # named above; rows cannot be matched without their key
-    local = set(LOCAL_COLUMNS.get(table, ()))
     compared = [name for name, _ in log_columns if name in present and name not in local]
     keys = ", ".join(f'x."{k}"' for k in key)
     for kind, here, there in (("missing", "main", "live"), ("extra", "live", "main")):
@@ -129,8 +128,15 @@ def _compare(conn: sqlite3.Connection, table: str) -> Iterator[Disagreement]:
         yield Disagreement(table, "differs", tuple(zip(key, row[: len(key)], strict=True)), columns)
 
 
-def compare_with_log(path: Path, *, scratch_dir: Path | None = None, keep: int = KEEP) -> ProjectionReport:
-    """Replay the log of the database at ``path`` into a scratch copy and compare every projection table."""
+def compare_with_log(
+    path: Path,
+    *,
+    scratch_dir: Path | None = None,
+    keep: int = KEEP,
+    local_columns: Mapping[str, Sequence[str]] = LOCAL_COLUMNS,
+) -> ProjectionReport:
+    """Replay the log of the database at ``path`` into a scratch copy and compare every projection table,
+    leaving out ``local_columns`` (local observations the log does not fill)."""
     with tempfile.TemporaryDirectory(prefix="crisisdesk-verify-", dir=scratch_dir) as folder:
         scratch = Path(folder) / "replayed.sqlite3"
         conn = sqlite3.connect(scratch.as_uri(), uri=True, isolation_level=None)
@@ -157,7 +163,7 @@ def compare_with_log(path: Path, *, scratch_dir: Path | None = None, keep: int =
                 kept: list[Disagreement] = []
                 total = 0
                 for table in PROJECTION_TABLES:
-                    for disagreement in _compare(conn, table):
+                    for disagreement in _compare(conn, table, local_columns.get(table, ())):
                         total += 1
                         if len(kept) < keep:
                             kept.append(disagreement)

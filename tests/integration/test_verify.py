@@ -34,6 +34,7 @@ from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.audit import SHOW, HeadKeeper, database_key, describe_disagreement
 from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.store.db import Database
+from crisisdesk.store.deep_check import compare_with_log
 from crisisdesk.store.migrations import LATEST_VERSION, MIGRATIONS, PROJECTION_TABLES
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.integration.outbox_helpers import add_team, open_incident, publish
@@ -256,6 +257,15 @@ def test_a_row_deleted_and_a_column_dropped_are_named(core: App, published: dict
     message, version = published["message"], published["version"]
     assert f"publications (message_id={message!r}, version={version}): missing, though the log has it" in lines
     assert "triage_decisions: column note is missing" in lines
+
+
+def test_a_local_column_is_left_out_of_the_comparison(core: App, published: dict[str, str]) -> None:
+    edit(core, "UPDATE outbox SET reason = 'noted by this desk' WHERE id = ?", published["row"])
+    compared = compare_with_log(core.db.path)
+    assert [(d.table, d.columns) for d in compared.disagreements] == [
+        ("outbox", (("reason", None, "noted by this desk"),))
+    ]
+    assert compare_with_log(core.db.path, local_columns={"outbox": ("reason",)}).ok
 
 
 def test_an_entry_the_projections_cannot_apply_is_named(core: App, published: dict[str, str]) -> None:
