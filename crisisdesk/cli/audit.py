@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
+import stat
 import tempfile
 from pathlib import Path
 
 from crisisdesk.app import verify_database
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group
+from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group, warn
 from crisisdesk.domain.errors import UserError
 from crisisdesk.services.audit import EXPORT_FORMATS
 
@@ -29,24 +29,54 @@ def cmd_audit_export(ctx: Context) -> int:
     actor = ctx.actor()
     audit = ctx.app().audit
     if not a.out or a.out == "-":
-        audit.export(actor, a.format, ctx.stdout)
+        audit.export(actor, a.format, ctx.data_stream())
         return EXIT_OK
     target = Path(a.out)
     if target.is_dir():
         raise UserError(f"--out {target} is a folder; give a file name")
     if not target.parent.exists():
         raise UserError(f"--out: the folder {target.parent} does not exist")
+    _refuse_unless_regular(target)
     # Written beside the target and renamed into place, so a failed export never leaves half a file.
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             n = audit.export(actor, a.format, f)
+        _refuse_unless_regular(target)  # again: something may have appeared there while the export ran
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    print(f"exported {n} entries to {target}", file=sys.stderr)
+    warn(f"exported {n} entries to {target}")
     return EXIT_OK
+
+
+_NOT_REGULAR = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _refuse_unless_regular(target: Path) -> None:
+    """The export replaces only a regular file: renaming over anything else swaps the node itself (as root,
+    ``--out /dev/full`` replaced the device with a file)."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserError(f"--out {target}: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return
+    what = next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+    raise UserError(
+        f"--out {target} is {what}; the export replaces only a regular file "
+        "(give a new file name, or leave out --out for standard output)"
+    )
 
 
 def add_commands(sub: Subparsers, command: AddCommand) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, NoReturn, Protocol, TypeAlias
+from typing import IO, NoReturn, Protocol, TypeAlias, cast
 
 import orjson
 
@@ -30,6 +32,39 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+# -- terminal safety ----------------------------------------------------------------------------------
+
+# Text from people and files (facts, message texts, feed titles, names) must not drive the terminal: the C0
+# controls but newline and tab, DEL, the C1 controls, and the bidi embeddings, overrides and isolates (which
+# reorder what is shown, "Trojan Source") are shown as visible escapes instead.
+_CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_TERMINAL_ESCAPES = {c: f"\\x{c:02x}" for c in _CONTROLS if c not in (0x09, 0x0A)} | {c: f"\\u{c:04x}" for c in _BIDI}
+# orjson escapes the C0 controls; these it writes raw. They can only stand inside a JSON string, where the
+# \u escape means the same character, so a consumer reads the same data.
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [0x7F, *range(0x80, 0xA0), *_BIDI]}
+
+
+def terminal_safe(text: str) -> str:
+    """The text with every character that could move the cursor, retitle or clear the terminal, or reorder
+    the line made visible (ESC becomes the four characters \\x1b)."""
+    return text.translate(_TERMINAL_ESCAPES)
+
+
+def warn(text: str) -> None:
+    """One line on standard error, terminal-safe (errors quote names and values a person typed)."""
+    print(terminal_safe(text), file=sys.stderr)
+
+
+class _TerminalSafeWriter(io.TextIOBase):
+    def __init__(self, target: IO[str]) -> None:
+        self._target = target
+
+    def write(self, text: str) -> int:
+        self._target.write(terminal_safe(text))
+        return len(text)
+
+
 # -- input helpers -----------------------------------------------------------------------------------
 
 
@@ -50,7 +85,7 @@ def acting_password(name: str) -> str:
             os.close(os.open("/dev/tty", os.O_RDWR))
         except OSError:
             raise UserError(f"no password for {name}: set {PASSWORD_ENV} or run from a terminal") from None
-    return getpass.getpass(f"password for {name}: ")
+    return getpass.getpass(f"password for {terminal_safe(name)}: ")
 
 
 def fact_pairs(items: Sequence[str]) -> dict[str, str]:
@@ -91,10 +126,21 @@ class Context:
         return people.authenticate(name, acting_password(name))
 
     def out(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
+        """A line of text for a person: every command's text output goes through here (or ``write``)."""
+        self.write(text + "\n")
+
+    def write(self, text: str) -> None:
+        self.stdout.write(terminal_safe(text))
 
     def json(self, data: object) -> None:
-        self.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+        self.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode().translate(_JSON_ESCAPES) + "\n")
+
+    def data_stream(self) -> IO[str]:
+        """Where a command writes data meant for a file (an export, CAP XML): byte-exact into a file or a pipe,
+        terminal-safe when standard output is a terminal."""
+        if self.stdout.isatty():
+            return cast(IO[str], _TerminalSafeWriter(self.stdout))
+        return self.stdout
 
     def close(self) -> None:
         if self._app is not None:

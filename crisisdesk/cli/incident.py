@@ -45,6 +45,8 @@ def cmd_incident_open(ctx: Context) -> int:
     )
     if a.json:
         ctx.json(incident.as_dict())
+    elif a.quiet:
+        ctx.out(incident.id)
     else:
         ctx.out(f"opened {incident.id} ({incident.mode.value.upper()}): {incident.title}")
     return EXIT_OK
@@ -103,6 +105,10 @@ def cmd_incident_step_done(ctx: Context) -> int:
 def cmd_incident_false_alarm(ctx: Context) -> int:
     actor = ctx.actor()
     views = ctx.app().messages().false_alarm(actor, ctx.args.id, correction=ctx.args.correction)
+    if ctx.args.quiet:
+        for view in views:
+            ctx.out(view.id)
+        return EXIT_OK
     for view in views:
         ctx.out(
             f"{view.id}: {view.type} v{view.version} submitted, hash {view.content_hash}, "
@@ -121,6 +127,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("--fact", action="append", metavar="NAME=VALUE", help="repeatable")
     p.add_argument("--tz", metavar="ZONE", help="the incident's IANA time zone (default: the playbook's)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the new incident's id")
     p = command(inc_sub, "list", "list incidents", cmd_incident_list)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(inc_sub, "show", "facts, what is due and overdue, and the timeline", cmd_incident_show)
@@ -139,6 +146,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     )
     p.add_argument("id", metavar="ID")
     p.add_argument("--correction", metavar="TEXT", help="what was wrong, for the public correction")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the two messages' ids, one a line")
     p = command(inc_sub, "step-done", "tick a checklist step", cmd_incident_step_done)
     p.add_argument("id", metavar="ID")
     p.add_argument("step", type=int, metavar="STEP")

@@ -13,7 +13,17 @@ from typing import IO
 from crisisdesk import __version__
 from crisisdesk.app import log_dir
 from crisisdesk.cli import audit, channels, feeds, gui, incident, message, outbox, people, playbooks
-from crisisdesk.cli.context import EXIT_BUG, EXIT_EXTERNAL, EXIT_OK, EXIT_USER, Context, Handler, Parser, Subparsers
+from crisisdesk.cli.context import (
+    EXIT_BUG,
+    EXIT_EXTERNAL,
+    EXIT_OK,
+    EXIT_USER,
+    Context,
+    Handler,
+    Parser,
+    Subparsers,
+    warn,
+)
 from crisisdesk.domain.errors import ExternalError, UserError
 
 log = logging.getLogger("crisisdesk")
@@ -82,10 +92,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None, std
         code: int = args.handler(ctx)
         return code
     except UserError as exc:
-        print(f"crisisdesk: error: {exc}", file=sys.stderr)
+        warn(f"crisisdesk: error: {exc}")
         return EXIT_USER
     except ExternalError as exc:
-        print(f"crisisdesk: {exc}", file=sys.stderr)
+        warn(f"crisisdesk: {exc}")
         return EXIT_EXTERNAL
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, as other command-line tools do.
@@ -93,15 +103,13 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None, std
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("crisisdesk: interrupted", file=sys.stderr)
+        warn("crisisdesk: interrupted")
         return 130
     except Exception as exc:  # a bug: keep the details in the log, give the person one line
         path = _setup_logging()
         log.exception("internal error")
         where = f"; details in {path}" if path else ""
-        print(
-            f"crisisdesk: internal error (a bug, please report it): {type(exc).__name__}: {exc}{where}", file=sys.stderr
-        )
+        warn(f"crisisdesk: internal error (a bug, please report it): {type(exc).__name__}: {exc}{where}")
         return EXIT_BUG
     finally:
         if ctx is not None:

@@ -35,7 +35,11 @@ def _print_message(ctx: Context, view: MessageView) -> None:
 
 def cmd_message_draft(ctx: Context) -> int:
     actor = ctx.actor()
-    _print_message(ctx, ctx.app().messages().draft(actor, ctx.args.incident, ctx.args.type))
+    view = ctx.app().messages().draft(actor, ctx.args.incident, ctx.args.type)
+    if ctx.args.quiet and not ctx.args.json:
+        ctx.out(view.id)
+    else:
+        _print_message(ctx, view)
     return EXIT_OK
 
 
@@ -62,7 +66,7 @@ def cmd_message_show(ctx: Context) -> int:
 
 def cmd_message_diff(ctx: Context) -> int:
     actor = ctx.actor()
-    ctx.stdout.write(ctx.app().messages().diff(actor, ctx.args.message))
+    ctx.write(ctx.app().messages().diff(actor, ctx.args.message))
     return EXIT_OK
 
 
@@ -123,6 +127,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("incident", metavar="INCIDENT")
     p.add_argument("--type", required=True, choices=MESSAGE_TYPES)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the new message's id")
     p = command(msg_sub, "edit", "change one variant's text (a new version)", cmd_message_edit)
     p.add_argument("message", metavar="MESSAGE")
     p.add_argument("--channel", required=True, metavar="CHANNEL")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from typing import TYPE_CHECKING
 
 from crisisdesk.app import App
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group
+from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, UsageError, group, warn
 from crisisdesk.domain.errors import UserError
 
 if TYPE_CHECKING:
@@ -15,10 +14,23 @@ if TYPE_CHECKING:
 
 
 def cmd_outbox_list(ctx: Context) -> int:
+    a = ctx.args
+    if a.limit < 1:
+        raise UsageError(f"--limit {a.limit}: give the number of rows to show, 1 or more")
     actor = ctx.actor()
-    rows = ctx.app().outbox().rows(actor, message_id=ctx.args.message, limit=ctx.args.limit)
-    if ctx.args.json:
+    # One row more than shown tells whether there are more (the service gives no count).
+    rows = ctx.app().outbox().rows(actor, message_id=a.message, limit=a.limit + 1)
+    more = len(rows) > a.limit
+    rows = rows[: a.limit]
+    note = None
+    if more:
+        whose = f" of {a.message}" if a.message else ""
+        hint = "--limit N to see more" if a.message else "--limit N or --message MSG to see more"
+        note = f"showing the newest {a.limit} rows{whose}; there are more: {hint}"
+    if a.json:
         ctx.json([r.as_dict() for r in rows])
+        if note:
+            warn(f"crisisdesk: {note}")  # on stderr, so the JSON stays a plain list
         return EXIT_OK
     for r in rows:
         if r.state == "sent":
@@ -33,6 +45,8 @@ def cmd_outbox_list(ctx: Context) -> int:
             f"{r.id}  {r.message_id} v{r.version}  {r.account} ({r.kind}, {r.mode})  {r.state.upper()}"
             f" x{r.attempts}  {detail}".rstrip()
         )
+    if note:
+        ctx.out(note)
     if not rows:
         ctx.out("the outbox is empty")
     return EXIT_OK
@@ -132,7 +146,7 @@ def cmd_worker(ctx: Context, *, outbox: bool = True) -> int:
         previous = signal.signal(signal.SIGTERM, stop)
         stack.callback(signal.signal, signal.SIGTERM, previous)
         what = "outbox worker and feed poller" if outbox else "feed poller"
-        print(f"crisisdesk: {what} on {path}; stop with Ctrl-C", file=sys.stderr)
+        warn(f"crisisdesk: {what} on {path}; stop with Ctrl-C")
         feeds.start()
         stack.callback(feeds.stop)
         try:
@@ -150,7 +164,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     ob_sub = group(command, sub, "outbox", "what is queued, sent, failed or dead on every channel")
     p = command(ob_sub, "list", "outbox rows, newest first, with receipts and reasons", cmd_outbox_list)
     p.add_argument("--message", metavar="MESSAGE", help="only this message's rows")
-    p.add_argument("--limit", type=int, default=200, metavar="N")
+    p.add_argument("--limit", type=int, default=200, metavar="N", help="show the newest N rows (default: 200)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(ob_sub, "run", "send what is due (with --once: one pass, then exit)", cmd_outbox_run)
     p.add_argument("--once", action="store_true")

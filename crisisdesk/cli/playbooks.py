@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from crisisdesk.app import playbook_service
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group
+from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, warn
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.text_rules import Channel, measure
 
@@ -32,10 +31,9 @@ def cmd_playbooks_list(ctx: Context) -> int:
         for r in rows:
             ctx.out(f"{r['id']:<{width}}  v{r['version']:<5} {r['title'].get('en') or next(iter(r['title'].values()))}")
         if library.problems:
-            print(
+            warn(
                 f"crisisdesk: {len(library.problems)} problem(s) kept some playbooks out: run "
-                "'crisisdesk playbooks validate'",
-                file=sys.stderr,
+                "'crisisdesk playbooks validate'"
             )
     return EXIT_OK
 
@@ -47,12 +45,9 @@ def cmd_playbooks_validate(ctx: Context) -> int:
     for problem in library.problems:
         ctx.out(str(problem))
     if library.problems:
-        print(
-            f"crisisdesk: {len(library.problems)} problem(s); {len(library.playbooks)} playbook(s) valid",
-            file=sys.stderr,
-        )
+        warn(f"crisisdesk: {len(library.problems)} problem(s); {len(library.playbooks)} playbook(s) valid")
         return EXIT_CHECK_FAILED
-    print(f"crisisdesk: {len(library.playbooks)} playbook(s) valid", file=sys.stderr)
+    warn(f"crisisdesk: {len(library.playbooks)} playbook(s) valid")
     return EXIT_OK
 
 
@@ -71,9 +66,9 @@ def cmd_playbooks_render(ctx: Context) -> int:
     if a.cap or a.ipaws:
         xml = service.cap(rendered, ipaws=a.ipaws, references=a.reference or ())
         problems = service.check_cap(xml, ipaws=a.ipaws)
-        ctx.stdout.write(xml.decode("utf-8"))
+        ctx.data_stream().write(xml.decode("utf-8"))
         for problem in problems:
-            print(f"crisisdesk: CAP: {problem}", file=sys.stderr)
+            warn(f"crisisdesk: CAP: {problem}")
         return EXIT_CHECK_FAILED if problems else EXIT_OK
     variants = [v for vs in rendered.variants.values() for v in vs]
     if a.json:

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -231,6 +232,31 @@ def test_export_rejects_a_bad_format_and_a_missing_folder(initialised, tmp_path:
         initialised("audit", "export", "--format", "csv", "--out", str(tmp_path / "no" / "x.csv"), "--as", "alice")
     )
     assert "does not exist" in err
+
+
+def test_export_never_replaces_a_device_a_pipe_or_a_link(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "null"
+    link.symlink_to("/dev/null")
+    for target, what in ((pipe, "a named pipe"), (link, "a symbolic link"), (tmp_path, "a folder")):
+        err = one_line_error(initialised("audit", "export", "--format", "jsonl", "--out", str(target), "--as", "alice"))
+        assert what in err, err
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and link.is_symlink() and os.readlink(link) == "/dev/null"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crisisdesk.sqlite3", "null", "pipe"]  # no temporary left
+    # As root, renaming over /dev/full replaced the device node; now it is refused before anything is written.
+    before = os.lstat("/dev/full")
+    err = one_line_error(initialised("audit", "export", "--format", "csv", "--out", "/dev/full", "--as", "alice"))
+    assert "a character device" in err
+    after = os.lstat("/dev/full")
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+    assert not [p for p in Path("/dev").iterdir() if p.name.startswith(".full.")]
+    # A regular file is replaced whole.
+    old = tmp_path / "old.jsonl"
+    old.write_text("yesterday's export\n")
+    r = initialised("audit", "export", "--format", "jsonl", "--out", str(old), "--as", "alice")
+    assert r.code == 0, r.err
+    assert old.is_file() and "yesterday" not in old.read_text() and json.loads(old.read_text().splitlines()[0])
 
 
 # -- tampering: each edits the file directly after dropping the triggers -------------------------------------
