@@ -36,12 +36,11 @@ import keyring  # noqa: E402
 from crisisdesk.app import App  # noqa: E402
 from crisisdesk.domain.incidents import Mode  # noqa: E402
 from crisisdesk.domain.roles import Role  # noqa: E402
+from crisisdesk.services import audit  # noqa: E402
 from crisisdesk.services.outbox import Worker  # noqa: E402
 from crisisdesk.services.passwords import Argon2Hasher  # noqa: E402
 from tests.support.file_keyring import FileKeyring  # noqa: E402
 from tests.support.http_servers import sms_gateway, webhook_receiver  # noqa: E402
-
-keyring.set_keyring(FileKeyring())  # a file, not the machine's keyring: benchmarks leave nothing behind
 
 FACTS = {
     "area": "Mill Creek valley | geocode: SAME=006067",
@@ -200,7 +199,19 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-servers", action="store_true", help="skip the six-channel run (Synapse, PDS)")
+    parser.add_argument(
+        "--os-keyring", action="store_true", help="secrets and log heads in the OS keyring (else a file, as in tests)"
+    )
+    parser.add_argument("--head-every", type=float, help="seconds between log head writes (default: as shipped)")
+    parser.add_argument("--no-head", action="store_true", help="keep no log head (the figures before it existed)")
     a = parser.parse_args()
+    if not a.os_keyring:
+        keyring.set_keyring(FileKeyring())  # a file, not the machine's keyring: benchmarks leave nothing behind
+    if a.head_every is not None:
+        audit.HEAD_EVERY_S = a.head_every
+    if a.no_head:
+        audit.HeadKeeper.committed = lambda self, head: None  # type: ignore[method-assign]
+    print(f"keyring: {keyring.get_keyring()}; log head: {'none' if a.no_head else f'every {audit.HEAD_EVERY_S} s'}")
     times = bench_first_request(a.runs)
     print(
         f"approval -> first channel request (worker thread running, {a.runs} runs): "

@@ -11,7 +11,8 @@ import platformdirs
 
 from crisisdesk.credentials import KeyringSecrets, SecretStore
 from crisisdesk.domain.clock import Clock, SystemClock
-from crisisdesk.services.audit import AuditService
+from crisisdesk.domain.errors import CrisisdeskError, DatabaseDamaged, NotADatabase
+from crisisdesk.services.audit import AuditService, HeadCheck, HeadKeeper, VerifyReport, database_key
 from crisisdesk.services.passwords import Argon2Hasher, PasswordHasher
 from crisisdesk.services.people import PeopleService
 from crisisdesk.store.db import Database
@@ -100,6 +101,7 @@ class App:
     _channels: ChannelService | None = None
     _outbox: OutboxService | None = None
     _feeds: FeedService | None = None
+    _head_keeper: HeadKeeper | None = None
 
     @classmethod
     def open(
@@ -107,20 +109,30 @@ class App:
         path: Path,
         *,
         create: bool = False,
+        readonly: bool = False,
         clock: Clock | None = None,
         hasher: PasswordHasher | None = None,
         secrets: SecretStore | None = None,
     ) -> App:
+        """Open (or with ``create``, make) a workstation's database. ``readonly`` is for checking a file:
+        nothing is created, migrated or written, and a file that is not a crisisdesk database is refused."""
         clock = clock or SystemClock()
-        db = Database.open(path, create=create, clock=clock)
+        db = Database.open_readonly(path) if readonly else Database.open(path, create=create, clock=clock)
         log = EventLog(db, clock)
+        secrets = secrets or KeyringSecrets()
+        keeper = None
+        if not readonly:
+            # The store may not know about the keyring: it offers a hook after each commit, connected here.
+            keeper = HeadKeeper(secrets, database_key(db.path))
+            log.on_head(keeper.committed)
         return cls(
             db=db,
             clock=clock,
             log=log,
             people=PeopleService(db, log, hasher or Argon2Hasher(), clock),
-            audit=AuditService(db, log),
-            secrets=secrets or KeyringSecrets(),
+            audit=AuditService(db, log, secrets),
+            secrets=secrets,
+            _head_keeper=keeper,
         )
 
     def initialise(self, admin: str, password: str, *, workstation_name: str | None = None) -> str:
@@ -173,4 +185,37 @@ class App:
             self._outbox.close()
         if self._feeds is not None:
             self._feeds.close()
+        if self._head_keeper is not None:
+            self._head_keeper.close()
         self.db.close()
+
+
+def verify_database(
+    path: Path, *, deep: bool = False, secrets: SecretStore | None = None, scratch_dir: Path | None = None
+) -> VerifyReport:
+    """``audit verify`` on a file: opened read-only, checked, closed; never creates or changes anything.
+
+    A file that is not a crisisdesk database (empty, foreign, its log gone) is a mistake in the path, unless
+    the keyring records a log head for this very file: then the log was lost, and that is the report.
+    """
+    secrets = secrets or KeyringSecrets()
+    try:
+        app = App.open(path, readonly=True, secrets=secrets)
+    except DatabaseDamaged as exc:
+        return VerifyReport(chain=None, damage=str(exc))
+    except NotADatabase as exc:
+        try:
+            recorded = secrets.log_head(database_key(path))
+        except CrisisdeskError:
+            recorded = None
+        if recorded is None:
+            raise
+        text = (
+            f"{exc}, yet the keyring records workstation {recorded.workstation_id}'s log up to seq {recorded.seq} "
+            f"(hash {recorded.hash[:16]}…) for this file: the log was lost or the file replaced"
+        )
+        return VerifyReport(chain=None, head=HeadCheck("lost", text, recorded))
+    try:
+        return app.audit.verify(deep=deep, scratch_dir=scratch_dir)
+    finally:
+        app.close()

@@ -3,6 +3,10 @@
 Secrets never enter SQLite, logs, exports or error messages. A keyring backend that stores secrets in plain
 files (keyrings.alt) or no backend at all is refused unless the user opts in explicitly
 (``CRISISDESK_ALLOW_INSECURE_KEYRING=1`` or ``--allow-insecure-keyring``).
+
+Beside the secrets the keyring keeps each database's log head (workstation, last sequence number and hash),
+so that a log that lost its tail is noticed by ``audit verify``. A head is not a secret: any keyring that
+keeps it outside the database will do, a plain-file one included.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from typing import Protocol
 
 import keyring
 import keyring.errors
+import orjson
 from keyring.backend import KeyringBackend
 
 from crisisdesk.domain.errors import ExternalError, UserError
+from crisisdesk.domain.events import LogHead
 
 SERVICE = "crisisdesk"
 INSECURE_ENV = "CRISISDESK_ALLOW_INSECURE_KEYRING"
@@ -27,9 +33,39 @@ class SecretStore(Protocol):
 
     def delete(self, account_id: str) -> None: ...
 
+    def log_head(self, database: str) -> LogHead | None:
+        """The head last recorded for the database at this (resolved) path, or None."""
+        ...
+
+    def set_log_head(self, database: str, head: LogHead) -> None: ...
+
 
 def _key(account_id: str) -> str:
     return f"channel:{account_id}"
+
+
+def _head_key(database: str) -> str:
+    return f"loghead:{database}"
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return "no OS keyring is available"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def head_text(head: LogHead) -> str:
+    return orjson.dumps({"ws": head.workstation_id, "seq": head.seq, "hash": head.hash}).decode()
+
+
+def head_from_text(text: str, database: str) -> LogHead:
+    try:
+        data = orjson.loads(text)
+        head = LogHead(str(data["ws"]), int(data["seq"]), str(data["hash"]))
+    except (ValueError, KeyError, TypeError):
+        raise ExternalError(f"the log head kept in the keyring for {database} is unreadable") from None
+    return head
 
 
 def _backends(backend: KeyringBackend) -> list[KeyringBackend]:
@@ -98,12 +134,30 @@ class KeyringSecrets:
         except keyring.errors.KeyringError as exc:
             raise ExternalError(f"the keyring could not delete the secret ({type(exc).__name__})") from None
 
+    # Heads skip the insecure-backend check: they are not secret, and a plain-file keyring still keeps them
+    # outside the database. Any failure of the backend (some raise more than KeyringError: D-Bus, files) is an
+    # ExternalError, which callers report; a missing head must never stop a write or a verify.
+
+    def log_head(self, database: str) -> LogHead | None:
+        try:
+            text = keyring.get_password(SERVICE, _head_key(database))
+        except Exception as exc:
+            raise ExternalError(f"the keyring could not be read ({_why(exc)})") from None
+        return None if text is None else head_from_text(text, database)
+
+    def set_log_head(self, database: str, head: LogHead) -> None:
+        try:
+            keyring.set_password(SERVICE, _head_key(database), head_text(head))
+        except Exception as exc:
+            raise ExternalError(f"the keyring refused the log head ({_why(exc)})") from None
+
 
 class MemorySecrets:
     """Secrets held in memory, for tests and for a session that must not touch the keyring."""
 
     def __init__(self) -> None:
         self._secrets: dict[str, str] = {}
+        self._heads: dict[str, LogHead] = {}
 
     def get(self, account_id: str) -> str | None:
         return self._secrets.get(account_id)
@@ -113,3 +167,9 @@ class MemorySecrets:
 
     def delete(self, account_id: str) -> None:
         self._secrets.pop(account_id, None)
+
+    def log_head(self, database: str) -> LogHead | None:
+        return self._heads.get(database)
+
+    def set_log_head(self, database: str, head: LogHead) -> None:
+        self._heads[database] = head

@@ -26,6 +26,14 @@ class PermissionDenied(UserError):
     """The acting person lacks the role an action needs."""
 
 
+class NotADatabase(UserError):
+    """The file is empty, not SQLite, or an SQLite file without a crisisdesk audit log."""
+
+
+class DatabaseDamaged(UserError):
+    """SQLite cannot read the file: damaged, or not a database despite its header."""
+
+
 class DatabaseTooNew(UserError):
     """The database was written by a newer crisisdesk; it is left untouched."""
 

@@ -165,6 +165,15 @@ def from_body(body: bytes, stored_hash: str) -> Event:
 
 
 @dataclass(frozen=True, slots=True)
+class LogHead:
+    """The last entry a workstation appended: kept outside the database too, so a lost tail is noticed."""
+
+    workstation_id: str
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChainReport:
     ok: bool
     checked: int

@@ -1,17 +1,30 @@
-"""Verifying, exporting and browsing the audit log (which is the event log)."""
+"""Verifying, exporting and browsing the audit log (which is the event log).
+
+Verifying checks, in this order: the file's structure (SQLite's quick_check), the hash chain, the log's head
+as recorded outside the database (in the keyring), and with ``deep`` every current-state table against a
+replay of the log.
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, Literal
 
 import orjson
 
-from crisisdesk.domain.events import ChainReport, Event, Kind, from_body
+from crisisdesk.credentials import SecretStore
+from crisisdesk.domain.errors import CrisisdeskError, DatabaseDamaged
+from crisisdesk.domain.events import ChainReport, Event, Kind, LogHead, from_body
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.store.db import Database
+from crisisdesk.store.deep_check import Disagreement, ProjectionReport
 from crisisdesk.store.eventlog import EventLog
 
 EXPORT_FORMATS = ("jsonl", "csv")
@@ -42,14 +55,330 @@ def summarise(payload: dict[str, Any], limit: int = 200) -> str:
     return summary if len(summary) <= limit else summary[: limit - 1] + "…"
 
 
+# How often, at most, the head is written to the keyring while entries are being appended (see bench/README.md,
+# "Log head in the keyring"); it is also written when the workstation closes the database.
+HEAD_EVERY_S = 1.0
+# Disagreements shown by describe(); all are counted.
+SHOW = 50
+
+log = logging.getLogger(__name__)
+
+
+def database_key(path: Path) -> str:
+    """What a database is known by in the keyring: its resolved path."""
+    return str(Path(path).resolve())
+
+
+class HeadKeeper:
+    """Keeps the log's head in the keyring, beside the secrets, after each committed write that appended entries.
+
+    The keyring is written on a timer thread, never by the writer: a write to the OS keyring takes tens of
+    milliseconds (bench/README.md), which no commit should wait for. The first head goes at once, then at most
+    one write every ``every`` seconds carries the newest head, and closing writes the last one. A keyring error
+    is logged once, never raised: the entries are committed already, and verify says what it could not check.
+
+    Two processes writing one database (the console and a worker) may leave the lower of their heads recorded;
+    verify only asks that the recorded entry is still in the log with its hash, so an older head is never a
+    false alarm, only a shorter reach.
+    """
+
+    def __init__(
+        self,
+        secrets: SecretStore,
+        database: str,
+        *,
+        every: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.secrets = secrets
+        self.database = database
+        self.every = HEAD_EVERY_S if every is None else every
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._pending: LogHead | None = None
+        self._written_at = float("-inf")
+        self._timer: threading.Timer | None = None
+        self._closing = False
+        self._failing = False
+
+    def committed(self, head: LogHead) -> None:
+        with self._lock:
+            self._pending = head
+            self._arm()
+
+    def _arm(self) -> None:
+        """Start the timer for the pending head unless one runs already (call with the lock held)."""
+        if self._timer is not None or self._pending is None or self._closing:
+            return
+        wait = max(0.0, self._written_at + self.every - self._monotonic())
+        self._timer = threading.Timer(wait, self._timed)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _take(self) -> LogHead | None:
+        head, self._pending = self._pending, None
+        if head is not None:
+            self._written_at = self._monotonic()
+        return head
+
+    def _timed(self) -> None:
+        with self._lock:
+            head = self._take()
+        self._store(head)  # outside the lock: writers go on while the keyring works
+        with self._lock:
+            self._timer = None
+            self._arm()  # heads committed meanwhile
+
+    def close(self) -> None:
+        """Write the last head now, after any write under way (the keeper may be used again afterwards)."""
+        with self._lock:
+            self._closing = True
+            timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        with self._lock:
+            self._timer = None
+            head = self._take()
+        self._store(head)
+        with self._lock:
+            self._closing = False
+
+    def _store(self, head: LogHead | None) -> None:
+        if head is None:
+            return
+        try:
+            self.secrets.set_log_head(self.database, head)
+        except Exception as exc:  # any keyring trouble: the write is committed, verify will say it could not check
+            if not self._failing:
+                # Not a warning on stderr: on a machine with no keyring every command would print it; verify
+                # reports it where it matters ("log head not checked").
+                log.info("the log head could not be kept in the keyring: %s", exc)
+            self._failing = True
+        else:
+            self._failing = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeadCheck:
+    """The head recorded outside the database, looked up in the log."""
+
+    state: Literal["kept", "lost", "none", "unavailable"]
+    text: str
+    recorded: LogHead | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state != "lost"
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A value for one line of a report: strings quoted with control and bidi characters escaped."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        text = value.hex()
+        return f"x'{text[:limit]}{'…' if len(text) > limit else ''}'"
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[:limit] + "…")
+    return str(value)
+
+
+def _show_pair(log_value: object, table_value: object) -> tuple[str, str]:
+    """Two differing values; long strings are shown from a little before where they start to differ."""
+    if isinstance(log_value, str) and isinstance(table_value, str) and max(len(log_value), len(table_value)) > 60:
+        at = next(
+            (i for i, (a, b) in enumerate(zip(log_value, table_value, strict=False)) if a != b),
+            min(len(log_value), len(table_value)),
+        )
+        start = max(0, at - 20)
+        prefix = f"…(from character {start}) " if start else ""
+        return prefix + _show(log_value[start:]), prefix + _show(table_value[start:])
+    return _show(log_value), _show(table_value)
+
+
+def describe_disagreement(d: Disagreement) -> str:
+    where = d.table
+    if d.key:
+        where += " (" + ", ".join(f"{k}={_show(v, 24)}" for k, v in d.key) + ")"
+    if d.kind == "table":
+        return f"{where}: {d.note}"
+    if d.kind == "missing":
+        return f"{where}: missing, though the log has it"
+    if d.kind == "extra":
+        return f"{where}: a row the log does not have"
+    parts = []
+    for name, log_value, table_value in d.columns:
+        shown = _show_pair(log_value, table_value)
+        parts.append(f"{name} is {shown[1]}, the log says {shown[0]}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def _json_value(value: object) -> object:
+    return f"x'{value.hex()}'" if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    chain: ChainReport | None  # None when the file was too damaged to read the log
+    damage: str | None = None
+    head: HeadCheck | None = None  # None when no keyring was asked
+    projections: ProjectionReport | None = None  # only with deep
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.damage is None
+            and self.chain is not None
+            and self.chain.ok
+            and (self.head is None or self.head.ok)
+            and (self.projections is None or self.projections.ok)
+        )
+
+    def lines(self, show: int = SHOW) -> list[str]:
+        if self.chain is None:
+            if self.damage is None and self.head is not None:
+                return [f"audit log lost: {self.head.text}"]
+            return [f"database file damaged: {self.damage}; restore it from a backup"]
+        lines = []
+        if self.chain.ok and self.head is not None and not self.head.ok:
+            lines.append(f"audit log incomplete: {self.head.text}")
+            lines.append(f"the {self.chain.checked} entries left are chained correctly")
+        else:
+            lines.append(self.chain.describe())
+            if self.head is not None:
+                lines.append(self.head.text)
+        p = self.projections
+        if p is not None:
+            if p.failure is not None:
+                lines.append(f"current-state tables not compared: {p.failure}")
+            elif p.total == 0:
+                lines.append(
+                    f"current-state tables agree with the log ({p.tables} tables, {p.replayed} entries replayed)"
+                )
+            else:
+                lines.append(
+                    f"current-state tables disagree with the log in {p.total} place{'s' if p.total > 1 else ''}:"
+                )
+                lines.extend("  " + describe_disagreement(d) for d in p.disagreements[:show])
+                if p.total > show:
+                    lines.append(f"  … and {p.total - show} more (--json lists up to {len(p.disagreements)})")
+        return lines
+
+    def describe(self, show: int = SHOW) -> str:
+        return "\n".join(self.lines(show))
+
+    def as_dict(self) -> dict[str, Any]:
+        chain = self.chain
+        data: dict[str, Any] = {
+            "ok": self.ok,
+            "checked": chain.checked if chain else 0,
+            "bad_position": chain.bad_position if chain else None,
+            "bad_seq": chain.bad_seq if chain else None,
+            "reason": chain.reason if chain else None,
+            "heads": {ws: {"seq": s, "hash": h} for ws, (s, h) in chain.head.items()} if chain else {},
+            "damage": self.damage,
+        }
+        if self.head is not None:
+            r = self.head.recorded
+            data["log_head"] = {
+                "state": self.head.state,
+                "text": self.head.text,
+                "recorded": None if r is None else {"workstation": r.workstation_id, "seq": r.seq, "hash": r.hash},
+            }
+        if self.projections is not None:
+            p = self.projections
+            data["projections"] = {
+                "ok": p.ok,
+                "replayed": p.replayed,
+                "tables": p.tables,
+                "total": p.total,
+                "failure": p.failure,
+                "disagreements": [
+                    {
+                        "table": d.table,
+                        "kind": d.kind,
+                        "key": {k: _json_value(v) for k, v in d.key},
+                        "columns": [
+                            {"column": c, "log": _json_value(a), "table": _json_value(b)} for c, a, b in d.columns
+                        ],
+                        "note": d.note,
+                        "text": describe_disagreement(d),
+                    }
+                    for d in p.disagreements
+                ],
+            }
+        return data
+
+
 class AuditService:
-    def __init__(self, db: Database, log: EventLog) -> None:
+    def __init__(self, db: Database, log: EventLog, secrets: SecretStore | None = None) -> None:
         self.db = db
         self.log = log
+        self.secrets = secrets
+        self.database = database_key(db.path)
 
-    def verify(self) -> ChainReport:
-        """Anyone holding the file may check it, so this needs no sign-in."""
-        return self.log.verify()
+    def verify(self, *, deep: bool = False, scratch_dir: Path | None = None) -> VerifyReport:
+        """Anyone holding the file may check it, so this needs no sign-in. Reads only: nothing is written.
+
+        ``deep`` also replays the log into a scratch copy (in ``scratch_dir``, else the system's temporary
+        folder) and names every current-state row that disagrees with it.
+        """
+        damage = self.db.quick_check()
+        if damage is not None:
+            return VerifyReport(chain=None, damage=damage)
+        try:
+            chain = self.log.verify()
+            head = self.check_head() if self.secrets is not None else None
+            projections = self.log.compare_projections(scratch_dir=scratch_dir) if deep else None
+        except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
+            return VerifyReport(chain=None, damage=str(exc))
+        return VerifyReport(chain=chain, head=head, projections=projections)
+
+    def check_head(self) -> HeadCheck:
+        """Is the head recorded in the keyring still in the log, with the hash it had?"""
+        if self.secrets is None:
+            return HeadCheck("unavailable", "log head not checked: no keyring was given")
+        try:
+            recorded = self.secrets.log_head(self.database)
+        except CrisisdeskError as exc:
+            return HeadCheck("unavailable", f"log head not checked: {exc}")
+        if recorded is None:
+            return HeadCheck("none", "no log head is recorded outside the database for this file yet")
+        ws, seq, short = recorded.workstation_id, recorded.seq, recorded.hash[:16]
+        entry = self.log.head_entry(ws, seq)
+        if entry is None:
+            last = self.log.last_seq(ws)
+            if self.log.count() == 0:
+                text = f"the log was emptied: the keyring records workstation {ws} up to seq {seq} (hash {short}…)"
+            elif last == 0:
+                text = (
+                    f"the log holds no entry of workstation {ws}, which the keyring records up to seq {seq} "
+                    f"(hash {short}…): its entries were removed, or another database was put in its place"
+                )
+            else:
+                missing = f"seq {seq}" if last + 1 == seq else f"seq {last + 1}-{seq}"
+                text = (
+                    f"the log lost its tail: the keyring records workstation {ws} up to seq {seq} (hash {short}…), "
+                    f"the log ends at seq {last}: {missing} missing"
+                )
+            return HeadCheck("lost", text, recorded)
+        stored_hash, body = entry
+        if stored_hash != recorded.hash or hashlib.sha256(body).hexdigest() != recorded.hash:
+            return HeadCheck(
+                "lost",
+                f"workstation {ws}'s entry seq {seq} is not the one recorded in the keyring (hash {short}…): "
+                "the log was rewritten from there at least",
+                recorded,
+            )
+        beyond = self.log.last_seq(ws) - seq
+        later = f", {beyond} entries after it" if beyond else ""
+        return HeadCheck(
+            "kept",
+            f"log head kept: workstation {ws}'s entry seq {seq} (hash {short}…), recorded outside the database, "
+            f"is in the log{later}",
+            recorded,
+        )
 
     def export(self, actor: Actor, fmt: str, out: IO[str]) -> int:
         """Write every entry; the export itself is then recorded (who took the log out, and its head then)."""

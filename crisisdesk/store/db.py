@@ -7,8 +7,9 @@ opens it, so not one byte of it changes.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from typing import Any
 import sqlite_utils
 
 from crisisdesk.domain.clock import Clock
-from crisisdesk.domain.errors import DatabaseTooNew, ExternalError, NotFound, UserError
+from crisisdesk.domain.errors import DatabaseDamaged, DatabaseTooNew, ExternalError, NotADatabase, NotFound, UserError
 from crisisdesk.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_KIB = 64 * 1024
 _HEADER = b"SQLite format 3\x00"
+
+log = logging.getLogger(__name__)
 
 
 def _read_header_version(path: Path) -> int | None:
@@ -31,8 +34,25 @@ def _read_header_version(path: Path) -> int | None:
     if len(header) == 0:
         return None  # an empty file: SQLite treats it as a new database
     if len(header) < 100 or not header.startswith(_HEADER):
-        raise UserError(f"{path} is not a crisisdesk database (not an SQLite file); give another path with --db")
+        raise NotADatabase(f"{path} is not a crisisdesk database (not an SQLite file); give another path with --db")
     return int.from_bytes(header[60:64], "big")
+
+
+def _wal_version(path: Path, busy_timeout_ms: int) -> int | None:
+    """``user_version`` as SQLite sees it with the WAL, which may hold a newer header than the file.
+
+    Read through a read-only connection: SQLite checkpoints the WAL into the file when the last connection
+    closes, but a read-only one never does, so a WAL from a newer program stays as it was (only the -shm index
+    may be rebuilt). None when there is no WAL to look at.
+    """
+    wal = path.with_name(path.name + "-wal")
+    if not wal.exists() or wal.stat().st_size == 0:
+        return None
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=busy_timeout_ms / 1000)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def _explain(exc: sqlite3.Error, path: Path) -> Exception:
@@ -40,7 +60,7 @@ def _explain(exc: sqlite3.Error, path: Path) -> Exception:
     if "locked" in text or "busy" in text:
         return ExternalError(f"the database {path} is busy (another crisisdesk is writing); try again in a moment")
     if "not a database" in text or "malformed" in text:
-        return UserError(f"{path} is damaged or not a crisisdesk database ({text}); restore it from a backup")
+        return DatabaseDamaged(f"{path} is damaged or not a crisisdesk database ({text}); restore it from a backup")
     if "readonly" in text or "unable to open" in text:
         return UserError(f"cannot write to {path} ({text}); check the file's permissions")
     if "disk" in text and "full" in text:
@@ -63,6 +83,7 @@ class Database:
         # Counts write transactions, so caches that are only valid while the write lock is held
         # (the event log's chain head) know when they went stale.
         self.transaction_id = 0
+        self._after_commit: list[Callable[[], None]] = []
         # sqlite-utils for reading rows as dicts and introspecting tables; told to leave pragmas and plugins alone.
         self.utils = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
@@ -82,6 +103,11 @@ class Database:
             if path.is_dir():
                 raise UserError(f"{path} is a folder; --db needs a file path")
             found = _read_header_version(path)
+            if found is not None:
+                try:
+                    found = max(found, _wal_version(path, busy_timeout_ms) or 0)
+                except sqlite3.Error as exc:
+                    raise _explain(exc, path) from exc
             if found is not None and found > latest:
                 raise DatabaseTooNew(
                     f"{path} was written by a newer crisisdesk (schema {found}, this program knows up to {latest}); "
@@ -106,6 +132,52 @@ class Database:
             raise
         return db
 
+    @classmethod
+    def open_readonly(cls, path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+        """Open for checking only (``audit verify``): nothing is created, migrated or written.
+
+        An empty file, a file that is not SQLite and an SQLite file with no audit log are refused: SQLite
+        would make a database of the first, and migrating would make crisisdesk databases of the others.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise NotFound(f"no database at {path}: give the workstation's database with --db (nothing was created)")
+        if path.is_dir():
+            raise UserError(f"{path} is a folder; --db needs a file path")
+        if _read_header_version(path) is None:
+            raise NotADatabase(f"{path} is empty (0 bytes), not a crisisdesk database; nothing was created")
+        try:
+            conn = sqlite3.connect(
+                path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000
+            )
+        except sqlite3.Error as exc:
+            raise _explain(exc, path) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > LATEST_VERSION:
+                raise DatabaseTooNew(
+                    f"{path} was written by a newer crisisdesk (schema {version}, this program knows up to "
+                    f"{LATEST_VERSION}); it was left untouched: upgrade crisisdesk to check it"
+                )
+            has_log = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
+            if version == 0 or has_log is None:
+                raise NotADatabase(f"{path} is an SQLite file but not a crisisdesk database (it holds no audit log)")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _explain(exc, path) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, busy_timeout_ms)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each committed write, in the thread that wrote.
+
+        What it does cannot undo the write: its errors are logged, never raised to the writer.
+        """
+        self._after_commit.append(callback)
+
     def _configure(self) -> None:
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -124,6 +196,23 @@ class Database:
             self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         except sqlite3.Error as exc:
             raise _explain(exc, self.path) from exc
+
+    def quick_check(self, limit: int = 100) -> str | None:
+        """SQLite's ``PRAGMA quick_check`` in one line: None when the file's structure is sound, else its first
+        finding and how many more there are (up to ``limit``)."""
+        try:
+            rows = [str(row[0]) for row in self.conn.execute(f"PRAGMA quick_check({int(limit)})")]
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        if rows == ["ok"]:
+            return None
+        # A row may hold several findings, one a line, under a "*** in database main ***" heading.
+        findings = [
+            " ".join(line.split()) for row in rows for line in row.splitlines() if line.strip() and "***" not in line
+        ] or ["quick_check found a problem"]
+        more = len(findings) - 1
+        suffix = "" if more == 0 else f" (and {more}{'+' if len(findings) >= limit else ''} more)"
+        return findings[0] + suffix
 
     def user_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
@@ -187,6 +276,11 @@ class Database:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise _explain(exc, self.path) from exc
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback %r failed (the write itself was committed)", callback)
 
     def close(self) -> None:
         self.conn.close()

@@ -9,13 +9,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from crisisdesk.domain.clock import Clock, utc_iso
-from crisisdesk.domain.events import GENESIS, ChainReport, Event, from_body, seal, stitch, verify_chain
+from crisisdesk.domain.errors import DatabaseDamaged, ExternalError
+from crisisdesk.domain.events import GENESIS, ChainReport, Event, LogHead, from_body, seal, stitch, verify_chain
 from crisisdesk.store.db import Database
+from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
 from crisisdesk.store.migrations import EVENTS_TABLE, PROJECTION_TABLES
 from crisisdesk.store.projections import apply
 from crisisdesk.store.verify_worker import verify_range
@@ -33,6 +36,31 @@ class EventLog:
         # (transaction id, workstation) -> (seq, hash) of the last event appended in that transaction.
         # Valid only inside one BEGIN IMMEDIATE transaction: no one else can append while we hold the lock.
         self._head: tuple[int, str, int, str] | None = None
+        self._head_listeners: list[Callable[[LogHead], None]] = []
+        db.on_commit(self._committed)
+
+    def on_head(self, listener: Callable[[LogHead], None]) -> None:
+        """Call ``listener`` with the new head after each committed write that appended entries."""
+        self._head_listeners.append(listener)
+
+    def _committed(self) -> None:
+        head = self._head
+        if head is None or head[0] != self.db.transaction_id:
+            return  # this transaction appended nothing
+        for listener in self._head_listeners:
+            listener(LogHead(head[1], head[2], head[3]))
+
+    def head_entry(self, workstation_id: str, seq: int) -> tuple[str, bytes] | None:
+        """(stored hash, body) of one workstation's entry ``seq``, or None when the log has no such entry."""
+        row = self.db.conn.execute(
+            "SELECT hash, body FROM events WHERE workstation_id = ? AND seq = ? ORDER BY position LIMIT 1",
+            (workstation_id, seq),
+        ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def last_seq(self, workstation_id: str) -> int:
+        row = self.db.conn.execute("SELECT max(seq) FROM events WHERE workstation_id = ?", (workstation_id,)).fetchone()
+        return int(row[0] or 0)
 
     def workstation_id(self) -> str | None:
         if self._workstation_id is None:
@@ -97,6 +125,12 @@ class EventLog:
                 bad_position=0,
                 reason="the events table was replaced by one of a different shape",
             )
+        try:
+            return self._verify(workers)
+        except sqlite3.DatabaseError as exc:  # a damaged page, met while reading the entries
+            raise DatabaseDamaged(f"the audit log could not be read: {exc}") from exc
+
+    def _verify(self, workers: int | None) -> ChainReport:
         count = self.count()
         if workers is None:
             workers = min(os.cpu_count() or 1, 4) if count >= PARALLEL_VERIFY_FROM else 1
@@ -114,6 +148,26 @@ class EventLog:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             segments = list(pool.map(verify_range, [str(self.db.path)] * workers, *zip(*ranges, strict=True)))
         return stitch(segments)
+
+    def compare_projections(self, *, scratch_dir: Path | None = None) -> ProjectionReport:
+        """Replay the log into a scratch copy and name every current-state row that disagrees with it.
+
+        Reads this database through a read-only connection of its own: the file is never written.
+        """
+        try:
+            return compare_with_log(self.db.path, scratch_dir=scratch_dir)
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "full" in text or "disk I/O" in text:  # the scratch copy holds every table: about half the database
+                raise ExternalError(
+                    f"the deep check could not write its scratch copy in the temporary folder ({text}): free space "
+                    "there or set TMPDIR to a folder on a larger disk, then check again"
+                ) from exc
+            if "locked" in text or "busy" in text:
+                raise ExternalError(f"the database {self.db.path} is busy; try the deep check again") from exc
+            raise DatabaseDamaged(f"the database could not be read for the deep check: {text}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseDamaged(f"the database could not be read for the deep check: {exc}") from exc
 
     def replay(self) -> int:
         """Rebuild every current-state table from the events. Returns how many events were applied."""

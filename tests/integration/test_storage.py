@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,30 @@ def test_a_damaged_database_gives_a_clear_message(tmp_path: Path) -> None:
     path.write_bytes(b"SQLite format 3\x00" + bytes(84) + b"\xff" * 4000)
     with pytest.raises(UserError, match="damaged or not a crisisdesk database"):
         Database.open(path)
+
+
+def _hashes(*paths: Path) -> list[str | None]:
+    return [hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None for p in paths]
+
+
+def test_a_newer_schema_found_only_in_the_wal_is_refused_without_checkpointing_it(db_path: Path) -> None:
+    Database.open(db_path, create=True).close()
+    # A newer crisisdesk that was killed: its schema bump is only in the WAL, not yet in the file.
+    script = (
+        "import os, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
+        f"conn.execute('PRAGMA user_version = {LATEST_VERSION + 1}')\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(db_path)], check=True, timeout=60)
+    wal = db_path.with_name(db_path.name + "-wal")
+    assert wal.stat().st_size > 0
+    before = _hashes(db_path, wal)
+    header_version = int.from_bytes(db_path.read_bytes()[60:64], "big")
+    assert header_version == LATEST_VERSION  # the file alone looks current
+
+    with pytest.raises(DatabaseTooNew, match="newer crisisdesk"):
+        Database.open(db_path)
+
+    assert _hashes(db_path, wal) == before  # neither the file nor the WAL was touched

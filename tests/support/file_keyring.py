@@ -3,12 +3,20 @@
 Tests never touch the machine's real keyring. A file (not memory) so that a worker started as a separate
 process, and killed, finds the same secrets. Selected with ``keyring.set_keyring`` in-process and with
 ``PYTHON_KEYRING_BACKEND=tests.support.file_keyring.FileKeyring`` in subprocesses.
+
+Several processes write it at once (the console and a worker both keep the log's head here), so a change is
+made under an exclusive lock and the file replaced whole: a reader never sees half a file and no writer
+loses another's entry.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
@@ -30,16 +38,25 @@ class FileKeyring(KeyringBackend):
         except FileNotFoundError:
             return {}
 
+    @contextmanager
+    def _changing(self) -> Iterator[dict[str, str]]:
+        path = self._path
+        with path.with_name(path.name + ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one open file each, so threads of one process queue too
+            data = self._load()
+            yield data
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, path)
+
     def get_password(self, service: str, username: str) -> str | None:
         return self._load().get(f"{service}\0{username}")
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        data = self._load()
-        data[f"{service}\0{username}"] = password
-        self._path.write_text(json.dumps(data))
+        with self._changing() as data:
+            data[f"{service}\0{username}"] = password
 
     def delete_password(self, service: str, username: str) -> None:
-        data = self._load()
-        if data.pop(f"{service}\0{username}", None) is None:
-            raise PasswordDeleteError(username)
-        self._path.write_text(json.dumps(data))
+        with self._changing() as data:
+            if data.pop(f"{service}\0{username}", None) is None:
+                raise PasswordDeleteError(username)

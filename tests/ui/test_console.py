@@ -16,7 +16,7 @@ from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
 from crisisdesk.ui.main import run_gui
 from crisisdesk.ui.models.audit_log import AuditLogModel
-from crisisdesk.ui.views.main_window import MainWindow
+from crisisdesk.ui.views.main_window import BAD_STYLE, MainWindow
 from tests.conftest import ADMIN_PASSWORD
 
 
@@ -108,6 +108,18 @@ def test_verify_shows_intact_then_broken(qtbot: QtBot, window: MainWindow, core:
     conn.close()
     qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
     assert window.verify_result.text().startswith("audit log broken at entry #11")
+
+
+def test_verify_names_a_table_row_edited_behind_the_logs_back(qtbot: QtBot, window: MainWindow, core: App) -> None:
+    conn = sqlite3.connect(core.db.path, isolation_level=None)
+    conn.execute("INSERT INTO user_roles VALUES ('user07', 'admin', '2026-11-22T09:31:00.000000+00:00', 'alice')")
+    conn.close()
+    qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
+    lines = window.verify_result.text().splitlines()
+    assert lines[0].startswith("audit log intact: 29 entries verified")  # the log itself is whole
+    assert "current-state tables disagree with the log in 1 place:" in lines
+    assert "  user_roles (user_name='user07', role='admin'): a row the log does not have" in lines
+    assert window.verify_result.styleSheet() == BAD_STYLE
 
 
 def test_the_window_renders(window: MainWindow, tmp_path: Path) -> None:
