@@ -23,6 +23,7 @@ from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.errors import CrisisdeskError, DatabaseDamaged
 from crisisdesk.domain.events import ChainReport, Event, Kind, LogHead, from_body
 from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import Disagreement, ProjectionReport
 from crisisdesk.store.eventlog import EventLog
@@ -382,7 +383,7 @@ class AuditService:
 
     def export(self, actor: Actor, fmt: str, out: IO[str]) -> int:
         """Write every entry; the export itself is then recorded (who took the log out, and its head then)."""
-        actor.require(Permission.READ)
+        require(self.db, self.log, actor, Permission.READ, "export the audit log")
         if fmt not in EXPORT_FORMATS:
             raise ValueError(f"unknown export format {fmt!r}")
         n = 0
@@ -432,7 +433,7 @@ class AuditService:
 
     def page(self, actor: Actor, *, before: int | None = None, limit: int = 500, text: str = "") -> list[AuditRow]:
         """Newest first, ``limit`` rows older than position ``before``, optionally filtered."""
-        actor.require(Permission.READ)
+        require(self.db, self.log, actor, Permission.READ, "read the audit log")
         where: list[str] = []
         args: list[object] = []
         if before is not None:
