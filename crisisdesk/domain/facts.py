@@ -41,7 +41,7 @@ def locale_for(lang: str) -> str:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("America"), a huge name
         raise UserError(f"unknown time zone {name!r}: give an IANA name such as America/Chicago") from None
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import orjson
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crisisdesk.domain.clock import Clock, utc_iso
@@ -44,6 +43,7 @@ from crisisdesk.domain.feeds import (
 )
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.messages import parse_values
+from crisisdesk.domain.playbook import load_yaml
 from crisisdesk.domain.render import TemplateError, fact_context, render_source
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.feeds.fetch import DEFAULT_LIMITS, Limits
@@ -209,12 +209,10 @@ class _RulesModel(BaseModel):
 
 def parse_rules(text: str, origin: str) -> dict[str, Any]:
     """The rules file checked; a UserError naming the file, line or field for any mistake."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
-        raise UserError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    # The playbooks' bounded loader: no aliases, capped size, nesting and values (a rules file is a file too).
+    data, _, problems = load_yaml(text, origin)
+    if problems:
+        raise UserError(str(problems[0]))
     if not isinstance(data, dict):
         raise UserError(f"{origin}: the rules are a YAML mapping (min_severity: ..., keywords: [...])")
     try:

@@ -9,6 +9,7 @@ no Mastodon installs here and the local PDS has no search.
 from __future__ import annotations
 
 import gzip
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -370,7 +371,7 @@ def test_bad_sources_are_refused_with_a_clear_message(
 
 
 def test_rules_files_with_mistakes_say_where(feeds: FeedService, admin: Actor) -> None:
-    with pytest.raises(UserError, match=r"r\.yaml:3:1: not valid YAML"):
+    with pytest.raises(UserError, match=r"r\.yaml:3:1: YAML: "):
         feeds.set_rules(admin, "min_severity: Severe\nkeywords: [a, b\n", "r.yaml")
     with pytest.raises(UserError, match=r"r\.yaml: min_severity: use one of"):
         feeds.set_rules(admin, "min_severity: Awful\n", "r.yaml")
@@ -378,6 +379,20 @@ def test_rules_files_with_mistakes_say_where(feeds: FeedService, admin: Actor) -
         feeds.set_rules(admin, "areas: ['x | polygon: 1,2']\n", "r.yaml")
     rules = feeds.set_rules(admin, "min_magnitude: 3\n", "r.yaml")
     assert rules.min_magnitude == 3.0
+
+
+def test_a_rules_file_cannot_exhaust_the_machine(feeds: FeedService, admin: Actor) -> None:
+    """The playbooks' bounded loader reads the rules too: an alias bomb and deep nesting are refused at once,
+    at their line, instead of using gigabytes or ending in a RecursionError (exit 70)."""
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9)
+    )
+    deep = "keywords: " + "[" * 50_000 + "]" * 50_000 + "\n"
+    for text, limit in ((laughs, "alias"), (deep, "nest")):
+        started = time.monotonic()
+        with pytest.raises(UserError, match=rf"r\.yaml:\d+:\d+: .*{limit}"):
+            feeds.set_rules(admin, text, "r.yaml")
+        assert time.monotonic() - started < 3
 
 
 def test_the_command_line(cli_as: CliRun, core: App, server: FeedServer) -> None:

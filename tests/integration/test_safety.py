@@ -404,3 +404,9 @@ def test_testing_or_running_a_broken_account_from_the_cli_is_one_line_never_exit
     code, out, err = cli_as(ADMIN, "outbox", "run", "--once")
     assert code == 0, (out, err)
     assert "Mill Creek valley" in page(core)
+
+
+@pytest.mark.parametrize("tz", ["America", "x" * 300, "../etc"])
+def test_a_time_zone_that_is_a_folder_or_too_long_is_a_one_line_error(cli_as: CliRun, tz: str) -> None:
+    code, _, err = cli_as(ADMIN, "playbooks", "render", "flash-flood", "--type", "alert", "--example-facts", "--tz", tz)
+    assert code == 2 and "unknown time zone" in err and len(err.strip().splitlines()) == 1, err
