@@ -200,51 +200,6 @@ def parse_settings(kind: AccountKind, pairs: Iterable[str]) -> dict[str, str]:
 
 # scheme://user:password@host... (the domain splits URLs itself: it imports nothing that could fetch one)
 _URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@")
-_URL_PARTS = re.compile(r"^(?:([A-Za-z][A-Za-z0-9+.-]*):)?//(?:[^/?#@]*@)?([^/?#:]*)(?::(\d+))?([^?#]*)(\?[^#]*)?")
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
-
-
-def _url(value: str) -> str:
-    """A URL as a destination: scheme and host in lower case, default port and trailing slash dropped."""
-    m = _URL_PARTS.match(value.strip())
-    if m is None:
-        return value.strip()
-    scheme, host, port, path, query = m.groups()
-    scheme, host = (scheme or "").lower(), host.lower()
-    if port and port != _DEFAULT_PORTS.get(scheme):
-        host += f":{int(port)}"
-    return f"{scheme}://{host}{path.rstrip('/')}{query or ''}"
-
-
-def _numbers(value: str) -> list[str]:
-    return ["".join(ch for ch in x if ch.isdigit()) for x in value.split(",") if x.strip()]
-
-
-def destinations(account: Account, *, secret_digest: str | None = None) -> frozenset[str]:
-    """Where an account's messages land, as comparable keys: two accounts that share one reach the same people.
-
-    A folder's key is not here: it needs the folder resolved on disk (links, ``..``), which the service does.
-    ``secret_digest`` identifies the account where only the secret does (a Mastodon token, an Apprise URL).
-    """
-    kind = account.kind
-    keys: set[str] = set()
-    if kind is AccountKind.EMAIL:
-        keys |= {f"email:{x.strip().casefold()}" for x in account.setting("to").split(",") if x.strip()}
-    elif kind is AccountKind.MASTODON and secret_digest:
-        keys.add(f"mastodon:{_url(account.setting('base_url'))}:{secret_digest}")
-    elif kind is AccountKind.BLUESKY:
-        keys.add(f"bluesky:{account.setting('handle').strip().lstrip('@').casefold()}")
-    elif kind is AccountKind.MATRIX:
-        keys.add(f"matrix:{_url(account.setting('base_url'))}:{account.setting('room').strip()}")
-    elif kind is AccountKind.WEBHOOK:
-        keys.add(f"url:{_url(account.setting('url'))}")
-    elif kind is AccountKind.SMS:
-        gateway = _url(account.setting("base_url"))
-        keys |= {f"sms-from:{gateway}:{n}" for n in _numbers(account.setting("from")) if n}
-        keys |= {f"sms-to:{n}" for n in _numbers(account.setting("to")) if n}
-    elif kind is AccountKind.APPRISE and secret_digest:
-        keys.add(f"apprise:{secret_digest}")
-    return frozenset(keys)
 
 
 def mode_refusal(account: Account, mode: str) -> str | None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from crisisdesk.channels.base import ChannelError, guarded
 from crisisdesk.channels.registry import make_adapter
 from crisisdesk.credentials import SecretStore
-from crisisdesk.domain.accounts import KINDS, Account, AccountKind, check_account_name, destinations, parse_settings
+from crisisdesk.domain.accounts import KINDS, Account, AccountKind, check_account_name, parse_settings
+from crisisdesk.domain.destinations import destinations, shared
 from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.outbox import UNFINISHED
@@ -145,7 +146,8 @@ class ChannelService:
 
     def destination_conflict(self, account: Account, *, secret: str | None = None) -> str | None:
         """Why ``account`` may not exist beside the others: an EXERCISE account never shares a destination (a
-        folder, a URL, a room, a handle, a recipient, a gateway number) with a LIVE one. None when it is apart.
+        folder, a web address, a room, a handle, a recipient, a sending number) with a LIVE one, whatever the kinds
+        (an Apprise URL posting to a live webhook shares it). None when it is apart.
 
         ``secret`` is the account's own secret when it is being added (not in the keyring yet)."""
         others = [a for a in self.active() if a.id != account.id and a.exercise != account.exercise]
@@ -155,12 +157,13 @@ class ChannelService:
                 if other.kind is AccountKind.FOLDER and _overlap(mine, folder_of(other)):
                     return self._shared(account, other, f"the folder {mine}")
             return None
-        keys = destinations(account, secret_digest=self._digest(account, secret))
+        places = destinations(account, secret=self._secret_key(account, secret))
         for other in others:
-            if other.kind is account.kind:
-                shared = keys & destinations(other, secret_digest=self._digest(other, None))
-                if shared:
-                    return self._shared(account, other, min(shared).split(":", 1)[1])
+            if other.kind is AccountKind.FOLDER:
+                continue
+            both = shared(places, destinations(other, secret=self._secret_key(other, None)))
+            if both is not None:
+                return self._shared(account, other, both.shown)
         return None
 
     @staticmethod
@@ -171,8 +174,8 @@ class ChannelService:
             f"{drill.name} and the LIVE channel {live.name} must reach different places, or a drill reaches the public"
         )
 
-    def _digest(self, account: Account, secret: str | None) -> str | None:
-        """A fingerprint of the secret where the secret is what names the destination."""
+    def _secret_key(self, account: Account, secret: str | None) -> str | None:
+        """What of the secret names the destination: an Apprise URL itself; a digest of a Mastodon token."""
         if account.kind not in (AccountKind.MASTODON, AccountKind.APPRISE):
             return None
         if secret is None:
@@ -180,7 +183,11 @@ class ChannelService:
                 secret = self.secrets.get(account.id)
             except (UserError, ExternalError):
                 return None
-        return hashlib.sha256(secret.strip().encode()).hexdigest()[:16] if secret else None
+        if not secret:
+            return None
+        if account.kind is AccountKind.APPRISE:
+            return secret.strip()
+        return hashlib.sha256(secret.strip().encode()).hexdigest()[:16]
 
     def remove(self, actor: Actor, name: str) -> Account:
         require(self.db, self.log, actor, Permission.MANAGE_CHANNELS, f"remove the channel {name}")

@@ -136,16 +136,15 @@ def test_live_and_exercise_accounts_may_not_share_a_url_room_handle_or_recipient
     ch.add(admin, "bluesky", "sky", settings=["handle=county.example.gov"], secret="p")
     mail = ["host=smtp.example.gov", "from=a@x.gov", "to=list@x.gov,b@x.gov"]
     ch.add(admin, "email", "mail", settings=mail, secret="p")
-    ch.add(
-        admin, "sms", "sms", settings=["base_url=https://g.test", "account_sid=A", "from=+1555", "to=+1666"], secret="t"
-    )
+    sms = ["base_url=https://g.test", "account_sid=A", "from=+15550001111", "to=+15556660000"]
+    ch.add(admin, "sms", "sms", settings=sms, secret="t")
     ch.add(admin, "apprise", "catch", secret="json://127.0.0.1/x")
     attempts = [
         ("webhook", ["url=https://hooks.example.gov/alerts"], "k2"),
         ("matrix", ["base_url=https://m.example.gov/", "room=!abc:m"], "t2"),
         ("bluesky", ["handle=@County.Example.gov"], "p2"),
         ("email", ["host=other.example.gov", "from=drill@x.gov", "to=B@x.gov"], "p2"),
-        ("sms", ["base_url=https://other.test", "account_sid=B", "from=+1777", "to=+1 666"], "t2"),
+        ("sms", ["base_url=https://other.test", "account_sid=B", "from=+15557770000", "to=(555) 666-0000"], "t2"),
         ("apprise", [], "json://127.0.0.1/x"),
     ]
     for kind, settings, secret in attempts:
@@ -410,3 +409,16 @@ def test_testing_or_running_a_broken_account_from_the_cli_is_one_line_never_exit
 def test_a_time_zone_that_is_a_folder_or_too_long_is_a_one_line_error(cli_as: CliRun, tz: str) -> None:
     code, _, err = cli_as(ADMIN, "playbooks", "render", "flash-flood", "--type", "alert", "--example-facts", "--tz", tz)
     assert code == 2 and "unknown time zone" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_exercise_webhook_at_another_spelling_of_the_live_one_is_refused(core: App, admin: Actor) -> None:
+    """The hostile tester's end-to-end case: live at 127.0.0.1, exercise at localhost, and the live receiver got
+    the exercise alert. Also an Apprise json:// URL aimed at the live webhook (another kind, same place)."""
+    with webhook_receiver() as (url, live):
+        core.channels().add(admin, "webhook", "live-hook", settings=[f"url={url}"], secret="k")
+        other = url.replace("127.0.0.1", "localhost")
+        with pytest.raises(UserError, match="would share a destination"):
+            core.channels().add(admin, "webhook", "drill-hook", exercise=True, settings=[f"url={other}/./"], secret="k")
+        with pytest.raises(UserError, match="would share a destination with live-hook"):
+            core.channels().add(admin, "apprise", "drill-catch", exercise=True, secret=other.replace("http", "json"))
+        assert live.posts() == []
