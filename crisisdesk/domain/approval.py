@@ -65,6 +65,9 @@ class Approval:
     roles: frozenset[str]  # the approver's roles now (an approval counts only while they hold the role)
     content_hash: str
     at: datetime
+    # Given after the current version was made: an approval of identical content given before an edit (and
+    # an edit back) does not carry over to the later version, which needs its own submit and approval.
+    after_version: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ def verdict(
     counted: list[str] = []
     stale = expired = own = wrong_role = 0
     for a in approvals:
-        if a.content_hash != content_hash:
+        if a.content_hash != content_hash or not a.after_version:
             stale += 1
         elif a.approver.casefold() in wrote:
             own += 1

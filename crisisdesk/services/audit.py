@@ -225,11 +225,14 @@ class VerifyReport:
     damage: str | None = None
     head: HeadCheck | None = None  # None when no keyring was asked
     projections: ProjectionReport | None = None  # only with deep
+    # Entries under a workstation this database never joined: (workstation, first position, how many).
+    foreign: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def ok(self) -> bool:
         return (
             self.damage is None
+            and not self.foreign
             and self.chain is not None
             and self.chain.ok
             and (self.head is None or self.head.ok)
@@ -249,6 +252,11 @@ class VerifyReport:
             lines.append(self.chain.describe())
             if self.head is not None:
                 lines.append(self.head.text)
+        for ws, first, count in self.foreign:
+            lines.append(
+                f"{count} entr{'y' if count == 1 else 'ies'} from workstation {ws}, which this database never joined "
+                f"(from entry #{first}): they may be forged, and nothing is decided on them"
+            )
         p = self.projections
         if p is not None:
             if p.failure is not None:
@@ -279,6 +287,7 @@ class VerifyReport:
             "reason": chain.reason if chain else None,
             "heads": {ws: {"seq": s, "hash": h} for ws, (s, h) in chain.head.items()} if chain else {},
             "damage": self.damage,
+            "foreign": [{"workstation": ws, "first": first, "entries": n} for ws, first, n in self.foreign],
         }
         if self.head is not None:
             r = self.head.recorded
@@ -325,16 +334,28 @@ class AuditService:
         ``deep`` also replays the log into a scratch copy (in ``scratch_dir``, else the system's temporary
         folder) and names every current-state row that disagrees with it.
         """
-        damage = self.db.quick_check()
+        damage = self.db.quick_check(full=deep)
         if damage is not None:
             return VerifyReport(chain=None, damage=damage)
         try:
             chain = self.log.verify()
             head = self.check_head() if self.secrets is not None else None
             projections = self.log.compare_projections(scratch_dir=scratch_dir) if deep else None
+            foreign = self._foreign()
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
             return VerifyReport(chain=None, damage=str(exc))
-        return VerifyReport(chain=chain, head=head, projections=projections)
+        return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign)
+
+    def _foreign(self) -> tuple[tuple[str, int, int], ...]:
+        """Entries under any workstation but this one: until team sync admits others by their signatures, an
+        entry written under another workstation's name (which needs no re-hashing of this one's chain) is foreign."""
+        local = self.log.workstation_id() or ""
+        rows = self.db.conn.execute(
+            "SELECT workstation_id, min(position), count(*) FROM events WHERE +workstation_id IS NOT ? "
+            "GROUP BY workstation_id ORDER BY min(position)",
+            (local,),
+        ).fetchall()
+        return tuple((str(ws), int(first), int(n)) for ws, first, n in rows)
 
     def check_head(self) -> HeadCheck:
         """Is the head recorded in the keyring still in the log, with the hash it had?"""

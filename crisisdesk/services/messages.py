@@ -533,12 +533,15 @@ class MessageService:
             else approval.count,
             expires_after=parse_duration(approval.expires_after) if approval.expires_after else None,
         )
+        # An approval counts only if given after the current version was made: editing a text back to what was
+        # approved earlier is a new version, which needs its own submit and approval.
         records = [
             Approval(
                 a.approver,
                 everyone.get(a.approver.casefold(), frozenset()),
                 a.hash,
                 datetime.fromisoformat(a.at),
+                after_version=a.order > record.current.order,
             )
             for a in record.approvals
         ]

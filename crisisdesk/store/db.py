@@ -197,11 +197,16 @@ class Database:
         except sqlite3.Error as exc:
             raise _explain(exc, self.path) from exc
 
-    def quick_check(self, limit: int = 100) -> str | None:
+    def quick_check(self, limit: int = 100, *, full: bool = False) -> str | None:
         """SQLite's ``PRAGMA quick_check`` in one line: None when the file's structure is sound, else its first
-        finding and how many more there are (up to ``limit``)."""
+        finding and how many more there are (up to ``limit``).
+
+        ``full`` runs ``integrity_check`` instead, which also compares every index with its table: an index
+        rebuilt to leave entries out (so that a query through it misses, say, a role's revocation) is found
+        only so. It reads every index, so it is for the deep check."""
+        pragma = "integrity_check" if full else "quick_check"
         try:
-            rows = [str(row[0]) for row in self.conn.execute(f"PRAGMA quick_check({int(limit)})")]
+            rows = [str(row[0]) for row in self.conn.execute(f"PRAGMA {pragma}({int(limit)})")]
         except sqlite3.DatabaseError as exc:
             return str(exc)
         if rows == ["ok"]:
@@ -209,7 +214,7 @@ class Database:
         # A row may hold several findings, one a line, under a "*** in database main ***" heading.
         findings = [
             " ".join(line.split()) for row in rows for line in row.splitlines() if line.strip() and "***" not in line
-        ] or ["quick_check found a problem"]
+        ] or [f"{pragma} found a problem"]
         more = len(findings) - 1
         suffix = "" if more == 0 else f" (and {more}{'+' if len(findings) >= limit else ''} more)"
         return findings[0] + suffix

@@ -56,6 +56,7 @@ class VersionRecord:
     author: str
     at: str
     incident: str
+    order: int = 0  # its place among the message's events
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class ApprovalRecord:
     hash: str
     at: str
     comment: str | None
+    order: int = 0  # its place among the message's events: it counts only after the version it approves was made
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +123,19 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    def _workstation(self) -> str:
+        row = self.conn.execute("SELECT value FROM local_settings WHERE key = 'workstation_id'").fetchone()
+        return str(row[0]) if row else ""
+
     def _events(self, where: str, params: Sequence[Any]) -> Iterator[Event]:
-        sql = f"SELECT position, hash, body FROM events WHERE {where} ORDER BY position"  # noqa: S608 - fixed clauses
-        for position, stored_hash, body in self.conn.execute(sql, tuple(params)):
+        # Only this workstation's own chain decides anything: no other workstation has joined it yet (team sync
+        # will admit others by their signatures), so an entry under another workstation's name is not trusted.
+        # The unary + keeps SQLite on the kind and message indexes rather than scanning the workstation's index.
+        sql = (
+            f"SELECT position, hash, body FROM events WHERE {where} AND +workstation_id = ? "  # noqa: S608
+            "ORDER BY position"
+        )
+        for position, stored_hash, body in self.conn.execute(sql, (*params, self._workstation())):
             if hashlib.sha256(body).hexdigest() != stored_hash:
                 raise TamperedLog(
                     f"audit log entry #{position} does not match its hash, so nothing is decided on it; "
@@ -213,16 +225,16 @@ class Ledger:
         approvals: list[ApprovalRecord] = []
         publications: list[PublicationRecord] = []
         state, kind_of = "draft", ""
-        for e in self._message_events(message_id, (*_MESSAGE_STATE, Kind.MESSAGE_APPROVED)):
+        for order, e in enumerate(self._message_events(message_id, (*_MESSAGE_STATE, Kind.MESSAGE_APPROVED))):
             p = e.payload
             state = _MESSAGE_STATE.get(e.kind, state)
             if e.kind in _VERSION_KINDS:
                 kind_of = p.get("type", kind_of)
                 versions.append(
-                    VersionRecord(message_id, p["version"], p["hash"], p["content"], e.actor, e.at, p["incident"])
+                    VersionRecord(message_id, p["version"], p["hash"], p["content"], e.actor, e.at, p["incident"], order)
                 )
             elif e.kind == Kind.MESSAGE_APPROVED:
-                approvals.append(ApprovalRecord(e.actor, p["hash"], e.at, p.get("comment")))
+                approvals.append(ApprovalRecord(e.actor, p["hash"], e.at, p.get("comment"), order))
             elif e.kind == Kind.MESSAGE_PUBLISHED:
                 publications.append(_publication(message_id, e))
         if not versions:

@@ -267,6 +267,8 @@ class Workday(RuleBasedStateMachine):
                 closed.add(p["incident"])
             elif e.kind in (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED):
                 authors.setdefault(p["message"], []).append(e.actor)
+                # A new version: approvals given before it never carry over, even to identical content.
+                approvals = {k: v for k, v in approvals.items() if k[0] != p["message"]}
                 contents[(p["message"], p["hash"])] = orjson.loads(p["content"])
             elif e.kind == Kind.MESSAGE_APPROVED:
                 # Whoever approves holds the role then and wrote none of the message.

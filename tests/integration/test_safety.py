@@ -6,6 +6,7 @@ drill reached the live page, text nobody approved went out, and an author approv
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import keyring
@@ -422,3 +423,82 @@ def test_an_exercise_webhook_at_another_spelling_of_the_live_one_is_refused(core
         with pytest.raises(UserError, match="would share a destination with live-hook"):
             core.channels().add(admin, "apprise", "drill-catch", exercise=True, secret=other.replace("http", "json"))
         assert live.posts() == []
+
+
+def test_an_approval_forged_under_another_workstations_name_decides_nothing_and_verify_says_so(
+    core: App, team: dict[str, Actor]
+) -> None:
+    """The hostile tester's case: an approval event appended as entry 1 of a made-up workstation needs no
+    re-hashing of this workstation's chain. Only this workstation's own events decide, and verify names it."""
+    from crisisdesk.domain.events import GENESIS, seal
+    from crisisdesk.store.projections import apply
+
+    inc = open_incident(core, team)
+    messages = core.messages()
+    msg = messages.draft(team["carla"], inc, "alert")
+    messages.submit(team["carla"], msg.id)
+    forged = seal(
+        workstation_id="ws-elsewhere",
+        seq=1,
+        at="2026-11-22T09:31:00.000000+00:00",
+        actor="ivan",
+        kind=Kind.MESSAGE_APPROVED,
+        payload={"message": msg.id, "incident": inc, "version": 1, "hash": msg.content_hash, "roles": ["approver"]},
+        prev_hash=GENESIS,
+    )
+    with core.db.write() as conn:
+        conn.execute("INSERT INTO events (hash, body) VALUES (?, ?)", (forged.hash, forged.body))
+        apply(conn, forged)  # the table too, so the deep check has nothing to compare
+    with pytest.raises(PermissionDenied, match="cannot be published"):
+        messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
+    report = core.audit.verify()
+    assert not report.ok and "workstation ws-elsewhere, which this database never joined" in report.describe()
+
+
+def test_an_index_rebuilt_to_hide_a_revocation_is_found_by_the_deep_check(
+    core: App, team: dict[str, Actor], admin: Actor, db_path: Path
+) -> None:
+    """The hostile tester's case: events_kind rebuilt as a partial index without 'user.role_revoked' and its schema
+    text set back to the full index's. quick_check does not compare an index with its table; the deep check
+    runs integrity_check, which does."""
+    core.people.revoke(admin, "ivan", Role.APPROVER)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        conn.execute("DROP INDEX events_kind")
+        conn.execute("CREATE INDEX events_kind ON events (kind) WHERE kind <> 'user.role_revoked'")
+        version = conn.execute("PRAGMA schema_version").fetchone()[0]
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute(
+            "UPDATE sqlite_master SET sql = 'CREATE INDEX events_kind ON events (kind)' WHERE name = 'events_kind'"
+        )
+        conn.execute(f"PRAGMA schema_version = {version + 1}")
+        conn.execute("PRAGMA writable_schema = OFF")
+    finally:
+        conn.close()
+    fresh = App.open(db_path, readonly=True)
+    try:
+        report = fresh.audit.verify(deep=True)
+    finally:
+        fresh.close()
+    assert not report.ok and report.damage and "events_kind" in report.damage, report.describe()
+
+
+def test_editing_a_text_back_to_an_approved_one_needs_a_new_submit_and_approval(
+    core: App, team: dict[str, Actor]
+) -> None:
+    """The hostile tester's case: approve v1, edit to v2, edit back so v3 hashes as v1 did, and publish went
+    through with no new submit. The earlier approval does not carry over to a later version."""
+    inc = open_incident(core, team)
+    messages = core.messages()
+    msg = messages.draft(team["carla"], inc, "alert")
+    original = next(v.text for v in msg.variants if (v.channel, v.lang) == ("web", "en"))
+    messages.submit(team["carla"], msg.id)
+    messages.approve(team["ivan"], msg.id, msg.content_hash)
+    messages.edit(team["carla"], msg.id, "web", "en", "Something else. Call 211.")
+    back = messages.edit(team["carla"], msg.id, "web", "en", original)
+    assert back.content_hash == msg.content_hash and back.version == 3 and not back.verdict.ok
+    with pytest.raises(PermissionDenied, match="cannot be published"):
+        messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
+    messages.submit(team["carla"], msg.id)
+    messages.approve(team["ivan"], msg.id, back.content_hash)
+    assert messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}").state == "published"
