@@ -231,7 +231,9 @@ class Ledger:
             if e.kind in _VERSION_KINDS:
                 kind_of = p.get("type", kind_of)
                 versions.append(
-                    VersionRecord(message_id, p["version"], p["hash"], p["content"], e.actor, e.at, p["incident"], order)
+                    VersionRecord(
+                        message_id, p["version"], p["hash"], p["content"], e.actor, e.at, p["incident"], order
+                    )
                 )
             elif e.kind == Kind.MESSAGE_APPROVED:
                 approvals.append(ApprovalRecord(e.actor, p["hash"], e.at, p.get("comment"), order))
