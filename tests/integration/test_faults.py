@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from crisisdesk.domain.errors import ExternalError
 from crisisdesk.domain.roles import Actor
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 from tests.support.http_servers import sms_gateway, webhook_receiver
+from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,13 +110,11 @@ def state_of(db_path: Path, row: str) -> tuple[str, int]:
 
 
 def wait_for_state(db_path: Path, row: str, wanted: str, timeout: float = 30) -> tuple[str, int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> tuple[str, int] | None:
         found = state_of(db_path, row)
-        if found[0] == wanted:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"{row} is {state_of(db_path, row)}, not {wanted}, after {timeout} s")
+        return found if found[0] == wanted else None
+
+    return wait_until(reached, timeout, f"{row} to be {wanted}")
 
 
 def test_killed_after_the_claim_before_the_channel_kept_it(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
@@ -174,7 +172,14 @@ def test_killed_after_the_channel_kept_it_before_the_receipt(live_core: App, tea
 
 def test_a_second_worker_on_the_same_database_is_refused(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
     worker.start()
-    time.sleep(1.0)
+    proc, lock = worker.proc, db_path.with_name(db_path.name + ".worker.lock")
+    # The first worker holds the lock once it has written its pid into the lock file.
+    wait_until(
+        lambda: proc.poll() is not None or (lock.exists() and lock.read_text() == f"pid {proc.pid}"),
+        60,
+        "the first worker to take the lock",
+    )
+    assert proc.poll() is None, worker.log.read_text()
     second = run_once_process(db_path)
     assert second.returncode == 2 and "another outbox worker" in second.stderr and "Traceback" not in second.stderr
 

@@ -7,8 +7,7 @@ import random
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from crisisdesk.services.feed_scheduler import PREFIX, FeedScheduler, jitter_for
 from crisisdesk.services.feeds import FeedService
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.support.feed_server import FeedServer, Route, feed_server
+from tests.support.wait import wait_until
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -28,14 +28,6 @@ DATA = Path(__file__).parent.parent / "data"
 def server() -> Iterator[FeedServer]:
     with feed_server() as fs:
         yield fs
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
 
 
 def test_one_job_per_source_polls_in_the_background_with_backoff(
@@ -60,7 +52,7 @@ def test_one_job_per_source_polls_in_the_background_with_backoff(
     )
     scheduler.start()
     try:
-        wait_until(lambda: {"news", "broken"} <= set(polled))
+        wait_until(lambda: {"news", "broken"} <= set(polled), 20, "the first poll of news and broken")
         jobs = {j.name: j for j in scheduler.scheduler.get_jobs() if j.id.startswith(PREFIX)}
         assert set(jobs) == {"news", "broken"}
         for job in jobs.values():
@@ -86,7 +78,7 @@ def test_one_job_per_source_polls_in_the_background_with_backoff(
         scheduler.sync()
         names = {j.name for j in scheduler.scheduler.get_jobs() if j.id.startswith(PREFIX)}
         assert names == {"news", "more"}
-        wait_until(lambda: "more" in polled)
+        wait_until(lambda: "more" in polled, 20, "the first poll of the source added later")
     finally:
         scheduler.stop()
     assert scheduler.errors == []
@@ -127,7 +119,11 @@ def test_crisisdesk_worker_polls_the_feeds(core: App, admin: Actor, server: Feed
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: feeds.get("quakes").last_success is not None or proc.poll() is not None, timeout=60)
+        wait_until(
+            lambda: feeds.get("quakes").last_success is not None or proc.poll() is not None,
+            60,
+            "the worker's first poll of the quakes feed (or its exit)",
+        )
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         assert feeds.count() == 247
     finally:
