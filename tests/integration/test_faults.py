@@ -23,18 +23,15 @@ import pytest
 from crisisdesk.app import App
 from crisisdesk.domain.errors import ExternalError
 from crisisdesk.domain.roles import Actor
-from tests.integration.outbox_helpers import add_team, open_incident, publish
+from tests.integration.outbox_helpers import REPO, WorkerProcess, add_team, open_incident, open_live, publish
 from tests.support.http_servers import sms_gateway, webhook_receiver
 from tests.support.wait import wait_until
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def live_core(db_path: Path, hasher) -> Iterator[App]:  # type: ignore[no-untyped-def]
     """Like ``core`` but on the real clock: a worker process shares the database and its times."""
-    app = App.open(db_path, create=True, hasher=hasher)
-    app.initialise("alice", "correct horse", workstation_name="EOC desk 1")
+    app = open_live(db_path, hasher)
     yield app
     app.close()
 
@@ -42,42 +39,6 @@ def live_core(db_path: Path, hasher) -> Iterator[App]:  # type: ignore[no-untype
 @pytest.fixture
 def team(live_core: App) -> dict[str, Actor]:
     return add_team(live_core, live_core.people.actor("alice"))
-
-
-class WorkerProcess:
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.killed = 0
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISDESK_DB": str(self.db_path)}
-        self.log = self.db_path.with_name(f"worker-{self.killed}.log")
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "crisisdesk", "worker"], env=env, stderr=subprocess.STDOUT, stdout=out
-            )
-
-    def kill(self) -> bool:
-        """SIGKILL, from a server's handler thread; returns True so the handler drops the connection."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.killed += 1
-        return True
-
-    def wait_killed(self, timeout: float = 30) -> None:
-        assert self.proc is not None
-        self.proc.wait(timeout)
-        assert self.proc.returncode == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture
