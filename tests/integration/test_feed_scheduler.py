@@ -111,7 +111,8 @@ def test_crisisdesk_worker_polls_the_feeds(core: App, admin: Actor, server: Feed
         "geojson",
         interval=60,
     )
-    env = {**os.environ, "CRISISDESK_PASSWORD": ADMIN_PASSWORD}
+    # faulthandler: if the worker does not stop, SIGABRT makes it print every thread's stack for the report
+    env = {**os.environ, "CRISISDESK_PASSWORD": ADMIN_PASSWORD, "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "crisisdesk", "worker", "--db", str(db_path), "--as", ADMIN],
         env=env,
@@ -128,6 +129,11 @@ def test_crisisdesk_worker_polls_the_feeds(core: App, admin: Actor, server: Feed
         assert feeds.count() == 247
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"the worker did not stop within 30 s of SIGTERM; its threads:\n{err.decode()[-8000:]}")
     assert proc.returncode == 0, err
     assert b"outbox worker and feed poller" in err
