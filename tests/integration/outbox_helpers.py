@@ -90,7 +90,7 @@ class WorkerProcess:
         """SIGKILL the running worker, once per start (a second caller finds it done); returns True so a
         server's handler drops the connection."""
         with self._lock:
-            if self.proc is not None and not self._kill_sent:
+            if self.proc is not None and self.proc.returncode is None and not self._kill_sent:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self._kill_sent = True
                 self.killed += 1
