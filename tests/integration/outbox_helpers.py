@@ -1,12 +1,23 @@
-"""Publishing a message to chosen channels, for the outbox and channel tests."""
+"""Publishing a message to chosen channels, and the headless worker as a real process, for the outbox tests."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 from crisisdesk.app import App
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.messages import MessageView
+from crisisdesk.services.passwords import Argon2Hasher
+from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.integration.test_incidents import FLOOD_FACTS
+
+REPO = Path(__file__).resolve().parents[2]
 
 PEOPLE = {
     "carla": [Role.COMMUNICATOR],
@@ -45,3 +56,56 @@ def publish(
     messages.approve(team["ivan"], view.id, view.content_hash)
     phrase = ("PUBLISH LIVE " if mode is Mode.LIVE else "SEND EXERCISE ") + view.id
     return messages.publish(who, view.id, confirm=phrase)
+
+
+def open_live(db_path: Path, hasher: Argon2Hasher) -> App:
+    """A set-up workstation on the real clock: a worker process shares the database and its times."""
+    app = App.open(db_path, create=True, hasher=hasher)
+    app.initialise(ADMIN, ADMIN_PASSWORD, workstation_name="EOC desk 1")
+    return app
+
+
+class WorkerProcess:
+    """``crisisdesk worker`` as a real process, killed with SIGKILL from the test or a server's handler thread."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.killed = 0
+        self._lock = threading.Lock()
+        self._kill_sent = False
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISDESK_DB": str(self.db_path)}
+        self.log = self.db_path.with_name(f"worker-{self.starts}.log")
+        with self._lock, self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "crisisdesk", "worker"], env=env, stderr=subprocess.STDOUT, stdout=out
+            )
+            self.starts += 1
+            self._kill_sent = False
+
+    def kill(self) -> bool:
+        """SIGKILL the running worker, once per start (a second caller finds it done); returns True so a
+        server's handler drops the connection."""
+        with self._lock:
+            if self.proc is not None and self.proc.returncode is None and not self._kill_sent:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self._kill_sent = True
+                self.killed += 1
+        return True
+
+    def wait_killed(self, timeout: float = 30) -> None:
+        assert self.proc is not None
+        self.proc.wait(timeout)
+        assert self.proc.returncode == -signal.SIGKILL, self.log.read_text()[-2000:]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

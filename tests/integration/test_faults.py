@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,15 @@ import pytest
 from crisisdesk.app import App
 from crisisdesk.domain.errors import ExternalError
 from crisisdesk.domain.roles import Actor
-from tests.integration.outbox_helpers import add_team, open_incident, publish
+from tests.integration.outbox_helpers import REPO, WorkerProcess, add_team, open_incident, open_live, publish
 from tests.support.http_servers import sms_gateway, webhook_receiver
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.wait import wait_until
 
 
 @pytest.fixture
 def live_core(db_path: Path, hasher) -> Iterator[App]:  # type: ignore[no-untyped-def]
     """Like ``core`` but on the real clock: a worker process shares the database and its times."""
-    app = App.open(db_path, create=True, hasher=hasher)
-    app.initialise("alice", "correct horse", workstation_name="EOC desk 1")
+    app = open_live(db_path, hasher)
     yield app
     app.close()
 
@@ -42,42 +39,6 @@ def live_core(db_path: Path, hasher) -> Iterator[App]:  # type: ignore[no-untype
 @pytest.fixture
 def team(live_core: App) -> dict[str, Actor]:
     return add_team(live_core, live_core.people.actor("alice"))
-
-
-class WorkerProcess:
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.killed = 0
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISDESK_DB": str(self.db_path)}
-        self.log = self.db_path.with_name(f"worker-{self.killed}.log")
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "crisisdesk", "worker"], env=env, stderr=subprocess.STDOUT, stdout=out
-            )
-
-    def kill(self) -> bool:
-        """SIGKILL, from a server's handler thread; returns True so the handler drops the connection."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.killed += 1
-        return True
-
-    def wait_killed(self, timeout: float = 30) -> None:
-        assert self.proc is not None
-        self.proc.wait(timeout)
-        assert self.proc.returncode == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture
@@ -110,13 +71,11 @@ def state_of(db_path: Path, row: str) -> tuple[str, int]:
 
 
 def wait_for_state(db_path: Path, row: str, wanted: str, timeout: float = 30) -> tuple[str, int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> tuple[str, int] | None:
         found = state_of(db_path, row)
-        if found[0] == wanted:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"{row} is {state_of(db_path, row)}, not {wanted}, after {timeout} s")
+        return found if found[0] == wanted else None
+
+    return wait_until(reached, timeout, f"{row} to be {wanted}")
 
 
 def test_killed_after_the_claim_before_the_channel_kept_it(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
@@ -174,7 +133,14 @@ def test_killed_after_the_channel_kept_it_before_the_receipt(live_core: App, tea
 
 def test_a_second_worker_on_the_same_database_is_refused(live_core: App, team, worker, db_path) -> None:  # type: ignore[no-untyped-def]
     worker.start()
-    time.sleep(1.0)
+    proc, lock = worker.proc, db_path.with_name(db_path.name + ".worker.lock")
+    # The first worker holds the lock once it has written its pid into the lock file.
+    wait_until(
+        lambda: proc.poll() is not None or (lock.exists() and lock.read_text() == f"pid {proc.pid}"),
+        60,
+        "the first worker to take the lock",
+    )
+    assert proc.poll() is None, worker.log.read_text()
     second = run_once_process(db_path)
     assert second.returncode == 2 and "another outbox worker" in second.stderr and "Traceback" not in second.stderr
 

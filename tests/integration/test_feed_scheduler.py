@@ -7,8 +7,7 @@ import random
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from crisisdesk.services.feed_scheduler import PREFIX, FeedScheduler, jitter_for
 from crisisdesk.services.feeds import FeedService
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.support.feed_server import FeedServer, Route, feed_server
+from tests.support.wait import wait_until
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -28,14 +28,6 @@ DATA = Path(__file__).parent.parent / "data"
 def server() -> Iterator[FeedServer]:
     with feed_server() as fs:
         yield fs
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
 
 
 def test_one_job_per_source_polls_in_the_background_with_backoff(
@@ -60,7 +52,7 @@ def test_one_job_per_source_polls_in_the_background_with_backoff(
     )
     scheduler.start()
     try:
-        wait_until(lambda: {"news", "broken"} <= set(polled))
+        wait_until(lambda: {"news", "broken"} <= set(polled), 20, "the first poll of news and broken")
         jobs = {j.name: j for j in scheduler.scheduler.get_jobs() if j.id.startswith(PREFIX)}
         assert set(jobs) == {"news", "broken"}
         for job in jobs.values():
@@ -86,7 +78,7 @@ def test_one_job_per_source_polls_in_the_background_with_backoff(
         scheduler.sync()
         names = {j.name for j in scheduler.scheduler.get_jobs() if j.id.startswith(PREFIX)}
         assert names == {"news", "more"}
-        wait_until(lambda: "more" in polled)
+        wait_until(lambda: "more" in polled, 20, "the first poll of the source added later")
     finally:
         scheduler.stop()
     assert scheduler.errors == []
@@ -98,12 +90,20 @@ def test_a_source_in_backoff_stays_in_backoff_across_a_restart(
 ) -> None:
     feeds = core.feeds()
     feeds.add(admin, "gone", server.url + "/gone.xml", "rss", interval=300)
-    feeds.poll()
+    # Polled on the real clock, as the scheduler runs: on the fixture's frozen clock the backoff would already
+    # be over, and whether the restarted scheduler polled again would depend on how fast it was stopped.
+    real = App.open(db_path)
+    try:
+        real.feeds().poll()
+    finally:
+        real.close()
+    backoff_until = datetime.fromisoformat(feeds.get("gone").next_poll_at or "")
+    assert backoff_until >= datetime.now(UTC) + timedelta(seconds=500)
     scheduler = FeedScheduler(lambda: App.open(db_path).feeds(), first_within=0.1)
     scheduler.start()
     try:
         next_run = scheduler.next_runs()[feeds.get("gone").id]
-        assert next_run is not None and next_run >= datetime.fromisoformat(feeds.get("gone").next_poll_at or "")
+        assert next_run is not None and next_run >= backoff_until
     finally:
         scheduler.stop()
     assert server.hits["/gone.xml"] == 1
@@ -119,7 +119,8 @@ def test_crisisdesk_worker_polls_the_feeds(core: App, admin: Actor, server: Feed
         "geojson",
         interval=60,
     )
-    env = {**os.environ, "CRISISDESK_PASSWORD": ADMIN_PASSWORD}
+    # faulthandler: if the worker does not stop, SIGABRT makes it print every thread's stack for the report
+    env = {**os.environ, "CRISISDESK_PASSWORD": ADMIN_PASSWORD, "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "crisisdesk", "worker", "--db", str(db_path), "--as", ADMIN],
         env=env,
@@ -127,11 +128,20 @@ def test_crisisdesk_worker_polls_the_feeds(core: App, admin: Actor, server: Feed
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: feeds.get("quakes").last_success is not None or proc.poll() is not None, timeout=60)
+        wait_until(
+            lambda: feeds.get("quakes").last_success is not None or proc.poll() is not None,
+            60,
+            "the worker's first poll of the quakes feed (or its exit)",
+        )
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         assert feeds.count() == 247
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"the worker did not stop within 30 s of SIGTERM; its threads:\n{err.decode()[-8000:]}")
     assert proc.returncode == 0, err
     assert b"outbox worker and feed poller" in err

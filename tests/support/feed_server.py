@@ -4,22 +4,39 @@ Each route is a ``Route``: a body with its content type (answered with ETag and 
 matching conditional GET), or a misbehaviour: gzip, a gzip bomb, an over-size body (declared or chunked), a
 drip-feed, a stall, a redirect loop, a 429 with Retry-After. The server counts requests per path and keeps the
 conditional headers it was sent.
+
+Heavy bodies are made once per test session, not per request: compressing the bomb takes a third of a second
+on an idle machine and over a second on a busy one, longer than the client's read timeout, and the tests
+measure the client, not the server.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.wait import wait_until
+
 LAST_MODIFIED = "Sun, 22 Nov 2026 08:00:00 GMT"
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """64 MB of zeros is about 64 KB compressed: far below the 5 MB wire cap, far above 20 MB decoded."""
+    return gzip.compress(b"<rss>" + b"\0" * (64 * 1024 * 1024), compresslevel=9)
+
+
+@functools.cache
+def huge_body() -> bytes:
+    return b"<rss>" + b" " * (6 * 1024 * 1024)
 
 
 @dataclass
@@ -39,6 +56,8 @@ class FeedServer:
     hits: dict[str, int] = field(default_factory=dict)
     conditional: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    busy: int = 0  # requests being answered right now (an idle keep-alive connection is not one)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, path: str, route: Route) -> str:
         self.routes[path] = route
@@ -56,6 +75,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.feed_server  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:
+        with self.fs.lock:
+            self.fs.busy += 1
+        try:
+            self._answer()
+        finally:
+            with self.fs.lock:
+                self.fs.busy -= 1
+
+    def _answer(self) -> None:
         path = self.path.split("?")[0]
         fs = self.fs
         fs.hits[path] = fs.hits.get(path, 0) + 1
@@ -79,11 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
                 route.status, gzip.compress(route.body), {"Content-Encoding": "gzip", "ETag": etag, **self._ct(route)}
             )
         elif b == "bomb":
-            # 64 MB of zeros is about 64 KB compressed: far below the 5 MB wire cap, far above 20 MB decoded
-            bomb = gzip.compress(b"<rss>" + b"\0" * (64 * 1024 * 1024), compresslevel=9)
-            self._send(200, bomb, {"Content-Encoding": "gzip", **self._ct(route)})
+            self._send(200, gzip_bomb(), {"Content-Encoding": "gzip", **self._ct(route)})
         elif b == "huge":
-            self._send(200, b"<rss>" + b" " * (6 * 1024 * 1024), self._ct(route))
+            self._send(200, huge_body(), self._ct(route))
         elif b == "chunked-huge":
             self._chunked(route, (b" " * 65536 for _ in range(100)))  # 6.4 MB with no Content-Length
         elif b == "drip":
@@ -141,6 +167,7 @@ class _Server(ThreadingHTTPServer):
 
 @contextmanager
 def feed_server() -> Iterator[FeedServer]:
+    gzip_bomb()  # made when the first server starts, never inside a request
     server = _Server(("127.0.0.1", 0), _Handler)
     fs = FeedServer(url=f"http://127.0.0.1:{server.server_address[1]}", routes={})
     server.feed_server = fs  # type: ignore[attr-defined]
@@ -149,7 +176,8 @@ def feed_server() -> Iterator[FeedServer]:
     try:
         yield fs
     finally:
-        fs.stop.set()
-        time.sleep(0.05)
+        fs.stop.set()  # a stalled or drip-feeding handler returns at once
         server.shutdown()
         server.server_close()
+        # no handler thread outlives its test (and writes to a socket the next test may have reused)
+        wait_until(lambda: fs.busy == 0, 10, "the feed server's requests to finish")

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.wait import wait_until
 
 SYNAPSE_VERSION = "1.163.2"
 NODE_VERSION = "22"
@@ -55,17 +56,18 @@ def free_port() -> int:
 
 
 def wait_for(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"the server stopped (exit {proc.returncode}); its log:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
+            return httpx.get(url, timeout=1).status_code < 500
         except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer {url} in {timeout} s; its log:\n{log.read_text()[-3000:]}")
+            return False
+
+    try:
+        wait_until(answers, timeout, f"the server to answer {url}")
+    except AssertionError as exc:
+        raise RuntimeError(f"{exc}; its log:\n{log.read_text()[-3000:]}") from None
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
