@@ -116,7 +116,7 @@ def cmd_outbox_retract(ctx: Context) -> int:
 def cmd_worker(ctx: Context, *, outbox: bool = True) -> int:
     """The outbox worker and the feed poller without the console: runs until stopped (SIGTERM or Ctrl-C)."""
     import signal
-    import threading
+    import time
 
     from crisisdesk.services.feed_scheduler import FeedScheduler
     from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
@@ -130,11 +130,11 @@ def cmd_worker(ctx: Context, *, outbox: bool = True) -> int:
 
     worker = Worker(open_outbox)
     feeds = FeedScheduler(lambda: App.open(path).feeds())
-    stopped = threading.Event()
 
     def stop(*_: object) -> None:
-        stopped.set()
-        worker.stop(timeout=0)
+        # SIGTERM ends the worker as Ctrl-C does. Setting an Event here could deadlock: the handler runs in the
+        # main thread, which may be inside that very Event's wait, holding its lock.
+        raise KeyboardInterrupt
 
     with contextlib.ExitStack() as stack:
         try:
@@ -153,8 +153,8 @@ def cmd_worker(ctx: Context, *, outbox: bool = True) -> int:
             if outbox:
                 worker.run()
             else:
-                while not stopped.wait(0.5):
-                    pass
+                while True:
+                    time.sleep(1)
         except KeyboardInterrupt:
             pass
     return EXIT_OK

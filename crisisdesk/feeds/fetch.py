@@ -143,7 +143,7 @@ def fetch(
                 raise FetchError(f"the body is {int(declared):,} bytes, over the {limits.max_body:,}-byte cap")
             decoder = _Decoder(response.headers.get("Content-Encoding", ""), limits.max_decoded)
             received = 0
-            for chunk in response.iter_raw(16_384):
+            for chunk in response.iter_raw():  # as it arrives: the deadline is checked at every read
                 received += len(chunk)
                 if received > limits.max_body:
                     raise FetchError(f"the body is over the {limits.max_body:,}-byte cap")

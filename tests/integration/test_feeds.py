@@ -424,3 +424,16 @@ def test_the_command_line(cli_as: CliRun, core: App, server: FeedServer) -> None
     assert code == 0 and "removed gone" in out
     code, out, _ = cli_as(ADMIN, "feeds", "poll", "--once")
     assert code == 0 and "quakes: ok: not modified" in out
+
+
+def test_a_source_that_drips_forever_is_cut_off_at_the_total_deadline(server: FeedServer) -> None:
+    """The deadline is checked at every read, not every 16 KB: a byte every 0.1 s used to run on for as long as
+    the source kept dripping (the drip ended after 10 s, so the test passed at 10.7 s with a 6 s limit)."""
+    from crisisdesk.feeds.fetch import FetchError, client, fetch
+
+    url = server.add("/drip-forever", Route(behaviour="drip"))
+    limits = Limits(connect=5.0, read=5.0, total=1.0)
+    started = time.monotonic()
+    with client(limits) as http, pytest.raises(FetchError, match="sent too slowly"):
+        fetch(http, url, limits=limits)
+    assert time.monotonic() - started < 4.0  # the deadline and a read's worth of slack on a busy machine

@@ -177,12 +177,6 @@ def worker(db_path: Path) -> Iterator[WorkerProcess]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 2: up to 50 rows an account are claimed before any is sent, so after a kill every "
-    "claimed Apprise row is marked dead, though only one was being sent",
-)
 def test_thirty_random_kills_lose_nothing_strand_nothing_and_double_nothing(
     live: App, worker: WorkerProcess, db_path: Path, tmp_path: Path
 ) -> None:

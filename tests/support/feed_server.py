@@ -126,10 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(route.status, route.body, headers)
 
     def _drip(self) -> Iterator[bytes]:
+        """A byte every 0.1 s until the client hangs up (or the server stops): never a whole body."""
         yield b"<rss><channel>"
-        for _ in range(100):
-            if self.fs.stop.wait(0.1):
-                return
+        while not self.fs.stop.wait(0.1):
             yield b" "
 
     @staticmethod
