@@ -51,6 +51,7 @@ class Kind:
     OUTBOX_FAILED = "outbox.failed"
     OUTBOX_UNKNOWN = "outbox.unknown"
     OUTBOX_RETRIED = "outbox.retried"
+    OUTBOX_RELEASED = "outbox.released"
     RETRACT_REQUESTED = "outbox.retract_requested"
     RETRACT_DONE = "outbox.retracted"
     FEED_ADDED = "feed.added"
@@ -90,6 +91,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.OUTBOX_FAILED: "Send failed",
     Kind.OUTBOX_UNKNOWN: "Send outcome unknown",
     Kind.OUTBOX_RETRIED: "Send retried",
+    Kind.OUTBOX_RELEASED: "Claim released (not sent)",
     Kind.RETRACT_REQUESTED: "Retraction requested",
     Kind.RETRACT_DONE: "Retraction finished",
     Kind.FEED_ADDED: "Feed added",

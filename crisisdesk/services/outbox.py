@@ -50,6 +50,9 @@ from crisisdesk.store.eventlog import EventLog
 from crisisdesk.store.ledger import Ledger, TamperedLog
 
 WORKER = "outbox"  # the actor named on the worker's events
+# Rows claimed at once for a channel that can be asked whether a send arrived (or drops a repeated key): a few
+# seconds' worth at most, so a crash puts no more than this in doubt, and each of those is looked up, not lost.
+CLAIM_AHEAD = 16
 log = logging.getLogger(__name__)
 
 
@@ -325,11 +328,16 @@ class OutboxService:
                     report.dead += 1
 
     def _send(self, work: list[Next], report: RunReport) -> None:
-        """Each account's due rows in order, in its own thread; each row claimed just before its own send.
+        """Each account's due rows in order, in its own thread, each claimed just before it is sent.
 
-        A sender thread asks this thread (the one that writes) for the claim of its next row and waits; this
-        thread checks the row against the log, commits the claim and hands back the post. The outcome of a send
-        and the claim of the account's next row go into one transaction."""
+        A sender thread asks this thread (the one that writes) to claim its next rows and waits; this thread
+        checks each against the log, commits the claims and hands back the posts. For a channel that cannot be
+        asked whether a send arrived (Apprise, email), one row is claimed at a time, so a crash leaves at most that
+        row in doubt. A channel that can be asked, or that drops a repeated key, may claim the next few rows
+        (``CLAIM_AHEAD``, what it sends in well under a second) and send them while their outcomes are recorded:
+        a row of those left in doubt by a crash is looked up or sent again, never sent twice to people.
+        The outcome of the last send and the next claim go into one transaction; rows claimed behind a failure
+        are released, never attempted, back to queued."""
         rows: dict[str, list[OutboxRow]] = {}
         adapters: dict[str, Adapter] = {}
         for w in work:
@@ -347,20 +355,32 @@ class OutboxService:
 
         def send_in_order(account_id: str) -> None:
             adapter = adapters[account_id]
-            turn = _Turn(claim=rows[account_id][0])
-            for i, row in enumerate(rows[account_id]):
+            ahead = CLAIM_AHEAD if adapter.can_lookup or adapter.resend_is_safe else 1
+            todo = rows[account_id]
+            last: tuple[OutboxRow, Receipt | ChannelError] | None = None
+            while todo:
+                turn = _Turn(done=last, claims=todo[:ahead])
+                todo = todo[ahead:]
+                last = None
                 inbox.put(turn)
                 turn.ready.wait()
-                if turn.post is None:
-                    return  # refused or not to be sent: the thread that writes has recorded why
-                outcome: Receipt | ChannelError
-                try:
-                    outcome = guarded(adapter.account.kind.value, "sending", adapter.deliver, turn.post)
-                except ChannelError as exc:
-                    outcome = exc
-                following = rows[account_id][i + 1] if i + 1 < len(rows[account_id]) else None
-                turn = _Turn(done=(row, outcome), claim=following if isinstance(outcome, Receipt) else None)
-            inbox.put(turn)
+                if not turn.posts:
+                    return  # nothing granted: the thread that writes has recorded why (and counts this thread out)
+                for i, (row, post) in enumerate(turn.posts):
+                    outcome: Receipt | ChannelError
+                    try:
+                        outcome = guarded(adapter.account.kind.value, "sending", adapter.deliver, post)
+                    except ChannelError as exc:
+                        outcome = exc
+                    if isinstance(outcome, ChannelError):
+                        released = [r for r, _ in turn.posts[i + 1 :]]
+                        inbox.put(_Turn(done=(row, outcome), release=released, final=True))
+                        return  # order is kept: nothing after a failure goes in this pass
+                    if i + 1 < len(turn.posts):
+                        inbox.put(_Turn(done=(row, outcome)))  # recorded while the next one is sent
+                    else:
+                        last = (row, outcome)  # recorded with the next claim, in one transaction
+            inbox.put(_Turn(done=last, final=True))
 
         running = len(rows)
         error: BaseException | None = None
@@ -379,28 +399,28 @@ class OutboxService:
                         error = exc
                 for turn in turns:
                     turn.ready.set()  # a thread is never left waiting, whatever happened here
-                # A thread ends after a turn that claims nothing, or whose claim was not granted.
-                running -= sum(turn.claim is None or turn.post is None for turn in turns)
+                # A thread ends after its final turn, or after a claim of which nothing was granted.
+                running -= sum(turn.final or (bool(turn.claims) and not turn.posts) for turn in turns)
         if error is not None:
             raise error
 
     def _take_turns(self, turns: list[_Turn], report: RunReport) -> None:
-        """Record outcomes and commit the claims asked for, in one transaction; build each claimed row's post."""
-        posts: dict[str, Post | ChannelError] = {}
+        """Record outcomes, releases and claims in one transaction; hand each claimed row's post to its thread."""
+        prepared: dict[str, Post | ChannelError] = {}
         for turn in turns:
-            if turn.claim is not None:
+            for row in turn.claims:
                 try:
-                    posts[turn.claim.id] = self._claimable(turn.claim)
+                    prepared[row.id] = self._claimable(row)
                 except ChannelError as exc:
-                    posts[turn.claim.id] = exc
+                    prepared[row.id] = exc
                 except (UserError, ExternalError):
                     raise  # the database itself: the pass stops with every row as it was
                 except Exception as exc:  # a bug reading the log: this row waits for a person, the others go on
-                    log.exception("could not prepare %s", turn.claim.id)
-                    posts[turn.claim.id] = Refused(f"refused: could not prepare the send ({type(exc).__name__}: {exc})")
-        claimed: list[_Turn] = []
+                    log.exception("could not prepare %s", row.id)
+                    prepared[row.id] = Refused(f"refused: could not prepare the send ({type(exc).__name__}: {exc})")
+        granted: dict[int, list[tuple[OutboxRow, Post]]] = {}
         with self.db.write() as conn:
-            for turn in turns:
+            for n, turn in enumerate(turns):
                 if turn.done is not None:
                     row, outcome = turn.done
                     if isinstance(outcome, Receipt):
@@ -408,18 +428,24 @@ class OutboxService:
                         report.sent += 1
                     else:
                         self._record_failure(conn, row, outcome, report)
-                if turn.claim is not None:
-                    post = posts[turn.claim.id]
-                    if isinstance(post, ChannelError):
-                        if not isinstance(post, NotDue):
-                            self._record_failure(conn, turn.claim, post, report)
-                    else:
-                        claimed.append(turn)
+                if turn.release:
+                    self.log.record(
+                        conn,
+                        WORKER,
+                        Kind.OUTBOX_RELEASED,
+                        {"rows": [r.id for r in turn.release], "reason": "not sent: an earlier message failed"},
+                    )
+                for row in turn.claims:
+                    post = prepared[row.id]
+                    if isinstance(post, Post):
+                        granted.setdefault(n, []).append((row, post))
+                    elif not isinstance(post, NotDue):
+                        self._record_failure(conn, row, post, report)  # refused: recorded, the rest still go
+            claimed = [row.id for pairs in granted.values() for row, _ in pairs]
             if claimed:
-                self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": [t.claim.id for t in claimed if t.claim]})
-        for turn in claimed:
-            granted = posts[turn.claim.id] if turn.claim else None
-            turn.post = granted if isinstance(granted, Post) else None
+                self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": claimed})
+        for n, pairs in granted.items():
+            turns[n].posts = pairs
 
     def _claimable(self, row: OutboxRow) -> Post:
         """The post for ``row`` if it is still to be sent now (re-read: a retraction may have come meanwhile)."""
@@ -584,11 +610,13 @@ class NotDue(ChannelError):
 
 @dataclass
 class _Turn:
-    """A sender thread's message to the thread that writes: an outcome to record, the next row to claim."""
+    """A sender thread's message to the thread that writes: an outcome to record, rows to claim or release."""
 
     done: tuple[OutboxRow, Receipt | ChannelError] | None = None
-    claim: OutboxRow | None = None
-    post: Post | None = None
+    claims: list[OutboxRow] = field(default_factory=list)
+    release: list[OutboxRow] = field(default_factory=list)  # claimed behind a failure, never attempted
+    final: bool = False  # the thread ends after this turn
+    posts: list[tuple[OutboxRow, Post]] = field(default_factory=list)  # what was granted, in order
     ready: threading.Event = field(default_factory=threading.Event)
 
 

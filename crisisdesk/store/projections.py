@@ -248,6 +248,16 @@ def _outbox_unknown(conn: sqlite3.Connection, e: Event) -> None:
         _outbox_set(conn, e, row, state="unknown", reason=e.payload["reason"])
 
 
+@handles(Kind.OUTBOX_RELEASED)
+def _outbox_released(conn: sqlite3.Connection, e: Event) -> None:
+    """Claimed behind a failure and never attempted: back to queued, the claim's attempt not counted."""
+    for row in e.payload["rows"]:
+        conn.execute(
+            "UPDATE outbox SET state = 'queued', attempts = max(attempts - 1, 0), updated_at = ? WHERE id = ?",
+            (e.at, row),
+        )
+
+
 @handles(Kind.OUTBOX_RETRIED)
 def _outbox_retried(conn: sqlite3.Connection, e: Event) -> None:
     _outbox_set(conn, e, e.payload["row"], state="queued", next_try_at=None, reason=None)
