@@ -245,6 +245,15 @@ class VerifyReport:
                 return [f"audit log lost: {self.head.text}"]
             return [f"database file damaged: {self.damage}; restore it from a backup"]
         lines = []
+        # A person under stress reads the first line: when the chain is whole but something else is wrong, the
+        # first line says so, not "intact".
+        problems = []
+        if self.foreign:
+            problems.append("the log holds entries under another workstation's name")
+        if self.projections is not None and self.projections.total:
+            problems.append(f"{self.projections.total} current-state table row(s) disagree with the log")
+        if problems and self.chain.ok and (self.head is None or self.head.ok):
+            lines.append("audit check FAILED: the entries chain correctly, but " + " and ".join(problems))
         if self.chain.ok and self.head is not None and not self.head.ok:
             lines.append(f"audit log incomplete: {self.head.text}")
             lines.append(f"the {self.chain.checked} entries left are chained correctly")

@@ -309,11 +309,14 @@ def test_the_command_names_each_row_caps_the_list_and_writes_nothing(
     code, out, err = verify(core.db.path, "--deep", capsys=capsys)
     assert code == 1, err
     lines = out.splitlines()
-    assert lines[0].startswith("audit log intact: ")
-    assert lines[1].startswith("log head kept: ")
-    assert lines[2] == "current-state tables disagree with the log in 61 places:"
-    assert len(lines) == 3 + SHOW + 1
-    assert lines[3].startswith("  incident_steps_done (incident_id=")
+    assert lines[0] == (
+        "audit check FAILED: the entries chain correctly, but 61 current-state table row(s) disagree with the log"
+    )
+    assert lines[1].startswith("audit log intact: ")
+    assert lines[2].startswith("log head kept: ")
+    assert lines[3] == "current-state tables disagree with the log in 61 places:"
+    assert len(lines) == 4 + SHOW + 1
+    assert lines[4].startswith("  incident_steps_done (incident_id=")
     assert lines[-1] == f"  … and {61 - SHOW} more (--json lists up to 61)"
 
     code, out, err = verify(core.db.path, "--deep", "--json", capsys=capsys)

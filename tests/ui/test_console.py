@@ -116,7 +116,8 @@ def test_verify_names_a_table_row_edited_behind_the_logs_back(qtbot: QtBot, wind
     conn.close()
     qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
     lines = window.verify_result.text().splitlines()
-    assert lines[0].startswith("audit log intact: 29 entries verified")  # the log itself is whole
+    assert lines[0].startswith("audit check FAILED: the entries chain correctly, but 1 current-state table row")
+    assert lines[1].startswith("audit log intact: 29 entries verified")  # the log itself is whole
     assert "current-state tables disagree with the log in 1 place:" in lines
     assert "  user_roles (user_name='user07', role='admin'): a row the log does not have" in lines
     assert window.verify_result.styleSheet() == BAD_STYLE
