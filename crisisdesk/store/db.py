@@ -60,7 +60,7 @@ def _explain(exc: sqlite3.Error, path: Path) -> Exception:
     if "locked" in text or "busy" in text:
         return ExternalError(f"the database {path} is busy (another crisisdesk is writing); try again in a moment")
     if "not a database" in text or "malformed" in text:
-        return DatabaseDamaged(f"{path} is damaged or not a crisisdesk database ({text}); restore it from a backup")
+        return DatabaseDamaged(f"{path} is damaged or not a crisisdesk database ({text})", "restore it from a backup")
     if "readonly" in text or "unable to open" in text:
         return UserError(f"cannot write to {path} ({text}); check the file's permissions")
     if "disk" in text and "full" in text:
