@@ -157,11 +157,11 @@ class Account:
         }
 
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # fullmatch: "$" would let a trailing newline in
 
 
 def check_account_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise UserError(
             f"invalid channel name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

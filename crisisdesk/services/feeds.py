@@ -56,7 +56,7 @@ from crisisdesk.services.people import SYSTEM
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a trailing newline in
 
 
 # -- views -----------------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ class FeedService:
 
     def add(self, actor: Actor, name: str, url: str, kind: str, *, interval: int = DEFAULT_INTERVAL) -> Source:
         require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "add a feed")
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise UserError(f"invalid feed name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
         try:
             source_kind = SourceKind(kind)

@@ -13,6 +13,8 @@ import pytest
 from crisisdesk.app import App
 from crisisdesk.cli import main
 from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.roles import Actor
 from crisisdesk.services.passwords import Argon2Hasher
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 
@@ -49,3 +51,24 @@ def test_the_damage_line_gives_its_advice_once(closed_db: Path, capsys: pytest.C
     assert code == 1, (out, err)
     assert one_line(out).startswith("database file damaged:")
     assert out.count("restore it from a backup") == 1, out
+
+
+# -- names with a line end --------------------------------------------------------------------------------
+
+
+def test_a_second_carla_with_a_trailing_newline_cannot_be_added(
+    closed_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "carla\n" passed the name check, and as a second person approved carla's own message.
+    monkeypatch.setenv("CRISISDESK_PASSWORD", ADMIN_PASSWORD)
+    add = ("users", "add", "--role", "approver", "--password-stdin", "--as", ADMIN, "--db", str(closed_db))
+    code, out, err = run(*add, "carla\n", stdin="second password\n", capsys=capsys)
+    assert code == 2, (out, err)
+    assert one_line(err).startswith("crisisdesk: error: invalid user name")
+    code, out, err = run("users", "list", "--as", ADMIN, "--db", str(closed_db), capsys=capsys)
+    assert code == 0 and "carla" not in out, (out, err)
+
+
+def test_a_feed_name_with_a_trailing_newline_is_refused(core: App, admin: Actor) -> None:
+    with pytest.raises(UserError, match="invalid feed name"):
+        core.feeds().add(admin, "quakes\n", "https://earthquake.example.gov/feed.json", "geojson")
