@@ -6,6 +6,7 @@ import argparse
 import getpass
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,12 +69,80 @@ class _TerminalSafeWriter(io.TextIOBase):
 # -- input helpers -----------------------------------------------------------------------------------
 
 
+MAX_STDIN_LINE = 65_536  # characters of a password or a secret piped in (an Apprise URL can be long)
+
+
 def read_password_stdin(stdin: IO[str]) -> str:
-    line = stdin.readline()
+    line = stdin.readline(MAX_STDIN_LINE + 1)  # bounded: '< /dev/zero' has no line end
+    if len(line.rstrip("\r\n")) > MAX_STDIN_LINE:
+        raise UserError(f"standard input holds more than {MAX_STDIN_LINE:,} characters on its first line")
     password = line.rstrip("\r\n")
     if not password:
         raise UserError("--password-stdin: no password on standard input (give it as the first line)")
     return password
+
+
+NOT_REGULAR = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a node that is not a regular file is, in a person's words."""
+    return next((name for test, name in NOT_REGULAR if test(mode)), "not a regular file")
+
+
+def read_named_file(path: str, limit: int, what: str, *, option: str = "") -> bytes:
+    """The bytes of a file a person named on the command line, read safely: only a regular file (a pipe, a
+    device or a folder may never end, or wait forever for a writer), and never more than ``limit`` bytes.
+
+    ``what`` says what the limit is for (it ends the error); ``option`` is the flag that named the file."""
+    named = f"{option} {path}".lstrip()
+    try:
+        # Non-blocking, so opening a named pipe returns at once instead of waiting for a writer; the checks are
+        # on what was opened, so nothing can be swapped in between.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise UserError(f"cannot read {named}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UserError(f"{named} is not a regular file ({file_kind(mode)}); give a file")
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise UserError(f"cannot read {named}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UserError(f"{named} is larger than {limit:,} bytes; {what}")
+    return data
+
+
+def read_named_text(path: str, limit: int, what: str, *, option: str = "") -> str:
+    """``read_named_file`` decoded as UTF-8."""
+    data = read_named_file(path, limit, what, option=option)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        named = f"{option} {path}".lstrip()
+        raise UserError(
+            f"{named} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start:,}); save it as UTF-8"
+        ) from None
+
+
+def read_stdin_text(stdin: IO[str], limit: int, what: str) -> str:
+    """Standard input, at most ``limit`` characters (``< /dev/zero`` never ends)."""
+    try:
+        text = stdin.read(limit + 1)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"standard input is not UTF-8 text ({exc.reason}); give UTF-8") from None
+    if len(text) > limit:
+        raise UserError(f"standard input holds more than {limit:,} characters; {what}")
+    return text
 
 
 def acting_password(name: str) -> str:

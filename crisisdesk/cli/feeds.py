@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group
+from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group, read_named_text
 from crisisdesk.cli.outbox import cmd_worker
-from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.incidents import Mode
 
 
@@ -191,11 +190,11 @@ def cmd_rules_show(ctx: Context) -> int:
 
 
 def cmd_rules_set(ctx: Context) -> int:
+    from crisisdesk.domain.playbook import MAX_PLAYBOOK_BYTES
+
     path = Path(ctx.args.file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    limit = f"a rules file may be at most {MAX_PLAYBOOK_BYTES // 1024} KiB, like a playbook"
+    text = read_named_text(ctx.args.file, MAX_PLAYBOOK_BYTES, limit)
     rules = ctx.app().feeds().set_rules(ctx.actor(), text, path.name)
     ctx.out(
         f"rules set from {path.name}: severity >= {rules.min_severity}, magnitude >= {rules.min_magnitude:g},"

@@ -6,9 +6,23 @@ from pathlib import Path
 from typing import Any
 
 from crisisdesk.app import playbook_service
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, warn
+from crisisdesk.cli.context import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    AddCommand,
+    Context,
+    Subparsers,
+    fact_pairs,
+    group,
+    read_named_file,
+    read_stdin_text,
+    warn,
+)
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.text_rules import Channel, measure
+
+MAX_CAP_BYTES = 1024**2  # CAP files read by 'cap validate'
+MAX_CHECKED_TEXT = 1_000_000  # characters 'text check' reads from standard input
 
 
 def cmd_playbooks_list(ctx: Context) -> int:
@@ -91,7 +105,10 @@ def cmd_text_check(ctx: Context) -> int:
     from crisisdesk.domain.messages import Variant
 
     a = ctx.args
-    text = ctx.stdin.read() if a.text in (None, "-") else a.text
+    if a.text in (None, "-"):
+        text = read_stdin_text(ctx.stdin, MAX_CHECKED_TEXT, "give a text of a channel's size")
+    else:
+        text = a.text
     text = text.removesuffix("\n") if a.text in (None, "-") else text
     channel = Channel.parse(a.channel)
     m = measure(channel, text, mastodon_limit=a.mastodon_limit)
@@ -107,7 +124,9 @@ def cmd_text_check(ctx: Context) -> int:
 
 
 def cmd_cap_validate(ctx: Context) -> int:
-    problems = playbook_service().check_cap_file(Path(ctx.args.file), ipaws=ctx.args.profile == "ipaws")
+    limit = f"a CAP alert is a few kilobytes; this command reads at most {MAX_CAP_BYTES // 1024**2} MiB"
+    data = read_named_file(ctx.args.file, MAX_CAP_BYTES, limit)
+    problems = playbook_service().check_cap(data, ipaws=ctx.args.profile == "ipaws")
     if ctx.args.json:
         ctx.json({"valid": not problems, "problems": problems})
     else:

@@ -27,6 +27,14 @@ _HEADER = b"SQLite format 3\x00"
 log = logging.getLogger(__name__)
 
 
+def _refuse_unless_regular(path: Path) -> None:
+    """A database is a regular file: reading the header of a named pipe waits forever, of a device never ends."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; --db needs a file path")
+    if not path.is_file():
+        raise UserError(f"{path} is not a regular file (a device, a pipe or a socket); --db needs a database file")
+
+
 def _read_header_version(path: Path) -> int | None:
     """``user_version`` straight from the file header (offset 60), without letting SQLite touch the file."""
     with path.open("rb") as f:
@@ -100,8 +108,7 @@ class Database:
         path = Path(path)
         latest = migrations[-1].version if migrations else 0
         if path.exists():
-            if path.is_dir():
-                raise UserError(f"{path} is a folder; --db needs a file path")
+            _refuse_unless_regular(path)
             found = _read_header_version(path)
             if found is not None:
                 try:
@@ -142,8 +149,7 @@ class Database:
         path = Path(path)
         if not path.exists():
             raise NotFound(f"no database at {path}: give the workstation's database with --db (nothing was created)")
-        if path.is_dir():
-            raise UserError(f"{path} is a folder; --db needs a file path")
+        _refuse_unless_regular(path)
         if _read_header_version(path) is None:
             raise NotADatabase(f"{path} is empty (0 bytes), not a crisisdesk database; nothing was created")
         try:

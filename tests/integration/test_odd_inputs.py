@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,8 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.passwords import Argon2Hasher
-from tests.conftest import ADMIN, ADMIN_PASSWORD
+from tests.conftest import ADMIN, ADMIN_PASSWORD, CliRun
+from tests.integration.outbox_helpers import add_team, open_incident
 
 
 def run(*argv: str, stdin: str = "", capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -72,3 +75,98 @@ def test_a_second_carla_with_a_trailing_newline_cannot_be_added(
 def test_a_feed_name_with_a_trailing_newline_is_refused(core: App, admin: Actor) -> None:
     with pytest.raises(UserError, match="invalid feed name"):
         core.feeds().add(admin, "quakes\n", "https://earthquake.example.gov/feed.json", "geojson")
+
+
+# -- files a person names: only regular files, and only so much of them ------------------------------------
+
+DEADLINE = 60  # seconds: these answer in about one; a command that reads forever fails here instead of hanging
+
+
+def crisisdesk(*argv: str, password: str | None = None, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    """The real command in its own process, as a person runs it (a hang is a failure at the deadline)."""
+    env = {**os.environ, "CRISISDESK_PASSWORD": password or ""}
+    p = subprocess.run(
+        [sys.executable, "-m", "crisisdesk", *argv],
+        input=stdin.decode(),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert "Traceback" not in p.stderr, p.stderr
+    return p
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.txt"
+    os.mkfifo(path)  # reading it waits for a writer that never comes
+    return path
+
+
+@pytest.fixture
+def draft(core: App, admin: Actor) -> str:
+    team = add_team(core, admin)
+    return core.messages().draft(team["carla"], open_incident(core, team), "alert").id
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "/dev/urandom", "fifo"])
+def test_a_text_file_that_never_ends_is_refused(core: App, draft: str, fifo: Path, source: str) -> None:
+    path = str(fifo) if source == "fifo" else source
+    edit = ("message", "edit", draft, "--channel", "web", "--lang", "en", "--as", "carla", "--db", str(core.db.path))
+    p = crisisdesk(*edit, "--text-file", path, password="carla password")
+    assert p.returncode == 2, p.stderr
+    assert one_line(p.stderr).startswith(f"crisisdesk: error: --text-file {path} is not a regular file"), p.stderr
+    assert core.messages().show(core.people.actor("carla"), draft).version == 1
+
+
+def test_a_text_file_is_read_only_up_to_its_limit(core: App, draft: str, tmp_path: Path) -> None:
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as f:
+        f.truncate(4 * 1024**3)  # 4 GiB of holes: reading it whole would take the memory and the time
+    edit = ("message", "edit", draft, "--channel", "web", "--lang", "en", "--as", "carla", "--db", str(core.db.path))
+    p = crisisdesk(*edit, "--text-file", str(huge), password="carla password")
+    assert p.returncode == 2, p.stderr
+    err = one_line(p.stderr)
+    assert f"--text-file {huge} is larger than 128,000 bytes" in err and "at most 32,000 characters" in err, err
+
+
+def test_text_on_standard_input_is_read_only_up_to_its_limit(core: App, draft: str, cli_as: CliRun) -> None:
+    edit = ("message", "edit", draft, "--channel", "web", "--lang", "en", "--text-file", "-")
+    code, out, err = cli_as("carla", *edit, stdin="x" * 10_000_000)
+    assert code == 2, (out, err)
+    assert "standard input holds more than 32,000 characters" in one_line(err), err
+
+
+def test_a_cap_file_or_a_rules_file_that_never_ends_is_refused(core: App, fifo: Path, tmp_path: Path) -> None:
+    for path in (str(fifo), "/dev/zero"):
+        p = crisisdesk("cap", "validate", path)
+        assert p.returncode == 2, p.stderr
+        assert one_line(p.stderr).startswith(f"crisisdesk: error: {path} is not a regular file"), p.stderr
+        p = crisisdesk("rules", "set", path, "--as", ADMIN, "--db", str(core.db.path), password=ADMIN_PASSWORD)
+        assert p.returncode == 2, p.stderr
+        assert one_line(p.stderr).startswith(f"crisisdesk: error: {path} is not a regular file"), p.stderr
+    big = tmp_path / "big-alert.xml"
+    big.write_bytes(b"<alert>" + b" " * 2 * 1024 * 1024 + b"</alert>")
+    p = crisisdesk("cap", "validate", str(big))
+    assert p.returncode == 2 and "is larger than 1,048,576 bytes" in one_line(p.stderr), p.stderr
+
+
+def test_a_database_path_that_is_a_pipe_or_a_device_is_refused(core: App, fifo: Path) -> None:
+    for path in (str(fifo), "/dev/zero", "/dev/null"):
+        for argv in (["audit", "verify"], ["users", "list", "--as", ADMIN]):
+            p = crisisdesk(*argv, "--db", path, password=ADMIN_PASSWORD)
+            assert p.returncode == 2, (argv, path, p.stderr)
+            assert one_line(p.stderr).startswith(f"crisisdesk: error: {path} is not a regular file"), p.stderr
+    assert Path("/dev/null").is_char_device()
+
+
+def test_a_password_on_standard_input_is_read_only_up_to_its_limit(
+    closed_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRISISDESK_PASSWORD", ADMIN_PASSWORD)
+    add = ("users", "add", "dora", "--role", "viewer", "--password-stdin", "--as", ADMIN, "--db", str(closed_db))
+    code, out, err = run(*add, stdin="p" * 1_000_000, capsys=capsys)
+    assert code == 2, (out, err)
+    assert "more than 65,536 characters" in one_line(err), err
