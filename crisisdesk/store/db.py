@@ -63,7 +63,16 @@ def _wal_version(path: Path, busy_timeout_ms: int) -> int | None:
         conn.close()
 
 
-def _explain(exc: sqlite3.Error, path: Path) -> Exception:
+# Opening reads the schema: text in it that is not UTF-8 (a damaged page) makes SQLite's own error undecodable.
+_OPEN_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def _explain(exc: sqlite3.Error | UnicodeDecodeError, path: Path) -> Exception:
+    if isinstance(exc, UnicodeDecodeError):
+        return DatabaseDamaged(
+            f"{path} is damaged or not a crisisdesk database (its schema holds text that is not UTF-8)",
+            "restore it from a backup",
+        )
     text = str(exc)
     if "locked" in text or "busy" in text:
         return ExternalError(f"the database {path} is busy (another crisisdesk is writing); try again in a moment")
@@ -113,7 +122,7 @@ class Database:
             if found is not None:
                 try:
                     found = max(found, _wal_version(path, busy_timeout_ms) or 0)
-                except sqlite3.Error as exc:
+                except _OPEN_ERRORS as exc:
                     raise _explain(exc, path) from exc
             if found is not None and found > latest:
                 raise DatabaseTooNew(
@@ -128,7 +137,7 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             raise _explain(exc, path) from exc
         db = cls(conn, path, busy_timeout_ms)
         try:
@@ -156,7 +165,7 @@ class Database:
             conn = sqlite3.connect(
                 path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000
             )
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             raise _explain(exc, path) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -169,7 +178,7 @@ class Database:
             has_log = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
             if version == 0 or has_log is None:
                 raise NotADatabase(f"{path} is an SQLite file but not a crisisdesk database (it holds no audit log)")
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             conn.close()
             raise _explain(exc, path) from exc
         except BaseException:
@@ -200,7 +209,7 @@ class Database:
             # 64 MB of page cache: the event hash index takes random inserts, which slow to a crawl once it
             # outgrows SQLite's default 2 MB (measured in bench/event_log.py).
             self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             raise _explain(exc, self.path) from exc
 
     def quick_check(self, limit: int = 100) -> str | None:

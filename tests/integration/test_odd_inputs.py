@@ -170,3 +170,28 @@ def test_a_password_on_standard_input_is_read_only_up_to_its_limit(
     code, out, err = run(*add, stdin="p" * 1_000_000, capsys=capsys)
     assert code == 2, (out, err)
     assert "more than 65,536 characters" in one_line(err), err
+
+
+# -- damaged text in the schema, numbers out of range, output that cannot be written -------------------------
+
+
+def test_a_table_name_that_is_not_utf8_is_damage_not_a_crash(
+    closed_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A damaged schema page: SQLite's error quotes the name, and Python could not decode the error itself.
+    data = bytearray(closed_db.read_bytes())
+    at = data.find(b"tableusersusers")
+    assert at > 0
+    data[at + 5] = data[at + 10] = 0xA3  # the 'u' of the name and of tbl_name
+    closed_db.write_bytes(bytes(data))
+    for extra in ((), ("--deep",)):
+        code, out, err = run("audit", "verify", *extra, "--db", str(closed_db), capsys=capsys)
+        assert code == 1, (extra, out, err)
+        assert one_line(out).startswith("database file damaged:") and "not UTF-8" in out and not err, (out, err)
+    code, out, err = run("audit", "verify", "--json", "--db", str(closed_db), capsys=capsys)
+    assert code == 1 and '"damage": ' in out and not err, (out, err)
+    monkeypatch.setenv("CRISISDESK_PASSWORD", ADMIN_PASSWORD)
+    for argv in (("users", "list"), ("channels", "list")):
+        code, out, err = run(*argv, "--as", ADMIN, "--db", str(closed_db), capsys=capsys)
+        assert code == 2, (argv, out, err)
+        assert "is damaged or not a crisisdesk database" in one_line(err), err
