@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import io
 import os
@@ -20,6 +21,7 @@ from crisisdesk.domain.roles import Actor
 
 PASSWORD_ENV = "CRISISDESK_PASSWORD"  # noqa: S105 - the variable's name, not a password
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USER, EXIT_EXTERNAL, EXIT_BUG = 0, 1, 2, 3, 70
+MAX_ROWS = 100_000  # the most a listing's --limit asks for
 
 
 class UsageError(UserError):
@@ -64,6 +66,44 @@ class _TerminalSafeWriter(io.TextIOBase):
     def write(self, text: str) -> int:
         self._target.write(terminal_safe(text))
         return len(text)
+
+
+class OutputFailed(Exception):
+    """Standard output could not be written (a full disk, a reader that went away): the command ends with
+    one line, not a traceback."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class CheckedOutput(io.TextIOBase):
+    """Standard output for the commands: a failed write or flush becomes ``OutputFailed``, which ``main`` tells
+    apart from every other OSError (a file the command reads, a socket)."""
+
+    def __init__(self, target: IO[str] | None) -> None:
+        self._target = target  # None: the shell closed standard output (>&-)
+
+    def _stream(self) -> IO[str]:
+        if self._target is None:
+            raise OutputFailed(OSError(errno.EBADF, "standard output is closed"))
+        return self._target
+
+    def write(self, text: str) -> int:
+        try:
+            self._stream().write(text)
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream().flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def isatty(self) -> bool:
+        return self._target is not None and self._target.isatty()
 
 
 # -- input helpers -----------------------------------------------------------------------------------
@@ -155,6 +195,23 @@ def acting_password(name: str) -> str:
         except OSError:
             raise UserError(f"no password for {name}: set {PASSWORD_ENV} or run from a terminal") from None
     return getpass.getpass(f"password for {terminal_safe(name)}: ")
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, or a one-line usage error (a number too big for
+    SQLite or a date would otherwise fail deep inside, as a crash)."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:  # also a number of more than 4300 digits
+            value = None
+        if value is None or not low <= value <= high:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise argparse.ArgumentTypeError(f"{shown}: give a whole number from {low:,} to {high:,}")
+        return value
+
+    return number
 
 
 def fact_pairs(items: Sequence[str]) -> dict[str, str]:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group, read_named_text
+from crisisdesk.cli.context import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    MAX_ROWS,
+    AddCommand,
+    Context,
+    Subparsers,
+    group,
+    read_named_text,
+    whole_number,
+)
 from crisisdesk.cli.outbox import cmd_worker
 from crisisdesk.domain.incidents import Mode
 
@@ -205,7 +215,7 @@ def cmd_rules_set(ctx: Context) -> int:
 
 
 def add_commands(sub: Subparsers, command: AddCommand) -> None:
-    from crisisdesk.domain.feeds import DEFAULT_INTERVAL, KIND_HELP
+    from crisisdesk.domain.feeds import DEFAULT_INTERVAL, KIND_HELP, MAX_INTERVAL, MIN_INTERVAL
 
     fs = group(command, sub, "feeds", "sources watched during incidents: news, official alerts, social, 311")
     p = command(fs, "add", "add a source", cmd_feeds_add)
@@ -214,7 +224,13 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument(
         "--kind", required=True, metavar="KIND", help="; ".join(f"{k.value}: {h}" for k, h in KIND_HELP.items())
     )
-    p.add_argument("--interval", type=int, default=DEFAULT_INTERVAL, metavar="SECONDS", help="how often to poll")
+    p.add_argument(
+        "--interval",
+        type=whole_number(MIN_INTERVAL, MAX_INTERVAL),
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help="how often to poll",
+    )
     p = command(fs, "list", "sources and their health", cmd_feeds_list)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(fs, "remove", "stop watching a source", cmd_feeds_remove)
@@ -226,7 +242,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p = command(fs, "search", "full-text search over stored items, newest first", cmd_feeds_search)
     p.add_argument("query", nargs="+", metavar="WORD", help='words (all must match), "a phrase", prefix*, OR')
     p.add_argument("--since", metavar="T", help="an ISO time, or a span back from now: 90m, 6h, 2d")
-    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--limit", type=whole_number(1, MAX_ROWS), default=50, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(fs, "show", "one item in full, with the reply templates of its incidents", cmd_feeds_show)
     p.add_argument("item", metavar="ITEM", help="the item's number or fingerprint")
@@ -249,7 +265,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     tr = group(command, sub, "triage", "the queue of public messages to answer")
     p = command(tr, "list", "public messages, most pressing first", cmd_triage_list)
     p.add_argument("--status", action="append", choices=("new", "acknowledged", "answered", "ignored"))
-    p.add_argument("--limit", type=int, default=200, metavar="N")
+    p.add_argument("--limit", type=whole_number(1, MAX_ROWS), default=200, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(tr, "set", "record a triage decision", cmd_triage_set)
     p.add_argument("item", metavar="ITEM")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from crisisdesk import __version__
 from crisisdesk.app import log_dir
@@ -18,8 +19,10 @@ from crisisdesk.cli.context import (
     EXIT_EXTERNAL,
     EXIT_OK,
     EXIT_USER,
+    CheckedOutput,
     Context,
     Handler,
+    OutputFailed,
     Parser,
     Subparsers,
     warn,
@@ -82,26 +85,44 @@ def _setup_logging() -> Path | None:
     return path
 
 
+def _discard_output(target: IO[str] | None) -> None:
+    """What is still buffered for standard output can never be written: point it at the null device, so the
+    interpreter's flush at exit does not fail a second time (with a message and exit code 120)."""
+    if target is None or target is not sys.stdout:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, target.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
     stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
+    target = stdout or sys.stdout
     ctx: Context | None = None
     try:
         args = build_parser().parse_args(argv)
-        ctx = Context(args, stdin, stdout)
+        output = CheckedOutput(target)
+        ctx = Context(args, stdin, cast(IO[str], output))
         code: int = args.handler(ctx)
+        output.flush()  # here, not at exit: a full disk is said like any other failure
         return code
+    except OutputFailed as failed:
+        _discard_output(target)
+        if failed.error.errno == errno.EPIPE:
+            # The reader went away (``| head``): stop quietly with success, as other command-line tools do when
+            # they are not killed by SIGPIPE (Python ignores it); a script's pipeline goes on.
+            return EXIT_OK
+        warn(f"crisisdesk: could not write the output: {failed}")
+        return EXIT_EXTERNAL
     except UserError as exc:
         warn(f"crisisdesk: error: {exc}")
         return EXIT_USER
     except ExternalError as exc:
         warn(f"crisisdesk: {exc}")
         return EXIT_EXTERNAL
-    except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, as other command-line tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
     except KeyboardInterrupt:
         warn("crisisdesk: interrupted")
         return 130

@@ -17,6 +17,7 @@ from crisisdesk.cli.context import (
     read_named_file,
     read_stdin_text,
     warn,
+    whole_number,
 )
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.text_rules import Channel, measure
@@ -165,7 +166,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("--lang", default="en", metavar="LANG")
     p.add_argument("--mode", choices=MODES, default="live")
     p.add_argument("--type", choices=MESSAGE_TYPES, default="update", help="message type, for the alert checks")
-    p.add_argument("--mastodon-limit", type=int, default=500, metavar="N")
+    p.add_argument("--mastodon-limit", type=whole_number(1, 100_000), default=500, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     cap_sub = group(command, sub, "cap", "CAP 1.2 alerts")

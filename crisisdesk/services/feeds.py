@@ -25,6 +25,7 @@ from crisisdesk.domain.events import Kind
 from crisisdesk.domain.facts import Area, BadFact, FactType, parse_area, zone
 from crisisdesk.domain.feeds import (
     DEFAULT_INTERVAL,
+    MAX_INTERVAL,
     MIN_INTERVAL,
     PRIORITY_ORDER,
     PUBLIC_KINDS,
@@ -296,6 +297,8 @@ class FeedService:
             ) from None
         if interval < MIN_INTERVAL:
             raise UserError(f"an interval of {interval} s is too short: at least {MIN_INTERVAL} s, to be polite")
+        if interval > MAX_INTERVAL:
+            raise UserError(f"an interval of {interval:,} s is too long: at most {MAX_INTERVAL:,} s (a week)")
         url = url.strip()
         if source_kind is SourceKind.FOLDER:
             folder = Path(url.removeprefix("file://")).expanduser().resolve()

@@ -3,6 +3,7 @@ never exit 70, never a hang, never a traceback on the terminal (issue 11, the ho
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -195,3 +196,70 @@ def test_a_table_name_that_is_not_utf8_is_damage_not_a_crash(
         code, out, err = run(*argv, "--as", ADMIN, "--db", str(closed_db), capsys=capsys)
         assert code == 2, (argv, out, err)
         assert "is damaged or not a crisisdesk database" in one_line(err), err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("outbox", "list", "--limit", str(10**30)),
+        ("outbox", "list", "--limit", "0"),
+        ("outbox", "list", "--limit", "many"),
+        ("feeds", "search", "flood", "--limit", str(10**30)),
+        ("triage", "list", "--limit", str(-(10**30))),
+        ("feeds", "add", "q", "https://quakes.example.gov/feed", "--kind", "geojson", "--interval", str(10**30)),
+        ("incident", "step-done", "inc-x", str(10**30)),
+        ("text", "check", "hello", "--channel", "mastodon", "--mastodon-limit", str(10**30)),
+    ],
+)
+def test_a_number_out_of_range_is_one_line(cli_as: CliRun, argv: tuple[str, ...]) -> None:
+    code, out, err = cli_as(ADMIN, *argv)
+    assert code == 2, (out, err)
+    option = next((a for a in argv if a.startswith("--") and a not in ("--kind", "--channel")), "STEP")
+    assert one_line(err).startswith(f"crisisdesk: error: argument {option}: "), err
+    assert "give a whole number from" in err, err
+
+
+def test_the_feed_service_refuses_an_interval_too_long_to_mean_anything(core: App, admin: Actor) -> None:
+    with pytest.raises(UserError, match="too long"):
+        core.feeds().add(admin, "quakes", "https://quakes.example.gov/feed", "geojson", interval=10**30)
+
+
+def test_output_to_a_full_device_is_one_line_and_exit_3(
+    closed_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRISISDESK_PASSWORD", ADMIN_PASSWORD)
+    for argv in (("users", "list"), ("audit", "export", "--format", "jsonl")):
+        full = open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115 - a real device that is always full
+        try:
+            code = main([*argv, "--as", ADMIN, "--db", str(closed_db)], stdin=io.StringIO(), stdout=full)
+        finally:
+            with contextlib.suppress(OSError):  # what is left in its buffer cannot be written either
+                full.close()
+        err = capsys.readouterr().err
+        assert code == 3, err
+        assert one_line(err) == "crisisdesk: could not write the output: No space left on device\n", err
+
+
+def test_the_real_command_writing_to_a_full_device_or_a_closed_pipe(closed_db: Path) -> None:
+    app = App.open(closed_db)
+    with app.db.write() as conn:  # more than a pipe holds, so the writer meets the closed end
+        for i in range(2000):
+            app.log.record(conn, ADMIN, "note.added", {"note": f"checked the shelter list, round {i}"})
+    app.close()
+    export = [sys.executable, "-m", "crisisdesk", "audit", "export", "--format", "jsonl", "--as", ADMIN]
+    env = {**os.environ, "CRISISDESK_PASSWORD": ADMIN_PASSWORD, "CRISISDESK_DB": str(closed_db)}
+    for argv in (export, [*export[:3], "users", "list", "--as", ADMIN]):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run(
+                argv, stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=DEADLINE, check=False
+            )
+        assert p.returncode == 3, p.stderr
+        assert p.stderr == "crisisdesk: could not write the output: No space left on device\n", p.stderr
+    # A reader that goes away (| head -1): the command stops quietly, as other command-line tools do.
+    with subprocess.Popen(export, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        first = reader.stdout.readline()
+        reader.stdout.close()
+        err = reader.stderr.read()
+        code = reader.wait(timeout=DEADLINE)
+    assert first.startswith(b"{") and code == 0 and err == b"", (code, err)
