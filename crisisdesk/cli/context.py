@@ -149,10 +149,11 @@ def read_named_file(path: str, limit: int, what: str, *, option: str = "") -> by
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise UserError(f"cannot read {named}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise UserError(f"{named} is not a regular file ({file_kind(mode)}); give a file")
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise UserError(f"{named} is not a regular file ({file_kind(mode)}); give a file")
         try:
             data = f.read(limit + 1)
         except OSError as exc:

@@ -112,9 +112,9 @@ def draft(core: App, admin: Actor) -> str:
     return core.messages().draft(team["carla"], open_incident(core, team), "alert").id
 
 
-@pytest.mark.parametrize("source", ["/dev/zero", "/dev/urandom", "fifo"])
+@pytest.mark.parametrize("source", ["/dev/zero", "/dev/urandom", "fifo", "folder"])
 def test_a_text_file_that_never_ends_is_refused(core: App, draft: str, fifo: Path, source: str) -> None:
-    path = str(fifo) if source == "fifo" else source
+    path = {"fifo": str(fifo), "folder": str(fifo.parent)}.get(source, source)
     edit = ("message", "edit", draft, "--channel", "web", "--lang", "en", "--as", "carla", "--db", str(core.db.path))
     p = crisisdesk(*edit, "--text-file", path, password="carla password")
     assert p.returncode == 2, p.stderr
