@@ -7,8 +7,10 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.passwords import Argon2Hasher
 from tests.conftest import ADMIN, ADMIN_PASSWORD, CliRun
-from tests.integration.outbox_helpers import add_team, open_incident
+from tests.integration.outbox_helpers import add_team, open_incident, publish
 
 
 def run(*argv: str, stdin: str = "", capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -80,12 +82,13 @@ def test_a_feed_name_with_a_trailing_newline_is_refused(core: App, admin: Actor)
 
 # -- files a person names: only regular files, and only so much of them ------------------------------------
 
+REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 60  # seconds: these answer in about one; a command that reads forever fails here instead of hanging
 
 
 def crisisdesk(*argv: str, password: str | None = None, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
     """The real command in its own process, as a person runs it (a hang is a failure at the deadline)."""
-    env = {**os.environ, "CRISISDESK_PASSWORD": password or ""}
+    env = {**os.environ, "CRISISDESK_PASSWORD": password or "", "PYTHONPATH": str(REPO)}
     p = subprocess.run(
         [sys.executable, "-m", "crisisdesk", *argv],
         input=stdin.decode(),
@@ -263,3 +266,94 @@ def test_the_real_command_writing_to_a_full_device_or_a_closed_pipe(closed_db: P
         err = reader.stderr.read()
         code = reader.wait(timeout=DEADLINE)
     assert first.startswith(b"{") and code == 0 and err == b"", (code, err)
+
+
+# -- a channel that fails unexpectedly: the details in the log file, one line on the terminal ---------------
+
+
+def log_file() -> Path:
+    from crisisdesk.app import log_dir
+
+    return log_dir() / "crisisdesk.log"
+
+
+@pytest.fixture
+def broken_matrix(core: App, admin: Actor) -> str:
+    """A live message to the public page and to a Matrix account whose token cannot go in a header: building
+    its adapter raises UnicodeEncodeError, which the channel layer catches and logs."""
+    team = add_team(core, admin)
+    core.channels().add(
+        admin,
+        "matrix",
+        "bad-matrix",
+        settings=["base_url=http://127.0.0.1:9", "room=!room:x"],
+        secret="t\u00f6k\u00e9n",
+    )
+    return publish(core, team, open_incident(core, team), ["public-page", "bad-matrix"]).id
+
+
+def assert_one_line_a_problem(stderr: str) -> None:
+    # The row's reason says what went wrong; the traceback is for whoever reads the log file.
+    assert "Traceback" not in stderr and 'File "' not in stderr, stderr
+    for line in stderr.splitlines():
+        assert line.startswith("crisisdesk: "), stderr
+    text = log_file().read_text(encoding="utf-8")
+    assert "Traceback" in text and "UnicodeEncodeError" in text, text
+
+
+def test_outbox_run_keeps_tracebacks_in_the_log_file(core: App, broken_matrix: str) -> None:
+    p = crisisdesk("outbox", "run", "--once", "--db", str(core.db.path))
+    assert p.returncode in (0, 1), p.stderr
+    assert "sent 1" in p.stdout, p.stdout
+    assert_one_line_a_problem(p.stderr)
+    assert p.stderr == "", p.stderr
+
+
+def test_the_worker_keeps_tracebacks_in_the_log_file(core: App, broken_matrix: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "crisisdesk", "worker", "--db", str(core.db.path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        vic = core.people.actor("vic")
+        deadline = time.monotonic() + DEADLINE
+        while {r.state for r in core.outbox().rows(vic, message_id=broken_matrix)} & {"queued", "sending"}:
+            assert time.monotonic() < deadline, "the worker did not try both rows in time"
+            assert worker.poll() is None, worker.communicate()
+            time.sleep(0.05)  # polling a condition, with a deadline
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=DEADLINE)
+    assert worker.returncode == 0, stderr
+    assert_one_line_a_problem(stderr)
+    reason = {r.account: r.reason for r in core.outbox().rows(vic, message_id=broken_matrix)}["bad-matrix"]
+    assert reason and "UnicodeEncodeError" in reason, reason
+
+
+def test_a_warning_is_one_line_on_the_terminal_and_whole_in_the_log_file(
+    closed_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the command itself logs (here a warning with a traceback, from a command that reaches it): one
+    line on standard error naming the log file."""
+    import logging
+
+    def warns(ctx: object) -> int:
+        try:
+            raise RuntimeError("inner detail")
+        except RuntimeError:
+            logging.getLogger("crisisdesk.services.outbox").warning("outbox pass failed: x\nsecond line", exc_info=True)
+        return 0
+
+    from crisisdesk.cli import people
+
+    monkeypatch.setattr(people, "cmd_users_list", warns)
+    monkeypatch.setenv("CRISISDESK_PASSWORD", ADMIN_PASSWORD)
+    code, _, err = run("users", "list", "--as", ADMIN, "--db", str(closed_db), capsys=capsys)
+    assert code == 0
+    assert err == f"crisisdesk: outbox pass failed: x (details in {log_file()})\n", err
+    text = log_file().read_text(encoding="utf-8")
+    assert "second line" in text and "RuntimeError: inner detail" in text, text
