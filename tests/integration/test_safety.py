@@ -137,7 +137,11 @@ def test_live_and_exercise_accounts_may_not_share_a_url_room_handle_or_recipient
     mail = ["host=smtp.example.gov", "from=a@x.gov", "to=list@x.gov,b@x.gov"]
     ch.add(admin, "email", "mail", settings=mail, secret="p")
     ch.add(
-        admin, "sms", "sms", settings=["base_url=https://g.test", "account_sid=A", "from=+1555", "to=+1666"], secret="t"
+        admin,
+        "sms",
+        "sms",
+        settings=["base_url=https://g.test", "account_sid=A", "from=+1555", "to=+15550166"],
+        secret="t",
     )
     ch.add(admin, "apprise", "catch", secret="json://127.0.0.1/x")
     attempts = [
@@ -145,7 +149,7 @@ def test_live_and_exercise_accounts_may_not_share_a_url_room_handle_or_recipient
         ("matrix", ["base_url=https://m.example.gov/", "room=!abc:m"], "t2"),
         ("bluesky", ["handle=@County.Example.gov"], "p2"),
         ("email", ["host=other.example.gov", "from=drill@x.gov", "to=B@x.gov"], "p2"),
-        ("sms", ["base_url=https://other.test", "account_sid=B", "from=+1777", "to=+1 666"], "t2"),
+        ("sms", ["base_url=https://other.test", "account_sid=B", "from=+1777", "to=+1 555 0166"], "t2"),
         ("apprise", [], "json://127.0.0.1/x"),
     ]
     for kind, settings, secret in attempts:
