@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
 
 from crisisdesk.app import App
 from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor
 from tests.conftest import ADMIN, CliRun
+from tests.integration.outbox_helpers import add_team, open_incident, publish
 
 MAIL = ["host=127.0.0.1", "port=2525", "from=alerts@millcounty.test", "to=residents@millcounty.test"]
 
@@ -71,3 +74,36 @@ def test_the_hostile_testers_accounts_are_refused_at_add(cli_as: CliRun, tmp_pat
         assert err.startswith("crisisdesk: error: ") and err.count("\n") == 1, err
     code, out, _ = cli_as(ADMIN, "channels", "list")
     assert "bad-" not in out
+
+
+# -- accounts added before the checks ----------------------------------------------------------------------
+
+
+def add_unchecked(core: App, kind: str, name: str, settings: dict[str, str], secret: str) -> None:
+    """An account as an older crisisdesk recorded it, before its settings were checked at add."""
+    account = f"ch-{uuid.uuid4().hex[:10]}"
+    core.secrets.set(account, secret)
+    with core.db.write() as conn:
+        core.log.record(
+            conn,
+            ADMIN,
+            Kind.CHANNEL_ADDED,
+            {"account": account, "name": name, "kind": kind, "exercise": False, "settings": settings},
+        )
+
+
+def test_an_sms_or_email_account_with_no_recipient_never_reports_sent(core: App, admin: Actor) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    add_unchecked(
+        core, "sms", "old-sms", {"base_url": dead, "account_sid": "AC1", "from": "+15550100", "to": ",,,"}, "t"
+    )
+    mail = {"host": "127.0.0.1", "port": str(closed_port()), "from": "alerts@millcounty.test", "to": " , "}
+    add_unchecked(core, "email", "old-mail", mail, "pw")
+    team = add_team(core, admin)
+    msg = publish(core, team, open_incident(core, team), ["public-page", "old-sms", "old-mail"])
+    core.outbox().run_once()
+    rows = {r.account: r for r in core.outbox().rows(team["vic"], message_id=msg.id)}
+    assert rows["public-page"].state == "sent"
+    for name in ("old-sms", "old-mail"):
+        assert rows[name].state == "dead", (name, rows[name])
+        assert "no recipient" in (rows[name].reason or ""), rows[name].reason
