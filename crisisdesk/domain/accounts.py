@@ -16,6 +16,7 @@ from typing import Any
 
 from crisisdesk.domain.choices import parse_choice
 from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.plain_text import control_character
 
 
 class AccountKind(enum.StrEnum):
@@ -174,8 +175,6 @@ def check_account_name(name: str) -> str:
 # Refused when the account is added, so a setting that cannot work never becomes an alert that fails (or, worse,
 # goes somewhere else). Pure checks: files (an email cafile) are checked by the service.
 
-# C0 and C1 controls (newline and tab too: every setting is one line) and the bidi overrides and isolates.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _WEB_ADDRESS = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://"
     r"(?:[^/?#@\s]*@)?"  # a user name (one with a password is refused before this)
@@ -290,12 +289,9 @@ def parse_settings(kind: AccountKind, pairs: Iterable[str]) -> dict[str, str]:
     if kind is AccountKind.EMAIL and out.get("security", "starttls") not in ("starttls", "tls", "none"):
         raise UserError("email security is starttls, tls or none")
     for key, value in out.items():
-        control = _CONTROL.search(value)
+        control = control_character(value)
         if control:
-            raise UserError(
-                f"the {key} setting holds a control character (U+{ord(control.group()):04X}): a setting is one line "
-                "of plain text"
-            )
+            raise UserError(f"the {key} setting holds a control character ({control}): a setting is one line of text")
         if _URL_WITH_PASSWORD.match(value):
             raise UserError(
                 f"the {key} setting holds a password (user:password@host): settings are stored and exported in the "

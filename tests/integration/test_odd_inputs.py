@@ -357,3 +357,14 @@ def test_a_warning_is_one_line_on_the_terminal_and_whole_in_the_log_file(
     assert err == f"crisisdesk: outbox pass failed: x (details in {log_file()})\n", err
     text = log_file().read_text(encoding="utf-8")
     assert "second line" in text and "RuntimeError: inner detail" in text, text
+
+
+@pytest.mark.parametrize("name", ["EOC desk 1\n", "EOC\ndesk", "EOC\x1b[2Jdesk", "EOC \u202edesk"])
+def test_a_workstation_name_with_a_control_character_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    db = tmp_path / "new.sqlite3"
+    init = ("init", "--admin", ADMIN, "--password-stdin", "--workstation-name", name, "--db", str(db))
+    code, out, err = run(*init, stdin=ADMIN_PASSWORD + "\n", capsys=capsys)
+    assert code == 2, (out, err)
+    assert "workstation name" in one_line(err) and "control character" in err, err
