@@ -202,7 +202,7 @@ def verify_database(
     try:
         app = App.open(path, readonly=True, secrets=secrets)
     except DatabaseDamaged as exc:
-        return VerifyReport(chain=None, damage=str(exc))
+        return VerifyReport(chain=None, damage=exc.damage)  # the report adds the advice
     except NotADatabase as exc:
         try:
             recorded = secrets.log_head(database_key(path))

@@ -146,7 +146,9 @@ def guarded(kind: str, doing: str, fn: Callable[..., T], *args: Any) -> T:
     except (ChannelError, NotRetractable):
         raise
     except Exception as exc:
-        log.exception("the %s channel failed unexpectedly while %s", kind, doing)
+        # The details go to the log file only: the ChannelError below is what the person sees (the row's reason,
+        # the command's error line), so the terminal gets no second line and no traceback.
+        log.exception("the %s channel failed unexpectedly while %s", kind, doing, extra={"terminal": False})
         raise ChannelError(
             f"unexpected error in the {kind} channel while {doing}: {type(exc).__name__}: {exc}; "
             "check the channel's settings and secret ('crisisdesk channels test')"

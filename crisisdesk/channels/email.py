@@ -107,6 +107,12 @@ class EmailAdapter(Adapter):
         return f"<{post.key}@{domain}>"
 
     def send(self, post: Post) -> Receipt:
+        if not self.recipients:  # an account added before 'to' was checked: to nobody is not sent
+            raise ChannelError(
+                f"{self.account.name} has no recipient: its 'to' setting names no email address; "
+                "add the account again with the addresses",
+                permanent=True,
+            )
         message = self.build(post)
         smtp = self._connect()
         try:

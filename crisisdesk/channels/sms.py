@@ -52,7 +52,17 @@ class SmsAdapter(Adapter):
                 return str(m["sid"])
         return None
 
+    def _require_recipients(self) -> None:
+        # An account added before 'to' was checked (to=",,,"): sending to nobody must not count as sent.
+        if not self.recipients:
+            raise ChannelError(
+                f"{self.account.name} has no recipient: its 'to' setting names no phone number; "
+                "add the account again with the numbers",
+                permanent=True,
+            )
+
     def send(self, post: Post) -> Receipt:
+        self._require_recipients()
         sids = []
         for to in self.recipients:
             sid = self._find(post, to)
@@ -72,6 +82,7 @@ class SmsAdapter(Adapter):
         return Receipt(remote_id=",".join(sids))
 
     def lookup(self, post: Post) -> Receipt | None:
+        self._require_recipients()  # else an empty list would be "found" and marked sent
         sids = [self._find(post, to) for to in self.recipients]
         if any(s is None for s in sids):
             return None  # send() looks each recipient up again, so only the missing ones are texted

@@ -8,7 +8,16 @@ import tempfile
 from pathlib import Path
 
 from crisisdesk.app import verify_database
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group, warn
+from crisisdesk.cli.context import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    AddCommand,
+    Context,
+    Subparsers,
+    file_kind,
+    group,
+    warn,
+)
 from crisisdesk.domain.errors import UserError
 from crisisdesk.services.audit import EXPORT_FORMATS
 
@@ -51,16 +60,6 @@ def cmd_audit_export(ctx: Context) -> int:
     return EXIT_OK
 
 
-_NOT_REGULAR = (
-    (stat.S_ISLNK, "a symbolic link"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a folder"),
-)
-
-
 def _refuse_unless_regular(target: Path) -> None:
     """The export replaces only a regular file: renaming over anything else swaps the node itself (as root,
     ``--out /dev/full`` replaced the device with a file)."""
@@ -72,9 +71,8 @@ def _refuse_unless_regular(target: Path) -> None:
         raise UserError(f"--out {target}: {exc.strerror}") from None
     if stat.S_ISREG(mode):
         return
-    what = next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
     raise UserError(
-        f"--out {target} is {what}; the export replaces only a regular file "
+        f"--out {target} is {file_kind(mode)}; the export replaces only a regular file "
         "(give a new file name, or leave out --out for standard output)"
     )
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +21,7 @@ from crisisdesk.domain.roles import Actor
 
 PASSWORD_ENV = "CRISISDESK_PASSWORD"  # noqa: S105 - the variable's name, not a password
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USER, EXIT_EXTERNAL, EXIT_BUG = 0, 1, 2, 3, 70
+MAX_ROWS = 100_000  # the most a listing's --limit asks for
 
 
 class UsageError(UserError):
@@ -65,15 +68,122 @@ class _TerminalSafeWriter(io.TextIOBase):
         return len(text)
 
 
+class OutputFailed(Exception):
+    """Standard output could not be written (a full disk, a reader that went away): the command ends with
+    one line, not a traceback."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class CheckedOutput(io.TextIOBase):
+    """Standard output for the commands: a failed write or flush becomes ``OutputFailed``, which ``main`` tells
+    apart from every other OSError (a file the command reads, a socket)."""
+
+    def __init__(self, target: IO[str] | None) -> None:
+        self._target = target  # None: the shell closed standard output (>&-)
+
+    def _stream(self) -> IO[str]:
+        if self._target is None:
+            raise OutputFailed(OSError(errno.EBADF, "standard output is closed"))
+        return self._target
+
+    def write(self, text: str) -> int:
+        try:
+            self._stream().write(text)
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream().flush()
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def isatty(self) -> bool:
+        return self._target is not None and self._target.isatty()
+
+
 # -- input helpers -----------------------------------------------------------------------------------
 
 
+MAX_STDIN_LINE = 65_536  # characters of a password or a secret piped in (an Apprise URL can be long)
+
+
 def read_password_stdin(stdin: IO[str]) -> str:
-    line = stdin.readline()
+    line = stdin.readline(MAX_STDIN_LINE + 1)  # bounded: '< /dev/zero' has no line end
+    if len(line.rstrip("\r\n")) > MAX_STDIN_LINE:
+        raise UserError(f"standard input holds more than {MAX_STDIN_LINE:,} characters on its first line")
     password = line.rstrip("\r\n")
     if not password:
         raise UserError("--password-stdin: no password on standard input (give it as the first line)")
     return password
+
+
+NOT_REGULAR = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a node that is not a regular file is, in a person's words."""
+    return next((name for test, name in NOT_REGULAR if test(mode)), "not a regular file")
+
+
+def read_named_file(path: str, limit: int, what: str, *, option: str = "") -> bytes:
+    """The bytes of a file a person named on the command line, read safely: only a regular file (a pipe, a
+    device or a folder may never end, or wait forever for a writer), and never more than ``limit`` bytes.
+
+    ``what`` says what the limit is for (it ends the error); ``option`` is the flag that named the file."""
+    named = f"{option} {path}".lstrip()
+    try:
+        # Non-blocking, so opening a named pipe returns at once instead of waiting for a writer; the checks are
+        # on what was opened, so nothing can be swapped in between.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise UserError(f"cannot read {named}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise UserError(f"{named} is not a regular file ({file_kind(mode)}); give a file")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise UserError(f"cannot read {named}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UserError(f"{named} is larger than {limit:,} bytes; {what}")
+    return data
+
+
+def read_named_text(path: str, limit: int, what: str, *, option: str = "") -> str:
+    """``read_named_file`` decoded as UTF-8."""
+    data = read_named_file(path, limit, what, option=option)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        named = f"{option} {path}".lstrip()
+        raise UserError(
+            f"{named} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start:,}); save it as UTF-8"
+        ) from None
+
+
+def read_stdin_text(stdin: IO[str], limit: int, what: str) -> str:
+    """Standard input, at most ``limit`` characters (``< /dev/zero`` never ends)."""
+    try:
+        text = stdin.read(limit + 1)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"standard input is not UTF-8 text ({exc.reason}); give UTF-8") from None
+    if len(text) > limit:
+        raise UserError(f"standard input holds more than {limit:,} characters; {what}")
+    return text
 
 
 def acting_password(name: str) -> str:
@@ -86,6 +196,23 @@ def acting_password(name: str) -> str:
         except OSError:
             raise UserError(f"no password for {name}: set {PASSWORD_ENV} or run from a terminal") from None
     return getpass.getpass(f"password for {terminal_safe(name)}: ")
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, or a one-line usage error (a number too big for
+    SQLite or a date would otherwise fail deep inside, as a crash)."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:  # also a number of more than 4300 digits
+            value = None
+        if value is None or not low <= value <= high:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise argparse.ArgumentTypeError(f"{shown}: give a whole number from {low:,} to {high:,}")
+        return value
+
+    return number
 
 
 def fact_pairs(items: Sequence[str]) -> dict[str, str]:

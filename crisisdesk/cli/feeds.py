@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, group
+from crisisdesk.cli.context import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    MAX_ROWS,
+    AddCommand,
+    Context,
+    Subparsers,
+    group,
+    read_named_text,
+    whole_number,
+)
 from crisisdesk.cli.outbox import cmd_worker
-from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.incidents import Mode
 
 
@@ -191,11 +200,11 @@ def cmd_rules_show(ctx: Context) -> int:
 
 
 def cmd_rules_set(ctx: Context) -> int:
+    from crisisdesk.domain.playbook import MAX_PLAYBOOK_BYTES
+
     path = Path(ctx.args.file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    limit = f"a rules file may be at most {MAX_PLAYBOOK_BYTES // 1024} KiB, like a playbook"
+    text = read_named_text(ctx.args.file, MAX_PLAYBOOK_BYTES, limit)
     rules = ctx.app().feeds().set_rules(ctx.actor(), text, path.name)
     ctx.out(
         f"rules set from {path.name}: severity >= {rules.min_severity}, magnitude >= {rules.min_magnitude:g},"
@@ -206,7 +215,7 @@ def cmd_rules_set(ctx: Context) -> int:
 
 
 def add_commands(sub: Subparsers, command: AddCommand) -> None:
-    from crisisdesk.domain.feeds import DEFAULT_INTERVAL, KIND_HELP
+    from crisisdesk.domain.feeds import DEFAULT_INTERVAL, KIND_HELP, MAX_INTERVAL, MIN_INTERVAL
 
     fs = group(command, sub, "feeds", "sources watched during incidents: news, official alerts, social, 311")
     p = command(fs, "add", "add a source", cmd_feeds_add)
@@ -215,7 +224,13 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument(
         "--kind", required=True, metavar="KIND", help="; ".join(f"{k.value}: {h}" for k, h in KIND_HELP.items())
     )
-    p.add_argument("--interval", type=int, default=DEFAULT_INTERVAL, metavar="SECONDS", help="how often to poll")
+    p.add_argument(
+        "--interval",
+        type=whole_number(MIN_INTERVAL, MAX_INTERVAL),
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help="how often to poll",
+    )
     p = command(fs, "list", "sources and their health", cmd_feeds_list)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(fs, "remove", "stop watching a source", cmd_feeds_remove)
@@ -227,7 +242,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p = command(fs, "search", "full-text search over stored items, newest first", cmd_feeds_search)
     p.add_argument("query", nargs="+", metavar="WORD", help='words (all must match), "a phrase", prefix*, OR')
     p.add_argument("--since", metavar="T", help="an ISO time, or a span back from now: 90m, 6h, 2d")
-    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--limit", type=whole_number(1, MAX_ROWS), default=50, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(fs, "show", "one item in full, with the reply templates of its incidents", cmd_feeds_show)
     p.add_argument("item", metavar="ITEM", help="the item's number or fingerprint")
@@ -250,7 +265,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     tr = group(command, sub, "triage", "the queue of public messages to answer")
     p = command(tr, "list", "public messages, most pressing first", cmd_triage_list)
     p.add_argument("--status", action="append", choices=("new", "acknowledged", "answered", "ignored"))
-    p.add_argument("--limit", type=int, default=200, metavar="N")
+    p.add_argument("--limit", type=whole_number(1, MAX_ROWS), default=200, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(tr, "set", "record a triage decision", cmd_triage_set)
     p.add_argument("item", metavar="ITEM")

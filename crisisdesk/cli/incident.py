@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group
+from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, whole_number
 from crisisdesk.domain.facts import zone
 from crisisdesk.domain.incidents import Mode, Status
 from crisisdesk.domain.message_types import MODES
@@ -149,4 +149,4 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the two messages' ids, one a line")
     p = command(inc_sub, "step-done", "tick a checklist step", cmd_incident_step_done)
     p.add_argument("id", metavar="ID")
-    p.add_argument("step", type=int, metavar="STEP")
+    p.add_argument("step", type=whole_number(1, 1000), metavar="STEP")

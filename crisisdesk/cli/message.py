@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, group
-from crisisdesk.domain.errors import UserError
+from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, group, read_named_text, read_stdin_text
 from crisisdesk.domain.message_types import MESSAGE_TYPES
 
 if TYPE_CHECKING:
@@ -44,15 +42,16 @@ def cmd_message_draft(ctx: Context) -> int:
 
 
 def cmd_message_edit(ctx: Context) -> int:
+    from crisisdesk.services.messages import MAX_VARIANT_CHARS
+
     a = ctx.args
     actor = ctx.actor()
+    limit = f"a variant may hold at most {MAX_VARIANT_CHARS:,} characters (put long material on a web page)"
     if a.text_file == "-":
-        text = ctx.stdin.read()
+        text = read_stdin_text(ctx.stdin, MAX_VARIANT_CHARS, limit)
     else:
-        try:
-            text = Path(a.text_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read --text-file {a.text_file}: {exc}") from None
+        # Up to 4 bytes a character in UTF-8; the service counts the characters.
+        text = read_named_text(a.text_file, 4 * MAX_VARIANT_CHARS, limit, option="--text-file")
     view = ctx.app().messages().edit(actor, a.message, a.channel, a.lang, text.strip())
     ctx.out(f"{view.id}: v{view.version}, hash {view.content_hash} (earlier approvals no longer apply)")
     return EXIT_OK

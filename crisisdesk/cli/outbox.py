@@ -6,7 +6,17 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from crisisdesk.app import App
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, UsageError, group, warn
+from crisisdesk.cli.context import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    MAX_ROWS,
+    AddCommand,
+    Context,
+    Subparsers,
+    group,
+    warn,
+    whole_number,
+)
 from crisisdesk.domain.errors import UserError
 
 if TYPE_CHECKING:
@@ -15,8 +25,6 @@ if TYPE_CHECKING:
 
 def cmd_outbox_list(ctx: Context) -> int:
     a = ctx.args
-    if a.limit < 1:
-        raise UsageError(f"--limit {a.limit}: give the number of rows to show, 1 or more")
     actor = ctx.actor()
     # One row more than shown tells whether there are more (the service gives no count).
     rows = ctx.app().outbox().rows(actor, message_id=a.message, limit=a.limit + 1)
@@ -164,7 +172,13 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     ob_sub = group(command, sub, "outbox", "what is queued, sent, failed or dead on every channel")
     p = command(ob_sub, "list", "outbox rows, newest first, with receipts and reasons", cmd_outbox_list)
     p.add_argument("--message", metavar="MESSAGE", help="only this message's rows")
-    p.add_argument("--limit", type=int, default=200, metavar="N", help="show the newest N rows (default: 200)")
+    p.add_argument(
+        "--limit",
+        type=whole_number(1, MAX_ROWS),
+        default=200,
+        metavar="N",
+        help="show the newest N rows (default: 200)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(ob_sub, "run", "send what is due (with --once: one pass, then exit)", cmd_outbox_run)
     p.add_argument("--once", action="store_true")

@@ -6,9 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from crisisdesk.app import playbook_service
-from crisisdesk.cli.context import EXIT_CHECK_FAILED, EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, warn
+from crisisdesk.cli.context import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    AddCommand,
+    Context,
+    Subparsers,
+    fact_pairs,
+    group,
+    read_named_file,
+    read_stdin_text,
+    warn,
+    whole_number,
+)
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.text_rules import Channel, measure
+
+MAX_CAP_BYTES = 1024**2  # CAP files read by 'cap validate'
+MAX_CHECKED_TEXT = 1_000_000  # characters 'text check' reads from standard input
 
 
 def cmd_playbooks_list(ctx: Context) -> int:
@@ -91,7 +106,10 @@ def cmd_text_check(ctx: Context) -> int:
     from crisisdesk.domain.messages import Variant
 
     a = ctx.args
-    text = ctx.stdin.read() if a.text in (None, "-") else a.text
+    if a.text in (None, "-"):
+        text = read_stdin_text(ctx.stdin, MAX_CHECKED_TEXT, "give a text of a channel's size")
+    else:
+        text = a.text
     text = text.removesuffix("\n") if a.text in (None, "-") else text
     channel = Channel.parse(a.channel)
     m = measure(channel, text, mastodon_limit=a.mastodon_limit)
@@ -107,7 +125,9 @@ def cmd_text_check(ctx: Context) -> int:
 
 
 def cmd_cap_validate(ctx: Context) -> int:
-    problems = playbook_service().check_cap_file(Path(ctx.args.file), ipaws=ctx.args.profile == "ipaws")
+    limit = f"a CAP alert is a few kilobytes; this command reads at most {MAX_CAP_BYTES // 1024**2} MiB"
+    data = read_named_file(ctx.args.file, MAX_CAP_BYTES, limit)
+    problems = playbook_service().check_cap(data, ipaws=ctx.args.profile == "ipaws")
     if ctx.args.json:
         ctx.json({"valid": not problems, "problems": problems})
     else:
@@ -146,7 +166,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("--lang", default="en", metavar="LANG")
     p.add_argument("--mode", choices=MODES, default="live")
     p.add_argument("--type", choices=MESSAGE_TYPES, default="update", help="message type, for the alert checks")
-    p.add_argument("--mastodon-limit", type=int, default=500, metavar="N")
+    p.add_argument("--mastodon-limit", type=whole_number(1, 100_000), default=500, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     cap_sub = group(command, sub, "cap", "CAP 1.2 alerts")

@@ -8,6 +8,7 @@ services, the outbox and the channel layer all ask it.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 from crisisdesk.domain.choices import parse_choice
 from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.plain_text import control_character
 
 
 class AccountKind(enum.StrEnum):
@@ -157,11 +159,11 @@ class Account:
         }
 
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # fullmatch: "$" would let a trailing newline in
 
 
 def check_account_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise UserError(
             f"invalid channel name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -169,8 +171,105 @@ def check_account_name(name: str) -> str:
     return name
 
 
+# -- settings as people type them ------------------------------------------------------------------------
+# Refused when the account is added, so a setting that cannot work never becomes an alert that fails (or, worse,
+# goes somewhere else). Pure checks: files (an email cafile) are checked by the service.
+
+_WEB_ADDRESS = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://"
+    r"(?:[^/?#@\s]*@)?"  # a user name (one with a password is refused before this)
+    r"(?P<host>\[[^\]/?#@\s]*\]|[\w.-]+)"
+    r"(?::(?P<port>[0-9]*))?"
+    r"(?P<rest>[/?#]\S*)?"
+)
+_BASE_URL = "base_url"  # a base the channel appends its own API paths to
+_WHOLE_URL = "url"  # the whole address, used as it is
+_PORT = re.compile(r"[0-9]{1,5}")
+_PHONE_NUMBER = re.compile(r"\+?[0-9 ().-]+")
+_EMAIL_ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]\\]+@\w(?:[\w.-]*\w)?")
+
+
+def _port_ok(text: str) -> bool:
+    return _PORT.fullmatch(text) is not None and 1 <= int(text) <= 65535
+
+
+def _check_web_address(key: str, value: str) -> None:
+    m = _WEB_ADDRESS.fullmatch(value)
+    ok = m is not None and m["scheme"].lower() in ("http", "https")
+    if m is not None and ok and m["host"].startswith("["):
+        try:
+            ipaddress.IPv6Address(m["host"][1:-1])
+        except ValueError:
+            ok = False
+    if m is not None and ok and m["port"] is not None:
+        ok = _port_ok(m["port"])
+    if not ok or m is None:
+        raise UserError(
+            f"{key}={value!r} is not a web address: give an http:// or https:// address with a host "
+            "(and a port from 1 to 65535, if any), such as https://example.org"
+        )
+    if key == _BASE_URL and ("?" in value or "#" in value):
+        # The channel adds its API path after the base: after a '?' it would become a query string, and the
+        # request would go to whatever the base names (a Matrix base_url ending in '?' posted into another room).
+        raise UserError(
+            f"{key}={value!r}: a base address takes no '?' or '#' (the channel adds its own path after it); "
+            "give the server's address alone"
+        )
+
+
+def _recipients(kind: AccountKind, value: str) -> list[str]:
+    found = [x.strip() for x in value.split(",") if x.strip()]
+    if not found:
+        what = "phone numbers" if kind is AccountKind.SMS else "email addresses"
+        raise UserError(f"to={value!r} names no recipient: give one or more {what}, separated by commas")
+    return found
+
+
+def _check_phone_number(number: str) -> None:
+    digits = sum(c.isdigit() for c in number)
+    if _PHONE_NUMBER.fullmatch(number) is None or not 7 <= digits <= 15:
+        raise UserError(
+            f"{number!r} is not a phone number: write it with 7 to 15 digits, a leading + for the country code, "
+            "and spaces, dashes, dots or parentheses if you like (+1 555 010 0111)"
+        )
+
+
+def _check_email_address(key: str, address: str) -> None:
+    if _EMAIL_ADDRESS.fullmatch(address) is None:
+        raise UserError(f"{key}: {address!r} is not an email address: write it as name@example.org, without a name")
+
+
+def _check_matrix_room(room: str) -> None:
+    if room[:1] not in ("!", "#") or any(c in "/?#" or c.isspace() for c in room[1:]):
+        raise UserError(
+            f"room={room!r} is not a Matrix room: give its id (!abc123:example.org) or its alias "
+            "(#alerts:example.org), with no '/', '?', '#' or spaces after the first character"
+        )
+
+
+def _check_setting(kind: AccountKind, key: str, value: str) -> None:
+    """One setting's value, as its kind uses it (empty optional settings are not checked: they mean none)."""
+    if not value:
+        return
+    if key in (_BASE_URL, _WHOLE_URL):
+        _check_web_address(key, value)
+    elif kind is AccountKind.EMAIL and key == "port" and not _port_ok(value):
+        raise UserError(f"port={value!r}: give the mail server's port, a number from 1 to 65535 (often 587 or 465)")
+    elif kind is AccountKind.EMAIL and key == "from":
+        _check_email_address(key, value)
+    elif kind is AccountKind.EMAIL and key == "to":
+        for address in _recipients(kind, value):
+            _check_email_address(key, address)
+    elif kind is AccountKind.SMS and key == "to":
+        for number in _recipients(kind, value):
+            _check_phone_number(number)
+    elif kind is AccountKind.MATRIX and key == "room":
+        _check_matrix_room(value)
+
+
 def parse_settings(kind: AccountKind, pairs: Iterable[str]) -> dict[str, str]:
-    """``KEY=VALUE`` pairs checked against the kind's settings; every required one must be there."""
+    """``KEY=VALUE`` pairs checked against the kind's settings; every required one must be there, and each value
+    must be usable as its kind uses it (one line, a web address with a host, a port, a recipient...)."""
     spec = KINDS[kind]
     known = (*spec.required, *spec.optional)
     out: dict[str, str] = {}
@@ -190,11 +289,15 @@ def parse_settings(kind: AccountKind, pairs: Iterable[str]) -> dict[str, str]:
     if kind is AccountKind.EMAIL and out.get("security", "starttls") not in ("starttls", "tls", "none"):
         raise UserError("email security is starttls, tls or none")
     for key, value in out.items():
+        control = control_character(value)
+        if control:
+            raise UserError(f"the {key} setting holds a control character ({control}): a setting is one line of text")
         if _URL_WITH_PASSWORD.match(value):
             raise UserError(
                 f"the {key} setting holds a password (user:password@host): settings are stored and exported in the "
                 f"clear; give the URL without it and pipe the {spec.secret_label or 'secret'} in with --secret-stdin"
             )
+        _check_setting(kind, key, value)
     return out
 
 

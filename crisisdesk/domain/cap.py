@@ -20,7 +20,7 @@ CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 IPAWS_CODE = "IPAWSv1.0"
 MSG_TYPES = {"alert": "Alert", "update": "Update", "correction": "Update", "all-clear": "Update", "cancel": "Cancel"}
 LANG_TAGS = {"en": "en-US", "es": "es-US"}
-_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
+_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d")  # fullmatch
 
 
 class CapError(ValueError):
@@ -333,7 +333,7 @@ def rule_problems(alert: CapAlert) -> list[str]:
     for info in alert.infos:
         times += [("effective", info.effective), ("onset", info.onset), ("expires", info.expires)]  # type: ignore[list-item]
     for name, value in times:
-        if value is not None and not _DATETIME.match(value):
+        if value is not None and not _DATETIME.fullmatch(value):
             problems.append(f"{name} {value!r}: CAP times need a numeric offset such as -06:00 (never Z)")
     if alert.msg_type in ("Update", "Cancel", "Ack", "Error") and not (alert.references or "").strip():
         problems.append(f"a {alert.msg_type} message must name the messages it changes in <references>")
@@ -354,7 +354,7 @@ def rule_problems(alert: CapAlert) -> list[str]:
                 if problem:
                     problems.append(problem)
             for circle in area.circles:
-                if not re.match(r"^-?\d+(\.\d+)?,-?\d+(\.\d+)? \d+(\.\d+)?$", circle):
+                if not re.fullmatch(r"-?\d+(\.\d+)?,-?\d+(\.\d+)? \d+(\.\d+)?", circle):
                     problems.append(f"circle {circle!r}: write 'LAT,LON RADIUS'")
     return problems
 
@@ -371,7 +371,7 @@ def ipaws_problems(alert: CapAlert) -> list[str]:
         same = [v for n, v in info.event_codes if n == "SAME"]
         if len(same) != 1:
             problems.append(f"{lang}: IPAWS needs exactly one SAME event code (found {len(same)})")
-        elif not re.match(r"^[A-Z]{3}$", same[0]):
+        elif not re.fullmatch(r"[A-Z]{3}", same[0]):
             problems.append(f"{lang}: SAME event code {same[0]!r} must be three capital letters")
         if not info.expires:
             problems.append(f"{lang}: IPAWS needs <expires>")
@@ -388,7 +388,7 @@ def ipaws_problems(alert: CapAlert) -> list[str]:
             if not any(n == "SAME" for n, _ in area.geocodes):
                 problems.append(f"{lang}: area {area.description!r} needs a SAME geocode")
             for name, value in area.geocodes:
-                if name == "SAME" and not re.match(r"^\d{6}$", value):
+                if name == "SAME" and not re.fullmatch(r"\d{6}", value):
                     problems.append(f"{lang}: SAME geocode {value!r} must be six digits")
     return problems
 

@@ -31,7 +31,13 @@ class NotADatabase(UserError):
 
 
 class DatabaseDamaged(UserError):
-    """SQLite cannot read the file: damaged, or not a database despite its header."""
+    """SQLite cannot read the file: damaged, or not a database despite its header.
+
+    ``damage`` is what is wrong without the advice the message adds, for a report that gives its own."""
+
+    def __init__(self, damage: str, advice: str = "") -> None:
+        super().__init__(f"{damage}; {advice}" if advice else damage)
+        self.damage = damage
 
 
 class DatabaseTooNew(UserError):

@@ -115,15 +115,16 @@ def parse_area(text: str) -> Area:
 # -- parsing ----------------------------------------------------------------------------------------------
 
 _DURATION = re.compile(
-    r"^\s*(?:(?P<h>\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hours?)\s*)?(?:(?P<m>\d+)\s*(?:m|min|mins|minutes?)\s*)?$", re.I
+    r"\s*(?:(?P<h>\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hours?)\s*)?(?:(?P<m>\d+)\s*(?:m|min|mins|minutes?)\s*)?", re.I
 )
-_ISO_DURATION = re.compile(r"^P(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?)$")
-_PHONE = re.compile(r"^\+?[\d\s().-]{3,20}$")
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
+# Used with fullmatch: "$" would allow a trailing newline.
+_ISO_DURATION = re.compile(r"P(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?)")
+_PHONE = re.compile(r"\+?[\d\s().-]{3,20}")
+_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.I)
 
 
 def parse_duration(text: str) -> timedelta:
-    m = _DURATION.match(text) or _ISO_DURATION.match(text.strip().upper())
+    m = _DURATION.fullmatch(text) or _ISO_DURATION.fullmatch(text.strip().upper())
     if not m or not (m.group("h") or m.group("m")):
         raise BadFact(f"{text!r} is not a duration: write 90m, 2h, 1h30m or PT2H")
     return timedelta(hours=float(m.group("h") or 0), minutes=int(m.group("m") or 0))
@@ -160,11 +161,11 @@ def parse_fact(spec: FactSpec, text: str, tz: tzinfo) -> Any:
         case FactType.AREA:
             return parse_area(text)
         case FactType.PHONE:
-            if not _PHONE.match(text) or sum(c.isdigit() for c in text) < 3:
+            if not _PHONE.fullmatch(text) or sum(c.isdigit() for c in text) < 3:
                 raise BadFact(f"{text!r} is not a phone number")
             return text
         case FactType.URL:
-            if not _URL.match(text):
+            if not _URL.fullmatch(text):
                 raise BadFact(f"{text!r} is not a web address: start it with https://")
             return text
         case FactType.CHOICE:

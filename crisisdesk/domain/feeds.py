@@ -49,6 +49,7 @@ KIND_HELP: dict[SourceKind, str] = {
 PUBLIC_KINDS = frozenset({SourceKind.MASTODON, SourceKind.BLUESKY, SourceKind.OPEN311})
 
 MIN_INTERVAL = 30  # seconds; nobody should be polled harder than this
+MAX_INTERVAL = 7 * 24 * 3600  # a week: a source watched more rarely is not watched during an incident
 DEFAULT_INTERVAL = 300
 
 

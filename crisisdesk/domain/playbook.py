@@ -38,9 +38,9 @@ FALLBACK: dict[Channel, tuple[str, ...]] = {
     Channel.CAP_INSTRUCTION: ("cap-instruction", "instruction"),
 }
 TEMPLATE_KEYS = frozenset(GROUP_KEYS) | {c.value for c in Channel}
-_OFFSET = re.compile(r"^T\s*\+\s*(?P<d>.+)$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
-_LANG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+_OFFSET = re.compile(r"T\s*\+\s*(?P<d>.+)")  # these are used with fullmatch: "$" allows a trailing newline
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
+_LANG = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 
 MAX_PLAYBOOK_BYTES = 128 * 1024  # ten times the largest shipped playbook (12 kB)
 MAX_YAML_DEPTH = 20  # levels of mappings and lists inside each other; the shipped playbooks use 6
@@ -155,7 +155,7 @@ class Playbook(_Model):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError("an id is 2-64 lowercase letters, digits and '-'")
         return value
 
@@ -163,7 +163,7 @@ class Playbook(_Model):
     @classmethod
     def _langs(cls, value: list[str]) -> list[str]:
         for lang in value:
-            if not _LANG.match(lang):
+            if not _LANG.fullmatch(lang):
                 raise ValueError(f"{lang!r} is not a language code such as en or es")
         return value
 
@@ -183,7 +183,7 @@ class Playbook(_Model):
 
 
 def parse_offset(text: str) -> timedelta:
-    m = _OFFSET.match(text.strip())
+    m = _OFFSET.fullmatch(text.strip())
     if not m:
         raise ValueError(f"{text!r}: write a due offset such as T+10m or T+1h30m")
     if m.group("d").strip() in ("0", "0m"):

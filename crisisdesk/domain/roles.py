@@ -48,12 +48,12 @@ def roles_granting(permission: Permission) -> list[Role]:
     return [role for role, perms in ROLE_PERMISSIONS.items() if permission in perms]
 
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a trailing newline in
 MIN_PASSWORD_LENGTH = 8
 
 
 def check_user_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise UserError(
             f"invalid user name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )

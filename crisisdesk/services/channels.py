@@ -39,6 +39,21 @@ def _overlap(a: Path, b: Path) -> bool:
     return a == b or a.is_relative_to(b) or b.is_relative_to(a)
 
 
+def _readable_file(value: str, key: str) -> str:
+    """A file setting (an email cafile) as an absolute path, if it names a readable regular file: the worker
+    runs in another folder, and a device or a folder there fails every send with a traceback."""
+    path = Path(value).expanduser().absolute()
+    try:
+        if not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file" if path.exists() else "missing"
+            raise UserError(f"{key}={value}: {path} is {what}; give the certificate file (PEM)")
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UserError(f"{key}={value}: {path} cannot be read ({exc.strerror or exc})") from None
+    return str(path)
+
+
 class ChannelService:
     def __init__(self, db: Database, log: EventLog, secrets: SecretStore, data_dir: Path) -> None:
         self.db = db
@@ -71,6 +86,8 @@ class ChannelService:
             # A relative folder is under the channels folder; kept resolved, so the account names one place.
             folder = Path(values.get("path") or name).expanduser()
             values["path"] = os.path.realpath(folder if folder.is_absolute() else self.data_dir / "channels" / folder)
+        if values.get("cafile"):
+            values["cafile"] = _readable_file(values["cafile"], "cafile")
         if spec.secret_label and not (secret or "").strip():
             raise UserError(f"a {kind.value} channel needs its {spec.secret_label}: pipe it in with --secret-stdin")
         if not spec.secret_label and secret:

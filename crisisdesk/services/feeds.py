@@ -25,6 +25,7 @@ from crisisdesk.domain.events import Kind
 from crisisdesk.domain.facts import Area, BadFact, FactType, parse_area, zone
 from crisisdesk.domain.feeds import (
     DEFAULT_INTERVAL,
+    MAX_INTERVAL,
     MIN_INTERVAL,
     PRIORITY_ORDER,
     PUBLIC_KINDS,
@@ -56,7 +57,7 @@ from crisisdesk.services.people import SYSTEM
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a trailing newline in
 
 
 # -- views -----------------------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ class FeedService:
 
     def add(self, actor: Actor, name: str, url: str, kind: str, *, interval: int = DEFAULT_INTERVAL) -> Source:
         require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "add a feed")
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise UserError(f"invalid feed name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
         try:
             source_kind = SourceKind(kind)
@@ -296,6 +297,8 @@ class FeedService:
             ) from None
         if interval < MIN_INTERVAL:
             raise UserError(f"an interval of {interval} s is too short: at least {MIN_INTERVAL} s, to be polite")
+        if interval > MAX_INTERVAL:
+            raise UserError(f"an interval of {interval:,} s is too long: at most {MAX_INTERVAL:,} s (a week)")
         url = url.strip()
         if source_kind is SourceKind.FOLDER:
             folder = Path(url.removeprefix("file://")).expanduser().resolve()

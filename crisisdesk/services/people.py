@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import AuthenticationFailed, UserError
 from crisisdesk.domain.events import Kind
+from crisisdesk.domain.plain_text import control_character
 from crisisdesk.domain.roles import Actor, Permission, Role, check_password, check_user_name
 from crisisdesk.services.guard import current_actor, require
 from crisisdesk.services.passwords import PasswordHasher
@@ -18,6 +19,7 @@ from crisisdesk.store.eventlog import WORKSTATION_KEY, EventLog
 from crisisdesk.store.ledger import Ledger
 
 SYSTEM = "system"
+MAX_WORKSTATION_NAME = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,10 @@ class PeopleService:
         password_hash = self.hasher.hash(password)
         ws_id = str(uuid.uuid4())
         name = workstation_name or socket.gethostname() or "workstation"
+        control = control_character(name)
+        if control or len(name) > MAX_WORKSTATION_NAME:
+            why = f"holds a control character ({control})" if control else f"is over {MAX_WORKSTATION_NAME} characters"
+            raise UserError(f"the workstation name {name!r} {why}: give a short name on one line, such as 'EOC desk 1'")
         with self.db.write() as conn:
             # Checked inside the write transaction so two first runs cannot both succeed.
             if conn.execute("SELECT 1 FROM local_settings WHERE key = ?", (WORKSTATION_KEY,)).fetchone():

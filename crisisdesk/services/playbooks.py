@@ -23,7 +23,7 @@ from crisisdesk.domain.cap import (
     schema_problems,
 )
 from crisisdesk.domain.clock import Clock
-from crisisdesk.domain.errors import NotFound, UserError
+from crisisdesk.domain.errors import NotFound
 from crisisdesk.domain.facts import zone
 from crisisdesk.domain.messages import Variant, check_message_type, parse_values, render_message
 from crisisdesk.domain.playbook import MAX_PLAYBOOK_BYTES, Playbook, Problem, size_problem
@@ -250,10 +250,3 @@ class PlaybookService:
         if ipaws:
             problems += ipaws_problems(alert)
         return problems
-
-    def check_cap_file(self, path: Path, *, ipaws: bool = False) -> list[str]:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read {path}: {exc.strerror}") from None
-        return self.check_cap(data, ipaws=ipaws)

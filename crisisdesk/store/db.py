@@ -27,6 +27,14 @@ _HEADER = b"SQLite format 3\x00"
 log = logging.getLogger(__name__)
 
 
+def _refuse_unless_regular(path: Path) -> None:
+    """A database is a regular file: reading the header of a named pipe waits forever, of a device never ends."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; --db needs a file path")
+    if not path.is_file():
+        raise UserError(f"{path} is not a regular file (a device, a pipe or a socket); --db needs a database file")
+
+
 def _read_header_version(path: Path) -> int | None:
     """``user_version`` straight from the file header (offset 60), without letting SQLite touch the file."""
     with path.open("rb") as f:
@@ -55,12 +63,21 @@ def _wal_version(path: Path, busy_timeout_ms: int) -> int | None:
         conn.close()
 
 
-def _explain(exc: sqlite3.Error, path: Path) -> Exception:
+# Opening reads the schema: text in it that is not UTF-8 (a damaged page) makes SQLite's own error undecodable.
+_OPEN_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def _explain(exc: sqlite3.Error | UnicodeDecodeError, path: Path) -> Exception:
+    if isinstance(exc, UnicodeDecodeError):
+        return DatabaseDamaged(
+            f"{path} is damaged or not a crisisdesk database (its schema holds text that is not UTF-8)",
+            "restore it from a backup",
+        )
     text = str(exc)
     if "locked" in text or "busy" in text:
         return ExternalError(f"the database {path} is busy (another crisisdesk is writing); try again in a moment")
     if "not a database" in text or "malformed" in text:
-        return DatabaseDamaged(f"{path} is damaged or not a crisisdesk database ({text}); restore it from a backup")
+        return DatabaseDamaged(f"{path} is damaged or not a crisisdesk database ({text})", "restore it from a backup")
     if "readonly" in text or "unable to open" in text:
         return UserError(f"cannot write to {path} ({text}); check the file's permissions")
     if "disk" in text and "full" in text:
@@ -100,13 +117,12 @@ class Database:
         path = Path(path)
         latest = migrations[-1].version if migrations else 0
         if path.exists():
-            if path.is_dir():
-                raise UserError(f"{path} is a folder; --db needs a file path")
+            _refuse_unless_regular(path)
             found = _read_header_version(path)
             if found is not None:
                 try:
                     found = max(found, _wal_version(path, busy_timeout_ms) or 0)
-                except sqlite3.Error as exc:
+                except _OPEN_ERRORS as exc:
                     raise _explain(exc, path) from exc
             if found is not None and found > latest:
                 raise DatabaseTooNew(
@@ -121,7 +137,7 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             raise _explain(exc, path) from exc
         db = cls(conn, path, busy_timeout_ms)
         try:
@@ -142,15 +158,14 @@ class Database:
         path = Path(path)
         if not path.exists():
             raise NotFound(f"no database at {path}: give the workstation's database with --db (nothing was created)")
-        if path.is_dir():
-            raise UserError(f"{path} is a folder; --db needs a file path")
+        _refuse_unless_regular(path)
         if _read_header_version(path) is None:
             raise NotADatabase(f"{path} is empty (0 bytes), not a crisisdesk database; nothing was created")
         try:
             conn = sqlite3.connect(
                 path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000
             )
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             raise _explain(exc, path) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -163,7 +178,7 @@ class Database:
             has_log = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
             if version == 0 or has_log is None:
                 raise NotADatabase(f"{path} is an SQLite file but not a crisisdesk database (it holds no audit log)")
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             conn.close()
             raise _explain(exc, path) from exc
         except BaseException:
@@ -194,7 +209,7 @@ class Database:
             # 64 MB of page cache: the event hash index takes random inserts, which slow to a crawl once it
             # outgrows SQLite's default 2 MB (measured in bench/event_log.py).
             self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        except sqlite3.Error as exc:
+        except _OPEN_ERRORS as exc:
             raise _explain(exc, self.path) from exc
 
     def quick_check(self, limit: int = 100, *, full: bool = False) -> str | None:

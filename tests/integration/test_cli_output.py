@@ -130,7 +130,7 @@ def test_outbox_list_says_when_it_shows_a_page_of_more(cli_as: CliRun, core: App
     code, out, err = cli_as("vic", "outbox", "list", "--limit", "1", "--message", alert.id)
     assert code == 0 and "showing" not in out and alert.id in out
     code, out, err = cli_as("vic", "outbox", "list", "--limit", "0")
-    assert code == 2 and "--limit 0" in err
+    assert code == 2 and "argument --limit: 0: give a whole number from 1" in err
 
 
 def test_quiet_prints_only_the_new_ids_for_a_script(cli_as: CliRun, core: App, team) -> None:  # type: ignore[no-untyped-def]
