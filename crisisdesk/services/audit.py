@@ -352,7 +352,7 @@ class AuditService:
             projections = self.log.compare_projections(scratch_dir=scratch_dir) if deep else None
             foreign = self._foreign()
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
-            return VerifyReport(chain=None, damage=str(exc))
+            return VerifyReport(chain=None, damage=exc.damage)
         return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign)
 
     def _foreign(self) -> tuple[tuple[str, int, int], ...]:
