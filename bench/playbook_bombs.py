@@ -28,6 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.measured import MEASURED_CLI  # noqa: E402 - after the checkout is on the path
+
 FLOOD = (ROOT / "playbooks" / "flash-flood.yaml").read_text(encoding="utf-8")
 LONG = "      long: |\n        Mill County Emergency Management: a Flash"
 
@@ -71,30 +75,12 @@ BOMBS: dict[str, Callable[[], str]] = {
 }
 
 
-# The command line, timed from after its imports; the time goes to a file so the output stays the command's own.
-CHILD = """
-import json, resource, sys, time
-resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
-import crisisdesk.cli, crisisdesk.services.playbooks
-start = time.perf_counter()
-try:
-    code = crisisdesk.cli.main(sys.argv[3:])
-finally:
-    seconds = time.perf_counter() - start
-    with open("/proc/self/status") as status:
-        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    with open(sys.argv[1], "w") as f:
-        json.dump({"seconds": seconds, "peak_kib": peak}, f)
-sys.exit(code)
-"""
-
-
 def run(args: list[str], env: dict[str, str], timeout: float, memory: int) -> tuple[str, float, str, float, str]:
     """(exit, seconds, seconds of the command itself, peak MiB, first output line) of one command."""
 
     with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as took:
         start = time.perf_counter()
-        command = [sys.executable, "-c", CHILD, took.name, str(memory), *args]
+        command = [sys.executable, "-c", MEASURED_CLI, took.name, str(memory), *args]
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()

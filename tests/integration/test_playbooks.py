@@ -30,6 +30,7 @@ from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.text_rules import Channel
 from crisisdesk.domain.validate import validate_text
 from crisisdesk.services.playbooks import PlaybookService
+from tests.support.measured import MEASURED_CLI
 
 SHIPPED = sorted(shipped_playbooks_dir().glob("*.yaml"))
 FLOOD = shipped_playbooks_dir() / "flash-flood.yaml"
@@ -375,25 +376,6 @@ PLAYBOOK_BOMBS: dict[str, tuple[Callable[[], str], tuple[int, int], str]] = {
     ),
 }
 
-# The command line in its own process, timed from after its imports (starting Python and importing the playbook
-# stack takes a second or more on its own). Its peak memory is the kernel's high-water mark of the process's own
-# memory (VmHWM), not wait4's, which also counts the test process it was forked from. Both go to a file, so the
-# output stays the command's own.
-CHILD = """
-import json, sys, time
-import crisisdesk.cli, crisisdesk.services.playbooks
-start = time.perf_counter()
-try:
-    code = crisisdesk.cli.main(sys.argv[2:])
-finally:
-    seconds = time.perf_counter() - start
-    with open("/proc/self/status") as status:
-        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    with open(sys.argv[1], "w") as f:
-        json.dump({"seconds": seconds, "peak_kib": peak}, f)
-sys.exit(code)
-"""
-
 
 @dataclass
 class Ran:
@@ -409,7 +391,9 @@ def run_process(tmp_path: Path, *args: str, deadline: float = 120) -> Ran:
     fails the test instead of hanging it or taking the machine's memory."""
     took, out, err = tmp_path / "took", tmp_path / "out", tmp_path / "err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(took), *args], stdout=stdout, stderr=stderr)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", MEASURED_CLI, str(took), "0", *args], stdout=stdout, stderr=stderr
+        )
         timer = threading.Timer(deadline, proc.kill)
         timer.start()
         try:
