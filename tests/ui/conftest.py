@@ -1,0 +1,37 @@
+"""UI tests: no window outlives its test, nor the database it reads.
+
+A window closed at the end of a test is only hidden until Qt deletes it; its timers keep running and, in a later
+test's event loop, read a database the earlier test already closed ("Cannot operate on a closed database", seen
+under load). Every top-level widget is deleted after each test, before the test's database is closed, and the
+deletions are carried out at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
+
+from crisisdesk.app import App
+
+
+def delete_windows() -> None:
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture
+def core(core: App, qapp: QApplication) -> Iterator[App]:
+    """The shared ``core``, with every window gone before it closes."""
+    yield core
+    delete_windows()
+
+
+@pytest.fixture(autouse=True)
+def no_window_outlives_its_test(qapp: QApplication) -> Iterator[None]:
+    yield
+    delete_windows()
