@@ -18,6 +18,10 @@ import orjson
 from crisisdesk.domain.canonical import normalise, parse
 
 FORMAT_VERSION = 1
+# A body that is not exactly the canonical form of what it parses to: a key written twice (SQLite's json_extract
+# reads the first, the parser the last, so the indexed columns and the content could name different workstations),
+# whitespace, unsorted keys. Every real event is written canonical, so any other body was made by hand.
+NOT_CANONICAL = "its content is not in canonical form (a key written twice, or bytes written by hand)"
 GENESIS = "0" * 64  # the "previous hash" of a workstation's first event
 
 
@@ -151,6 +155,14 @@ def seal(
     )
 
 
+def is_canonical(body: bytes) -> bool:
+    """Whether ``body`` is byte for byte the canonical form of what it parses to."""
+    try:
+        return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) == body
+    except orjson.JSONDecodeError:
+        return False
+
+
 def from_body(body: bytes, stored_hash: str) -> Event:
     data = parse(body)
     return Event(
@@ -226,7 +238,7 @@ def verify_segment(rows: Iterable[tuple[int, str, bytes]]) -> Segment:
     the audit's hot path: it is written for speed (one workstation's head kept in locals).
     """
     sha256 = hashlib.sha256
-    loads = orjson.loads
+    loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
     entries: dict[str, tuple[int, int, str, int]] = {}
     heads: dict[str, tuple[int, str]] = {}
     checked = 0
@@ -244,6 +256,9 @@ def verify_segment(rows: Iterable[tuple[int, str, bytes]]) -> Segment:
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             failure = (position, None, "its content is not a crisisdesk event")
+            break
+        if dumps(data, option=sort_keys) != body:
+            failure = (position, None, NOT_CANONICAL)
             break
         if ws != ws_now:
             if ws_now is not None:

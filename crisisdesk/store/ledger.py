@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crisisdesk.domain.errors import UserError
-from crisisdesk.domain.events import Event, Kind, from_body
+from crisisdesk.domain.events import Event, Kind, from_body, is_canonical
 
 _USER_KINDS = (Kind.USER_ADDED, Kind.ROLE_GRANTED, Kind.ROLE_REVOKED)
 _VERSION_KINDS = (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
@@ -136,10 +136,10 @@ class Ledger:
             "ORDER BY position"
         )
         for position, stored_hash, body in self.conn.execute(sql, (*params, self._workstation())):
-            if hashlib.sha256(body).hexdigest() != stored_hash:
+            if hashlib.sha256(body).hexdigest() != stored_hash or not is_canonical(body):
                 raise TamperedLog(
-                    f"audit log entry #{position} does not match its hash, so nothing is decided on it; "
-                    "run 'crisisdesk audit verify'"
+                    f"audit log entry #{position} does not match its hash or is not in canonical form, so nothing "
+                    "is decided on it; run 'crisisdesk audit verify'"
                 )
             yield from_body(body, stored_hash)
 

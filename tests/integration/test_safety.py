@@ -502,3 +502,40 @@ def test_editing_a_text_back_to_an_approved_one_needs_a_new_submit_and_approval(
     messages.submit(team["carla"], msg.id)
     messages.approve(team["ivan"], msg.id, back.content_hash)
     assert messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}").state == "published"
+
+
+def test_an_approval_forged_with_a_key_written_twice_decides_nothing_and_verify_says_so(
+    core: App, team: dict[str, Actor]
+) -> None:
+    """The hostile tester's second forgery: the body names "ws" twice, this workstation first (what SQLite's
+    json_extract, and so the indexed columns, read) and a made-up one last (what the JSON parser reads, so the
+    chain check saw a separate, valid chain). Only canonical bodies are events."""
+    import hashlib
+
+    from crisisdesk.domain.canonical import canonical_bytes
+    from crisisdesk.domain.events import GENESIS
+    from crisisdesk.store.projections import apply
+
+    inc = open_incident(core, team)
+    messages = core.messages()
+    msg = messages.draft(team["carla"], inc, "alert")
+    messages.submit(team["carla"], msg.id)
+    payload = canonical_bytes(
+        {"message": msg.id, "incident": inc, "version": 1, "hash": msg.content_hash, "roles": ["approver"]}
+    ).decode()
+    local = core.log.workstation_id()
+    body = (
+        f'{{"actor":"ivan","at":"2026-11-22T09:31:00.000000+00:00","kind":"message.approved","payload":{payload},'
+        f'"prev":"{GENESIS}","seq":-7,"seq":1,"v":1,"ws":"{local}","ws":"ws-elsewhere"}}'
+    ).encode()
+    forged = hashlib.sha256(body).hexdigest()
+    with core.db.write() as conn:
+        conn.execute("INSERT INTO events (hash, body) VALUES (?, ?)", (forged, body))
+        from crisisdesk.domain.events import from_body
+
+        apply(conn, from_body(body, forged))
+    assert core.db.conn.execute("SELECT workstation_id FROM events WHERE hash = ?", (forged,)).fetchone()[0] == local
+    with pytest.raises(UserError, match="not in canonical form"):
+        messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
+    report = core.audit.verify()
+    assert not report.ok and "not in canonical form" in report.describe()
