@@ -40,6 +40,10 @@ class Post:
     cap: bytes | None = None
     references: tuple[str, ...] = ()  # message ids this one changes (an update, a correction, a cancel)
     media: tuple[Mapping[str, str], ...] = field(default=())  # {"path", "alt", "mime"}
+    # When this row was first tried, if it was before (a retry, or a send in doubt): a channel that looks a send
+    # up by its content (SMS) looks only from then on, so another message with the same words is never taken for
+    # this one. None on the first try: nothing of this row can be out there yet.
+    first_try_at: datetime | None = None
 
     def langs(self, account: Account) -> list[str]:
         return message_langs(account, self.texts)

@@ -77,6 +77,7 @@ class OutboxRow:
     retract_reason: str | None
     idem_key: str
     content_hash: str
+    first_try_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +185,7 @@ class OutboxService:
             retract_reason=r["retract_reason"],
             idem_key=r["idem_key"],
             content_hash=r["content_hash"],
+            first_try_at=r["first_try_at"],
         )
 
     # -- what people do -------------------------------------------------------------------------------
@@ -332,10 +334,12 @@ class OutboxService:
 
         A sender thread asks this thread (the one that writes) to claim its next rows and waits; this thread
         checks each against the log, commits the claims and hands back the posts. For a channel that cannot be
-        asked whether a send arrived (Apprise, email), one row is claimed at a time, so a crash leaves at most that
-        row in doubt. A channel that can be asked, or that drops a repeated key, may claim the next few rows
+        asked whether a send arrived (Apprise, email) or cannot take a message back (SMS), one row is claimed at a
+        time, so a crash leaves at most that row in doubt and a withdrawal stops every row not yet claimed. A
+        channel that can be asked (or drops a repeated key) and can retract may claim the next few rows
         (``CLAIM_AHEAD``, what it sends in well under a second) and send them while their outcomes are recorded:
-        a row of those left in doubt by a crash is looked up or sent again, never sent twice to people.
+        a row of those left in doubt by a crash is looked up or sent again, never sent twice to people, and one
+        withdrawn while it waited is taken back right after.
         The outcome of the last send and the next claim go into one transaction; rows claimed behind a failure
         are released, never attempted, back to queued."""
         rows: dict[str, list[OutboxRow]] = {}
@@ -355,7 +359,9 @@ class OutboxService:
 
         def send_in_order(account_id: str) -> None:
             adapter = adapters[account_id]
-            ahead = CLAIM_AHEAD if adapter.can_lookup or adapter.resend_is_safe else 1
+            # Claiming ahead is for channels where a row in doubt is looked up or resent safely AND a row withdrawn
+            # while it waits can still be taken back after it went (SMS can be looked up, not recalled).
+            ahead = CLAIM_AHEAD if (adapter.can_lookup or adapter.resend_is_safe) and adapter.can_retract else 1
             todo = rows[account_id]
             last: tuple[OutboxRow, Receipt | ChannelError] | None = None
             while todo:
@@ -574,6 +580,7 @@ class OutboxService:
             cap=pub.cap.encode("utf-8") if pub.cap else None,
             references=tuple(content["references"]),
             media=tuple(content.get("media", ())),
+            first_try_at=datetime.fromisoformat(row.first_try_at) if row.first_try_at else None,
         )
 
     def _adapter(self, account_id: str) -> Adapter:

@@ -311,6 +311,12 @@ MIGRATIONS += (
     ),
 )
 
+# When an outbox row was first tried: a channel that can only look a send up by its content (SMS) looks from
+# then on, so two messages with the same words are never taken for one another.
+MIGRATIONS += (
+    Migration(8, "when each outbox row was first tried", ("ALTER TABLE outbox ADD COLUMN first_try_at TEXT",)),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).

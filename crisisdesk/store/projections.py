@@ -214,7 +214,9 @@ def _outbox_set(conn: sqlite3.Connection, e: Event, row: str, **columns: object)
 def _outbox_claimed(conn: sqlite3.Connection, e: Event) -> None:
     for row in e.payload["rows"]:
         conn.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?", (e.at, row)
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, first_try_at = coalesce(first_try_at, ?),"
+            " updated_at = ? WHERE id = ?",
+            (e.at, e.at, row),
         )
 
 
@@ -253,7 +255,8 @@ def _outbox_released(conn: sqlite3.Connection, e: Event) -> None:
     """Claimed behind a failure and never attempted: back to queued, the claim's attempt not counted."""
     for row in e.payload["rows"]:
         conn.execute(
-            "UPDATE outbox SET state = 'queued', attempts = max(attempts - 1, 0), updated_at = ? WHERE id = ?",
+            "UPDATE outbox SET state = 'queued', attempts = max(attempts - 1, 0),"
+            " first_try_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_try_at END, updated_at = ? WHERE id = ?",
             (e.at, row),
         )
 

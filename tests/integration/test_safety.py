@@ -539,3 +539,37 @@ def test_an_approval_forged_with_a_key_written_twice_decides_nothing_and_verify_
         messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
     report = core.audit.verify()
     assert not report.ok and "not in canonical form" in report.describe()
+
+
+def test_a_message_withdrawn_while_an_sms_backlog_is_sent_is_never_texted(
+    core: App, team: dict[str, Actor], admin: Actor
+) -> None:
+    """The hostile tester's case: eight messages wait for one SMS account; while the gateway stores the first
+    text, an approver withdraws the sixth. A text cannot be recalled, so SMS rows are claimed one at a time and
+    the sixth is stopped before it goes. The eight say the same words (one playbook, the same facts): each is
+    texted once, though the gateway could once only be asked by recipient and text (two messages with the
+    same words were taken for one, the second shown SENT and never texted)."""
+    from tests.support.http_servers import sms_gateway
+
+    with sms_gateway() as (url, gateway):
+        sms = [f"base_url={url}", f"account_sid={gateway.sid}", "from=+15550100", "to=+15550111"]
+        core.channels().add(admin, "sms", "county-sms", settings=sms, secret=gateway.token)
+        messages = [publish(core, team, open_incident(core, team), ["county-sms"]).id for _ in range(8)]
+        victim = messages[5]
+
+        def withdraw_once() -> bool:
+            gateway.after_create = None
+            other = App.open(core.db.path)  # another console, with its own connection, in the gateway's thread
+            try:
+                other.outbox().request_retract(other.people.actor("ivan"), victim)
+            finally:
+                other.close()
+            return False
+
+        gateway.after_create = withdraw_once
+        while core.outbox().run_once().busy():
+            pass
+        texted = len(gateway.messages)
+    state = {m: rows(core, m)["county-sms"] for m in messages}
+    assert state[victim]["state"] == "dead" and state[victim]["retraction"]["reason"] == "stopped before it was sent"
+    assert texted == 7 and all(state[m]["state"] == "sent" for m in messages if m != victim)
