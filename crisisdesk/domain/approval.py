@@ -65,8 +65,8 @@ class Approval:
     roles: frozenset[str]  # the approver's roles now (an approval counts only while they hold the role)
     content_hash: str
     at: datetime
-    # Given after the current version was made: an approval of identical content given before an edit (and
-    # an edit back) does not carry over to the later version, which needs its own submit and approval.
+    # Given after the current version was made and after the last return: an approval of identical content
+    # given before an edit (and an edit back), or before an approver sent the message back, does not carry over.
     after_version: bool = True
 
 

@@ -533,15 +533,16 @@ class MessageService:
             else approval.count,
             expires_after=parse_duration(approval.expires_after) if approval.expires_after else None,
         )
-        # An approval counts only if given after the current version was made: editing a text back to what was
-        # approved earlier is a new version, which needs its own submit and approval.
+        # An approval counts only if given after the current version was made and after the last return: editing
+        # a text back to what was approved earlier, or submitting again what an approver sent back, needs a new
+        # approval.
         records = [
             Approval(
                 a.approver,
                 everyone.get(a.approver.casefold(), frozenset()),
                 a.hash,
                 datetime.fromisoformat(a.at),
-                after_version=a.order > record.current.order,
+                after_version=record.approval_counts(a),
             )
             for a in record.approvals
         ]

@@ -93,6 +93,12 @@ class MessageRecord:
     versions: tuple[VersionRecord, ...]
     approvals: tuple[ApprovalRecord, ...]
     publications: tuple[PublicationRecord, ...]
+    returned_at: int = -1  # the order of the last return among the message's events (-1: never returned)
+
+    def approval_counts(self, approval: ApprovalRecord) -> bool:
+        """Given after the current version was made and after the last return: an approver's "send it back"
+        voids what was approved before, even if the same text is submitted again."""
+        return approval.order > max(self.current.order, self.returned_at)
 
     @property
     def current(self) -> VersionRecord:
@@ -224,7 +230,7 @@ class Ledger:
         versions: list[VersionRecord] = []
         approvals: list[ApprovalRecord] = []
         publications: list[PublicationRecord] = []
-        state, kind_of = "draft", ""
+        state, kind_of, returned_at = "draft", "", -1
         for order, e in enumerate(self._message_events(message_id, (*_MESSAGE_STATE, Kind.MESSAGE_APPROVED))):
             p = e.payload
             state = _MESSAGE_STATE.get(e.kind, state)
@@ -237,13 +243,22 @@ class Ledger:
                 )
             elif e.kind == Kind.MESSAGE_APPROVED:
                 approvals.append(ApprovalRecord(e.actor, p["hash"], e.at, p.get("comment"), order))
+            elif e.kind == Kind.MESSAGE_RETURNED:
+                returned_at = order
             elif e.kind == Kind.MESSAGE_PUBLISHED:
                 publications.append(_publication(message_id, e))
         if not versions:
             return None
         versions.sort(key=lambda v: v.version)
         return MessageRecord(
-            message_id, versions[0].incident, kind_of, state, tuple(versions), tuple(approvals), tuple(publications)
+            message_id,
+            versions[0].incident,
+            kind_of,
+            state,
+            tuple(versions),
+            tuple(approvals),
+            tuple(publications),
+            returned_at,
         )
 
     def version(self, message_id: str, version: int) -> VersionRecord | None:

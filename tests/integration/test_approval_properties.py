@@ -270,6 +270,9 @@ class Workday(RuleBasedStateMachine):
                 # A new version: approvals given before it never carry over, even to identical content.
                 approvals = {k: v for k, v in approvals.items() if k[0] != p["message"]}
                 contents[(p["message"], p["hash"])] = orjson.loads(p["content"])
+            elif e.kind == Kind.MESSAGE_RETURNED:
+                # Sent back: what was approved before no longer counts, even if the same text comes again.
+                approvals = {k: v for k, v in approvals.items() if k[0] != p["message"]}
             elif e.kind == Kind.MESSAGE_APPROVED:
                 # Whoever approves holds the role then and wrote none of the message.
                 assert "approver" in roles[e.actor], e

@@ -573,3 +573,19 @@ def test_a_message_withdrawn_while_an_sms_backlog_is_sent_is_never_texted(
     state = {m: rows(core, m)["county-sms"] for m in messages}
     assert state[victim]["state"] == "dead" and state[victim]["retraction"]["reason"] == "stopped before it was sent"
     assert texted == 7 and all(state[m]["state"] == "sent" for m in messages if m != victim)
+
+
+def test_a_return_voids_the_approvals_given_before_it(core: App, team: dict[str, Actor], admin: Actor) -> None:
+    """The hostile tester's case: ivan approves v1, dan (another approver) sends it back, carla submits the same
+    v1 again and published it on ivan's earlier approval."""
+    core.people.add(admin, "dan", [Role.APPROVER], "dan password")
+    inc = open_incident(core, team)
+    messages = core.messages()
+    msg = messages.draft(team["carla"], inc, "alert")
+    messages.submit(team["carla"], msg.id)
+    messages.approve(team["ivan"], msg.id, msg.content_hash)
+    messages.return_(core.people.actor("dan"), msg.id, "wrong valley: do not send")
+    again = messages.submit(team["carla"], msg.id)
+    assert again.content_hash == msg.content_hash and not again.verdict.ok
+    with pytest.raises(PermissionDenied, match="cannot be published"):
+        messages.publish(team["carla"], msg.id, confirm=f"PUBLISH LIVE {msg.id}")
