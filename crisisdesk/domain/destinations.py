@@ -6,16 +6,20 @@ can be spelt many ways: ``http://127.0.0.1:8080/hook`` and ``http://localhost:80
 spelling is brought to one key here, and keys are compared across kinds (an Apprise URL that posts to a live
 webhook shares its destination). Folders are compared by the service, which resolves them on disk.
 
-The domain does no I/O, so host names are not resolved: two names for one server are only caught when they are
-loopback names. That is the limit of a check that must work offline.
+The domain does no I/O, so names are not resolved: two host names for one server are only caught when they are
+loopback names; a second Mastodon token for the same account, a Bluesky DID for a handle, a Matrix alias for a
+room id are not caught. That is the limit of a check that must work offline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
+
+import idna
 
 from crisisdesk.domain.accounts import Account, AccountKind
 
@@ -54,23 +58,46 @@ def _unquote(text: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """An IPv4 address in any form a resolver takes (inet_aton): 127.0.0.1, 127.1, 2130706433, 0177.0.0.1, 0x7f.1."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = []
+    for part in parts:
+        try:
+            numbers.append(int(part, 16) if part.startswith(("0x", "0X")) else int(part, 8 if part[:1] == "0" else 10))
+        except ValueError:
+            return None
+    *leading, last = numbers  # each leading part is one byte from the top; the last fills what they leave
+    if any(n > 255 for n in leading) or last >= 256 ** (4 - len(leading)):
+        return None
+    value = sum(n << (24 - 8 * i) for i, n in enumerate(leading)) + last
+    with contextlib.suppress(ValueError):
+        return ipaddress.IPv4Address(value)
+    return None
+
+
 def _host(raw: str) -> str:
     host = _unquote(raw).strip().rstrip(".").lower()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
-    with contextlib.suppress(ValueError):
-        address = ipaddress.IPv4Address(int(host)) if host.isdigit() else ipaddress.ip_address(host)
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = _ipv4(host)
+    if address is None:
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     if address is not None:
         if address.is_loopback or address.is_unspecified:
             return "loopback"
         return address.compressed
+    # IDNA 2008 with UTS 46 mapping, as the HTTP client resolves it (straße stays straße, fullwidth folds).
+    with contextlib.suppress(idna.IDNAError, UnicodeError):
+        host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
     if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         return "loopback"
-    try:
-        return ".".join(label.encode("idna").decode("ascii") if label else "" for label in host.split("."))
-    except UnicodeError:
-        return host
+    return host
 
 
 def _path(raw: str) -> str:
@@ -90,7 +117,9 @@ def _path(raw: str) -> str:
 def web_key(value: str) -> str | None:
     """A web address as a destination key, or None when it is not one (http(s), or Apprise's json/form/xml).
 
-    http and https count as one destination: the same server and path, whichever way it is reached."""
+    http and https on their own default ports count as one destination: the same server and path, whichever way
+    it is reached. The query is left out: a receiver reached with ``?drill=1`` is still that receiver (and Apprise
+    reads its own options from there)."""
     m = _URL.match(value)
     if m is None:
         return None
@@ -99,9 +128,8 @@ def web_key(value: str) -> str | None:
         return None
     port = int(m.group("port")) if m.group("port") else _DEFAULT_PORT[scheme]
     host = _host(m.group("host"))
-    shown_port = "" if port in (80, 443) else f":{port}"
-    query = "&".join(sorted(_percent(p) for p in (m.group("query") or "").split("&") if p))
-    return f"web:{host}{shown_port}{_path(m.group('path'))}" + (f"?{query}" if query else "")
+    shown_port = "" if port == _DEFAULT_PORT[scheme] else f":{port}"
+    return f"web:{host}{shown_port}{_path(m.group('path'))}"
 
 
 def email_key(value: str) -> str | None:
@@ -117,38 +145,87 @@ def email_key(value: str) -> str | None:
 
 
 def phone_key(value: str) -> str | None:
-    """A phone number as a destination key: its last ten digits (a national and an international spelling of
-    one number agree; '00' and '+' prefixes drop out)."""
-    digits = "".join(ch for ch in value if ch.isdigit())
+    """A phone number as a destination key: ``tel:+DIGITS`` when it is international (``+`` or ``00``), else
+    ``tel:DIGITS`` without the trunk 0. Two keys name one number when they are equal, or when a national one
+    ends an international one after at most a three-digit country code (see ``_same``)."""
+    text = value.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) < 5:
         return None
-    return f"tel:{digits[-10:]}"
+    if text.startswith("+"):
+        return f"tel:+{digits}"
+    if digits.startswith("00"):
+        return f"tel:+{digits[2:]}"
+    return f"tel:{digits.lstrip('0')}"
 
 
-def _apprise(url: str) -> set[Destination]:
-    """Where an Apprise URL delivers, as far as it can be told: web hooks and email; else the URL itself."""
+def _same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if not (a.startswith("tel:") and b.startswith("tel:")):
+        return False
+    x, y = a[4:], b[4:]
+    if x.startswith("+") and y.startswith("+"):
+        return False  # both international and different
+    x, y = x.lstrip("+"), y.lstrip("+")
+    short, long = sorted((x, y), key=len)
+    return long.endswith(short) and len(long) - len(short) <= 3 and len(short) >= 7
+
+
+def token_digest(token: str) -> str:
+    """What names a Mastodon account where only its token does (compared, never shown)."""
+    return hashlib.sha256(token.strip().encode()).hexdigest()[:16]
+
+
+def _apprise(secret: str) -> set[Destination]:
+    """Where an Apprise URL (or several, as Apprise takes them, separated by commas or spaces) delivers, as far
+    as it can be told offline: web hooks, mailboxes, Matrix rooms, phone numbers, Mastodon accounts; else each
+    URL itself."""
+    found: set[Destination] = set()
+    for url in (u for u in re.split(r"[,\s]+", secret.strip()) if u):
+        found |= _one_apprise(url)
+    return found
+
+
+def _one_apprise(url: str) -> set[Destination]:
+    shown = "the destination in its Apprise URL"
     web = web_key(url)
     if web is not None:
-        return {Destination(web, "the address in its Apprise URL")}
-    m = re.match(r"^\s*(mailtos?)://(?:([^:/?#@]*)(?::[^/?#@]*)?@)?([^/?#:]*)[^?]*(?:\?(.*))?$", url, re.I)
-    if m:
-        found: set[Destination] = set()
-        for param in (m.group(4) or "").split("&"):
-            key, _, value = param.partition("=")
-            if key.lower() in ("to", "cc", "bcc"):
-                for address in re.split(r"[,\s]+", _percent(value)):
-                    if (k := email_key(address)) is not None:
-                        found.add(Destination(k, "a recipient in its Apprise URL"))
-        if not found and m.group(2) and (k := email_key(f"{m.group(2)}@{m.group(3)}")) is not None:
-            found.add(Destination(k, "the recipient in its Apprise URL"))
-        if found:
-            return found
-    return {Destination("apprise:" + url.strip().rstrip("/").casefold(), "its Apprise URL")}
+        return {Destination(web, shown)}
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(?:([^/?#@]*)@)?([^/?#]*)([^?#]*)(?:\?([^#]*))?", url)
+    if m is None:
+        return {Destination("apprise:" + url.rstrip("/").casefold(), shown)}
+    scheme, userinfo, host, path, query = m.group(1).lower(), m.group(2) or "", m.group(3), m.group(4), m.group(5)
+    params = [p.partition("=") for p in (query or "").split("&") if p]
+    pieces = [_unquote(x) for x in path.split("/") if x]
+    found: set[Destination] = set()
+    if scheme in ("mailto", "mailtos"):
+        named = [v for k, _, v in params if k.lower() in ("to", "cc", "bcc")] + pieces
+        for address in (a for v in named for a in re.split(r"[,\s]+", _unquote(v)) if a):
+            if (k := email_key(address)) is not None:
+                found.add(Destination(k, shown))
+        user = userinfo.split(":", 1)[0]
+        if not found and user and (k := email_key(f"{_unquote(user)}@{_unquote(host)}")) is not None:
+            found.add(Destination(k, shown))
+    elif scheme in ("matrix", "matrixs"):
+        for room in [*pieces, *(v for k, _, v in params if k.lower() in ("to", "room", "rooms"))]:
+            for name in (x for x in re.split(r"[,\s]+", _unquote(room)) if x):
+                r = name if name[:1] in "!#" else f"#{name}"
+                found.add(Destination(f"matrix-room:{r}" if r[0] == "!" else f"matrix-alias:{r.casefold()}", shown))
+    elif scheme in ("twilio", "sns", "clicksend", "msg91", "bulksms", "d7sms", "nexmo", "vonage", "sinch", "plivo"):
+        for number in [*pieces, *(v for k, _, v in params if k.lower() in ("to", "from", "source"))]:
+            for n in re.split(r"[,\s]+", _unquote(number)):
+                if len("".join(ch for ch in n if ch.isdigit())) >= 7 and (k := phone_key(n)) is not None:
+                    found.add(Destination(k, shown))
+    elif scheme in ("mastodon", "mastodons", "toot", "toots") and userinfo:
+        server = web_key(f"https://{host}") or host.casefold()
+        found.add(Destination(f"mastodon:{server}:{token_digest(_unquote(userinfo.split(':')[-1]))}", shown))
+    return found or {Destination("apprise:" + url.rstrip("/").casefold(), shown)}
 
 
 def destinations(account: Account, *, secret: str | None = None) -> frozenset[Destination]:
     """Where ``account``'s messages land. ``secret`` is needed where the secret names the destination (an Apprise
-    URL) or tells accounts on one server apart (a Mastodon token, compared by a digest the caller makes)."""
+    URL) or tells accounts on one server apart (a Mastodon token, compared by its digest, never shown)."""
     kind = account.kind
     found: set[Destination] = set()
 
@@ -180,7 +257,7 @@ def destinations(account: Account, *, secret: str | None = None) -> frozenset[De
         add(f"bluesky:{handle}", f"the handle {handle}")
     elif kind is AccountKind.MASTODON and secret:
         server = web_key(account.setting("base_url")) or account.setting("base_url")
-        add(f"mastodon:{server}:{secret}", "the same Mastodon account (same server and token)")
+        add(f"mastodon:{server}:{token_digest(secret)}", "the same Mastodon account (same server and token)")
     elif kind is AccountKind.APPRISE and secret:
         found |= _apprise(secret)
     return frozenset(found)
@@ -188,6 +265,5 @@ def destinations(account: Account, *, secret: str | None = None) -> frozenset[De
 
 def shared(a: frozenset[Destination], b: frozenset[Destination]) -> Destination | None:
     """One destination the two sets share (the first by key), or None."""
-    keys = {d.key for d in b}
-    common = sorted((d for d in a if d.key in keys), key=lambda d: d.key)
+    common = sorted((d for d in a if any(_same(d.key, e.key) for e in b)), key=lambda d: d.key)
     return common[0] if common else None

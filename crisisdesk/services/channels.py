@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -192,7 +191,8 @@ class ChannelService:
         )
 
     def _secret_key(self, account: Account, secret: str | None) -> str | None:
-        """What of the secret names the destination: an Apprise URL itself; a digest of a Mastodon token."""
+        """The secret where it names the destination (an Apprise URL) or the account (a Mastodon token, which the
+        domain compares by its digest); it stays in memory, never in a message."""
         if account.kind not in (AccountKind.MASTODON, AccountKind.APPRISE):
             return None
         if secret is None:
@@ -202,9 +202,7 @@ class ChannelService:
                 return None
         if not secret:
             return None
-        if account.kind is AccountKind.APPRISE:
-            return secret.strip()
-        return hashlib.sha256(secret.strip().encode()).hexdigest()[:16]
+        return secret.strip()
 
     def remove(self, actor: Actor, name: str) -> Account:
         require(self.db, self.log, actor, Permission.MANAGE_CHANNELS, f"remove the channel {name}")

@@ -34,6 +34,14 @@ SAME = [
     ("url=https://h8.example/alerts", "url=https://user@h8.example/alerts"),
     ("url=https://h9.example/alerts?a=1&b=2", "url=https://h9.example/alerts?b=2&a=1"),
     ("url=https://h11.example/alerts", "url=https://h11.example:0443/alerts"),
+    # Round two: short and octal IPv4, IPv4 inside IPv6, a query the receiver ignores, fullwidth letters.
+    ("url=http://127.0.0.1:9003/hook", "url=http://127.1:9003/hook"),
+    ("url=http://127.0.0.1:9004/hook", "url=http://0177.0.0.1:9004/hook"),
+    ("url=http://127.0.0.1:9005/hook", "url=http://[::ffff:127.0.0.1]:9005/hook"),
+    ("url=http://10.0.0.5/hook", "url=http://[::ffff:10.0.0.5]/hook"),
+    ("url=http://10.0.0.5/hook", "url=http://0x0a.0.0.5/hook"),
+    ("url=https://h12.example/hook", "url=https://h12.example/hook?drill=1"),
+    ("url=http://localhost:9006/hook", "url=http://ｌｏｃａｌｈｏｓｔ:9006/hook"),  # noqa: RUF001 - on purpose
 ]
 
 
@@ -86,6 +94,20 @@ def test_across_kinds_an_apprise_url_shares_a_webhook_or_a_mailbox() -> None:
     mailbox = acct("email", to="list9@county.example")
     assert same(mailbox, acct("apprise", "mailto://u:p@smtp.example?to=list9@county.example"))
     assert same(mailbox, acct("apprise", "mailtos://list9:pw@county.example"))
+    assert same(mailbox, acct("apprise", "mailtos://u:p@county.example/list9@county.example"))
+    assert same(mailbox, acct("apprise", "mailto://u:p@smtp.example?to=list9%40county.example"))
+
+
+def test_apprise_options_several_urls_and_other_services() -> None:
+    hook = acct("webhook", url="http://127.0.0.1:8080/hook")
+    assert same(hook, acct("apprise", "json://127.0.0.1:8080/hook?format=text"))
+    assert same(hook, acct("apprise", "json://127.0.0.1:9/nothing, json://127.0.0.1:8080/hook"))
+    room = acct("matrix", base_url="https://m.county.gov", room="!live:county.gov")
+    assert same(room, acct("apprise", "matrixs://bot:token@m.county.gov/!live:county.gov"))
+    sms = acct("sms", base_url="https://gw", account_sid="A", to="+15550100111", **{"from": "+15550100999"})
+    assert same(sms, acct("apprise", "twilio://AC123:token@15550100222/15550100111"))
+    toot = acct("mastodon", "TOKEN1", base_url="https://social.county.gov")
+    assert same(toot, acct("apprise", "mastodons://TOKEN1@social.county.gov"))
 
 
 @pytest.mark.parametrize(
@@ -104,6 +126,17 @@ def test_across_kinds_an_apprise_url_shares_a_webhook_or_a_mailbox() -> None:
             acct("mastodon", "tok2", base_url="https://social.x"),
         ),
         (acct("apprise", "tgram://bot/chat1"), acct("apprise", "tgram://bot/chat2")),
+        # Round two: places that only looked alike.
+        (
+            acct("sms", base_url="https://g", account_sid="A", to="+12079460958", **{"from": "+15550001111"}),
+            acct("sms", base_url="https://g", account_sid="B", to="+442079460958", **{"from": "+15550002222"}),
+        ),
+        (
+            acct("sms", base_url="https://g", account_sid="A", to="+4915123456789", **{"from": "+15550001111"}),
+            acct("sms", base_url="https://g", account_sid="B", to="+15123456789", **{"from": "+15550002222"}),
+        ),
+        (acct("webhook", url="http://h.example:443/a"), acct("webhook", url="http://h.example/a")),
+        (acct("webhook", url="https://straße.example/a"), acct("webhook", url="https://strasse.example/a")),
     ],
 )
 def test_different_places_stay_apart(a: tuple[Account, str | None], b: tuple[Account, str | None]) -> None:
