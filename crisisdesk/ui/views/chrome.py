@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QBrush, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QBrush, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QVBoxLayout,
@@ -64,7 +65,7 @@ class Header(QFrame):
         self.set_actor(actor)
 
     def set_actor(self, actor: Actor) -> None:
-        self.person.setText(actor.name)
+        self.person.setText(f"Signed in as {actor.name}")
         self.roles.setText(f"({roles_text(actor)})")
 
 
@@ -150,9 +151,15 @@ class BadgeDelegate(QStyledItemDelegate):
             painter.setBrush(background)
             painter.setPen(Qt.PenStyle.NoPen)
         else:
+            # Outlined in the row's own text colour: readable on the selection highlight too.
+            selected = bool(option.state & QStyle.StateFlag.State_Selected)
+            foreground = (
+                option.palette.color(QPalette.ColorRole.HighlightedText)
+                if selected
+                else palette.state_colour("muted", option.palette)
+            )
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QPen(palette.state_colour("muted", option.palette), 1.5))
-            foreground = palette.state_colour("muted", option.palette)
+            painter.setPen(QPen(foreground, 1.5))
         painter.drawRoundedRect(pill, height / 2, height / 2)
         font = painter.font()
         font.setBold(True)
@@ -167,23 +174,18 @@ class BadgeDelegate(QStyledItemDelegate):
 
 
 class PlaceholderPage(QWidget):
-    """A place that is not built yet: says what will come, so nobody hunts for it."""
+    """A place that is not built yet: says what will come, so nobody hunts for it (the window shows its name)."""
 
     def __init__(self, title: str, coming: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 24, 24, 24)
-        heading = QLabel(title)
-        heading.setAccessibleName(title)
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        heading.setFont(font)
+        layout.setContentsMargins(0, 12, 12, 12)
         self.body = QLabel(coming)
         self.body.setTextFormat(Qt.TextFormat.PlainText)
         self.body.setWordWrap(True)
         self.body.setAccessibleName(f"{title}: what comes here")
         self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(heading)
+        self.body.setFrameShape(QFrame.Shape.StyledPanel)
+        self.body.setMargin(16)
         layout.addWidget(self.body)
         layout.addStretch(1)

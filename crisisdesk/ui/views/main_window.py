@@ -68,6 +68,7 @@ class Place:
     name: str
     widget: QWidget
     item: QListWidgetItem
+    about: str = ""
     count: int = 0
     urgent: bool = False
 
@@ -121,9 +122,26 @@ class MainWindow(QMainWindow):
         font.setPointSizeF(font.pointSizeF() * 1.1)
         self.nav.setFont(font)
         self.stack = QStackedWidget()
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._place_changed)
+        page = QVBoxLayout()
+        page.setContentsMargins(8, 8, 0, 0)
+        page.setSpacing(2)
+        self.place_title = QLabel()
+        self.place_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.place_title.setAccessibleName("Place")
+        title_font = self.place_title.font()
+        title_font.setBold(True)
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.35)
+        self.place_title.setFont(title_font)
+        self.place_about = QLabel()
+        self.place_about.setTextFormat(Qt.TextFormat.PlainText)
+        self.place_about.setAccessibleName("About this place")
+        self.place_about.setWordWrap(True)
+        page.addWidget(self.place_title)
+        page.addWidget(self.place_about)
+        page.addWidget(self.stack, 1)
         body.addWidget(self.nav)
-        body.addWidget(self.stack, 1)
+        body.addLayout(page, 1)
         outer.addLayout(body, 1)
         self.setCentralWidget(central)
 
@@ -159,7 +177,7 @@ class MainWindow(QMainWindow):
                 "Until then: 'crisisdesk incident open/list/show' on the command line.",
             ),
             icon(QStyle.StandardPixmap.SP_MessageBoxWarning),
-            tooltip="Incidents: overdue checklist steps and updates count on the badge",
+            about="Active incidents and their workspaces; the badge counts overdue checklist steps and updates",
         )
         self.add_place(
             APPROVALS,
@@ -172,26 +190,41 @@ class MainWindow(QMainWindow):
                 "'crisisdesk message show' and 'crisisdesk message approve'.",
             ),
             icon(QStyle.StandardPixmap.SP_DialogApplyButton),
-            tooltip="Approvals: submitted versions waiting for you count on the badge",
+            about="Submitted messages waiting for your approval (the badge counts them)",
         )
         self.monitor = FeedsView(self.session)
-        self.add_place(MONITOR, self.monitor, icon(QStyle.StandardPixmap.SP_FileDialogContentsView))
+        self.add_place(
+            MONITOR,
+            self.monitor,
+            icon(QStyle.StandardPixmap.SP_FileDialogContentsView),
+            about="Feeds: source health, alerts for incidents, and public messages to triage",
+        )
         self.outbox = OutboxView(self.session)
         self.add_place(
             OUTBOX,
             self.outbox,
             icon(QStyle.StandardPixmap.SP_ArrowForward),
-            tooltip="Outbox: failed and dead deliveries count on the badge",
+            about="Every delivery: its state, tries and receipt or reason; the badge counts failed and dead ones",
         )
         self.audit = AuditView(self.session)
-        self.add_place(AUDIT, self.audit, icon(QStyle.StandardPixmap.SP_FileDialogDetailedView))
+        self.add_place(
+            AUDIT,
+            self.audit,
+            icon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
+            about="Everything anyone did, newest first, each entry chained to the one before",
+        )
         self.settings = PlaceholderPage(
             "Settings",
             "Settings come here: people and roles, channel accounts, feeds, and this workstation's idle lock.\n"
             "Read-only for now; change them with 'crisisdesk users', 'crisisdesk channels' and "
             "'crisisdesk feeds'.",
         )
-        self.add_place(SETTINGS, self.settings, icon(QStyle.StandardPixmap.SP_FileDialogInfoView))
+        self.add_place(
+            SETTINGS,
+            self.settings,
+            icon(QStyle.StandardPixmap.SP_FileDialogInfoView),
+            about="This workstation's settings (read-only for now)",
+        )
         actor = self.actor
         self.session.tasks.run(
             lambda app: (app.people.idle_lock_minutes(), str(app.db.path)),
@@ -204,17 +237,18 @@ class MainWindow(QMainWindow):
             owner=self.settings,
         )
 
-    def add_place(self, name: str, widget: QWidget, icon: QIcon | None = None, *, tooltip: str = "") -> Place:
-        """Add a place at the end of the navigation; Ctrl+<its number> goes there."""
+    def add_place(self, name: str, widget: QWidget, icon: QIcon | None = None, *, about: str = "") -> Place:
+        """Add a place at the end of the navigation; Ctrl+<its number> goes there. ``about``: one line under
+        the place's name at the top of the page (and the navigation's tooltip)."""
         if name in self._places:
             raise ValueError(f"the window already has a place {name!r}")
         item = QListWidgetItem(icon or QIcon(), name)
-        item.setToolTip(tooltip or name)
+        item.setToolTip(about or name)
         item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
-        self.nav.addItem(item)
         self.stack.addWidget(widget)
-        place = Place(name, widget, item)
+        place = Place(name, widget, item, about=about)
         self._places[name] = place
+        self.nav.addItem(item)  # after the page is known: the first place becomes current here
         number = len(self._places)
         if number <= 9:
             action = QAction(f"Go to {name}", self)
@@ -233,6 +267,13 @@ class MainWindow(QMainWindow):
         place.widget = widget
         if self.nav.currentRow() == index:
             self.stack.setCurrentIndex(index)
+
+    def _place_changed(self, row: int) -> None:
+        self.stack.setCurrentIndex(row)
+        place = list(self._places.values())[row] if 0 <= row < len(self._places) else None
+        self.place_title.setText(place.name if place else "")
+        self.place_about.setText(place.about if place else "")
+        self.place_about.setVisible(bool(place and place.about))
 
     def place(self, name: str) -> QWidget:
         return self._places[name].widget
