@@ -19,6 +19,7 @@ from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
 if TYPE_CHECKING:
+    from crisisdesk.services.attention import AttentionService
     from crisisdesk.services.channels import ChannelService
     from crisisdesk.services.feeds import FeedService
     from crisisdesk.services.incidents import IncidentService
@@ -101,6 +102,7 @@ class App:
     _channels: ChannelService | None = None
     _outbox: OutboxService | None = None
     _feeds: FeedService | None = None
+    _attention: AttentionService | None = None
     _head_keeper: HeadKeeper | None = None
 
     @classmethod
@@ -113,11 +115,17 @@ class App:
         clock: Clock | None = None,
         hasher: PasswordHasher | None = None,
         secrets: SecretStore | None = None,
+        any_thread: bool = False,
     ) -> App:
         """Open (or with ``create``, make) a workstation's database. ``readonly`` is for checking a file:
-        nothing is created, migrated or written, and a file that is not a crisisdesk database is refused."""
+        nothing is created, migrated or written, and a file that is not a crisisdesk database is refused.
+        ``any_thread``: the App may be used from any one thread at a time (see ``Database.open``)."""
         clock = clock or SystemClock()
-        db = Database.open_readonly(path) if readonly else Database.open(path, create=create, clock=clock)
+        db = (
+            Database.open_readonly(path)
+            if readonly
+            else Database.open(path, create=create, clock=clock, any_thread=any_thread)
+        )
         log = EventLog(db, clock)
         secrets = secrets or KeyringSecrets()
         keeper = None
@@ -134,6 +142,17 @@ class App:
             secrets=secrets,
             _head_keeper=keeper,
         )
+
+    def sibling(self, *, any_thread: bool = False) -> App:
+        """Another App on the same database, with this one's clock, secrets and password hasher: for a thread
+        that needs its own connection (SQLite connections belong to the thread that opened them)."""
+        return App.open(
+            self.db.path, clock=self.clock, hasher=self.people.hasher, secrets=self.secrets, any_thread=any_thread
+        )
+
+    def data_version(self) -> tuple[int, int]:
+        """Changes whenever the database may have changed, by any connection (see ``Database.data_version``)."""
+        return self.db.data_version()
 
     def initialise(self, admin: str, password: str, *, workstation_name: str | None = None) -> str:
         """Set up a new workstation: its identity, its first admin, and the two local-folder channels
@@ -179,6 +198,14 @@ class App:
                 self.db, self.log, self.clock, self.incidents(), resources_dir() / "monitoring.yaml"
             )
         return self._feeds
+
+    def attention(self) -> AttentionService:
+        """What waits for a person: the console's badges."""
+        if self._attention is None:
+            from crisisdesk.services.attention import AttentionService
+
+            self._attention = AttentionService(self.db, self.messages(), self.incidents())
+        return self._attention
 
     def close(self) -> None:
         if self._outbox is not None:

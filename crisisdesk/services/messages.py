@@ -35,7 +35,7 @@ from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exer
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.domain.text_rules import Channel, Finding, measure
 from crisisdesk.services.channels import ChannelService
-from crisisdesk.services.guard import refuse, require
+from crisisdesk.services.guard import current_actor, refuse, require
 from crisisdesk.services.incidents import Incident, IncidentService
 from crisisdesk.services.outbox import request_retractions
 from crisisdesk.services.playbooks import DEFAULT_CAP_SENDER
@@ -495,6 +495,41 @@ class MessageService:
             published=published,
             accounts=[a for _, a in self._targets(content["targets"]) if a is not None],
         )
+
+    def awaiting_approval(self, actor: Actor) -> list[str]:
+        """The submitted messages ``actor`` may approve now, oldest first: they hold a role the playbook's policy
+        names, wrote none of the current version (nor any since the last publish), have not approved this exact
+        version yet, and it still needs approvals. Decided from the log, as ``approve`` decides; nothing is
+        recorded (a question, not an attempt)."""
+        now = current_actor(self.db, actor.name)
+        if not now.may(Permission.APPROVE):
+            return []
+        held = {r.value for r in now.roles}
+        ledger = self._ledger()
+        everyone = ledger.everyone_roles()
+        ids = [r[0] for r in self.db.conn.execute("SELECT id FROM messages WHERE state = 'submitted' ORDER BY rowid")]
+        out = []
+        for message_id in ids:
+            record = ledger.message(message_id)
+            if record is None or record.state != "submitted":
+                continue  # the table says submitted, the log does not: the log decides
+            if now.name.casefold() in {a.casefold() for a in record.authors()}:
+                continue
+            already = any(
+                a.approver.casefold() == now.name.casefold()
+                and a.hash == record.current.hash
+                and a.order > record.current.order
+                for a in record.approvals
+            )
+            if already:
+                continue
+            policy = self.incidents.playbooks.get(self.incidents.from_log(record.incident).playbook_id).approval
+            if not held & {r.value for r in policy.roles}:
+                continue
+            if self._verdict(policy, record, everyone).ok:
+                continue  # approved enough: it waits for a publisher, not for another approval
+            out.append(message_id)
+        return out
 
     def diff(self, actor: Actor, message_id: str) -> str:
         """The current version against the last published one (of this message, else of its incident)."""

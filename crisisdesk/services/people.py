@@ -20,6 +20,8 @@ from crisisdesk.store.ledger import Ledger
 
 SYSTEM = "system"
 MAX_WORKSTATION_NAME = 100
+IDLE_LOCK_KEY = "idle_lock_minutes"
+IDLE_LOCK_DEFAULT_MINUTES = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,22 @@ class PeopleService:
             )
             self._set_password(conn, admin, password_hash, actor=SYSTEM)
         return ws_id
+
+    def workstation_name(self) -> str:
+        """The name this workstation was set up with (shown in the console's header and title)."""
+        ws_id = self.log.workstation_id()
+        rows = self.db.select("workstations", "id = ?", [ws_id]) if ws_id else []
+        return str(rows[0]["name"]) if rows else "workstation"
+
+    def idle_lock_minutes(self) -> int:
+        """After how many idle minutes the console locks (this workstation's setting, 15 unless set;
+        0 never locks)."""
+        raw = self.db.get_setting(IDLE_LOCK_KEY)
+        try:
+            minutes = int(raw) if raw is not None else IDLE_LOCK_DEFAULT_MINUTES
+        except ValueError:
+            return IDLE_LOCK_DEFAULT_MINUTES  # an unreadable setting locks at the default, never not at all
+        return max(minutes, 0)
 
     # -- signing in -------------------------------------------------------------------------------
 

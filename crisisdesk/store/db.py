@@ -113,7 +113,12 @@ class Database:
         clock: Clock | None = None,
         migrations: Sequence[Migration] = MIGRATIONS,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        any_thread: bool = False,
     ) -> Database:
+        """Open (or with ``create``, make and migrate) a database.
+
+        ``any_thread``: the connection may be used from a thread other than the one that opened it, one thread
+        at a time (the console's task pool lends one App to one task at a time); the caller keeps it so."""
         path = Path(path)
         latest = migrations[-1].version if migrations else 0
         if path.exists():
@@ -136,7 +141,9 @@ class Database:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=not any_thread
+            )
         except _OPEN_ERRORS as exc:
             raise _explain(exc, path) from exc
         db = cls(conn, path, busy_timeout_ms)
@@ -233,6 +240,12 @@ class Database:
         more = len(findings) - 1
         suffix = "" if more == 0 else f" (and {more}{'+' if len(findings) >= limit else ''} more)"
         return findings[0] + suffix
+
+    def data_version(self) -> tuple[int, int]:
+        """A value that changes whenever the database may have changed: SQLite's ``data_version`` (which moves
+        when another connection commits, never for this one's own commits) with this connection's count of write
+        transactions (which covers those). Cheap: no table is read."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0]), self.transaction_id
 
     def user_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])

@@ -10,23 +10,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
-from crisisdesk.domain.roles import Actor
 from crisisdesk.services.feed_scheduler import FeedScheduler
 from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
-from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
-from crisisdesk.ui.views.main_window import MainWindow
-
-
-def sign_in(core: App) -> Actor | None:
-    """First run: create the first admin. Otherwise: the sign-in dialog. None if the person cancels."""
-    dialog: LoginDialog | FirstRunDialog
-    if core.people.is_initialised():
-        dialog = LoginDialog(core.people)
-    else:
-        dialog = FirstRunDialog(core.people, str(core.db.path), setup=core.initialise)
-    if dialog.exec() != dialog.DialogCode.Accepted:
-        return None
-    return dialog.actor
+from crisisdesk.ui.console import Console
 
 
 def run_gui(db_path: Path) -> int:
@@ -38,8 +24,13 @@ def run_gui(db_path: Path) -> int:
     except CrisisdeskError as exc:
         QMessageBox.critical(None, "crisisdesk cannot open its database", str(exc))
         return 2
+    console = Console(core)
+    quit_on_last = qapp.quitOnLastWindowClosed()
+    # Signing out and locking swap the window for a dialog: the console decides when it is over, not the last
+    # window to close.
+    qapp.setQuitOnLastWindowClosed(False)
     try:
-        actor = sign_in(core)
+        actor = console.first_sign_in()
         if actor is None:
             return 0
         # The outbox worker sends and the feed poller polls in the background, each with its own connections;
@@ -55,8 +46,10 @@ def run_gui(db_path: Path) -> int:
                 stack.callback(feeds.stop)
             except WorkerBusy:
                 pass  # a 'crisisdesk worker' already sends and polls for this database
-            window = MainWindow(core, actor)
-            window.show()
+            console.finished.connect(qapp.quit)
+            console.open_window(actor)
             return qapp.exec()
     finally:
+        console.stop()
+        qapp.setQuitOnLastWindowClosed(quit_on_last)
         core.close()

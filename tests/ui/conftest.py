@@ -1,9 +1,11 @@
-"""UI tests: no window outlives its test, nor the database it reads.
+"""UI tests: every task runs at once on the test's thread, and no window outlives its test, nor its database.
 
-A window closed at the end of a test is only hidden until Qt deletes it; its timers keep running and, in a later
-test's event loop, read a database the earlier test already closed ("Cannot operate on a closed database", seen
-under load). Every top-level widget is deleted after each test, before the test's database is closed, and the
-deletions are carried out at once.
+Tasks (see crisisdesk.ui.tasks): a test that checks the threading makes its own ``Tasks(..., synchronous=False)``.
+
+Windows: a window closed at the end of a test is only hidden until Qt deletes it; its timers keep running and, in
+a later test's event loop, read a database the earlier test already closed ("Cannot operate on a closed
+database", seen under load). Every top-level widget is deleted after each test, before the test's database is
+closed, and the deletions are carried out at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from crisisdesk.app import App
+from crisisdesk.ui.tasks import run_synchronously
 
 
 def delete_windows() -> None:
@@ -22,6 +25,13 @@ def delete_windows() -> None:
         widget.close()
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
+def synchronous_tasks() -> Iterator[None]:
+    run_synchronously(True)
+    yield
+    run_synchronously(False)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
 from crisisdesk.ui.main import run_gui
 from crisisdesk.ui.models.audit_log import AuditLogModel
-from crisisdesk.ui.views.main_window import BAD_STYLE, MainWindow
+from crisisdesk.ui.views.audit_view import verify_style
+from crisisdesk.ui.views.main_window import AUDIT, MainWindow
 from tests.conftest import ADMIN_PASSWORD
 
 
@@ -71,11 +72,12 @@ def window(qtbot: QtBot, core: App, admin: Actor) -> MainWindow:
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    w.show_place(AUDIT)
     return w
 
 
 def test_the_window_shows_the_audit_log_newest_first(window: MainWindow, core: App) -> None:
-    model = window.model
+    model = window.audit.model
     assert model.rowCount() == core.log.count() == 29
     assert model.index(0, 0).data() == "29"
     assert model.index(0, 3).data() == "Password set"
@@ -85,46 +87,46 @@ def test_the_window_shows_the_audit_log_newest_first(window: MainWindow, core: A
 
 
 def test_rows_have_a_fixed_height(window: MainWindow) -> None:
-    header = window.table.verticalHeader()
+    header = window.audit.table.verticalHeader()
     assert header.sectionResizeMode(0) == QHeaderView.ResizeMode.Fixed
-    heights = {window.table.rowHeight(r) for r in range(window.model.rowCount())}
+    heights = {window.audit.table.rowHeight(r) for r in range(window.audit.model.rowCount())}
     assert len(heights) == 1
 
 
 def test_the_filter_narrows_the_log(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.keyClicks(window.filter, "user07")
-    qtbot.keyClick(window.filter, Qt.Key.Key_Return)
-    assert window.model.rowCount() == 2  # added, password set
-    window.filter.clear()
-    assert window.model.rowCount() == 29
+    qtbot.keyClicks(window.audit.filter, "user07")
+    qtbot.keyClick(window.audit.filter, Qt.Key.Key_Return)
+    assert window.audit.model.rowCount() == 2  # added, password set
+    window.audit.filter.clear()
+    assert window.audit.model.rowCount() == 29
 
 
 def test_verify_shows_intact_then_broken(qtbot: QtBot, window: MainWindow, core: App) -> None:
-    qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
-    assert window.verify_result.text().startswith("audit log intact: 29 entries verified")
+    qtbot.mouseClick(window.audit.verify_button, Qt.MouseButton.LeftButton)
+    assert window.audit.verify_result.text().startswith("audit log intact: 29 entries verified")
     conn = sqlite3.connect(core.db.path, isolation_level=None)
     conn.execute("DROP TRIGGER events_no_delete")
     conn.execute("DELETE FROM events WHERE position = 10")
     conn.close()
-    qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
-    assert window.verify_result.text().startswith("audit log broken at entry #11")
+    qtbot.mouseClick(window.audit.verify_button, Qt.MouseButton.LeftButton)
+    assert window.audit.verify_result.text().startswith("audit log broken at entry #11")
 
 
 def test_verify_names_a_table_row_edited_behind_the_logs_back(qtbot: QtBot, window: MainWindow, core: App) -> None:
     conn = sqlite3.connect(core.db.path, isolation_level=None)
     conn.execute("INSERT INTO user_roles VALUES ('user07', 'admin', '2026-11-22T09:31:00.000000+00:00', 'alice')")
     conn.close()
-    qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
-    lines = window.verify_result.text().splitlines()
+    qtbot.mouseClick(window.audit.verify_button, Qt.MouseButton.LeftButton)
+    lines = window.audit.verify_result.text().splitlines()
     assert lines[0].startswith("audit check FAILED: the entries chain correctly, but 1 current-state table row")
     assert lines[1].startswith("audit log intact: 29 entries verified")  # the log itself is whole
     assert "current-state tables disagree with the log in 1 place:" in lines
     assert "  user_roles (user_name='user07', role='admin'): a row the log does not have" in lines
-    assert window.verify_result.styleSheet() == BAD_STYLE
+    assert window.audit.verify_result.styleSheet() == verify_style(False)
 
 
 def test_the_window_renders(window: MainWindow, tmp_path: Path) -> None:
-    window.verify()
+    window.audit.verify()
     picture = window.grab()
     assert picture.width() >= 900 and picture.height() >= 500
     out = tmp_path / "main-window.png"

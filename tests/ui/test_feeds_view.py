@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from crisisdesk.app import App
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor, Role
-from crisisdesk.ui.views.main_window import MainWindow
+from crisisdesk.ui.views.main_window import MONITOR, MainWindow
 from tests.conftest import actor
 from tests.integration.test_feeds import DATA, open_flood_incident, toots
 from tests.support.feed_server import Route, feed_server
@@ -33,8 +33,8 @@ def test_the_feeds_tab_shows_health_alerts_and_triage(qtbot: QtBot, core: App, a
     qtbot.addWidget(window)
     window.resize(1200, 700)
     window.show()
-    window.tabs.setCurrentWidget(window.feeds)
-    view = window.feeds
+    window.show_place(MONITOR)
+    view = window.monitor
     ModelTester(None).check(view.alerts)  # type: ignore[arg-type]
     ModelTester(None).check(view.triage)  # type: ignore[arg-type]
     assert "gone [rss] UNHEALTHY: HTTP 404 Not Found" in view.health.text()

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.outbox import Worker
-from crisisdesk.ui.views.main_window import MainWindow
+from crisisdesk.ui.views.main_window import OUTBOX, MainWindow
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 
 
@@ -29,7 +29,7 @@ def test_the_outbox_tab_shows_receipts_reasons_and_retracts(
     window = MainWindow(core, team["ivan"])
     qtbot.addWidget(window)
     window.show()
-    window.tabs.setCurrentWidget(window.outbox)
+    window.show_place(OUTBOX)
     view = window.outbox
     ModelTester(None).check(view.model)  # type: ignore[arg-type]
     states = {view.model.row(i).account: view.model.row(i).state for i in range(view.model.rowCount())}

@@ -1,10 +1,16 @@
-"""Signing in, and creating the first admin on a new workstation."""
+"""Signing in, and creating the first admin on a new workstation.
+
+The space bar never cancels: OK is the default button, Cancel is neither default nor auto-default and takes no
+keyboard focus (so Tab never lands on it and a space typed into the wrong place cannot press it); Escape still
+cancels where cancelling is allowed. A locked console's dialog cannot be cancelled at all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -18,6 +24,7 @@ from PySide6.QtWidgets import (
 from crisisdesk.domain.errors import CrisisdeskError, UserError
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.people import PeopleService
+from crisisdesk.ui import palette
 
 
 class _Form(QDialog):
@@ -27,30 +34,47 @@ class _Form(QDialog):
         self.setMinimumWidth(420)
         layout = QVBoxLayout(self)
         heading = QLabel(intro)
+        heading.setTextFormat(Qt.TextFormat.PlainText)
         heading.setWordWrap(True)
         layout.addWidget(heading)
         self.form = QFormLayout()
         layout.addLayout(self.form)
         self.error = QLabel()
         self.error.setObjectName("error")
-        self.error.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.error.setAccessibleName("Sign-in problem")
+        self.error.setStyleSheet(palette.text_style("bad"))
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(ok_text)
+        self.ok_button.setAccessibleName(ok_text)
+        self.ok_button.setDefault(True)
+        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setAccessibleName("Cancel")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.setDefault(False)
+        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.actor: Actor | None = None
+        self.first_field: QLineEdit | None = None
 
     def field(self, label: str, *, secret: bool = False, text: str = "") -> QLineEdit:
         edit = QLineEdit(text)
+        edit.setAccessibleName(label)
         if secret:
             edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.form.addRow(label, edit)
         return edit
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.first_field is not None:
+            self.first_field.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.first_field.selectAll()
 
     def show_error(self, message: str) -> None:
         self.error.setTextFormat(Qt.TextFormat.PlainText)  # messages may quote what the person typed
@@ -70,11 +94,38 @@ class _Form(QDialog):
 
 
 class LoginDialog(_Form):
-    def __init__(self, people: PeopleService, parent: QWidget | None = None) -> None:
-        super().__init__("crisisdesk: sign in", "Sign in to the crisis-communications console.", "Sign in", parent)
+    """Sign in. ``locked_by``: the console locked (idle, or Lock) while this person was signed in; the dialog
+    then says so, offers their name, and can be left only by signing in, as them or as someone else."""
+
+    def __init__(
+        self, people: PeopleService, parent: QWidget | None = None, *, locked_by: str | None = None, why: str = ""
+    ) -> None:
+        if locked_by is None:
+            title, intro = "crisisdesk: sign in", "Sign in to the crisis-communications console."
+        else:
+            title = "crisisdesk: locked"
+            intro = (
+                f"The console is locked{why}. {locked_by} was signed in.\n"
+                "Sign in to continue: as them to carry on where they were, or as another person to start afresh."
+            )
+        super().__init__(title, intro, "Sign in", parent)
         self.people = people
-        self.name = self.field("User name")
+        self.locked = locked_by is not None
+        self.name = self.field("User name", text=locked_by or "")
         self.password = self.field("Password", secret=True)
+        self.first_field = self.name
+        if self.locked:
+            self.cancel_button.hide()
+
+    def reject(self) -> None:
+        if not self.locked:  # a locked console is left only by signing in
+            super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.locked:
+            event.ignore()
+            return
+        super().closeEvent(event)
 
     def submit(self) -> Actor:
         try:
@@ -107,6 +158,7 @@ class FirstRunDialog(_Form):
         self.name = self.field("Admin user name")
         self.password = self.field("Password", secret=True)
         self.repeat = self.field("Repeat password", secret=True)
+        self.first_field = self.workstation
 
     def submit(self) -> Actor:
         if self.password.text() != self.repeat.text():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from crisisdesk.services.feeds import Alert, ItemView
 from crisisdesk.ui.models.rows import RowsModel
+from crisisdesk.ui.palette import Tint
 
-PRIORITY_COLOURS = {"urgent": "#ffebee", "high": "#fff8e1", "normal": "#ffffff", "low": "#f5f5f5"}
+PRIORITY_TINTS: dict[str, Tint] = {"urgent": "bad", "high": "warning", "low": "quiet"}
 
 
 class AlertsModel(RowsModel[Alert]):
@@ -14,8 +15,8 @@ class AlertsModel(RowsModel[Alert]):
     def cells(self, a: Alert) -> tuple[str, ...]:
         return (a.raised_at[:16].replace("T", " "), a.incident_id or "none", a.title, "; ".join(a.reasons), a.source)
 
-    def colour(self, a: Alert) -> str | None:
-        return "#fff8e1" if a.incident_id else None
+    def colour(self, a: Alert) -> Tint | None:
+        return "warning" if a.incident_id else None
 
 
 class TriageModel(RowsModel[ItemView]):
@@ -33,5 +34,5 @@ class TriageModel(RowsModel[ItemView]):
             i.source,
         )
 
-    def colour(self, i: ItemView) -> str | None:
-        return PRIORITY_COLOURS.get(i.priority or "")
+    def colour(self, i: ItemView) -> Tint | None:
+        return PRIORITY_TINTS.get(i.priority or "")

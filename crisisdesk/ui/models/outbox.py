@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from crisisdesk.services.outbox import OutboxRow
 from crisisdesk.ui.models.rows import RowsModel
+from crisisdesk.ui.palette import Tint
 
 COLUMNS = ("Row", "Message", "Channel", "Mode", "State", "Tries", "Receipt or reason", "Retraction")
-STATE_COLOURS = {
-    "sent": "#e8f5e9",
-    "failed": "#fff8e1",
-    "unknown": "#fff8e1",
-    "dead": "#ffebee",
-    "sending": "#e3f2fd",
-    "queued": "#ffffff",
+STATE_TINTS: dict[str, Tint] = {
+    "sent": "ok",
+    "failed": "warning",
+    "unknown": "warning",
+    "dead": "bad",
+    "sending": "busy",
 }
 
 
@@ -40,8 +40,8 @@ class OutboxModel(RowsModel[OutboxRow]):
             retraction,
         )
 
-    def colour(self, r: OutboxRow) -> str | None:
-        return STATE_COLOURS.get(r.state, "#ffffff")
+    def colour(self, r: OutboxRow) -> Tint | None:
+        return STATE_TINTS.get(r.state)
 
     def tooltip(self, r: OutboxRow, column: int) -> str | None:
         return detail(r) if column == 6 else None

@@ -6,7 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
+
+from crisisdesk.ui import palette
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 Row = TypeVar("Row")
@@ -17,13 +19,19 @@ class RowsModel(QAbstractTableModel, Generic[Row]):
 
     columns: tuple[str, ...] = ()
 
-    def __init__(self, fetch: Callable[[], Sequence[Row]], parent: object = None) -> None:
+    def __init__(self, fetch: Callable[[], Sequence[Row]] | None = None, parent: object = None) -> None:
         super().__init__(parent)  # type: ignore[arg-type]
         self.fetch = fetch
         self.rows: list[Row] = []
 
     def reload(self) -> None:
-        rows = list(self.fetch())
+        """Fetch on this thread (a model given ``fetch``); views fetch through their tasks and call ``set_rows``."""
+        if self.fetch is not None:
+            self.set_rows(self.fetch())
+
+    def set_rows(self, fetched: Sequence[Row]) -> None:
+        """Show ``fetched``; nothing happens (the selection stays) when they are the rows already shown."""
+        rows = list(fetched)
         if rows == self.rows:
             return
         self.beginResetModel()
@@ -42,7 +50,8 @@ class RowsModel(QAbstractTableModel, Generic[Row]):
     def cells(self, row: Row) -> tuple[str, ...]:
         raise NotImplementedError
 
-    def colour(self, row: Row) -> str | None:
+    def colour(self, row: Row) -> palette.Tint | None:
+        """The row's background by meaning (see ``palette.TINTS``); its words must say the same."""
         return None
 
     def tooltip(self, row: Row, column: int) -> str | None:
@@ -57,7 +66,7 @@ class RowsModel(QAbstractTableModel, Generic[Row]):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip(r, index.column())
         if role == Qt.ItemDataRole.BackgroundRole and (colour := self.colour(r)):
-            return QBrush(QColor(colour))
+            return QBrush(palette.row_tint(colour))
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:

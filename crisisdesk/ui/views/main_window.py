@@ -1,155 +1,387 @@
-"""The main window: the audit log with its chain check, and the outbox."""
+"""The main window: a header that says who acts where, the LIVE/EXERCISE band, and the places a person goes.
+
+Places (left-hand navigation, Ctrl+1 … Ctrl+6) each hold one view in a stacked widget, with a count badge where
+something waits. Adding a view is one call, in ``MainWindow._build_places`` or from outside:
+
+    window.add_place("Drills", DrillsView(window.session), icon)   # a new place, at the end
+    window.replace_place(INCIDENTS, IncidentBoard(window.session))  # a placeholder's real view
+    window.set_badge(APPROVALS, 3, urgent=True)
+    window.show_mode("exercise", "Flood on the Elm")                # the band and the title say EXERCISE
+    window.show_mode(None)                                          # no incident open
+
+Views receive ``window.session`` (``crisisdesk.ui.session.Session``): the actor, the task helper and the watcher.
+The badges of Incidents (overdue items), Approvals (submitted versions this person may approve) and Outbox
+(failed and dead deliveries) are counted by ``AttentionService`` on each change the watcher sees, through a task.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QTableView,
-    QTabWidget,
+    QStackedWidget,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from crisisdesk.app import App
-from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.roles import Actor
-from crisisdesk.ui.models.audit_log import AuditLogModel
+from crisisdesk.services.attention import Attention
+from crisisdesk.ui import palette
+from crisisdesk.ui.session import Session
+from crisisdesk.ui.tasks import Tasks
+from crisisdesk.ui.views.audit_view import AuditView
+from crisisdesk.ui.views.chrome import (
+    BADGE_COUNT_ROLE,
+    BADGE_URGENT_ROLE,
+    BadgeDelegate,
+    Header,
+    ModeBand,
+    PlaceholderPage,
+    roles_text,
+)
 from crisisdesk.ui.views.feeds_view import FeedsView
 from crisisdesk.ui.views.outbox_view import OutboxView
+from crisisdesk.ui.watcher import Watcher
 
-OK_STYLE = "color: #1b5e20; font-weight: bold;"
-BAD_STYLE = "color: #ffffff; background: #b00020; font-weight: bold; padding: 2px 6px;"
+INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS = (
+    "Incidents",
+    "Approvals",
+    "Monitor",
+    "Outbox",
+    "Audit",
+    "Settings",
+)
+
+
+@dataclass
+class Place:
+    name: str
+    widget: QWidget
+    item: QListWidgetItem
+    about: str = ""
+    count: int = 0
+    urgent: bool = False
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, core: App, actor: Actor) -> None:
+    """One person's console. ``sign_out_requested``, ``lock_requested`` and ``quit_requested`` are for whoever
+    runs the session (``crisisdesk.ui.console.Console``); the window never signs anybody in itself."""
+
+    sign_out_requested = Signal()
+    lock_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(
+        self, core: App, actor: Actor, *, watcher: Watcher | None = None, synchronous: bool | None = None
+    ) -> None:
         super().__init__()
         self.core = core
         self.actor = actor
-        ws_row = core.db.conn.execute(
-            "SELECT name FROM workstations WHERE id = ?", (core.log.workstation_id(),)
-        ).fetchone()
-        self.workstation_name = ws_row[0] if ws_row else "workstation"
-        self.setWindowTitle(f"crisisdesk: {self.workstation_name}: {actor.name}")
-        self.resize(1100, 640)
+        self._disposed = False
+        if watcher is None:
+            watcher = Watcher(core, self)
+            watcher.start()
+        tasks = Tasks(core, self, synchronous=synchronous, dialog_parent=lambda: self)
+        self.session = Session(core=core, actor=actor, tasks=tasks, watcher=watcher)
+        self.workstation_name = core.people.workstation_name()
+        self.incident_title: str | None = None
+        self.mode: palette.Mode | None = None
+        self.resize(1180, 720)
 
         central = QWidget()
-        layout = QVBoxLayout(central)
-        title = QLabel("Audit log")
-        title.setStyleSheet("font-size: 16px; font-weight: bold;")
-        layout.addWidget(title)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.header = Header(actor, self.workstation_name)
+        self.header.lock_button.clicked.connect(self.lock_requested)
+        self.header.sign_out_button.clicked.connect(self.sign_out_requested)
+        outer.addWidget(self.header)
+        self.mode_band = ModeBand()
+        outer.addWidget(self.mode_band)
 
-        bar = QHBoxLayout()
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by event, person or content")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.returnPressed.connect(self._apply_filter)
-        self.filter.textChanged.connect(self._filter_cleared)
-        bar.addWidget(self.filter, 1)
-        self.verify_button = QPushButton("Verify chain")
-        self.verify_button.setToolTip(
-            "Recompute every hash in the audit log, look for its head kept in the keyring, and compare every "
-            "table with a replay of the log; name whatever disagrees"
-        )
-        self.verify_button.clicked.connect(self.verify)
-        bar.addWidget(self.verify_button)
-        layout.addLayout(bar)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        self.nav = QListWidget()
+        self.nav.setAccessibleName("Places")
+        self.nav.setItemDelegate(BadgeDelegate(self.nav))
+        self.nav.setIconSize(QSize(22, 22))
+        self.nav.setFixedWidth(190)
+        self.nav.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.nav.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        font = self.nav.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.nav.setFont(font)
+        self.stack = QStackedWidget()
+        self.nav.currentRowChanged.connect(self._place_changed)
+        page = QVBoxLayout()
+        page.setContentsMargins(8, 8, 0, 0)
+        page.setSpacing(2)
+        self.place_title = QLabel()
+        self.place_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.place_title.setAccessibleName("Place")
+        title_font = self.place_title.font()
+        title_font.setBold(True)
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.35)
+        self.place_title.setFont(title_font)
+        self.place_about = QLabel()
+        self.place_about.setTextFormat(Qt.TextFormat.PlainText)
+        self.place_about.setAccessibleName("About this place")
+        self.place_about.setWordWrap(True)
+        page.addWidget(self.place_title)
+        page.addWidget(self.place_about)
+        page.addWidget(self.stack, 1)
+        body.addWidget(self.nav)
+        body.addLayout(page, 1)
+        outer.addLayout(body, 1)
+        self.setCentralWidget(central)
 
-        self.verify_result = QLabel()
-        self.verify_result.setTextFormat(Qt.TextFormat.PlainText)
-        self.verify_result.setWordWrap(True)
-        self.verify_result.hide()  # shown once the chain has been checked
-        layout.addWidget(self.verify_result)
-
-        self.model = AuditLogModel(
-            lambda before, limit, text: core.audit.page(actor, before=before, limit=limit, text=text)
-        )
-        self.table = self._build_table()
-        layout.addWidget(self.table, 1)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(central, "Audit log")
-        self.outbox = OutboxView(core, actor)
-        self.tabs.addTab(self.outbox, "Outbox")
-        self.feeds = FeedsView(core, actor)
-        self.tabs.addTab(self.feeds, "Feeds")
-        self.setCentralWidget(self.tabs)
-
+        self._places: dict[str, Place] = {}
+        self._build_places()
         self._build_menu()
-        roles = ", ".join(sorted(r.value for r in actor.roles)) or "no roles"
-        self.statusBar().addWidget(QLabel(f"Signed in as {actor.name} ({roles})"))
-        self.statusBar().addPermanentWidget(QLabel(str(core.db.path)))
-        self.model.reload()
+        path = QLabel(f"Database: {core.db.path}")
+        path.setTextFormat(Qt.TextFormat.PlainText)
+        path.setAccessibleName("Database file")
+        self.statusBar().addPermanentWidget(path)
+        self._update_title()
+        self.show_place(INCIDENTS)
+        self.nav.setFocus()
 
-    def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        # Fixed row heights: Qt never measures rows, so a million entries scroll as fast as ten.
-        vertical = table.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
-        vertical.hide()
-        header = table.horizontalHeader()
-        for col, width in enumerate((60, 150, 110, 190, 0, 110)):
-            if width:
-                header.resizeSection(col, width)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        return table
+        watcher.changed.connect(self.refresh_attention)
+        watcher.tick.connect(self.refresh_attention)
+        self.refresh_attention()
+
+    # -- places ------------------------------------------------------------------------------------------------
+
+    def _build_places(self) -> None:
+        """The places, in the order a person goes through an incident. The view builders replace the
+        placeholders here (or call ``replace_place``)."""
+        style = self.style()
+        icon = style.standardIcon
+        self.add_place(
+            INCIDENTS,
+            PlaceholderPage(
+                "Incidents",
+                "The incident board comes here: active incidents with their mode (LIVE or EXERCISE), playbook, "
+                "status, next update due and overdue steps; New incident; and each incident's workspace "
+                "(facts, checklist, timeline, messages, False alarm…).\n\n"
+                "Until then: 'crisisdesk incident open/list/show' on the command line.",
+            ),
+            icon(QStyle.StandardPixmap.SP_MessageBoxWarning),
+            about="Active incidents and their workspaces; the badge counts overdue checklist steps and updates",
+        )
+        self.add_place(
+            APPROVALS,
+            PlaceholderPage(
+                "Approvals",
+                "The approval queue comes here: each submitted version you may approve, with its exact text "
+                "(hidden characters shown), its hash, author, lint findings, CAP summary and the difference from "
+                "what was last published; Approve or Return with a comment.\n\n"
+                "The badge already counts the versions waiting for you. Until then: "
+                "'crisisdesk message show' and 'crisisdesk message approve'.",
+            ),
+            icon(QStyle.StandardPixmap.SP_DialogApplyButton),
+            about="Submitted messages waiting for your approval (the badge counts them)",
+        )
+        self.monitor = FeedsView(self.session)
+        self.add_place(
+            MONITOR,
+            self.monitor,
+            icon(QStyle.StandardPixmap.SP_FileDialogContentsView),
+            about="Feeds: source health, alerts for incidents, and public messages to triage",
+        )
+        self.outbox = OutboxView(self.session)
+        self.add_place(
+            OUTBOX,
+            self.outbox,
+            icon(QStyle.StandardPixmap.SP_ArrowForward),
+            about="Every delivery: its state, tries and receipt or reason; the badge counts failed and dead ones",
+        )
+        self.audit = AuditView(self.session)
+        self.add_place(
+            AUDIT,
+            self.audit,
+            icon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
+            about="Everything anyone did, newest first, each entry chained to the one before",
+        )
+        self.settings = PlaceholderPage(
+            "Settings",
+            "Settings come here: people and roles, channel accounts, feeds, and this workstation's idle lock.\n"
+            "Read-only for now; change them with 'crisisdesk users', 'crisisdesk channels' and "
+            "'crisisdesk feeds'.",
+        )
+        self.add_place(
+            SETTINGS,
+            self.settings,
+            icon(QStyle.StandardPixmap.SP_FileDialogInfoView),
+            about="This workstation's settings (read-only for now)",
+        )
+        actor = self.actor
+        self.session.tasks.run(
+            lambda app: (app.people.idle_lock_minutes(), str(app.db.path)),
+            lambda found: self.settings.body.setText(
+                self.settings.body.text()
+                + f"\n\nThis workstation: {self.workstation_name}\nDatabase: {found[1]}\n"
+                + (f"Locks after {found[0]} idle minutes." if found[0] else "Never locks when idle.")
+                + f"\nSigned in: {actor.name}"
+            ),
+            owner=self.settings,
+        )
+
+    def add_place(self, name: str, widget: QWidget, icon: QIcon | None = None, *, about: str = "") -> Place:
+        """Add a place at the end of the navigation; Ctrl+<its number> goes there. ``about``: one line under
+        the place's name at the top of the page (and the navigation's tooltip)."""
+        if name in self._places:
+            raise ValueError(f"the window already has a place {name!r}")
+        item = QListWidgetItem(icon or QIcon(), name)
+        item.setToolTip(about or name)
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
+        self.stack.addWidget(widget)
+        place = Place(name, widget, item, about=about)
+        self._places[name] = place
+        self.nav.addItem(item)  # after the page is known: the first place becomes current here
+        number = len(self._places)
+        if number <= 9:
+            action = QAction(f"Go to {name}", self)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _=False, n=name: self.show_place(n))
+            self.addAction(action)
+        return place
+
+    def replace_place(self, name: str, widget: QWidget) -> None:
+        """Put ``widget`` where the place's current view (a placeholder) is; the badge stays."""
+        place = self._places[name]
+        index = self.stack.indexOf(place.widget)
+        self.stack.insertWidget(index, widget)
+        self.stack.removeWidget(place.widget)
+        place.widget.deleteLater()
+        place.widget = widget
+        if self.nav.currentRow() == index:
+            self.stack.setCurrentIndex(index)
+
+    def _place_changed(self, row: int) -> None:
+        self.stack.setCurrentIndex(row)
+        place = list(self._places.values())[row] if 0 <= row < len(self._places) else None
+        self.place_title.setText(place.name if place else "")
+        self.place_about.setText(place.about if place else "")
+        self.place_about.setVisible(bool(place and place.about))
+
+    def place(self, name: str) -> QWidget:
+        return self._places[name].widget
+
+    @property
+    def places(self) -> list[str]:
+        return list(self._places)
+
+    def show_place(self, name: str) -> None:
+        self.nav.setCurrentItem(self._places[name].item)
+
+    def current_place(self) -> str:
+        return self.nav.currentItem().text()
+
+    def set_badge(self, name: str, count: int, urgent: bool = False) -> None:
+        """Show ``count`` on a place (nothing at 0); ``urgent`` draws it red and filled."""
+        place = self._places[name]
+        place.count, place.urgent = count, urgent and count > 0
+        place.item.setData(BADGE_COUNT_ROLE, count)
+        place.item.setData(BADGE_URGENT_ROLE, place.urgent)
+        waiting = "" if count == 0 else f", {count} waiting" + (", urgent" if place.urgent else "")
+        place.item.setData(Qt.ItemDataRole.AccessibleTextRole, name + waiting)
+
+    def badge(self, name: str) -> tuple[int, bool]:
+        place = self._places[name]
+        return place.count, place.urgent
+
+    # -- who, where, which mode ----------------------------------------------------------------------------------
+
+    def show_mode(self, mode: palette.Mode | None, incident: str = "") -> None:
+        """The incident views call this when an incident is open (and ``None`` when none is): the band shows
+        LIVE or EXERCISE in words and shape, and so does the window title."""
+        self.mode = mode
+        self.incident_title = incident if mode else None
+        self.mode_band.show_mode(mode, incident)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        base = f"crisisdesk: {self.workstation_name}: {self.actor.name}"
+        if self.mode is None:
+            self.setWindowTitle(base)
+        else:
+            about = f" · {self.incident_title}" if self.incident_title else ""
+            self.setWindowTitle(f"{self.mode.upper()}{about} · {base}")
+
+    def refresh_attention(self) -> None:
+        """Re-read the person's roles and what waits for them; update the header and the badges."""
+        name = self.actor.name
+
+        def look(app: App) -> tuple[Actor, Attention]:
+            now = app.people.actor(name)
+            return now, app.attention().for_person(now)
+
+        self.session.tasks.run(look, self._show_attention, lambda e: self.statusBar().showMessage(str(e)), owner=self)
+
+    def _show_attention(self, found: tuple[Actor, Attention]) -> None:
+        actor, attention = found
+        self.header.set_actor(actor)
+        self.set_badge(APPROVALS, len(attention.approvals), urgent=bool(attention.approvals))
+        self.set_badge(OUTBOX, attention.deliveries, urgent=attention.dead > 0)
+        self.set_badge(INCIDENTS, attention.overdue, urgent=attention.overdue > 0)
+        self.header.roles.setToolTip(f"{actor.name}'s roles now: {roles_text(actor)}")
+
+    # -- menu, closing -------------------------------------------------------------------------------------------
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         export = QAction("&Export audit log…", self)
-        export.triggered.connect(self.export_dialog)
+        export.triggered.connect(self.audit.export_dialog)
         file_menu.addAction(export)
+        file_menu.addSeparator()
+        self.lock_action = QAction("&Lock", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(self.lock_requested)
+        file_menu.addAction(self.lock_action)
+        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.sign_out_action.triggered.connect(self.sign_out_requested)
+        file_menu.addAction(self.sign_out_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        go_menu = self.menuBar().addMenu("&Go")
+        for action in self.actions():
+            if action.text().startswith("Go to "):
+                go_menu.addAction(action)
         view_menu = self.menuBar().addMenu("&View")
         refresh = QAction("&Refresh", self)
         refresh.setShortcut(QKeySequence.StandardKey.Refresh)
-        refresh.triggered.connect(self.model.reload)
+        refresh.triggered.connect(self.refresh)
         view_menu.addAction(refresh)
 
-    def _apply_filter(self) -> None:
-        self.model.set_filter(self.filter.text())
+    def refresh(self) -> None:
+        """Look at the database now, as if the watcher had seen a change."""
+        self.session.watcher.changed.emit()
 
-    def _filter_cleared(self, text: str) -> None:
-        if not text:
-            self.model.set_filter("")
+    def dispose(self) -> None:
+        """Close for good without asking anyone to quit (signing out, another person signing in)."""
+        self._disposed = True
+        self.session.tasks.stop()
+        self.close()
+        self.deleteLater()
 
-    def verify(self) -> bool:
-        report = self.core.audit.verify(deep=True)
-        self.verify_result.setText(report.describe())
-        self.verify_result.setStyleSheet(OK_STYLE if report.ok else BAD_STYLE)
-        self.verify_result.show()
-        return report.ok
-
-    def export_dialog(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export audit log", "crisisdesk-audit.jsonl", "JSON lines (*.jsonl);;CSV (*.csv)"
-        )
-        if not path:
-            return
-        fmt = "csv" if path.endswith(".csv") or "CSV" in chosen else "jsonl"
-        try:
-            with open(path, "w", encoding="utf-8", newline="") as out:
-                n = self.core.audit.export(self.actor, fmt, out)
-        except (OSError, CrisisdeskError) as exc:
-            QMessageBox.warning(self, "Export failed", f"The audit log was not exported: {exc}")
-            return
-        self.statusBar().showMessage(f"Exported {n} entries to {path}", 10_000)
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._disposed:
+            self._disposed = True
+            self.session.tasks.stop()
+            self.quit_requested.emit()
+        super().closeEvent(event)

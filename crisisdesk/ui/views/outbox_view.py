@@ -1,8 +1,8 @@
-"""The outbox tab: what went where, with receipts, reasons and retractions; retry and retract from here."""
+"""The Outbox place: what went where, with receipts, reasons and retractions; retry and retract from here."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -13,28 +13,40 @@ from PySide6.QtWidgets import (
 )
 
 from crisisdesk.app import App
+from crisisdesk.domain.accounts import Account
 from crisisdesk.domain.errors import CrisisdeskError
-from crisisdesk.domain.roles import Actor
+from crisisdesk.services.outbox import OutboxRow
 from crisisdesk.ui.models.outbox import OutboxModel
+from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.tables import row_table
 
 
+def describe_channels(accounts: list[Account]) -> str:
+    parts = []
+    for a in accounts:
+        note = "" if a.spec.retract is None else f" (cannot retract: {a.spec.retract})"
+        parts.append(f"{a.name} [{a.kind.value}, {a.mode.upper()}]{note}")
+    return "Channels: " + ("; ".join(parts) or "none")
+
+
 class OutboxView(QWidget):
-    def __init__(self, core: App, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.core = core
-        self.actor = actor
+        self.session = session
         layout = QVBoxLayout(self)
         self.channels = QLabel()
         self.channels.setTextFormat(Qt.TextFormat.PlainText)
         self.channels.setWordWrap(True)
+        self.channels.setAccessibleName("Channels")
         layout.addWidget(self.channels)
 
         bar = QHBoxLayout()
         self.retry_button = QPushButton("Retry selected")
+        self.retry_button.setAccessibleName("Retry the selected delivery")
         self.retry_button.setToolTip("Send a failed, dead or unknown row again now")
         self.retry_button.clicked.connect(self.retry_selected)
         self.retract_button = QPushButton("Retract message…")
+        self.retract_button.setAccessibleName("Retract the selected row's message")
         self.retract_button.setToolTip("Take the selected row's message back on every channel that allows it")
         self.retract_button.clicked.connect(self.retract_selected)
         bar.addWidget(self.retry_button)
@@ -42,25 +54,30 @@ class OutboxView(QWidget):
         bar.addStretch(1)
         layout.addLayout(bar)
 
-        self.model = OutboxModel(lambda: core.outbox().rows(actor, limit=500))
-        self.table = row_table(self.model, (120, 150, 190, 80, 80, 50, 0, 200), 6)
+        self.model = OutboxModel()
+        self.table = row_table(self.model, (110, 150, 170, 75, 70, 45, 0, 130), 6)
+        self.table.setAccessibleName("Outbox deliveries")
         layout.addWidget(self.table, 1)
 
-        # The worker runs in another thread and writes its own connection: poll, cheaply, for changes.
-        self.timer = QTimer(self)
-        self.timer.setInterval(2000)
-        self.timer.timeout.connect(self.reload)
-        self.timer.start()
+        # The worker writes from its own thread: the watcher says when to look again.
+        session.watcher.changed.connect(self.reload)
         self.reload()
 
     def reload(self) -> None:
-        accounts = self.core.channels().accounts(self.actor)
-        parts = []
-        for a in accounts:
-            note = "" if a.spec.retract is None else f" (cannot retract: {a.spec.retract})"
-            parts.append(f"{a.name} [{a.kind.value}, {a.mode.upper()}]{note}")
-        self.channels.setText("Channels: " + ("; ".join(parts) or "none"))
-        self.model.reload()
+        actor = self.session.actor
+
+        def fetch(app: App) -> tuple[list[Account], list[OutboxRow]]:
+            return app.channels().accounts(actor), app.outbox().rows(actor, limit=500)
+
+        self.session.tasks.run(fetch, self._show, self._not_loaded, owner=self)
+
+    def _show(self, found: tuple[list[Account], list[OutboxRow]]) -> None:
+        accounts, rows = found
+        self.channels.setText(describe_channels(accounts))
+        self.model.set_rows(rows)
+
+    def _not_loaded(self, error: CrisisdeskError) -> None:
+        self.channels.setText(f"The outbox could not be read: {error}")
 
     def _selected(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
@@ -70,11 +87,13 @@ class OutboxView(QWidget):
         index = self._selected()
         if index is None:
             return
-        try:
-            self.core.outbox().retry(self.actor, self.model.row(index).id)
-        except CrisisdeskError as exc:
-            QMessageBox.warning(self, "Not retried", str(exc))
-        self.reload()
+        actor, row_id = self.session.actor, self.model.row(index).id
+        self.session.tasks.run(
+            lambda app: app.outbox().retry(actor, row_id),
+            lambda _: self.reload(),  # at once, not at the watcher's next look
+            lambda e: QMessageBox.warning(self, "Not retried", str(e)),
+            owner=self,
+        )
 
     def retract_selected(self) -> None:
         index = self._selected()
@@ -86,11 +105,15 @@ class OutboxView(QWidget):
             "Retract message",
             f"Take {message} back on every channel that allows it? Channels that cannot retract "
             "(email, SMS, Apprise) keep what they delivered: publish a correction there.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,  # the safe answer is the default
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            self.core.outbox().request_retract(self.actor, message)
-        except CrisisdeskError as exc:
-            QMessageBox.warning(self, "Not retracted", str(exc))
-        self.reload()
+        actor = self.session.actor
+        self.session.tasks.run(
+            lambda app: app.outbox().request_retract(actor, message),
+            lambda _: self.reload(),  # at once, not at the watcher's next look
+            lambda e: QMessageBox.warning(self, "Not retracted", str(e)),
+            owner=self,
+        )
