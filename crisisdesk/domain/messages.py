@@ -69,7 +69,7 @@ def check_message_type(message_type: str) -> str:
     return message_type
 
 
-def _lint_context(
+def lint_context(
     playbook: Playbook, message_type: str, lang: str, values: Mapping[str, Any], *, mode: str, tz: tzinfo
 ) -> LintContext:
     where, expiry = [], []
@@ -112,7 +112,7 @@ def render_message(
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r}: live or exercise")
     context = fact_context(playbook.fact_specs(), values, lang, tz)
-    lint_ctx = _lint_context(playbook, message_type, lang, values, mode=mode, tz=tz)
+    lint_ctx = lint_context(playbook, message_type, lang, values, mode=mode, tz=tz)
     variants = []
     for channel in channels or list(Channel):
         found = playbook.template(message_type, lang, channel)

@@ -534,15 +534,10 @@ class MessageService:
     def diff(self, actor: Actor, message_id: str) -> str:
         """The current version against the last published one (of this message, else of its incident)."""
         view = self.show(actor, message_id)
-        base = self.db.conn.execute(
-            "SELECT v.content, p.message_id, p.version FROM publications p JOIN message_versions v "
-            "ON v.message_id = p.message_id AND v.version = p.version JOIN messages m ON m.id = p.message_id "
-            "WHERE m.incident_id = ? ORDER BY (p.message_id = ?) DESC, p.at DESC LIMIT 1",
-            (view.incident_id, message_id),
-        ).fetchone()
+        base = self.last_published(view.incident_id, message_id)
         if base is None:
             return f"nothing has been published on {view.incident_id} yet: every text of {message_id} is new\n"
-        old = {(v["channel"], v["lang"]): v["text"] for v in orjson.loads(base[0])["variants"]}
+        old = {(v["channel"], v["lang"]): v["text"] for v in base[0]["variants"]}
         out: list[str] = []
         for v in view.variants:
             before = old.get((v.channel, v.lang), "")
@@ -556,6 +551,19 @@ class MessageService:
                 if out and not out[-1].endswith("\n"):
                     out[-1] += "\n"
         return "".join(out) or f"{message_id} v{view.version} says the same as {base[1]} v{base[2]}\n"
+
+    def last_published(self, incident_id: str, message_id: str) -> tuple[dict[str, Any], str, int] | None:
+        """What a version is compared with: the last published version of this message, else the last one
+        published on its incident, as (content, message id, version); None when nothing was published."""
+        base = self.db.conn.execute(
+            "SELECT v.content, p.message_id, p.version FROM publications p JOIN message_versions v "
+            "ON v.message_id = p.message_id AND v.version = p.version JOIN messages m ON m.id = p.message_id "
+            "WHERE m.incident_id = ? ORDER BY (p.message_id = ?) DESC, p.at DESC LIMIT 1",
+            (incident_id, message_id),
+        ).fetchone()
+        if base is None:
+            return None
+        return orjson.loads(base[0]), base[1], base[2]
 
     # -- helpers ----------------------------------------------------------------------------------------
 
