@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -98,6 +99,13 @@ class UrlSpan:
 
 def find_urls(text: str) -> list[UrlSpan]:
     """Links as X and Mastodon see them: with a scheme, or a bare domain with a known top-level domain."""
+    return list(_find_urls(text))
+
+
+# Lint asks twice for the same text and the composer once more, on every keystroke: the scan of a long text is the
+# costliest part of it, so the last few answers are kept.
+@functools.lru_cache(maxsize=8)
+def _find_urls(text: str) -> tuple[UrlSpan, ...]:
     spans = []
     for m in _URL.finditer(text):
         scheme, host, tld = m.group("scheme"), m.group("host"), m.group("tld")
@@ -116,7 +124,7 @@ def find_urls(text: str) -> list[UrlSpan]:
         while end > start and text[end - 1] in _TRAILING_PUNCT and m.group("path"):
             end -= 1
         spans.append(UrlSpan(start, end, text[start:end], (scheme or "").lower() == "https://", bool(scheme)))
-    return spans
+    return tuple(spans)
 
 
 # -- X (twitter-text v3) -----------------------------------------------------------------------------------
