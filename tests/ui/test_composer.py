@@ -345,3 +345,16 @@ def test_pictures_of_the_composer(
     assert picture.save(str(tmp_path / name)) and picture.width() >= 1300
     if shots := os.environ.get("CRISISDESK_SCREENSHOTS"):
         picture.save(str(Path(shots) / name))
+
+
+def test_a_refused_save_keeps_the_text_on_screen_with_the_reason(
+    qtbot: QtBot, core: App, team: dict[str, Actor]
+) -> None:
+    message_id = draft(core, team, Mode.LIVE)
+    composer = open_composer(qtbot, core, team["vic"], message_id)  # a viewer may read, not write
+    composer.select("wea-90", "en")
+    type_at_end(qtbot, composer, " Now.")
+    qtbot.keyClick(composer.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert composer.notice.text().startswith("Not done: ") and "vic" in composer.notice.text()
+    assert composer.has_unsaved() and composer.editor.toPlainText().endswith(" Now.")
+    assert core.messages().show(team["carla"], message_id).version == 1
