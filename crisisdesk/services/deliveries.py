@@ -82,6 +82,7 @@ class MessageDeliveries:
     message_id: str
     incident_id: str
     incident_title: str
+    timezone: str  # the incident's: times are shown in it
     type: str
     version: int
     mode: str
@@ -150,6 +151,7 @@ class Reference:
 class FalseAlarmPreview:
     incident_id: str
     incident_title: str
+    timezone: str
     mode: str
     cancel: DraftPreview
     correction: DraftPreview
@@ -219,6 +221,7 @@ class DeliveryService:
             message_id=message_id,
             incident_id=view.incident_id,
             incident_title=incident.title,
+            timezone=incident.timezone,
             type=view.type,
             version=view.version,
             mode=view.mode,
@@ -301,6 +304,7 @@ class DeliveryService:
         return FalseAlarmPreview(
             incident_id=incident_id,
             incident_title=incident.title,
+            timezone=incident.timezone,
             mode=incident.mode.value,
             cancel=preview("cancel"),
             correction=preview("correction"),
