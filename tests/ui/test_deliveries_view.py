@@ -181,10 +181,10 @@ def test_a_delivery_that_goes_dead_raises_a_banner_in_the_window(
     qtbot.addWidget(window)
     window.resize(1180, 720)
     window.show()
-    notifier = DeadDeliveryNotifier(window.session, window, tray=False)
+    notifier = window.notifier  # the window's own
+    assert isinstance(notifier, DeadDeliveryNotifier) and notifier.banners == []
     shown: list[str] = []
     notifier.show_deliveries.connect(shown.append)
-    assert notifier.banners == []
     hook.script.queue.append((403, {}, b"{}"))
     msg = publish(core, team, inc, ["county-hook"], message_type="update")
     core.outbox().run_once()
@@ -199,3 +199,5 @@ def test_a_delivery_that_goes_dead_raises_a_banner_in_the_window(
     assert len(notifier.banners) == 1  # said once
     qtbot.mouseClick(banner.open_button, Qt.MouseButton.LeftButton)
     assert shown == [msg.id] and notifier.banners == []
+    opened = next(w for w in window.findChildren(DeliveriesView) if w.message_id == msg.id)
+    assert opened.isWindow() and opened.isVisible() and "DEAD" in opened.model.cells(opened.model.row(0))[2]
