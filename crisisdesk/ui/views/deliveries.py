@@ -171,11 +171,9 @@ class DeliveriesView(QWidget):
         worker = approver or any(actor.may(p) for p in working_permissions(mode))
         self.retry_button.setEnabled(bool(d and d.retryable and worker))
         self.retry_button.setToolTip(
-            "Send this delivery again now"
+            "Send a failed, dead or unknown delivery again now"
             if worker
-            else "Only communicators (and approvers) send a delivery again"
-            if not d or d.retryable
-            else ""
+            else "Only communicators and approvers send a delivery again"
         )
         self.open_button.setEnabled(bool(d and d.row.remote_url))
         anything = bool(found and any(x.retractable for x in found.deliveries))
