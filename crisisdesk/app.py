@@ -21,6 +21,7 @@ from crisisdesk.store.eventlog import EventLog
 if TYPE_CHECKING:
     from crisisdesk.services.attention import AttentionService
     from crisisdesk.services.channels import ChannelService
+    from crisisdesk.services.deliveries import DeliveryService
     from crisisdesk.services.feeds import FeedService
     from crisisdesk.services.incidents import IncidentService
     from crisisdesk.services.messages import MessageService
@@ -103,6 +104,7 @@ class App:
     _outbox: OutboxService | None = None
     _feeds: FeedService | None = None
     _attention: AttentionService | None = None
+    _deliveries: DeliveryService | None = None
     _head_keeper: HeadKeeper | None = None
 
     @classmethod
@@ -206,6 +208,14 @@ class App:
 
             self._attention = AttentionService(self.db, self.messages(), self.incidents())
         return self._attention
+
+    def deliveries(self) -> DeliveryService:
+        """A published message's deliveries, dead-delivery news, and the false alarm as the console runs it."""
+        if self._deliveries is None:
+            from crisisdesk.services.deliveries import DeliveryService
+
+            self._deliveries = DeliveryService(self.db, self.log, self.clock, self.messages(), self.outbox())
+        return self._deliveries
 
     def close(self) -> None:
         if self._outbox is not None:

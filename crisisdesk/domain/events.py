@@ -64,6 +64,8 @@ class Kind:
     ALERT_RAISED = "feed.alert_raised"
     ALERT_HANDLED = "feed.alert_handled"
     TRIAGE_SET = "triage.set"
+    FALSE_ALARM_DECLARED = "incident.false_alarm_declared"
+    FALSE_ALARM_CORRECTED = "incident.false_alarm_corrected"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -104,6 +106,8 @@ KIND_LABELS: dict[str, str] = {
     Kind.ALERT_RAISED: "Feed alert raised",
     Kind.ALERT_HANDLED: "Feed alert handled",
     Kind.TRIAGE_SET: "Triage decision",
+    Kind.FALSE_ALARM_DECLARED: "False alarm declared",
+    Kind.FALSE_ALARM_CORRECTED: "False alarm corrected on every channel",
 }
 
 

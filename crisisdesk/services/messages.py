@@ -419,6 +419,10 @@ class MessageService:
         fix = self.draft(actor, incident_id, "correction", references=live)
         return [self.submit(actor, cancel.id), self.submit(actor, fix.id)]
 
+    def cancellable(self, incident_id: str) -> list[str]:
+        """The published messages of an incident a false alarm would cancel now (unexpired, not cancels)."""
+        return self._unexpired_published(incident_id)
+
     def _unexpired_published(self, incident_id: str) -> list[str]:
         now = self.clock.now()
         rows = self.db.conn.execute(

@@ -261,6 +261,16 @@ class Ledger:
             returned_at,
         )
 
+    def incident_events(self, incident_id: str, kinds: Sequence[str]) -> Iterator[Event]:
+        """The events of ``kinds`` about one incident, in order, each checked against its hash."""
+        return self._kinds(kinds, "json_extract(body, '$.payload.incident') = ?", [incident_id])
+
+    def row_events(self, rows: Sequence[str], kinds: Sequence[str]) -> Iterator[Event]:
+        """The worker's events of ``kinds`` about outbox ``rows`` (sent, failed...), in order, each checked."""
+        if not rows:
+            return iter(())
+        return self._kinds(kinds, f"json_extract(body, '$.payload.row') IN ({','.join('?' * len(rows))})", rows)
+
     def version(self, message_id: str, version: int) -> VersionRecord | None:
         """One version of a message, with the exact content its hash covers."""
         for e in self._message_events(message_id, _VERSION_KINDS):

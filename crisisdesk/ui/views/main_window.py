@@ -37,6 +37,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.attention import Attention
 from crisisdesk.ui import palette
+from crisisdesk.ui.notify import DeadDeliveryNotifier
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.views.audit_view import AuditView
@@ -49,6 +50,7 @@ from crisisdesk.ui.views.chrome import (
     PlaceholderPage,
     roles_text,
 )
+from crisisdesk.ui.views.deliveries import DeliveriesView
 from crisisdesk.ui.views.feeds_view import FeedsView
 from crisisdesk.ui.views.outbox_view import OutboxView
 from crisisdesk.ui.watcher import Watcher
@@ -159,6 +161,9 @@ class MainWindow(QMainWindow):
         watcher.changed.connect(self.refresh_attention)
         watcher.tick.connect(self.refresh_attention)
         self.refresh_attention()
+        # A delivery that goes dead says so in the window (and the tray where there is one).
+        self.notifier = DeadDeliveryNotifier(self.session, self)
+        self.notifier.show_deliveries.connect(self.open_deliveries)
 
     # -- places ------------------------------------------------------------------------------------------------
 
@@ -300,6 +305,16 @@ class MainWindow(QMainWindow):
     def badge(self, name: str) -> tuple[int, bool]:
         place = self._places[name]
         return place.count, place.urgent
+
+    def open_deliveries(self, message_id: str) -> DeliveriesView:
+        """A published message's deliveries in a window of their own (non-modal)."""
+        view = DeliveriesView(self.session, message_id, self)
+        view.setWindowFlag(Qt.WindowType.Window)
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view.setWindowTitle(f"Deliveries of {message_id} · {self.windowTitle()}")
+        view.resize(1100, 420)
+        view.show()
+        return view
 
     # -- who, where, which mode ----------------------------------------------------------------------------------
 
