@@ -187,9 +187,9 @@ def test_a_keystroke_on_a_long_text_takes_under_50_ms(qtbot: QtBot, core: App, t
     assert composer.editor.toPlainText().endswith("Stay safe")
     assert composer.counter.text().startswith("19009 / 20000 characters")
     # Each keystroke (the count, the lint, the marks, the row and the preview, on the GUI thread) costs under 50 ms
-    # of this thread's time; the wall clock agrees on a quiet machine (the median holds under load too).
-    assert max(cpu) < 50, cpu
-    assert sorted(took)[len(took) // 2] < 50, took
+    # of this thread's time. The wall clock agrees on a quiet machine (16-24 ms, bench/README.md); on a machine
+    # busy with other work (the suite beside a CPU hog) it also counts other processes' turns, so it is not held.
+    assert max(cpu) < 50, (cpu, took)
     assert composer.last_check_ms > 0  # the composer measures its own check too
 
 
