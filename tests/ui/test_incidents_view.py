@@ -61,6 +61,7 @@ def open_window(qtbot: QtBot, core: App, who: Actor) -> MainWindow:
 def picture(widget: QWidget, name: str) -> None:
     """Save a picture of ``widget`` into $CRISISDESK_SCREENSHOTS (docs/screenshots when run for them)."""
     folder = os.environ.get("CRISISDESK_SCREENSHOTS")
+    QApplication.processEvents()  # pending layouts, as the event loop would run them before a person sees it
     assert widget.grab().width() > 0
     if folder:
         assert widget.grab().save(str(Path(folder) / f"{name}.png"))
@@ -263,9 +264,10 @@ def test_the_workspace_edits_a_fact_ticks_a_step_drafts_and_shows_a_refusal(
     assert window.mode_band.label.text().startswith("●  LIVE") and workspace.mode_label.text().strip() == "● LIVE"
     for model in (workspace.steps, workspace.messages, workspace.timeline):
         ModelTester(None).check(model)  # type: ignore[arg-type]
-    states = [workspace.messages.index(r, 4).data() for r in range(workspace.messages.rowCount())]
+    states = [workspace.messages.index(r, 2).data() for r in range(workspace.messages.rowCount())]
     assert states == ["returned: 'name the road that is closed'", "published"]
-    assert workspace.messages.index(1, 6).data() == "public-page: sent"
+    assert workspace.messages.index(1, 4).data() == "public-page: sent"
+    assert workspace.messages.index(1, 1).data() == "alert v2"
     assert workspace.messages.index(0, 0).data() == "● LIVE"
     assert workspace.false_alarm_button.isEnabled()  # something went out
     assert workspace.timeline.index(0, 1).data() == "outbox"  # the delivery, newest first
@@ -294,7 +296,7 @@ def test_the_workspace_edits_a_fact_ticks_a_step_drafts_and_shows_a_refusal(
     qtbot.mouseClick(workspace.draft_button, Qt.MouseButton.LeftButton)
     assert workspace.pages.currentIndex() == 1 and workspace.hosted is not None
     drafted = workspace.messages.message_row(workspace.messages.rowCount() - 1)
-    assert drafted.type == "update" and drafted.state == "draft" and drafted.id in workspace.hosted_title.text()
+    assert (drafted.type, drafted.state) == ("update", "draft") and drafted.id in workspace.hosted_title.text()
     qtbot.mouseClick(workspace.hosted_back, Qt.MouseButton.LeftButton)
     assert workspace.pages.currentIndex() == 0
     # Status: monitoring, through the service.

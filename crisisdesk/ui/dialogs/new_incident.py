@@ -54,7 +54,7 @@ class ModeButton(QPushButton):
         self.setStyleSheet(
             f"QPushButton {{ text-align: left; padding: 6px 12px; border: 2px {edge} {background.name()}; }}"
             f"QPushButton:checked {{ background: {background.name()}; color: {foreground.name()};"
-            f" border: 3px {edge} {foreground.name()}; font-weight: bold; }}"
+            f" border: 3px {edge} {foreground.name()}; }}"
         )
 
 
@@ -142,6 +142,7 @@ class NewIncidentDialog(QDialog):
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("Playbook summary")
+        self.summary.setMinimumHeight(self.summary.fontMetrics().lineSpacing() * 3 + 6)
         layout.addWidget(self.summary)
         heading = QLabel("2. LIVE or EXERCISE? Choose one; it cannot be changed later.")
         heading.setStyleSheet("font-weight: bold;")

@@ -77,7 +77,8 @@ class _IncidentRows(RowsModel[object]):
             state = self.foreground(self.rows[index.row()], index.column())
             return QBrush(palette.state_colour(state)) if state else None
         if role == Qt.ItemDataRole.FontRole and (
-            index.column() == self.mode_column or self.foreground(self.rows[index.row()], index.column()) == "bad"
+            index.column() == self.mode_column
+            or self.foreground(self.rows[index.row()], index.column()) in ("bad", "warning")
         ):
             font = QFont()
             font.setBold(True)
@@ -231,7 +232,7 @@ class StepsModel(_IncidentRows):
         return False  # the row is the service's to change
 
 
-MESSAGE_COLUMNS = ("Mode", "Message", "Type", "Version", "State", "Approval", "Deliveries")
+MESSAGE_COLUMNS = ("Mode", "Message", "State", "Approval", "Deliveries")
 
 
 class MessagesModel(_IncidentRows):
@@ -254,24 +255,26 @@ class MessagesModel(_IncidentRows):
             else ("queued" if row.state == "published" else "")
         )
         state = row.describe() if row.state != "published" else "published"
-        return (mode_text(row.mode), row.id, row.type, f"v{row.version}", state, row.approval, deliveries)
+        return (mode_text(row.mode), f"{row.type} v{row.version}", state, row.approval, deliveries)
 
     def foreground(self, row: object, column: int) -> palette.State | None:
         assert isinstance(row, MessageRow)
-        if column == 4:
+        if column == 2:
             return {"returned": "warning", "approved": "ok", "published": "ok"}.get(row.state)  # type: ignore[return-value]
-        if column == 6 and any(d.state == "dead" for d in row.deliveries):
+        if column == 4 and any(d.state == "dead" for d in row.deliveries):
             return "bad"
-        if column == 6 and any(d.state in ("failed", "unknown") for d in row.deliveries):
+        if column == 4 and any(d.state in ("failed", "unknown") for d in row.deliveries):
             return "warning"
         return super().foreground(row, column)
 
     def tooltip(self, row: object, column: int) -> str | None:
         assert isinstance(row, MessageRow)
-        if column == 6 and row.deliveries:
+        if column == 4 and row.deliveries:
             return "\n".join(f"{d.account} ({d.kind}): {d.state} {d.detail}".rstrip() for d in row.deliveries)
-        if column == 4 and row.comment:
+        if column == 2 and row.comment:
             return f"Returned with: {row.comment}"
+        if column == 1:
+            return f"{row.id}, version {row.version} by {row.author}, hash {row.content_hash[:12]}…"
         return super().tooltip(row, column)
 
 

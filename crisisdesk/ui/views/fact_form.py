@@ -117,8 +117,9 @@ class DateTimeEditor(FactEditor):
     def __init__(self, name: str, fact: Fact, tz_name: str, now: datetime) -> None:
         super().__init__()
         self.tz_name = tz_name
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
         self.line = QLineEdit()
         today = now.astimezone(zone(tz_name))
         self.line.setPlaceholderText(f"{today:%Y-%m-%d} 21:30, in {tz_name} time")
@@ -143,9 +144,11 @@ class DateTimeEditor(FactEditor):
         self.reading.setTextFormat(Qt.TextFormat.PlainText)
         self.reading.setAccessibleName(f"Fact {name} as read in {tz_name}")
         self.reading.setStyleSheet(palette.text_style("muted", bold=False))
-        layout.addWidget(self.line, 2)
-        layout.addWidget(self.pick)
-        layout.addWidget(self.reading, 3)
+        row = QHBoxLayout()
+        row.addWidget(self.line, 1)
+        row.addWidget(self.pick)
+        layout.addLayout(row)
+        layout.addWidget(self.reading)
         self._changed()
 
     def _picked(self, date: QDate) -> None:
@@ -259,6 +262,7 @@ class FactForm(QWidget):
         *,
         recorded: dict[str, str] | None = None,
         set_buttons: bool = False,
+        labels_above: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -271,7 +275,7 @@ class FactForm(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setVerticalSpacing(2)
-        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(0 if labels_above else 1, 1)
         row = 0
         for name, fact in playbook.facts.items():
             label = QLabel(("* " if fact.required else "") + fact_label(fact, playbook.languages))
@@ -284,8 +288,13 @@ class FactForm(QWidget):
             editor.set_text(self.recorded.get(name))
             editor.setToolTip(fact.help)
             label.setBuddy(editor.focus_widget())
-            grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(editor, row, 1)
+            if labels_above:  # a narrow panel: each label on its own line, the editor the whole width below
+                grid.addWidget(label, row, 0, 1, 3)
+                row += 1
+                grid.addWidget(editor, row, 0, 1, 2)
+            else:
+                grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)
+                grid.addWidget(editor, row, 1)
             if set_buttons:
                 button = QPushButton("Set")
                 button.setAccessibleName(f"Set fact {name}")
@@ -298,7 +307,7 @@ class FactForm(QWidget):
             helper.setTextFormat(Qt.TextFormat.PlainText)
             helper.setWordWrap(True)
             helper.setStyleSheet(palette.text_style("muted", bold=False))
-            grid.addWidget(helper, row, 1)
+            grid.addWidget(helper, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
             row += 1
             problem = QLabel()
             problem.setTextFormat(Qt.TextFormat.PlainText)
@@ -306,7 +315,7 @@ class FactForm(QWidget):
             problem.setAccessibleName(f"Problem with fact {name}")
             problem.setStyleSheet(palette.text_style("bad"))
             problem.hide()
-            grid.addWidget(problem, row, 1)
+            grid.addWidget(problem, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
             row += 1
             self.editors[name] = editor
             self.problem_labels[name] = problem
@@ -314,7 +323,7 @@ class FactForm(QWidget):
         legend = QLabel("* required: drafts need it")
         legend.setTextFormat(Qt.TextFormat.PlainText)
         legend.setStyleSheet(palette.text_style("muted", bold=False))
-        grid.addWidget(legend, row, 1)
+        grid.addWidget(legend, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
         grid.setRowStretch(row + 1, 1)
         for name in self.editors:
             self._check(name, emit=False)
@@ -346,6 +355,10 @@ class FactForm(QWidget):
         label = self.problem_labels[name]
         label.setText(f"⚠ {problem}" if problem else "")
         label.setVisible(bool(problem))
+        if problem:
+            # A wrapped label in a scroll area is not given the height its lines need unless it asks for it.
+            # The editors' column is under two thirds of the form; asking for that width errs on the tall side.
+            label.setMinimumHeight(label.heightForWidth(max(int(self.width() * 0.6), 300)))
         if name in self.set_buttons:
             self.set_buttons[name].setEnabled(bool(text) and not problem and text != self.recorded.get(name))
         if emit:

@@ -71,7 +71,8 @@ class IncidentsView(QWidget):
         layout.addLayout(bar)
         self.model = BoardModel()
         self.proxy = SearchProxy(self.model, self)
-        self.table = row_table(self.proxy, (110, 0, 190, 80, 95, 140, 105, 250), 1)
+        self.table = row_table(self.proxy, (110, 190, 170, 70, 70, 125, 105, 0), 7)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() * 2)  # easy to hit
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the service's order until someone sorts
         self.table.setAccessibleName("Incidents")

@@ -181,6 +181,7 @@ class IncidentWorkspace(QWidget):
         self.facts_scroll = QScrollArea()
         self.facts_scroll.setWidgetResizable(True)
         self.facts_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.facts_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.facts_scroll.setAccessibleName("Facts")
         facts_layout.addWidget(self.facts_scroll)
         split.addWidget(facts_box)
@@ -191,7 +192,7 @@ class IncidentWorkspace(QWidget):
         steps_layout.setContentsMargins(4, 4, 4, 4)
         self.steps = StepsModel()
         self.steps.tick_requested.connect(self.tick)
-        self.steps_table = row_table(self.steps, (46, 130, 0, 100, 90), 2)
+        self.steps_table = row_table(self.steps, (46, 150, 0, 105, 90), 2)
         self.steps_table.setAccessibleName("Checklist")
         steps_layout.addWidget(self.steps_table)
         right.addWidget(steps_box)
@@ -214,7 +215,7 @@ class IncidentWorkspace(QWidget):
         bar.addStretch(1)
         messages_layout.addLayout(bar)
         self.messages = MessagesModel()
-        self.messages_table = row_table(self.messages, (100, 120, 80, 55, 150, 0, 170), 5)
+        self.messages_table = row_table(self.messages, (110, 90, 0, 140, 150), 2)
         self.messages_table.setAccessibleName("Messages")
         self.messages_table.selectionModel().selectionChanged.connect(lambda *_: self._message_buttons())
         self.messages_table.doubleClicked.connect(self._message_double_clicked)
@@ -231,7 +232,7 @@ class IncidentWorkspace(QWidget):
         right.addWidget(timeline_box)
         right.setSizes([190, 170, 170])
         split.addWidget(right)
-        split.setSizes([400, 560])
+        split.setSizes([380, 620])
         split.setStretchFactor(1, 1)
         return split
 
@@ -284,6 +285,7 @@ class IncidentWorkspace(QWidget):
                 self.session.core.clock.now(),
                 recorded={f.name: f.value for f in space.facts if f.value is not None},
                 set_buttons=True,
+                labels_above=True,
             )
             self.form.set_requested.connect(self.set_fact)
             self.facts_scroll.setWidget(self.form)
