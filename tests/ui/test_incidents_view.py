@@ -354,3 +354,74 @@ def test_closing_asks_first_and_false_alarm_says_what_is_missing(
     assert core.incidents().get(team["eve"], inc).status is Status.CLOSED
     assert not workspace.draft_button.isEnabled() and not workspace.close_button.isEnabled()
     assert workspace.form is not None and not workspace.form.isEnabled()
+
+
+def test_reading_the_board_a_workspace_and_the_playbooks_never_blocks_the_window(
+    qtbot: QtBot, core: App, team: dict[str, Actor]
+) -> None:
+    """With the real thread pool: once the session has warmed up, a 10 ms heartbeat on the GUI thread finds it busy
+    no more than 50 ms at a time while the board and a workspace read again after a change, and while New incident
+    lists the playbooks. Busy is the GUI thread's own CPU time between two beats (``time.thread_time``): on a
+    shared, loaded machine the wall-clock gap also counts other processes' turns, so it is held only to 250 ms,
+    which a service call made on the GUI thread (a playbook validated, 0.2 s and more) still breaks.
+
+    The first reads of a session are left out: the playbook library's first load renders and lints every template
+    in a pool thread, and a few library calls keep Python's lock for up to ~0.1 s on their first use (the `regex`
+    URL search in text_rules.find_urls, babel's locale data), which the GUI thread then waits for."""
+    import itertools
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    inc = open_incident(core, team, Mode.LIVE)
+    publish(core, team, inc, ["public-page"])
+    core.outbox().run_once()
+    window = MainWindow(core, team["carla"], synchronous=False)  # with synchronous=True, the library fails it
+    qtbot.addWidget(window)
+    window.show()
+    view = window.incidents
+    tasks = window.session.tasks
+    beats: list[tuple[float, float]] = []
+    heart = QTimer()
+    heart.setInterval(10)
+    heart.timeout.connect(lambda: beats.append((time.perf_counter(), time.thread_time())))
+
+    def longest_wait(act: object, until: object) -> tuple[float, float]:
+        """(the longest wall-clock gap between beats, the most GUI-thread CPU time between two beats)"""
+        beats.clear()
+        heart.start()
+        qtbot.waitUntil(lambda: len(beats) > 2)  # beating before the act, so a block inside it is a gap
+        act()  # type: ignore[operator]
+        # At least a few beats, so a result that came at once still measures the loop around it.
+        qtbot.waitUntil(lambda: bool(until()) and not tasks.busy and len(beats) > 5, timeout=20_000)  # type: ignore[operator]
+        heart.stop()
+        pairs = list(itertools.pairwise(beats))
+        return max(b[0] - a[0] for a, b in pairs), max(b[1] - a[1] for a, b in pairs)
+
+    # The first reads, and the library's first load: the GUI thread waits for Python's lock at times (the wall
+    # clock is not held), but does none of the work itself.
+    first_board = longest_wait(lambda: None, lambda: view.model.rowCount() == 1)
+    view.open_incident(inc)
+    workspace = view.workspace
+    assert workspace is not None
+    first_workspace = longest_wait(lambda: None, lambda: workspace.space is not None)
+    library = longest_wait(lambda: tasks.run(lambda app: app.board().playbooks(team["carla"])), lambda: True)
+
+    def changed() -> None:
+        workspace.space = None
+        window.session.watcher.changed.emit()  # the board, the workspace and the badges read again
+
+    after_a_change = longest_wait(changed, lambda: workspace.space is not None)
+    qtbot.mouseClick(workspace.back_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tasks.busy, timeout=20_000)
+    qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
+    dialog = view.dialog
+    assert dialog is not None
+    listing = longest_wait(lambda: None, lambda: dialog.playbooks.rowCount() == 12)
+    for what, (_, busy) in (("the first board", first_board), ("the first workspace", first_workspace),
+                            ("the library's first load", library)):  # fmt: skip
+        assert busy < 0.05, f"{what}: the GUI thread was busy {busy * 1000:.0f} ms between two beats"
+    for what, (wall, busy) in (("after a change", after_a_change), ("listing the playbooks", listing)):
+        assert busy < 0.05, f"{what}: the GUI thread was busy {busy * 1000:.0f} ms between two beats"
+        assert wall < 0.25, f"{what}: the window stood still for {wall * 1000:.0f} ms"
+    tasks.stop()
