@@ -20,6 +20,7 @@ from crisisdesk.store.eventlog import EventLog
 
 if TYPE_CHECKING:
     from crisisdesk.services.attention import AttentionService
+    from crisisdesk.services.board import BoardService
     from crisisdesk.services.channels import ChannelService
     from crisisdesk.services.deliveries import DeliveryService
     from crisisdesk.services.feeds import FeedService
@@ -105,6 +106,7 @@ class App:
     _feeds: FeedService | None = None
     _attention: AttentionService | None = None
     _deliveries: DeliveryService | None = None
+    _board: BoardService | None = None
     _head_keeper: HeadKeeper | None = None
 
     @classmethod
@@ -216,6 +218,14 @@ class App:
 
             self._deliveries = DeliveryService(self.db, self.log, self.clock, self.messages(), self.outbox())
         return self._deliveries
+
+    def board(self) -> BoardService:
+        """What the console's incident views read: the board, an incident's workspace, its messages."""
+        if self._board is None:
+            from crisisdesk.services.board import BoardService
+
+            self._board = BoardService(self.db, self.incidents(), self.messages(), self.outbox())
+        return self._board
 
     def close(self) -> None:
         if self._outbox is not None:

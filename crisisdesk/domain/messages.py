@@ -63,6 +63,18 @@ def parse_values(playbook: Playbook, raw: Mapping[str, str], tz: tzinfo) -> dict
     return values
 
 
+def fact_problem(playbook: Playbook, name: str, text: str, tz: tzinfo) -> str | None:
+    """What is wrong with ``text`` as fact ``name``, in the words opening or setting it would refuse it with; None
+    when it would be taken. Empty is no problem here: whether a fact may stay empty is the form's to say."""
+    if not text.strip():
+        return None
+    try:
+        parse_values(playbook, {name: text}, tz)
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
 def check_message_type(message_type: str) -> str:
     if message_type not in MESSAGE_TYPES:
         raise UserError(f"unknown message type {message_type!r}: choose one of {', '.join(MESSAGE_TYPES)}")

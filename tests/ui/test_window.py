@@ -30,7 +30,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.ui import palette
-from crisisdesk.ui.views.chrome import PlaceholderPage
+from crisisdesk.ui.views.incidents_view import IncidentsView
 from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, INCIDENTS, MONITOR, OUTBOX, SETTINGS, MainWindow
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 from tests.support.http_servers import webhook_receiver
@@ -53,7 +53,7 @@ def team(core: App, admin: Actor) -> dict[str, Actor]:
 def test_the_places_in_order_and_how_to_reach_them(qtbot: QtBot, core: App, admin: Actor) -> None:
     window = open_window(qtbot, core, admin)
     assert window.places == [INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS]
-    assert window.current_place() == INCIDENTS and isinstance(window.stack.currentWidget(), PlaceholderPage)
+    assert window.current_place() == INCIDENTS and isinstance(window.stack.currentWidget(), IncidentsView)
     assert window.place_title.text() == INCIDENTS and "overdue" in window.place_about.text()
     qtbot.keyClick(window.nav, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert window.current_place() == OUTBOX and window.stack.currentWidget() is window.outbox

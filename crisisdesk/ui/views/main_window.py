@@ -52,6 +52,7 @@ from crisisdesk.ui.views.chrome import (
 )
 from crisisdesk.ui.views.deliveries import DeliveriesView
 from crisisdesk.ui.views.feeds_view import FeedsView
+from crisisdesk.ui.views.incidents_view import IncidentsView
 from crisisdesk.ui.views.outbox_view import OutboxView
 from crisisdesk.ui.watcher import Watcher
 
@@ -172,15 +173,10 @@ class MainWindow(QMainWindow):
         placeholders here (or call ``replace_place``)."""
         style = self.style()
         icon = style.standardIcon
+        self.incidents = IncidentsView(self.session)
         self.add_place(
             INCIDENTS,
-            PlaceholderPage(
-                "Incidents",
-                "The incident board comes here: active incidents with their mode (LIVE or EXERCISE), playbook, "
-                "status, next update due and overdue steps; New incident; and each incident's workspace "
-                "(facts, checklist, timeline, messages, False alarm…).\n\n"
-                "Until then: 'crisisdesk incident open/list/show' on the command line.",
-            ),
+            self.incidents,
             icon(QStyle.StandardPixmap.SP_MessageBoxWarning),
             about="Active incidents and their workspaces; the badge counts overdue checklist steps and updates",
         )
