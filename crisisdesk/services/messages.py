@@ -18,6 +18,7 @@ from crisisdesk.domain.approval import (
     confirm_phrase,
     content_bytes,
     content_hash,
+    own_version_refusal,
     replace_variant,
     verdict,
     version_content,
@@ -393,8 +394,8 @@ class MessageService:
         lines = [
             f"{view.id} v{view.version} [{mode}] {view.type} for {incident.title}",
             "channels: " + (", ".join(f"{a.name} ({a.kind.value}, {a.mode})" for a in accounts) or "none"),
-            f"area: {incident.facts.get('area') or incident.facts.get('zone') or 'as the playbook says'}",
-            "audience: the public in the area, in " + ", ".join(sorted({v.lang for v in view.variants})),
+            f"area: {summary_area(incident)}",
+            f"audience: {summary_audience(view)}",
             f"hash: {view.content_hash}",
         ]
         for v in view.variants:
@@ -534,15 +535,10 @@ class MessageService:
     def diff(self, actor: Actor, message_id: str) -> str:
         """The current version against the last published one (of this message, else of its incident)."""
         view = self.show(actor, message_id)
-        base = self.db.conn.execute(
-            "SELECT v.content, p.message_id, p.version FROM publications p JOIN message_versions v "
-            "ON v.message_id = p.message_id AND v.version = p.version JOIN messages m ON m.id = p.message_id "
-            "WHERE m.incident_id = ? ORDER BY (p.message_id = ?) DESC, p.at DESC LIMIT 1",
-            (view.incident_id, message_id),
-        ).fetchone()
+        base = self.diff_base(view.incident_id, message_id)
         if base is None:
             return f"nothing has been published on {view.incident_id} yet: every text of {message_id} is new\n"
-        old = {(v["channel"], v["lang"]): v["text"] for v in orjson.loads(base[0])["variants"]}
+        old = {(v["channel"], v["lang"]): v["text"] for v in base[0]["variants"]}
         out: list[str] = []
         for v in view.variants:
             before = old.get((v.channel, v.lang), "")
@@ -556,6 +552,19 @@ class MessageService:
                 if out and not out[-1].endswith("\n"):
                     out[-1] += "\n"
         return "".join(out) or f"{message_id} v{view.version} says the same as {base[1]} v{base[2]}\n"
+
+    def diff_base(self, incident_id: str, message_id: str) -> tuple[dict[str, Any], str, int] | None:
+        """What a version is compared with: the last published version of this message, else the last one
+        published on its incident; (content, message id, version), or None when nothing was published."""
+        base = self.db.conn.execute(
+            "SELECT v.content, p.message_id, p.version FROM publications p JOIN message_versions v "
+            "ON v.message_id = p.message_id AND v.version = p.version JOIN messages m ON m.id = p.message_id "
+            "WHERE m.incident_id = ? ORDER BY (p.message_id = ?) DESC, p.at DESC LIMIT 1",
+            (incident_id, message_id),
+        ).fetchone()
+        if base is None:
+            return None
+        return orjson.loads(base[0]), str(base[1]), int(base[2])
 
     # -- helpers ----------------------------------------------------------------------------------------
 
@@ -598,11 +607,8 @@ class MessageService:
                 f"stale hash: {message_id} is now v{version.version} with hash {version.hash}; "
                 "read the current text ('crisisdesk message show') and approve that hash"
             )
-        if actor.name.casefold() in {a.casefold() for a in record.authors()}:
-            reason = (
-                f"{actor.name} wrote part of {message_id} since it was last published "
-                f"(authors: {', '.join(record.authors())}); someone who wrote none of it must approve it"
-            )
+        reason = own_version_refusal(actor.name, message_id, record.authors())
+        if reason:
             refuse(self.db, self.log, actor, f"approve {message_id}", rule=Permission.APPROVE.value, reason=reason)
 
     def _record_version(
@@ -652,3 +658,12 @@ def _keep_exercise_marker(text: str, channel: Channel, lang: str) -> str:
     if EXERCISE_MARKER.get(lang, "") in text or text.startswith(EXERCISE_PREFIX.get(lang, "\0")):
         return text
     return mark_exercise(text, channel, lang)
+
+
+def summary_area(incident: Incident) -> str:
+    """The area a publish summary names: the incident's area fact as typed."""
+    return incident.facts.get("area") or incident.facts.get("zone") or "as the playbook says"
+
+
+def summary_audience(view: MessageView) -> str:
+    return "the public in the area, in " + ", ".join(sorted({v.lang for v in view.variants}))
