@@ -31,7 +31,7 @@ from crisisdesk.services.review import PublishPreview
 from crisisdesk.ui import palette
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
-from crisisdesk.ui.views.exact_text import ExactText
+from crisisdesk.ui.views.exact_text import ExactText, senders
 
 
 def _label(name: str, text: str = "") -> QLabel:
@@ -216,7 +216,7 @@ class PublishDialog(QDialog):
         self.expires.setText(preview.expires)
         self.hash.setText(view.content_hash)
         self.approvals.setText(view.verdict.reason)
-        self.texts.show_variants(preview.texts)
+        self.texts.show_variants(preview.texts, senders(view.accounts))
         blocked = preview.break_glass_blocked if self.break_glass else preview.blocked
         self.blocked.setText(f"✖ Cannot be published now: {blocked}" if blocked else "")
         self.blocked.setVisible(bool(blocked))

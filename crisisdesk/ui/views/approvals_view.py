@@ -35,7 +35,7 @@ from crisisdesk.ui import palette
 from crisisdesk.ui.models.approvals import ApprovableFilter, QueueModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
-from crisisdesk.ui.views.exact_text import ExactText
+from crisisdesk.ui.views.exact_text import ExactText, senders
 from crisisdesk.ui.views.tables import row_table
 
 SHORT_HASH = 12
@@ -81,8 +81,9 @@ class ApprovalsView(QWidget):
         self.proxy = ApprovableFilter(self.model)
         self.table = row_table(self.proxy, (110, 0, 230, 120, 0), 1)
         self.table.setAccessibleName("Versions waiting for approval")
-        self.table.setMinimumHeight(90)
-        self.table.setMaximumHeight(150)
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMaximumHeight(self.table.horizontalHeader().sizeHint().height() + 4 * rows + 4)
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 2 * rows + 4)
         self.table.hideColumn(4)
         self.show_every.toggled.connect(self._show_every)
         self.table.selectionModel().selectionChanged.connect(self._selected)
@@ -107,6 +108,8 @@ class ApprovalsView(QWidget):
         self.changes = ExactText("Changes from the last published version")
         self.tabs.addTab(self.texts, "Exact texts")
         self.tabs.addTab(self.changes, "Changes since published")
+        self.tabs.currentChanged.connect(lambda _: self._fill_changes())
+        self._changes_shown = False
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -323,6 +326,7 @@ class ApprovalsView(QWidget):
         self.hash_label.setText(f"Hash {short}…")
         self.hash_label.setToolTip(view.content_hash)
         self.full_hash.setText(view.content_hash)
+        self.full_hash.setCursorPosition(0)
         self.authors.setText(
             "Written by " + (", ".join(view.authors) or view.author) + " (since it was last published)"
         )
@@ -347,8 +351,11 @@ class ApprovalsView(QWidget):
         self.channels.setText(describe_channels(view))
         self.area.setText(review.area)
         self.audience.setText(review.audience)
-        self.texts.show_variants(view.variants, view.sent_texts)
-        self.changes.show_changes(review.base, review.changes)
+        self.texts.show_variants(view.variants, senders(view.accounts))
+        self._changes_shown = False  # filled when its tab is opened: half the work of showing a version
+        self.changes.clear()
+        if self.tabs.currentWidget() is self.changes:
+            self._fill_changes()
         errors = sum(1 for v in view.variants for f in v.findings if f.severity == "error")
         hidden = self.texts.marks
         self.tabs.setTabText(
@@ -364,6 +371,11 @@ class ApprovalsView(QWidget):
         self.approve_button.setText(f"Approve v{view.version} · {short}")
         self.approve_button.setToolTip(f"Approve exactly {view.id} v{view.version}, hash {view.content_hash}")
         self._enable()
+
+    def _fill_changes(self) -> None:
+        if self.review is not None and not self._changes_shown and self.tabs.currentWidget() is self.changes:
+            self._changes_shown = True
+            self.changes.show_changes(self.review.base, self.review.changes)
 
     def _show_nothing(self) -> None:
         self.review = None

@@ -10,11 +10,12 @@ struck through on a red tint between ``[- -]``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtGui import QFont, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QApplication, QTextEdit, QWidget
 
+from crisisdesk.domain.accounts import Account
 from crisisdesk.domain.reveal import Change, hidden_characters, reveal
 from crisisdesk.domain.text_rules import Finding
 from crisisdesk.services.messages import VariantView
@@ -62,11 +63,27 @@ class ExactText(QTextEdit):
         self.setAccessibleName(accessible_name)
         self.setUndoRedoEnabled(False)
         self.marks = 0
+        self._filling: QTextCursor | None = None
 
     def _cursor(self) -> QTextCursor:
+        if self._filling is not None:
+            return self._filling
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         return cursor
+
+    def _begin(self) -> None:
+        """Start filling anew: one edit block, so the page is laid out once at the end, not at every insert."""
+        self.clear()
+        self.marks = 0
+        self._filling = QTextCursor(self.document())
+        self._filling.beginEditBlock()
+
+    def _end(self) -> None:
+        if self._filling is not None:
+            self._filling.endEditBlock()
+            self._filling = None
+        self.moveCursor(QTextCursor.MoveOperation.Start)
 
     def add_line(self, text: str, fmt: QTextCharFormat | None = None) -> None:
         cursor = self._cursor()
@@ -110,13 +127,16 @@ class ExactText(QTextEdit):
                 fmt.setFontStrikeOut(True)
                 cursor.insertText(f"[-{shown}-]", fmt)
 
-    def show_variants(self, variants: Sequence[VariantView], sent: Collection[str] | None = None) -> None:
+    def show_variants(self, variants: Sequence[VariantView], sent: Mapping[str, Sequence[str]] | None = None) -> None:
         """Each variant: a heading with its length in the channel's unit, its exact text, then its findings.
-        ``sent``: the channels some chosen account sends; those texts come first, the others after, said so.
+        ``sent``: text channel -> the chosen accounts that send it; those texts come first, the others after, said
+        so.
         Hidden characters are listed at the top, where they cannot be missed."""
-        self.clear()
-        self.marks = 0
-        ordered = sorted(variants, key=lambda v: sent is not None and v.channel not in sent)
+        self._begin()
+        # What goes out first, and of that what hides characters first: where an approver's eye must go.
+        ordered = sorted(
+            variants, key=lambda v: (sent is not None and not sent.get(v.channel), not hidden_characters(v.text))
+        )
         found = [(v, p) for v in ordered for p in hidden_characters(v.text)]
         if found:
             self.add_line(
@@ -134,12 +154,13 @@ class ExactText(QTextEdit):
             if hidden:
                 about += f" · {hidden} hidden"
             if sent is not None:
-                about += " · sent" if v.channel in sent else " · no chosen channel sends this"
+                senders = sent.get(v.channel)
+                about += f" · sent by {', '.join(senders)}" if senders else " · no chosen channel sends this"
             self.add_line(f"{channel_title(v.channel, v.lang)}  ·  {about}", heading_format())
             self.add_exact(v.text)
             self.show_findings(v.findings)
             self.add_line("")
-        self.moveCursor(QTextCursor.MoveOperation.Start)
+        self._end()
 
     def show_findings(self, findings: Sequence[Finding]) -> None:
         for f in findings:
@@ -147,10 +168,10 @@ class ExactText(QTextEdit):
             self.add_line(f"  {f.severity.upper()} {f.code}: {f.message}", state_format(state, bold=state == "bad"))
 
     def show_changes(self, base: str | None, changes: Sequence[VariantChange]) -> None:
-        self.clear()
-        self.marks = 0
+        self._begin()
         if base is None:
             self.add_line("Nothing has been published on this incident yet: every text is new.", heading_format())
+            self._end()
             return
         changed = [c for c in changes if c.changed]
         self.add_line(
@@ -166,4 +187,13 @@ class ExactText(QTextEdit):
         if unchanged:
             self.add_line("")
             self.add_line("Unchanged: " + ", ".join(unchanged), state_format("muted"))
-        self.moveCursor(QTextCursor.MoveOperation.Start)
+        self._end()
+
+
+def senders(accounts: Sequence[Account]) -> dict[str, list[str]]:
+    """Text channel -> the names of the accounts that send it."""
+    out: dict[str, list[str]] = {}
+    for a in accounts:
+        for text in a.spec.texts:
+            out.setdefault(text, []).append(a.name)
+    return out
