@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from crisisdesk.services.messages import MessageService
     from crisisdesk.services.outbox import OutboxService
     from crisisdesk.services.playbooks import PlaybookService
+    from crisisdesk.services.review import ReviewService
 
 APP_NAME = "crisisdesk"
 DB_ENV = "CRISISDESK_DB"
@@ -107,6 +108,7 @@ class App:
     _attention: AttentionService | None = None
     _deliveries: DeliveryService | None = None
     _board: BoardService | None = None
+    _review: ReviewService | None = None
     _head_keeper: HeadKeeper | None = None
 
     @classmethod
@@ -226,6 +228,15 @@ class App:
 
             self._board = BoardService(self.db, self.incidents(), self.messages(), self.outbox())
         return self._board
+
+    def review(self) -> ReviewService:
+        """What an approver and a publisher read before they act: the queue, a version's review, the publish
+        summary and its phrase."""
+        if self._review is None:
+            from crisisdesk.services.review import ReviewService
+
+            self._review = ReviewService(self.messages(), self.incidents())
+        return self._review
 
     def close(self) -> None:
         if self._outbox is not None:

@@ -127,6 +127,16 @@ def verdict(
     return Verdict(False, tuple(counted), reason + (f" ({'; '.join(notes)})" if notes else ""))
 
 
+def own_version_refusal(name: str, message_id: str, authors: Sequence[str]) -> str | None:
+    """Why ``name`` may not approve the version: they wrote part of it (None when they wrote none of it)."""
+    if name.casefold() not in {a.casefold() for a in authors}:
+        return None
+    return (
+        f"{name} wrote part of {message_id} since it was last published "
+        f"(authors: {', '.join(authors)}); someone who wrote none of it must approve it"
+    )
+
+
 def confirm_phrase(message_id: str, mode: str) -> str:
     """What the publisher types. Exercise and live are worded differently so one cannot be typed for the other."""
     return f"SEND EXERCISE {message_id}" if mode == "exercise" else f"PUBLISH LIVE {message_id}"

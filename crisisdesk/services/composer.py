@@ -173,16 +173,22 @@ class ComposerService:
         return self._word_diff(self.messages.show(actor, message_id))
 
     def _word_diff(self, view: MessageView) -> WordDiff:
-        base = self.messages.last_published(view.incident_id, view.id)
-        if base is None:
-            variants = tuple(VariantChange(v.channel, v.lang, (Change("added", v.text),)) for v in view.variants)
-            return WordDiff(None, variants)
-        content, base_id, base_version = base
-        old = {(v["channel"], v["lang"]): v["text"] for v in content["variants"]}
-        return WordDiff(
-            f"{base_id} v{base_version}",
-            tuple(
-                VariantChange(v.channel, v.lang, tuple(word_diff(old.get((v.channel, v.lang), ""), v.text)))
-                for v in view.variants
-            ),
-        )
+        return changes_since_published(self.messages, view)
+
+
+def changes_since_published(messages: MessageService, view: MessageView) -> WordDiff:
+    """Each variant of ``view`` against the last published version (of this message, else of its incident), word
+    by word: what the composer shows and what the approver reads."""
+    base = messages.last_published(view.incident_id, view.id)
+    if base is None:
+        variants = tuple(VariantChange(v.channel, v.lang, (Change("added", v.text),)) for v in view.variants)
+        return WordDiff(None, variants)
+    content, base_id, base_version = base
+    old = {(v["channel"], v["lang"]): v["text"] for v in content["variants"]}
+    return WordDiff(
+        f"{base_id} v{base_version}",
+        tuple(
+            VariantChange(v.channel, v.lang, tuple(word_diff(old.get((v.channel, v.lang), ""), v.text)))
+            for v in view.variants
+        ),
+    )

@@ -18,6 +18,7 @@ from crisisdesk.domain.approval import (
     confirm_phrase,
     content_bytes,
     content_hash,
+    own_version_refusal,
     replace_variant,
     verdict,
     version_content,
@@ -393,8 +394,8 @@ class MessageService:
         lines = [
             f"{view.id} v{view.version} [{mode}] {view.type} for {incident.title}",
             "channels: " + (", ".join(f"{a.name} ({a.kind.value}, {a.mode})" for a in accounts) or "none"),
-            f"area: {incident.facts.get('area') or incident.facts.get('zone') or 'as the playbook says'}",
-            "audience: the public in the area, in " + ", ".join(sorted({v.lang for v in view.variants})),
+            f"area: {summary_area(incident)}",
+            f"audience: {summary_audience(view)}",
             f"hash: {view.content_hash}",
         ]
         for v in view.variants:
@@ -567,7 +568,7 @@ class MessageService:
         ).fetchone()
         if base is None:
             return None
-        return orjson.loads(base[0]), base[1], base[2]
+        return orjson.loads(base[0]), str(base[1]), int(base[2])
 
     # -- helpers ----------------------------------------------------------------------------------------
 
@@ -610,11 +611,8 @@ class MessageService:
                 f"stale hash: {message_id} is now v{version.version} with hash {version.hash}; "
                 "read the current text ('crisisdesk message show') and approve that hash"
             )
-        if actor.name.casefold() in {a.casefold() for a in record.authors()}:
-            reason = (
-                f"{actor.name} wrote part of {message_id} since it was last published "
-                f"(authors: {', '.join(record.authors())}); someone who wrote none of it must approve it"
-            )
+        reason = own_version_refusal(actor.name, message_id, record.authors())
+        if reason:
             refuse(self.db, self.log, actor, f"approve {message_id}", rule=Permission.APPROVE.value, reason=reason)
 
     def _record_version(
@@ -664,3 +662,12 @@ def _keep_exercise_marker(text: str, channel: Channel, lang: str) -> str:
     if EXERCISE_MARKER.get(lang, "") in text or text.startswith(EXERCISE_PREFIX.get(lang, "\0")):
         return text
     return mark_exercise(text, channel, lang)
+
+
+def summary_area(incident: Incident) -> str:
+    """The area a publish summary names: the incident's area fact as typed."""
+    return incident.facts.get("area") or incident.facts.get("zone") or "as the playbook says"
+
+
+def summary_audience(view: MessageView) -> str:
+    return "the public in the area, in " + ", ".join(sorted({v.lang for v in view.variants}))

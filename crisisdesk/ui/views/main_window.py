@@ -40,6 +40,7 @@ from crisisdesk.ui import palette
 from crisisdesk.ui.notify import DeadDeliveryNotifier
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
+from crisisdesk.ui.views.approvals_view import ApprovalsView
 from crisisdesk.ui.views.audit_view import AuditView
 from crisisdesk.ui.views.chrome import (
     BADGE_COUNT_ROLE,
@@ -180,18 +181,12 @@ class MainWindow(QMainWindow):
             icon(QStyle.StandardPixmap.SP_MessageBoxWarning),
             about="Active incidents and their workspaces; the badge counts overdue checklist steps and updates",
         )
+        self.approvals = ApprovalsView(self.session)
         self.add_place(
             APPROVALS,
-            PlaceholderPage(
-                "Approvals",
-                "The approval queue comes here: each submitted version you may approve, with its exact text "
-                "(hidden characters shown), its hash, author, lint findings, CAP summary and the difference from "
-                "what was last published; Approve or Return with a comment.\n\n"
-                "The badge already counts the versions waiting for you. Until then: "
-                "'crisisdesk message show' and 'crisisdesk message approve'.",
-            ),
+            self.approvals,
             icon(QStyle.StandardPixmap.SP_DialogApplyButton),
-            about="Submitted messages waiting for your approval (the badge counts them)",
+            about="Submitted messages waiting for your approval (the badge counts them): read, then approve or return",
         )
         self.monitor = FeedsView(self.session)
         self.add_place(
