@@ -327,6 +327,7 @@ def test_an_exercise_publish_reads_and_looks_different_from_a_live_one(
     assert live.band.label.text().startswith("●  LIVE") and "messages reach the public" in live.band.label.text()
     assert drill.band.label.text().startswith("▨  EXERCISE") and "nothing reaches the public" in drill.band.label.text()
     assert live.heading.text().startswith("Publish LIVE") and drill.heading.text().startswith("Send EXERCISE")
+    assert " · LIVE · " in live.windowTitle() and " · EXERCISE · " in drill.windowTitle()  # the title too
     assert live.meaning.text().startswith("LIVE: these texts go to the public")
     assert drill.meaning.text().startswith("EXERCISE: these texts go to exercise channels only")
     assert (live.phrase_label.text(), drill.phrase_label.text()) == (

@@ -206,6 +206,7 @@ class PublishDialog(QDialog):
         else:
             verb = "Send EXERCISE" if mode == "exercise" else "Publish LIVE"
         self.heading.setText(f"{verb} {view.id} v{view.version} · {view.type} · {preview.incident_title}")
+        self.setWindowTitle(f"{verb} {view.id} · {mode.upper()} · {preview.incident_title}")
         self.meaning.setText(what_it_means(mode, self.break_glass))
         self.meaning.setStyleSheet(palette.text_style("exercise" if mode == "exercise" else "live"))
         self.channels.setText(
