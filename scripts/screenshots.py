@@ -559,7 +559,6 @@ def dead_delivery(console: Console, sample: Sample) -> None:
 
 def light_and_dark(console: Console, sample: Sample, app: QApplication) -> None:
     window = console.window("ivan", size=(1180, 640))
-    window.show_mode("live", "Flash flood warning")
     window.show_place(OUTBOX)
     console.settle("the outbox", lambda: window.outbox.model.rowCount() > 0)
     console.picture(window, "window-light")
