@@ -161,7 +161,8 @@ class DeadDeliveryNotifier(QObject):
         """Stack the banners down the window's top right, below its header."""
         y = 96
         for banner in self.banners:
-            banner.adjustSize()
+            # Wrapped labels: the height that fits the fixed width (adjustSize guessed it, with gaps).
+            banner.resize(banner.width(), banner.heightForWidth(banner.width()))
             banner.move(max(8, self.window.width() - banner.width() - 16), y)
             banner.raise_()
             y += banner.height() + 8

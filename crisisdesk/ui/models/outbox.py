@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crisisdesk.services.outbox import OutboxRow
+from crisisdesk.ui.models.deliveries import mode_words
 from crisisdesk.ui.models.rows import RowsModel
 from crisisdesk.ui.palette import Tint
 
@@ -33,7 +34,7 @@ class OutboxModel(RowsModel[OutboxRow]):
             r.id,
             f"{r.message_id} v{r.version}",
             f"{r.account} ({r.kind})",
-            r.mode.upper(),
+            mode_words(r.mode),  # in words and a shape, as every other table says it
             r.state,
             str(r.attempts),
             detail(r),

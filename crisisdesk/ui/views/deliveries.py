@@ -100,6 +100,9 @@ class DeliveriesView(QWidget):
 
         self.model = DeliveriesModel(self)
         self.table = row_table(self.model, (170, 95, 175, 45, 140, 230, 0, 130), 6)
+        # The reason is what a person acts on: on two lines rather than cut off (a message has a few channels).
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setDefaultSectionSize(2 * self.table.fontMetrics().height() + 8)
         self.table.setAccessibleName(f"Deliveries of {message_id} by channel")
         self.table.clicked.connect(self._clicked)
         self.table.activated.connect(self._activated)

@@ -89,6 +89,10 @@ class ChoiceEditor(FactEditor):
         self.combo = QComboBox()
         self.combo.setAccessibleName(f"Fact {name}")
         self.combo.setAccessibleDescription(fact.help)
+        # Not as wide as the longest label: in the workspace's narrow facts panel that pushed the Set buttons out
+        # of sight. The list that drops down still shows each label whole.
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(16)
         self.combo.addItem("— choose —", "")
         for key, labels in fact.choices.items():
             shown = " / ".join(labels[lang] for lang in languages if lang in labels) or key

@@ -55,7 +55,7 @@ class OutboxView(QWidget):
         layout.addLayout(bar)
 
         self.model = OutboxModel()
-        self.table = row_table(self.model, (110, 150, 170, 75, 70, 45, 0, 130), 6)
+        self.table = row_table(self.model, (110, 150, 170, 105, 70, 45, 0, 130), 6)
         self.table.setAccessibleName("Outbox deliveries")
         layout.addWidget(self.table, 1)
 

@@ -1,0 +1,705 @@
+"""Draw every view and dialog of the console, with sample data, to PNG files.
+
+    uv run python scripts/screenshots.py [--out DIR]        # DIR: docs/screenshots unless given
+
+The sample data is made in a temporary folder through the services (crisisdesk.app.App), never in the user's
+own database: a team (alice the admin, carla a communicator, ivan an approver), channel accounts (the two public
+pages as folders in the temporary folder, an SMS gateway, a webhook that refuses, one that cannot be reached, and
+two social accounts that are only drafted to), a LIVE flash flood and an EXERCISE wildfire drill from the shipped
+playbooks, and messages in every state (draft, submitted, returned with a comment, approved, published and
+delivered, a dead delivery). The gateway, the refusing webhook and a social feed are one small HTTP server on
+127.0.0.1 started here; nothing leaves the machine.
+
+The views load through the console's own task helper on its thread pool, as in the console: the script waits for
+each view to say it has loaded (and for no task to be running), with a deadline, and then draws it. The clock is
+fixed, so the pictures show the same times on every run. Exit 0 when every picture was written; otherwise one line
+on stderr saying which view did not load, and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEvent, QEventLoop, QMessageLogContext, Qt, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from crisisdesk.app import App
+from crisisdesk.credentials import MemorySecrets
+from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.incidents import Mode
+from crisisdesk.domain.roles import Role
+from crisisdesk.services.passwords import Argon2Hasher
+from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs.false_alarm import FalseAlarmDialog
+from crisisdesk.ui.dialogs.new_incident import NewIncidentDialog
+from crisisdesk.ui.dialogs.publish import PublishDialog
+from crisisdesk.ui.dialogs.sign_in import LoginDialog
+from crisisdesk.ui.tasks import Tasks
+from crisisdesk.ui.views.composer import Composer
+from crisisdesk.ui.views.deliveries import DeliveriesView
+from crisisdesk.ui.views.fact_form import AreaEditor, DateTimeEditor, LineEditor
+from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, MONITOR, OUTBOX, MainWindow
+
+REPO = Path(__file__).resolve().parents[1]
+DEADLINE_S = 90.0  # for one view to load: the playbook library's first load renders every template
+START = datetime(2026, 11, 22, 14, 40, tzinfo=UTC)  # 08:40 in Mill County (America/Chicago)
+
+ADMIN = "alice"
+SAMPLE_CREDENTIAL = "sample"  # kept in memory only (MemorySecrets), never in a keyring
+TEAM = {"carla": [Role.COMMUNICATOR], "ivan": [Role.APPROVER]}
+FLOOD_FACTS = {
+    "area": "Mill Creek valley | geocode: SAME=006067",
+    "expires": "2026-11-22T21:30",
+    "info_url": "https://ready.millcounty.gov/flood",
+    "phone": "211",
+}
+FIRE_FACTS = {
+    "level": "go",
+    "zone": "Zone 4 (Pine Ridge) | geocode: SAME=006067",
+    "expires": "2026-11-22T14:00",
+    "route": "Highway 49 south",
+    "info_url": "https://ready.millcounty.gov/fire",
+    "phone": "211",
+}
+ALERT_WEB_EN = (
+    "NOW: go to higher ground. Mill County Emergency Management: a Flash Flood Warning is in effect for Mill Creek "
+    "valley.\nWater is rising fast. Highway 16 is closed at the Mill Creek bridge. Do not walk or drive into water: "
+    "turn around.\nUpdates: https://ready.millcounty.gov/flood. Questions: call 211. In danger, call 911."
+)
+
+# Every picture the script writes, in the order it draws them.
+PICTURES = (
+    "sign-in",
+    "incidents-board",
+    "new-incident-1-choose",
+    "new-incident-2-exercise-chosen",
+    "new-incident-3-facts-with-a-problem",
+    "new-incident-4-facts-ready",
+    "composer-sms-live",
+    "composer-wea-live",
+    "composer-mastodon-live",
+    "composer-sms-exercise",
+    "composer-wea-exercise",
+    "composer-mastodon-exercise",
+    "incident-workspace-live",
+    "incident-workspace-exercise",
+    "approvals-queue",
+    "publish-break-glass",
+    "publish-live",
+    "publish-exercise",
+    "deliveries",
+    "deliveries-retract-confirm",
+    "outbox",
+    "feeds",
+    "false-alarm-live",
+    "dead-delivery-notification",
+    "window-light",
+    "window-dark",
+    "false-alarm-exercise",
+    "false-alarm-exercise-confirmed",
+    "audit",
+)
+
+
+class NotLoaded(Exception):
+    """A view did not say it had loaded before the deadline, or a console task hit a bug."""
+
+
+# -- a stand-in for the outside world: an SMS gateway, a webhook that refuses, a social feed ------------------------
+
+
+def _toots() -> list[dict[str, Any]]:
+    """Public posts under the county's flood hashtag, as Mastodon's tag timeline returns them."""
+    posts = [
+        ("ann", "We are trapped on the roof on Elm Rd, water rising, please help"),
+        ("kmill_news", "Reporter here: is the flooding on Elm Rd closing schools tomorrow?"),
+        ("bo", "Thank you to the road crews on Highway 16, great work this morning!"),
+        ("cy", "This flooding response is terrible. Nobody warned us on Creek Lane."),
+        ("dee", "Is the Mill Creek bridge open? Need to get to work"),
+    ]
+    return [
+        {
+            "id": str(110000000000000000 + n),
+            "uri": f"https://social.example/users/{who}/statuses/{110000000000000000 + n}",
+            "url": f"https://social.example/@{who}/{110000000000000000 + n}",
+            "created_at": f"2026-11-22T14:{10 + 4 * n:02d}:00.000Z",
+            "language": "en",
+            "content": f"<p>{text} #millcountyflood</p>",
+            "account": {"acct": who, "username": who, "display_name": who.title()},
+        }
+        for n, (who, text) in enumerate(posts)
+    ]
+
+
+class _World(BaseHTTPRequestHandler):
+    sent = 0
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: the script prints only what went wrong
+
+    def _answer(self, status: int, body: object, content_type: str = "application/json") -> None:
+        data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/feeds/flood-tag"):
+            self._answer(200, _toots())
+        elif self.path.endswith("/Messages.json") or "/Messages.json?" in self.path:
+            self._answer(200, {"messages": []})  # an SMS lookup after a retry: nothing sent before
+        else:
+            self._answer(404, b"not here", "text/plain")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        if self.path.startswith("/hooks/county"):
+            self._answer(401, {"error": "bad signature"})  # a permanent refusal: the delivery goes dead
+        elif self.path.endswith("/Messages.json"):
+            _World.sent += 1
+            sid = "SM" + hashlib.sha256(str(_World.sent).encode()).hexdigest()[:32]  # as a gateway names it
+            self._answer(201, {"sid": sid, "status": "queued"})
+        else:
+            self._answer(404, {"error": "no such endpoint"})
+
+
+@contextmanager
+def outside_world() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _World)
+    thread = threading.Thread(target=server.serve_forever, name="sample-world", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- waiting for the console ----------------------------------------------------------------------------------------
+
+
+class Console:
+    """The windows and dialogs drawn so far, and the one way to wait for them."""
+
+    def __init__(self, core: App, out: Path) -> None:
+        self.core = core
+        self.out = out
+        self.tasks: list[Tasks] = []
+        self.bugs: list[str] = []
+        self.written: list[str] = []
+        self._wake = QTimer()
+        self._wake.setInterval(20)  # wakes the wait below so the deadline is looked at even when nothing happens
+
+    def window(self, who: str, *, size: tuple[int, int] = (1280, 800)) -> MainWindow:
+        window = MainWindow(self.core, self.core.people.actor(who), synchronous=False)
+        self.watch(window.session.tasks)
+        window.resize(*size)
+        window.show()
+        self.settle(f"{who}'s window")
+        return window
+
+    def watch(self, tasks: Tasks) -> None:
+        self.tasks.append(tasks)
+        tasks.bug.connect(lambda summary, _trace: self.bugs.append(summary))
+
+    def settle(self, what: str, until: Callable[[], object] = lambda: True) -> None:
+        """Run the event loop until ``until()`` holds and no console task is running, or fail at the deadline."""
+        deadline = time.monotonic() + DEADLINE_S
+        self._wake.start()
+        try:
+            while True:
+                if self.bugs:
+                    raise NotLoaded(f"{what}: a console task failed: {self.bugs[0]}")
+                if not any(t.busy for t in self.tasks) and until():
+                    break
+                if time.monotonic() > deadline:
+                    raise NotLoaded(f"{what} did not load within {DEADLINE_S:.0f} s")
+                QApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        finally:
+            self._wake.stop()
+        for _ in range(3):  # layouts and repaints posted by what was just shown
+            QApplication.processEvents()
+
+    def changed(self, window: MainWindow, what: str, until: Callable[[], object] = lambda: True) -> None:
+        """The database changed behind the window: let its watcher look now rather than at its next beat."""
+        window.session.watcher.check()
+        self.settle(what, until)
+
+    def picture(self, widget: QWidget, name: str) -> None:
+        assert name in PICTURES, name
+        QApplication.processEvents()
+        path = self.out / f"{name}.png"
+        if not widget.grab().save(str(path)):
+            raise NotLoaded(f"{path} could not be written")
+        self.written.append(name)
+        print(f"  {path}")
+
+    def close(self, widget: QWidget) -> None:
+        if isinstance(widget, MainWindow):
+            widget.dispose()
+            self.tasks.remove(widget.session.tasks)
+        else:
+            widget.close()
+            widget.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def loaded(view: object, attribute: str) -> Callable[[], bool]:
+    """True once the view has what it reads (its ``attribute`` is set when the service's answer arrived)."""
+    return lambda: getattr(view, attribute) is not None
+
+
+def type_text(widget: QWidget, text: str) -> None:
+    """Key presses carrying each character, as a keyboard sends them, into the field that has the focus."""
+    widget.setFocus()
+    for ch in text:
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, ch))
+
+
+# -- the sample data ------------------------------------------------------------------------------------------------
+
+
+class Sample:
+    """The team, the channels and the two incidents, made through the services."""
+
+    def __init__(self, core: App, clock: FixedClock, folder: Path, world: str, drill_world: str) -> None:
+        self.core, self.clock = core, clock
+        core.people.initialise(ADMIN, "correct horse battery", workstation_name="EOC desk 1")
+        self.admin = core.people.actor(ADMIN)
+        for name, roles in TEAM.items():
+            core.people.add(self.admin, name, roles, f"{name} password")
+        self.carla, self.ivan = core.people.actor("carla"), core.people.actor("ivan")
+        self.channels(folder, world, drill_world)
+        self.feeds(world)
+
+    def channels(self, folder: Path, world: str, drill_world: str) -> None:
+        """(kind, name, exercise, settings): the two public pages in the scratch folder, an SMS gateway each, a
+        county webhook that refuses, a radio one nobody answers, and a social account each for the drafts."""
+        accounts = [
+            ("folder", "public-page", False, [f"path={folder / 'public-page'}", "title=Public alerts"]),
+            ("folder", "exercise-page", True,
+             [f"path={folder / 'exercise-page'}", "title=EXERCISE: public alerts (practice page)"]),
+            ("sms", "county-sms", False,
+             [f"base_url={world}", "account_sid=AC1", "from=+15550001111", "to=+15556660000"]),
+            ("sms", "drill-sms", True,
+             [f"base_url={drill_world}", "account_sid=AC2", "from=+15550002222", "to=+15557770000"]),
+            ("webhook", "county-hook", False, [f"url={world}/hooks/county"]),
+            ("webhook", "radio-hook", False, ["url=http://127.0.0.1:9/hook"]),
+            ("mastodon", "county-social", False, ["base_url=https://social.millcounty.test"]),
+            ("mastodon", "drill-social", True, ["base_url=https://drill.social.test"]),
+        ]  # fmt: skip
+        for kind, name, exercise, settings in accounts:
+            secret = None if kind == "folder" else SAMPLE_CREDENTIAL
+            self.core.channels().add(self.admin, kind, name, exercise=exercise, settings=settings, secret=secret)
+
+    def feeds(self, world: str) -> None:
+        feeds = self.core.feeds()
+        feeds.add(self.admin, "flood-tag", f"{world}/feeds/flood-tag", "mastodon")
+        feeds.add(self.admin, "county-news", f"{world}/feeds/gone.xml", "rss")
+
+    def story(self) -> None:
+        """What has happened by the time the pictures are drawn."""
+        core, clock, carla, ivan = self.core, self.clock, self.carla, self.ivan
+        messages, incidents = core.messages(), core.incidents()
+        # 08:40: the flash flood, LIVE. The alert is returned once, then approved and published.
+        self.live = incidents.open(carla, "flash-flood", Mode.LIVE, facts=FLOOD_FACTS).id
+        incidents.step_done(carla, self.live, 1)
+        alert = messages.draft(carla, self.live, "alert")
+        messages.set_targets(carla, alert.id, ["public-page", "county-sms", "county-hook", "radio-hook"])
+        messages.submit(carla, alert.id)
+        clock.advance(timedelta(minutes=2))
+        messages.return_(ivan, alert.id, "Say NOW first, and name the road that is closed.")
+        clock.advance(timedelta(minutes=2))
+        incidents.set_fact(carla, self.live, "route", "Highway 16 east")
+        messages.edit(carla, alert.id, "web", "en", ALERT_WEB_EN)
+        view = messages.submit(carla, alert.id)
+        clock.advance(timedelta(minutes=1))
+        messages.approve(ivan, alert.id, view.content_hash)
+        messages.publish(carla, alert.id, confirm=f"PUBLISH LIVE {alert.id}")
+        self.alert = alert.id
+        core.outbox().run_once()  # the page and the SMS go out; the county webhook refuses; the radio one is down
+        self.feeds_polled()
+        # 08:50: the wildfire drill, EXERCISE. Its alert goes to the practice page; the first update is returned.
+        clock.advance(timedelta(minutes=5))
+        self.drill = incidents.open(carla, "wildfire-evacuation", Mode.EXERCISE, title="Pine Ridge drill",
+                                    facts=FIRE_FACTS).id  # fmt: skip
+        drill_alert = messages.draft(carla, self.drill, "alert")
+        messages.set_targets(carla, drill_alert.id, ["exercise-page", "drill-sms"])
+        view = messages.submit(carla, drill_alert.id)
+        messages.approve(ivan, drill_alert.id, view.content_hash)
+        messages.publish(carla, drill_alert.id, confirm=f"SEND EXERCISE {drill_alert.id}")
+        core.outbox().run_once()
+        clock.advance(timedelta(minutes=6))
+        update = messages.draft(carla, self.drill, "update")
+        messages.set_targets(carla, update.id, ["exercise-page", "drill-sms", "drill-social"])
+        messages.submit(carla, update.id)
+        clock.advance(timedelta(minutes=3))
+        messages.return_(ivan, update.id, "Give the shelter's address: Pine Ridge High School, 400 School Road.")
+        self.drill_update = update.id
+        # 09:05: carla drafts the flood's first update.
+        clock.advance(timedelta(minutes=6))
+        update = messages.draft(carla, self.live, "update")
+        messages.set_targets(carla, update.id, ["public-page", "county-sms", "county-social"])
+        self.live_update = update.id
+        clock.advance(timedelta(minutes=4))
+
+    def feeds_polled(self) -> None:
+        self.core.feeds().poll()
+
+    def approved(self) -> None:
+        """ivan approves the flood's update; carla puts the shelter in the drill's update, and ivan approves it.
+
+        The social accounts were there for the composer's post cards: no instance answers for them here, so they
+        go before anything is sent to every channel of a mode (as a false alarm's cancel and correction are)."""
+        messages, carla, ivan = self.core.messages(), self.carla, self.ivan
+        messages.approve(ivan, self.live_update, messages.show(ivan, self.live_update).content_hash)
+        web = next(v for v in messages.show(carla, self.drill_update).variants if v.channel == "web")
+        messages.edit(carla, self.drill_update, "web", web.lang,
+                      web.text + "\nShelter: Pine Ridge High School, 400 School Road.")  # fmt: skip
+        messages.set_targets(carla, self.drill_update, ["exercise-page", "drill-sms"])
+        view = messages.submit(carla, self.drill_update)
+        self.clock.advance(timedelta(minutes=2))
+        messages.approve(ivan, self.drill_update, view.content_hash)
+        for name in ("county-social", "drill-social"):
+            self.core.channels().remove(self.admin, name)
+
+
+# -- the pictures ---------------------------------------------------------------------------------------------------
+
+
+def sign_in(console: Console) -> None:
+    dialog = LoginDialog(console.core.people)
+    dialog.resize(460, dialog.sizeHint().height())
+    dialog.open()
+    console.settle("the sign-in dialog")
+    type_text(dialog.name, "carla")
+    type_text(dialog.password, "carla password")
+    dialog.name.setFocus()
+    console.picture(dialog, "sign-in")
+    console.close(dialog)
+
+
+def board_and_new_incident(console: Console) -> None:
+    window = console.window("carla", size=(1280, 600))
+    board = window.incidents
+    console.settle("the incident board", lambda: board.model.rowCount() == 2)
+    console.picture(window, "incidents-board")
+    board.new_incident()
+    dialog = board.dialog
+    assert isinstance(dialog, NewIncidentDialog)
+    console.settle("the playbook list", lambda: dialog.playbooks.rowCount() == 12)
+    console.picture(dialog, "new-incident-1-choose")
+    type_text(dialog.search, "flash")
+    dialog.mode_buttons[Mode.EXERCISE].click()
+    console.settle("the chosen playbook", dialog.next_button.isEnabled)
+    console.picture(dialog, "new-incident-2-exercise-chosen")
+    dialog.next_button.click()
+    form = dialog.form
+    assert form is not None
+    area, expires, url, phone = (form.editors[n] for n in ("area", "expires", "info_url", "phone"))
+    assert isinstance(area, AreaEditor)
+    assert isinstance(expires, DateTimeEditor)
+    assert isinstance(url, LineEditor)
+    assert isinstance(phone, LineEditor)
+    type_text(area.description, "Mill Creek valley")
+    type_text(area.shapes, "circle: 38.57,-121.45 12")
+    type_text(expires.line, "2026-11-22 21:30")
+    type_text(url.line, "ready.millcounty.gov/flood")  # no https://: the form says so as it is typed
+    console.settle("the fact form", lambda: not dialog.ok_button.isEnabled())
+    console.picture(dialog, "new-incident-3-facts-with-a-problem")
+    url.line.clear()
+    type_text(url.line, "https://ready.millcounty.gov/flood")
+    type_text(phone.line, "211")
+    dialog.title.clear()
+    type_text(dialog.title, "Mill Creek drill")
+    console.settle("the fact form", dialog.ok_button.isEnabled)
+    console.picture(dialog, "new-incident-4-facts-ready")
+    dialog.reject()  # not opened: the board keeps its two incidents
+    console.close(window)
+
+
+def composers(console: Console, sample: Sample) -> None:
+    window = console.window("carla")
+    for mode, message_id in (("live", sample.live_update), ("exercise", sample.drill_update)):
+        for channel in ("sms", "wea-360", "mastodon"):
+            composer = Composer(window.session, message_id)
+            composer.resize(1400, 820)
+            composer.show()
+            console.settle(f"the composer of {message_id}", loaded(composer, "composition"))
+            composer.select(channel, "en")
+            if channel == "sms":  # a finding to show: typographic quotes, marked where they are
+                composer.editor.moveCursor(QTextCursor.MoveOperation.End)
+                type_text(composer.editor, " Stay away from “Mill Creek”.")
+            console.settle(f"the composer's {channel} text")
+            console.picture(composer, f"composer-{channel.removesuffix('-360')}-{mode}")
+            console.close(composer)
+    console.close(window)
+
+
+def workspaces(console: Console, sample: Sample) -> None:
+    window = console.window("carla")
+    view = window.incidents
+    for mode, incident in (("live", sample.live), ("exercise", sample.drill)):
+        view.open_incident(incident)
+        workspace = view.workspace
+        assert workspace is not None
+        console.settle(f"the workspace of {incident}", loaded(workspace, "space"))
+        console.picture(window, f"incident-workspace-{mode}")
+    console.close(window)
+
+
+def approvals(console: Console, sample: Sample) -> None:
+    window = console.window("ivan")
+    window.show_place(APPROVALS)
+    view = window.approvals
+    console.settle("the approval queue", lambda: view.review is not None)
+    view.full_hash_button.setChecked(True)
+    view.texts.verticalScrollBar().setValue(0)
+    console.picture(window, "approvals-queue")
+    view.break_glass_button.click()
+    dialog = view.dialog
+    assert isinstance(dialog, PublishDialog)
+    console.settle("the break-glass dialog", lambda: dialog.preview is not None)
+    type_text(dialog.reason, "Levee breach at Mill Creek; the commander is on the radio")
+    type_text(dialog.phrase, dialog.phrase_label.text())
+    console.picture(dialog, "publish-break-glass")
+    dialog.reject()
+    console.close(window)
+
+
+def publishing(console: Console, sample: Sample) -> None:
+    window = console.window("carla")
+    for mode, message_id in (("live", sample.live_update), ("exercise", sample.drill_update)):
+        dialog = PublishDialog(window.session, message_id, parent=window)
+        dialog.open()
+        console.settle(f"the publish dialog of {message_id}", loaded(dialog, "preview"))
+        type_text(dialog.phrase, dialog.phrase_label.text())
+        console.picture(dialog, f"publish-{mode}")
+        dialog.reject()
+    console.close(window)
+
+
+def deliveries_and_places(console: Console, sample: Sample) -> None:
+    window = console.window("ivan")
+    view = DeliveriesView(window.session, sample.alert)
+    view.resize(1240, 420)
+    view.show()
+    console.settle("the deliveries", lambda: view.model.rowCount() == 4)
+    console.picture(view, "deliveries")
+    view.ask_retract(one_channel=False)
+    box = view.confirm
+    assert isinstance(box, QMessageBox)
+    console.settle("the retract confirm", box.isVisible)
+    console.picture(box, "deliveries-retract-confirm")
+    box.reject()
+    console.close(view)
+    window.show_place(OUTBOX)
+    console.settle("the outbox", lambda: window.outbox.model.rowCount() > 0)
+    console.picture(window, "outbox")
+    console.close(window)
+
+    window = console.window("carla")
+    window.show_place(MONITOR)
+    console.settle("the feeds", lambda: window.monitor.triage.rowCount() > 0)
+    console.picture(window, "feeds")
+    console.close(window)
+
+
+def audit(console: Console) -> None:
+    window = console.window(ADMIN)
+    window.show_place(AUDIT)
+    window.audit.verify()
+    console.settle("the audit check", window.audit.verify_button.isEnabled)
+    console.picture(window, "audit")
+    console.close(window)
+
+
+def false_alarm_live(console: Console, sample: Sample) -> None:
+    window = console.window("carla")
+    dialog = FalseAlarmDialog(window.session, sample.live, window)
+    dialog.show()
+    console.settle("the false alarm dialog", lambda: dialog.preview is not None)
+    type_text(dialog.fact, "the warning was for Elm Creek, not Mill Creek")
+    console.settle("the correction's text", dialog.submit_button.isEnabled)
+    console.picture(dialog, "false-alarm-live")
+    dialog.reject()
+    console.close(window)
+
+
+def dead_delivery(console: Console, sample: Sample) -> None:
+    """The flood's update goes out while ivan's window is open; the county webhook refuses it."""
+    window = console.window("ivan", size=(1180, 720))
+    messages = console.core.messages()
+    messages.publish(sample.carla, sample.live_update, confirm=f"PUBLISH LIVE {sample.live_update}")
+    console.core.outbox().run_once()
+    console.changed(window, "the dead-delivery banner", lambda: bool(window.notifier.banners))
+    console.picture(window, "dead-delivery-notification")
+    console.close(window)
+
+
+def light_and_dark(console: Console, sample: Sample, app: QApplication) -> None:
+    window = console.window("ivan", size=(1180, 640))
+    window.show_place(OUTBOX)
+    console.settle("the outbox", lambda: window.outbox.model.rowCount() > 0)
+    console.picture(window, "window-light")
+    console.close(window)
+    app.setPalette(palette.dark_palette())
+    try:
+        window = console.window("carla", size=(1180, 640))
+        window.incidents.open_incident(sample.drill)
+        workspace = window.incidents.workspace
+        assert workspace is not None
+        console.settle("the drill's workspace", lambda: workspace.space is not None)
+        console.picture(window, "window-dark")
+        console.close(window)
+    finally:
+        app.setPalette(palette.light_palette())
+
+
+def false_alarm_exercise(console: Console, sample: Sample) -> None:
+    """The whole false alarm on the drill: said, submitted, approved, published, delivered, timed."""
+    clock, messages = sample.clock, console.core.messages()
+    window = console.window("carla")
+    dialog = FalseAlarmDialog(window.session, sample.drill, window)
+    dialog.show()
+    console.settle("the drill's false alarm dialog", lambda: dialog.preview is not None)
+    type_text(dialog.fact, "Zone 4 was told GO; only Zone 5 had to leave")
+    console.settle("the correction's text", dialog.submit_button.isEnabled)
+    console.picture(dialog, "false-alarm-exercise")
+    clock.advance(timedelta(seconds=40))
+    dialog.submit_button.click()
+    console.settle("the false alarm's submission", lambda: dialog.progress is not None)
+    progress = dialog.progress
+    assert progress is not None
+    for step in (progress.cancel, progress.correction):
+        view = messages.show(sample.ivan, step.message_id)
+        messages.approve(sample.ivan, view.id, view.content_hash)
+    clock.advance(timedelta(seconds=30))
+    for step in (progress.cancel, progress.correction):
+        messages.publish(sample.carla, step.message_id, confirm=f"SEND EXERCISE {step.message_id}")
+    clock.advance(timedelta(seconds=50))
+    console.core.outbox().run_once()
+    console.changed(window, "the correction's delivery", lambda: dialog.elapsed.text().startswith("✔"))
+    console.picture(dialog, "false-alarm-exercise-confirmed")
+    dialog.reject()
+    console.close(window)
+
+
+def quiet_qt(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    """Qt's warnings on stderr, but for the offscreen platform's notice that it cannot resize windows itself."""
+    if "propagateSizeHints" not in message:
+        print(f"Qt {kind.name}: {message}", file=sys.stderr)
+
+
+def desktop_screen(folder: Path) -> None:
+    """The offscreen platform's screen is 800 x 800 unless told otherwise, and message boxes size themselves to
+    the screen: draw on a common office screen, 1920 x 1080, so the pictures show what a desk shows."""
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return
+    config = folder / "offscreen-screen.json"
+    screen = {"name": "desk", "x": 0, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96, "dpr": 1}
+    config.write_text(json.dumps({"screens": [screen]}))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+
+
+def draw(out: Path) -> list[str]:
+    qInstallMessageHandler(quiet_qt)
+    with (
+        tempfile.TemporaryDirectory(prefix="crisisdesk-screenshots-") as scratch,
+        outside_world() as world,
+        outside_world() as drill_world,
+    ):
+        folder = Path(scratch)
+        desktop_screen(folder)
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        assert isinstance(app, QApplication)
+        app.setStyle("Fusion")
+        app.setPalette(palette.light_palette())
+        # Never the user's folders: the data folder (its playbooks, its channels) and the log folder are scratch.
+        for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+            os.environ[var] = str(folder / var.lower())
+        clock = FixedClock(START)
+        core = App.open(
+            folder / "crisisdesk.sqlite3",
+            create=True,
+            clock=clock,
+            hasher=Argon2Hasher(time_cost=1, memory_cost=1024),  # sample people: cheap to sign in
+            secrets=MemorySecrets(),
+        )
+        console = Console(core, out)
+        try:
+            sample = Sample(core, clock, folder / "channels", world, drill_world)
+            sample.story()
+            sign_in(console)
+            board_and_new_incident(console)
+            composers(console, sample)
+            core.messages().set_targets(sample.carla, sample.live_update, ["public-page", "county-sms", "county-hook"])
+            core.messages().submit(sample.carla, sample.live_update)
+            workspaces(console, sample)
+            approvals(console, sample)
+            sample.approved()
+            publishing(console, sample)
+            deliveries_and_places(console, sample)
+            false_alarm_live(console, sample)
+            dead_delivery(console, sample)
+            light_and_dark(console, sample, app)
+            false_alarm_exercise(console, sample)
+            audit(console)
+        finally:
+            for widget in QApplication.topLevelWidgets():
+                if isinstance(widget, MainWindow):
+                    widget.dispose()
+                else:
+                    widget.close()
+                    widget.deleteLater()
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # each window stops its own tasks
+            core.close()
+    return console.written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Draw every view and dialog of the console to PNG files.")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots", help="folder for the PNG files")
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        print(f"screenshots: {out} is not a folder", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    print(f"Drawing {len(PICTURES)} pictures into {out}")
+    try:
+        written = draw(out)
+    except NotLoaded as exc:
+        print(f"screenshots: {exc}", file=sys.stderr)
+        return 1
+    missing = [name for name in PICTURES if name not in written]
+    if missing:
+        print(f"screenshots: not drawn: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    print(f"{len(written)} pictures in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
