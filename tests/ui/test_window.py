@@ -146,6 +146,11 @@ def test_the_mode_band_and_title_say_live_or_exercise(qtbot: QtBot, core: App, a
     assert window.mode_band.isVisible() and window.mode_band.label.text().startswith("▨  EXERCISE")
     assert window.mode_band.label.text().endswith("EXERCISE")  # said at both ends of a wide band
     assert window.windowTitle() == "EXERCISE · Flood on the Elm · crisisdesk: EOC desk 1: alice"
+    # Elsewhere (the outbox lists rows of both modes, each marked) the open incident's band would mislead.
+    window.show_place(OUTBOX)
+    assert not window.mode_band.isVisible() and window.windowTitle() == "crisisdesk: EOC desk 1: alice"
+    window.show_place(INCIDENTS)
+    assert window.mode_band.isVisible() and window.windowTitle().startswith("EXERCISE · Flood on the Elm")
     exercise = grab_band(window)
     window.show_mode("live", "Flood on the Elm")
     assert window.mode_band.label.text().startswith("●  LIVE · ".replace(" · ", "  ·  "))
@@ -257,6 +262,8 @@ def test_the_window_drawn_in_a_light_and_a_dark_palette(
     window.show_mode(mode.value, core.incidents().get(admin, inc).title)  # type: ignore[arg-type]
     window.show_place(OUTBOX)
     assert window.badge(APPROVALS) == (1, True) and window.badge(OUTBOX) == (1, False)
+    assert not window.windowTitle().startswith(mode.value.upper())  # the outbox holds rows of both modes
+    window.show_place(INCIDENTS)
     assert window.windowTitle().startswith(mode.value.upper())
     picture = window.grab()
     assert picture.save(str(tmp_path / f"window-{shade}.png"))

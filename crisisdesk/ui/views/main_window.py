@@ -270,6 +270,8 @@ class MainWindow(QMainWindow):
         self.place_title.setText(place.name if place else "")
         self.place_about.setText(place.about if place else "")
         self.place_about.setVisible(bool(place and place.about))
+        if hasattr(self, "mode_band"):
+            self._show_band()
 
     def place(self, name: str) -> QWidget:
         return self._places[name].widget
@@ -314,12 +316,19 @@ class MainWindow(QMainWindow):
         LIVE or EXERCISE in words and shape, and so does the window title."""
         self.mode = mode
         self.incident_title = incident if mode else None
-        self.mode_band.show_mode(mode, incident)
-        self._update_title()
+        self._show_band()
 
-    def _update_title(self) -> None:
+    def _show_band(self) -> None:
+        """The band and the title speak for the open incident only where it is shown: elsewhere (the outbox, the
+        audit log) rows of both modes sit side by side, each marked in its own row, and one band over them would
+        mislead."""
+        here = self.nav.currentItem() is not None and self.current_place() == INCIDENTS
+        self.mode_band.show_mode(self.mode if here else None, (self.incident_title or "") if here else "")
+        self._update_title(here)
+
+    def _update_title(self, here: bool = True) -> None:
         base = f"crisisdesk: {self.workstation_name}: {self.actor.name}"
-        if self.mode is None:
+        if self.mode is None or not here:
             self.setWindowTitle(base)
         else:
             about = f" · {self.incident_title}" if self.incident_title else ""
