@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from crisisdesk.domain.errors import PermissionDenied
-from crisisdesk.domain.events import Kind, from_body
 from crisisdesk.domain.facts import zone
 from crisisdesk.domain.incidents import DueItem, Status, working_permissions
 from crisisdesk.domain.message_types import MESSAGE_TYPES
@@ -268,20 +266,7 @@ class BoardService:
 
     def _message_row(self, actor: Actor, message_id: str) -> MessageRow:
         view = self.messages.show(actor, message_id)
-        return _row(view, self._returned_comment(view), self._deliveries(actor, view))
-
-    def _returned_comment(self, view: MessageView) -> str | None:
-        if view.state != "returned":
-            return None
-        found = self.db.conn.execute(
-            "SELECT hash, body FROM events WHERE kind = ? AND json_extract(body, '$.payload.message') = ? "
-            "ORDER BY position DESC LIMIT 1",
-            (Kind.MESSAGE_RETURNED, view.id),
-        ).fetchone()
-        if found is None:
-            return None
-        comment: Any = from_body(found[1], found[0]).payload.get("comment")
-        return str(comment) if comment else None
+        return _row(view, self.messages.returned_comment(view), self._deliveries(actor, view))
 
     def _deliveries(self, actor: Actor, view: MessageView) -> tuple[Delivery, ...]:
         if not view.published:

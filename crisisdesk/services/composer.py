@@ -89,6 +89,7 @@ class Composition:
     cap: CapSummary
     diff: WordDiff
     mastodon_limit: int = MASTODON_DEFAULT_LIMIT
+    returned_comment: str | None = None  # what the approver asked to change, when it was returned
 
 
 class ComposerService:
@@ -107,6 +108,7 @@ class ComposerService:
             offered=self._offered(view),
             cap=self._cap_summary(view),
             diff=self._word_diff(view),
+            returned_comment=self.messages.returned_comment(view),
         )
 
     def lint_contexts(self, actor: Actor, message_id: str) -> dict[str, LintContext]:

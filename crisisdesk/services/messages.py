@@ -26,7 +26,7 @@ from crisisdesk.domain.approval import (
 from crisisdesk.domain.cap import cap_time
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
-from crisisdesk.domain.events import Kind
+from crisisdesk.domain.events import Kind, from_body
 from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
 from crisisdesk.domain.incidents import Mode, Status, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
@@ -556,6 +556,20 @@ class MessageService:
                 if out and not out[-1].endswith("\n"):
                     out[-1] += "\n"
         return "".join(out) or f"{message_id} v{view.version} says the same as {base[1]} v{base[2]}\n"
+
+    def returned_comment(self, view: MessageView) -> str | None:
+        """The approver's comment of the return that ``view`` is in (None unless it is returned): what to change."""
+        if view.state != "returned":
+            return None
+        found = self.db.conn.execute(
+            "SELECT hash, body FROM events WHERE kind = ? AND json_extract(body, '$.payload.message') = ? "
+            "ORDER BY position DESC LIMIT 1",
+            (Kind.MESSAGE_RETURNED, view.id),
+        ).fetchone()
+        if found is None:
+            return None
+        comment: Any = from_body(found[1], found[0]).payload.get("comment")
+        return str(comment) if comment else None
 
     def last_published(self, incident_id: str, message_id: str) -> tuple[dict[str, Any], str, int] | None:
         """What a version is compared with: the last published version of this message, else the last one

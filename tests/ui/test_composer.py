@@ -315,6 +315,17 @@ def test_a_published_message_cannot_change_in_the_composer(qtbot: QtBot, core: A
     assert "published: it cannot change" in composer.notice.text()
 
 
+def test_a_returned_message_shows_what_the_approver_asked_to_change(
+    qtbot: QtBot, core: App, team: dict[str, Actor]
+) -> None:
+    msg = draft(core, team, Mode.LIVE, ["public-page"])
+    core.messages().submit(team["carla"], msg)
+    core.messages().return_(team["ivan"], msg, "Name the shelter: Mill High School")
+    composer = open_composer(qtbot, core, team["carla"], msg)
+    assert composer.notice.text() == "Returned for changes: Name the shelter: Mill High School"
+    assert composer.composition is not None and composer.composition.returned_comment is not None
+
+
 @pytest.fixture
 def styled() -> QApplication:
     app = QApplication.instance()

@@ -285,7 +285,7 @@ class Composer(QWidget):
         elif m.state == "submitted":
             self._say("Submitted and waiting for approval. Saving a change makes a new version to approve.", "muted")
         elif m.state == "returned":
-            comment = next((a.get("comment") for a in reversed(m.approvals) if a.get("comment")), None)
+            comment = c.returned_comment
             self._say("Returned for changes" + (f": {comment}" if comment else "."), "warning")
         self._fill_channels(c)
         self._refresh_rows()
