@@ -224,7 +224,7 @@ def test_only_the_incident_modes_channels_are_offered_and_the_mode_is_loud(
     qtbot.mouseClick(exercise.apply_channels_button, Qt.MouseButton.LeftButton)
     view = core.messages().show(team["eve"], exercise.message_id)
     assert {a.name for a in view.accounts} == {"drill-social", "exercise-page"} and view.version == 2
-    assert row_of(exercise, "sms")[4] == "not sent" and "drill-sms" not in exercise.goes_to.text()
+    assert row_of(exercise, "sms")[4] == "none chosen" and "drill-sms" not in exercise.goes_to.text()
     assert "Channels saved as version 2" in exercise.notice.text()
 
 

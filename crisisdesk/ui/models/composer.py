@@ -34,11 +34,11 @@ class VariantRow:
 
 
 class VariantsModel(RowsModel[VariantRow]):
-    columns = ("Text", "Lang", "Length", "Check", "Goes out")
+    columns = ("Text", "Lang", "Length", "Check", "Channel")
 
     def cells(self, r: VariantRow) -> tuple[str, ...]:
         name = r.channel_name + (" • unsaved" if r.unsaved else "")
-        return (name, r.lang, f"{r.length}/{r.limit}", r.check, "sent" if r.sent else "not sent")
+        return (name, r.lang, f"{r.length}/{r.limit}", r.check, "chosen" if r.sent else "none chosen")
 
     def colour(self, r: VariantRow) -> Tint | None:
         if r.errors:
