@@ -217,7 +217,7 @@ def test_only_the_incident_modes_channels_are_offered_and_the_mode_is_loud(
     ]
     assert exercise.band.mode == "exercise" and exercise.about.text().startswith("EXERCISE")
     # Choose the channels: applied with their own button, as one new version.
-    assert row_of(exercise, "sms")[4] == "sent"  # every account of the mode is a target at first
+    assert row_of(exercise, "sms")[4] == "chosen"  # every account of the mode is a target at first
     assert not exercise.apply_channels_button.isEnabled()
     items[0].setCheckState(Qt.CheckState.Unchecked)
     assert exercise.apply_channels_button.isEnabled()
