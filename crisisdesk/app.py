@@ -175,16 +175,9 @@ class App:
         """Set up a new workstation: its identity, its first admin, the agency it speaks for (when given), and
         the two local-folder channels (a live and an exercise public page) so a whole incident can run with no
         accounts at all."""
-        from crisisdesk.domain.agency import check_agency_name, check_cap_prefix, check_cap_sender
+        from crisisdesk.domain.agency import check_agency
 
-        # Checked before anything is created, so a mistyped sender leaves no half-set-up database.
-        for value, check in (
-            (agency_name, check_agency_name),
-            (cap_sender, check_cap_sender),
-            (cap_prefix, check_cap_prefix),
-        ):
-            if value is not None:
-                check(value)
+        check_agency(agency_name, cap_sender, cap_prefix)  # before anything is created
         ws = self.people.initialise(admin, password, workstation_name=workstation_name)
         if agency_name is not None or cap_sender is not None or cap_prefix is not None:
             self.settings().set_agency(

@@ -17,6 +17,7 @@ from crisisdesk.cli.context import (
     warn,
 )
 from crisisdesk.cli.settings import add_agency_options
+from crisisdesk.domain.agency import check_agency
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.roles import Role
 
@@ -29,6 +30,7 @@ def cmd_init(ctx: Context) -> int:
         password = acting_password(a.admin)
         if not os.environ.get(PASSWORD_ENV) and getpass.getpass("again: ") != password:
             raise UserError("the two passwords differ; nothing was created")
+    check_agency(a.agency_name, a.cap_sender, a.cap_prefix)  # before the database file is made
     app = ctx.app(create=True)
     ws = app.initialise(
         a.admin,

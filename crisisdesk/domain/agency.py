@@ -92,3 +92,13 @@ def check_cap_prefix(text: str) -> str:
             "a letter or digit, such as CA-MillOES"
         )
     return prefix
+
+
+def check_agency(name: str | None, cap_sender: str | None, cap_prefix: str | None) -> None:
+    """Check whichever of the three is given (a person's mistake is named before anything is recorded)."""
+    if name is not None:
+        check_agency_name(name)
+    if cap_sender is not None:
+        check_cap_sender(cap_sender)
+    if cap_prefix is not None:
+        check_cap_prefix(cap_prefix)

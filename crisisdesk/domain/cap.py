@@ -322,7 +322,7 @@ def _where(info: CapInfo) -> str:
     return f"info[{info.language or 'en-US'}]"
 
 
-def _shown(text: str, limit: int = 40) -> str:
+def _shown(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
@@ -357,9 +357,11 @@ def reference_problem(reference: str) -> str | None:
     """What is wrong with one entry of <references> (``sender,identifier,sent``), or None."""
     parts = reference.split(",")
     if len(parts) != 3 or not all(parts):
-        return f"{_shown(reference)} is not sender,identifier,sent"
+        return f"{_shown(reference, 100)} is not sender,identifier,sent"
     if not _DATETIME.fullmatch(parts[2]):
-        return f"{_shown(reference)}: its sent time {parts[2]!r} needs CAP's form, such as 2026-11-22T21:30:00-08:00"
+        return (
+            f"{_shown(reference, 100)}: its sent time {parts[2]!r} needs CAP's form, such as 2026-11-22T21:30:00-08:00"
+        )
     return None
 
 
