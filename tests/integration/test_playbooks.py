@@ -121,7 +121,8 @@ def assert_ipaws_choices(playbook, message_type: str, mode: str, info) -> None: 
     assert any(n == "CMAMtext" for n, _ in params) is wea, where
     imminent = (playbook.cap.urgency in ("Immediate", "Expected") and playbook.cap.severity in ("Extreme", "Severe")
                 and playbook.cap.certainty in ("Observed", "Likely"))  # fmt: skip
-    broadcast = imminent and message_type != "all-clear"
+    meant = imminent if playbook.cap.eas is None else playbook.cap.eas
+    broadcast = meant and message_type != "all-clear"
     assert {"EAS", "NWEM"} & blocked == (set() if broadcast else {"EAS", "NWEM"}), where
     if not wea or playbook.cap.same_event == "CAE":
         assert handling == [], where

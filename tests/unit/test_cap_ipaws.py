@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from crisisdesk.cli import main
-from crisisdesk.domain.cap import ipaws_problems, parse_xml, rule_problems, schema_problems
+from crisisdesk.domain.cap import CapSettings, ipaws_choice, ipaws_problems, parse_xml, rule_problems, schema_problems
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parents[2] / "resources" / "CAP-v1.2.xsd")))
 REAL_IPAWS = sorted((Path(__file__).parents[1] / "data" / "cap" / "realworld" / "oasiscap").glob("ipaws-*.xml"))
@@ -303,3 +303,35 @@ def test_cap_validate_prints_one_line_per_finding(tmp_path: Path) -> None:
     out = io.StringIO()
     assert main(["cap", "validate", str(path), "--profile", "ipaws"], stdin=io.StringIO(), stdout=out) == 0
     assert out.getvalue() == f"{path}: valid CAP 1.2 (IPAWS profile)\n"
+
+
+def choice(**kw: object) -> tuple[tuple[str, ...], str | None]:
+    settings = CapSettings(**{**BASE_SETTINGS, **kw.pop("settings", {})})  # type: ignore[dict-item]
+    args: dict[str, object] = {"mode": "live", "message_type": "alert", "wea": True, "urgency": "Immediate",
+                               "severity": "Severe", "certainty": "Likely", **kw}  # fmt: skip
+    made = ipaws_choice(settings, **args)  # type: ignore[arg-type]
+    return made.blocked, made.wea_handling
+
+
+BASE_SETTINGS = {"category": "Met", "response": {"alert": "Evacuate"}, "urgency": "Immediate", "severity": "Severe",
+                 "certainty": "Likely", "same_event": "FFW"}  # fmt: skip
+
+
+def test_which_ipaws_channels_an_alert_is_meant_for() -> None:
+    assert choice() == ((), "Imminent Threat")
+    assert choice(mode="exercise") == (("CMAS", "EAS", "NWEM", "PUBLIC"), None)
+    assert choice(wea=False) == (("CMAS",), None)
+    assert choice(message_type="all-clear", urgency="Past", severity="Minor", certainty="Observed") == (
+        ("EAS", "NWEM"),
+        "Public Safety",
+    )
+    assert choice(message_type="cancel", urgency="Past", severity="Minor", certainty="Observed") == (
+        (),
+        "Public Safety",
+    )
+    # An advisory is not broadcast unless its playbook says so; a playbook may also keep a warning off the air.
+    advisory = {"urgency": "Expected", "severity": "Moderate", "certainty": "Possible"}
+    assert choice(settings=advisory, **advisory) == (("EAS", "NWEM"), "Public Safety")
+    assert choice(settings={**advisory, "eas": True}, **advisory) == ((), "Public Safety")
+    assert choice(settings={"eas": False}) == (("EAS", "NWEM"), "Imminent Threat")
+    assert choice(settings={"same_event": "CAE"}) == ((), None)  # IPAWS sends CAE to WEA as an AMBER alert
