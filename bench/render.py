@@ -36,7 +36,7 @@ def main() -> None:
                     t0 = time.perf_counter()
                     rendered = service.render(pb_id, message_type, None, {}, example_facts=True, mode=mode)
                     t1 = time.perf_counter()
-                    xml = service.cap(rendered, ipaws=True)
+                    xml = service.cap(rendered, ipaws=True, sender="oes@millcounty.example")  # the sample agency
                     t2 = time.perf_counter()
                     problems = service.check_cap(xml, ipaws=True)
                     t3 = time.perf_counter()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from crisisdesk.services.outbox import OutboxService
     from crisisdesk.services.playbooks import PlaybookService
     from crisisdesk.services.review import ReviewService
+    from crisisdesk.services.settings import SettingsService
 
 APP_NAME = "crisisdesk"
 DB_ENV = "CRISISDESK_DB"
@@ -109,6 +110,7 @@ class App:
     _deliveries: DeliveryService | None = None
     _board: BoardService | None = None
     _review: ReviewService | None = None
+    _settings: SettingsService | None = None
     _head_keeper: HeadKeeper | None = None
 
     @classmethod
@@ -160,12 +162,41 @@ class App:
         """Changes whenever the database may have changed, by any connection (see ``Database.data_version``)."""
         return self.db.data_version()
 
-    def initialise(self, admin: str, password: str, *, workstation_name: str | None = None) -> str:
-        """Set up a new workstation: its identity, its first admin, and the two local-folder channels
-        (a live and an exercise public page) so a whole incident can run with no accounts at all."""
+    def initialise(
+        self,
+        admin: str,
+        password: str,
+        *,
+        workstation_name: str | None = None,
+        agency_name: str | None = None,
+        cap_sender: str | None = None,
+        cap_prefix: str | None = None,
+    ) -> str:
+        """Set up a new workstation: its identity, its first admin, the agency it speaks for (when given), and
+        the two local-folder channels (a live and an exercise public page) so a whole incident can run with no
+        accounts at all."""
+        from crisisdesk.domain.agency import check_agency
+
+        check_agency(agency_name, cap_sender, cap_prefix)  # before anything is created
         ws = self.people.initialise(admin, password, workstation_name=workstation_name)
+        if agency_name is not None or cap_sender is not None or cap_prefix is not None:
+            self.settings().set_agency(
+                self.people.actor(admin),
+                name=agency_name,
+                cap_sender=cap_sender,
+                cap_prefix=cap_prefix,
+                setting_up=True,
+            )
         self.channels().add_defaults()
         return ws
+
+    def settings(self) -> SettingsService:
+        """The agency and its CAP identity."""
+        if self._settings is None:
+            from crisisdesk.services.settings import SettingsService
+
+            self._settings = SettingsService(self.db, self.log)
+        return self._settings
 
     def incidents(self) -> IncidentService:
         """The incident service, built on first use (it needs the playbook library)."""

@@ -15,7 +15,7 @@ from typing import IO, cast
 
 from crisisdesk import __version__
 from crisisdesk.app import log_dir
-from crisisdesk.cli import audit, channels, feeds, gui, incident, message, outbox, people, playbooks
+from crisisdesk.cli import audit, channels, feeds, gui, incident, message, outbox, people, playbooks, settings
 from crisisdesk.cli.context import (
     EXIT_BUG,
     EXIT_EXTERNAL,
@@ -34,7 +34,7 @@ from crisisdesk.domain.errors import ExternalError, UserError
 log = logging.getLogger("crisisdesk")
 
 # In the order `crisisdesk --help` lists them.
-GROUPS = (gui, people, playbooks, incident, message, channels, outbox, feeds, audit)
+GROUPS = (gui, people, settings, playbooks, incident, message, channels, outbox, feeds, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

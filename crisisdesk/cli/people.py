@@ -14,7 +14,10 @@ from crisisdesk.cli.context import (
     acting_password,
     group,
     read_password_stdin,
+    warn,
 )
+from crisisdesk.cli.settings import add_agency_options
+from crisisdesk.domain.agency import check_agency
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.roles import Role
 
@@ -27,9 +30,22 @@ def cmd_init(ctx: Context) -> int:
         password = acting_password(a.admin)
         if not os.environ.get(PASSWORD_ENV) and getpass.getpass("again: ") != password:
             raise UserError("the two passwords differ; nothing was created")
+    check_agency(a.agency_name, a.cap_sender, a.cap_prefix)  # before the database file is made
     app = ctx.app(create=True)
-    ws = app.initialise(a.admin, password, workstation_name=a.workstation_name)
+    ws = app.initialise(
+        a.admin,
+        password,
+        workstation_name=a.workstation_name,
+        agency_name=a.agency_name,
+        cap_sender=a.cap_sender,
+        cap_prefix=a.cap_prefix,
+    )
     ctx.out(f"created {app.db.path} (workstation {ws}) with admin {a.admin}")
+    if a.cap_sender is None:
+        warn(
+            "crisisdesk: no CAP sender yet: alerts say 'sender-not-set.invalid' until an admin sets it with "
+            "'crisisdesk settings agency --cap-sender ID'"
+        )
     return EXIT_OK
 
 
@@ -80,6 +96,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("--admin", required=True, metavar="NAME", help="the first admin's user name")
     p.add_argument("--password-stdin", action="store_true", help="read the admin's password from standard input")
     p.add_argument("--workstation-name", metavar="NAME", help="a name for this workstation (default: the host name)")
+    add_agency_options(p)
 
     users_sub = group(command, sub, "users", "manage people and their roles (admins only)")
     roles_help = "one of: " + ", ".join(r.value for r in Role)

@@ -19,6 +19,8 @@ from crisisdesk.cli.context import (
     warn,
     whole_number,
 )
+from crisisdesk.domain.agency import Agency, check_cap_prefix, check_cap_sender
+from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.text_rules import Channel, measure
 
@@ -80,7 +82,14 @@ def cmd_playbooks_render(ctx: Context) -> int:
         tz_name=a.tz,
     )
     if a.cap or a.ipaws:
-        xml = service.cap(rendered, ipaws=a.ipaws, references=a.reference or ())
+        agency = _agency(ctx)
+        xml = service.cap(
+            rendered,
+            ipaws=a.ipaws,
+            sender=check_cap_sender(a.sender) if a.sender else agency.sender,
+            identifier_prefix=check_cap_prefix(a.identifier_prefix) if a.identifier_prefix else agency.prefix,
+            references=a.reference or (),
+        )
         problems = service.check_cap(xml, ipaws=a.ipaws)
         ctx.data_stream().write(xml.decode("utf-8"))
         for problem in problems:
@@ -99,6 +108,24 @@ def cmd_playbooks_render(ctx: Context) -> int:
                 ctx.out(f"   {f.severity} {f.code}: {f.message}")
             ctx.out()
     return EXIT_CHECK_FAILED if any(v.has_errors for v in variants) else EXIT_OK
+
+
+def _agency(ctx: Context) -> Agency:
+    """The workstation's agency, when there is a set-up database to read it from; a preview needs none."""
+    from crisisdesk.app import App
+
+    if not ctx.db_path.is_file():
+        return Agency()
+    try:
+        app = App.open(ctx.db_path, readonly=True)
+    except CrisisdeskError:
+        return Agency()  # not a database this preview can read: render it all the same
+    try:
+        return app.settings().agency()
+    except CrisisdeskError:
+        return Agency()
+    finally:
+        app.close()
 
 
 def cmd_text_check(ctx: Context) -> int:
@@ -158,6 +185,10 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("--cap", action="store_true", help="print CAP 1.2 XML instead")
     p.add_argument("--ipaws", action="store_true", help="CAP with the IPAWS profile (code, CMAM texts)")
     p.add_argument("--reference", action="append", metavar="SENDER,ID,SENT", help="CAP references (repeatable)")
+    p.add_argument("--sender", metavar="ID", help="the CAP sender (default: this workstation's agency settings)")
+    p.add_argument(
+        "--identifier-prefix", metavar="PREFIX", help="the CAP identifier prefix (default: the agency settings)"
+    )
 
     text_sub = group(command, sub, "text", "count and lint any text")
     p = command(text_sub, "check", "length in the channel's unit, segments and lint", cmd_text_check)

@@ -317,79 +317,203 @@ def schema_problems(data: bytes, schema: etree.XMLSchema) -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]
 
 
+def _where(info: CapInfo) -> str:
+    """How a finding names an <info> block: by its language (CAP's default is en-US)."""
+    return f"info[{info.language or 'en-US'}]"
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A CAP date-time as an aware datetime, or None when absent or not in CAP's form (reported on its own)."""
+    if value is None or not _DATETIME.fullmatch(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _polygon_problem(text: str) -> str | None:
     points = text.split()
+    for point in points:
+        lat, sep, lon = point.partition(",")
+        try:
+            ok = bool(sep) and -90 <= float(lat) <= 90 and -180 <= float(lon) <= 180
+        except ValueError:
+            ok = False
+        if not ok:
+            return f"point {_shown(point, 30)} is not LAT,LON (latitude -90..90, longitude -180..180)"
     if len(points) < 4:
-        return f"polygon {text[:40]!r} needs at least 4 points"
+        return f"{_shown(text)} has {len(points)} points; a polygon needs at least 4 (the first repeated last)"
     if points[0] != points[-1]:
-        return f"polygon {text[:40]!r} is not closed (the first and last points differ)"
+        return f"{_shown(text)} is not closed: its first and last points differ"
+    return None
+
+
+def reference_problem(reference: str) -> str | None:
+    """What is wrong with one entry of <references> (``sender,identifier,sent``), or None."""
+    parts = reference.split(",")
+    if len(parts) != 3 or not all(parts):
+        return f"{_shown(reference, 100)} is not sender,identifier,sent"
+    if not _DATETIME.fullmatch(parts[2]):
+        return (
+            f"{_shown(reference, 100)}: its sent time {parts[2]!r} needs CAP's form, such as 2026-11-22T21:30:00-08:00"
+        )
     return None
 
 
 def rule_problems(alert: CapAlert) -> list[str]:
-    """CAP 1.2 rules the schema does not check."""
+    """CAP 1.2 rules the schema does not check, for every profile. Each problem is one line naming the element."""
     problems = []
-    times = [("sent", alert.sent)]
+    times: list[tuple[str, str | None]] = [("sent", alert.sent)]
     for info in alert.infos:
-        times += [("effective", info.effective), ("onset", info.onset), ("expires", info.expires)]  # type: ignore[list-item]
+        times += [(f"{_where(info)}/{n}", v) for n, v in (("effective", info.effective), ("onset", info.onset))]
+        times.append((f"{_where(info)}/expires", info.expires))
     for name, value in times:
         if value is not None and not _DATETIME.fullmatch(value):
-            problems.append(f"{name} {value!r}: CAP times need a numeric offset such as -06:00 (never Z)")
+            problems.append(f"{name} {value!r}: CAP times need a numeric offset such as -08:00 (never Z)")
+    sent = _moment(alert.sent)
+    for info in alert.infos:
+        expires = _moment(info.expires)
+        if expires is None:
+            continue
+        if sent is not None and expires <= sent:
+            problems.append(
+                f"{_where(info)}/expires {info.expires} is not after sent {alert.sent}: the alert would be over "
+                "before it is sent"
+            )
+        for name, value in (("effective", info.effective), ("onset", info.onset)):
+            moment = _moment(value)
+            if moment is not None and moment > expires:
+                problems.append(f"{_where(info)}/{name} {value} is after expires {info.expires}")
     if alert.msg_type in ("Update", "Cancel", "Ack", "Error") and not (alert.references or "").strip():
-        problems.append(f"a {alert.msg_type} message must name the messages it changes in <references>")
+        problems.append(f"references: a {alert.msg_type} message must name the messages it changes")
     for ref in (alert.references or "").split():
-        if ref.count(",") != 2:
-            problems.append(f"reference {ref!r}: write sender,identifier,sent")
+        problem = reference_problem(ref)
+        if problem:
+            problems.append(f"references: {problem}")
     if alert.scope == "Restricted" and not alert.restriction:
-        problems.append("a Restricted alert needs <restriction>")
+        problems.append("restriction: a Restricted alert needs <restriction>")
     if alert.scope == "Private" and not alert.addresses:
-        problems.append("a Private alert needs <addresses>")
+        problems.append("addresses: a Private alert needs <addresses>")
     for field_name, value in (("identifier", alert.identifier), ("sender", alert.sender)):
         if any(ch in value for ch in " ,<&"):
-            problems.append(f"{field_name} must not contain spaces, commas, '<' or '&'")
+            problems.append(f"{field_name} {_shown(value)}: must not contain spaces, commas, '<' or '&'")
     for info in alert.infos:
         for area in info.areas:
+            where = f"{_where(info)}/area {_shown(area.description, 30)}"
             for polygon in area.polygons:
                 problem = _polygon_problem(polygon)
                 if problem:
-                    problems.append(problem)
+                    problems.append(f"{where}/polygon {problem}")
             for circle in area.circles:
                 if not re.fullmatch(r"-?\d+(\.\d+)?,-?\d+(\.\d+)? \d+(\.\d+)?", circle):
-                    problems.append(f"circle {circle!r}: write 'LAT,LON RADIUS'")
+                    problems.append(f"{where}/circle {_shown(circle)}: write 'LAT,LON RADIUS'")
+    return problems
+
+
+# The IPAWS-OPEN parameters crisisdesk writes and checks. BLOCKCHANNEL keeps an alert off a dissemination
+# channel: CMAS (Wireless Emergency Alerts), EAS (radio and television), NWEM (NOAA Weather Radio, non-weather
+# emergency messages), PUBLIC (the public alert feed) and CAPEXCH (the exchange between alerting authorities).
+EAS_ORIGINATORS = {"PEP": "Primary Entry Point", "CIV": "civil authorities", "WXR": "National Weather Service",
+                   "EAS": "a broadcast station or cable system"}  # fmt: skip
+BLOCK_CHANNELS = ("CMAS", "EAS", "NWEM", "PUBLIC", "CAPEXCH")
+# WEAHandling as real IPAWS alerts carry it; an Imminent Threat must also meet the WEA urgency, severity and
+# certainty test (Immediate or Expected, Extreme or Severe, Observed or Likely).
+WEA_HANDLING = ("Imminent Threat", "Public Safety")
+IMMINENT = ({"Immediate", "Expected"}, {"Extreme", "Severe"}, {"Observed", "Likely"})
+WEA_LANGUAGES = ("en-US", "es-US")  # WEA carries English and Spanish
+CMAM_LIMITS = {"CMAMtext": 90, "CMAMlongtext": 360}
+# Senders that only stand in for a real one: IPAWS wants the sender its alerting authority was given.
+_PLACEHOLDER_SENDER = re.compile(r"(?i).*(@|\.|^)(localhost|invalid)$")
+
+
+def is_imminent(urgency: str, severity: str, certainty: str) -> bool:
+    return urgency in IMMINENT[0] and severity in IMMINENT[1] and certainty in IMMINENT[2]
+
+
+def _ipaws_parameter_problems(info: CapInfo) -> list[str]:
+    where = f"{_where(info)}/parameter"
+    problems = []
+    counts: dict[str, int] = {}
+    for name, _ in info.parameters:
+        counts[name] = counts.get(name, 0) + 1
+    values = {name: [v for n, v in info.parameters if n == name] for name in counts}
+    eas_org = values.get("EAS-ORG", [])
+    if not eas_org:
+        problems.append(f"{where} EAS-ORG: IPAWS needs it (one of {', '.join(EAS_ORIGINATORS)}; CIV for a county)")
+    elif len(eas_org) > 1:
+        problems.append(f"{where} EAS-ORG: given {len(eas_org)} times; give it once")
+    elif eas_org[0] not in EAS_ORIGINATORS:
+        problems.append(f"{where} EAS-ORG {eas_org[0]!r}: not one of {', '.join(EAS_ORIGINATORS)}")
+    for value in values.get("BLOCKCHANNEL", []):
+        if value not in BLOCK_CHANNELS:
+            problems.append(f"{where} BLOCKCHANNEL {value!r}: not one of {', '.join(BLOCK_CHANNELS)}")
+    handling = values.get("WEAHandling", [])
+    if len(handling) > 1:
+        problems.append(f"{where} WEAHandling: given {len(handling)} times; give it once")
+    for value in handling[:1]:
+        if value not in WEA_HANDLING:
+            problems.append(f"{where} WEAHandling {value!r}: not one of {', '.join(WEA_HANDLING)}")
+        elif value == "Imminent Threat" and not is_imminent(info.urgency, info.severity, info.certainty):
+            problems.append(
+                f"{where} WEAHandling 'Imminent Threat': needs urgency Immediate or Expected, severity Extreme or "
+                f"Severe and certainty Observed or Likely (this info is {info.urgency}, {info.severity}, "
+                f"{info.certainty}); use 'Public Safety'"
+            )
+    for name, limit in CMAM_LIMITS.items():
+        texts = values.get(name, [])
+        if len(texts) > 1:
+            problems.append(f"{where} {name}: given {len(texts)} times; give it once")
+        for text in texts[:1]:
+            if len(text) > limit:
+                problems.append(f"{where} {name}: {len(text)} characters, over WEA's {limit}")
+            if not text.strip():
+                problems.append(f"{where} {name}: empty")
+    if "CMAMlongtext" in counts and "CMAMtext" not in counts:
+        problems.append(f"{where} CMAMlongtext: needs CMAMtext (the 90-character text) as well")
+    if ("CMAMtext" in counts or "CMAMlongtext" in counts) and (info.language or "en-US") not in WEA_LANGUAGES:
+        problems.append(f"{where} CMAMtext: WEA carries {' and '.join(WEA_LANGUAGES)} only, not {info.language}")
     return problems
 
 
 def ipaws_problems(alert: CapAlert) -> list[str]:
-    """The IPAWS-OPEN CAP 1.2 profile (v1.0) rules that crisisdesk output must meet."""
+    """The rules of the IPAWS-OPEN CAP 1.2 profile (v1.0) and of IPAWS-OPEN's parameters that a file can show.
+    Each problem is one line naming the element."""
     problems = []
     if IPAWS_CODE not in alert.codes:
-        problems.append(f"IPAWS needs <code>{IPAWS_CODE}</code>")
-    if not alert.infos:
-        problems.append("IPAWS needs at least one <info>")
+        problems.append(f"code: IPAWS needs <code>{IPAWS_CODE}</code>")
+    if _PLACEHOLDER_SENDER.fullmatch(alert.sender):
+        problems.append(
+            f"sender {alert.sender!r}: a placeholder; IPAWS needs the sender your alerting authority was given "
+            "(set it with 'crisisdesk settings agency --cap-sender')"
+        )
+    if not alert.infos and alert.msg_type != "Cancel":  # IPAWS takes a Cancel that names its references alone
+        problems.append(f"info: IPAWS needs at least one <info> in a{'n' if alert.msg_type == 'Alert' else ''} "
+                        f"{alert.msg_type} message")  # fmt: skip
     for info in alert.infos:
-        lang = info.language or "en-US"
+        where = _where(info)
         same = [v for n, v in info.event_codes if n == "SAME"]
         if len(same) != 1:
-            problems.append(f"{lang}: IPAWS needs exactly one SAME event code (found {len(same)})")
+            problems.append(f"{where}/eventCode: IPAWS needs exactly one SAME event code (found {len(same)})")
         elif not re.fullmatch(r"[A-Z]{3}", same[0]):
-            problems.append(f"{lang}: SAME event code {same[0]!r} must be three capital letters")
+            problems.append(f"{where}/eventCode SAME {same[0]!r}: must be three capital letters, such as FFW")
         if not info.expires:
-            problems.append(f"{lang}: IPAWS needs <expires>")
-        params = dict(info.parameters)
-        if "CMAMtext" in params and len(params["CMAMtext"]) > 90:
-            problems.append(f"{lang}: CMAMtext is {len(params['CMAMtext'])} characters, over 90")
-        if "CMAMlongtext" in params and len(params["CMAMlongtext"]) > 360:
-            problems.append(f"{lang}: CMAMlongtext is {len(params['CMAMlongtext'])} characters, over 360")
-        if "CMAMlongtext" in params and "CMAMtext" not in params:
-            problems.append(f"{lang}: CMAMlongtext needs CMAMtext as well")
+            problems.append(f"{where}/expires: IPAWS needs <expires>")
+        problems += _ipaws_parameter_problems(info)
         if not info.areas:
-            problems.append(f"{lang}: IPAWS needs at least one <area>")
+            problems.append(f"{where}/area: IPAWS needs at least one <area>")
         for area in info.areas:
-            if not any(n == "SAME" for n, _ in area.geocodes):
-                problems.append(f"{lang}: area {area.description!r} needs a SAME geocode")
-            for name, value in area.geocodes:
-                if name == "SAME" and not re.fullmatch(r"\d{6}", value):
-                    problems.append(f"{lang}: SAME geocode {value!r} must be six digits")
+            at = f"{where}/area {_shown(area.description, 30)}"
+            same_codes = [v for n, v in area.geocodes if n == "SAME"]
+            if not same_codes:
+                problems.append(f"{at}/geocode: IPAWS needs a SAME geocode (the county's six-digit code)")
+            for value in same_codes:
+                if not re.fullmatch(r"\d{6}", value):
+                    problems.append(f"{at}/geocode SAME {value!r}: must be six digits (PSSCCC), such as 006067")
     return problems
 
 
@@ -406,6 +530,43 @@ class CapSettings:
     severity: str
     certainty: str
     same_event: str
+    eas_org: str = "CIV"
+    eas: bool | None = None  # meant for EAS and NOAA Weather Radio; None: when the alert is an imminent threat
+
+
+@dataclass(frozen=True)
+class IpawsChoice:
+    """Which IPAWS channels one <info> is meant for, and how WEA handles it."""
+
+    blocked: tuple[str, ...]
+    wea_handling: str | None
+
+
+def ipaws_choice(
+    settings: CapSettings, *, mode: str, message_type: str, wea: bool, urgency: str, severity: str, certainty: str
+) -> IpawsChoice:
+    """The channels an alert is not meant for, and its WEAHandling (see playbooks/README.md, "CAP for IPAWS").
+
+    - An exercise reaches no public channel: every one is blocked, whatever its status says to a receiver.
+    - WEA (CMAS) only when the playbook sends WEA texts; EAS and NOAA Weather Radio (NWEM) only when the playbook
+      means them (by default: an alert that meets the imminent-threat test), and never for an all-clear, which a
+      broadcast would relay under the hazard's own event code as if it were a new warning. A cancel keeps the
+      alert's channels, so whatever carried the alert can take it back.
+    - The public feed (PUBLIC) and the exchange between alerting authorities (CAPEXCH) always carry a live alert.
+    - WEAHandling: "Imminent Threat" when the info meets WEA's urgency, severity and certainty test, "Public
+      Safety" otherwise; none for a child abduction (IPAWS sends CAE as an AMBER alert) or when WEA is blocked.
+    """
+    if mode == "exercise":
+        return IpawsChoice(blocked=("CMAS", "EAS", "NWEM", "PUBLIC"), wea_handling=None)
+    imminent = is_imminent(settings.urgency, settings.severity, settings.certainty)
+    broadcast = (imminent if settings.eas is None else settings.eas) and message_type != "all-clear"
+    blocked = [] if wea else ["CMAS"]
+    if not broadcast:
+        blocked += ["EAS", "NWEM"]
+    handling = None
+    if wea and settings.same_event != "CAE":
+        handling = "Imminent Threat" if is_imminent(urgency, severity, certainty) else "Public Safety"
+    return IpawsChoice(blocked=tuple(blocked), wea_handling=handling)
 
 
 def message_to_cap(
@@ -423,6 +584,7 @@ def message_to_cap(
     facts: Mapping[str, tuple[FactType, str | None, Any]],  # name -> (type, role, value)
     references: Sequence[str] = (),
     ipaws: bool = False,
+    wea: bool = True,  # the playbook sends WEA texts (wea-90, wea-360 among its channels)
 ) -> CapAlert:
     expires_at = next((v for t, role, v in facts.values() if role == "expiry" and isinstance(v, datetime)), None)
     if message_type in ("cancel", "all-clear") or expires_at is None:
@@ -435,22 +597,38 @@ def message_to_cap(
         response = "AllClear"
     else:
         response = settings.response.get(message_type) or settings.response.get("alert", "None")
+    urgency = "Past" if finished else settings.urgency
+    severity = "Minor" if finished else settings.severity
+    certainty = "Observed" if finished else settings.certainty
     infos = []
     for lang, by_channel in texts.items():
-        parameters = []
-        if by_channel.get("wea-90"):
-            parameters.append(("CMAMtext", by_channel["wea-90"]))
-        if by_channel.get("wea-360"):
-            parameters.append(("CMAMlongtext", by_channel["wea-360"]))
+        parameters: list[tuple[str, str]] = []
+        if ipaws:
+            pairs = (("CMAMtext", "wea-90"), ("CMAMlongtext", "wea-360"))
+            cmam = [(n, by_channel[c]) for n, c in pairs if by_channel.get(c)] if wea else []
+            choice = ipaws_choice(
+                settings,
+                mode=mode,
+                message_type=message_type,
+                wea=bool(cmam),
+                urgency=urgency,
+                severity=severity,
+                certainty=certainty,
+            )
+            parameters.append(("EAS-ORG", settings.eas_org))
+            parameters += [("BLOCKCHANNEL", channel) for channel in choice.blocked]
+            if choice.wea_handling:
+                parameters.append(("WEAHandling", choice.wea_handling))
+            parameters += cmam
         infos.append(
             CapInfo(
                 language=LANG_TAGS.get(lang, lang),
                 categories=(settings.category,),
                 event=events[lang],
                 response_types=(response,),
-                urgency="Past" if finished else settings.urgency,
-                severity="Minor" if finished else settings.severity,
-                certainty="Observed" if finished else settings.certainty,
+                urgency=urgency,
+                severity=severity,
+                certainty=certainty,
                 event_codes=(("SAME", settings.same_event),),
                 expires=cap_time(expires_at, tz),
                 sender_name=sender_names[lang],
@@ -459,7 +637,7 @@ def message_to_cap(
                 instruction=by_channel.get("cap-instruction"),
                 web=web,
                 contact=contact,
-                parameters=tuple(parameters) if ipaws else (),
+                parameters=tuple(parameters),
                 areas=tuple(
                     CapArea(
                         description=a.description,

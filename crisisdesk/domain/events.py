@@ -66,6 +66,7 @@ class Kind:
     TRIAGE_SET = "triage.set"
     FALSE_ALARM_DECLARED = "incident.false_alarm_declared"
     FALSE_ALARM_CORRECTED = "incident.false_alarm_corrected"
+    AGENCY_SET = "settings.agency_set"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -108,6 +109,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.TRIAGE_SET: "Triage decision",
     Kind.FALSE_ALARM_DECLARED: "False alarm declared",
     Kind.FALSE_ALARM_CORRECTED: "False alarm corrected on every channel",
+    Kind.AGENCY_SET: "Agency settings changed",
 }
 
 

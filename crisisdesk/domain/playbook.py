@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal, NoReturn
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -39,6 +40,7 @@ FALLBACK: dict[Channel, tuple[str, ...]] = {
 }
 TEMPLATE_KEYS = frozenset(GROUP_KEYS) | {c.value for c in Channel}
 _OFFSET = re.compile(r"T\s*\+\s*(?P<d>.+)")  # these are used with fullmatch: "$" allows a trailing newline
+_RELATIVE = re.compile(r"(?P<sign>[+-])\s*(?P<d>\S.*)")  # an example time from now: +2h, -20m, +1h30m
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 
@@ -122,6 +124,10 @@ class Cap(_Model):
     severity: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
     certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
     same_event: str = Field(pattern=r"^[A-Z]{3}$", description="the NWS SAME event code, such as FFW")
+    # IPAWS: who originates the alert for EAS (CIV: civil authorities), and whether the alert is meant for EAS and
+    # NOAA Weather Radio (default: when urgency, severity and certainty make it an imminent threat).
+    eas_org: Literal["CIV", "PEP", "WXR", "EAS"] = "CIV"
+    eas: bool | None = None
 
 
 class Monitoring(_Model):
@@ -170,8 +176,15 @@ class Playbook(_Model):
     def fact_specs(self) -> dict[str, FactSpec]:
         return {name: fact.spec(name) for name, fact in self.facts.items()}
 
-    def example_facts(self) -> dict[str, str]:
-        return {name: fact.example for name, fact in self.facts.items()}
+    def example_facts(self, now: datetime, tz: tzinfo | None = None) -> dict[str, str]:
+        """The example facts, each as a person would type it; a relative time ("+2h") is read from ``now`` in
+        ``tz`` (default: the playbook's zone), so examples rendered at any time are current."""
+        zone_ = tz or ZoneInfo(self.timezone)
+        return {name: resolve_example(fact, now, zone_) for name, fact in self.facts.items()}
+
+    def sends_wea(self) -> bool:
+        """Whether the playbook's alerts go to Wireless Emergency Alerts (it has a WEA text among its channels)."""
+        return Channel.WEA_90 in self.channels or Channel.WEA_360 in self.channels
 
     def template(self, message_type: str, lang: str, channel: Channel) -> tuple[str, str] | None:
         """The (key, source) a channel uses, following its fallback, or None."""
@@ -180,6 +193,27 @@ class Playbook(_Model):
             if key in texts:
                 return key, texts[key]
         return None
+
+
+def relative_offset(text: str) -> timedelta | None:
+    """The offset of a relative example time (``+2h`` is two hours from now, ``-20m`` twenty minutes ago), or None
+    when ``text`` is not one. A malformed duration raises ``BadFact``."""
+    m = _RELATIVE.fullmatch(text.strip())
+    if not m:
+        return None
+    offset = parse_duration(m.group("d"))
+    return -offset if m.group("sign") == "-" else offset
+
+
+def resolve_example(fact: Fact, now: datetime, tz: tzinfo) -> str:
+    """A fact's example as typed text: a relative time becomes the local date and time it names (to the minute)."""
+    if fact.type is not FactType.DATETIME:
+        return fact.example
+    offset = relative_offset(fact.example)
+    if offset is None:
+        return fact.example
+    moment = (now.astimezone(tz) + offset).replace(second=0, microsecond=0, tzinfo=None)
+    return moment.isoformat(timespec="minutes")
 
 
 def parse_offset(text: str) -> timedelta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,9 +19,14 @@ from crisisdesk.domain.playbook import (
     Positions,
     Problem,
     parse_playbook,
+    resolve_example,
 )
 from crisisdesk.domain.render import TemplateError, check_source, fact_context, render_source
 from crisisdesk.domain.text_rules import Channel
+
+# The "now" that relative example times ("+2h") are read from when a playbook is validated: 7:30 PM on a Sunday,
+# so an example two hours on reads "9:30 PM Sunday".
+EXAMPLE_MOMENT = datetime(2026, 11, 22, 19, 30)
 
 
 class _Problems:
@@ -159,7 +165,7 @@ def _check_facts(pb: Playbook, found: _Problems) -> None:
     tz = ZoneInfo("UTC")
     for name, fact in pb.facts.items():
         try:
-            parse_fact(fact.spec(name), fact.example, tz)
+            parse_fact(fact.spec(name), resolve_example(fact, EXAMPLE_MOMENT.replace(tzinfo=tz), tz), tz)
         except BadFact as exc:
             found.add(("facts", name, "example"), f"example of {name!r} does not fit its type {fact.type.value}: {exc}")
 
@@ -168,7 +174,8 @@ def _check_rendering(pb: Playbook, found: _Problems) -> None:
     """Render every template with the example facts, live and exercise: over-limit texts and lint errors."""
 
     tz = ZoneInfo(pb.timezone)
-    values = parse_values(pb, pb.example_facts(), tz)
+    # Relative example times are read from one fixed moment, so a playbook validates alike at any hour.
+    values = parse_values(pb, pb.example_facts(EXAMPLE_MOMENT.replace(tzinfo=tz)), tz)
     specs = pb.fact_specs()
     for name, by_lang in pb.responses.items():
         for lang, source in by_lang.items():

@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import orjson
 
 from crisisdesk.domain.accounts import Account, mode_refusal, targets_for
+from crisisdesk.domain.agency import Agency
 from crisisdesk.domain.approval import (
     Approval,
     Policy,
@@ -23,7 +24,7 @@ from crisisdesk.domain.approval import (
     verdict,
     version_content,
 )
-from crisisdesk.domain.cap import cap_time
+from crisisdesk.domain.cap import CapError, cap_time, parse_xml
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind, from_body
@@ -39,10 +40,9 @@ from crisisdesk.services.channels import ChannelService
 from crisisdesk.services.guard import current_actor, refuse, require
 from crisisdesk.services.incidents import Incident, IncidentService
 from crisisdesk.services.outbox import request_retractions
-from crisisdesk.services.playbooks import DEFAULT_CAP_SENDER
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
-from crisisdesk.store.ledger import Ledger, MessageRecord
+from crisisdesk.store.ledger import Ledger, MessageRecord, PublicationRecord
 
 # A variant longer than this is refused when edited: no channel sends anything near it, and a 50 MB text made
 # the database ten times larger and 'message show' take 20 s.
@@ -367,13 +367,13 @@ class MessageService:
         texts: dict[str, dict[str, str]] = {}
         for v in content["variants"]:
             texts.setdefault(v["lang"], {})[v["channel"]] = v["text"]
+        # Who the alert is from, as the log says now: the sender every receiver trusts it by.
+        agency = Agency.from_payload(self._ledger().agency())
         references = []
         for ref in content["references"]:
             earlier = self._ledger().message(ref)
             if earlier is not None and earlier.publications:
-                last = earlier.publications[-1]
-                sent = datetime.fromisoformat(last.at)
-                references.append(f"{DEFAULT_CAP_SENDER},{ref}-v{last.version},{cap_time(sent, tz)}")
+                references.append(_cap_reference(earlier.publications[-1], agency, ref, tz))
         return self.incidents.playbooks.cap_from_texts(
             playbook,
             content["type"],
@@ -381,7 +381,9 @@ class MessageService:
             texts=texts,
             values=parse_values(playbook, incident.facts, tz),
             tz_name=incident.timezone,
-            identifier=f"{record.id}-v{record.current.version}",
+            sender=agency.sender,
+            identifier_prefix=agency.prefix,
+            identifier=agency.identifier(f"{record.id}-v{record.current.version}"),
             references=references,
             sent=self.clock.now(),
         )
@@ -685,3 +687,16 @@ def summary_area(incident: Incident) -> str:
 
 def summary_audience(view: MessageView) -> str:
     return "the public in the area, in " + ", ".join(sorted({v.lang for v in view.variants}))
+
+
+def _cap_reference(publication: PublicationRecord, agency: Agency, message_id: str, tz: tzinfo) -> str:
+    """``sender,identifier,sent`` of an earlier published message, exactly as its CAP said (the agency's sender
+    may have changed since); from the publication itself when it recorded no CAP."""
+    if publication.cap:
+        try:
+            earlier = parse_xml(publication.cap.encode("utf-8"))
+            return f"{earlier.sender},{earlier.identifier},{earlier.sent}"
+        except CapError:
+            pass
+    sent = datetime.fromisoformat(publication.at)
+    return f"{agency.sender},{agency.identifier(f'{message_id}-v{publication.version}')},{cap_time(sent, tz)}"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from crisisdesk.domain.agency import DEFAULT_PREFIX, UNSET_SENDER
 from crisisdesk.domain.cap import (
     CapError,
     CapSettings,
@@ -30,7 +31,6 @@ from crisisdesk.domain.playbook import MAX_PLAYBOOK_BYTES, Playbook, Problem, si
 from crisisdesk.domain.validate import validate_text
 
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
-DEFAULT_CAP_SENDER = "crisisdesk@localhost"
 
 
 @dataclass
@@ -161,7 +161,7 @@ class PlaybookService:
         check_message_type(message_type)
         tz_name = tz_name or playbook.timezone
         tz = zone(tz_name)
-        raw = {**(playbook.example_facts() if example_facts else {}), **facts}
+        raw = {**(playbook.example_facts(self.clock.now(), tz) if example_facts else {}), **facts}
         values = parse_values(playbook, raw, tz)
         variants = {
             lang: render_message(playbook, message_type, lang, values, mode=mode, tz=tz)
@@ -174,12 +174,14 @@ class PlaybookService:
         rendered: Rendered,
         *,
         ipaws: bool = False,
-        sender: str = DEFAULT_CAP_SENDER,
+        sender: str = UNSET_SENDER,
+        identifier_prefix: str = DEFAULT_PREFIX,
         identifier: str | None = None,
         references: Sequence[str] = (),
         sent: datetime | None = None,
     ) -> bytes:
-        """CAP XML for a rendered message (one <info> per language)."""
+        """CAP XML for a rendered message (one <info> per language). ``sender`` and ``identifier_prefix`` are the
+        workstation's agency settings (a preview without a workstation says the sender is not set)."""
         return self.cap_from_texts(
             rendered.playbook,
             rendered.message_type,
@@ -189,6 +191,7 @@ class PlaybookService:
             tz_name=rendered.tz_name,
             ipaws=ipaws,
             sender=sender,
+            identifier_prefix=identifier_prefix,
             identifier=identifier,
             references=references,
             sent=sent,
@@ -204,7 +207,8 @@ class PlaybookService:
         values: Mapping[str, Any],
         tz_name: str,
         ipaws: bool = False,
-        sender: str = DEFAULT_CAP_SENDER,
+        sender: str = UNSET_SENDER,
+        identifier_prefix: str = DEFAULT_PREFIX,
         identifier: str | None = None,
         references: Sequence[str] = (),
         sent: datetime | None = None,
@@ -214,9 +218,10 @@ class PlaybookService:
         sent = sent or self.clock.now()
         if not references and message_type != "alert":
             # A preview has no earlier message: refer to an example alert so the CAP is complete.
-            references = [f"{sender},{pb.id}-example-alert,{cap_time(sent, tz)}"]
+            earlier = sent - timedelta(minutes=30)
+            references = [f"{sender},{identifier_prefix}-{pb.id}-example-alert,{cap_time(earlier, tz)}"]
         alert = message_to_cap(
-            identifier=identifier or f"{pb.id}-{uuid.uuid4().hex[:12]}",
+            identifier=identifier or f"{identifier_prefix}-{pb.id}-{uuid.uuid4().hex[:12]}",
             sender=sender,
             sent=sent,
             tz=tz,
@@ -229,6 +234,7 @@ class PlaybookService:
             facts={name: (fact.type, fact.role, values[name]) for name, fact in pb.facts.items() if name in values},
             references=references,
             ipaws=ipaws,
+            wea=pb.sends_wea(),
         )
         return build_xml(alert)
 

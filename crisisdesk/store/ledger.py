@@ -175,6 +175,15 @@ class Ledger:
                 roles.setdefault(who, set()).discard(p["role"])
         return {who: frozenset(r) for who, r in roles.items()}
 
+    # -- settings -------------------------------------------------------------------------------------
+
+    def agency(self) -> dict[str, Any] | None:
+        """The agency settings as the last change recorded them (None: never set)."""
+        last = None
+        for e in self._kinds((Kind.AGENCY_SET,)):
+            last = dict(e.payload)
+        return last
+
     # -- incidents ------------------------------------------------------------------------------------
 
     def incident(self, incident_id: str) -> IncidentRecord | None:

@@ -88,13 +88,13 @@ def test_the_workspace_has_facts_checklist_timeline_and_message_states(
     assert space.message_types == ("alert", "update", "correction", "cancel", "all-clear")
     steps = [(s.kind, s.step, s.state) for s in space.due]
     assert steps[0] == ("step", 1, "done") and ("update", None, "upcoming") in steps
-    # Due times and the timeline in the incident's zone (Chicago: 09:30 UTC is 03:30 CST).
-    assert space.due[0].due_local == "Sun 22 Nov 03:30 CST"
+    # Due times and the timeline in the incident's zone (Los Angeles: 09:30 UTC is 01:30 PST).
+    assert space.due[0].due_local == "Sun 22 Nov 01:30 PST"
     timeline = space.timeline
     assert [t.at for t in timeline] == sorted((t.at for t in timeline), reverse=True)  # newest first
     assert timeline[0].what == "Checklist step done"
     assert any(t.what == "Delivered on public-page" and alert.id in t.summary for t in timeline)
-    assert timeline[-1].what == "Incident opened" and timeline[-1].local == "Sun 22 Nov 03:30 CST"
+    assert timeline[-1].what == "Incident opened" and timeline[-1].local == "Sun 22 Nov 01:30 PST"
     assert core.board().workspace(carla, inc).may_work
     assert core.board().incident_messages(carla, inc) == list(space.messages)
 

@@ -35,7 +35,7 @@ def test_an_exercise_message_offers_exercise_accounts_only_and_says_exercise_in_
     assert sorted(a.name for a in found.offered) == ["drill-hook", "exercise-page"]
     assert found.message.version == 1 and found.message.id == draft.id
     cap = found.cap
-    assert (cap.status, cap.msg_type, cap.identifier) == ("Exercise", "Alert", f"{draft.id}-v1")
+    assert (cap.status, cap.msg_type, cap.identifier) == ("Exercise", "Alert", f"crisisdesk-{draft.id}-v1")
     [en, es] = cap.infos
     assert (en.lang, en.event, en.urgency, en.severity, en.certainty) == (
         "en-US",
@@ -46,7 +46,7 @@ def test_an_exercise_message_offers_exercise_accounts_only_and_says_exercise_in_
     )
     assert es.event == "Aviso de Inundación Repentina" and en.response == "Evacuate"
     assert en.areas == ("Mill Creek valley",)
-    assert cap.expires == "2026-11-22T21:30:00-06:00"  # the incident's zone, as a numeric offset
+    assert cap.expires == "2026-11-22T21:30:00-08:00"  # the incident's zone, as a numeric offset
     assert en.headline is not None and en.headline.startswith("EXERCISE:")
     # The lint context knows the playbook's names and the incident's facts, per language.
     en_ctx, es_ctx = found.lint["en"], found.lint["es"]

@@ -243,7 +243,7 @@ def test_retention_deletes_old_items_but_keeps_those_with_alerts(
 
 def open_flood_incident(core: App, who: Actor) -> str:
     playbook = core.incidents().playbooks.get("flash-flood")
-    facts = {**playbook.example_facts(), "area": FLOOD_AREA}
+    facts = {**playbook.example_facts(core.clock.now()), "area": FLOOD_AREA}
     return core.incidents().open(who, "flash-flood", Mode.LIVE, facts=facts).id
 
 
@@ -307,7 +307,7 @@ def test_an_alert_opens_an_incident_with_the_cap_facts(
     )
     assert "polygon: 38.47,-120.14 38.34,-119.95" in incident.facts["area"]
     assert "geocode: SAME=006109" in incident.facts["area"]
-    assert incident.facts["expires"] == "2003-06-17T18:00"  # 16:00 PDT in the playbook's zone (Chicago)
+    assert incident.facts["expires"] == "2003-06-17T16:00"  # 16:00 PDT, in the playbook's zone (Los Angeles)
     assert feeds.alert(alert.id).status == "opened" and feeds.alert(alert.id).opened_incident == incident.id
     assert notes == []
 

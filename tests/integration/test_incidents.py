@@ -43,7 +43,7 @@ def test_a_communicator_opens_a_live_incident_with_typed_facts(core: App, team: 
     assert (incident.mode, incident.status, incident.playbook_version) == (Mode.LIVE, Status.ACTIVE, "1.2")
     assert incident.title == "Flash flood warning"
     assert incident.facts == FLOOD_FACTS
-    assert incident.timezone == "America/Chicago"
+    assert incident.timezone == "America/Los_Angeles"
     [listed] = core.incidents().list_all(team["vic"])
     assert listed == incident
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -22,13 +23,14 @@ from crisisdesk.cli import main
 from crisisdesk.domain.cap import parse_xml
 from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.facts import parse_area
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.messages import parse_values, render_message
 from crisisdesk.domain.render import TemplateError
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.text_rules import Channel
-from crisisdesk.domain.validate import validate_text
+from crisisdesk.domain.validate import EXAMPLE_MOMENT, validate_text
 from crisisdesk.services.playbooks import PlaybookService
 from tests.support.measured import MEASURED_CLI
 
@@ -65,11 +67,15 @@ def test_the_library_has_twelve_valid_playbooks(service) -> None:  # type: ignor
         assert pb.checklist and pb.facts and pb.channels
 
 
+SENDER = "oes@millcounty.example"  # the sample county's agency, as 'crisisdesk init --cap-sender' would set it
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_every_template_renders_within_limits_lint_clean_and_as_valid_cap(service, path: Path) -> None:  # type: ignore[no-untyped-def]
     playbook = service.get(path.stem)
     tz = ZoneInfo(playbook.timezone)
-    values = parse_values(playbook, playbook.example_facts(), tz)
+    now = service.clock.now()  # the real clock: the example times are relative, so this works on any day
+    values = parse_values(playbook, playbook.example_facts(now, tz), tz)
     for message_type in MESSAGE_TYPES:
         for mode in MODES:
             rendered = service.render(path.stem, message_type, None, {}, example_facts=True, mode=mode)
@@ -83,12 +89,103 @@ def test_every_template_renders_within_limits_lint_clean_and_as_valid_cap(servic
                     if mode == "exercise":
                         assert ("EXERCISE" if lang == "en" else "SIMULACRO") in v.text, where
             for ipaws in (False, True):
-                xml = service.cap(rendered, ipaws=ipaws)
-                assert service.check_cap(xml, ipaws=ipaws) == [], (path.stem, message_type, mode)
+                xml = service.cap(rendered, ipaws=ipaws, sender=SENDER)
+                # The schema, the CAP rules (expires after sent among them) and, with IPAWS, every profile rule.
+                problems = service.check_cap(xml, ipaws=ipaws)
+                assert problems == [], (path.stem, message_type, mode, problems)
                 alert = parse_xml(xml)
                 assert alert.status == ("Exercise" if mode == "exercise" else "Actual")
                 assert [i.language for i in alert.infos] == ["en-US", "es-US"]
                 assert all("Z" not in t for t in (alert.sent, *(i.expires or "" for i in alert.infos)))
+                assert alert.sender == SENDER and alert.identifier.startswith(f"crisisdesk-{path.stem}-")
+                expires = [datetime.fromisoformat(i.expires or "") for i in alert.infos]
+                assert all(e > datetime.fromisoformat(alert.sent) for e in expires), "examples must not expire"
+                if ipaws:
+                    for info in alert.infos:
+                        assert_ipaws_choices(playbook, message_type, mode, info)
+
+
+def assert_ipaws_choices(playbook, message_type: str, mode: str, info) -> None:  # type: ignore[no-untyped-def]
+    """The channels and WEA handling each shipped alert asks IPAWS for (the rules in playbooks/README.md)."""
+    params = [(n, v) for n, v in info.parameters]
+    blocked = {v for n, v in params if n == "BLOCKCHANNEL"}
+    handling = [v for n, v in params if n == "WEAHandling"]
+    where = (playbook.id, message_type, mode, info.language)
+    assert ("EAS-ORG", "CIV") in params, where
+    if mode == "exercise":
+        assert blocked == {"CMAS", "EAS", "NWEM", "PUBLIC"} and handling == [], where
+        return
+    assert "PUBLIC" not in blocked and "CAPEXCH" not in blocked, where
+    wea = playbook.sends_wea()
+    assert ("CMAS" in blocked) is not wea, where
+    assert any(n == "CMAMtext" for n, _ in params) is wea, where
+    imminent = (playbook.cap.urgency in ("Immediate", "Expected") and playbook.cap.severity in ("Extreme", "Severe")
+                and playbook.cap.certainty in ("Observed", "Likely"))  # fmt: skip
+    meant = imminent if playbook.cap.eas is None else playbook.cap.eas
+    broadcast = meant and message_type != "all-clear"
+    assert {"EAS", "NWEM"} & blocked == (set() if broadcast else {"EAS", "NWEM"}), where
+    if not wea or playbook.cap.same_event == "CAE":
+        assert handling == [], where
+    elif message_type in ("cancel", "all-clear"):
+        assert handling == ["Public Safety"], where  # Past, Minor, Observed: not an imminent threat
+    else:
+        assert handling == ["Imminent Threat" if imminent else "Public Safety"], where
+
+
+def test_the_sample_county_is_one_place() -> None:
+    """Every shipped playbook speaks for the same sample county: its zone, its SAME code, shapes inside it, phone
+    numbers in its area code from the range kept for fiction, and example times relative to now."""
+    library = playbook_service().load()
+    for pb in library.playbooks.values():
+        assert pb.timezone == "America/Los_Angeles", pb.id
+        for name, fact in pb.facts.items():
+            if fact.type.value == "area":
+                area = parse_area(fact.example)
+                assert area.geocodes == (("SAME", "006067"),), (pb.id, name)
+                for polygon in area.polygons:
+                    assert all(SACRAMENTO_COUNTY.contains(lat, lon) for lat, lon in polygon), (pb.id, polygon)
+                for lat, lon, _ in area.circles:
+                    assert SACRAMENTO_COUNTY.contains(lat, lon), (pb.id, name)
+            elif fact.type.value == "phone":
+                assert fact.example == "211" or re.fullmatch(r"\(916\) 555-01\d\d", fact.example), (pb.id, name)
+            elif fact.type.value == "datetime":
+                assert re.fullmatch(r"[+-]\d+[hm](\d+m)?", fact.example), (pb.id, name, fact.example)
+        for text in pb.monitoring.areas:
+            for lat, lon, _ in parse_area(text).circles:
+                assert SACRAMENTO_COUNTY.contains(lat, lon), (pb.id, text)
+
+
+@dataclass(frozen=True)
+class Box:
+    south: float
+    north: float
+    west: float
+    east: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+
+# Well inside Sacramento County, California (SAME 006067): north of the Delta, south of the Placer County line,
+# east of the Sacramento River and west of the Amador and El Dorado lines.
+SACRAMENTO_COUNTY = Box(south=38.30, north=38.68, west=-121.50, east=-121.05)
+
+
+def test_example_times_are_read_from_now_when_rendering_and_from_a_fixed_moment_when_validating() -> None:
+    clock = FixedClock(datetime(2026, 3, 9, 17, 5, 42, tzinfo=UTC))
+    service = PlaybookService([shipped_playbooks_dir()], resources_dir() / "CAP-v1.2.xsd", clock)
+    rendered = service.render("earthquake", "alert", ["en"], {}, example_facts=True)
+    sacramento = ZoneInfo("America/Los_Angeles")  # 17:05 UTC is 10:05 PDT; seconds are dropped
+    assert rendered.values["felt_at"] == datetime(2026, 3, 9, 9, 45, tzinfo=sacramento)  # -20m
+    assert rendered.values["expires"] == datetime(2026, 3, 9, 12, 5, tzinfo=sacramento)  # +2h
+    flood = validate_text(FLOOD.read_text(), "flood.yaml")[0]
+    assert flood is not None
+    assert flood.example_facts(EXAMPLE_MOMENT.replace(tzinfo=UTC), UTC)["expires"] == "2026-11-22T21:30"
+    broken = FLOOD.read_text().replace('    example: "+2h"', '    example: "+2 fortnights"')
+    assert problems_for(broken) == [
+        f"broken.yaml:{line_of(broken, '+2 fortnights')}:14: example of 'expires' does not fit its type datetime: "
+        "'2 fortnights' is not a duration: write 90m, 2h, 1h30m or PT2H"
+    ]
 
 
 # -- broken copies: every problem at its file, line and column ---------------------------------------
@@ -262,18 +359,31 @@ def test_cli_render_cap_validates(tmp_path: Path) -> None:
         "--example-facts",
         "--cap",
         "--ipaws",
+        "--sender",
+        SENDER,
         "--reference",
-        "crisisdesk@localhost,flash-flood-1,2026-11-22T19:00:00-06:00",
+        f"{SENDER},MillOES-flash-flood-1,2026-11-22T19:00:00-08:00",
     )
     assert (code, err) == (0, "")
     path = tmp_path / "cancel.xml"
     path.write_text(out)
     assert run("cap", "validate", str(path), "--profile", "ipaws")[0] == 0
     alert = parse_xml(out.encode())
-    assert (alert.msg_type, alert.references) == (
+    assert (alert.msg_type, alert.sender, alert.references) == (
         "Cancel",
-        "crisisdesk@localhost,flash-flood-1,2026-11-22T19:00:00-06:00",
+        SENDER,
+        f"{SENDER},MillOES-flash-flood-1,2026-11-22T19:00:00-08:00",
     )
+    # With no workstation to read the agency from, the CAP says so, and the IPAWS check names the sender.
+    code, out, err = run("playbooks", "render", "flash-flood", "--type", "alert", "--example-facts", "--ipaws")
+    assert code == 1 and parse_xml(out.encode()).sender == "sender-not-set.invalid"
+    assert err.splitlines() == [
+        "crisisdesk: CAP: sender 'sender-not-set.invalid': a placeholder; IPAWS needs the sender your alerting "
+        "authority was given (set it with 'crisisdesk settings agency --cap-sender')"
+    ]
+    code, _, err = run("playbooks", "render", "flash-flood", "--type", "alert", "--example-facts", "--cap",
+                       "--sender", "crisisdesk@localhost")  # fmt: skip
+    assert code == 2 and "is a placeholder" in err
 
 
 def test_cli_render_names_a_missing_or_bad_fact() -> None:

@@ -63,7 +63,7 @@ def test_a_review_has_the_cap_summary_and_the_change_from_what_was_published(cor
     assert seen.cap.event == "Flash Flood Warning / Aviso de Inundación Repentina"
     assert (seen.cap.urgency, seen.cap.severity, seen.cap.certainty) == ("Immediate", "Severe", "Likely")
     assert seen.cap.area == "Mill Creek valley (SAME 006067)"
-    assert seen.cap.expires == "2026-11-22T21:30:00-06:00"
+    assert seen.cap.expires == "2026-11-22T21:30:00-08:00"
     assert seen.area.startswith("Mill Creek valley") and seen.audience == "the public in the area, in en, es"
     assert seen.cap == review.cap_summary(team["ivan"], first.id)
     assert not seen.may_approve and seen.why_not == f"{first.id} is draft: only a submitted message can be approved"
@@ -108,7 +108,7 @@ def test_the_publish_preview_is_what_publish_asks_without_publishing(
     page = "public-page" if mode is Mode.LIVE else "exercise-page"
     assert [(c.name, c.mode) for c in preview.channels] == [(page, mode.value)]
     assert preview.phrase == ("PUBLISH LIVE " if mode is Mode.LIVE else "SEND EXERCISE ") + draft.id
-    assert preview.expires == "2026-11-22T21:30:00-06:00" and preview.area.startswith("Mill Creek valley")
+    assert preview.expires == "2026-11-22T21:30:00-08:00" and preview.area.startswith("Mill Creek valley")
     assert {v.channel for v in preview.texts} == {
         "web",
         "email-subject",

@@ -267,7 +267,7 @@ def test_the_previews_draw_what_lands_as_plain_text(qtbot: QtBot, core: App, tea
         "Severe",
         "Likely",
     )
-    assert shown["CAP area"] == "Mill Creek valley" and shown["CAP expiry"] == "2026-11-22T21:30:00-06:00"
+    assert shown["CAP area"] == "Mill Creek valley" and shown["CAP expiry"] == "2026-11-22T21:30:00-08:00"
     assert shown["CAP status"] == "Actual · Alert"
     composer.select("web", "en")
     shown = labels()

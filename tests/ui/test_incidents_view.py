@@ -161,12 +161,12 @@ def test_a_communicator_opens_an_exercise_incident_through_the_dialog_and_its_fa
     assert not problem.isVisible() and dialog.ok_button.isEnabled()
     expires = form.editors["expires"]
     assert isinstance(expires, DateTimeEditor)
-    assert expires.text() == "" and expires.reading.text() == "America/Chicago time"
+    assert expires.text() == "" and expires.reading.text() == "America/Los_Angeles time"
     qtbot.keyClicks(expires.line, "2026-11-22 9:30 PM")
     assert form.problem_labels["expires"].text().startswith("⚠ fact expires: '2026-11-22 9:30 PM' is not a date")
     expires.line.clear()
     qtbot.keyClicks(expires.line, "2026-11-22 21:30")
-    assert expires.reading.text() == "= Sunday 22 November 2026, 21:30 CST"
+    assert expires.reading.text() == "= Sunday 22 November 2026, 21:30 PST"
     expires.calendar.clicked.emit(QDate(2026, 11, 23))  # a date picked on the calendar keeps the time typed
     assert expires.text() == "2026-11-23 21:30"
     expires.line.setSelection(8, 2)
