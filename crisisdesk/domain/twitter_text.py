@@ -339,6 +339,12 @@ class Piece:
 
 def x_pieces(nfc: str, config: XConfig = X_V3) -> list[Piece]:
     """The pieces of ``nfc`` (already NFC) in order, each with its weight."""
+    return list(_x_pieces(nfc, config))
+
+
+# The composer counts a text and then places its overflow, on every keystroke: the last few answers are kept.
+@functools.lru_cache(maxsize=8)
+def _x_pieces(nfc: str, config: XConfig) -> tuple[Piece, ...]:
     links = {link.start: link.end for link in extract_links(nfc)}
     emojis = dict(emoji_spans(nfc)) if config.emoji_parsing else {}
     url_weight = config.url_length * config.scale
@@ -354,7 +360,7 @@ def x_pieces(nfc: str, config: XConfig = X_V3) -> list[Piece]:
         else:
             out.append(Piece(i, i + 1, config.weight(nfc[i])))
             i += 1
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +378,7 @@ def x_count(text: str, config: XConfig = X_V3) -> XCount:
     nfc = unicodedata.normalize("NFC", text)
     total, valid, valid_end = 0, True, 0
     cap = config.max_weighted_length * config.scale
-    for piece in x_pieces(nfc, config):
+    for piece in _x_pieces(nfc, config):
         total += piece.weight
         # twitter-text looks at the last character of each piece, as here.
         valid = valid and nfc[piece.end - 1] not in INVALID_CHARACTERS
