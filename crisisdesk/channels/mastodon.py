@@ -28,6 +28,7 @@ from mastodon import (
 
 from crisisdesk.channels.base import Adapter, ChannelError, Post, Receipt, http_failure
 from crisisdesk.domain.accounts import Account
+from crisisdesk.domain.text_rules import mastodon_length
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -108,10 +109,9 @@ class MastodonAdapter(Adapter):
     def send(self, post: Post) -> Receipt:
         lang, text = self._text(post)
         limit = self.limits()["mastodon"]
-        if len(text) > limit:
-            raise ChannelError(
-                f"the text has {len(text)} characters; {self.base} takes at most {limit}", permanent=True
-            )
+        length = mastodon_length(text)  # as the server counts: graphemes, links 23, remote mentions as @user
+        if length > limit:
+            raise ChannelError(f"the text has {length} characters; {self.base} takes at most {limit}", permanent=True)
         media = [self._upload(m) for m in post.media]
         status = self._call(
             self.api.status_post,

@@ -6,6 +6,7 @@ All pure and fast enough to run on every keystroke of a long text (the composer 
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 import unicodedata
@@ -24,23 +25,21 @@ from crisisdesk.domain.lint import (
     ZERO_WIDTH,
 )
 from crisisdesk.domain.text_rules import (
-    _MASTODON_MENTION,
+    BLUESKY_BYTES,
     EMAIL_SUBJECT_COMFORT,
     FACEBOOK_FOLD,
     GSM7_BASIC,
     GSM7_EXTENSION,
-    MASTODON_URL_LENGTH,
-    SMS_GSM7_PART,
-    SMS_GSM7_SINGLE,
-    SMS_UCS2_PART,
-    SMS_UCS2_SINGLE,
-    X_URL_LENGTH,
+    SMS_MAX_SEGMENTS,
     Channel,
     Finding,
-    _x_weight,
     find_urls,
-    is_gsm7,
+    mastodon_costs,
+    sms_parts,
 )
+from crisisdesk.domain.twitter_text import X_V3, x_pieces
+
+__all__ = ["Change", "Place", "overflow_at", "places", "sms_parts", "word_diff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,97 +55,64 @@ class Place:
 # -- where a text runs over its limit -----------------------------------------------------------------------------
 
 
+def _x_costs(text: str) -> list[tuple[int, int]]:
+    """(where in ``text``, weight in hundredths) of each piece X weighs: twitter-text weighs the NFC text, and
+    a piece of it that a decomposed accent made shorter is placed at the start of its grapheme cluster here."""
+    nfc = unicodedata.normalize("NFC", text)
+    pieces = x_pieces(nfc, X_V3)
+    if nfc == text:
+        return [(p.start, p.weight) for p in pieces]
+    starts, nfc_starts, at = [], [], 0
+    for cluster in regex.finditer(r"\X", text):
+        starts.append(cluster.start())
+        nfc_starts.append(at)
+        at += len(unicodedata.normalize("NFC", cluster.group()))
+    return [(starts[bisect.bisect_right(nfc_starts, p.start) - 1], p.weight) for p in pieces]
+
+
 def _costs(channel: Channel, text: str) -> Iterable[tuple[int, int]]:
     """(start index, cost in the channel's unit) of each piece of ``text``, in order."""
-    if channel is Channel.SMS:
-        if is_gsm7(text):
-            return ((i, 2 if ch in GSM7_EXTENSION else 1) for i, ch in enumerate(text))
-        return ((i, 2 if ord(ch) > 0xFFFF else 1) for i, ch in enumerate(text))
     if channel is Channel.BLUESKY:
         return ((m.start(), 1) for m in regex.finditer(r"\X", text))
     if channel is Channel.X:
         return _x_costs(text)
     if channel is Channel.MASTODON:
-        return _mastodon_costs(text)
+        return mastodon_costs(text)
     return ((i, 1) for i in range(len(text)))
 
 
-def _x_costs(text: str) -> list[tuple[int, int]]:
-    # Weights are hundredths (twitter-text's scale): a URL is 23 whole characters.
-    out: list[tuple[int, int]] = []
-    pos = 0
-    for url in find_urls(text):
-        out += [(i, _x_weight(text[i])) for i in range(pos, url.start)]
-        out.append((url.start, X_URL_LENGTH * 100))
-        pos = url.end
-    out += [(i, _x_weight(text[i])) for i in range(pos, len(text))]
-    return out
-
-
-def _mastodon_costs(text: str) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-
-    def plain(start: int, end: int) -> None:
-        pos = start
-        for m in _MASTODON_MENTION.finditer(text, start, end):
-            out.extend((i, 1) for i in range(pos, m.start()))
-            user_end = m.start() + 1 + len(m.group(1))  # '@user' counts; '@server' does not
-            out.extend((i, 1) for i in range(m.start(), user_end))
-            out.extend((i, 0) for i in range(user_end, m.end()))
-            pos = m.end()
-        out.extend((i, 1) for i in range(pos, end))
-
-    pos = 0
-    for url in find_urls(text):
-        if not url.has_scheme:
-            continue
-        plain(pos, url.start)
-        out.append((url.start, MASTODON_URL_LENGTH))
-        pos = url.end
-    plain(pos, len(text))
-    return out
-
-
-def overflow_at(channel: Channel | str, text: str, limit: int) -> int | None:
-    """The index of the first character past ``limit`` (in the channel's unit), or None when the text fits.
-
-    WEA counts characters after NFC; this counts them as typed, which differs only for decomposed accents."""
-    channel = Channel(channel)
-    scale = 100 if channel is Channel.X else 1
-    total = 0
-    for start, cost in _costs(channel, text):
-        total += cost
-        if total > limit * scale:
-            return start
+def _bluesky_byte_overflow(text: str) -> int | None:
+    """The start of the first grapheme cluster that ends past Bluesky's 3,000 bytes, or None."""
+    used = 0
+    for m in regex.finditer(r"\X", text):
+        used += len(m.group().encode("utf-8", "surrogatepass"))
+        if used > BLUESKY_BYTES:
+            return m.start()
     return None
 
 
-# -- SMS parts ----------------------------------------------------------------------------------------------------
+def overflow_at(channel: Channel | str, text: str, limit: int, *, parts: int = SMS_MAX_SEGMENTS) -> int | None:
+    """The index of the first character past ``limit`` (in the channel's unit), or None when the text fits.
 
-
-def sms_parts(text: str) -> list[str]:
-    """The parts a phone receives: one up to 160 GSM-7 septets (70 UCS-2 units), else parts of 153 (67), never
-    splitting a two-septet character or a surrogate pair across two parts."""
-    gsm = is_gsm7(text)
-
-    def cost(ch: str) -> int:
-        return (2 if ch in GSM7_EXTENSION else 1) if gsm else (2 if ord(ch) > 0xFFFF else 1)
-
-    single, part = (SMS_GSM7_SINGLE, SMS_GSM7_PART) if gsm else (SMS_UCS2_SINGLE, SMS_UCS2_PART)
-    if not text:
-        return []
-    if sum(cost(ch) for ch in text) <= single:
-        return [text]
-    parts: list[str] = []
-    start, used = 0, 0
-    for i, ch in enumerate(text):
-        c = cost(ch)
-        if used + c > part:
-            parts.append(text[start:i])
-            start, used = i, 0
-        used += c
-    parts.append(text[start:])
-    return parts
+    SMS is limited in parts: there it is where part ``parts + 1`` begins as the text is packed (``limit`` is not
+    used). Bluesky also limits bytes: there it is where either limit is passed first. WEA counts characters after
+    NFC; this counts them as typed, which differs only for decomposed accents."""
+    channel = Channel(channel)
+    if channel is Channel.SMS:
+        packed = sms_parts(text)
+        return None if len(packed) <= parts else sum(len(p) for p in packed[:parts])
+    scale = X_V3.scale if channel is Channel.X else 1
+    at, total = None, 0
+    for start, cost in _costs(channel, text):
+        total += cost
+        if total > limit * scale:
+            at = start
+            break
+    if channel is Channel.BLUESKY:
+        by_bytes = _bluesky_byte_overflow(text)
+        if by_bytes is not None and (at is None or by_bytes < at):
+            return by_bytes
+    return at
 
 
 # -- where each finding sits --------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ class VariantView:
     limit: int
     unit: str
     findings: tuple[Finding, ...]
+    over: bool = False  # past the limit, or past the parts (SMS) or bytes (Bluesky) the channel also limits
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +77,7 @@ class VariantView:
             "length": self.length,
             "limit": self.limit,
             "unit": self.unit,
+            "over": self.over,
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -459,7 +461,9 @@ class MessageService:
         for v in content["variants"]:
             m = measure(v["channel"], v["text"])
             findings = (*m.findings, *lint(v["text"], Channel(v["channel"]), v["lang"], ctx))
-            variants.append(VariantView(v["channel"], v["lang"], v["text"], m.length, m.limit, m.unit, findings))
+            variants.append(
+                VariantView(v["channel"], v["lang"], v["text"], m.length, m.limit, m.unit, findings, m.over)
+            )
         authors = record.authors()
         everyone = self._ledger().everyone_roles()
         approvals = [

@@ -408,6 +408,37 @@ def test_cli_text_check() -> None:
     assert run("text", "check", "--channel", "fax", "hi")[0] == 2
 
 
+@pytest.mark.parametrize(
+    ("channel", "text", "length", "segments"),
+    [
+        # Issue 13's examples, as each platform counts them (X: twitter-text v3; Mastodon: its server's
+        # StatusLengthValidator; SMS: the parts an encoder packs).
+        ("x", "Family 👨‍👩‍👧‍👦 shelter 🇺🇸 at école #FloodSafety", 42, 1),
+        ("x", "Shelter ⚠️ now", 14, 1),
+        ("x", "H🐱☺👨‍👩‍👧‍👦", 7, 1),
+        ("x", "See goo.gl/maps/abc", 27, 1),
+        ("x", "Info: europa.eu", 29, 1),
+        ("x", "Visit ready.nyc now", 33, 1),
+        ("x", "ftp://example.gov/file", 22, 1),
+        ("mastodon", "नमस्ते evacuate now", 16, 1),
+        ("sms", "a" * 152 + "€" + "a" * 152, 306, 3),
+        ("sms", "a" * 66 + "🚨" + "a" * 66, 134, 3),
+    ],
+)
+def test_cli_text_check_counts_as_the_platform_does(channel: str, text: str, length: int, segments: int) -> None:
+    _, out, _ = run("text", "check", "--channel", channel, "--json", "-", stdin=text + "\n")
+    record = json.loads(out)
+    assert (record["length"], record["segments"]) == (length, segments)
+    _, out, _ = run("text", "check", "--channel", channel, text)
+    assert f"{length}/" in out and f"{segments} part(s)" in out
+
+
+def test_cli_text_check_refuses_an_sms_past_its_parts() -> None:
+    # 611 septets, under 4 x 153, but packed (no escape pair split) it takes 5 parts.
+    code, out, _ = run("text", "check", "--channel", "sms", "€" * 305 + "a")
+    assert code == 1 and "CD001" in out and "5 parts" in out
+
+
 def test_cli_cap_validate_reports_reasons() -> None:
     data = Path(__file__).parents[1] / "data" / "cap"
     code, out, _ = run("cap", "validate", str(data / "invalid" / "invalid.cap"))

@@ -19,10 +19,11 @@ from pytestqt.qtbot import QtBot
 from crisisdesk.app import App
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
+from crisisdesk.domain.text_rules import Channel, measure
 from crisisdesk.ui import palette
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
-from crisisdesk.ui.views.composer import Composer
+from crisisdesk.ui.views.composer import Composer, counter_text
 from crisisdesk.ui.watcher import Watcher
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 from tests.ui.test_window import unnamed_controls
@@ -369,3 +370,14 @@ def test_a_refused_save_keeps_the_text_on_screen_with_the_reason(
     assert composer.notice.text().startswith("Not done: ") and "vic" in composer.notice.text()
     assert composer.has_unsaved() and composer.editor.toPlainText().endswith(" Now.")
     assert core.messages().show(team["carla"], message_id).version == 1
+
+
+def test_the_counter_says_which_limit_a_text_passes() -> None:
+    # 611 septets, under the 612 of four parts, but packed without splitting an escape pair: five parts.
+    shown = counter_text(measure(Channel.SMS, "€" * 305 + "a"))
+    assert shown.startswith("✕ 611 / 612 GSM-7 septets · 5 parts") and shown.endswith("over by 1 part")
+    assert counter_text(measure(Channel.SMS, "a" * 620)).endswith("over by 8")  # past the septets too
+    # 300 graphemes fit Bluesky's count, but not its 3,000 bytes.
+    shown = counter_text(measure(Channel.BLUESKY, "👨\u200d👩\u200d👧\u200d👦" * 300))
+    assert shown == "✕ 300 / 300 graphemes · 7,500 bytes, over the limit of 3,000"
+    assert counter_text(measure(Channel.X, "Shelter ⚠️ now")) == "14 / 280 X weighted characters"

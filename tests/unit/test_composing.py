@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crisisdesk.domain.composing import Change, overflow_at, places, sms_parts, word_diff
 from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.text_rules import Channel, gsm7_septets, measure, sms_segments, ucs2_units
+from crisisdesk.domain.text_rules import Channel, gsm7_septets, measure, ucs2_units
 
 SMS_ALPHABET = st.sampled_from([*"abc XYZ.,\n€[]^{}", "é", "ñ", "Ω", "日", "😀", "\u2019"])
 
@@ -45,8 +47,10 @@ def test_the_overflow_starts_where_the_limit_is_passed() -> None:
     # X counts a link as 23 and CJK as 2: the point moves accordingly.
     assert overflow_at(Channel.X, "日" * 141, 280) == 140
     assert overflow_at(Channel.X, "https://ready.millcounty.gov/flood " + "a" * 257, 280) == 35 + 256
-    # GSM-7 extension characters take two septets.
-    assert overflow_at(Channel.SMS, "€" * 307, 612) == 306
+    # SMS is limited in parts, packed: a part holds 76 euro signs (152 septets; an escape pair is not split), so
+    # four parts end after 304 of them (the plain count of 612 septets said 306).
+    assert overflow_at(Channel.SMS, "€" * 307, 612) == 304
+    assert overflow_at(Channel.SMS, "€" * 304, 612) is None
 
 
 def test_a_ucs2_text_marks_the_characters_that_made_it_so() -> None:
@@ -62,11 +66,17 @@ def test_sms_parts_join_to_the_text_and_each_fits(text: str) -> None:
     assert "".join(parts) == text
     m = measure(Channel.SMS, text)
     gsm = m.encoding == "gsm-7"
+    size = gsm7_septets if gsm else ucs2_units
+    assert m.segments == len(parts)
+    if len(parts) == 1:
+        assert size(text) <= (160 if gsm else 70)
     if len(parts) > 1:
+        # A part holds whole characters (an escape pair or a surrogate pair is one), at most 153 septets (67 units).
         for part in parts:
-            assert gsm7_septets(part) <= 153 if gsm else ucs2_units(part) <= 67
-    # The parts are the segments the counter says, or one more where a two-unit character cannot be split.
-    assert sms_segments(m.length, gsm) <= len(parts) <= sms_segments(m.length, gsm) + max(1, len(parts) // 10)
+            assert part and size(part) <= (153 if gsm else 67)
+        # Packed as an encoder does: a part ends only where the next character would not fit in it.
+        for part, after in itertools.pairwise(parts):
+            assert size(part + after[0]) > (153 if gsm else 67)
 
 
 @settings(max_examples=300, deadline=None)
@@ -82,9 +92,9 @@ def test_sms_parts_join_to_the_text_and_each_fits(text: str) -> None:
 def test_the_overflow_point_agrees_with_the_count(channel: Channel, text: str) -> None:
     m = measure(channel, text)
     at = overflow_at(channel, text, m.limit)
-    assert (at is None) == (m.length <= m.limit)
+    assert (at is None) == (not m.over)
     if at is not None:
-        assert measure(channel, text[:at]).length <= m.limit
+        assert not measure(channel, text[:at]).over
 
 
 def test_the_word_diff_says_what_was_added_and_removed() -> None:

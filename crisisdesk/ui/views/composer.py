@@ -72,8 +72,14 @@ def counter_text(m: Measure) -> str:
     text = f"{m.length} / {m.limit} {unit}"
     if m.channel == Channel.SMS.value:
         text += f" · {m.segments} part{'s' if m.segments != 1 else ''} · {m.encoding.upper()}"
-    if m.over:
+    if m.length > m.limit:
         text = f"✕ {text} · over by {m.length - m.limit}"
+    elif m.segment_limit and m.segments > m.segment_limit:
+        text = (
+            f"✕ {text} · over by {m.segments - m.segment_limit} part{'s' if m.segments - m.segment_limit > 1 else ''}"
+        )
+    elif m.over:
+        text = f"✕ {text} · {m.byte_length:,} bytes, over the limit of {m.byte_limit:,}"
     return text
 
 

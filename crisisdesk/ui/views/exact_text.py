@@ -149,7 +149,7 @@ class ExactText(QTextEdit):
                 )
             self.add_line("")
         for v in ordered:
-            over = v.length > v.limit
+            over = v.over
             hidden = len(hidden_characters(v.text))
             about = f"{v.length}/{v.limit} {v.unit}" + (" — OVER THE LIMIT" if over else "")
             if hidden:
