@@ -10,6 +10,7 @@ language writes them in the US ("Sunday, November 22, 2026, 9:30 PM CST"; "domin
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import re
 import uuid
@@ -145,11 +146,16 @@ def said(lang: str, key: str) -> str:
     return _e(text) if actual == lang else f'<span lang="{actual}">{_e(text)}</span>'
 
 
-def _locale(lang: str) -> Locale:
+@functools.cache
+def _babel(identifier: str) -> Locale:
     try:
-        return Locale.parse(locale_for(lang))
+        return Locale.parse(identifier)
     except (UnknownLocaleError, ValueError):
         return Locale.parse("en_US")
+
+
+def _locale(lang: str) -> Locale:
+    return _babel(locale_for(lang))
 
 
 def moment(iso: str) -> datetime:
@@ -172,7 +178,7 @@ def local_time(iso: str, tz_name: str, lang: str) -> tuple[str, str]:
     locale = _locale(lang)
     day = format_date(local, "full", locale=locale)
     if base in ("en", "es"):
-        clock = format_time(local, "h:mm a", locale=Locale.parse("es") if base == "es" else locale)
+        clock = format_time(local, "h:mm a", locale=_babel("es") if base == "es" else locale)
     else:
         clock = format_time(local, "short", locale=locale)
     zone_name = format_time(local, "z", locale=locale)

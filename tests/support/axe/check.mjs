@@ -6,7 +6,7 @@
 // (launch, load, axe), never a fixed sleep; a deadline passed is an error, and the exit code is non-zero.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 import puppeteer from "puppeteer-core";
@@ -61,7 +61,8 @@ try {
     }, TAGS);
     report.axe = result.version;
     if (opts.shots) {
-      await page.screenshot({ path: join(opts.shots, basename(path) + ".png"), fullPage: true });
+      // Named by the page's folder: every page here is an index.html.
+      await page.screenshot({ path: join(opts.shots, basename(dirname(path)) + ".png"), fullPage: true });
     }
     report.pages.push({ path, ...result });
     await page.close();
