@@ -24,6 +24,7 @@ from crisisdesk.app import App
 from crisisdesk.channels.base import Post
 from crisisdesk.channels.folder import FolderAdapter
 from crisisdesk.domain.accounts import Account, AccountKind
+from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.roles import Actor
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 from tests.support import browser
@@ -307,3 +308,22 @@ def test_a_missing_chromium_fails_under_ci_and_skips_with_the_reason_elsewhere(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match=r"apt-get install chromium"):
         browser.chromium()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "said"),
+    [
+        ("ftp://alerts.millcounty.example/", "is not a web address: give an http:// or https:// address"),
+        ("alerts.millcounty.example/public", "is not a web address"),
+        ("https://alerts.millcounty.example/public?x=1", "a base address takes no '?' or '#'"),
+        ("https://clerk:pw@alerts.millcounty.example/", "holds a password"),
+    ],
+)
+def test_a_base_url_that_cannot_be_the_folder_address_is_refused(
+    core: App, admin: Actor, tmp_path: Path, base_url: str, said: str
+) -> None:
+    with pytest.raises(UserError, match=re.escape(said)):
+        core.channels().add(admin, "folder", "served", settings=[f"path={tmp_path}", f"base_url={base_url}"])
+    account = core.channels().add(admin, "folder", "served", settings=[f"path={tmp_path}", f"base_url={BASE}/"])
+    assert account.setting("base_url") == f"{BASE}/"
+    assert core.channels().test(admin, "served").endswith(f"the page and the feeds are read at {BASE}/")
