@@ -126,9 +126,7 @@ class FolderAdapter(Adapter):
             earlier = entries.get(post.key)
             # The Atom id is minted once, when the entry is first written, and kept: a resend, a new base_url
             # or a later version of crisisdesk never changes what feed readers know the entry by.
-            entry["atom_id"] = (earlier or {}).get("atom_id") or self.site.mint(
-                public_page.anchor(entry), public_page.atom_time(entry["published_at"])[:10]
-            )
+            entry["atom_id"] = (earlier or {}).get("atom_id") or public_page.entry_id(entry, self.site)
             if post.cap and cap_name:
                 write_atomic(self.root / "cap" / cap_name, post.cap, durable=True)
             write_atomic(self._entry_path(post.key), orjson.dumps(entry), durable=True)

@@ -26,6 +26,7 @@ from babel.dates import format_date, format_time
 
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.facts import locale_for, zone
+from crisisdesk.domain.message_types import MESSAGE_TYPES
 
 ATOM = "http://www.w3.org/2005/Atom"
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -117,6 +118,7 @@ def paragraphs(text: str, *, xhtml: bool = False) -> list[str]:
     """Message text as HTML paragraphs: a blank line between paragraphs, a line break within one (XHTML for
     Atom content, where an unclosed <br> is not XML)."""
     br = "<br/>" if xhtml else "<br>"
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return [
         "<p>" + br.join(linked(line) for line in para.strip().split("\n")) + "</p>"
         for para in text.split("\n\n")
@@ -274,7 +276,7 @@ def article(entry: dict[str, Any], earlier: bool, site: Site) -> str:
         if mode == "exercise":
             out.append(f'<p class="note">{said(lang, "exercise-note")}</p>')
         out += paragraphs(entry["texts"][lang].get("web") or "")
-        kind = said(lang, entry["type"]) if entry["type"] in LABELS["en"] else _e(entry["type"])
+        kind = said(lang, entry["type"]) if entry["type"] in MESSAGE_TYPES else _e(entry["type"])
         cap = f' · <a href="{_e(site.url("cap/" + entry["cap"]))}">{said(lang, "cap")}</a>' if entry.get("cap") else ""
         out.append(
             f'<p class="meta">{kind} · {said(lang, "sent")} '

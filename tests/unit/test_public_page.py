@@ -103,6 +103,7 @@ def test_paragraphs_and_line_breaks() -> None:
     assert paragraphs("one\ntwo\n\n\n\nthree") == ["<p>one<br>two</p>", "<p>three</p>"]
     assert paragraphs("a\nb", xhtml=True) == ["<p>a<br/>b</p>"]
     assert paragraphs(" \n\n ") == []
+    assert paragraphs("one\r\ntwo\r\n\r\nthree") == ["<p>one<br>two</p>", "<p>three</p>"]
 
 
 @pytest.mark.parametrize(
