@@ -44,6 +44,7 @@ class Post:
     # up by its content (SMS) looks only from then on, so another message with the same words is never taken for
     # this one. None on the first try: nothing of this row can be out there yet.
     first_try_at: datetime | None = None
+    timezone: str = "UTC"  # the incident's IANA time zone: pages show times in it
 
     def langs(self, account: Account) -> list[str]:
         return message_langs(account, self.texts)

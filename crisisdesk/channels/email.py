@@ -1,4 +1,8 @@
-"""Email over SMTP: STARTTLS (or TLS) and login, a plain-text and an HTML part per language.
+"""Email over SMTP, a plain-text and an HTML part per language.
+
+STARTTLS (or TLS) and a login; or, as many county mail systems are, a relay that takes no login: STARTTLS
+without a secret, or ``security=none`` (plain SMTP, which never carries a password: adding such an account with
+one is refused).
 
 The Message-ID is derived from the idempotency key, so a message sent again after a crash carries the same
 id and mail systems that de-duplicate by it drop the copy. SMTP cannot be asked what it delivered, and mail
@@ -17,7 +21,8 @@ from email.utils import formataddr, formatdate
 from crisisdesk.channels.base import Adapter, ChannelError, Post, Receipt
 from crisisdesk.domain.accounts import Account
 
-PERMANENT_SMTP = (535, 550, 551, 552, 553, 554)
+PERMANENT_SMTP = (530, 535, 550, 551, 552, 553, 554)
+AUTH_NEEDED = 530  # "Authentication required" (or "must issue STARTTLS first")
 
 
 class EmailAdapter(Adapter):
@@ -53,6 +58,7 @@ class EmailAdapter(Adapter):
                 smtp.ehlo()
             if self.secret:
                 smtp.login(self.username, self.secret)
+            # Without a secret there is no login: a relay that takes none (it trusts this computer's address).
             return smtp
         except smtplib.SMTPAuthenticationError as exc:
             failure = ChannelError(f"{what} refused the login ({exc.smtp_code})", permanent=True)
@@ -69,10 +75,49 @@ class EmailAdapter(Adapter):
     def check(self) -> str:
         smtp = self._connect()
         try:
-            smtp.noop()
+            if self.secret:
+                smtp.noop()
+            else:
+                self._probe_relay(smtp)
         finally:
             _quit(smtp)
-        return f"{self.host}:{self.port} accepted the connection ({self.security}) and the login"
+        if self.secret:
+            return f"{self.host}:{self.port} accepted the connection ({self.security}) and the login"
+        return (
+            f"{self.host}:{self.port} accepted the connection ({self.security}) and, without a login, the sender and "
+            f"{len(self.recipients)} recipient(s) (nothing was sent)"
+        )
+
+    def _probe_relay(self, smtp: smtplib.SMTP) -> None:
+        """Ask a relay that takes no login whether it would take this sender and these recipients: MAIL and RCPT,
+        then RSET, so nothing is sent. A relay that wants a login says so here, not at the first alert."""
+        what = f"the mail server {self.host}:{self.port}"
+        try:
+            code, said = smtp.mail(self.sender)
+            if code == AUTH_NEEDED:
+                raise self._needs_login(code, said)
+            if code >= 400:
+                raise ChannelError(f"{what} refused the sender {self.sender} ({code} {_text(said)})", permanent=True)
+            for recipient in self.recipients:
+                code, said = smtp.rcpt(recipient)
+                if code == AUTH_NEEDED:
+                    raise self._needs_login(code, said)
+                if code >= 400:
+                    raise ChannelError(
+                        f"{what} refused the recipient {recipient} without a login ({code} {_text(said)})",
+                        permanent=True,
+                    )
+            smtp.rset()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ChannelError(f"{what} broke the connection ({type(exc).__name__}: {exc})") from None
+
+    def _needs_login(self, code: int, said: bytes | str) -> ChannelError:
+        tls = " or STARTTLS" if self.security == "none" else ""
+        return ChannelError(
+            f"the mail server {self.host}:{self.port} takes no mail without a login{tls} ({code} {_text(said)}): "
+            "add the channel again with its password (--secret-stdin), or ask for this computer to be allowed to relay",
+            permanent=True,
+        )
 
     def build(self, post: Post) -> EmailMessage:
         langs = post.langs(self.account)
@@ -120,6 +165,8 @@ class EmailAdapter(Adapter):
         except smtplib.SMTPRecipientsRefused as exc:
             raise ChannelError(f"the mail server refused every recipient: {exc.recipients}", permanent=True) from None
         except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == AUTH_NEEDED and not self.secret:
+                raise self._needs_login(exc.smtp_code, exc.smtp_error) from None
             permanent = exc.smtp_code in PERMANENT_SMTP
             raise ChannelError(
                 f"the mail server said {exc.smtp_code} {exc.smtp_error!r}", permanent=permanent
@@ -130,6 +177,10 @@ class EmailAdapter(Adapter):
             _quit(smtp)
         note = f" (refused: {', '.join(refused)})" if refused else ""
         return Receipt(remote_id=message["Message-ID"] + note)
+
+
+def _text(said: bytes | str) -> str:
+    return (said.decode("utf-8", "replace") if isinstance(said, bytes) else said).strip()[:200]
 
 
 def _quit(smtp: smtplib.SMTP) -> None:

@@ -10,17 +10,22 @@ It needs no account, so a new workstation can run a whole incident with nothing 
     atom.xml             an Atom feed of every message (newest 50)
 
 Every file is written to a temporary name in the same folder and renamed over the old one, so a reader (a
-web server, a sync tool) never sees half a file. A message is *active* until a later message references it
-(an update supersedes it; a cancel or all-clear ends it) or it is retracted.
+web server, a sync tool) never sees half a file. ``public_page`` writes what residents read.
+
+Links in the feeds are absolute. With ``base_url`` (the address a web server serves the folder at) they are
+under it, and entry ids are RFC 4151 tags under its host (``tag:alerts.example.gov,2026-11-22:msg-…-v1``).
+Without it, the folder is read on this computer only: links are its file:// address and ids are name-based
+UUIDs. An entry's id is minted when it is first written and kept in its file, so it never changes.
+
+A message is *active* until a later message references it (an update supersedes it; a cancel or all-clear
+ends it) or it is retracted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import html
 import os
-import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,10 +35,10 @@ from typing import Any
 
 import orjson
 
+from crisisdesk.channels import public_page
 from crisisdesk.channels.base import Adapter, ChannelError, Post, Receipt
 from crisisdesk.domain.accounts import Account
 
-ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
 ENDING_TYPES = ("cancel", "all-clear")
 
@@ -62,11 +67,14 @@ class FolderAdapter(Adapter):
         if not path:
             raise ChannelError(f"{account.name} has no folder: set one with --set path=FOLDER", permanent=True)
         self.root = Path(path).expanduser()
+        # Links in the feeds are absolute: under base_url when the folder is served, else its file:// address.
+        self.site = public_page.Site.of(account.setting("base_url"), self.root.absolute().as_uri())
         self._entries: dict[str, dict[str, Any]] | None = None
         self._rendered: dict[tuple[str, str], str] = {}
         self._order: list[str] | None = None  # entry keys, oldest first
         self._ended: set[str] = set()  # messages referenced by a later one (superseded or ended)
         self._active: dict[str, dict[str, Any]] = {}
+        self._first_day: str | None = None  # the date of the folder's first message: feed ids are dated by it
 
     @property
     def can_lookup(self) -> bool:
@@ -86,7 +94,13 @@ class FolderAdapter(Adapter):
             probe.unlink()
         except OSError as exc:
             raise ChannelError(f"cannot write to {self.root}: {exc.strerror or exc}", permanent=True) from None
-        return f"{self.root} is writable"
+        if not self.site.served:
+            return (
+                f"{self.root} is writable; base_url is not set, so the feeds link to file:// addresses on this "
+                "computer: to publish the folder on a web server, add the channel again with "
+                "--set base_url=https://ADDRESS-OF-THE-FOLDER"
+            )
+        return f"{self.root} is writable; the page and the feeds are read at {self.site.base}"
 
     def send(self, post: Post) -> Receipt:
         langs = post.langs(self.account)
@@ -100,6 +114,7 @@ class FolderAdapter(Adapter):
             "mode": post.mode,
             "title": post.title,
             "published_at": post.published_at.astimezone(UTC).isoformat(),
+            "timezone": post.timezone,
             "references": list(post.references),
             "langs": langs,
             "texts": {lang: dict(post.texts[lang]) for lang in langs},
@@ -108,6 +123,10 @@ class FolderAdapter(Adapter):
         }
         with self._locked():
             entries = self._load()
+            earlier = entries.get(post.key)
+            # The Atom id is minted once, when the entry is first written, and kept: a resend, a new base_url
+            # or a later version of crisisdesk never changes what feed readers know the entry by.
+            entry["atom_id"] = (earlier or {}).get("atom_id") or public_page.entry_id(entry, self.site)
             if post.cap and cap_name:
                 write_atomic(self.root / "cap" / cap_name, post.cap, durable=True)
             write_atomic(self._entry_path(post.key), orjson.dumps(entry), durable=True)
@@ -176,10 +195,7 @@ class FolderAdapter(Adapter):
         return self._entries
 
     def _receipt(self, entry: dict[str, Any]) -> Receipt:
-        base = self.account.setting("base_url").rstrip("/")
-        anchor = f"#{entry['message']}-v{entry['version']}"
-        url = f"{base}/index.html{anchor}" if base else (self.root / "index.html").as_uri() + anchor
-        return Receipt(remote_id=entry["key"], url=url)
+        return Receipt(remote_id=entry["key"], url=self.site.url(f"index.html#{public_page.anchor(entry)}"))
 
     def _publish(self, entries: dict[str, dict[str, Any]], added: dict[str, Any] | None = None) -> None:
         """Rewrite the page, the feed and the CAP index from the entries (kept indexed between sends, so a
@@ -193,7 +209,7 @@ class FolderAdapter(Adapter):
                 if len(recent) == FEED_SIZE:
                     break
         active = list(reversed(self._active.values()))
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         write_atomic(self.root / "index.html", self._page(active, recent, now))
         write_atomic(self.root / "atom.xml", self._feed(recent, now, cap_index=False))
         write_atomic(self.root / "cap" / "index.atom", self._feed(active, now, cap_index=True))
@@ -203,6 +219,7 @@ class FolderAdapter(Adapter):
         live = [entries[k] for k in self._order if not entries[k]["retracted"]]
         self._ended = {ref for e in live for ref in e["references"]}
         self._active = {e["key"]: e for e in live if e["message"] not in self._ended and e["type"] not in ENDING_TYPES}
+        self._first_day = min((public_page.atom_time(e["published_at"])[:10] for e in entries.values()), default=None)
 
     def _index_add(self, entries: dict[str, dict[str, Any]], entry: dict[str, Any]) -> bool:
         """Add the newest entry to the index; False when it is not simply the newest (then reindex)."""
@@ -213,6 +230,8 @@ class FolderAdapter(Adapter):
         ):
             return False
         self._order.append(entry["key"])
+        day = public_page.atom_time(entry["published_at"])[:10]
+        self._first_day = min(self._first_day or day, day)
         refs = set(entry["references"])
         self._ended |= refs
         for key in [k for k, e in self._active.items() if e["message"] in refs]:
@@ -222,33 +241,22 @@ class FolderAdapter(Adapter):
         return True
 
     def _page(self, active: list[dict[str, Any]], recent: list[dict[str, Any]], now: str) -> bytes:
-        title = html.escape(self.account.setting("title"))
-        parts = [
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{title}</title>",
-            '<link rel="alternate" type="application/atom+xml" href="atom.xml" title="All messages">',
-            "<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:46rem;margin:auto;padding:1rem}"
-            "article{border-left:.4rem solid #b00;padding:.2rem 1rem;margin:1rem 0}"
-            "article.earlier{border-color:#888;color:#333}.exercise{background:#fff3c4}"
-            "h2{margin:.3rem 0}.meta{color:#555;font-size:.9rem}</style></head><body>",
-            f"<h1>{title}</h1>",
-            f'<p class="meta">Updated {html.escape(now)}. <a href="atom.xml">Atom feed</a> · '
-            '<a href="cap/index.atom">CAP alerts</a></p>',
-        ]
-        if active:
-            parts.append("<h2>Current alerts</h2>")
-            parts += [self._cached("article-current", e, self._article) for e in active]
-        else:
-            parts.append("<p>There are no current alerts.</p>")
         shown = {e["key"] for e in active}
         earlier = [e for e in recent if e["key"] not in shown]
-        if earlier:
-            parts.append("<h2>Earlier messages</h2>")
-            parts += [self._cached("article-earlier", e, self._article) for e in earlier]
-        parts.append("</body></html>")
-        return "\n".join(parts).encode("utf-8")
+        newest = max([*active, *recent], key=lambda e: e["seq"], default=None)  # its zone is the page's
+        return public_page.page(
+            title=self.account.setting("title"),
+            langs=self._page_langs([*active, *earlier]),
+            current=[self._cached("article-current", e, self._article) for e in active],
+            earlier=[self._cached("article-earlier", e, self._article) for e in earlier],
+            updated=(now, newest.get("timezone") or "UTC") if newest else None,
+        )
+
+    def _page_langs(self, shown: list[dict[str, Any]]) -> list[str]:
+        """The page's languages, its main one first: the account's langs setting, else those of its messages."""
+        wanted = [x.strip() for x in self.account.setting("langs").split(",") if x.strip()]
+        found = wanted or list(dict.fromkeys(lang for e in shown for lang in e["langs"]))
+        return found or ["en"]
 
     def _cached(self, kind: str, entry: dict[str, Any], build: Any) -> str:
         """An entry's rendering is kept: entries do not change, except when retracted (then they are not shown)."""
@@ -259,65 +267,28 @@ class FolderAdapter(Adapter):
             self._rendered[key] = found
         return str(found)
 
-    @staticmethod
-    def _article(entry: dict[str, Any], kind: str) -> str:
-        css = kind.removeprefix("article-")
-        exercise = " exercise" if entry["mode"] == "exercise" else ""
-        out = [f'<article id="{entry["message"]}-v{entry["version"]}" class="{css}{exercise}">']
-        for lang in entry["langs"]:
-            texts = entry["texts"][lang]
-            heading = texts.get("cap-headline") or texts.get("email-subject") or entry["title"]
-            out.append(f'<section lang="{html.escape(lang)}"><h3>{html.escape(heading)}</h3>')
-            for para in (texts.get("web") or "").split("\n\n"):
-                if para.strip():
-                    out.append("<p>" + html.escape(para.strip()).replace("\n", "<br>") + "</p>")
-            out.append("</section>")
-        cap = f' · <a href="cap/{html.escape(entry["cap"])}">CAP</a>' if entry.get("cap") else ""
-        out.append(
-            f'<p class="meta">{html.escape(entry["type"])} · {html.escape(entry["published_at"])}{cap}</p></article>'
-        )
-        return "\n".join(out)
+    def _article(self, entry: dict[str, Any], kind: str) -> str:
+        return public_page.article(entry, kind == "article-earlier", self.site)
+
+    def _atom_entry(self, entry: dict[str, Any], kind: str) -> str:
+        return public_page.atom_entry(entry, kind == "atom-cap", self.site)
 
     def _feed(self, entries: list[dict[str, Any]], now: str, *, cap_index: bool) -> bytes:
-        """Atom, written as text from cached, escaped entries (lxml per entry per send cost a millisecond each)."""
-        title = self.account.setting("title") + (": active CAP alerts" if cap_index else "")
+        title = self.account.setting("title")
         kind = "cap" if cap_index else "all"
-        head = (
-            "<?xml version='1.0' encoding='utf-8'?>\n"
-            f'<feed xmlns="{ATOM}">\n'
-            f"  <title>{_x(title)}</title>\n"
-            f"  <id>urn:crisisdesk:{_x(self.account.id)}:{kind}</id>\n"
-            f"  <updated>{_x(now)}</updated>\n"
-            f"  <author><name>{_x(self.account.setting('title'))}</name></author>\n"
-        )
-        body = "".join(self._cached(f"atom-{kind}", e, self._atom_entry) for e in entries)
-        return (head + body + "</feed>\n").encode("utf-8")
-
-    def _atom_entry(self, e: dict[str, Any], kind: str) -> str:
-        base = self.account.setting("base_url").rstrip("/")
-        texts = e["texts"][e["langs"][0]]
-        title = texts.get("cap-headline") or texts.get("email-subject") or e["title"]
-        if kind == "atom-cap" and e.get("cap"):
-            href = f"{base}/cap/{e['cap']}" if base else e["cap"]
-            link = f'    <link rel="alternate" type="application/cap+xml" href="{_x(href)}"/>\n'
-        else:
-            anchor = f"index.html#{e['message']}-v{e['version']}"
-            link = f'    <link rel="alternate" href="{_x(f"{base}/{anchor}" if base else anchor)}"/>\n'
-        summary = "\n\n".join(e["texts"][x].get("web", "") for x in e["langs"])
-        return (
-            "  <entry>\n"
-            f"    <id>urn:crisisdesk:{_x(e['message'])}:v{e['version']}</id>\n"
-            f"    <title>{_x(title)}</title>\n"
-            f"    <updated>{_x(e['published_at'])}</updated>\n"
-            f"{link}"
-            f"    <summary>{_x(summary)}</summary>\n"
-            "  </entry>\n"
+        self_path = "cap/index.atom" if cap_index else "atom.xml"
+        return public_page.feed(
+            title=title + (": active CAP alerts" if cap_index else ""),
+            author=title,
+            lang=self._page_langs(entries)[0],
+            feed_id=self._feed_id(self_path),
+            self_path=self_path,
+            site=self.site,
+            updated=now,
+            entries=[self._cached(f"atom-{kind}", e, self._atom_entry) for e in entries],
         )
 
-
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _x(text: str) -> str:
-    """Text or an attribute value for XML: escaped, and without characters XML 1.0 cannot carry."""
-    return html.escape(_NOT_XML.sub("", text), quote=True)
+    def _feed_id(self, path: str) -> str:
+        """A feed's id, the same on every render: minted under the site, dated by the folder's first message
+        (a feed is only written once the folder has one)."""
+        return self.site.mint(path, self._first_day or datetime.now(UTC).strftime("%Y-%m-%d"))

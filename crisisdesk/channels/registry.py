@@ -21,7 +21,7 @@ ADAPTERS: dict[AccountKind, str] = {
 
 
 def make_adapter(account: Account, secret: str | None) -> Adapter:
-    if account.spec.secret_label and not secret:
+    if account.spec.secret_label and not account.spec.secret_optional and not secret:
         raise ChannelError(
             f"{account.name} has no {account.spec.secret_label} in the keyring: remove the channel and add it again "
             "with --secret-stdin",

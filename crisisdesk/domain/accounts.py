@@ -45,6 +45,7 @@ class KindSpec:
     retract: str | None  # None = can retract; otherwise why it cannot
     lookup: str  # how a send whose outcome is unknown is checked before any retry
     help: str
+    secret_optional: bool = False  # the channel also works without one (an SMTP relay that takes no login)
 
 
 # One language or several: short channels post one language; long ones carry every language by default.
@@ -68,7 +69,10 @@ KINDS: dict[AccountKind, KindSpec] = {
         texts=("email-subject", "email-body"),
         retract="an email cannot be recalled once delivered",
         lookup="none: SMTP cannot be asked; the Message-ID derived from the key lets receivers drop a duplicate",
-        help="email over SMTP (STARTTLS and login), a plain-text and an HTML part per language",
+        help="email over SMTP, a plain-text and an HTML part per language: security=starttls (the default) or tls "
+        "with a login (--secret-stdin), or a relay that takes no login (no secret; security=none for one without "
+        "TLS)",
+        secret_optional=True,
     ),
     AccountKind.MASTODON: KindSpec(
         required=("base_url",),
@@ -303,6 +307,29 @@ def parse_settings(kind: AccountKind, pairs: Iterable[str]) -> dict[str, str]:
 
 # scheme://user:password@host... (the domain splits URLs itself: it imports nothing that could fetch one)
 _URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@")
+
+
+def secret_refusal(kind: AccountKind, settings: Mapping[str, str], secret: bool) -> str | None:
+    """Why an account of ``kind`` with these settings may not be added with (or without) a secret, or None."""
+    spec = KINDS[kind]
+    if spec.secret_label is None:
+        return f"a {kind.value} channel takes no secret" if secret else None
+    if not secret and not spec.secret_optional:
+        return f"a {kind.value} channel needs its {spec.secret_label}: pipe it in with --secret-stdin"
+    if kind is AccountKind.EMAIL:
+        security = settings.get("security") or spec.optional["security"]
+        if secret and security == "none":
+            # smtplib would send the password in the clear, to anyone on the way.
+            return (
+                "security=none would send the SMTP password in the clear: use security=starttls or tls for a server "
+                "that needs a login, or give no secret for a relay that takes none"
+            )
+        if not secret and settings.get("username"):
+            return (
+                f"username={settings['username']} is for a login, but no SMTP password was given: pipe it in with "
+                "--secret-stdin, or leave username out for a relay that takes no login"
+            )
+    return None
 
 
 def mode_refusal(account: Account, mode: str) -> str | None:

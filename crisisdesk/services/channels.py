@@ -9,7 +9,13 @@ from pathlib import Path
 from crisisdesk.channels.base import ChannelError, guarded
 from crisisdesk.channels.registry import make_adapter
 from crisisdesk.credentials import SecretStore
-from crisisdesk.domain.accounts import KINDS, Account, AccountKind, check_account_name, parse_settings
+from crisisdesk.domain.accounts import (
+    Account,
+    AccountKind,
+    check_account_name,
+    parse_settings,
+    secret_refusal,
+)
 from crisisdesk.domain.destinations import destinations, shared
 from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
@@ -80,25 +86,24 @@ class ChannelService:
     ) -> Account:
         check_account_name(name)
         values = parse_settings(kind, pairs)
-        spec = KINDS[kind]
         if kind is AccountKind.FOLDER:
             # A relative folder is under the channels folder; kept resolved, so the account names one place.
             folder = Path(values.get("path") or name).expanduser()
             values["path"] = os.path.realpath(folder if folder.is_absolute() else self.data_dir / "channels" / folder)
         if values.get("cafile"):
             values["cafile"] = _readable_file(values["cafile"], "cafile")
-        if spec.secret_label and not (secret or "").strip():
-            raise UserError(f"a {kind.value} channel needs its {spec.secret_label}: pipe it in with --secret-stdin")
-        if not spec.secret_label and secret:
-            raise UserError(f"a {kind.value} channel takes no secret")
+        secret = (secret or "").strip() or None
+        refusal = secret_refusal(kind, values, secret is not None)
+        if refusal:
+            raise UserError(refusal)
         if self._find(name) is not None:
             raise UserError(f"there is already a channel named {name!r}; remove it first or choose another name")
         account = Account(f"ch-{uuid.uuid4().hex[:10]}", name, kind, exercise, values)
-        conflict = self.destination_conflict(account, secret=secret.strip() if secret else None)
+        conflict = self.destination_conflict(account, secret=secret)
         if conflict:
             raise UserError(conflict)
         if secret:
-            self.secrets.set(account.id, secret.strip())  # the keyring first: an account never lacks its secret
+            self.secrets.set(account.id, secret)  # the keyring first: an account never lacks its secret
         try:
             with self.db.write() as conn:
                 self.log.record(

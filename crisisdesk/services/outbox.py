@@ -581,6 +581,7 @@ class OutboxService:
             references=tuple(content["references"]),
             media=tuple(content.get("media", ())),
             first_try_at=datetime.fromisoformat(row.first_try_at) if row.first_try_at else None,
+            timezone=incident.timezone,
         )
 
     def _adapter(self, account_id: str) -> Adapter:

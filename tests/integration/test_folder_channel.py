@@ -42,7 +42,9 @@ def test_hostile_text_still_makes_valid_feeds_and_an_escaped_page(tmp_path: Path
     assert summary.text == 'Water <script>alert(1)</script> & "rising" now\n\nSecond paragraph'
     assert feed.find(f"{ATOM}title").text == "A & B <alerts>"
     index = etree.parse(str(tmp_path / "cap" / "index.atom"))
-    assert [link.get("href") for link in index.iter(f"{ATOM}link")] == ["msg-aaaaaa-v1.xml"]
+    (entry,) = index.iter(f"{ATOM}entry")
+    cap_links = [link.get("href") for link in entry.iter(f"{ATOM}link") if link.get("type") == "application/cap+xml"]
+    assert cap_links == [(tmp_path / "cap" / "msg-aaaaaa-v1.xml").as_uri()]  # absolute: no base_url, the folder
     page = (tmp_path / "index.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []  # no half-written files left

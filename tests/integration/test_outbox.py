@@ -279,7 +279,7 @@ def test_a_false_alarm_retracts_where_the_channel_allows_and_publishes_the_corre
     folder = Path(core.channels().get("public-page").settings["path"])
     page = (folder / "index.html").read_text()
     assert f'id="{alert.id}-' not in page and "sent in error" in page
-    current = page.split("<h2>Current alerts</h2>")[1].split("<h2>Earlier messages</h2>")[0]
+    current = page.split("<h2>Current alerts")[1].split("<h2>Earlier messages")[0]
     assert f'id="{correction.id}-' in current and f'id="{cancel.id}-' not in current  # the public sees the fix first
     events = [p.json() for p in hook.posts()]
     assert [e["event"] for e in events] == ["message", "retract", "message", "message"]

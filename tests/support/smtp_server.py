@@ -1,4 +1,5 @@
-"""A real SMTP server on 127.0.0.1: aiosmtpd with STARTTLS required and login required.
+"""Real SMTP servers on 127.0.0.1: aiosmtpd with STARTTLS required and login required, and a relay that takes
+no login (plain, or with STARTTLS required), as many county mail systems are.
 
 The certificate is self-signed, made for the test session; the email channel is given it as its ``cafile``,
 so the client really verifies the server.
@@ -58,12 +59,36 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    over_tls: list[bool] = field(default_factory=list)  # per message: did it come over TLS
+    auth_attempts: list[str] = field(default_factory=list)  # AUTH commands a relay was sent (it takes none)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.over_tls.append(bool(session.ssl))
+        return "250 OK"
+
+
+REFUSED_DOMAIN = "elsewhere.test"  # a relay relays for its own county only
+
+
+@dataclass
+class Relay(Mailbox):
+    """A relay that takes no login: it advertises no AUTH, refuses any login tried, and relays only to its
+    own domains."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [line for line in responses if not line[4:].startswith("AUTH")]
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address.lower().endswith("@" + REFUSED_DOMAIN):
+            return "554 5.7.1 Relay access denied"
+        envelope.rcpt_tos.append(address)
         return "250 OK"
 
 
@@ -86,6 +111,36 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def smtp_relay(folder: Path, *, starttls: bool) -> Iterator[tuple[int, Path, Relay]]:
+    """A relay that takes no login: plain SMTP, or with STARTTLS required (then MAIL before it answers 530)."""
+    cert, key = self_signed(folder)
+    relay = Relay()
+
+    def no_login(mechanism: str, login: bytes, password: bytes) -> bool:
+        relay.auth_attempts.append(mechanism)
+        return False
+
+    context: ssl.SSLContext | None = None
+    if starttls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+    controller = Controller(
+        relay,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=starttls,
+        auth_required=False,
+        auth_callback=no_login,
+    )
+    controller.start()
+    try:
+        yield controller.port, cert, relay
+    finally:
+        controller.stop()
 
 
 @contextmanager
