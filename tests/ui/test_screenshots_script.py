@@ -3,7 +3,9 @@ its deadline and leaves every picture, each a PNG of a window's size with someth
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,38 +19,20 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "screenshots.py"
 DEADLINE_S = 300  # it takes 15-30 s; a loaded CI machine gets room, a hung view does not get forever
 
-# The pictures README.md and docs/screenshots rely on, by name.
-PICTURES = (
-    "sign-in",
-    "incidents-board",
-    "new-incident-1-choose",
-    "new-incident-2-exercise-chosen",
-    "new-incident-3-facts-with-a-problem",
-    "new-incident-4-facts-ready",
-    "composer-sms-live",
-    "composer-wea-live",
-    "composer-mastodon-live",
-    "composer-sms-exercise",
-    "composer-wea-exercise",
-    "composer-mastodon-exercise",
-    "incident-workspace-live",
-    "incident-workspace-exercise",
-    "approvals-queue",
-    "publish-break-glass",
-    "publish-live",
-    "publish-exercise",
-    "deliveries",
-    "deliveries-retract-confirm",
-    "outbox",
-    "feeds",
-    "false-alarm-live",
-    "dead-delivery-notification",
-    "window-light",
-    "window-dark",
-    "false-alarm-exercise",
-    "false-alarm-exercise-confirmed",
-    "audit",
-)
+
+def script_pictures() -> tuple[str, ...]:
+    """The pictures the script says it draws (its PICTURES), read from its text without running it."""
+    for node in ast.parse(SCRIPT.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PICTURES" for t in node.targets):
+            names = ast.literal_eval(node.value)
+            assert isinstance(names, tuple)
+            return names
+    raise AssertionError("scripts/screenshots.py has no PICTURES")
+
+
+PICTURES = script_pictures()
+# README.md shows some of them: each must be one the script draws (a renamed picture would leave README broken).
+IN_README = tuple(sorted(set(re.findall(r"docs/screenshots/([\w-]+)\.png", (REPO / "README.md").read_text()))))
 
 
 def colours(image: QImage, step: int = 3) -> int:
@@ -76,6 +60,7 @@ def test_the_script_draws_every_view_and_dialog(tmp_path: Path, qapp: QApplicati
     assert done.stderr == "", done.stderr  # no Qt warning, no refusal, no traceback
     assert f"{len(PICTURES)} pictures in" in done.stdout and took < DEADLINE_S
     made = sorted(p.name for p in out.iterdir())
+    assert len(PICTURES) >= 29 and IN_README and set(IN_README) <= set(PICTURES), set(IN_README) - set(PICTURES)
     assert made == sorted(f"{name}.png" for name in PICTURES)
     for name in PICTURES:
         path = out / f"{name}.png"
