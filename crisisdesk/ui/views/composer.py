@@ -121,7 +121,7 @@ class Composer(QWidget):
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(PREVIEW_PAUSE_MS)
-        self._preview_timer.timeout.connect(self._show_preview)
+        self._preview_timer.timeout.connect(self._show_typed)
         self.setAccessibleName("Composer")
         self.setWindowTitle(f"Composer · {message_id}")
 
@@ -292,7 +292,8 @@ class Composer(QWidget):
         if self.current is None or self.variants.find(*self.current) is None:
             first = self._first_key()
             if first is not None:
-                self._select(first)
+                self._select(first)  # shows its preview: drawing it twice was a third of a first opening
+                return
         else:
             self._reselect()
             if self.current not in self.unsaved and self._editor_text() != self._saved_text(self.current):
@@ -519,13 +520,20 @@ class Composer(QWidget):
         return PreviewInput(channel, lang, texts, c.mode, sender, c.message.type, c.cap, carriers)
 
     def _typed_preview(self) -> None:
-        """A short text's preview follows each keystroke; a long one's waits for a pause in typing (drawing a
-        hundred paragraphs takes longer than a keystroke may)."""
+        """A short text's preview (or its changes, when that tab is open) follows each keystroke; a long one's waits
+        for a pause in typing (drawing a hundred paragraphs takes longer than a keystroke may)."""
         if len(self._editor_text()) <= PREVIEW_AT_ONCE:
             self._preview_timer.stop()
-            self._show_preview()
+            self._show_typed()
         else:
             self._preview_timer.start()
+
+    def _show_typed(self) -> None:
+        if self.tabs.currentWidget() is self.diff_view:
+            self._preview_timer.stop()
+            self._show_diff()
+        else:
+            self._show_preview()
 
     def _show_preview(self) -> None:
         self._preview_timer.stop()
