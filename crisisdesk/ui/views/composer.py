@@ -12,7 +12,7 @@ import re
 import time
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QFont, QKeySequence, QShortcut, QShowEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -169,7 +169,8 @@ class Composer(QWidget):
         QShortcut(QKeySequence.StandardKey.Save, self, self.save_current)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.submit)
 
-        session.watcher.changed.connect(self.reload)
+        self._stale = False  # the database changed while this composer was hidden
+        session.watcher.changed.connect(self._changed)
         self.reload()
 
     def _build_editor(self, bold_font: QFont) -> QWidget:
@@ -253,11 +254,31 @@ class Composer(QWidget):
 
     # -- reading ------------------------------------------------------------------------------------------------
 
+    def _changed(self) -> None:
+        # Hidden (the workspace shows something else after a submit), it reads again when shown: each reading
+        # measures and lints every text on the GUI thread, for nobody to see.
+        if self.isVisible():
+            self.reload()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._stale:
+            self._stale = False
+            self.reload()
+        super().showEvent(event)
+
     def reload(self) -> None:
         actor, message_id = self.session.actor, self.message_id
         self.session.tasks.run(
-            lambda app: _composer(app).open(actor, message_id), self._apply, self._not_loaded, owner=self
+            lambda app: _composer(app).open(actor, message_id), self._loaded, self._not_loaded, owner=self
         )
+
+    def _loaded(self, c: Composition) -> None:
+        if self.composition is not None and not self.isVisible():
+            self._stale = True  # hidden meanwhile: read again when shown
+            return
+        self._apply(c)
 
     def _not_loaded(self, error: CrisisdeskError) -> None:
         self.about.setText(f"{self.message_id} could not be read: {error}")
