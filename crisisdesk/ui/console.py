@@ -77,7 +77,8 @@ class Console(QObject):
         self._listen_again = QTimer(self)
         self._listen_again.setSingleShot(True)
         self._listen_again.timeout.connect(self._resume_listening)
-        self._listen()
+        if self.idle_lock_ms > 0:  # a console that never locks has no input to watch
+            self._listen()
 
     @property
     def locked(self) -> bool:
