@@ -9,7 +9,10 @@ The Console owns the GUI thread's App's watcher and, at any time, at most one pe
   another person gets a fresh window, and the first person's is closed.
 
 Idle means no key, mouse, wheel or touch input anywhere in the application (an event filter on the
-QApplication restarts the timer).
+QApplication restarts the timer). A filter written in Python is called for every event Qt delivers, input or not:
+while a view is built that is thousands of calls, a third of the GUI thread's time. So after each input the filter
+stands down for a moment (``listen_pause_ms``: a hundredth of the idle time, at most 5 s) and comes back counting
+that moment as input: the lock comes at least the idle time after the last input, and at most that moment later.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Console(QObject):
 
     finished = Signal()
     window_opened = Signal(object)  # the new MainWindow
+    MAX_LISTEN_PAUSE_MS = 5_000
 
     def __init__(self, core: App, *, idle_lock_ms: int | None = None, synchronous: bool | None = None) -> None:
         super().__init__()
@@ -69,9 +73,12 @@ class Console(QObject):
         self._idle.setSingleShot(True)
         self._idle.timeout.connect(self._idle_too_long)
         self._input = _InputSeen(self._input_seen, self)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._input)
+        self.listening = False  # whether the input filter is installed
+        self._listen_again = QTimer(self)
+        self._listen_again.setSingleShot(True)
+        self._listen_again.timeout.connect(self._resume_listening)
+        if self.idle_lock_ms > 0:  # a console that never locks has no input to watch
+            self._listen()
 
     @property
     def locked(self) -> bool:
@@ -101,6 +108,7 @@ class Console(QObject):
         window.quit_requested.connect(self._quit)
         self.window = window
         window.show()
+        window.activateWindow()  # the keyboard goes to the new person's window (its shortcuts too), not nowhere
         self._restart_idle()
         self.window_opened.emit(window)
         return window
@@ -154,10 +162,36 @@ class Console(QObject):
     def _restart_idle(self) -> None:
         if self.idle_lock_ms > 0 and self.window is not None and self.dialog is None:
             self._idle.start(self.idle_lock_ms)
+            self._listen()
+
+    @property
+    def listen_pause_ms(self) -> int:
+        return min(self.idle_lock_ms // 100, self.MAX_LISTEN_PAUSE_MS)
+
+    def _listen(self) -> None:
+        app = QApplication.instance()
+        if app is not None and not self.listening:
+            app.installEventFilter(self._input)
+            self.listening = True
+
+    def _stop_listening(self) -> None:
+        app = QApplication.instance()
+        if app is not None and self.listening:
+            app.removeEventFilter(self._input)  # safe from inside the filter's own call
+        self.listening = False
 
     def _input_seen(self) -> None:
         if self._idle.isActive():
             self._idle.start(self.idle_lock_ms)
+            if self.listen_pause_ms > 0:
+                self._stop_listening()
+                self._listen_again.start(self.listen_pause_ms)
+
+    def _resume_listening(self) -> None:
+        """After the pause: input may have come meanwhile, unseen, so the idle time counts from now."""
+        if self._idle.isActive():
+            self._idle.start(self.idle_lock_ms)
+        self._listen()
 
     def _idle_too_long(self) -> None:
         minutes = self.idle_lock_ms / 60_000
@@ -167,9 +201,8 @@ class Console(QObject):
     def stop(self) -> None:
         """Close everything this console opened (the App stays open: the caller owns it)."""
         self._idle.stop()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self._input)
+        self._listen_again.stop()
+        self._stop_listening()
         dialog, self.dialog = self.dialog, None
         if dialog is not None:
             dialog.accepted.disconnect(self._signed_in)

@@ -30,6 +30,7 @@ from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.facts import zone
 from crisisdesk.services.deliveries import DraftPreview, FalseAlarmPreview, FalseAlarmProgress, Step
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs.publish import PublishDialog
 from crisisdesk.ui.models.deliveries import STATE_WORDS, local_time, mode_words, span
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
@@ -92,6 +93,7 @@ class FalseAlarmDialog(QDialog):
         self.incident_id = incident_id
         self.preview: FalseAlarmPreview | None = None
         self.progress: FalseAlarmProgress | None = None
+        self.publish_dialog: PublishDialog | None = None  # the Publish… opened from here, while it is open
         self._asked = 0  # previews asked for; a late answer to an older one is dropped
         self.setWindowTitle(f"False alarm on {incident_id}")
         self.setAccessibleName("False alarm")
@@ -324,12 +326,10 @@ class FalseAlarmDialog(QDialog):
         if progress is None:
             return
         step = progress.cancel if which == "cancel" else progress.correction
-        try:
-            from crisisdesk.ui.dialogs.publish import PublishDialog  # type: ignore[import-not-found,import-untyped,unused-ignore]
-        except ImportError:
-            self._say(f"Publish {step.message_id} from the Approvals place (the Publish dialog is not here yet).")
-            return
-        dialog = PublishDialog(self.session, step.message_id)
+        # Kept and parented: a dialog held only by a local name is deleted with it, before anyone can type the phrase.
+        dialog = PublishDialog(self.session, step.message_id, parent=self)
+        dialog.finished.connect(lambda _: self._refresh())
+        self.publish_dialog = dialog
         dialog.open()
 
     def _say(self, text: str) -> None:

@@ -12,7 +12,7 @@ import re
 import time
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QFont, QKeySequence, QShortcut, QShowEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -127,7 +127,7 @@ class Composer(QWidget):
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(PREVIEW_PAUSE_MS)
-        self._preview_timer.timeout.connect(self._show_preview)
+        self._preview_timer.timeout.connect(self._show_typed)
         self.setAccessibleName("Composer")
         self.setWindowTitle(f"Composer · {message_id}")
 
@@ -175,7 +175,8 @@ class Composer(QWidget):
         QShortcut(QKeySequence.StandardKey.Save, self, self.save_current)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.submit)
 
-        session.watcher.changed.connect(self.reload)
+        self._stale = False  # the database changed while this composer was hidden
+        session.watcher.changed.connect(self._changed)
         self.reload()
 
     def _build_editor(self, bold_font: QFont) -> QWidget:
@@ -259,11 +260,31 @@ class Composer(QWidget):
 
     # -- reading ------------------------------------------------------------------------------------------------
 
+    def _changed(self) -> None:
+        # Hidden (the workspace shows something else after a submit), it reads again when shown: each reading
+        # measures and lints every text on the GUI thread, for nobody to see.
+        if self.isVisible():
+            self.reload()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._stale:
+            self._stale = False
+            self.reload()
+        super().showEvent(event)
+
     def reload(self) -> None:
         actor, message_id = self.session.actor, self.message_id
         self.session.tasks.run(
-            lambda app: _composer(app).open(actor, message_id), self._apply, self._not_loaded, owner=self
+            lambda app: _composer(app).open(actor, message_id), self._loaded, self._not_loaded, owner=self
         )
+
+    def _loaded(self, c: Composition) -> None:
+        if self.composition is not None and not self.isVisible():
+            self._stale = True  # hidden meanwhile: read again when shown
+            return
+        self._apply(c)
 
     def _not_loaded(self, error: CrisisdeskError) -> None:
         self.about.setText(f"{self.message_id} could not be read: {error}")
@@ -298,7 +319,8 @@ class Composer(QWidget):
         if self.current is None or self.variants.find(*self.current) is None:
             first = self._first_key()
             if first is not None:
-                self._select(first)
+                self._select(first)  # shows its preview: drawing it twice was a third of a first opening
+                return
         else:
             self._reselect()
             if self.current not in self.unsaved and self._editor_text() != self._saved_text(self.current):
@@ -525,13 +547,20 @@ class Composer(QWidget):
         return PreviewInput(channel, lang, texts, c.mode, sender, c.message.type, c.cap, carriers)
 
     def _typed_preview(self) -> None:
-        """A short text's preview follows each keystroke; a long one's waits for a pause in typing (drawing a
-        hundred paragraphs takes longer than a keystroke may)."""
+        """A short text's preview (or its changes, when that tab is open) follows each keystroke; a long one's waits
+        for a pause in typing (drawing a hundred paragraphs takes longer than a keystroke may)."""
         if len(self._editor_text()) <= PREVIEW_AT_ONCE:
             self._preview_timer.stop()
-            self._show_preview()
+            self._show_typed()
         else:
             self._preview_timer.start()
+
+    def _show_typed(self) -> None:
+        if self.tabs.currentWidget() is self.diff_view:
+            self._preview_timer.stop()
+            self._show_diff()
+        else:
+            self._show_preview()
 
     def _show_preview(self) -> None:
         self._preview_timer.stop()

@@ -76,7 +76,8 @@ class IncidentsView(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the service's order until someone sorts
         self.table.setAccessibleName("Incidents")
-        self.table.doubleClicked.connect(self._open_index)
+        # Activation is a double-click (or a single click, where the platform says so) and Enter; a double-click
+        # also emits doubleClicked, which would build the workspace twice.
         self.table.activated.connect(self._open_index)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._buttons())
         layout.addWidget(self.table, 1)

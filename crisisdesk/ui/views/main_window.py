@@ -12,10 +12,15 @@ something waits. Adding a view is one call, in ``MainWindow._build_places`` or f
 Views receive ``window.session`` (``crisisdesk.ui.session.Session``): the actor, the task helper and the watcher.
 The badges of Incidents (overdue items), Approvals (submitted versions this person may approve) and Outbox
 (failed and dead deliveries) are counted by ``AttentionService`` on each change the watcher sees, through a task.
+
+Only the place shown first (Incidents) is built with the window; the others are built the first time they are
+shown or asked for (``window.approvals``...): building every view at once kept the GUI thread busy 50-70 ms at each
+sign-in, longer than a window may stand still.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -75,6 +80,7 @@ class Place:
     about: str = ""
     count: int = 0
     urgent: bool = False
+    build: Callable[[], QWidget] | None = None  # the real view, made when the place is first shown
 
 
 class MainWindow(QMainWindow):
@@ -181,31 +187,28 @@ class MainWindow(QMainWindow):
             icon(QStyle.StandardPixmap.SP_MessageBoxWarning),
             about="Active incidents and their workspaces; the badge counts overdue checklist steps and updates",
         )
-        self.approvals = ApprovalsView(self.session)
+        session = self.session
         self.add_place(
             APPROVALS,
-            self.approvals,
+            lambda: ApprovalsView(session),
             icon(QStyle.StandardPixmap.SP_DialogApplyButton),
             about="Submitted messages waiting for your approval (the badge counts them): read, then approve or return",
         )
-        self.monitor = FeedsView(self.session)
         self.add_place(
             MONITOR,
-            self.monitor,
+            lambda: FeedsView(session),
             icon(QStyle.StandardPixmap.SP_FileDialogContentsView),
             about="Feeds: source health, alerts for incidents, and public messages to triage",
         )
-        self.outbox = OutboxView(self.session)
         self.add_place(
             OUTBOX,
-            self.outbox,
+            lambda: OutboxView(session),
             icon(QStyle.StandardPixmap.SP_ArrowForward),
             about="Every delivery: its state, tries and receipt or reason; the badge counts failed and dead ones",
         )
-        self.audit = AuditView(self.session)
         self.add_place(
             AUDIT,
-            self.audit,
+            lambda: AuditView(session),
             icon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
             about="Everything anyone did, newest first, each entry chained to the one before",
         )
@@ -233,16 +236,22 @@ class MainWindow(QMainWindow):
             owner=self.settings,
         )
 
-    def add_place(self, name: str, widget: QWidget, icon: QIcon | None = None, *, about: str = "") -> Place:
-        """Add a place at the end of the navigation; Ctrl+<its number> goes there. ``about``: one line under
-        the place's name at the top of the page (and the navigation's tooltip)."""
+    def add_place(
+        self, name: str, widget: QWidget | Callable[[], QWidget], icon: QIcon | None = None, *, about: str = ""
+    ) -> Place:
+        """Add a place at the end of the navigation; Ctrl+<its number> goes there. ``widget``: the view, or a
+        function that makes it when the place is first shown. ``about``: one line under the place's name at the top
+        of the page (and the navigation's tooltip)."""
         if name in self._places:
             raise ValueError(f"the window already has a place {name!r}")
         item = QListWidgetItem(icon or QIcon(), name)
         item.setToolTip(about or name)
         item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
+        build = None
+        if not isinstance(widget, QWidget):
+            build, widget = widget, QWidget()  # an empty page until the place is first shown
         self.stack.addWidget(widget)
-        place = Place(name, widget, item, about=about)
+        place = Place(name, widget, item, about=about, build=build)
         self._places[name] = place
         self.nav.addItem(item)  # after the page is known: the first place becomes current here
         number = len(self._places)
@@ -256,6 +265,7 @@ class MainWindow(QMainWindow):
     def replace_place(self, name: str, widget: QWidget) -> None:
         """Put ``widget`` where the place's current view (a placeholder) is; the badge stays."""
         place = self._places[name]
+        place.build = None
         index = self.stack.indexOf(place.widget)
         self.stack.insertWidget(index, widget)
         self.stack.removeWidget(place.widget)
@@ -265,8 +275,10 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentIndex(index)
 
     def _place_changed(self, row: int) -> None:
-        self.stack.setCurrentIndex(row)
         place = list(self._places.values())[row] if 0 <= row < len(self._places) else None
+        if place is not None:
+            self._built(place)
+        self.stack.setCurrentIndex(row)
         self.place_title.setText(place.name if place else "")
         self.place_about.setText(place.about if place else "")
         self.place_about.setVisible(bool(place and place.about))
@@ -274,7 +286,37 @@ class MainWindow(QMainWindow):
             self._show_band()
 
     def place(self, name: str) -> QWidget:
-        return self._places[name].widget
+        return self._built(self._places[name])
+
+    def _built(self, place: Place) -> QWidget:
+        """The place's view, made now if it was waiting to be shown."""
+        if place.build is not None:
+            self.replace_place(place.name, place.build())
+        return place.widget
+
+    @property
+    def approvals(self) -> ApprovalsView:
+        view = self.place(APPROVALS)
+        assert isinstance(view, ApprovalsView)
+        return view
+
+    @property
+    def monitor(self) -> FeedsView:
+        view = self.place(MONITOR)
+        assert isinstance(view, FeedsView)
+        return view
+
+    @property
+    def outbox(self) -> OutboxView:
+        view = self.place(OUTBOX)
+        assert isinstance(view, OutboxView)
+        return view
+
+    @property
+    def audit(self) -> AuditView:
+        view = self.place(AUDIT)
+        assert isinstance(view, AuditView)
+        return view
 
     @property
     def places(self) -> list[str]:
@@ -357,7 +399,7 @@ class MainWindow(QMainWindow):
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         export = QAction("&Export audit log…", self)
-        export.triggered.connect(self.audit.export_dialog)
+        export.triggered.connect(self._export_audit)
         file_menu.addAction(export)
         file_menu.addSeparator()
         self.lock_action = QAction("&Lock", self)
@@ -382,6 +424,9 @@ class MainWindow(QMainWindow):
         refresh.setShortcut(QKeySequence.StandardKey.Refresh)
         refresh.triggered.connect(self.refresh)
         view_menu.addAction(refresh)
+
+    def _export_audit(self) -> None:
+        self.audit.export_dialog()  # the Audit place is built here if it was not shown yet
 
     def refresh(self) -> None:
         """Look at the database now, as if the watcher had seen a change."""
