@@ -4,13 +4,11 @@ wrong phrase is refused, EXERCISE and LIVE publish read differently, break glass
 
 from __future__ import annotations
 
-import gc
 import os
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
@@ -28,6 +26,7 @@ from crisisdesk.ui.views.exact_text import ExactText
 from crisisdesk.ui.views.main_window import APPROVALS, MainWindow
 from tests.conftest import person
 from tests.integration.outbox_helpers import add_team, open_incident, publish
+from tests.ui.heartbeat import Heartbeat
 from tests.ui.test_window import unnamed_controls
 
 SHOTS = os.environ.get("CRISISDESK_SCREENSHOTS")
@@ -405,37 +404,6 @@ def test_break_glass_is_for_approvers_and_needs_a_reason(qtbot: QtBot, core: App
     assert unnamed_controls(dialog) == []
 
 
-class Heartbeat:
-    """A 10 ms timer on the GUI thread; the longest gap between its beats is how long the thread was blocked."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self.beat)
-        self.last = 0.0
-        self.longest = 0.0
-
-    def beat(self) -> None:
-        now = time.perf_counter()
-        if self.last:
-            self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    def __enter__(self) -> Heartbeat:
-        # The test process holds far more objects than a console does (pytest's, earlier tests'): a full garbage
-        # collection of all of them took 80-190 ms, in whichever thread it fell. Frozen, they are not scanned; the
-        # objects the flow makes still are.
-        gc.collect()
-        gc.freeze()
-        self.last = 0.0
-        self.timer.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.timer.stop()
-        gc.unfreeze()
-
-
 def test_reading_and_approving_never_blocks_the_window(qtbot: QtBot, core: App, team: dict[str, Actor]) -> None:
     """With the real thread pool: the queue, the review (CAP, word changes) and the approval run off the GUI thread;
     what is left on it (filling the texts) keeps the window answering within 50 ms."""
@@ -463,4 +431,5 @@ def test_reading_and_approving_never_blocks_the_window(qtbot: QtBot, core: App, 
         qtbot.waitUntil(lambda: not window.session.tasks.busy, timeout=10_000)
         qtbot.wait(50)
     assert view.result.text().startswith(f"✔ Approved {msg}")
-    assert heart.longest < 0.050, f"the GUI thread was blocked for {heart.longest * 1000:.0f} ms"
+    # The GUI thread's own time between two beats: on a loaded machine the wall clock counts other processes' turns.
+    assert heart.longest < 0.050, f"the GUI thread was kept busy {heart.longest * 1000:.0f} ms\n{heart.report()}"
