@@ -96,8 +96,9 @@ def foreign_passages(text: str, lang: str, languages: Sequence[str], names: Sequ
     codes = _codes([*languages, lang])
     if own not in codes or len(codes) < 2:
         return []
+    masked = _mask(text, names)
     found = []
-    for clause in _CLAUSE.finditer(_mask(text, names)):
+    for clause in _CLAUSE.finditer(masked):
         words = _WORD.findall(clause.group(0))
         if len(words) < MIN_WORDS:
             continue
@@ -105,4 +106,11 @@ def foreign_passages(text: str, lang: str, languages: Sequence[str], names: Sequ
         if best and best != own and confidence >= MIN_CONFIDENCE:
             shown = " ".join(text[clause.start() : clause.end()].split())
             found.append(Passage(shown, best, confidence))
+    if not found:
+        # A short text of short clauses ("ALL CLEAR: 911 works again.") is read whole.
+        words = _WORD.findall(masked)
+        if len(words) >= MIN_WORDS:
+            best, confidence = clause_language(" ".join(words), codes)
+            if best and best != own and confidence >= MIN_CONFIDENCE:
+                found.append(Passage(" ".join(text.split()), best, confidence))
     return found

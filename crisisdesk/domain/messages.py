@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -102,7 +102,14 @@ def missing_translations(playbook: Playbook, raw: Mapping[str, str]) -> list[tup
     """(fact, language) for each language a given fact has no value in: a translated fact needs its own value in
     each of the playbook's languages; any other fact, a value for each (its plain one serves all)."""
     specs = playbook.fact_specs()
-    given = {fact_name(playbook, key) for key, text in raw.items() if text.strip()}
+    given = set()
+    for key, text in raw.items():
+        if not text.strip():
+            continue
+        try:
+            given.add(fact_name(playbook, key))
+        except UserError:  # a fact the playbook no longer has: not this question
+            continue
     missing = []
     for name, spec in specs.items():
         if spec.type not in WORDED or not any(split_key(k)[0] == name for k in given):
@@ -166,6 +173,15 @@ def lint_context(
         names=names,
         untranslated=untranslated,
     )
+
+
+def with_language_check(
+    ctx: LintContext, playbook: Playbook, lang: str, values: Mapping[str, Any], *, tz: tzinfo
+) -> LintContext:
+    """``ctx`` with what the language lint needs: the languages to tell apart, the names written alike in every
+    language, and the facts with no value in ``lang`` (CD120, CD121)."""
+    full = lint_context(playbook, ctx.message_type, lang, values, mode=ctx.mode, tz=tz)
+    return replace(ctx, languages=full.languages, names=full.names, untranslated=full.untranslated)
 
 
 def language_check(playbook: Playbook) -> tuple[str, ...]:
