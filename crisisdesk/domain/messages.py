@@ -98,6 +98,16 @@ def parse_values(playbook: Playbook, raw: Mapping[str, str], tz: tzinfo) -> dict
     return values
 
 
+def fact_keys(playbook: Playbook) -> list[str]:
+    """Every value a person fills in, in order: each fact, then a translated fact's value in each other language."""
+    keys = []
+    for name, fact in playbook.facts.items():
+        keys.append(name)
+        if fact.translated:
+            keys += [fact_key(name, lang, playbook.main_language) for lang in playbook.languages[1:]]
+    return keys
+
+
 def missing_translations(playbook: Playbook, raw: Mapping[str, str]) -> list[tuple[str, str]]:
     """(fact, language) for each language a given fact has no value in: a translated fact needs its own value in
     each of the playbook's languages; any other fact, a value for each (its plain one serves all)."""
