@@ -187,7 +187,7 @@ def test_each_shipped_text_linted_as_the_other_language_is_mostly_flagged(path: 
 
 def test_each_clause_is_detected_once() -> None:
     text = "Evacuate now toward the high school. Evacuate now toward the high school."
-    languages.clause_language.cache_clear()
+    languages.forget()
     assert languages.foreign_passages(text, "es", ("en", "es"))
     info = languages.clause_language.cache_info()
     assert (info.misses, info.hits) == (1, 1)
