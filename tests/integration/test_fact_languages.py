@@ -114,3 +114,18 @@ def test_the_cli_takes_name_at_lang_and_names_each_missing_translation_in_one_li
     assert err == "crisisdesk: error: fact phone@es: a phone is the same in every language; give it as phone=...\n"
     code, _, err = run("incident", "set-fact", incident_id, "zone@es=Zona 4 | circle: 38.5,-121.1 2")
     assert code == 2 and "zone@es is the description in es only: give the shapes once, in zone" in err
+
+
+def test_text_check_and_render_name_a_text_in_another_language() -> None:
+    from tests.integration.test_playbooks import run
+
+    code, out, _ = run("text", "check", "--channel", "sms", "--lang", "es", "Evacuate now, use Highway 49 south.")
+    assert code == 0  # a warning: the person decides
+    assert "warning CD120: not in Spanish: 'use Highway 49 south' reads as English; write it in Spanish" in out
+    code, out, _ = run("text", "check", "--channel", "sms", "--lang", "es", "Evacúe ahora por la Carretera 49 Sur.")
+    assert code == 0 and "CD120" not in out
+    code, out, _ = run(
+        "playbooks", "render", "wildfire-evacuation", "--type", "correction", "--lang", "es", "--example-facts",
+        "--fact", "correction@es=the way out is Highway 49 south, not north",
+    )  # fmt: skip
+    assert code == 0 and "warning CD120: not in Spanish: 'the way out is Highway 49 south' reads as English" in out
