@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crisisdesk.domain.facts import BadFact, FactType, parse_fact, translation_problem
+from crisisdesk.domain.facts import LANG_SEP, BadFact, FactType, parse_fact, translation_problem
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.messages import parse_values, render_message
 from crisisdesk.domain.playbook import (
@@ -164,6 +164,12 @@ def _check_responses(pb: Playbook, found: _Problems) -> None:
 def _check_facts(pb: Playbook, found: _Problems) -> None:
     tz = ZoneInfo("UTC")
     for name, fact in pb.facts.items():
+        if LANG_SEP in name:
+            found.add(
+                ("facts", name),
+                f"a fact's name cannot hold {LANG_SEP!r}: it joins a fact to a language, as route@es",
+                key=True,
+            )
         path = ("facts", name, "example")
         if isinstance(fact.example, dict):
             for lang in fact.example:

@@ -228,6 +228,11 @@ def test_a_translated_fact_needs_an_example_in_each_language() -> None:
     assert problems_of(french) == ["'fr' is not one of the playbook's languages"]
 
 
+def test_a_fact_name_cannot_hold_the_language_separator() -> None:
+    renamed = FLOOD.replace("  phone:\n", "  phone@es:\n")
+    assert "a fact's name cannot hold '@': it joins a fact to a language, as route@es" in problems_of(renamed)
+
+
 def test_only_facts_made_of_words_have_a_value_per_language() -> None:
     url = FLOOD.replace(
         "example: https://ready.millcounty.gov/flood", "example: {en: https://a.gov, es: https://b.gov}"
