@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, whole_number
-from crisisdesk.domain.facts import zone
+from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, warn, whole_number
+from crisisdesk.domain.facts import translation_problem, zone
 from crisisdesk.domain.incidents import Mode, Status
 from crisisdesk.domain.message_types import MODES
 
@@ -25,6 +25,8 @@ def _print_incident(ctx: Context, view: IncidentView) -> None:
         ctx.out("facts:")
         for name, value in inc.facts.items():
             ctx.out(f"  {name} = {value}")
+    for name, lang in view.missing_translations:
+        ctx.out(f"  {name}@{lang}: missing ({translation_problem(name, lang)})")
     ctx.out(f"due (times in {inc.timezone}):")
     local = zone(inc.timezone)
     for item in view.due:
@@ -49,7 +51,18 @@ def cmd_incident_open(ctx: Context) -> int:
         ctx.out(incident.id)
     else:
         ctx.out(f"opened {incident.id} ({incident.mode.value.upper()}): {incident.title}")
+    _ask_for_translations(app.incidents().missing_translations(incident), incident.id)
     return EXIT_OK
+
+
+def _ask_for_translations(missing: list[tuple[str, str]], incident_id: str, only: str | None = None) -> None:
+    """One line on stderr for each language a fact was given without (stdout stays the command's answer)."""
+    for name, lang in missing:
+        if only is None or name == only:
+            warn(
+                f"crisisdesk: {translation_problem(name, lang)}: "
+                f"crisisdesk incident set-fact {incident_id} '{name}@{lang}=...'"
+            )
 
 
 def cmd_incident_list(ctx: Context) -> int:
@@ -76,8 +89,10 @@ def cmd_incident_show(ctx: Context) -> int:
 def cmd_incident_set_fact(ctx: Context) -> int:
     actor = ctx.actor()
     [(name, value)] = fact_pairs([ctx.args.assignment]).items()
-    ctx.app().incidents().set_fact(actor, ctx.args.id, name, value)
+    incidents = ctx.app().incidents()
+    incident = incidents.set_fact(actor, ctx.args.id, name, value)
     ctx.out(f"{ctx.args.id}: {name} = {value}")
+    _ask_for_translations(incidents.missing_translations(incident), incident.id, only=name.partition("@")[0])
     return EXIT_OK
 
 
@@ -124,7 +139,12 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("playbook", metavar="PLAYBOOK")
     p.add_argument("--mode", required=True, choices=MODES)
     p.add_argument("--title", metavar="TEXT")
-    p.add_argument("--fact", action="append", metavar="NAME=VALUE", help="repeatable")
+    p.add_argument(
+        "--fact",
+        action="append",
+        metavar="NAME=VALUE",
+        help="repeatable; a value in another of the playbook's languages as NAME@LANG=VALUE (way_out@es=...)",
+    )
     p.add_argument("--tz", metavar="ZONE", help="the incident's IANA time zone (default: the playbook's)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the new incident's id")
@@ -135,7 +155,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(inc_sub, "set-fact", "set or change a fact", cmd_incident_set_fact)
     p.add_argument("id", metavar="ID")
-    p.add_argument("assignment", metavar="NAME=VALUE")
+    p.add_argument("assignment", metavar="NAME=VALUE", help="NAME@LANG=VALUE for the value in another language")
     p = command(inc_sub, "status", "set the status to active or monitoring", cmd_incident_status)
     p.add_argument("id", metavar="ID")
     p.add_argument("status", choices=("active", "monitoring"))

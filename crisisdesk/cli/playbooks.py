@@ -140,7 +140,9 @@ def cmd_text_check(ctx: Context) -> int:
     text = text.removesuffix("\n") if a.text in (None, "-") else text
     channel = Channel.parse(a.channel)
     m = measure(channel, text, mastodon_limit=a.mastodon_limit)
-    findings = (*m.findings, *lint(text, channel, a.lang, LintContext(mode=a.mode, message_type=a.type)))
+    # The language is told apart from English and Spanish, the languages of the US counties' playbooks (CD120).
+    checked = LintContext(mode=a.mode, message_type=a.type, languages=(a.lang, "en", "es"))
+    findings = (*m.findings, *lint(text, channel, a.lang, checked))
     variant = Variant(channel.value, a.lang, text, m, findings)
     if a.json:
         ctx.json(variant.as_dict())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -10,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from babel.units import format_unit
@@ -144,6 +146,73 @@ class FactSpec:
     type: FactType
     required: bool = True
     choices: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> {lang: label}
+    translated: bool = False  # written anew in each of the playbook's languages (see ``WORDED``)
+
+
+# -- values per language --------------------------------------------------------------------------------------
+#
+# A fact made of words (text, a place, an area's description) may have a value per language. They are kept as the
+# facts always were, a name and a text each: the plain name holds the value in the playbook's first language (and,
+# for a fact that is the same in every language, the value for all of them); "name@es" holds the Spanish one. So an
+# incident recorded before there were values per language reads exactly as it did.
+#
+# Which facts are translated: free text (what was wrong, which phones, how much snow) is words of one language, and
+# so is an area's description ("all of Mill County", "Zone 4 (Pine Ridge)"): each language needs its own value, and a
+# missing one is named. A place is a name and an address ("Mill High School, 1200 Oak Street") and is the same in
+# every language unless the playbook marks it ``translate: true`` (a route such as "Highway 49 south"); a playbook may
+# also mark a text fact ``translate: false`` (a person's name). Links, phone numbers, times, durations, numbers and
+# choices are one value, written in each language's own conventions when rendered.
+
+WORDED = frozenset({FactType.TEXT, FactType.PLACE, FactType.AREA})
+TRANSLATED_BY_DEFAULT = frozenset({FactType.TEXT, FactType.AREA})
+LANG_SEP = "@"
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """``"route@es"`` -> ``("route", "es")``; ``"route"`` -> ``("route", None)``."""
+    name, sep, lang = key.partition(LANG_SEP)
+    return (name, lang) if sep else (key, None)
+
+
+def fact_key(name: str, lang: str, main_lang: str) -> str:
+    """Where the value of ``name`` in ``lang`` is kept: the plain name for the playbook's first language."""
+    return name if lang == main_lang else f"{name}{LANG_SEP}{lang}"
+
+
+def value_in(spec: FactSpec, values: Mapping[str, Any], lang: str, main_lang: str) -> tuple[Any, bool] | None:
+    """A fact's value in ``lang`` and whether it is that language's own (False: another language's value stands in,
+    for a translated fact whose ``lang`` value is missing); None when the fact has no value at all."""
+    own = values.get(fact_key(spec.name, lang, main_lang))
+    if own is not None:
+        return own, True
+    plain = values.get(spec.name)
+    if plain is not None:
+        return plain, not spec.translated
+    prefix = spec.name + LANG_SEP
+    other = next((v for k, v in values.items() if k.startswith(prefix)), None)
+    return None if other is None else (other, False)
+
+
+def base_language(code: str) -> str:
+    """ "es-US" -> "es"."""
+    return code.partition("-")[0].lower()
+
+
+def language_name(code: str) -> str:
+    """ "es" -> "Spanish": how the console and its messages name a language (in English, the staff's language)."""
+    return str(Locale("en").languages.get(base_language(code), code))
+
+
+def translation_problem(name: str, lang: str) -> str:
+    """How a missing translation is named everywhere: the command line, the fact form, the lint."""
+    return f"fact {name} has no {lang} value ({language_name(lang)})"
+
+
+def parse_area_description(name: str, lang: str, text: str) -> Area:
+    """An area's description in another language: the shapes are given once, with the fact's plain value."""
+    if "|" in text:
+        raise BadFact(f"{name}@{lang} is the description in {lang} only: give the shapes once, in {name}")
+    return Area(text.strip())
 
 
 def parse_fact(spec: FactSpec, text: str, tz: tzinfo) -> Any:
@@ -199,10 +268,25 @@ def format_duration(value: timedelta, lang: str) -> str:
     return joiner.join(parts)
 
 
+# The US writes the 12-hour clock in both languages. CLDR's es_US gives "p.m."; US Spanish government texts (and the
+# RAE) write "p. m.", with a space, which is what residents read in the county's other notices.
+_SPANISH_PERIOD = re.compile(r"\b([ap])\.\s?m\.", re.I)
+# Babel puts a (narrow) no-break space before the period in some locales: IPAWS and many phones mangle it.
+_ODD_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " "})
+TWELVE_HOUR_LANGS = frozenset({"en", "es"})
+
+
 def format_time_of(value: datetime, lang: str, tz: tzinfo) -> str:
+    """A time of day as the language writes it in the US: 9:30 PM / 9:30 p. m., and on the hour 9 PM / 9 p. m.
+    Other languages get their locale's short time."""
     local = value.astimezone(tz)
-    text = format_time(local, "h:mm a" if lang == "en" else "H:mm", locale=locale_for(lang))
-    return text.replace(":00 ", " ") if lang == "en" else text  # "9 PM", not "9:00 PM"
+    base = base_language(lang)
+    if base not in TWELVE_HOUR_LANGS:
+        return format_time(local, "short", locale=locale_for(lang)).translate(_ODD_SPACES)
+    text = format_time(local, "h:mm a", locale=locale_for(lang)).translate(_ODD_SPACES)
+    if base == "es":
+        text = _SPANISH_PERIOD.sub(lambda m: f"{m.group(1).lower()}. m.", text)
+    return text.replace(":00 ", " ")  # "9 PM", not "9:00 PM"
 
 
 def format_day(value: datetime, lang: str, tz: tzinfo) -> str:
@@ -215,7 +299,7 @@ def format_date_of(value: datetime, lang: str, tz: tzinfo) -> str:
 
 
 def format_when(value: datetime, lang: str, tz: tzinfo) -> str:
-    """The default way a time is written: "9:30 PM Sunday" / "21:30 del domingo"."""
+    """The default way a time is written: "9:30 PM Sunday" / "9:30 p. m. del domingo"."""
     time, day = format_time_of(value, lang, tz), format_day(value, lang, tz)
     return f"{time} del {day}" if lang == "es" else f"{time} {day}"
 

@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from crisisdesk.domain.facts import language_name, translation_problem
+from crisisdesk.domain.languages import foreign_passages
 from crisisdesk.domain.readability import grade, word_count
 from crisisdesk.domain.render import strip_exercise_marks
 from crisisdesk.domain.text_rules import Channel, Finding, find_urls
@@ -107,6 +109,11 @@ class LintContext:
     where: Sequence[str] = ()  # the rendered area and place facts
     expiry: Sequence[str] = ()  # the rendered expiry facts
     media: Sequence[tuple[str, str | None]] = field(default=())  # (file, alt text in this language)
+    # The languages to tell a text's language from (the playbook's and English); none: the language is not checked.
+    languages: Sequence[str] = ()
+    names: Sequence[str] = ()  # facts written the same in every language (a shelter's name): no language's words
+    # Translated facts with no value in this language: (fact, the other language's value the text shows instead).
+    untranslated: Sequence[tuple[str, str]] = ()
 
 
 def _contains(text: str, needles: Sequence[str]) -> bool:
@@ -199,4 +206,39 @@ def lint(text: str, channel: Channel, lang: str, ctx: LintContext) -> list[Findi
             findings.append(Finding("CD109", "error", f"{url.text}: links must use https://"))
         elif not url.has_scheme:
             findings.append(Finding("CD109", "warning", f"{url.text}: write the link in full with https://"))
+
+    findings += _language_findings(text, prose, lang, ctx)
     return findings
+
+
+def _language_findings(text: str, prose: str, lang: str, ctx: LintContext) -> list[Finding]:
+    """CD121: a fact with no value in this language shows another language's; CD120: clauses in another language."""
+    findings = []
+    language = language_name(lang)
+    for name, shown in ctx.untranslated:
+        if shown and shown in text:
+            findings.append(
+                Finding(
+                    "CD121",
+                    "warning",
+                    f"{translation_problem(name, lang)}: this text shows {shorten(shown)!r} instead; give "
+                    f"{name}@{lang} and draft again, or write it in {language} here",
+                )
+            )
+    if ctx.languages:
+        passages = foreign_passages(prose, lang, ctx.languages, ctx.names)
+        if passages:
+            shown = "; ".join(repr(shorten(p.text)) for p in passages[:3])
+            others = sorted({language_name(p.lang) for p in passages})
+            findings.append(
+                Finding(
+                    "CD120",
+                    "warning",
+                    f"not in {language}: {shown} reads as {' and '.join(others)}; write it in {language}",
+                )
+            )
+    return findings
+
+
+def shorten(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 3].rstrip() + "..."

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
 from crisisdesk.domain.errors import UserError
-from crisisdesk.domain.facts import BadFact, format_time_of, format_when, parse_fact
+from crisisdesk.domain.facts import (
+    WORDED,
+    BadFact,
+    FactType,
+    fact_key,
+    format_fact,
+    format_time_of,
+    format_when,
+    parse_area_description,
+    parse_fact,
+    split_key,
+    value_in,
+)
 from crisisdesk.domain.lint import LintContext, lint
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.playbook import Playbook
@@ -48,24 +60,81 @@ class Variant:
         }
 
 
+def fact_name(playbook: Playbook, key: str) -> str:
+    """The key a fact's value is kept under: ``route@es`` for a value in Spanish, the plain name for the first
+    language's (``route@en`` is ``route`` in an English-first playbook). A clear error for an unknown fact or
+    language, or a value per language of a fact that is the same in every language."""
+    name, lang = split_key(key)
+    specs = playbook.fact_specs()
+    if name not in specs:
+        known = ", ".join(specs) or "none"
+        raise UserError(f"{playbook.id} has no fact {name!r}; its facts are: {known}")
+    if lang is None:
+        return name
+    if lang not in playbook.languages:
+        raise UserError(f"fact {key}: {playbook.id} is written in {', '.join(playbook.languages)}, not {lang!r}")
+    if specs[name].type not in WORDED:
+        raise UserError(f"fact {key}: a {specs[name].type.value} is the same in every language; give it as {name}=...")
+    return fact_key(name, lang, playbook.main_language)
+
+
 def parse_values(playbook: Playbook, raw: Mapping[str, str], tz: tzinfo) -> dict[str, Any]:
-    """Typed fact values from what a person typed; a clear error for an unknown or malformed fact."""
+    """Typed fact values from what a person typed, under the keys ``fact_name`` gives (a value per language as
+    ``name@lang``); a clear error for an unknown or malformed fact."""
     specs = playbook.fact_specs()
     values: dict[str, Any] = {}
-    for name, text in raw.items():
-        if name not in specs:
-            known = ", ".join(specs) or "none"
-            raise UserError(f"{playbook.id} has no fact {name!r}; its facts are: {known}")
+    for key, text in raw.items():
+        name = fact_name(playbook, key)
+        base, lang = split_key(name)
         try:
-            values[name] = parse_fact(specs[name], text, tz)
+            if lang is not None and specs[base].type is FactType.AREA:
+                if not text.strip():
+                    raise BadFact("empty")
+                values[name] = parse_area_description(base, lang, text)
+            else:
+                values[name] = parse_fact(specs[base], text, tz)
         except BadFact as exc:
-            raise UserError(f"fact {name}: {exc}") from None
+            raise UserError(f"fact {key}: {exc}") from None
     return values
 
 
+def fact_keys(playbook: Playbook) -> list[str]:
+    """Every value a person fills in, in order: each fact, then a translated fact's value in each other language."""
+    keys = []
+    for name, fact in playbook.facts.items():
+        keys.append(name)
+        if fact.translated:
+            keys += [fact_key(name, lang, playbook.main_language) for lang in playbook.languages[1:]]
+    return keys
+
+
+def missing_translations(playbook: Playbook, raw: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(fact, language) for each language a given fact has no value in: a translated fact needs its own value in
+    each of the playbook's languages; any other fact, a value for each (its plain one serves all)."""
+    specs = playbook.fact_specs()
+    given = set()
+    for key, text in raw.items():
+        if not text.strip():
+            continue
+        try:
+            given.add(fact_name(playbook, key))
+        except UserError:  # a fact the playbook no longer has: not this question
+            continue
+    missing = []
+    for name, spec in specs.items():
+        if spec.type not in WORDED or not any(split_key(k)[0] == name for k in given):
+            continue
+        for lang in playbook.languages:
+            found = value_in(spec, dict.fromkeys(given, True), lang, playbook.main_language)
+            if found is None or not found[1]:
+                missing.append((name, lang))
+    return missing
+
+
 def fact_problem(playbook: Playbook, name: str, text: str, tz: tzinfo) -> str | None:
-    """What is wrong with ``text`` as fact ``name``, in the words opening or setting it would refuse it with; None
-    when it would be taken. Empty is no problem here: whether a fact may stay empty is the form's to say."""
+    """What is wrong with ``text`` as fact ``name`` (``route@es`` for its Spanish value), in the words opening or
+    setting it would refuse it with; None when it would be taken. Empty is no problem here: whether a fact may stay
+    empty is the form's to say."""
     if not text.strip():
         return None
     try:
@@ -84,17 +153,24 @@ def check_message_type(message_type: str) -> str:
 def lint_context(
     playbook: Playbook, message_type: str, lang: str, values: Mapping[str, Any], *, mode: str, tz: tzinfo
 ) -> LintContext:
-    where, expiry = [], []
+    where, expiry, names, untranslated = [], [], [], []
+    specs = playbook.fact_specs()
     for name, fact in playbook.facts.items():
-        if name not in values:
+        found = value_in(specs[name], values, lang, playbook.main_language)
+        if found is None:
             continue
-        value = values[name]
+        value, own = found
+        shown = format_fact(specs[name], value, lang, tz)
+        if not own:
+            untranslated.append((name, shown))
+        elif fact.type in WORDED and not fact.translated:
+            names.append(shown)
         if fact.role == "where":
-            where.append(str(value))
+            where.append(shown)
         elif fact.role == "expiry" and isinstance(value, datetime):
             expiry += [format_when(value, lang, tz), format_time_of(value, lang, tz)]
         elif fact.role == "expiry":
-            expiry.append(str(value))
+            expiry.append(shown)
     return LintContext(
         mode=mode,
         message_type=message_type,
@@ -103,7 +179,24 @@ def lint_context(
         what=[playbook.event.get(lang, "")],
         where=where,
         expiry=expiry,
+        languages=language_check(playbook),
+        names=names,
+        untranslated=untranslated,
     )
+
+
+def with_language_check(
+    ctx: LintContext, playbook: Playbook, lang: str, values: Mapping[str, Any], *, tz: tzinfo
+) -> LintContext:
+    """``ctx`` with what the language lint needs: the languages to tell apart, the names written alike in every
+    language, and the facts with no value in ``lang`` (CD120, CD121)."""
+    full = lint_context(playbook, ctx.message_type, lang, values, mode=ctx.mode, tz=tz)
+    return replace(ctx, languages=full.languages, names=full.names, untranslated=full.untranslated)
+
+
+def language_check(playbook: Playbook) -> tuple[str, ...]:
+    """The languages a variant's text is told apart from: the playbook's, and English, which a text slips into."""
+    return tuple(dict.fromkeys([*playbook.languages, "en"]))
 
 
 def render_message(
@@ -123,7 +216,7 @@ def render_message(
         raise UserError(f"{playbook.id} has no {lang!r} text; its languages are {', '.join(playbook.languages)}")
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r}: live or exercise")
-    context = fact_context(playbook.fact_specs(), values, lang, tz)
+    context = fact_context(playbook.fact_specs(), values, lang, tz, main_lang=playbook.main_language)
     lint_ctx = lint_context(playbook, message_type, lang, values, mode=mode, tz=tz)
     variants = []
     for channel in channels or list(Channel):

@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crisisdesk.domain.facts import BadFact, FactSpec, FactType, parse_duration
+from crisisdesk.domain.facts import (
+    TRANSLATED_BY_DEFAULT,
+    WORDED,
+    BadFact,
+    FactSpec,
+    FactType,
+    fact_key,
+    parse_duration,
+)
 from crisisdesk.domain.roles import Role
 from crisisdesk.domain.text_rules import Channel
 
@@ -62,15 +70,20 @@ class Fact(_Model):
     type: FactType
     label: dict[str, str]
     help: str
-    example: str
+    # One example, or one per language for a fact written in each language: {en: Highway 49 south, es: ...}.
+    example: str | dict[str, str]
     required: bool = True
     choices: dict[str, dict[str, str]] = Field(default_factory=dict)
     # What an alert needs, for the completeness lint: which facts say where, until when, and where to learn more.
     role: Literal["where", "expiry", "source"] | None = None
+    # Whether the fact is written anew in each language (default: text and area descriptions are, places are names).
+    translate: bool | None = None
 
     @field_validator("example", mode="before")
     @classmethod
     def _example_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: str(v) if isinstance(v, int | float) else v for k, v in value.items()}
         return str(value) if isinstance(value, int | float) else value
 
     @model_validator(mode="after")
@@ -79,10 +92,30 @@ class Fact(_Model):
             raise ValueError("a choice fact needs 'choices'")
         if self.type is not FactType.CHOICE and self.choices:
             raise ValueError("only a choice fact has 'choices'")
+        if self.type not in WORDED and self.translate:
+            raise ValueError(
+                f"a {self.type.value} fact is the same in every language: only text, place and area "
+                "facts are translated"
+            )
+        if self.type not in WORDED and isinstance(self.example, dict):
+            raise ValueError(f"a {self.type.value} fact is the same in every language: give one example")
         return self
 
+    @property
+    def translated(self) -> bool:
+        """Written anew in each of the playbook's languages (a missing one is named)."""
+        return self.translate if self.translate is not None else self.type in TRANSLATED_BY_DEFAULT
+
     def spec(self, name: str) -> FactSpec:
-        return FactSpec(name=name, type=self.type, required=self.required, choices=self.choices)
+        return FactSpec(
+            name=name, type=self.type, required=self.required, choices=self.choices, translated=self.translated
+        )
+
+    def examples(self, languages: list[str]) -> dict[str, str]:
+        """The example per language it has one for (one example serves every language)."""
+        if isinstance(self.example, str):
+            return dict.fromkeys(languages, self.example)
+        return {lang: self.example[lang] for lang in languages if self.example.get(lang)}
 
 
 class ChecklistStep(_Model):
@@ -176,11 +209,24 @@ class Playbook(_Model):
     def fact_specs(self) -> dict[str, FactSpec]:
         return {name: fact.spec(name) for name, fact in self.facts.items()}
 
+    @property
+    def main_language(self) -> str:
+        """The first of its languages: a fact's plain value is written in it."""
+        return self.languages[0]
+
     def example_facts(self, now: datetime, tz: tzinfo | None = None) -> dict[str, str]:
-        """The example facts, each as a person would type it; a relative time ("+2h") is read from ``now`` in
-        ``tz`` (default: the playbook's zone), so examples rendered at any time are current."""
+        """The example facts, each as a person would type it (a value per language as ``name@lang``); a relative
+        time ("+2h") is read from ``now`` in ``tz`` (default: the playbook's zone), so examples rendered at any time
+        are current."""
         zone_ = tz or ZoneInfo(self.timezone)
-        return {name: resolve_example(fact, now, zone_) for name, fact in self.facts.items()}
+        out: dict[str, str] = {}
+        for name, fact in self.facts.items():
+            if isinstance(fact.example, str):
+                out[name] = resolve_example(fact, now, zone_)
+                continue
+            for lang, text in fact.examples(self.languages).items():
+                out[fact_key(name, lang, self.main_language)] = text
+        return out
 
     def sends_wea(self) -> bool:
         """Whether the playbook's alerts go to Wireless Emergency Alerts (it has a WEA text among its channels)."""
@@ -207,11 +253,12 @@ def relative_offset(text: str) -> timedelta | None:
 
 def resolve_example(fact: Fact, now: datetime, tz: tzinfo) -> str:
     """A fact's example as typed text: a relative time becomes the local date and time it names (to the minute)."""
+    example = fact.example if isinstance(fact.example, str) else next(iter(fact.example.values()), "")
     if fact.type is not FactType.DATETIME:
-        return fact.example
-    offset = relative_offset(fact.example)
+        return example
+    offset = relative_offset(example)
     if offset is None:
-        return fact.example
+        return example
     moment = (now.astimezone(tz) + offset).replace(second=0, microsecond=0, tzinfo=None)
     return moment.isoformat(timespec="minutes")
 

@@ -37,6 +37,7 @@ from crisisdesk.domain.facts import (
     format_number,
     format_time_of,
     format_when,
+    value_in,
 )
 from crisisdesk.domain.text_rules import Channel
 
@@ -437,12 +438,16 @@ def render_source(source: str, context: Mapping[str, Any]) -> str:
 
 
 def fact_context(
-    specs: Mapping[str, FactSpec], values: Mapping[str, Any], lang: str, tz: tzinfo
+    specs: Mapping[str, FactSpec], values: Mapping[str, Any], lang: str, tz: tzinfo, *, main_lang: str
 ) -> dict[str, FactValue | Missing]:
-    return {
-        name: FactValue(spec, values[name], lang, tz) if name in values else Missing(name)
-        for name, spec in specs.items()
-    }
+    """The facts a template in ``lang`` sees: each in that language's value (``name@lang``, or the plain value in
+    ``main_lang``, the playbook's first language). A translated fact with no value in ``lang`` shows another
+    language's value rather than nothing: the lint names it (CD121) on the text, where a person sees it."""
+    context: dict[str, FactValue | Missing] = {}
+    for name, spec in specs.items():
+        found = value_in(spec, values, lang, main_lang)
+        context[name] = Missing(name) if found is None else FactValue(spec, found[0], lang, tz)
+    return context
 
 
 # -- exercise marking ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crisisdesk.domain.facts import BadFact, parse_fact
+from crisisdesk.domain.facts import LANG_SEP, BadFact, FactType, parse_fact, translation_problem
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.messages import parse_values, render_message
 from crisisdesk.domain.playbook import (
@@ -164,10 +164,45 @@ def _check_responses(pb: Playbook, found: _Problems) -> None:
 def _check_facts(pb: Playbook, found: _Problems) -> None:
     tz = ZoneInfo("UTC")
     for name, fact in pb.facts.items():
-        try:
-            parse_fact(fact.spec(name), resolve_example(fact, EXAMPLE_MOMENT.replace(tzinfo=tz), tz), tz)
-        except BadFact as exc:
-            found.add(("facts", name, "example"), f"example of {name!r} does not fit its type {fact.type.value}: {exc}")
+        if LANG_SEP in name:
+            found.add(
+                ("facts", name),
+                f"a fact's name cannot hold {LANG_SEP!r}: it joins a fact to a language, as route@es",
+                key=True,
+            )
+        path = ("facts", name, "example")
+        if isinstance(fact.example, dict):
+            for lang in fact.example:
+                if lang not in pb.languages:
+                    found.add((*path, lang), f"{lang!r} is not one of the playbook's languages", key=True)
+            for lang, text in fact.examples(pb.languages).items():
+                if lang != pb.main_language and fact.type is FactType.AREA and "|" in text:
+                    found.add(
+                        (*path, lang),
+                        f"the {lang!r} example of {name!r} is the description only: give the "
+                        f"shapes once, in the {pb.main_language!r} example",
+                    )
+                    continue
+                try:
+                    parse_fact(fact.spec(name), text, tz)
+                except BadFact as exc:
+                    found.add(
+                        (*path, lang), f"{lang!r} example of {name!r} does not fit its type {fact.type.value}: {exc}"
+                    )
+        else:
+            try:
+                parse_fact(fact.spec(name), resolve_example(fact, EXAMPLE_MOMENT.replace(tzinfo=tz), tz), tz)
+            except BadFact as exc:
+                found.add(path, f"example of {name!r} does not fit its type {fact.type.value}: {exc}")
+        if len(pb.languages) > 1 and (fact.translated or isinstance(fact.example, dict)):
+            have = fact.examples(pb.languages) if isinstance(fact.example, dict) else {pb.main_language: ""}
+            for lang in pb.languages:
+                if lang not in have:
+                    found.add(
+                        path,
+                        f"{translation_problem(name, lang)} in its example: a {fact.type.value} fact is written in "
+                        f"each language, so give example: {{{', '.join(f'{x}: ...' for x in pb.languages)}}}",
+                    )
 
 
 def _check_rendering(pb: Playbook, found: _Problems) -> None:
@@ -183,14 +218,14 @@ def _check_rendering(pb: Playbook, found: _Problems) -> None:
                 ("responses", name, lang),
                 f"response {name}/{lang}",
                 source,
-                fact_context(specs, values, lang, tz),
+                fact_context(specs, values, lang, tz, main_lang=pb.main_language),
                 found,
             )
     for message_type in MESSAGE_TYPES:
         for lang in pb.languages:
             # Each template once on its own first, so a template that fails (a limit, a fact the example facts
             # lack) is reported at its own line, and not rendered again for every channel and mode that uses it.
-            context = fact_context(specs, values, lang, tz)
+            context = fact_context(specs, values, lang, tz, main_lang=pb.main_language)
             rendered = [
                 _renders(("messages", message_type, lang, key), f"{message_type}/{lang}/{key}", source, context, found)
                 for key, source in pb.messages[message_type][lang].items()

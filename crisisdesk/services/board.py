@@ -11,7 +11,7 @@ from crisisdesk.domain.errors import PermissionDenied
 from crisisdesk.domain.facts import zone
 from crisisdesk.domain.incidents import DueItem, Status, working_permissions
 from crisisdesk.domain.message_types import MESSAGE_TYPES
-from crisisdesk.domain.messages import fact_problem
+from crisisdesk.domain.messages import fact_keys, fact_problem
 from crisisdesk.domain.playbook import Playbook
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.guard import current_actor
@@ -196,7 +196,7 @@ class BoardService:
             now=self.incidents.clock.now().isoformat(),
             incident=incident,
             playbook=playbook,
-            facts=tuple(FactRow(name, incident.facts.get(name)) for name in playbook.facts),
+            facts=tuple(FactRow(key, incident.facts.get(key)) for key in fact_keys(playbook)),  # route, route@es
             due=due,
             timeline=self.timeline(actor, incident, messages),
             messages=messages,

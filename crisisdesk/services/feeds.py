@@ -818,7 +818,10 @@ class FeedService:
             for name, by_lang in playbook.responses.items():
                 for lang, source in by_lang.items():
                     try:
-                        text = render_source(source, fact_context(playbook.fact_specs(), values, lang, tz))
+                        context = fact_context(
+                            playbook.fact_specs(), values, lang, tz, main_lang=playbook.main_language
+                        )
+                        text = render_source(source, context)
                         out.append(Response(name, lang, text, problem))
                     except TemplateError as exc:
                         out.append(Response(name, lang, None, str(exc)))

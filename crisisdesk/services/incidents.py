@@ -13,7 +13,7 @@ from crisisdesk.domain.errors import NotFound, UserError
 from crisisdesk.domain.events import Kind, from_body, kind_label
 from crisisdesk.domain.facts import parse_duration, zone
 from crisisdesk.domain.incidents import DueItem, Mode, Status, Step, due_items, working_permissions
-from crisisdesk.domain.messages import parse_values
+from crisisdesk.domain.messages import fact_name, missing_translations, parse_values
 from crisisdesk.domain.playbook import Playbook, parse_offset
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.audit import summarise
@@ -71,10 +71,12 @@ class IncidentView:
     incident: Incident
     due: list[DueItem]
     timeline: list[TimelineEntry]
+    missing_translations: list[tuple[str, str]] = field(default_factory=list)  # (fact, language)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.incident.as_dict(),
+            "missing_translations": [{"fact": name, "lang": lang} for name, lang in self.missing_translations],
             "due": [d.as_dict() for d in self.due],
             "timeline": [t.as_dict() for t in self.timeline],
         }
@@ -106,7 +108,8 @@ class IncidentService:
             require(self.db, self.log, actor, working_permissions(mode), "open an exercise")
         playbook = self.playbooks.get(playbook_id)
         tz_name = timezone or playbook.timezone
-        raw = dict(facts or {})
+        # Each value under the key it is kept by ("route@en" is "route" in an English-first playbook).
+        raw = {fact_name(playbook, key): value for key, value in (facts or {}).items()}
         parse_values(playbook, raw, zone(tz_name))  # a mistyped fact is refused before anything is recorded
         incident_id = f"inc-{uuid.uuid4().hex[:10]}"
         with self.db.write() as conn:
@@ -148,7 +151,12 @@ class IncidentService:
     def show(self, actor: Actor, incident_id: str) -> IncidentView:
         incident = self.get(actor, incident_id)
         playbook = self.playbooks.get(incident.playbook_id)
-        return IncidentView(incident, self.due(incident, playbook), self.timeline(incident_id))
+        return IncidentView(
+            incident,
+            self.due(incident, playbook),
+            self.timeline(incident_id),
+            missing_translations(playbook, incident.facts),
+        )
 
     def due(self, incident: Incident, playbook: Playbook) -> list[DueItem]:
         done = frozenset(
@@ -193,10 +201,15 @@ class IncidentService:
     def set_fact(self, actor: Actor, incident_id: str, name: str, value: str) -> Incident:
         incident = self.writable(actor, incident_id, f"set a fact on {incident_id}")
         playbook = self.playbooks.get(incident.playbook_id)
+        name = fact_name(playbook, name)
         parse_values(playbook, {name: value}, zone(incident.timezone))
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.FACT_SET, {"incident": incident_id, "name": name, "value": value})
         return self.get(actor, incident_id)
+
+    def missing_translations(self, incident: Incident) -> list[tuple[str, str]]:
+        """(fact, language) for each language a fact of the incident has no value in (see ``domain.facts``)."""
+        return missing_translations(self.playbooks.get(incident.playbook_id), incident.facts)
 
     def set_status(self, actor: Actor, incident_id: str, status: Status) -> Incident:
         incident = self.writable(actor, incident_id, f"change the status of {incident_id}")

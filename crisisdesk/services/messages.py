@@ -31,8 +31,9 @@ from crisisdesk.domain.events import Kind, from_body
 from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
 from crisisdesk.domain.incidents import Mode, Status, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.messages import check_message_type, parse_values
+from crisisdesk.domain.messages import check_message_type, parse_values, with_language_check
 from crisisdesk.domain.outbox import plan
+from crisisdesk.domain.playbook import Playbook
 from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exercise
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.domain.text_rules import Channel, Finding, measure
@@ -446,6 +447,18 @@ class MessageService:
 
     # -- reading ----------------------------------------------------------------------------------------
 
+    def _language_contexts(
+        self, ctx: LintContext, playbook: Playbook, incident: Incident, langs: set[str]
+    ) -> dict[str, LintContext]:
+        """Per language, ``ctx`` with the language lint (CD120, CD121) from the incident's facts as they are now."""
+        tz = zone(incident.timezone)
+        try:
+            values = parse_values(playbook, incident.facts, tz)
+        except UserError:  # facts the playbook no longer takes: the language is still checked, without them
+            values = {}
+        known = [lang for lang in langs if lang in playbook.languages]
+        return {lang: with_language_check(ctx, playbook, lang, values, tz=tz) for lang in known}
+
     def show(self, actor: Actor, message_id: str) -> MessageView:
         """The message as its events say: the exact current text and hash, its authors, and the approvals that
         count now."""
@@ -457,10 +470,11 @@ class MessageService:
         content = orjson.loads(version.content)
         playbook = self.incidents.playbooks.get(incident.playbook_id)
         ctx = LintContext(mode=content["mode"], message_type=content["type"], reading_grade=playbook.reading_grade)
+        contexts = self._language_contexts(ctx, playbook, incident, {v["lang"] for v in content["variants"]})
         variants = []
         for v in content["variants"]:
             m = measure(v["channel"], v["text"])
-            findings = (*m.findings, *lint(v["text"], Channel(v["channel"]), v["lang"], ctx))
+            findings = (*m.findings, *lint(v["text"], Channel(v["channel"]), v["lang"], contexts.get(v["lang"], ctx)))
             variants.append(
                 VariantView(v["channel"], v["lang"], v["text"], m.length, m.limit, m.unit, findings, m.over)
             )

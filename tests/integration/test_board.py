@@ -75,7 +75,19 @@ def test_the_workspace_has_facts_checklist_timeline_and_message_states(
     core.incidents().step_done(carla, inc, 1)
     space = core.board().workspace(ivan, inc)
     assert space.incident.mode is Mode.LIVE and space.cadence == "30m"
-    assert [f.name for f in space.facts] == list(space.playbook.facts)
+    # Each fact, and a translated fact's value in the other language right after it.
+    assert [f.name for f in space.facts] == [
+        "area",
+        "area@es",
+        "expires",
+        "route",
+        "route@es",
+        "shelter",
+        "info_url",
+        "phone",
+        "correction",
+        "correction@es",
+    ]
     assert {f.name: f.value for f in space.facts}["route"] is None
     assert {f.name: f.value for f in space.facts}["phone"] == "211"
     states = {m.id: (m.state, m.comment) for m in space.messages}

@@ -36,12 +36,13 @@ VALUES = {
 
 
 def render(source: str, lang: str = "en", tz: ZoneInfo = CHICAGO, values: dict | None = None) -> str:  # type: ignore[type-arg]
-    return render_source(source, fact_context(SPECS, VALUES if values is None else values, lang, tz))
+    return render_source(source, fact_context(SPECS, VALUES if values is None else values, lang, tz, main_lang="en"))
 
 
 def test_facts_are_formatted_per_language_and_time_zone() -> None:
     assert render("{{ area }} until {{ expires }}") == "Mill Creek until 9:30 PM Sunday"
-    assert render("{{ area }} hasta las {{ expires }}", "es") == "Mill Creek hasta las 21:30 del domingo"
+    assert render("{{ area }} hasta las {{ expires }}", "es") == "Mill Creek hasta las 9:30 p. m. del domingo"
+    assert render("{{ expires|time }}", "es") == "9:30 p. m."  # es-US: the 12-hour clock, "p. m." with a space
     assert render("{{ expires|time }} / {{ expires|date }}") == "9:30 PM / Sunday, November 22"
     assert render("{{ expires|date }}", "es") == "domingo 22 de noviembre"
     assert render("{{ expires|time }}", tz=ZoneInfo("Europe/Madrid")) == "4:30 AM"

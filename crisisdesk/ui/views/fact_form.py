@@ -25,8 +25,17 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
-from crisisdesk.domain.facts import BadFact, FactType, parse_datetime, zone
-from crisisdesk.domain.messages import fact_problem
+from crisisdesk.domain.facts import (
+    BadFact,
+    FactType,
+    fact_key,
+    language_name,
+    parse_datetime,
+    split_key,
+    translation_problem,
+    zone,
+)
+from crisisdesk.domain.messages import fact_problem, missing_translations
 from crisisdesk.domain.playbook import Fact, Playbook
 from crisisdesk.ui import palette
 
@@ -245,8 +254,18 @@ def editor_for(name: str, fact: Fact, playbook: Playbook, tz_name: str, now: dat
             return DateTimeEditor(name, fact, tz_name, now)
         case FactType.AREA:
             return AreaEditor(name, fact)
-    example = f" (e.g. {fact.example})" if fact.example else ""
+    shown = fact.examples(playbook.languages).get(playbook.main_language, "")
+    example = f" (e.g. {shown})" if shown else ""
     return LineEditor(name, fact, PLACEHOLDERS.get(fact.type, "") + example if fact.type in PLACEHOLDERS else example)
+
+
+def translation_editor(name: str, fact: Fact, lang: str) -> LineEditor:
+    """A translated fact's value in one more language: a line (for an area, its description: the shapes are given
+    once, with the first language's value)."""
+    example = fact.examples([lang]).get(lang, "")
+    what = "the description" if fact.type is FactType.AREA else "the value"
+    placeholder = f"{what} in {language_name(lang)}" + (f" (e.g. {example})" if example else "")
+    return LineEditor(f"{name} in {language_name(lang)}", fact, placeholder)
 
 
 class FactForm(QWidget):
@@ -273,57 +292,84 @@ class FactForm(QWidget):
         self.playbook = playbook
         self.tz_name = tz_name
         self.recorded = dict(recorded or {})
+        # Keyed as the service keeps the values: "route", and "route@es" for a translated fact's Spanish value.
         self.editors: dict[str, FactEditor] = {}
         self.problem_labels: dict[str, QLabel] = {}
         self.set_buttons: dict[str, QPushButton] = {}
+        self.translation_labels: dict[str, QLabel] = {}  # a missing translation, named under its editor
+        main = playbook.main_language
+        translated = len(playbook.languages) > 1
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setVerticalSpacing(2)
         grid.setColumnStretch(0 if labels_above else 1, 1)
         row = 0
         for name, fact in playbook.facts.items():
-            label = QLabel(("* " if fact.required else "") + fact_label(fact, playbook.languages))
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.setToolTip(fact.help)
-            font = label.font()
-            font.setBold(fact.required)
-            label.setFont(font)
-            editor = editor_for(name, fact, playbook, tz_name, now)
-            editor.set_text(self.recorded.get(name))
-            editor.setToolTip(fact.help)
-            label.setBuddy(editor.focus_widget())
-            if labels_above:  # a narrow panel: each label on its own line, the editor the whole width below
-                grid.addWidget(label, row, 0, 1, 3)
+            # A translated fact has an editor per language, each labelled with its language; the others, one.
+            langs = playbook.languages if translated and fact.translated else [main]
+            for lang in langs:
+                key = fact_key(name, lang, main)
+                if lang == main:
+                    text = ("* " if fact.required else "") + fact_label(fact, playbook.languages)
+                    editor = editor_for(name, fact, playbook, tz_name, now)
+                else:
+                    text = f"{fact.label.get(lang) or fact_label(fact, playbook.languages)}"
+                    editor = translation_editor(name, fact, lang)
+                if len(langs) > 1:
+                    text += f" · in {language_name(lang)}"
+                label = QLabel(text)
+                label.setTextFormat(Qt.TextFormat.PlainText)
+                label.setToolTip(fact.help)
+                font = label.font()
+                font.setBold(fact.required and lang == main)
+                label.setFont(font)
+                editor.set_text(self.recorded.get(key))
+                editor.setToolTip(fact.help)
+                label.setBuddy(editor.focus_widget())
+                if labels_above:  # a narrow panel: each label on its own line, the editor the whole width below
+                    grid.addWidget(label, row, 0, 1, 3)
+                    row += 1
+                    grid.addWidget(editor, row, 0, 1, 2)
+                else:
+                    grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)
+                    grid.addWidget(editor, row, 1)
+                if set_buttons:
+                    button = QPushButton("Set")
+                    shown = name if lang == main else f"{name} in {language_name(lang)}"
+                    button.setAccessibleName(f"Set fact {shown}")
+                    button.setToolTip(f"Record the new {text.lstrip('* ')} (it goes in the audit log)")
+                    button.clicked.connect(lambda _=False, k=key: self._set(k))
+                    grid.addWidget(button, row, 2, Qt.AlignmentFlag.AlignTop)
+                    self.set_buttons[key] = button
                 row += 1
-                grid.addWidget(editor, row, 0, 1, 2)
-            else:
-                grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)
-                grid.addWidget(editor, row, 1)
-            if set_buttons:
-                button = QPushButton("Set")
-                button.setAccessibleName(f"Set fact {name}")
-                button.setToolTip(f"Record the new {fact_label(fact, playbook.languages)} (it goes in the audit log)")
-                button.clicked.connect(lambda _=False, n=name: self._set(n))
-                grid.addWidget(button, row, 2, Qt.AlignmentFlag.AlignTop)
-                self.set_buttons[name] = button
-            row += 1
-            helper = QLabel(fact.help + ("" if fact.required else " (optional)"))
-            helper.setTextFormat(Qt.TextFormat.PlainText)
-            helper.setWordWrap(True)
-            helper.setStyleSheet(palette.text_style("muted", bold=False))
-            grid.addWidget(helper, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
-            row += 1
-            problem = QLabel()
-            problem.setTextFormat(Qt.TextFormat.PlainText)
-            problem.setWordWrap(True)
-            problem.setAccessibleName(f"Problem with fact {name}")
-            problem.setStyleSheet(palette.text_style("bad"))
-            problem.hide()
-            grid.addWidget(problem, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
-            row += 1
-            self.editors[name] = editor
-            self.problem_labels[name] = problem
-            editor.changed.connect(lambda n=name: self._check(n))
+                if lang == main:
+                    helper = QLabel(fact.help + ("" if fact.required else " (optional)"))
+                    helper.setTextFormat(Qt.TextFormat.PlainText)
+                    helper.setWordWrap(True)
+                    helper.setStyleSheet(palette.text_style("muted", bold=False))
+                    grid.addWidget(helper, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
+                    row += 1
+                problem = QLabel()
+                problem.setTextFormat(Qt.TextFormat.PlainText)
+                problem.setWordWrap(True)
+                problem.setAccessibleName(f"Problem with fact {key}")
+                problem.setStyleSheet(palette.text_style("bad"))
+                problem.hide()
+                grid.addWidget(problem, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
+                row += 1
+                if len(langs) > 1:
+                    notice = QLabel()
+                    notice.setTextFormat(Qt.TextFormat.PlainText)
+                    notice.setWordWrap(True)
+                    notice.setAccessibleName(f"Missing translation of fact {name} in {language_name(lang)}")
+                    notice.setStyleSheet(palette.text_style("warning"))
+                    notice.hide()
+                    grid.addWidget(notice, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
+                    row += 1
+                    self.translation_labels[key] = notice
+                self.editors[key] = editor
+                self.problem_labels[key] = problem
+                editor.changed.connect(lambda k=key: self._check(k))
         legend = QLabel("* required: drafts need it")
         legend.setTextFormat(Qt.TextFormat.PlainText)
         legend.setStyleSheet(palette.text_style("muted", bold=False))
@@ -353,7 +399,26 @@ class FactForm(QWidget):
 
     # -- inside -------------------------------------------------------------------------------------------
 
+    def missing_translations(self) -> list[tuple[str, str]]:
+        """(fact, language) for each language a fact has a value in another language but none in this one."""
+        return missing_translations(self.playbook, self.values())
+
+    def _name_missing_translations(self) -> None:
+        missing = {fact_key(name, lang, self.playbook.main_language) for name, lang in self.missing_translations()}
+        for key, notice in self.translation_labels.items():
+            name, lang = split_key(key)
+            lang = lang or self.playbook.main_language
+            said = (
+                f"⚠ {translation_problem(name, lang)}: the {language_name(lang)} texts will show another language's "
+                "value until it is given"
+                if key in missing
+                else ""
+            )
+            notice.setText(said)
+            notice.setVisible(bool(said))
+
     def _check(self, name: str, *, emit: bool = True) -> None:
+        self._name_missing_translations()
         text = self.editors[name].text()
         problem = fact_problem(self.playbook, name, text, zone(self.tz_name))
         label = self.problem_labels[name]
