@@ -585,13 +585,15 @@ def message_to_cap(
     references: Sequence[str] = (),
     ipaws: bool = False,
     wea: bool = True,  # the playbook sends WEA texts (wea-90, wea-360 among its channels)
+    area_descriptions: Mapping[tuple[str, str], str] | None = None,  # (area fact, lang) -> its description there
 ) -> CapAlert:
     expires_at = next((v for t, role, v in facts.values() if role == "expiry" and isinstance(v, datetime)), None)
     if message_type in ("cancel", "all-clear") or expires_at is None:
         expires_at = sent + timedelta(hours=1)
     web = next((v for t, role, v in facts.values() if t is FactType.URL and role == "source"), None)
     contact = next((v for t, role, v in facts.values() if t is FactType.PHONE and role == "source"), None)
-    areas = [v for t, role, v in facts.values() if isinstance(v, Area)]
+    areas = [(name, v) for name, (t, role, v) in facts.items() if isinstance(v, Area)]
+    described = area_descriptions or {}
     finished = message_type in ("cancel", "all-clear")
     if message_type == "all-clear":
         response = "AllClear"
@@ -640,12 +642,12 @@ def message_to_cap(
                 parameters=tuple(parameters),
                 areas=tuple(
                     CapArea(
-                        description=a.description,
+                        description=described.get((name, lang), a.description),
                         polygons=tuple(a.cap_polygons()),
                         circles=tuple(a.cap_circles()),
                         geocodes=a.geocodes,
                     )
-                    for a in areas
+                    for name, a in areas
                 ),
             )
         )

@@ -25,7 +25,7 @@ from crisisdesk.domain.cap import (
 )
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound
-from crisisdesk.domain.facts import zone
+from crisisdesk.domain.facts import Area, split_key, zone
 from crisisdesk.domain.messages import Variant, check_message_type, parse_values, render_message
 from crisisdesk.domain.playbook import MAX_PLAYBOOK_BYTES, Playbook, Problem, size_problem
 from crisisdesk.domain.validate import validate_text
@@ -235,6 +235,11 @@ class PlaybookService:
             references=references,
             ipaws=ipaws,
             wea=pb.sends_wea(),
+            area_descriptions={
+                (name, lang): value.description
+                for name, lang, value in ((*split_key(k), v) for k, v in values.items())
+                if lang is not None and isinstance(value, Area)
+            },
         )
         return build_xml(alert)
 

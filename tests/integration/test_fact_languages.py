@@ -11,6 +11,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
+from crisisdesk.services.composer import ComposerService
 
 WILDFIRE_FACTS = {
     "zone": "Zone 4 (Pine Ridge) | geocode: SAME=006067",
@@ -129,3 +130,14 @@ def test_text_check_and_render_name_a_text_in_another_language() -> None:
         "--fact", "correction@es=the way out is Highway 49 south, not north",
     )  # fmt: skip
     assert code == 0 and "warning CD120: not in Spanish: 'the way out is Highway 49 south' reads as English" in out
+
+
+def test_the_spanish_cap_info_names_the_area_in_spanish(core: App, team: dict[str, Actor]) -> None:
+    """The CAP alert publish builds (the composer's summary reads the same builder): each <info> describes the area
+    in its own language, with the same shapes."""
+    facts = {**WILDFIRE_FACTS, "route@es": "Carretera 49 Sur", "zone@es": "Zona 4 (Pine Ridge)"}
+    incident = core.incidents().open(team["carla"], "wildfire-evacuation", Mode.LIVE, facts=facts)
+    draft = core.messages().draft(team["carla"], incident.id, "alert")
+    cap = ComposerService(core.messages()).cap_summary(team["carla"], draft.id)
+    areas = {info.lang: info.areas for info in cap.infos}
+    assert areas["en-US"] == ("Zone 4 (Pine Ridge)",) and areas["es-US"] == ("Zona 4 (Pine Ridge)",)
