@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, warn, whole_number
+from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.facts import translation_problem, zone
 from crisisdesk.domain.incidents import Mode, Status
 from crisisdesk.domain.message_types import MODES
@@ -119,7 +120,15 @@ def cmd_incident_step_done(ctx: Context) -> int:
 
 def cmd_incident_false_alarm(ctx: Context) -> int:
     actor = ctx.actor()
-    views = ctx.app().messages().false_alarm(actor, ctx.args.id, correction=ctx.args.correction)
+    translations: dict[str, str] = {}
+    for given in ctx.args.correction_in or []:
+        lang, sep, text = given.partition("=")
+        if not sep or not lang.strip() or not text.strip():
+            raise UserError(f"--correction-in wants LANG=TEXT, e.g. 'es=la ruta es la 49 Sur', not {given!r}")
+        translations[lang.strip()] = text
+    views = (
+        ctx.app().messages().false_alarm(actor, ctx.args.id, correction=ctx.args.correction, translations=translations)
+    )
     if ctx.args.quiet:
         for view in views:
             ctx.out(view.id)
@@ -166,6 +175,12 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     )
     p.add_argument("id", metavar="ID")
     p.add_argument("--correction", metavar="TEXT", help="what was wrong, for the public correction")
+    p.add_argument(
+        "--correction-in",
+        action="append",
+        metavar="LANG=TEXT",
+        help="what was wrong in another of the playbook's languages (repeat per language), e.g. 'es=...'",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the two messages' ids, one a line")
     p = command(inc_sub, "step-done", "tick a checklist step", cmd_incident_step_done)
     p.add_argument("id", metavar="ID")

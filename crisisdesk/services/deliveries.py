@@ -12,7 +12,8 @@ made). ``incident.false_alarm_corrected`` records both ends and the milliseconds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from crisisdesk.domain.accounts import KINDS, AccountKind, targets_for
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Event, Kind, from_body
+from crisisdesk.domain.facts import fact_key
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.guard import current_actor
 from crisisdesk.services.messages import MessageService, MessageView
@@ -162,6 +164,8 @@ class FalseAlarmPreview:
     approver_roles: tuple[str, ...]
     single_approver: bool  # the playbook lets one approver pass a false alarm (false_alarm_single_approver)
     now: datetime
+    other_languages: tuple[str, ...] = ()  # the playbook's languages after its first: each says it anew
+    correction_translations: dict[str, str] = field(default_factory=dict)  # lang -> what was wrong there, if said
 
     @property
     def first_sent(self) -> datetime | None:
@@ -270,14 +274,28 @@ class DeliveryService:
 
     # -- the false alarm ----------------------------------------------------------------------------------
 
-    def false_alarm_preview(self, actor: Actor, incident_id: str, correction: str = "") -> FalseAlarmPreview:
+    def false_alarm_preview(
+        self,
+        actor: Actor,
+        incident_id: str,
+        correction: str = "",
+        translations: Mapping[str, str] | None = None,
+    ) -> FalseAlarmPreview:
         """The cancel and the correction as ``MessageService.false_alarm`` would draft them now, with
-        ``correction`` as what was wrong (else the incident's fact, else a marked gap), and the messages they
-        would reference. Nothing is recorded."""
+        ``correction`` as what was wrong (else the incident's fact, else a marked gap) and ``translations`` as
+        what was wrong in the other languages (else the incident's ``correction@lang``; a missing one is named by
+        the drafts' lint), and the messages they would reference. Nothing is recorded."""
         incident = self.incidents.get(actor, incident_id)
         playbook = self.incidents.playbooks.get(incident.playbook_id)
         said = correction.strip() or incident.facts.get("correction", "")
         facts = {**incident.facts, "correction": said or CORRECTION_PLACEHOLDER}
+        others = tuple(playbook.languages[1:])
+        translated: dict[str, str] = {}
+        for lang in others:
+            key = fact_key("correction", lang, playbook.main_language)
+            text = ((translations or {}).get(lang) or "").strip() or incident.facts.get(key, "")
+            if text:
+                translated[lang] = facts[key] = text
         targets = targets_for(self.messages.channels.active(), incident.mode.value)
         sent = {t for a in targets for t in a.spec.texts}
 
@@ -309,6 +327,8 @@ class DeliveryService:
             cancel=preview("cancel"),
             correction=preview("correction"),
             correction_fact=said,
+            other_languages=others,
+            correction_translations=translated,
             references=references,
             channels=tuple(f"{a.name} ({a.kind.value})" for a in targets),
             approvers_needed=1 if single else policy.count,
@@ -327,7 +347,13 @@ class DeliveryService:
         return Reference(message_id, view.type, last["version"], datetime.fromisoformat(last["at"]), text)
 
     def declare_false_alarm(
-        self, actor: Actor, incident_id: str, correction: str, *, clicked_at: datetime
+        self,
+        actor: Actor,
+        incident_id: str,
+        correction: str,
+        *,
+        clicked_at: datetime,
+        translations: Mapping[str, str] | None = None,
     ) -> FalseAlarmProgress:
         """``MessageService.false_alarm`` (the cancel and the correction, drafted and submitted), and the moment
         the person clicked False alarm… recorded with them: the start of the time to correction."""
@@ -349,7 +375,9 @@ class DeliveryService:
                 f"the false alarm was started at {utc_iso(clicked_at)}, before the message it cancels went out "
                 f"({utc_iso(first)}); open the False alarm dialog again"
             )
-        cancel, fix = self.messages.false_alarm(actor, incident_id, correction=correction or None)
+        cancel, fix = self.messages.false_alarm(
+            actor, incident_id, correction=correction or None, translations=translations
+        )
         with self.db.write() as conn:
             self.log.record(
                 conn,

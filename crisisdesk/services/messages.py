@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -28,7 +29,7 @@ from crisisdesk.domain.cap import CapError, cap_time, parse_xml
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind, from_body
-from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
+from crisisdesk.domain.facts import fact_key, parse_datetime, parse_duration, zone
 from crisisdesk.domain.incidents import Mode, Status, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
 from crisisdesk.domain.messages import check_message_type, parse_values, with_language_check
@@ -410,13 +411,28 @@ class MessageService:
 
     # -- false alarm ------------------------------------------------------------------------------------
 
-    def false_alarm(self, actor: Actor, incident_id: str, *, correction: str | None = None) -> list[MessageView]:
+    def false_alarm(
+        self,
+        actor: Actor,
+        incident_id: str,
+        *,
+        correction: str | None = None,
+        translations: Mapping[str, str] | None = None,
+    ) -> list[MessageView]:
         """Draft and submit the pre-approved cancel (referencing every unexpired published message) and a
-        public correction, in one step, ready for approval."""
+        public correction, in one step, ready for approval. ``translations``: what was wrong in the playbook's
+        other languages (lang -> text), each kept as the fact ``correction@lang``."""
         incident = self.incidents.writable(actor, incident_id, f"declare a false alarm on {incident_id}")
         live = self._unexpired_published(incident_id)
         if not live:
             raise UserError(f"nothing unexpired has been published on {incident_id}: there is nothing to cancel")
+        playbook = self.incidents.playbooks.get(incident.playbook_id)
+        for lang, text in (translations or {}).items():
+            if lang not in playbook.languages[1:]:
+                others = ", ".join(playbook.languages[1:]) or "none"
+                raise UserError(f"the playbook has no second language {lang!r} (its other languages: {others})")
+            if text.strip():
+                self.incidents.set_fact(actor, incident_id, fact_key("correction", lang, playbook.main_language), text)
         if correction:
             self.incidents.set_fact(actor, incident_id, "correction", correction)
         elif "correction" not in incident.facts:

@@ -11,6 +11,7 @@ import pytest
 
 from crisisdesk.app import App
 from crisisdesk.cli.context import Context, terminal_safe
+from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
 from tests.conftest import CliRun
 from tests.integration.outbox_helpers import add_team, open_incident, publish
@@ -148,3 +149,27 @@ def test_quiet_prints_only_the_new_ids_for_a_script(cli_as: CliRun, core: App, t
     ids = out.split()
     assert out == "".join(f"{i}\n" for i in ids)
     assert [core.messages().show(team["vic"], i).type for i in ids] == ["cancel", "correction"]
+
+
+def test_a_false_alarm_says_what_was_wrong_in_each_language(cli_as: CliRun, core: App, team) -> None:  # type: ignore[no-untyped-def]
+    inc = core.incidents().open(team["carla"], "flash-flood", Mode.LIVE, facts=FLOOD_FACTS).id
+    publish(core, team, inc, ["public-page"])
+    code, out, err = cli_as("carla", "incident", "false-alarm", inc, "--correction", "x", "--correction-in", "es")
+    wants = "--correction-in wants LANG=TEXT, e.g. 'es=la ruta es la 49 Sur', not 'es'"
+    assert (code, out, err) == (2, "", f"crisisdesk: error: {wants}\n")
+    code, out, err = cli_as("carla", "incident", "false-alarm", inc, "--correction", "x", "--correction-in", "fr=y")
+    no_fr = "the playbook has no second language 'fr' (its other languages: es)"
+    assert (code, err) == (2, f"crisisdesk: error: {no_fr}\n")
+    assert "correction" not in core.incidents().get(team["vic"], inc).facts  # refused before anything was set
+    wrong, mal = "the warning was for Elm Creek", "el aviso era para Elm Creek"
+    code, out, err = cli_as(
+        "carla", "incident", "false-alarm", inc, "--correction", wrong, "--correction-in", f"es={mal}", "-q"
+    )
+    assert code == 0, err
+    fix = core.messages().show(team["vic"], out.split()[1])
+    spanish = [v.text for v in fix.variants if v.lang == "es"]
+    english = [v.text for v in fix.variants if v.lang == "en"]
+    assert spanish and all(wrong not in t for t in spanish) and any(mal in t for t in spanish)
+    assert any(wrong in t for t in english)
+    untranslated = {f.message for v in fix.variants for f in v.findings if f.code == "CD121"}
+    assert not any("fact correction " in m for m in untranslated), untranslated  # said in Spanish

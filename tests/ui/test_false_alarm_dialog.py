@@ -24,6 +24,7 @@ from tests.integration.outbox_helpers import add_team, publish
 from tests.integration.test_incidents import FLOOD_FACTS
 
 WRONG = "the warning was for Elm Creek, not Mill Creek"
+WRONG_ES = "el aviso era para Elm Creek, no para Mill Creek"
 
 
 def save(widget: object, name: str) -> None:
@@ -61,8 +62,15 @@ def test_an_exercise_false_alarm_from_the_dialog_to_the_correction_on_the_page(
     assert not dialog.submit_button.isEnabled()  # nothing said yet about what was wrong
     qtbot.keyClicks(dialog.fact, WRONG)
     assert WRONG in dialog.correction_box.texts["en"].toPlainText()
+    # Until it is said in Spanish, the Spanish correction shows the English words, and the dialog says so.
     assert WRONG in dialog.correction_box.texts["es"].toPlainText()
-    assert dialog.submit_button.isEnabled()
+    assert set(dialog.translations) == {"es"} and dialog.translation_problem.isVisible()
+    assert "Spanish" in dialog.translation_problem.text()
+    assert dialog.submit_button.isEnabled()  # a missing translation is named, never a reason to hold a correction
+    qtbot.keyClicks(dialog.translations["es"], WRONG_ES)
+    assert WRONG_ES in dialog.correction_box.texts["es"].toPlainText()
+    assert WRONG not in dialog.correction_box.texts["es"].toPlainText()
+    assert not dialog.translation_problem.isVisible()
     save(dialog, "false-alarm-exercise")
 
     clock.advance(timedelta(seconds=40))
@@ -97,6 +105,7 @@ def test_an_exercise_false_alarm_from_the_dialog_to_the_correction_on_the_page(
     assert timed.payload["elapsed_ms"] == 120_000 and timed.payload["correction"] == progress.correction.message_id
     page = (Path(core.channels().get("exercise-page").settings["path"]) / "index.html").read_text()
     assert WRONG in page and f'id="{alert.id}-' not in page  # corrected, and the wrong alert taken down
+    assert WRONG_ES in page  # in each language's own words
     save(dialog, "false-alarm-exercise-confirmed")
 
     # Opened again (a later click), the finished false alarm is history: a new one could be started.

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
-from crisisdesk.domain.facts import zone
+from crisisdesk.domain.facts import language_name, zone
 from crisisdesk.services.deliveries import DraftPreview, FalseAlarmPreview, FalseAlarmProgress, Step
 from crisisdesk.ui import palette
 from crisisdesk.ui.dialogs.publish import PublishDialog
@@ -122,6 +122,14 @@ class FalseAlarmDialog(QDialog):
         self.fact.textChanged.connect(self._fact_changed)
         layout.addWidget(said)
         layout.addWidget(self.fact)
+        # The playbook's other languages each say it anew (a Spanish correction must not read the English words);
+        # made when the preview says which languages there are.
+        self.translations: dict[str, QLineEdit] = {}
+        self._translations_at = layout.count()
+        self.translation_problem = plain_label("Missing translation")
+        self.translation_problem.setStyleSheet(palette.text_style("warning"))
+        self.translation_problem.hide()
+        layout.addWidget(self.translation_problem)
 
         drafts = QHBoxLayout()
         self.cancel_box = DraftBox("Pre-approved cancel")
@@ -197,14 +205,42 @@ class FalseAlarmDialog(QDialog):
     def _render(self) -> None:
         self._asked += 1
         asked, actor, incident, text = self._asked, self.session.actor, self.incident_id, self.fact.text()
+        translations = self._translated()
 
         def show(preview: FalseAlarmPreview) -> None:
             if asked == self._asked:
                 self._show_preview(preview)
 
         self.session.tasks.run(
-            lambda app: app.deliveries().false_alarm_preview(actor, incident, text), show, self._refused, owner=self
+            lambda app: app.deliveries().false_alarm_preview(actor, incident, text, translations),
+            show,
+            self._refused,
+            owner=self,
         )
+
+    def _translated(self) -> dict[str, str]:
+        return {lang: field.text().strip() for lang, field in self.translations.items() if field.text().strip()}
+
+    def _add_translation_fields(self, preview: FalseAlarmPreview) -> None:
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        at = self._translations_at
+        for lang in preview.other_languages:
+            if lang in self.translations:
+                continue
+            label = QLabel(f"… in {language_name(lang)} ({lang}), for the {language_name(lang)} correction:")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            field = QLineEdit()
+            field.setAccessibleName(f"What was wrong, in {language_name(lang)}")
+            field.setMaxLength(300)
+            field.setText(preview.correction_translations.get(lang, ""))
+            field.textChanged.connect(self._fact_changed)
+            label.setBuddy(field)
+            layout.insertWidget(at, label)
+            layout.insertWidget(at + 1, field)
+            at += 2
+            self.translations[lang] = field
+        self._translations_at = at
 
     def _show_preview(self, preview: FalseAlarmPreview) -> None:
         self.preview = preview
@@ -215,6 +251,12 @@ class FalseAlarmDialog(QDialog):
         self.heading.setText(f"{mode_words(mode)}  ·  False alarm on {preview.incident_title}")
         if not self.fact.text() and preview.correction_fact and self.progress is None:
             self.fact.setText(preview.correction_fact)
+        self._add_translation_fields(preview)
+        missing = [language_name(lang) for lang, f in self.translations.items() if not f.text().strip()]
+        self.translation_problem.setText(
+            f"Not said in {', '.join(missing)} yet: that correction would show the English words."
+        )
+        self.translation_problem.setVisible(bool(missing) and self.progress is None)
         self._show_since()
         self.references.setText(
             "It cancels and corrects:\n"
@@ -261,10 +303,13 @@ class FalseAlarmDialog(QDialog):
 
     def submit(self) -> None:
         actor, incident, text, clicked = self.session.actor, self.incident_id, self.fact.text().strip(), self.clicked_at
+        translations = self._translated()
         self.submit_button.setEnabled(False)
         self.problem.hide()
         self.session.tasks.run(
-            lambda app: app.deliveries().declare_false_alarm(actor, incident, text, clicked_at=clicked),
+            lambda app: app.deliveries().declare_false_alarm(
+                actor, incident, text, clicked_at=clicked, translations=translations
+            ),
             self._show_progress,
             self._refused,
             on_done=self._enable_submit,
@@ -289,6 +334,9 @@ class FalseAlarmDialog(QDialog):
             return
         self.progress = progress
         self.fact.setReadOnly(True)
+        for field in self.translations.values():
+            field.setReadOnly(True)
+        self.translation_problem.hide()
         tz = zone(self.preview.timezone if self.preview else "UTC")
         lines = [
             f"Declared at {local_time(progress.declared_at, tz)} by clicking at {local_time(progress.clicked_at, tz)}."
