@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crisisdesk.channels.public_page import LABELS as PAGE_LABELS
 from crisisdesk.domain.composing import sms_parts
 from crisisdesk.domain.text_rules import gsm7_septets, is_gsm7, ucs2_units
 from crisisdesk.services.composer import CapSummary
@@ -289,7 +290,12 @@ def page_preview(p: PreviewInput) -> QWidget:
         "QFrame#pageEntry { background: palette(base); border: none; border-left: 6px solid palette(window-text); }"
     )
     heading = p.texts.get("cap-headline") or p.texts.get("email-subject") or "(no heading)"
-    card.body.addWidget(bold(plain(heading, name="Page heading"), 1.15))
+    words = PAGE_LABELS.get(p.lang.partition("-")[0], PAGE_LABELS["en"])
+    mode = "exercise" if p.mode == "exercise" else "live"
+    marker = ("▨ " if mode == "exercise" else "● ") + words[mode]  # in words on the page as here, not colour alone
+    card.body.addWidget(bold(plain(f"{marker}  {heading}", name="Page heading"), 1.15))
+    if mode == "exercise":
+        card.body.addWidget(bold(plain(words["exercise-note"], name="Page exercise note")))
     for i, para in enumerate(x.strip() for x in p.texts.get("web", "").split("\n\n")):
         if para:
             card.body.addWidget(plain(para, name=f"Page paragraph {i + 1}"))
