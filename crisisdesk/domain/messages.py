@@ -95,6 +95,7 @@ def lint_context(
             expiry += [format_when(value, lang, tz), format_time_of(value, lang, tz)]
         elif fact.role == "expiry":
             expiry.append(str(value))
+    corrected, false_alarm = correction_facts(playbook, lang, values, tz=tz)
     return LintContext(
         mode=mode,
         message_type=message_type,
@@ -103,7 +104,22 @@ def lint_context(
         what=[playbook.event.get(lang, "")],
         where=where,
         expiry=expiry,
+        corrected=corrected,
+        false_alarm=false_alarm,
     )
+
+
+def correction_facts(
+    playbook: Playbook, lang: str, values: Mapping[str, Any], *, tz: tzinfo
+) -> tuple[tuple[str, ...], bool]:
+    """What a correction must state, as the text writes it in ``lang`` (nothing when the fact is not given), and
+    whether the incident is a false alarm: the lint's view of corrections and cancels (CD110-CD112)."""
+    name = playbook.correction_fact()
+    corrected: tuple[str, ...] = ()
+    if name is not None and name in values:
+        corrected = (str(fact_context({name: playbook.facts[name].spec(name)}, values, lang, tz)[name]),)
+    flag = playbook.false_alarm_fact()
+    return corrected, flag is not None and flag[0] in values
 
 
 def render_message(

@@ -66,7 +66,9 @@ class Fact(_Model):
     required: bool = True
     choices: dict[str, dict[str, str]] = Field(default_factory=dict)
     # What an alert needs, for the completeness lint: which facts say where, until when, and where to learn more.
-    role: Literal["where", "expiry", "source"] | None = None
+    # correction: what was wrong and what is true now, which every correction text must state (lint CD110).
+    # false-alarm: set by False alarm (one choice), so the cancel and the correction say the alert was sent in error.
+    role: Literal["where", "expiry", "source", "correction", "false-alarm"] | None = None
 
     @field_validator("example", mode="before")
     @classmethod
@@ -79,6 +81,9 @@ class Fact(_Model):
             raise ValueError("a choice fact needs 'choices'")
         if self.type is not FactType.CHOICE and self.choices:
             raise ValueError("only a choice fact has 'choices'")
+        one_choice = self.type is FactType.CHOICE and len(self.choices) == 1
+        if self.role == "false-alarm" and (not one_choice or self.required):
+            raise ValueError("a false-alarm fact is a choice with one choice (what False alarm sets), required: false")
         return self
 
     def spec(self, name: str) -> FactSpec:
@@ -173,14 +178,38 @@ class Playbook(_Model):
                 raise ValueError(f"{lang!r} is not a language code such as en or es")
         return value
 
+    @model_validator(mode="after")
+    def _one_fact_a_role(self) -> Playbook:
+        for role in ("correction", "false-alarm"):
+            named = [name for name, fact in self.facts.items() if fact.role == role]
+            if len(named) > 1:
+                raise ValueError(f"only one fact may have role {role}; {', '.join(named)} do")
+        return self
+
     def fact_specs(self) -> dict[str, FactSpec]:
         return {name: fact.spec(name) for name, fact in self.facts.items()}
 
+    def correction_fact(self) -> str | None:
+        """The fact a correction states, what was wrong and what is true now: the one with role correction, or,
+        in a playbook written before the role existed, the fact named correction."""
+        named = next((n for n, f in self.facts.items() if f.role == "correction"), None)
+        return named or ("correction" if "correction" in self.facts else None)
+
+    def false_alarm_fact(self) -> tuple[str, str] | None:
+        """The fact False alarm sets and the value it sets, or None when the playbook has none."""
+        for name, fact in self.facts.items():
+            if fact.role == "false-alarm":
+                return name, next(iter(fact.choices))
+        return None
+
     def example_facts(self, now: datetime, tz: tzinfo | None = None) -> dict[str, str]:
         """The example facts, each as a person would type it; a relative time ("+2h") is read from ``now`` in
-        ``tz`` (default: the playbook's zone), so examples rendered at any time are current."""
+        ``tz`` (default: the playbook's zone), so examples rendered at any time are current. The false-alarm fact is
+        left out: the examples are of an incident that is not a false alarm (validation renders both)."""
         zone_ = tz or ZoneInfo(self.timezone)
-        return {name: resolve_example(fact, now, zone_) for name, fact in self.facts.items()}
+        return {
+            name: resolve_example(fact, now, zone_) for name, fact in self.facts.items() if fact.role != "false-alarm"
+        }
 
     def sends_wea(self) -> bool:
         """Whether the playbook's alerts go to Wireless Emergency Alerts (it has a WEA text among its channels)."""

@@ -276,8 +276,12 @@ class DeliveryService:
         would reference. Nothing is recorded."""
         incident = self.incidents.get(actor, incident_id)
         playbook = self.incidents.playbooks.get(incident.playbook_id)
-        said = correction.strip() or incident.facts.get("correction", "")
-        facts = {**incident.facts, "correction": said or CORRECTION_PLACEHOLDER}
+        what_was_wrong = playbook.correction_fact() or "correction"
+        said = correction.strip() or incident.facts.get(what_was_wrong, "")
+        facts = {**incident.facts, what_was_wrong: said or CORRECTION_PLACEHOLDER}
+        flag = playbook.false_alarm_fact()
+        if flag is not None:
+            facts[flag[0]] = flag[1]
         targets = targets_for(self.messages.channels.active(), incident.mode.value)
         sent = {t for a in targets for t in a.spec.texts}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -31,8 +31,9 @@ from crisisdesk.domain.events import Kind, from_body
 from crisisdesk.domain.facts import parse_datetime, parse_duration, zone
 from crisisdesk.domain.incidents import Mode, Status, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.messages import check_message_type, parse_values
+from crisisdesk.domain.messages import check_message_type, correction_facts, parse_values
 from crisisdesk.domain.outbox import plan
+from crisisdesk.domain.playbook import Playbook
 from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exercise
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.domain.text_rules import Channel, Finding, measure
@@ -414,10 +415,16 @@ class MessageService:
         live = self._unexpired_published(incident_id)
         if not live:
             raise UserError(f"nothing unexpired has been published on {incident_id}: there is nothing to cancel")
+        playbook = self.incidents.playbooks.get(incident.playbook_id)
+        what_was_wrong = playbook.correction_fact() or "correction"
         if correction:
-            self.incidents.set_fact(actor, incident_id, "correction", correction)
-        elif "correction" not in incident.facts:
+            self.incidents.set_fact(actor, incident_id, what_was_wrong, correction)
+        elif what_was_wrong not in incident.facts:
             raise UserError("say what was wrong for the public correction: --correction 'the alert was sent in error'")
+        flag = playbook.false_alarm_fact()
+        if flag is not None and incident.facts.get(flag[0]) != flag[1]:
+            # The cancel and the correction then say the alert was sent in error (the playbook's false-alarm texts).
+            self.incidents.set_fact(actor, incident_id, *flag)
         cancel = self.draft(actor, incident_id, "cancel", references=live, retract_references=True)
         fix = self.draft(actor, incident_id, "correction", references=live)
         return [self.submit(actor, cancel.id), self.submit(actor, fix.id)]
@@ -455,10 +462,16 @@ class MessageService:
         content = orjson.loads(version.content)
         playbook = self.incidents.playbooks.get(incident.playbook_id)
         ctx = LintContext(mode=content["mode"], message_type=content["type"], reading_grade=playbook.reading_grade)
+        contexts: dict[str, LintContext] = {}
         variants = []
         for v in content["variants"]:
             m = measure(v["channel"], v["text"])
-            findings = (*m.findings, *lint(v["text"], Channel(v["channel"]), v["lang"], ctx))
+            if v["lang"] not in contexts:
+                # Checked against the incident's facts now until it is published; after that the text is history.
+                contexts[v["lang"]] = (
+                    ctx if record.state == "published" else _with_correction_facts(ctx, playbook, incident, v["lang"])
+                )
+            findings = (*m.findings, *lint(v["text"], Channel(v["channel"]), v["lang"], contexts[v["lang"]]))
             variants.append(VariantView(v["channel"], v["lang"], v["text"], m.length, m.limit, m.unit, findings))
         authors = record.authors()
         everyone = self._ledger().everyone_roles()
@@ -678,6 +691,19 @@ def _keep_exercise_marker(text: str, channel: Channel, lang: str) -> str:
     if EXERCISE_MARKER.get(lang, "") in text or text.startswith(EXERCISE_PREFIX.get(lang, "\0")):
         return text
     return mark_exercise(text, channel, lang)
+
+
+def _with_correction_facts(ctx: LintContext, playbook: Playbook, incident: Incident, lang: str) -> LintContext:
+    """``ctx`` with what a correction must state and whether the incident is a false alarm, from its facts now; what
+    cannot be read (a playbook changed since) is left unchecked rather than stopping the message from showing."""
+    names = [n for n in (playbook.correction_fact(), (playbook.false_alarm_fact() or ("",))[0]) if n]
+    try:
+        tz = zone(incident.timezone)
+        values = parse_values(playbook, {n: incident.facts[n] for n in names if n in incident.facts}, tz)
+    except UserError:
+        return ctx
+    corrected, false_alarm = correction_facts(playbook, lang, values, tz=tz)
+    return replace(ctx, corrected=corrected, false_alarm=false_alarm)
 
 
 def summary_area(incident: Incident) -> str:
