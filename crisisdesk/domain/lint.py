@@ -92,7 +92,7 @@ NO_LONGER_APPLIES = {
     r"cancel(?:l?ed|s|l?ing)?|no longer (?:in effect|applies|valid)|called off|withdrawn|rescinded|lifted"
     r")\b",
     "es": r"\b("
-    r"cancelad[oa]s?|cancela|cancelamos|ya no (?:est[aá] vigente|aplica|rige|es v[aá]lid[oa])|"
+    r"cancel(?:ad[oa]s?|a|amos|[oó]|aron)|ya no (?:est[aá] vigente|aplica|rige|es v[aá]lid[oa])|"
     r"(?:queda|qued[oó]) sin efecto|anulad[oa]s?|levantad[oa]s?|retirad[oa]s?"
     r")\b",
 }
