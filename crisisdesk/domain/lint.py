@@ -70,7 +70,7 @@ PROTECTIVE_ACTIONS = {
     "es": r"\b("
     r"evac[uú]e|salga|vaya|mu[eé]vase|ref[uú]giese|qu[eé]dese|permanezca|evite|hierva|llame|no|d[eé] la vuelta|"
     r"busque|tome|revise|prep[aá]rese|ag[aá]chese|c[uú]brase|ag[aá]rrese|suba|reporte|beba|use|cierre|siga|"
-    r"ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo"
+    r"ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo|dir[ií]jase|entre|consiga"
     r")\b",
 }
 # Channels on which an alert must be complete on its own (the short headline channels are not).

@@ -79,6 +79,14 @@ def test_an_alert_must_say_who_what_where_what_to_do_until_when_and_where_to_lea
     assert codes("Flash Flood Warning here until 9:30 PM. Go up now.", Channel.WEA_90) == []  # headline channel
 
 
+def test_the_nws_spanish_actions_count_as_protective_actions() -> None:
+    ctx = LintContext(message_type="alert")
+    for action in ("Diríjase a un lugar alto ahora.", "Entre a un edificio ahora.", "Consiga agua y comida."):
+        (found,) = lint(f"{action} Info: https://ready.millcounty.gov", Channel.SMS, "es", ctx) or [None]
+        assert found is None, (action, found)
+    assert "a protective action" in lint("Hay un Aviso de Tornado. Info: 211", Channel.SMS, "es", ctx)[0].message
+
+
 def test_unrendered_placeholders_and_plain_http_links() -> None:
     assert codes("Go to {{ shelter }} now", ctx=LintContext(message_type="update")) == ["CD108"]
     assert codes("Info: http://ready.millcounty.gov", ctx=LintContext(message_type="update")) == ["CD109"]
