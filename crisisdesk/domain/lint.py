@@ -72,7 +72,7 @@ PROTECTIVE_ACTIONS = {
     "es": r"\b("
     r"evac[uú]e|salga|vaya|mu[eé]vase|ref[uú]giese|qu[eé]dese|permanezca|evite|hierva|llame|no|d[eé] la vuelta|"
     r"busque|tome|revise|prep[aá]rese|ag[aá]chese|c[uú]brase|ag[aá]rrese|suba|reporte|beba|use|cierre|siga|"
-    r"ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo"
+    r"ahorre|mantenga|ayude|escuche|env[ií]e|est[eé] listo|dir[ií]jase|entre|consiga"
     r")\b",
 }
 # Channels on which an alert must be complete on its own (the short headline channels are not).
@@ -88,6 +88,25 @@ COMPLETE_CHANNELS = frozenset(
         Channel.WEB,
     }
 )
+# Words that say the earlier alert no longer applies, which every cancel must say (CD111).
+NO_LONGER_APPLIES = {
+    "en": r"\b("
+    r"cancel(?:l?ed|s|l?ing)?|no longer (?:in effect|applies|valid)|called off|withdrawn|rescinded|lifted"
+    r")\b",
+    "es": r"\b("
+    r"cancel(?:ad[oa]s?|a|amos|[oó]|aron)|ya no (?:est[aá] vigente|aplica|rige|es v[aá]lid[oa])|"
+    r"(?:queda|qued[oó]) sin efecto|anulad[oa]s?|levantad[oa]s?|retirad[oa]s?"
+    r")\b",
+}
+# Words that say the alert was sent in error, which a false alarm's cancel and correction must say (CD112). A
+# correction that says so states what was wrong (all of it), so it also answers CD110.
+SENT_IN_ERROR = {
+    "en": r"\b(?:(?:sent|issued) (?:in error|by mistake)|false alarm)\b",
+    "es": r"\b(?:(?:enviad[oa]s?|emitid[oa]s?|se envi[oó]|se emiti[oó]) por (?:error|equivocaci[oó]n)|falsa alarma)\b",
+}
+# Channels that carry what a correction or cancel says; the CAP instruction says only what to do, next to the CAP
+# description, which says the rest.
+STATING_CHANNELS = frozenset(Channel) - {Channel.CAP_INSTRUCTION}
 SOCIAL_CHANNELS = frozenset(
     {Channel.X, Channel.MASTODON, Channel.BLUESKY, Channel.FACEBOOK, Channel.WEB, Channel.EMAIL_BODY}
 )
@@ -114,6 +133,18 @@ class LintContext:
     names: Sequence[str] = ()  # facts written the same in every language (a shelter's name): no language's words
     # Translated facts with no value in this language: (fact, the other language's value the text shows instead).
     untranslated: Sequence[tuple[str, str]] = ()
+    # What a correction must state (what was wrong, what is true now) as written in this language; None: not known
+    # here (a bare text check), so not checked.
+    corrected: Sequence[str] | None = None
+    false_alarm: bool = False  # the incident is a false alarm: its cancel and correction must say so
+
+
+def _says(text: str, patterns: dict[str, str], lang: str) -> bool:
+    return re.search(patterns.get(lang, patterns["en"]), text, re.I) is not None
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _contains(text: str, needles: Sequence[str]) -> bool:
@@ -197,6 +228,8 @@ def lint(text: str, channel: Channel, lang: str, ctx: LintContext) -> list[Findi
         if missing:
             findings.append(Finding("CD107", "warning", "the alert does not say " + ", ".join(missing)))
 
+    findings += _corrections_and_cancels(text, channel, lang, ctx)
+
     left = sorted({m.group(0) for m in _PLACEHOLDER.finditer(text)})
     if left:
         findings.append(Finding("CD108", "error", "unrendered placeholder: " + " ".join(left)))
@@ -242,3 +275,47 @@ def _language_findings(text: str, prose: str, lang: str, ctx: LintContext) -> li
 
 def shorten(text: str, most: int = 60) -> str:
     return text if len(text) <= most else text[: most - 3].rstrip() + "..."
+
+
+def _corrections_and_cancels(text: str, channel: Channel, lang: str, ctx: LintContext) -> list[Finding]:
+    """A correction states what was wrong and what is true now; a cancel says the earlier alert no longer applies;
+    a false alarm's cancel and correction say it was sent in error. On every channel: a person may see only one."""
+    if channel not in STATING_CHANNELS or ctx.message_type not in ("correction", "cancel"):
+        return []
+    findings = []
+    in_error = _says(text, SENT_IN_ERROR, lang)
+    if ctx.message_type == "correction" and ctx.corrected is not None and not in_error:
+        stated = [c for c in ctx.corrected if c.strip()]
+        if not stated:
+            findings.append(
+                Finding(
+                    "CD110",
+                    "error",
+                    "a correction must say what was wrong and what is true now: "
+                    "fill in the playbook's correction fact (What was wrong)",
+                )
+            )
+        elif not any(_flat(c) in _flat(text) for c in stated):
+            findings.append(
+                Finding(
+                    "CD110",
+                    "error",
+                    f"the correction does not say what was wrong and what is true now ({stated[0]!r}): "
+                    "write the correction fact into the text",
+                )
+            )
+    if ctx.message_type == "cancel" and not in_error and not _says(text, NO_LONGER_APPLIES, lang):
+        word = {"es": "cancelado"}.get(lang, "canceled")
+        findings.append(
+            Finding("CD111", "error", f"the cancel does not say that the earlier alert no longer applies ({word!r})")
+        )
+    if ctx.false_alarm and not in_error:
+        phrase = {"es": "enviada por error"}.get(lang, "sent in error")
+        findings.append(
+            Finding(
+                "CD112",
+                "error",
+                f"this is a false alarm: the {ctx.message_type} must say that the alert was {phrase!r}",
+            )
+        )
+    return findings

@@ -171,6 +171,7 @@ def lint_context(
             expiry += [format_when(value, lang, tz), format_time_of(value, lang, tz)]
         elif fact.role == "expiry":
             expiry.append(shown)
+    corrected, false_alarm = correction_facts(playbook, lang, values, tz=tz)
     return LintContext(
         mode=mode,
         message_type=message_type,
@@ -182,6 +183,8 @@ def lint_context(
         languages=language_check(playbook),
         names=names,
         untranslated=untranslated,
+        corrected=corrected,
+        false_alarm=false_alarm,
     )
 
 
@@ -197,6 +200,23 @@ def with_language_check(
 def language_check(playbook: Playbook) -> tuple[str, ...]:
     """The languages a variant's text is told apart from: the playbook's, and English, which a text slips into."""
     return tuple(dict.fromkeys([*playbook.languages, "en"]))
+
+
+def correction_facts(
+    playbook: Playbook, lang: str, values: Mapping[str, Any], *, tz: tzinfo
+) -> tuple[tuple[str, ...], bool]:
+    """What a correction must state, as the text writes it in ``lang`` (nothing when the fact is not given), and
+    whether the incident is a false alarm: the lint's view of corrections and cancels (CD110-CD112). A translated
+    correction fact is looked for in ``lang``'s own value (``correction@es``) when there is one, else the main one."""
+    name = playbook.correction_fact()
+    corrected: tuple[str, ...] = ()
+    if name is not None:
+        spec = playbook.facts[name].spec(name)
+        if value_in(spec, values, lang, playbook.main_language) is not None:
+            shown = fact_context({name: spec}, values, lang, tz, main_lang=playbook.main_language)[name]
+            corrected = (str(shown),)
+    flag = playbook.false_alarm_fact()
+    return corrected, flag is not None and flag[0] in values
 
 
 def render_message(

@@ -75,7 +75,9 @@ class Fact(_Model):
     required: bool = True
     choices: dict[str, dict[str, str]] = Field(default_factory=dict)
     # What an alert needs, for the completeness lint: which facts say where, until when, and where to learn more.
-    role: Literal["where", "expiry", "source"] | None = None
+    # correction: what was wrong and what is true now, which every correction text must state (lint CD110).
+    # false-alarm: set by False alarm (one choice), so the cancel and the correction say the alert was sent in error.
+    role: Literal["where", "expiry", "source", "correction", "false-alarm"] | None = None
     # Whether the fact is written anew in each language (default: text and area descriptions are, places are names).
     translate: bool | None = None
 
@@ -99,6 +101,9 @@ class Fact(_Model):
             )
         if self.type not in WORDED and isinstance(self.example, dict):
             raise ValueError(f"a {self.type.value} fact is the same in every language: give one example")
+        one_choice = self.type is FactType.CHOICE and len(self.choices) == 1
+        if self.role == "false-alarm" and (not one_choice or self.required):
+            raise ValueError("a false-alarm fact is a choice with one choice (what False alarm sets), required: false")
         return self
 
     @property
@@ -206,6 +211,14 @@ class Playbook(_Model):
                 raise ValueError(f"{lang!r} is not a language code such as en or es")
         return value
 
+    @model_validator(mode="after")
+    def _one_fact_a_role(self) -> Playbook:
+        for role in ("correction", "false-alarm"):
+            named = [name for name, fact in self.facts.items() if fact.role == role]
+            if len(named) > 1:
+                raise ValueError(f"only one fact may have role {role}; {', '.join(named)} do")
+        return self
+
     def fact_specs(self) -> dict[str, FactSpec]:
         return {name: fact.spec(name) for name, fact in self.facts.items()}
 
@@ -217,16 +230,32 @@ class Playbook(_Model):
     def example_facts(self, now: datetime, tz: tzinfo | None = None) -> dict[str, str]:
         """The example facts, each as a person would type it (a value per language as ``name@lang``); a relative
         time ("+2h") is read from ``now`` in ``tz`` (default: the playbook's zone), so examples rendered at any time
-        are current."""
+        are current. The false-alarm fact is left out: the examples are of an incident that is not a false alarm
+        (validation renders both)."""
         zone_ = tz or ZoneInfo(self.timezone)
         out: dict[str, str] = {}
         for name, fact in self.facts.items():
+            if fact.role == "false-alarm":
+                continue
             if isinstance(fact.example, str):
                 out[name] = resolve_example(fact, now, zone_)
                 continue
             for lang, text in fact.examples(self.languages).items():
                 out[fact_key(name, lang, self.main_language)] = text
         return out
+
+    def correction_fact(self) -> str | None:
+        """The fact a correction states, what was wrong and what is true now: the one with role correction, or,
+        in a playbook written before the role existed, the fact named correction."""
+        named = next((n for n, f in self.facts.items() if f.role == "correction"), None)
+        return named or ("correction" if "correction" in self.facts else None)
+
+    def false_alarm_fact(self) -> tuple[str, str] | None:
+        """The fact False alarm sets and the value it sets, or None when the playbook has none."""
+        for name, fact in self.facts.items():
+            if fact.role == "false-alarm":
+                return name, next(iter(fact.choices))
+        return None
 
     def sends_wea(self) -> bool:
         """Whether the playbook's alerts go to Wireless Emergency Alerts (it has a WEA text among its channels)."""

@@ -406,12 +406,15 @@ def _compiled(source: str) -> Any:
 
 
 _SPACES = re.compile(r"[ \t]+")
+# A sentence ending in a time such as "9:30 p. m." takes no second period ("p. m.." from "{{ expires|time }}.").
+_ABBREVIATION_END = re.compile(r"(\b[ap]\. m\.)\.(?!\.)")
 
 
 def tidy(text: str) -> str:
     """Collapse the spaces and drop the empty lines that optional parts leave behind."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.strip().splitlines()]
-    return "\n".join(line for line in lines if line).replace(" .", ".").replace(" ,", ",")
+    joined = "\n".join(line for line in lines if line).replace(" .", ".").replace(" ,", ",")
+    return _ABBREVIATION_END.sub(r"\1", joined)
 
 
 def render_source(source: str, context: Mapping[str, Any]) -> str:

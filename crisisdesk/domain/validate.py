@@ -221,20 +221,33 @@ def _check_rendering(pb: Playbook, found: _Problems) -> None:
                 fact_context(specs, values, lang, tz, main_lang=pb.main_language),
                 found,
             )
-    for message_type in MESSAGE_TYPES:
+    runs: list[tuple[str, Mapping[str, Any], str]] = [(t, values, "the example facts") for t in MESSAGE_TYPES]
+    flag = pb.false_alarm_fact()
+    if flag is not None:
+        # A false alarm's cancel and correction are written apart ({% if false_alarm %}): check them too.
+        flagged = {**values, **parse_values(pb, {flag[0]: flag[1]}, tz)}
+        runs += [(t, flagged, f"the example facts and {flag[0]}") for t in ("cancel", "correction")]
+    for message_type, given, with_what in runs:
         for lang in pb.languages:
             # Each template once on its own first, so a template that fails (a limit, a fact the example facts
             # lack) is reported at its own line, and not rendered again for every channel and mode that uses it.
-            context = fact_context(specs, values, lang, tz, main_lang=pb.main_language)
+            context = fact_context(specs, given, lang, tz, main_lang=pb.main_language)
             rendered = [
-                _renders(("messages", message_type, lang, key), f"{message_type}/{lang}/{key}", source, context, found)
+                _renders(
+                    ("messages", message_type, lang, key),
+                    f"{message_type}/{lang}/{key}",
+                    source,
+                    context,
+                    found,
+                    with_what=with_what,
+                )
                 for key, source in pb.messages[message_type][lang].items()
             ]
             if not all(rendered):
                 continue
             for mode in MODES:
                 try:
-                    variants = render_message(pb, message_type, lang, values, mode=mode, tz=tz)
+                    variants = render_message(pb, message_type, lang, given, mode=mode, tz=tz)
                 except TemplateError as exc:
                     found.add(("messages", message_type, lang), f"{message_type}/{lang} ({mode}): {exc}")
                     continue
@@ -245,15 +258,23 @@ def _check_rendering(pb: Playbook, found: _Problems) -> None:
                         if finding.severity == "error":
                             found.add(
                                 ("messages", message_type, lang, key),
-                                f"{message_type}/{lang}/{variant.channel} with the example facts ({mode}): "
+                                f"{message_type}/{lang}/{variant.channel} with {with_what} ({mode}): "
                                 f"{finding.code} {finding.message}",
                             )
 
 
-def _renders(path: Path_, what: str, source: str, context: Mapping[str, Any], found: _Problems) -> bool:
+def _renders(
+    path: Path_,
+    what: str,
+    source: str,
+    context: Mapping[str, Any],
+    found: _Problems,
+    *,
+    with_what: str = "the example facts",
+) -> bool:
     try:
         render_source(source, context)
     except TemplateError as exc:
-        found.add(path, f"{what} with the example facts: {exc}")
+        found.add(path, f"{what} with {with_what}: {exc}")
         return False
     return True

@@ -287,15 +287,19 @@ class DeliveryService:
         the drafts' lint), and the messages they would reference. Nothing is recorded."""
         incident = self.incidents.get(actor, incident_id)
         playbook = self.incidents.playbooks.get(incident.playbook_id)
-        said = correction.strip() or incident.facts.get("correction", "")
-        facts = {**incident.facts, "correction": said or CORRECTION_PLACEHOLDER}
+        what_was_wrong = playbook.correction_fact() or "correction"
+        said = correction.strip() or incident.facts.get(what_was_wrong, "")
+        facts = {**incident.facts, what_was_wrong: said or CORRECTION_PLACEHOLDER}
         others = tuple(playbook.languages[1:])
         translated: dict[str, str] = {}
         for lang in others:
-            key = fact_key("correction", lang, playbook.main_language)
+            key = fact_key(what_was_wrong, lang, playbook.main_language)
             text = ((translations or {}).get(lang) or "").strip() or incident.facts.get(key, "")
             if text:
                 translated[lang] = facts[key] = text
+        flag = playbook.false_alarm_fact()
+        if flag is not None:
+            facts[flag[0]] = flag[1]
         targets = targets_for(self.messages.channels.active(), incident.mode.value)
         sent = {t for a in targets for t in a.spec.texts}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -29,10 +29,10 @@ from crisisdesk.domain.cap import CapError, cap_time, parse_xml
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind, from_body
-from crisisdesk.domain.facts import fact_key, parse_datetime, parse_duration, zone
+from crisisdesk.domain.facts import fact_key, parse_datetime, parse_duration, split_key, zone
 from crisisdesk.domain.incidents import Mode, Status, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
-from crisisdesk.domain.messages import check_message_type, parse_values, with_language_check
+from crisisdesk.domain.messages import check_message_type, correction_facts, parse_values, with_language_check
 from crisisdesk.domain.outbox import plan
 from crisisdesk.domain.playbook import Playbook
 from crisisdesk.domain.render import EXERCISE_MARKER, EXERCISE_PREFIX, mark_exercise
@@ -427,16 +427,22 @@ class MessageService:
         if not live:
             raise UserError(f"nothing unexpired has been published on {incident_id}: there is nothing to cancel")
         playbook = self.incidents.playbooks.get(incident.playbook_id)
+        what_was_wrong = playbook.correction_fact() or "correction"
         for lang, text in (translations or {}).items():
             if lang not in playbook.languages[1:]:
                 others = ", ".join(playbook.languages[1:]) or "none"
                 raise UserError(f"the playbook has no second language {lang!r} (its other languages: {others})")
             if text.strip():
-                self.incidents.set_fact(actor, incident_id, fact_key("correction", lang, playbook.main_language), text)
+                key = fact_key(what_was_wrong, lang, playbook.main_language)
+                self.incidents.set_fact(actor, incident_id, key, text)
         if correction:
-            self.incidents.set_fact(actor, incident_id, "correction", correction)
-        elif "correction" not in incident.facts:
+            self.incidents.set_fact(actor, incident_id, what_was_wrong, correction)
+        elif what_was_wrong not in incident.facts:
             raise UserError("say what was wrong for the public correction: --correction 'the alert was sent in error'")
+        flag = playbook.false_alarm_fact()
+        if flag is not None and incident.facts.get(flag[0]) != flag[1]:
+            # The cancel and the correction then say the alert was sent in error (the playbook's false-alarm texts).
+            self.incidents.set_fact(actor, incident_id, *flag)
         cancel = self.draft(actor, incident_id, "cancel", references=live, retract_references=True)
         fix = self.draft(actor, incident_id, "correction", references=live)
         return [self.submit(actor, cancel.id), self.submit(actor, fix.id)]
@@ -486,7 +492,13 @@ class MessageService:
         content = orjson.loads(version.content)
         playbook = self.incidents.playbooks.get(incident.playbook_id)
         ctx = LintContext(mode=content["mode"], message_type=content["type"], reading_grade=playbook.reading_grade)
-        contexts = self._language_contexts(ctx, playbook, incident, {v["lang"] for v in content["variants"]})
+        langs = {v["lang"] for v in content["variants"]}
+        contexts = self._language_contexts(ctx, playbook, incident, langs)
+        if record.state != "published":
+            # Checked against the incident's facts now until it is published; after that the text is history.
+            contexts = {
+                lang: _with_correction_facts(contexts.get(lang, ctx), playbook, incident, lang) for lang in langs
+            }
         variants = []
         for v in content["variants"]:
             m = measure(v["channel"], v["text"])
@@ -712,6 +724,21 @@ def _keep_exercise_marker(text: str, channel: Channel, lang: str) -> str:
     if EXERCISE_MARKER.get(lang, "") in text or text.startswith(EXERCISE_PREFIX.get(lang, "\0")):
         return text
     return mark_exercise(text, channel, lang)
+
+
+def _with_correction_facts(ctx: LintContext, playbook: Playbook, incident: Incident, lang: str) -> LintContext:
+    """``ctx`` with what a correction must state and whether the incident is a false alarm, from its facts now; what
+    cannot be read (a playbook changed since) is left unchecked rather than stopping the message from showing."""
+    names = {n for n in (playbook.correction_fact(), (playbook.false_alarm_fact() or ("",))[0]) if n}
+    try:
+        tz = zone(incident.timezone)
+        # name@lang too: a Spanish correction states the Spanish value of what was wrong.
+        given = {k: v for k, v in incident.facts.items() if split_key(k)[0] in names}
+        values = parse_values(playbook, given, tz)
+    except UserError:
+        return ctx
+    corrected, false_alarm = correction_facts(playbook, lang, values, tz=tz)
+    return replace(ctx, corrected=corrected, false_alarm=false_alarm)
 
 
 def summary_area(incident: Incident) -> str:

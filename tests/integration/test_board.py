@@ -87,6 +87,7 @@ def test_the_workspace_has_facts_checklist_timeline_and_message_states(
         "phone",
         "correction",
         "correction@es",
+        "false_alarm",  # one value for every language: a choice
     ]
     assert {f.name: f.value for f in space.facts}["route"] is None
     assert {f.name: f.value for f in space.facts}["phone"] == "211"

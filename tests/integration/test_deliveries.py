@@ -97,6 +97,13 @@ def test_the_false_alarm_preview_renders_both_texts_without_recording_anything(c
     assert set(preview.cancel.texts) == set(preview.correction.texts) == {"en", "es"}
     web = dict(preview.correction.texts["en"])["web"]
     assert CORRECTION_PLACEHOLDER in web and "EXERCISE" in web
+    # The preview is the false alarm's own texts: sent in error, no danger, in both languages.
+    for drafted in (preview.cancel, preview.correction):
+        assert (
+            "sent in error" in dict(drafted.texts["en"])["web"]
+            and "no flood danger" in dict(drafted.texts["en"])["web"]
+        )
+        assert "se envió por error" in dict(drafted.texts["es"])["web"]
     assert {c for c, _ in preview.cancel.texts["en"]} <= {
         "web",
         "email-subject",

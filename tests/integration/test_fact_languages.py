@@ -59,7 +59,7 @@ def test_a_draft_uses_each_languages_value_and_names_what_is_missing(core: App, 
     ]
     before = core.messages().draft(team["carla"], incident.id, "correction")
     text = spanish_texts(core, team["carla"], before.id)["mastodon"]
-    assert "sobre la Orden de Evacuación, the way out is Highway 49 south, not north." in text
+    assert "tenía un error: the way out is Highway 49 south, not north." in text
     shown = core.messages().show(team["carla"], before.id)
     findings = [f for v in shown.variants if v.lang == "es" for f in v.findings]
     assert {"CD120", "CD121"} <= {f.code for f in findings}  # approvers see it, on every Spanish variant it shows in
@@ -73,12 +73,14 @@ def test_a_draft_uses_each_languages_value_and_names_what_is_missing(core: App, 
     assert core.incidents().show(team["carla"], incident.id).missing_translations == []
     after = core.messages().draft(team["carla"], incident.id, "correction")
     texts = spanish_texts(core, team["carla"], after.id)
-    assert (
-        "sobre la Orden de Evacuación, la ruta de salida es la Carretera 49 Sur, no la 49 Norte." in texts["mastodon"]
-    )
+    assert "tenía un error: la ruta de salida es la Carretera 49 Sur, no la 49 Norte." in texts["mastodon"]
     assert "Zona 4 (Pine Ridge)" in texts["cap-headline"]
     view = core.messages().show(team["carla"], after.id)
     assert not [f for v in view.variants for f in v.findings if f.code in ("CD120", "CD121")]
+    assert not [f for v in view.variants for f in v.findings if f.code == "CD110"]  # the Spanish states correction@es
+    # The draft from before shows the English words in Spanish: against the facts now, it lacks the Spanish value.
+    stale = core.messages().show(team["carla"], before.id)
+    assert "CD110" in {f.code for v in stale.variants if v.lang == "es" and v.channel == "mastodon" for f in v.findings}
     english = {v.channel: v.text for v in view.variants if v.lang == "en"}
     assert "the way out is Highway 49 south, not north" in english["mastodon"]
 

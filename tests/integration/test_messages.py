@@ -239,9 +239,41 @@ def test_false_alarm_drafts_the_cancel_and_a_correction_ready_for_approval(core:
     assert cancel.state == correction.state == "submitted"
     fix = next(v for v in correction.variants if v.channel == "sms" and v.lang == "en")
     assert "the alert was sent in error" in fix.text
+    # The Hawaii lesson: both say, in both languages, that the warning was sent in error and that there is no
+    # danger, and neither tells people to keep acting on it.
+    assert core.incidents().get(team["carla"], inc.id).facts["false_alarm"] == "sent-in-error"
+    for m in (cancel, correction):
+        for v in m.variants:
+            if v.channel == "cap-instruction":
+                continue
+            said = {"en": ("sent in error", "no flood danger"), "es": ("se envió por error", "no hay peligro")}[v.lang]
+            assert all(s in v.text.casefold() for s in said), (m.type, v.channel, v.lang, v.text)
+            assert "high ground" not in v.text and "lugar alto" not in v.text, (m.type, v.channel, v.text)
     for m in (cancel, correction):
         messages.approve(team["ivan"], m.id, m.content_hash)
         assert messages.publish(team["carla"], m.id, confirm=f"PUBLISH LIVE {m.id}").state == "published"
+
+
+def test_a_correction_that_drops_what_was_wrong_or_a_cancel_that_drops_canceled_is_not_submitted(
+    core: App, team
+) -> None:  # type: ignore[no-untyped-def]
+    inc, _ = _published_alert(core, team)
+    messages = core.messages()
+    core.incidents().set_fact(team["carla"], inc.id, "correction", "the warning ends at 9:30 PM, not 7:30 PM")
+    fix = messages.draft(team["carla"], inc.id, "correction")
+    vague = messages.edit(team["carla"], fix.id, "wea-90", "es", "CORRECCIÓN al Aviso de Inundación. Vea las noticias.")
+    (finding,) = (f for v in vague.variants if v.channel == "wea-90" and v.lang == "es" for f in v.findings)
+    assert (finding.code, finding.severity) == ("CD110", "error")
+    with pytest.raises(UserError, match="wea-90/es: CD110"):
+        messages.submit(team["carla"], fix.id)
+    said = "CORRECCIÓN: the warning ends at 9:30 PM, not 7:30 PM."
+    assert messages.submit(team["carla"], messages.edit(team["carla"], fix.id, "wea-90", "es", said).id).state == (
+        "submitted"
+    )
+    cancel = messages.draft(team["carla"], inc.id, "cancel")
+    messages.edit(team["carla"], cancel.id, "sms", "en", "Mill County: roads may still be closed.")
+    with pytest.raises(UserError, match="sms/en: CD111"):
+        messages.submit(team["carla"], cancel.id)
 
 
 def test_false_alarm_needs_something_to_cancel_and_words_for_the_correction(core: App, team, clock) -> None:  # type: ignore[no-untyped-def]

@@ -458,6 +458,11 @@ def test_cli_cap_validate_reports_reasons() -> None:
 LONG = "      long: |\n        Mill County Emergency Management: a Flash"
 
 
+# Where flash-flood.yaml has its English alert's 'long' text, and its end: the bombs below are reported there.
+LONG_LINE = FLOOD.read_text()[: FLOOD.read_text().index(LONG)].count("\n") + 1
+END_LINE = len(FLOOD.read_text().splitlines()) + 1
+
+
 def in_template(bomb: str) -> str:
     """flash-flood with ``bomb`` as the first line of its English alert's 'long' text."""
     text = FLOOD.read_text()
@@ -481,38 +486,38 @@ PLAYBOOK_BOMBS: dict[str, tuple[Callable[[], str], tuple[int, int], str]] = {
     ),
     "YAML nested 50,000 deep": (
         lambda: FLOOD.read_text() + "deep: " + "[" * 50_000 + "]" * 50_000 + "\n",
-        (227, 26),
+        (END_LINE, 26),
         "YAML: nested more than 20 levels deep",
     ),
     'set s = "x" * 2000000000': (
         lambda: in_template('{% set s = "x" * 2000000000 %}'),
-        (108, 13),
+        (LONG_LINE, 13),
         "alert/en/long with the example facts: template stopped at a limit: '*' would build 2,000,000,000 characters",
     ),
     '"x" * 10**9': (
         lambda: in_template('{{ "x" * 10**9 }}'),
-        (108, 13),
+        (LONG_LINE, 13),
         "'*' would build 1,000,000,000 characters",
     ),
     "nested loops": (
         lambda: in_template('{% for a in "x" * 10000 %}{% for b in "x" * 10000 %}{% endfor %}{% endfor %}'),
-        (108, 13),
+        (LONG_LINE, 13),
         "loops ran more than 10,000 times",
     ),
     "nested loops over range()": (
         lambda: in_template("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}"),
-        (109, 13),
+        (LONG_LINE + 1, 13),
         "templates cannot call functions",
     ),
     "~ doubling": (
         lambda: in_template('{% set s = "ab" %}' + "{% set s = s ~ s %}" * 40),
-        (108, 13),
+        (LONG_LINE, 13),
         "'~' would build 16,384 characters",
     ),
-    "9**(9**9)": (lambda: in_template("{{ 9**(9**9) }}"), (108, 13), "a number has more than 20 digits"),
+    "9**(9**9)": (lambda: in_template("{{ 9**(9**9) }}"), (LONG_LINE, 13), "a number has more than 20 digits"),
     "template nested 500 deep": (
         lambda: in_template("{{ " + "(" * 500 + "1" + ")" * 500 + " }}"),
-        (109, 13),
+        (LONG_LINE + 1, 13),
         "template is nested more than 30 levels deep",
     ),
 }

@@ -228,7 +228,7 @@ def test_the_dialog_refuses_in_the_services_words_and_choices_have_their_labels(
     assert [level.combo.itemText(i) for i in range(level.combo.count())] == [
         "— choose —",
         "READY: be prepared to leave / LISTOS: esté preparado para salir",
-        "SET: pack now and be ready to leave / PREPARADOS: empaque y esté listo para salir",
+        "SET: pack now and be ready to leave / PREPARADOS: prepare sus cosas y esté listo para salir",
         "GO: leave now / YA: salga ahora",
     ]
     level.combo.setCurrentIndex(3)

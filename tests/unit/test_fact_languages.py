@@ -89,7 +89,7 @@ def test_the_missing_translations_of_an_incident_are_named_fact_by_fact() -> Non
 
 def test_the_spanish_correction_uses_the_spanish_value() -> None:
     variant = wildfire("correction", "es", WILDFIRE.example_facts(NOW))
-    assert "sobre la Orden de Evacuación, la ruta de salida es la Carretera 49 Sur, no la 49 Norte." in variant.text
+    assert "tenía un error: la ruta de salida es la Carretera 49 Sur, no la 49 Norte." in variant.text
     assert "the way out" not in variant.text
     assert not {"CD120", "CD121"} & set(codes(variant.findings))
 
@@ -97,9 +97,9 @@ def test_the_spanish_correction_uses_the_spanish_value() -> None:
 def test_a_spanish_correction_without_the_spanish_value_says_which_fact_lacks_it() -> None:
     variant = wildfire("correction", "es", ENGLISH_ONLY)
     # What was drafted before: the English stands in (a text rather than none in an emergency), and is named.
-    assert "sobre la Orden de Evacuación, the way out is Highway 49 south, not north." in variant.text
+    assert "tenía un error: the way out is Highway 49 south, not north." in variant.text
     missing = [f for f in variant.findings if f.code == "CD121"]
-    assert [f.severity for f in missing] == ["warning", "warning"]
+    assert [f.severity for f in missing] == ["warning", "warning", "warning"]  # zone, route (in correction), correction
     said = " | ".join(f.message for f in missing)
     shows = "this text shows 'the way out is Highway 49 south, not north'"
     assert f"fact correction has no es value (Spanish): {shows}" in said
@@ -112,11 +112,27 @@ def test_a_spanish_correction_without_the_spanish_value_says_which_fact_lacks_it
 def test_writing_the_spanish_by_hand_clears_the_named_fact() -> None:
     variant = wildfire("correction", "es", ENGLISH_ONLY)
     fixed = variant.text.replace("the way out is Highway 49 south, not north", "la salida es la Carretera 49 Sur")
+    fixed = fixed.replace("Zone 4 (Pine Ridge)", "Zona 4 (Pine Ridge)")
     ctx_values = parse_values(WILDFIRE, ENGLISH_ONLY, LA)
     from crisisdesk.domain.messages import lint_context
 
     ctx = lint_context(WILDFIRE, "correction", "es", ctx_values, mode="live", tz=LA)
     assert not {"CD120", "CD121"} & set(codes(lint(fixed, Channel.MASTODON, "es", ctx)))
+
+
+def test_a_spanish_correction_must_state_the_spanish_value_when_there_is_one() -> None:
+    from crisisdesk.domain.messages import lint_context
+
+    with_spanish = parse_values(WILDFIRE, WILDFIRE.example_facts(NOW), LA)
+    ctx = lint_context(WILDFIRE, "correction", "es", with_spanish, mode="live", tz=LA)
+    assert ctx.corrected == ("la ruta de salida es la Carretera 49 Sur, no la 49 Norte",)
+    english_words = wildfire("correction", "es", ENGLISH_ONLY).text
+    assert "CD110" in codes(lint(english_words, Channel.MASTODON, "es", ctx))
+    # Without a Spanish value, the English one stands in, and the text that shows it states it (CD121 names it).
+    only_english = parse_values(WILDFIRE, ENGLISH_ONLY, LA)
+    ctx = lint_context(WILDFIRE, "correction", "es", only_english, mode="live", tz=LA)
+    assert ctx.corrected == ("the way out is Highway 49 south, not north",)
+    assert "CD110" not in codes(lint(english_words, Channel.MASTODON, "es", ctx))
 
 
 def test_the_english_variant_is_unchanged_by_the_spanish_values() -> None:
