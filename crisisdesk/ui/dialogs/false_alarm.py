@@ -112,7 +112,7 @@ class FalseAlarmDialog(QDialog):
         self.references = plain_label("Messages the cancel and the correction refer to")
         layout.addWidget(self.references)
 
-        said = QLabel("What was &wrong? The public correction says this, in every language:")
+        said = QLabel("What was &wrong? The public correction says this (in the playbook's first language):")
         said.setTextFormat(Qt.TextFormat.PlainText)
         self.fact = QLineEdit()
         self.fact.setAccessibleName("What was wrong")
