@@ -147,6 +147,7 @@ def test_a_communicator_opens_an_exercise_incident_through_the_dialog_and_its_fa
     assert dialog.ok_button.text() == "Open EXERCISE incident"
     assert isinstance(form.editors["area"], AreaEditor) and isinstance(form.editors["expires"], DateTimeEditor)
     assert isinstance(form.editors["info_url"], LineEditor)
+    assert "false_alarm" not in form.editors  # set by False alarm… alone, never typed into a form
     assert form.missing() == ["area", "expires", "info_url", "phone"]
     assert "4 required fact(s) still empty" in dialog.form_state.text()
     area = form.editors["area"]

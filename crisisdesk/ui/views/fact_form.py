@@ -305,6 +305,8 @@ class FactForm(QWidget):
         grid.setColumnStretch(0 if labels_above else 1, 1)
         row = 0
         for name, fact in playbook.facts.items():
+            if fact.role == "false-alarm":
+                continue  # set by False alarm… alone (its texts then say sent in error), never by hand in a form
             # A translated fact has an editor per language, each labelled with its language; the others, one.
             langs = playbook.languages if translated and fact.translated else [main]
             for lang in langs:
