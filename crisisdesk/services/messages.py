@@ -428,17 +428,19 @@ class MessageService:
             raise UserError(f"nothing unexpired has been published on {incident_id}: there is nothing to cancel")
         playbook = self.incidents.playbooks.get(incident.playbook_id)
         what_was_wrong = playbook.correction_fact() or "correction"
-        for lang, text in (translations or {}).items():
+        # Every refusal before anything is recorded: a refused false alarm changes nothing.
+        for lang in translations or {}:
             if lang not in playbook.languages[1:]:
                 others = ", ".join(playbook.languages[1:]) or "none"
                 raise UserError(f"the playbook has no second language {lang!r} (its other languages: {others})")
+        if not correction and what_was_wrong not in incident.facts:
+            raise UserError("say what was wrong for the public correction: --correction 'the alert was sent in error'")
+        for lang, text in (translations or {}).items():
             if text.strip():
                 key = fact_key(what_was_wrong, lang, playbook.main_language)
                 self.incidents.set_fact(actor, incident_id, key, text)
         if correction:
             self.incidents.set_fact(actor, incident_id, what_was_wrong, correction)
-        elif what_was_wrong not in incident.facts:
-            raise UserError("say what was wrong for the public correction: --correction 'the alert was sent in error'")
         flag = playbook.false_alarm_fact()
         if flag is not None and incident.facts.get(flag[0]) != flag[1]:
             # The cancel and the correction then say the alert was sent in error (the playbook's false-alarm texts).

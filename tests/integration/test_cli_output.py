@@ -160,7 +160,9 @@ def test_a_false_alarm_says_what_was_wrong_in_each_language(cli_as: CliRun, core
     code, out, err = cli_as("carla", "incident", "false-alarm", inc, "--correction", "x", "--correction-in", "fr=y")
     no_fr = "the playbook has no second language 'fr' (its other languages: es)"
     assert (code, err) == (2, f"crisisdesk: error: {no_fr}\n")
-    assert "correction" not in core.incidents().get(team["vic"], inc).facts  # refused before anything was set
+    code, out, err = cli_as("carla", "incident", "false-alarm", inc, "--correction-in", "es=y")  # no English
+    assert code == 2 and "say what was wrong for the public correction" in err
+    assert not any(k.startswith("correction") for k in core.incidents().get(team["vic"], inc).facts)  # nothing set
     wrong, mal = "the warning was for Elm Creek", "el aviso era para Elm Creek"
     code, out, err = cli_as(
         "carla", "incident", "false-alarm", inc, "--correction", wrong, "--correction-in", f"es={mal}", "-q"
