@@ -124,43 +124,46 @@ def contrast_ratio(a: QColor, b: QColor) -> float:
 # -- the two palettes the console is drawn and checked with ---------------------------------------------------
 
 
-def light_palette() -> QPalette:
+def _palette(roles: dict[QPalette.ColorRole, str]) -> QPalette:
     p = QPalette()
-    roles = {
-        QPalette.ColorRole.Window: "#efefef",
-        QPalette.ColorRole.WindowText: "#1a1a1a",
-        QPalette.ColorRole.Base: "#ffffff",
-        QPalette.ColorRole.AlternateBase: "#f5f5f5",
-        QPalette.ColorRole.Text: "#1a1a1a",
-        QPalette.ColorRole.Button: "#e6e6e6",
-        QPalette.ColorRole.ButtonText: "#1a1a1a",
-        QPalette.ColorRole.Highlight: "#1f5fa8",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.ToolTipBase: "#ffffdc",
-        QPalette.ColorRole.ToolTipText: "#1a1a1a",
-        QPalette.ColorRole.PlaceholderText: "#6b6b6b",
-    }
     for role, colour in roles.items():
         p.setColor(role, QColor(colour))
     return p
+
+
+def light_palette() -> QPalette:
+    return _palette(
+        {
+            QPalette.ColorRole.Window: "#efefef",
+            QPalette.ColorRole.WindowText: "#1a1a1a",
+            QPalette.ColorRole.Base: "#ffffff",
+            QPalette.ColorRole.AlternateBase: "#f5f5f5",
+            QPalette.ColorRole.Text: "#1a1a1a",
+            QPalette.ColorRole.Button: "#e6e6e6",
+            QPalette.ColorRole.ButtonText: "#1a1a1a",
+            QPalette.ColorRole.Highlight: "#1f5fa8",
+            QPalette.ColorRole.HighlightedText: "#ffffff",
+            QPalette.ColorRole.ToolTipBase: "#ffffdc",
+            QPalette.ColorRole.ToolTipText: "#1a1a1a",
+            QPalette.ColorRole.PlaceholderText: "#6b6b6b",
+        }
+    )
 
 
 def dark_palette() -> QPalette:
-    p = QPalette()
-    roles = {
-        QPalette.ColorRole.Window: "#2b2b2b",
-        QPalette.ColorRole.WindowText: "#ececec",
-        QPalette.ColorRole.Base: "#1e1e1e",
-        QPalette.ColorRole.AlternateBase: "#262626",
-        QPalette.ColorRole.Text: "#ececec",
-        QPalette.ColorRole.Button: "#3a3a3a",
-        QPalette.ColorRole.ButtonText: "#ececec",
-        QPalette.ColorRole.Highlight: "#3d7fd0",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.ToolTipBase: "#3a3a3a",
-        QPalette.ColorRole.ToolTipText: "#ececec",
-        QPalette.ColorRole.PlaceholderText: "#9a9a9a",
-    }
-    for role, colour in roles.items():
-        p.setColor(role, QColor(colour))
-    return p
+    return _palette(
+        {
+            QPalette.ColorRole.Window: "#2b2b2b",
+            QPalette.ColorRole.WindowText: "#ececec",
+            QPalette.ColorRole.Base: "#1e1e1e",
+            QPalette.ColorRole.AlternateBase: "#262626",
+            QPalette.ColorRole.Text: "#ececec",
+            QPalette.ColorRole.Button: "#3a3a3a",
+            QPalette.ColorRole.ButtonText: "#ececec",
+            QPalette.ColorRole.Highlight: "#3d7fd0",
+            QPalette.ColorRole.HighlightedText: "#ffffff",
+            QPalette.ColorRole.ToolTipBase: "#3a3a3a",
+            QPalette.ColorRole.ToolTipText: "#ececec",
+            QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        }
+    )

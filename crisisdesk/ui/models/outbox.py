@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from crisisdesk.services.outbox import OutboxRow
-from crisisdesk.ui.models.deliveries import mode_words
+from crisisdesk.ui.models.deliveries import STATE_TINTS, mode_words
 from crisisdesk.ui.models.rows import RowsModel
 from crisisdesk.ui.palette import Tint
 
 COLUMNS = ("Row", "Message", "Channel", "Mode", "State", "Tries", "Receipt or reason", "Retraction")
-STATE_TINTS: dict[str, Tint] = {
-    "sent": "ok",
-    "failed": "warning",
-    "unknown": "warning",
-    "dead": "bad",
-    "sending": "busy",
-}
 
 
 def detail(row: OutboxRow) -> str:
