@@ -62,7 +62,22 @@ class FactEditor(QWidget):
         return self
 
 
-class LineEditor(FactEditor):
+class _LineBacked(FactEditor):
+    """An editor whose value is one line of text (``self.line``), whatever else it shows beside it."""
+
+    line: QLineEdit
+
+    def text(self) -> str:
+        return self.line.text().strip()
+
+    def set_text(self, value: str | None) -> None:
+        self.line.setText(value or "")
+
+    def focus_widget(self) -> QWidget:
+        return self.line
+
+
+class LineEditor(_LineBacked):
     def __init__(self, name: str, fact: Fact, placeholder: str) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
@@ -77,15 +92,6 @@ class LineEditor(FactEditor):
         elif fact.type is FactType.URL:
             self.line.setInputMethodHints(Qt.InputMethodHint.ImhUrlCharactersOnly)
         layout.addWidget(self.line)
-
-    def text(self) -> str:
-        return self.line.text().strip()
-
-    def set_text(self, value: str | None) -> None:
-        self.line.setText(value or "")
-
-    def focus_widget(self) -> QWidget:
-        return self.line
 
 
 class ChoiceEditor(FactEditor):
@@ -120,7 +126,7 @@ class ChoiceEditor(FactEditor):
         return self.combo
 
 
-class DateTimeEditor(FactEditor):
+class DateTimeEditor(_LineBacked):
     """A date and time on the incident's wall clock: typed (2026-11-22 21:30) or its date picked from a calendar,
     with how it reads in the incident's zone beside it, so a slip (AM for PM, the wrong day) shows at once.
 
@@ -185,15 +191,6 @@ class DateTimeEditor(FactEditor):
         else:
             self.reading.setText(moment.astimezone(zone(self.tz_name)).strftime("= %A %d %B %Y, %H:%M %Z"))
         self.changed.emit()
-
-    def text(self) -> str:
-        return self.line.text().strip()
-
-    def set_text(self, value: str | None) -> None:
-        self.line.setText(value or "")
-
-    def focus_widget(self) -> QWidget:
-        return self.line
 
 
 class AreaEditor(FactEditor):
@@ -377,8 +374,7 @@ class FactForm(QWidget):
         legend.setStyleSheet(palette.text_style("muted", bold=False))
         grid.addWidget(legend, row, 0 if labels_above else 1, 1, 2 if labels_above else 1)
         grid.setRowStretch(row + 1, 1)
-        for name in self.editors:
-            self._check(name, emit=False)
+        self._check_all()
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -420,7 +416,18 @@ class FactForm(QWidget):
             notice.setVisible(bool(said))
 
     def _check(self, name: str, *, emit: bool = True) -> None:
+        self._check_one(name)
+        self._name_missing_translations()  # a value in one language changes what the others miss
+        if emit:
+            self.checked.emit()
+
+    def _check_all(self) -> None:
+        """Every editor's problem, then the missing translations once (they are the whole form's, not a fact's)."""
+        for name in self.editors:
+            self._check_one(name)
         self._name_missing_translations()
+
+    def _check_one(self, name: str) -> None:
         text = self.editors[name].text()
         problem = fact_problem(self.playbook, name, text, zone(self.tz_name))
         label = self.problem_labels[name]
@@ -432,8 +439,6 @@ class FactForm(QWidget):
             label.setMinimumHeight(label.heightForWidth(max(int(self.width() * 0.6), 300)))
         if name in self.set_buttons:
             self.set_buttons[name].setEnabled(bool(text) and not problem and text != self.recorded.get(name))
-        if emit:
-            self.checked.emit()
 
     def _set(self, name: str) -> None:
         text = self.editors[name].text()
@@ -448,5 +453,4 @@ class FactForm(QWidget):
             if editor.text() == (before or "") and now != before:
                 editor.set_text(now)
         self.recorded = dict(recorded)
-        for name in self.editors:
-            self._check(name, emit=False)
+        self._check_all()
