@@ -10,8 +10,10 @@ from crisisdesk.ui import palette
 from crisisdesk.ui.models.deliveries import mode_words
 from crisisdesk.ui.models.rows import AnyIndex, RowsModel
 
-COLUMNS = ("Name", "Mode", "Kind", "Where it goes", "Secret", "Retraction")
+COLUMNS = ("Name", "Mode", "Kind", "Where it goes", "Secret", "Can retract")
 MODE = COLUMNS.index("Mode")
+SECRET = COLUMNS.index("Secret")
+RETRACT = COLUMNS.index("Can retract")
 
 
 def where_it_goes(account: Account) -> str:
@@ -20,8 +22,7 @@ def where_it_goes(account: Account) -> str:
 
 
 def secret_words(account: Account) -> str:
-    label = account.spec.secret_label
-    return f"{label.split(' (')[0]}: in the keyring" if label else "none needed"
+    return "in the keyring" if account.spec.secret_label else "none needed"
 
 
 class AccountsModel(RowsModel[Account]):
@@ -34,8 +35,15 @@ class AccountsModel(RowsModel[Account]):
             row.kind.value,
             where_it_goes(row),
             secret_words(row),
-            "can retract" if row.spec.retract is None else f"cannot retract: {row.spec.retract}",
+            "yes" if row.spec.retract is None else "no",
         )
+
+    def tooltip(self, row: Account, column: int) -> str | None:
+        if column == SECRET and row.spec.secret_label:
+            return f"Its {row.spec.secret_label} is kept in this computer's keyring, never in the database"
+        if column == RETRACT:
+            return "A sent message can be taken back" if row.spec.retract is None else f"No: {row.spec.retract}"
+        return self.cells(row)[column]
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # The mode cell is bold and in the mode's text colour, beside its words and shape.

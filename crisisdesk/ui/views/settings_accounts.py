@@ -84,7 +84,7 @@ class AddAccountDialog(_Form):
         self.kind = QComboBox()
         self.kind.setAccessibleName("Channel kind")
         for kind in AccountKind:
-            self.kind.addItem(kind.value, kind)
+            self.kind.addItem(kind.value, kind.value)
         self.form.addRow("Kind", self.kind)
         self.kind_help = plain_label(name="What this kind does", state="muted")
         self.form.addRow("", self.kind_help)
@@ -105,6 +105,9 @@ class AddAccountDialog(_Form):
             self.modes.addButton(button)
             modes.addWidget(button)
         self.live_warning = plain_label(LIVE_WARNING, name="LIVE warning", state="live")
+        loud = self.live_warning.font()
+        loud.setPointSizeF(loud.pointSizeF() * 1.15)
+        self.live_warning.setFont(loud)
         self.live_confirm = QCheckBox("Yes, this account is LIVE: it reaches the public")
         self.live_confirm.setAccessibleName("Confirm this account is LIVE")
         modes.addWidget(self.live_warning)
@@ -130,12 +133,10 @@ class AddAccountDialog(_Form):
         self._mode_changed()
 
     def chosen_kind(self) -> AccountKind:
-        kind = self.kind.currentData()
-        assert isinstance(kind, AccountKind)
-        return kind
+        return AccountKind(str(self.kind.currentData()))
 
     def choose_kind(self, kind: AccountKind) -> None:
-        self.kind.setCurrentIndex(self.kind.findData(kind))
+        self.kind.setCurrentIndex(self.kind.findData(kind.value))
 
     def _kind_changed(self) -> None:
         kind = self.chosen_kind()
@@ -240,7 +241,7 @@ class AccountsPage(QWidget):
         layout.addWidget(self.keyring_line)
 
         self.model = AccountsModel(parent=self)
-        self.table = row_table(self.model, (150, 110, 80, 0, 170, 170), 3)
+        self.table = row_table(self.model, (150, 110, 80, 0, 120, 90), 3)
         self.table.setAccessibleName("Channel accounts")
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         layout.addWidget(self.table, 1)

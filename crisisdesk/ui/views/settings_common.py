@@ -21,7 +21,7 @@ def plain_label(text: str = "", *, name: str, state: palette.State | None = None
     label.setAccessibleName(name)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if state is not None:
-        label.setStyleSheet(palette.text_style(state))
+        label.setStyleSheet(palette.text_style(state, bold=state != "muted"))
     return label
 
 

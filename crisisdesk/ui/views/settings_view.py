@@ -60,7 +60,9 @@ class SettingsView(QWidget):
         self.list.setAccessibleName("Settings pages")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setMaximumWidth(190)
+        self.list.setSpacing(3)
         layout.addWidget(self.list)
+        layout.addSpacing(8)
         right = QVBoxLayout()
         self.title = QLabel()
         self.title.setAccessibleName("Settings page")
@@ -177,15 +179,16 @@ class WorkstationPage(QWidget):
         row.addWidget(self.idle)
         row.addWidget(self.save)
         row.addStretch(1)
-        form.addRow("Lock when idle for", row)
-        form.addRow(
-            "",
+        idle = QVBoxLayout()
+        idle.addLayout(row)
+        idle.addWidget(
             plain_label(
                 "0 never locks. A change takes effect the next time the console starts.",
                 name="About the idle lock",
                 state="muted",
-            ),
+            )
         )
+        form.addRow("Lock when idle for", idle)
         actor = session.actor
         self.signed_in = plain_label(f"{actor.name} ({roles_text(actor)})", name="Signed in")
         form.addRow("Signed in", self.signed_in)
