@@ -17,10 +17,12 @@ from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.ui.dialogs.sign_in import LoginDialog
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
+from crisisdesk.ui.views.settings_accounts import AccountsPage
 from crisisdesk.ui.views.settings_people import PeoplePage
 from crisisdesk.ui.views.settings_view import ACCOUNTS, PEOPLE, WORKSTATION, SettingsView, WorkstationPage
 from crisisdesk.ui.watcher import Watcher
 from tests.conftest import person
+from tests.ui.test_window import unnamed_controls
 
 
 def settings(qtbot: QtBot, core: App, who: Actor) -> SettingsView:
@@ -219,3 +221,29 @@ def test_pages_are_built_when_first_shown_and_others_can_be_added(qtbot: QtBot, 
     view.show_page(PEOPLE)
     view.show_page("Rules")
     assert built == ["rules"]  # once
+
+
+def test_every_control_of_the_settings_pages_has_an_accessible_name(qtbot: QtBot, core: App, admin: Actor) -> None:
+    view = settings(qtbot, core, admin)
+    for title in view.titles:
+        view.show_page(title)
+    people = view.page(PEOPLE)
+    assert isinstance(people, PeoplePage)
+    people.select("alice")
+    people.add()
+    people.reset_password()
+    people.disable()
+    accounts = view.page(ACCOUNTS)
+    assert isinstance(accounts, AccountsPage)
+    accounts.select("public-page")
+    accounts.add()
+    accounts.remove()
+    windows = [view, people.add_dialog, people.reset_dialog, people.confirm, accounts.add_dialog, accounts.confirm]
+    assert all(w is not None for w in windows)
+    assert [name for w in windows if w is not None for name in unnamed_controls(w)] == []
+    # Every kind's form, too.
+    dialog = accounts.add_dialog
+    assert dialog is not None
+    for i in range(dialog.kind.count()):
+        dialog.kind.setCurrentIndex(i)
+        assert unnamed_controls(dialog) == [], dialog.kind.currentText()

@@ -169,6 +169,7 @@ class WorkstationPage(QWidget):
         self.idle.setRange(0, IDLE_LOCK_MAX_MINUTES)
         self.idle.setSuffix(" min")
         self.idle.setSpecialValueText("never")
+        self.idle.lineEdit().setAccessibleName("Idle lock in minutes (0: never)")
         self.idle.setEnabled(self.admin)
         self.save = QPushButton("Save idle lock")
         self.save.setAccessibleName("Save idle lock")
