@@ -6,7 +6,9 @@ reason shown; no usable keyring said in one line; read-only for non-admins."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import keyring
@@ -29,6 +31,7 @@ from crisisdesk.ui.views.settings_view import ACCOUNTS, SettingsView
 from crisisdesk.ui.watcher import Watcher
 from tests.conftest import person
 from tests.support.http_servers import ReceiverState, webhook_receiver
+from tests.ui.heartbeat import Heartbeat
 
 SECRET = "hmac-Kestrel-4417-never-in-sqlite"
 
@@ -215,3 +218,56 @@ def test_a_non_admin_sees_accounts_read_only_and_may_test(qtbot: QtBot, core: Ap
     assert page.test_button.isEnabled()
     page.test_button.click()
     assert page.answer.text().startswith("public-page: connection works.")
+
+
+class _HeldAnswer(BaseHTTPRequestHandler):
+    """A receiver that answers only when the test lets it: a network slower than any window may wait for."""
+
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        self.release.wait(30)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_test_connection_waits_for_the_network_off_the_gui_thread(qtbot: QtBot, core: App, admin: Actor) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HeldAnswer)
+    _HeldAnswer.release.clear()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    tasks = Tasks(core, synchronous=False)
+    try:
+        core.channels().add(admin, "webhook", "slow-hook", settings=[f"url={url}"], secret="k")
+        view = SettingsView(Session(core=core, actor=admin, tasks=tasks, watcher=Watcher(core)))
+        qtbot.addWidget(view)
+        view.show()
+        page = view.show_page(ACCOUNTS)
+        assert isinstance(page, AccountsPage)
+        qtbot.waitUntil(lambda: page.loaded, timeout=10_000)
+        page.select("slow-hook")
+        with Heartbeat() as heart:
+            page.test_button.click()
+            assert page.answer.text() == "slow-hook: testing…" and not page.test_button.isEnabled()
+            beats = heart.beats
+            # The window keeps beating while the channel has not answered.
+            qtbot.waitUntil(lambda: heart.beats >= beats + 20, timeout=10_000)
+            assert page.answer.text() == "slow-hook: testing…"
+            _HeldAnswer.release.set()
+            qtbot.waitUntil(lambda: "connection works" in page.answer.text(), timeout=10_000)
+        assert (
+            page.answer.text()
+            == f"slow-hook: connection works. {url} answers (HTTP 200); the signing key is checked by the receiver"
+        )
+        assert page.test_button.isEnabled()
+        assert heart.longest < 0.05, heart.report()
+    finally:
+        _HeldAnswer.release.set()
+        tasks.stop()
+        server.shutdown()
+        server.server_close()

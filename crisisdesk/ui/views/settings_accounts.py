@@ -334,7 +334,7 @@ class AccountsPage(QWidget):
             return
         name, actor = account.name, self.session.actor
         self.test_button.setEnabled(False)
-        self.answer.say(f"Testing {name}…", "muted")
+        self.answer.say(f"{name}: testing…", "muted")
         self.session.tasks.run(
             lambda app: app.channels().test(actor, name),
             lambda detail: self.answer.say(f"{name}: connection works. {detail}", "ok"),
