@@ -210,3 +210,24 @@ def test_disable_and_enable_replay_into_the_same_tables(core: App, admin: Actor)
     report = core.audit.verify(deep=True)
     assert report.projections is not None and report.projections.total == 1
     assert report.projections.disagreements[0].table == "users"
+
+
+def test_a_disabled_approvers_approval_stops_counting_until_they_are_enabled(core: App, admin: Actor) -> None:
+    from tests.integration.outbox_helpers import add_team, open_incident
+
+    team = add_team(core, admin)
+    messages = core.messages()
+    incident = open_incident(core, team)
+    core.incidents().step_done(team["carla"], incident, 1)
+    view = messages.draft(team["carla"], incident, "alert")
+    messages.set_targets(team["carla"], view.id, ["public-page"])
+    view = messages.submit(team["carla"], view.id)
+    messages.approve(team["ivan"], view.id, view.content_hash)
+    assert messages.show(admin, view.id).verdict.ok
+    core.people.disable(admin, "ivan")
+    assert core.people.actor("ivan").roles == frozenset()
+    assert not messages.show(admin, view.id).verdict.ok
+    with pytest.raises(UserError):
+        messages.publish(team["carla"], view.id, confirm=f"PUBLISH LIVE {view.id}")
+    core.people.enable(admin, "ivan")
+    assert messages.show(admin, view.id).verdict.ok
