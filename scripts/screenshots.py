@@ -41,6 +41,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from crisisdesk.app import App
 from crisisdesk.credentials import MemorySecrets
+from crisisdesk.domain.accounts import AccountKind
 from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Role
@@ -55,6 +56,9 @@ from crisisdesk.ui.views.composer import Composer
 from crisisdesk.ui.views.deliveries import DeliveriesView
 from crisisdesk.ui.views.fact_form import AreaEditor, DateTimeEditor, LineEditor
 from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, MONITOR, OUTBOX, MainWindow
+from crisisdesk.ui.views.settings_accounts import AccountsPage
+from crisisdesk.ui.views.settings_people import PeoplePage
+from crisisdesk.ui.views.settings_view import ACCOUNTS, PEOPLE, WORKSTATION, SettingsView, WorkstationPage
 
 REPO = Path(__file__).resolve().parents[1]
 DEADLINE_S = 90.0  # for one view to load: the playbook library's first load renders every template
@@ -114,6 +118,15 @@ PICTURES = (
     "false-alarm-exercise",
     "false-alarm-exercise-confirmed",
     "audit",
+    "settings-people",
+    "settings-people-dark",
+    "settings-people-read-only",
+    "settings-people-add",
+    "settings-accounts",
+    "settings-accounts-dark",
+    "settings-accounts-add-live",
+    "settings-accounts-add-dark",
+    "settings-workstation",
 )
 
 
@@ -605,6 +618,85 @@ def false_alarm_exercise(console: Console, sample: Sample) -> None:
     console.close(window)
 
 
+def settings_pages(console: Console, sample: Sample, app: QApplication) -> None:
+    """Settings, as alice (an admin) and carla (read-only), in the light and the dark palette; dana was added
+    and then disabled, and the county webhook's connection was tested."""
+    people = console.core.people
+    people.add(sample.admin, "dana", [Role.VIEWER], "dana password", display_name="Dana Okafor")
+    people.disable(sample.admin, "dana")
+    try:
+        settings_as_admin(console, "")
+        app.setPalette(palette.dark_palette())
+        settings_as_admin(console, "-dark")
+    finally:
+        app.setPalette(palette.light_palette())
+    window = console.window("carla")
+    view = SettingsView(window.session)
+    view.resize(1180, 480)
+    view.show()
+    page = view.show_page(PEOPLE)
+    assert isinstance(page, PeoplePage)
+    console.settle("the people, read-only", lambda: page.loaded)
+    page.select("dana")
+    console.picture(view, "settings-people-read-only")
+    console.close(view)
+    console.close(window)
+
+
+def settings_as_admin(console: Console, suffix: str) -> None:
+    window = console.window(ADMIN)
+    view = SettingsView(window.session)
+    view.resize(1180, 560)
+    view.show()
+    page = view.show_page(PEOPLE)
+    assert isinstance(page, PeoplePage)
+    console.settle("the people", lambda: page.loaded)
+    page.select("carla")
+    page.role_checks[Role.ADMIN].click()
+    page.role_checks[Role.ADMIN].click()  # granted, then revoked: the line says what the last change did
+    console.settle("carla's roles", lambda: not page.role_checks[Role.ADMIN].isChecked())
+    console.picture(view, f"settings-people{suffix}")
+    accounts = view.show_page(ACCOUNTS)
+    assert isinstance(accounts, AccountsPage)
+    console.settle("the channel accounts", lambda: accounts.loaded)
+    accounts.select("county-hook")
+    accounts.test()
+    console.settle("the county webhook's test", lambda: "county-hook:" in accounts.answer.text())
+    console.picture(view, f"settings-accounts{suffix}")
+    accounts.add()
+    dialog = accounts.add_dialog
+    assert dialog is not None
+    dialog.choose_kind(AccountKind.WEBHOOK)
+    type_text(dialog.name, "state-eoc-hook")
+    type_text(dialog.fields["url"], "https://eoc.state.example/hooks/county")
+    type_text(dialog.secret, "sample signing key")
+    dialog.live.setChecked(True)
+    dialog.resize(680, dialog.sizeHint().height())
+    console.settle("the add-account form", dialog.isVisible)
+    console.picture(dialog, "settings-accounts-add-dark" if suffix else "settings-accounts-add-live")
+    dialog.reject()
+    if not suffix:
+        view.show_page(PEOPLE)
+        page.add()
+        add = page.add_dialog
+        assert add is not None
+        type_text(add.name, "omar")
+        type_text(add.display_name, "Omar Haddad")
+        add.roles[Role.APPROVER].setChecked(True)
+        type_text(add.password, "a first password")
+        type_text(add.again, "a first passwort")
+        add.ok_button.click()
+        console.settle("the add-person form's refusal", add.error.isVisible)
+        console.picture(add, "settings-people-add")
+        add.reject()
+        workstation = view.show_page(WORKSTATION)
+        assert isinstance(workstation, WorkstationPage)
+        console.settle("this workstation", lambda: workstation.loaded)
+        console.picture(view, "settings-workstation")
+    console.close(view)
+    console.close(window)
+
+
 def quiet_qt(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     """Qt's warnings on stderr, but for the offscreen platform's notice that it cannot resize windows itself."""
     if "propagateSizeHints" not in message:
@@ -665,6 +757,7 @@ def draw(out: Path) -> list[str]:
             light_and_dark(console, sample, app)
             false_alarm_exercise(console, sample)
             audit(console)
+            settings_pages(console, sample, app)
         finally:
             for widget in QApplication.topLevelWidgets():
                 if isinstance(widget, MainWindow):

@@ -68,7 +68,8 @@ def cmd_users_list(ctx: Context) -> int:
     width = max([4, *(len(p.name) for p in people)])
     ctx.out(f"{'NAME':<{width}}  ROLES")
     for p in people:
-        ctx.out(f"{p.name:<{width}}  {', '.join(p.roles) or '-'}")
+        state = "  (disabled: cannot sign in)" if p.disabled else ""
+        ctx.out(f"{p.name:<{width}}  {', '.join(p.roles) or '-'}{state}")
     return EXIT_OK
 
 
@@ -91,6 +92,32 @@ def cmd_users_revoke(ctx: Context) -> int:
     return _change_roles(ctx, grant=False)
 
 
+def cmd_users_disable(ctx: Context) -> int:
+    changed = ctx.app().people.disable(ctx.actor(), ctx.args.name)
+    ctx.out(
+        f"{ctx.args.name}: disabled; they cannot sign in, and their past stays in the log"
+        if changed
+        else f"{ctx.args.name}: already disabled"
+    )
+    return EXIT_OK
+
+
+def cmd_users_enable(ctx: Context) -> int:
+    changed = ctx.app().people.enable(ctx.actor(), ctx.args.name)
+    ctx.out(f"{ctx.args.name}: enabled; they may sign in again" if changed else f"{ctx.args.name}: not disabled")
+    return EXIT_OK
+
+
+def cmd_users_reset_password(ctx: Context) -> int:
+    actor = ctx.actor()
+    if not ctx.args.password_stdin:
+        raise UserError("give the new password on standard input with --password-stdin")
+    password = read_password_stdin(ctx.stdin)
+    ctx.app().people.reset_password(actor, ctx.args.name, password)
+    ctx.out(f"{ctx.args.name}: password reset; the old one no longer works")
+    return EXIT_OK
+
+
 def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p = command(sub, "init", "create the database, this workstation's identity and the first admin", cmd_init)
     p.add_argument("--admin", required=True, metavar="NAME", help="the first admin's user name")
@@ -111,3 +138,10 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
         p = command(users_sub, verb, f"{verb} roles", handler)
         p.add_argument("name", metavar="NAME")
         p.add_argument("--role", action="append", required=True, metavar="ROLE", help=f"repeatable; {roles_help}")
+    p = command(users_sub, "disable", "stop a person signing in (their past stays in the log)", cmd_users_disable)
+    p.add_argument("name", metavar="NAME")
+    p = command(users_sub, "enable", "let a disabled person sign in again", cmd_users_enable)
+    p.add_argument("name", metavar="NAME")
+    p = command(users_sub, "reset-password", "give a person a new password", cmd_users_reset_password)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")

@@ -33,6 +33,10 @@ class SecretStore(Protocol):
 
     def delete(self, account_id: str) -> None: ...
 
+    def refusal(self) -> str | None:
+        """Why this store will not keep a secret now, with what to do (None: it will)."""
+        ...
+
     def log_head(self, database: str) -> LogHead | None:
         """The head last recorded for the database at this (resolved) path, or None."""
         ...
@@ -98,15 +102,21 @@ class KeyringSecrets:
         self.allow_insecure = allow_insecure if allow_insecure is not None else os.environ.get(INSECURE_ENV) == "1"
         self._checked = False
 
-    def _check(self) -> None:
-        if self._checked:
-            return
+    def refusal(self) -> str | None:
         reason = insecure_reason(keyring.get_keyring())
         if reason and not self.allow_insecure:
-            raise UserError(
+            return (
                 f"crisisdesk will not store a secret: {reason}. To accept this anyway, set "
                 f"{INSECURE_ENV}=1 or pass --allow-insecure-keyring"
             )
+        return None
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        refused = self.refusal()
+        if refused:
+            raise UserError(refused)
         self._checked = True
 
     def get(self, account_id: str) -> str | None:
@@ -167,6 +177,9 @@ class MemorySecrets:
 
     def delete(self, account_id: str) -> None:
         self._secrets.pop(account_id, None)
+
+    def refusal(self) -> str | None:
+        return None
 
     def log_head(self, database: str) -> LogHead | None:
         return self._heads.get(database)

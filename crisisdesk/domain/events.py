@@ -33,6 +33,8 @@ class Kind:
     PASSWORD_SET = "user.password_set"  # noqa: S105 - an event kind
     ROLE_GRANTED = "user.role_granted"
     ROLE_REVOKED = "user.role_revoked"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
     LOGIN_FAILED = "auth.login_failed"
     SESSION_STARTED = "auth.session_started"
     ACCESS_DENIED = "access.denied"
@@ -67,6 +69,7 @@ class Kind:
     FALSE_ALARM_DECLARED = "incident.false_alarm_declared"
     FALSE_ALARM_CORRECTED = "incident.false_alarm_corrected"
     AGENCY_SET = "settings.agency_set"
+    IDLE_LOCK_SET = "settings.idle_lock_set"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -76,6 +79,8 @@ KIND_LABELS: dict[str, str] = {
     Kind.PASSWORD_SET: "Password set",
     Kind.ROLE_GRANTED: "Role granted",
     Kind.ROLE_REVOKED: "Role revoked",
+    Kind.USER_DISABLED: "Person disabled",
+    Kind.USER_ENABLED: "Person enabled again",
     Kind.LOGIN_FAILED: "Sign-in failed",
     Kind.SESSION_STARTED: "Signed in",
     Kind.ACCESS_DENIED: "Action refused",
@@ -110,6 +115,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.FALSE_ALARM_DECLARED: "False alarm declared",
     Kind.FALSE_ALARM_CORRECTED: "False alarm corrected on every channel",
     Kind.AGENCY_SET: "Agency settings changed",
+    Kind.IDLE_LOCK_SET: "Idle lock changed",
 }
 
 

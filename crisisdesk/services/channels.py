@@ -139,6 +139,11 @@ class ChannelService:
                 )
         return made
 
+    def secret_store_refusal(self) -> str | None:
+        """Why no secret can be stored now (no usable OS keyring), with what to do; None when one can. The secret
+        is then refused, never kept anywhere else."""
+        return self.secrets.refusal()
+
     def accounts(self, actor: Actor) -> list[Account]:
         require(self.db, self.log, actor, Permission.READ, "list channels")
         return self.active()

@@ -15,7 +15,8 @@ from crisisdesk.store.ledger import Ledger
 
 def current_actor(db: Database, name: str) -> Actor:
     """``name`` with the roles the admin events give them now: a revocation takes effect in open sessions at once,
-    and a role row inserted into the table without its event grants nothing."""
+    and a role row inserted into the table without its event grants nothing. A disabled person holds no role (the
+    ledger says so), so a session left open when they were disabled can do nothing more."""
     known = {r.value for r in Role}
     return Actor(name=name, roles=frozenset(Role(r) for r in Ledger(db.conn).roles(name) if r in known))
 

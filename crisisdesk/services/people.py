@@ -22,6 +22,7 @@ SYSTEM = "system"
 MAX_WORKSTATION_NAME = 100
 IDLE_LOCK_KEY = "idle_lock_minutes"
 IDLE_LOCK_DEFAULT_MINUTES = 15
+IDLE_LOCK_MAX_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,11 @@ class Person:
     roles: tuple[str, ...]
     created_at: str
     created_by: str
+    disabled_at: str | None = None  # when they were disabled (None: they may sign in)
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -39,6 +45,8 @@ class Person:
             "roles": list(self.roles),
             "created_at": self.created_at,
             "created_by": self.created_by,
+            "disabled": self.disabled,
+            "disabled_at": self.disabled_at,
         }
 
 
@@ -102,6 +110,24 @@ class PeopleService:
             return IDLE_LOCK_DEFAULT_MINUTES  # an unreadable setting locks at the default, never not at all
         return max(minutes, 0)
 
+    def set_idle_lock_minutes(self, actor: Actor, minutes: int) -> int:
+        """Set after how many idle minutes this workstation's console locks (0: never). Admins only; an event."""
+        self._require(actor, Permission.MANAGE_PEOPLE, "set the idle lock")
+        if not 0 <= minutes <= IDLE_LOCK_MAX_MINUTES:
+            raise UserError(
+                f"the idle lock must be 0 (never) to {IDLE_LOCK_MAX_MINUTES} minutes; {minutes} is out of that range"
+            )
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO local_settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (IDLE_LOCK_KEY, str(minutes)),
+            )
+            self.log.record(
+                conn, actor.name, Kind.IDLE_LOCK_SET, {"workstation": self.log.workstation_id(), "minutes": minutes}
+            )
+        return minutes
+
     # -- signing in -------------------------------------------------------------------------------
 
     def authenticate(self, name: str, password: str, *, via: str = "cli") -> Actor:
@@ -118,6 +144,16 @@ class PeopleService:
                 self.log.record(conn, SYSTEM, Kind.LOGIN_FAILED, {"name": name, "via": via})
             raise AuthenticationFailed(f"unknown user or wrong password for {name!r}")
         canonical_name, stored = row
+        # Decided from the log now (the table is for listing): a disabled person's right password opens nothing.
+        # Said only after the password matched, so a guess does not learn who is disabled.
+        if Ledger(self.db.conn).is_disabled(canonical_name):
+            with self.db.write() as conn:
+                failed = {"name": canonical_name, "via": via, "why": "disabled"}
+                self.log.record(conn, SYSTEM, Kind.LOGIN_FAILED, failed)
+            raise AuthenticationFailed(
+                f"{canonical_name} is disabled and cannot sign in; an admin can enable them again "
+                "(Settings > People, or 'crisisdesk users enable')"
+            )
         if self.hasher.needs_rehash(stored):
             with self.db.write() as conn:
                 conn.execute(
@@ -148,6 +184,7 @@ class PeopleService:
                 roles=tuple(roles.get(row["name"].casefold(), ())),
                 created_at=row["created_at"],
                 created_by=row["created_by"],
+                disabled_at=row.get("disabled_at"),
             )
             for row in self.db.rows("users", order_by="name")
         ]
@@ -193,16 +230,57 @@ class PeopleService:
             if role not in self.actor(canonical).roles:
                 return False
             if role is Role.ADMIN:
-                everyone = Ledger(conn).everyone_roles()
-                if sum(Role.ADMIN.value in roles for roles in everyone.values()) <= 1:
-                    raise UserError(f"{canonical} is the last admin; grant admin to someone else first")
+                self._refuse_last_admin(conn, canonical, "revoke admin from")
             self.log.record(conn, actor.name, Kind.ROLE_REVOKED, {"name": canonical, "role": role.value})
         return True
+
+    def disable(self, actor: Actor, name: str) -> bool:
+        """Stop a person signing in (and acting, in a session still open); their past stays in the log.
+        Returns False (and records nothing) if they are disabled already."""
+        self._require(actor, Permission.MANAGE_PEOPLE, f"disable {name}")
+        with self.db.write() as conn:
+            canonical = self._existing_name(name)
+            ledger = Ledger(conn)
+            if ledger.is_disabled(canonical):
+                return False
+            if Role.ADMIN.value in ledger.roles(canonical):
+                self._refuse_last_admin(conn, canonical, "disable")
+            if canonical.casefold() == actor.name.casefold():
+                raise UserError(f"you cannot disable yourself ({canonical}); ask another admin")
+            self.log.record(conn, actor.name, Kind.USER_DISABLED, {"name": canonical})
+        return True
+
+    def enable(self, actor: Actor, name: str) -> bool:
+        """Let a disabled person sign in again, with the roles they held. False if they were not disabled."""
+        self._require(actor, Permission.MANAGE_PEOPLE, f"enable {name}")
+        with self.db.write() as conn:
+            canonical = self._existing_name(name)
+            if not Ledger(conn).is_disabled(canonical):
+                return False
+            self.log.record(conn, actor.name, Kind.USER_ENABLED, {"name": canonical})
+        return True
+
+    def reset_password(self, actor: Actor, name: str, password: str) -> None:
+        """Give a person a new password (the old one stops working at once)."""
+        self._require(actor, Permission.MANAGE_PEOPLE, f"reset the password of {name}")
+        check_password(password)
+        password_hash = self.hasher.hash(password)
+        with self.db.write() as conn:
+            canonical = self._existing_name(name)
+            self._set_password(conn, canonical, password_hash, actor=actor.name)
 
     # -- helpers ----------------------------------------------------------------------------------
 
     def _require(self, actor: Actor, permission: Permission, action: str) -> None:
         require(self.db, self.log, actor, permission, action)
+
+    def _refuse_last_admin(self, conn: sqlite3.Connection, name: str, what: str) -> None:
+        """Refuse a change that would leave no admin able to act: nobody could manage people again."""
+        others = [who for who in Ledger(conn).enabled_admins() if who != name.casefold()]
+        if not others:
+            raise UserError(
+                f"cannot {what} {name}: they are the last admin who can sign in; grant admin to someone else first"
+            )
 
     def _exists(self, name: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is not None

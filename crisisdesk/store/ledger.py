@@ -19,6 +19,7 @@ from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Event, Kind, from_body, is_canonical
 
 _USER_KINDS = (Kind.USER_ADDED, Kind.ROLE_GRANTED, Kind.ROLE_REVOKED)
+_ACCESS_KINDS = (Kind.USER_DISABLED, Kind.USER_ENABLED)
 _VERSION_KINDS = (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
 
 
@@ -160,7 +161,8 @@ class Ledger:
         return self.everyone_roles(name).get(name.casefold(), frozenset())
 
     def everyone_roles(self, only: str | None = None) -> dict[str, frozenset[str]]:
-        """Each person's roles now, by case-folded name (``only``: just that person)."""
+        """Each person's roles now, by case-folded name (``only``: just that person). A disabled person holds none
+        while disabled (their approvals stop counting, as a revoked approver's do); enabled, they hold them again."""
         roles: dict[str, set[str]] = {}
         for e in self._kinds(_USER_KINDS):
             p = e.payload
@@ -173,7 +175,26 @@ class Ledger:
                 roles.setdefault(who, set()).add(p["role"])
             else:
                 roles.setdefault(who, set()).discard(p["role"])
-        return {who: frozenset(r) for who, r in roles.items()}
+        off = self.disabled() if roles else frozenset()
+        return {who: frozenset() if who in off else frozenset(r) for who, r in roles.items()}
+
+    def disabled(self) -> frozenset[str]:
+        """The case-folded names of the people disabled now (the last disable or enable event decides)."""
+        out: set[str] = set()
+        for e in self._kinds(_ACCESS_KINDS):
+            who = str(e.payload.get("name", "")).casefold()
+            if e.kind == Kind.USER_DISABLED:
+                out.add(who)
+            else:
+                out.discard(who)
+        return frozenset(out)
+
+    def is_disabled(self, name: str) -> bool:
+        return name.casefold() in self.disabled()
+
+    def enabled_admins(self) -> list[str]:
+        """Who may manage people now: the admins not disabled (case-folded names)."""
+        return sorted(who for who, roles in self.everyone_roles().items() if "admin" in roles)
 
     # -- settings -------------------------------------------------------------------------------------
 

@@ -317,6 +317,10 @@ MIGRATIONS += (
     Migration(8, "when each outbox row was first tried", ("ALTER TABLE outbox ADD COLUMN first_try_at TEXT",)),
 )
 
+# A disabled person cannot sign in; their past stays in the log. The column serves listing only: sign-in and every
+# action read the disable and enable events themselves (store/ledger.py).
+MIGRATIONS += (Migration(9, "people disabled", ("ALTER TABLE users ADD COLUMN disabled_at TEXT",)),)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).

@@ -76,6 +76,16 @@ def _role_revoked(conn: sqlite3.Connection, e: Event) -> None:
     conn.execute("DELETE FROM user_roles WHERE user_name = ? AND role = ?", (e.payload["name"], e.payload["role"]))
 
 
+@handles(Kind.USER_DISABLED)
+def _user_disabled(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute("UPDATE users SET disabled_at = ? WHERE name = ?", (e.at, e.payload["name"]))
+
+
+@handles(Kind.USER_ENABLED)
+def _user_enabled(conn: sqlite3.Connection, e: Event) -> None:
+    conn.execute("UPDATE users SET disabled_at = NULL WHERE name = ?", (e.payload["name"],))
+
+
 @handles(Kind.INCIDENT_OPENED)
 def _incident_opened(conn: sqlite3.Connection, e: Event) -> None:
     p = e.payload

@@ -377,3 +377,22 @@ def test_the_real_command_never_shows_a_traceback_for_a_mistake(tmp_path: Path) 
         check=False,
     )
     assert verify.returncode == 0 and orjson.loads(verify.stdout)["checked"] == 5
+
+
+def test_disable_enable_and_reset_a_password_from_the_command_line(initialised) -> None:  # type: ignore[no-untyped-def]
+    r = initialised("users", "disable", "bob", "--as", "alice")
+    assert r.out.strip() == "bob: disabled; they cannot sign in, and their past stays in the log"
+    assert initialised("users", "disable", "bob", "--as", "alice").out.strip() == "bob: already disabled"
+    assert "bob is disabled and cannot sign in" in one_line_error(
+        initialised("users", "list", "--as", "bob", password="bob password")
+    )
+    r = initialised("users", "list", "--as", "alice")
+    assert r.out.splitlines()[-1] == "bob    approver, communicator  (disabled: cannot sign in)"
+    assert initialised("users", "list", "--json", "--as", "alice").json()[1]["disabled"] is True
+    assert "last admin who can sign in" in one_line_error(initialised("users", "disable", "alice", "--as", "alice"))
+    assert initialised("users", "enable", "bob", "--as", "alice").out.strip() == "bob: enabled; they may sign in again"
+    r = initialised("users", "reset-password", "bob", "--password-stdin", "--as", "alice", stdin="bob's new one\n")
+    assert r.out.strip() == "bob: password reset; the old one no longer works"
+    assert initialised("users", "list", "--as", "bob", password="bob's new one").code == 0
+    assert "wrong password" in one_line_error(initialised("users", "list", "--as", "bob", password="bob password"))
+    assert "--password-stdin" in one_line_error(initialised("users", "reset-password", "bob", "--as", "alice"))

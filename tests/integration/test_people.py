@@ -101,3 +101,133 @@ def test_passwords_never_reach_the_event_log_or_the_file(core: App, admin: Actor
     core.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert secret.encode() not in core.db.path.read_bytes()
     assert all(secret not in e.body.decode() and "argon2" not in e.body.decode() for e in core.log.events())
+
+
+# -- disabling, enabling, resetting a password -----------------------------------------------------------------
+
+
+def test_a_disabled_person_cannot_sign_in_and_their_past_stays(core: App, admin: Actor) -> None:
+    core.people.add(admin, "bob", [Role.COMMUNICATOR], "bob password")
+    before = [e.body for e in core.log.events()]
+    assert core.people.disable(admin, "Bob") is True
+    assert core.people.disable(admin, "bob") is False  # already: nothing recorded
+    with pytest.raises(AuthenticationFailed, match="bob is disabled and cannot sign in; an admin can enable"):
+        core.people.authenticate("bob", "bob password")
+    # A wrong password says nothing about being disabled.
+    with pytest.raises(AuthenticationFailed, match="unknown user or wrong password"):
+        core.people.authenticate("bob", "not bob's password")
+    events = list(core.log.events())
+    assert [e.body for e in events[: len(before)]] == before
+    assert [e.kind for e in events[len(before) :]] == [Kind.USER_DISABLED, Kind.LOGIN_FAILED, Kind.LOGIN_FAILED]
+    assert events[len(before) + 1].payload == {"name": "bob", "via": "cli", "why": "disabled"}
+    (bob,) = [p for p in core.people.list_people(admin) if p.name == "bob"]
+    assert bob.disabled and bob.roles == ("communicator",)  # the roles wait for them
+    # A session still open when they were disabled can do nothing more.
+    assert core.people.actor("bob").roles == frozenset()
+    assert core.people.enable(admin, "bob") is True
+    assert core.people.enable(admin, "bob") is False
+    assert core.people.authenticate("bob", "bob password").roles == {Role.COMMUNICATOR}
+
+
+def test_sign_in_decides_from_the_log_not_the_table(core: App, admin: Actor) -> None:
+    core.people.add(admin, "bob", [Role.VIEWER], "bob password")
+    core.people.disable(admin, "bob")
+    core.db.conn.execute("UPDATE users SET disabled_at = NULL WHERE name = 'bob'")  # the table edited behind its back
+    with pytest.raises(AuthenticationFailed, match="disabled"):
+        core.people.authenticate("bob", "bob password")
+
+
+def test_the_last_admin_can_be_neither_revoked_nor_disabled(core: App, admin: Actor) -> None:
+    n = core.log.count()
+    with pytest.raises(UserError, match="cannot disable alice: they are the last admin who can sign in"):
+        core.people.disable(admin, "alice")
+    assert core.log.count() == n  # nothing recorded
+    core.people.add(admin, "carol", [Role.ADMIN], "carol password")
+    carol = core.people.actor("carol")
+    with pytest.raises(UserError, match="cannot disable yourself"):
+        core.people.disable(admin, "alice")
+    assert core.people.disable(carol, "alice") is True
+    # alice still holds admin, but disabled: carol is the last admin who can sign in.
+    with pytest.raises(UserError, match="cannot revoke admin from carol: they are the last admin who can sign in"):
+        core.people.revoke(carol, "carol", Role.ADMIN)
+    with pytest.raises(UserError, match="cannot disable carol: they are the last admin"):
+        core.people.disable(carol, "carol")
+    assert core.people.enable(carol, "alice") is True
+    assert core.people.revoke(carol, "carol", Role.ADMIN) is True  # alice can act again
+
+
+def test_only_admins_disable_enable_and_reset(core: App, admin: Actor) -> None:
+    core.people.add(admin, "bob", [Role.APPROVER], "bob password")
+    bob = core.people.actor("bob")
+    for attempt in (
+        lambda: core.people.disable(bob, "alice"),
+        lambda: core.people.enable(bob, "alice"),
+        lambda: core.people.reset_password(bob, "alice", "taken over!"),
+        lambda: core.people.set_idle_lock_minutes(bob, 0),
+    ):
+        with pytest.raises(PermissionDenied, match="needs the role admin"):
+            attempt()
+    assert core.people.authenticate("alice", ADMIN_PASSWORD).name == "alice"
+
+
+def test_a_reset_password_works_and_the_old_one_does_not(core: App, admin: Actor) -> None:
+    core.people.add(admin, "bob", [Role.VIEWER], "bob password")
+    n = core.log.count()
+    core.people.reset_password(admin, "BOB", "a new long password")
+    (event,) = list(core.log.events())[n:]
+    assert (event.kind, event.actor, dict(event.payload)) == (Kind.PASSWORD_SET, "alice", {"name": "bob"})
+    assert core.people.authenticate("bob", "a new long password").name == "bob"
+    with pytest.raises(AuthenticationFailed):
+        core.people.authenticate("bob", "bob password")
+    with pytest.raises(UserError, match="at least 8"):
+        core.people.reset_password(admin, "bob", "short")
+    with pytest.raises(UserError, match="no user named 'zed'"):
+        core.people.reset_password(admin, "zed", "a new long password")
+
+
+def test_the_idle_lock_is_set_by_an_admin_as_an_event(core: App, admin: Actor) -> None:
+    assert core.people.set_idle_lock_minutes(admin, 5) == 5
+    assert core.people.idle_lock_minutes() == 5
+    (event,) = [e for e in core.log.events() if e.kind == Kind.IDLE_LOCK_SET]
+    assert event.payload == {"workstation": core.log.workstation_id(), "minutes": 5}
+    with pytest.raises(UserError, match="0 \\(never\\) to 1440 minutes; 1441"):
+        core.people.set_idle_lock_minutes(admin, 1441)
+    assert core.people.idle_lock_minutes() == 5
+
+
+def test_disable_and_enable_replay_into_the_same_tables(core: App, admin: Actor) -> None:
+    core.people.add(admin, "bob", [Role.VIEWER], "bob password")
+    core.people.add(admin, "eve", [Role.VIEWER], "eve password")
+    core.people.disable(admin, "bob")
+    core.people.disable(admin, "eve")
+    core.people.enable(admin, "eve")
+    core.people.reset_password(admin, "eve", "eve's new password")
+    core.people.set_idle_lock_minutes(admin, 30)
+    report = core.audit.verify(deep=True)
+    assert report.ok, report.describe()
+    # And the deep check notices a table that says otherwise.
+    core.db.conn.execute("UPDATE users SET disabled_at = NULL WHERE name = 'bob'")
+    report = core.audit.verify(deep=True)
+    assert report.projections is not None and report.projections.total == 1
+    assert report.projections.disagreements[0].table == "users"
+
+
+def test_a_disabled_approvers_approval_stops_counting_until_they_are_enabled(core: App, admin: Actor) -> None:
+    from tests.integration.outbox_helpers import add_team, open_incident
+
+    team = add_team(core, admin)
+    messages = core.messages()
+    incident = open_incident(core, team)
+    core.incidents().step_done(team["carla"], incident, 1)
+    view = messages.draft(team["carla"], incident, "alert")
+    messages.set_targets(team["carla"], view.id, ["public-page"])
+    view = messages.submit(team["carla"], view.id)
+    messages.approve(team["ivan"], view.id, view.content_hash)
+    assert messages.show(admin, view.id).verdict.ok
+    core.people.disable(admin, "ivan")
+    assert core.people.actor("ivan").roles == frozenset()
+    assert not messages.show(admin, view.id).verdict.ok
+    with pytest.raises(UserError):
+        messages.publish(team["carla"], view.id, confirm=f"PUBLISH LIVE {view.id}")
+    core.people.enable(admin, "ivan")
+    assert messages.show(admin, view.id).verdict.ok
