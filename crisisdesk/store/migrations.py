@@ -317,6 +317,30 @@ MIGRATIONS += (
     Migration(8, "when each outbox row was first tried", ("ALTER TABLE outbox ADD COLUMN first_try_at TEXT",)),
 )
 
+# Each source's polls, kept so the console can show its health history (the last successes and failures with
+# their reasons). A local observation like feed_health, never in the log; the service keeps the last few per source.
+MIGRATIONS += (
+    Migration(
+        9,
+        "each feed source's recent polls",
+        (
+            """CREATE TABLE feed_polls (
+                id INTEGER PRIMARY KEY,
+                source_id TEXT NOT NULL,
+                at TEXT NOT NULL,
+                ok INTEGER NOT NULL,
+                error TEXT,
+                problems TEXT,
+                not_modified INTEGER NOT NULL DEFAULT 0,
+                items_seen INTEGER NOT NULL DEFAULT 0,
+                items_new INTEGER NOT NULL DEFAULT 0,
+                seconds REAL NOT NULL DEFAULT 0,
+                next_poll_at TEXT)""",
+            "CREATE INDEX feed_polls_source ON feed_polls (source_id, id)",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
