@@ -321,7 +321,7 @@ MIGRATIONS += (
 # their reasons). A local observation like feed_health, never in the log; the service keeps the last few per source.
 MIGRATIONS += (
     Migration(
-        9,
+        10,  # 9 is the people's disabled_at (branch set-people): merged in either order, the numbers stay apart
         "each feed source's recent polls",
         (
             """CREATE TABLE feed_polls (
