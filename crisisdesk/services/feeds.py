@@ -226,27 +226,31 @@ def check_rules(text: str, origin: str) -> tuple[dict[str, Any] | None, list[Pro
         data = {}  # an empty file: every rule at its default
     if not isinstance(data, dict):
         return None, [Problem(origin, 1, 1, "the rules are a YAML mapping (min_severity: ..., keywords: [...])")]
+    found: list[Problem] = []
+    model: _RulesModel | None = None
     try:
         model = _RulesModel.model_validate(data)
     except ValidationError as exc:
-        found = []
         for error in exc.errors():
             path = tuple(error["loc"])
-            where = pos.at(path, key=error["type"] == "extra_forbidden")
+            place = pos.at(path, key=error["type"] == "extra_forbidden")
             name = ".".join(str(p) for p in path)
             message = f"unknown rule {name!r}" if error["type"] == "extra_forbidden" else f"{name}: {error['msg']}"
-            found.append(Problem(origin, *where, message))
-        return None, found
-    found = []
-    if model.min_severity not in SEVERITIES:
+            found.append(Problem(origin, *place, message))
+    # Checked whatever else is wrong, so a person sees every mistake at once.
+    severity = data.get("min_severity", "Severe")
+    if isinstance(severity, str) and severity not in SEVERITIES:
         found.append(Problem(origin, *pos.at(("min_severity",)), f"min_severity: use one of {', '.join(SEVERITIES)}"))
-    for i, area in enumerate(model.areas):
+    areas = data.get("areas")
+    for i, area in enumerate(areas if isinstance(areas, list) else []):
+        if not isinstance(area, str):
+            continue
         try:
             parse_area(area)
         except BadFact as exc:
             found.append(Problem(origin, *pos.at(("areas", i)), f"areas.{i}: {exc}"))
-    if found:
-        return None, found
+    if found or model is None:
+        return None, sorted(found, key=lambda p: (p.line, p.column))
     out = model.model_dump()
     out["min_magnitude"] = f"{model.min_magnitude:g}"  # events hold no floats: a decimal string
     return out, []
@@ -889,7 +893,9 @@ class FeedService:
         """(where the rules came from, their text as written): the last text set, else the default file's."""
         row = self.db.conn.execute("SELECT origin, rules FROM monitoring_rules WHERE id = 1").fetchone()
         if row is None:
-            return str(self.default_rules), self.default_rules.read_text(encoding="utf-8")
+            return f"the defaults shipped with crisisdesk ({self.default_rules.name})", self.default_rules.read_text(
+                encoding="utf-8"
+            )
         written = self.db.conn.execute(
             "SELECT json_extract(body, '$.payload.text') FROM events WHERE kind = ? ORDER BY position DESC LIMIT 1",
             (Kind.RULES_SET,),
@@ -932,6 +938,9 @@ class FeedService:
             if not found and not is_urgent and group in (None, rules.default_group):
                 continue
             by = sorted({kind for m in found for kind in m.rules})
+            by += (["group"] if group not in (None, rules.default_group) else []) + (
+                ["urgent words"] if is_urgent else []
+            )
             reasons = [reason for m in found for reason in m.reasons]
             if group is not None and group != rules.default_group:
                 reasons.append(f"group {group}")
@@ -980,7 +989,7 @@ class RuleHit:
     title: str
     alerts: int  # how many alerts it would raise (one per incident it concerns, or one of its own)
     incidents: tuple[str, ...]
-    matched_by: tuple[str, ...]  # keyword, area, severity
+    matched_by: tuple[str, ...]  # keyword, area, severity (alerts); group, urgent words (public messages)
     group: str | None  # a public message's stakeholder group
     urgent: bool
     reasons: tuple[str, ...]
