@@ -128,7 +128,7 @@ class RuleHitsModel(RowsModel[RuleHit]):
 
 
 class PlaybookFilesModel(RowsModel[PlaybookFile]):
-    columns = ("File", "Playbook", "Title", "Check")
+    columns = ("File", "Title", "Check")
 
     def cells(self, row: PlaybookFile) -> tuple[str, ...]:
         pb = row.playbook
@@ -137,7 +137,7 @@ class PlaybookFilesModel(RowsModel[PlaybookFile]):
             title = pb.title.get("en") or next(iter(pb.title.values()), "")
         n = len(row.problems)
         check = "valid" if not n else f"{n} problem{'s' if n > 1 else ''}: not loaded"
-        return (row.path.name, pb.id if pb else "", title, check)
+        return (row.path.name, title, check)
 
     def colour(self, row: PlaybookFile) -> palette.Tint | None:
         return "bad" if row.problems else None
@@ -145,7 +145,7 @@ class PlaybookFilesModel(RowsModel[PlaybookFile]):
     def tooltip(self, row: PlaybookFile, column: int) -> str | None:
         if column == 0:
             return str(row.path)
-        if column == 3 and row.problems:
+        if column == 2 and row.problems:
             return "\n".join(str(p) for p in row.problems[:10])
         return super().tooltip(row, column)
 
