@@ -22,6 +22,7 @@ from crisisdesk.ui.watcher import Watcher
 from tests.conftest import person
 from tests.integration.test_feeds import DATA
 from tests.support.feed_server import Route, feed_server
+from tests.ui.test_window import unnamed_controls
 
 
 def page_for(qtbot: QtBot, core: App, who: Actor) -> FeedSourcesPage:
@@ -35,6 +36,7 @@ def page_for(qtbot: QtBot, core: App, who: Actor) -> FeedSourcesPage:
 
 def test_add_poll_and_see_a_failure_with_its_reason(qtbot: QtBot, core: App, admin: Actor) -> None:
     page = page_for(qtbot, core, admin)
+    assert unnamed_controls(page) == []
     assert page.model.rowCount() == 0 and page.interval.value() == DEFAULT_INTERVAL
     assert "every 5 min (the default)" in page.interval_note.text()
     kinds = [page.kind.itemText(i) for i in range(page.kind.count())]

@@ -17,6 +17,7 @@ from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.views.settings_playbooks import PlaybooksPage
 from crisisdesk.ui.watcher import Watcher
 from tests.conftest import person
+from tests.ui.test_window import unnamed_controls
 
 
 def page_for(qtbot: QtBot, core: App, who: Actor) -> PlaybooksPage:
@@ -46,6 +47,7 @@ def test_the_library_with_a_broken_file_and_the_previews(qtbot: QtBot, core: App
 
     viewer = person(core, admin, "val", Role.VIEWER)  # the library is read by anyone; nothing here changes it
     page = page_for(qtbot, core, viewer)
+    assert unnamed_controls(page) == []
     assert page.files is not None
     shipped = sorted(p.name for p in shipped_playbooks_dir().glob("*.yaml"))
     valid = sorted(f.path.name for f in page.files if not f.problems)

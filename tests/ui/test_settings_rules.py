@@ -20,6 +20,7 @@ from crisisdesk.ui.watcher import Watcher
 from tests.conftest import person
 from tests.integration.test_feeds import toots
 from tests.support.feed_server import Route, feed_server
+from tests.ui.test_window import unnamed_controls
 
 EDITED = """# our county's rules
 keywords: [road crews, sandbags]
@@ -51,6 +52,7 @@ def polled(core: App, admin: Actor) -> None:
 
 def test_a_mistake_is_named_by_its_line_and_nothing_is_saved(qtbot: QtBot, core: App, admin: Actor) -> None:
     page = page_for(qtbot, core, admin)
+    assert unnamed_controls(page) == []
     assert page.text.startswith("# crisisdesk monitoring rules") and page.origin.text().endswith("(monitoring.yaml)")
     assert page.check.text() == "The rules are valid." and not page.save_button.isEnabled()
 

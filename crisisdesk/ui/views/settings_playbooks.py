@@ -96,6 +96,7 @@ class PlaybooksPage(QWidget):
     def _build_detail(self) -> QWidget:
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("The selected playbook")
+        self.tabs.tabBar().setAccessibleName("Parts of the selected playbook")
         self.problems = ProblemsModel()
         check = QWidget()
         check_layout = QVBoxLayout(check)
