@@ -70,7 +70,10 @@ def test_add_poll_and_see_a_failure_with_its_reason(qtbot: QtBot, core: App, adm
         assert "500" in reason
         assert "Last failure: " in page.health.text() and reason in page.health.text()
         assert "Next poll: " in page.health.text()
-        assert page.model.row(0).health == "unhealthy" and page.model.colour(page.model.row(0)) == "bad"
+        assert (
+            page.model.cells(page.model.row(0))[4] == "unhealthy: failed"
+            and page.model.colour(page.model.row(0)) == "bad"
+        )
         for model in (page.model, page.polls):
             ModelTester(None).check(model)  # type: ignore[arg-type]
         if shots := os.environ.get("CRISISDESK_SCREENSHOTS"):

@@ -62,11 +62,14 @@ def test_the_library_with_a_broken_file_and_the_previews(qtbot: QtBot, core: App
 
     select(page, "flood-copy.yaml")
     where = [page.problems.cells(p)[0] for p in page.problems.rows]
-    assert f"{typo}:8:1" in where
-    assert "hazzard" in page.problems.cells(page.problems.rows[where.index(f"{typo}:8:1")])[1]
+    assert "flood-copy.yaml:8:1" in where
+    typo_problem = page.problems.rows[where.index("flood-copy.yaml:8:1")]
+    assert "hazzard" in page.problems.cells(typo_problem)[1]
+    assert page.problems.tooltip(typo_problem, 0) == f"{typo}:8:1: {typo_problem.message}"
     assert "not loaded" in page.verdict.text() and not page.tabs.isTabEnabled(4)
     select(page, "garbage.yaml")
-    assert [page.problems.cells(p)[0] for p in page.problems.rows] == [f"{garbage}:3:1"]
+    assert [page.problems.cells(p)[0] for p in page.problems.rows] == ["garbage.yaml:3:1"]
+    assert page.problems.rows[0].source == str(garbage)
     assert page.problems.rows[0].message.startswith("YAML: ")
 
     select(page, "flash-flood.yaml")

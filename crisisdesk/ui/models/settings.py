@@ -5,6 +5,8 @@ whole in a task and shown with ``set_rows``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from crisisdesk.domain.playbook import ChecklistStep, Fact, Problem
 from crisisdesk.services.feeds import PollRecord, RuleHit, Source
 from crisisdesk.services.playbooks import PlaybookFile
@@ -36,7 +38,7 @@ class SourcesModel(RowsModel[Source]):
         zone = workstation_zone()
         health = row.health
         if row.failures:
-            health = f"unhealthy ({row.failures} failure{' in a row' if row.failures > 1 else ''})"
+            health = f"unhealthy: {row.failures} failures in a row" if row.failures > 1 else "unhealthy: failed"
         return (
             row.name,
             row.kind.value,
@@ -103,7 +105,7 @@ class RuleHitsModel(RowsModel[RuleHit]):
     def cells(self, row: RuleHit) -> tuple[str, ...]:
         would = []
         if row.alerts:
-            would.append("alert" if not row.incidents else "alert for " + ", ".join(row.incidents))
+            would.append("alert (incident)" if row.incidents else "alert")
         if row.urgent:
             would.append("urgent")
         return (
@@ -124,6 +126,8 @@ class RuleHitsModel(RowsModel[RuleHit]):
     def tooltip(self, row: RuleHit, column: int) -> str | None:
         if column == 0:
             return full(row.at)
+        if column == 3 and row.incidents:
+            return "An alert for " + ", ".join(row.incidents)
         return super().tooltip(row, column)
 
 
@@ -132,7 +136,7 @@ class PlaybookFilesModel(RowsModel[PlaybookFile]):
 
     def cells(self, row: PlaybookFile) -> tuple[str, ...]:
         pb = row.playbook
-        title = ""
+        title = "(not loaded)"
         if pb is not None:
             title = pb.title.get("en") or next(iter(pb.title.values()), "")
         n = len(row.problems)
@@ -151,10 +155,15 @@ class PlaybookFilesModel(RowsModel[PlaybookFile]):
 
 
 class ProblemsModel(RowsModel[Problem]):
+    """A playbook file's problems: where (the file's name, line and column; the whole path in the tooltip)."""
+
     columns = ("Where", "Problem")
 
     def cells(self, row: Problem) -> tuple[str, ...]:
-        return (f"{row.source}:{row.line}:{row.column}", row.message)
+        return (f"{Path(row.source).name}:{row.line}:{row.column}", row.message)
+
+    def tooltip(self, row: Problem, column: int) -> str | None:
+        return str(row) if column == 0 else row.message
 
 
 class FactsModel(RowsModel[tuple[str, Fact]]):

@@ -185,7 +185,7 @@ class FeedSourcesPage(QWidget):
 
         split = QSplitter(Qt.Orientation.Vertical)
         self.model = SourcesModel()
-        self.table = row_table(self.model, (140, 80, 0, 100, 170, 130, 130), 2)
+        self.table = row_table(self.model, (130, 80, 0, 100, 210, 130, 130), 2)
         self.table.setAccessibleName("Feed sources")
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         split.addWidget(self.table)

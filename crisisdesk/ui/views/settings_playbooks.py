@@ -106,7 +106,7 @@ class PlaybooksPage(QWidget):
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.verdict.setAccessibleName("The selected file's check")
         check_layout.addWidget(self.verdict)
-        self.problems_table = row_table(self.problems, (0, 0), 1)
+        self.problems_table = row_table(self.problems, (220, 0), 1)
         self.problems_table.setAccessibleName("Problems in the selected playbook file, with file, line and column")
         self.problems_table.setWordWrap(True)
         check_layout.addWidget(self.problems_table, 1)

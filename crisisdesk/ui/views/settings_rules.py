@@ -147,7 +147,7 @@ class RulesPage(QWidget):
         self.summary.setMinimumHeight(self.summary.fontMetrics().lineSpacing() * 3)  # a splitter gives it one line
         column.addWidget(self.summary)
         self.hits = RuleHitsModel()
-        self.hits_table = row_table(self.hits, (115, 80, 180, 80, 85, 65, 0), 6)
+        self.hits_table = row_table(self.hits, (115, 80, 160, 110, 85, 65, 0), 6)
         self.hits_table.setAccessibleName("Recent items the edited rules would act on")
         column.addWidget(self.hits_table, 1)
         self.hits_table.selectionModel().selectionChanged.connect(self._hit_chosen)
@@ -302,10 +302,12 @@ class RulesPage(QWidget):
         if not preview.scanned:
             self.summary.setText("No items yet: add feed sources and poll them, then preview again.")
             return
+        said = [f"raise an alert for {alerts}", f"flag {urgent} public message{'s' if urgent != 1 else ''} urgent"]
+        if grouped:
+            said.append(f"put {grouped} more in a stakeholder group")
         self.summary.setText(
-            f"Of the last {preview.scanned:,} items, these rules would raise an alert for {alerts}, "
-            f"flag {urgent} public message{'s' if urgent != 1 else ''} urgent and put {grouped} more in a "
-            "stakeholder group. Nothing was saved."
+            f"Of the last {preview.scanned:,} items, these rules would {', '.join(said[:-1])} and {said[-1]}. "
+            "Nothing was saved."
         )
 
 
