@@ -6,13 +6,16 @@ whole in a task and shown with ``set_rows``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crisisdesk.domain.playbook import ChecklistStep, Fact, Problem
-from crisisdesk.services.feeds import PollRecord, RuleHit, Source
-from crisisdesk.services.playbooks import PlaybookFile
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.rows import RowsModel
 from crisisdesk.ui.when import full, moment_text, workstation_zone
+
+if TYPE_CHECKING:  # the services' types only: they bring pydantic, httpx and lxml, which sign-in needs not
+    from crisisdesk.domain.playbook import ChecklistStep, Fact, Problem
+    from crisisdesk.services.feeds import PollRecord, RuleHit, Source
+    from crisisdesk.services.playbooks import PlaybookFile
 
 HEALTH_TINT: dict[str, palette.Tint] = {"unhealthy": "bad", "problems": "warning", "not polled yet": "quiet"}
 
@@ -31,7 +34,7 @@ def every(seconds: int) -> str:
     return f"every {hours} h" + (f" {rest} min" if rest else "")
 
 
-class SourcesModel(RowsModel[Source]):
+class SourcesModel(RowsModel["Source"]):
     columns = ("Name", "Kind", "Address", "Polled", "Health", "Last success", "Next poll")
 
     def cells(self, row: Source) -> tuple[str, ...]:
@@ -60,7 +63,7 @@ class SourcesModel(RowsModel[Source]):
         return super().tooltip(row, column)
 
 
-class PollsModel(RowsModel[PollRecord]):
+class PollsModel(RowsModel["PollRecord"]):
     """One source's last polls, newest first."""
 
     columns = ("When", "Result", "Items", "Took", "Next poll then", "Reason")
@@ -97,7 +100,7 @@ class PollsModel(RowsModel[PollRecord]):
         return super().tooltip(row, column)
 
 
-class RuleHitsModel(RowsModel[RuleHit]):
+class RuleHitsModel(RowsModel["RuleHit"]):
     """Recent items the edited rules would act on."""
 
     columns = ("When", "Source", "Item", "Would", "Matched by", "Group", "Why")
@@ -131,7 +134,7 @@ class RuleHitsModel(RowsModel[RuleHit]):
         return super().tooltip(row, column)
 
 
-class PlaybookFilesModel(RowsModel[PlaybookFile]):
+class PlaybookFilesModel(RowsModel["PlaybookFile"]):
     columns = ("File", "Title", "Check")
 
     def cells(self, row: PlaybookFile) -> tuple[str, ...]:
@@ -154,7 +157,7 @@ class PlaybookFilesModel(RowsModel[PlaybookFile]):
         return super().tooltip(row, column)
 
 
-class ProblemsModel(RowsModel[Problem]):
+class ProblemsModel(RowsModel["Problem"]):
     """A playbook file's problems: where (the file's name, line and column; the whole path in the tooltip)."""
 
     columns = ("Where", "Problem")
@@ -166,7 +169,7 @@ class ProblemsModel(RowsModel[Problem]):
         return str(row) if column == 0 else row.message
 
 
-class FactsModel(RowsModel[tuple[str, Fact]]):
+class FactsModel(RowsModel["tuple[str, Fact]"]):
     columns = ("Fact", "Type", "Required", "Label", "Example", "Help")
 
     def cells(self, row: tuple[str, Fact]) -> tuple[str, ...]:
@@ -176,7 +179,7 @@ class FactsModel(RowsModel[tuple[str, Fact]]):
         return (name, fact.type.value, "yes" if fact.required else "no", label, example, fact.help)
 
 
-class ChecklistModel(RowsModel[ChecklistStep]):
+class ChecklistModel(RowsModel["ChecklistStep"]):
     columns = ("Due", "Who", "Step")
 
     def cells(self, row: ChecklistStep) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ People who may manage feeds (admins, communicators) change them; everyone else s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -28,12 +29,14 @@ from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.feeds import DEFAULT_INTERVAL, KIND_HELP, MAX_INTERVAL, MIN_INTERVAL, SourceKind
 from crisisdesk.domain.roles import Permission
-from crisisdesk.services.feeds import PollRecord, PollReport, Source
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.settings import PollsModel, SourcesModel, every
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.tables import row_table
 from crisisdesk.ui.when import moment_text, workstation_zone
+
+if TYPE_CHECKING:  # types only: the feed service is imported by the tasks that use it, not at sign-in
+    from crisisdesk.services.feeds import PollRecord, PollReport, Source
 
 ABOUT = "Sources polled for news, official alerts and public messages: add, remove, poll now, and each one's health."
 

@@ -10,6 +10,7 @@ both run in tasks.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -26,17 +27,17 @@ from PySide6.QtWidgets import (
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
-from crisisdesk.domain.playbook import Playbook
-from crisisdesk.services.playbooks import PlaybookFile, Preview
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.settings import ChecklistModel, FactsModel, PlaybookFilesModel, ProblemsModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
-from crisisdesk.ui.views.exact_text import ExactText, heading_format, state_format
-from crisisdesk.ui.views.previews import channel_name
 from crisisdesk.ui.views.tables import row_table
 
-Library = tuple[list[Path], list[PlaybookFile]]
+if TYPE_CHECKING:  # types only: the playbook service (lxml, Jinja2, pydantic) is imported by the tasks that use it
+    from crisisdesk.domain.playbook import Playbook
+    from crisisdesk.services.playbooks import PlaybookFile, Preview
+
+Library = tuple[list[Path], list["PlaybookFile"]]
 TYPE_NAMES = {
     "alert": "Alert",
     "update": "Update",
@@ -94,6 +95,8 @@ class PlaybooksPage(QWidget):
         self.reload()
 
     def _build_detail(self) -> QWidget:
+        from crisisdesk.ui.views.exact_text import ExactText  # brings the composer's services: when the page is built
+
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("The selected playbook")
         self.tabs.tabBar().setAccessibleName("Parts of the selected playbook")
@@ -126,6 +129,8 @@ class PlaybooksPage(QWidget):
         return self.tabs
 
     def _build_preview(self) -> QWidget:
+        from crisisdesk.ui.views.exact_text import ExactText
+
         box = QWidget()
         column = QVBoxLayout(box)
         bar = QHBoxLayout()
@@ -254,6 +259,8 @@ class PlaybooksPage(QWidget):
         )
 
     def _show_templates(self, pb: Playbook) -> None:
+        from crisisdesk.ui.views.exact_text import heading_format, state_format
+
         text = self.templates
         text.clear()
         for message_type, by_lang in pb.messages.items():
@@ -280,6 +287,9 @@ class PlaybooksPage(QWidget):
     # -- the preview ----------------------------------------------------------------------------------------
 
     def _show_preview(self) -> None:
+        from crisisdesk.ui.views.exact_text import heading_format, state_format
+        from crisisdesk.ui.views.previews import channel_name
+
         file = self.selected()
         previews = self.previews.get(str(file.path)) if file is not None else None
         if previews is None:

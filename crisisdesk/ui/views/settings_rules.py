@@ -8,6 +8,8 @@ People who may manage feeds (admins, communicators) edit; everyone else reads an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
@@ -23,13 +25,15 @@ from PySide6.QtWidgets import (
 
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
-from crisisdesk.domain.playbook import Problem
 from crisisdesk.domain.roles import Permission
-from crisisdesk.services.feeds import RulesPreview, check_rules
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.settings import RuleHitsModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.tables import row_table
+
+if TYPE_CHECKING:  # types only: the feed service is imported by the tasks that use it, not at sign-in
+    from crisisdesk.domain.playbook import Problem
+    from crisisdesk.services.feeds import RulesPreview
 
 ABOUT = (
     "What raises an alert (keywords, the area this workstation answers for, severity and magnitude thresholds) and "
@@ -202,9 +206,13 @@ class RulesPage(QWidget):
     def check_now(self) -> None:
         self._timer.stop()
         text = self.text
-        self.session.tasks.run(
-            lambda _app: check_rules(text, EDITED)[1], lambda p: self._checked_as(text, p), owner=self
-        )
+
+        def check(_app: App) -> list[Problem]:
+            from crisisdesk.services.feeds import check_rules
+
+            return check_rules(text, EDITED)[1]
+
+        self.session.tasks.run(check, lambda problems: self._checked_as(text, problems), owner=self)
 
     def _checked_as(self, text: str, problems: list[Problem]) -> None:
         if text != self.text:
