@@ -17,6 +17,7 @@ from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.views.settings_playbooks import PlaybooksPage
 from crisisdesk.ui.watcher import Watcher
 from tests.conftest import person
+from tests.ui.heartbeat import Heartbeat
 from tests.ui.test_window import unnamed_controls
 
 
@@ -103,3 +104,33 @@ def test_the_library_with_a_broken_file_and_the_previews(qtbot: QtBot, core: App
         page.summary.text()
         == f"{len(shipped) + 1} playbooks valid; 1 file with problems, not loaded (select one to see where)"
     )
+
+
+def test_reading_and_rendering_the_library_never_holds_the_window(qtbot: QtBot, core: App, admin: Actor) -> None:
+    """With the real thread pool: the library's check (every template of every playbook rendered) and a playbook's
+    twenty previews run off the GUI thread; the GUI thread stays under 50 ms between two beats."""
+    tasks = Tasks(core, synchronous=False)
+    session = Session(core=core, actor=admin, tasks=tasks, watcher=Watcher(core))
+    try:
+        with Heartbeat() as heart:
+            heart.step("open the page")
+            page = PlaybooksPage(session)
+            qtbot.addWidget(page)
+            page.resize(1280, 760)
+            page.show()
+            heart.step("read and check the library")
+            qtbot.waitUntil(lambda: page.files is not None and not tasks.busy, timeout=120_000)
+            heart.step("render a playbook's previews")
+            select(page, "wildfire-evacuation.yaml")
+            qtbot.waitUntil(lambda: bool(page.previews) and not tasks.busy, timeout=60_000)
+            heart.step("switch previews")
+            for message_type in ("alert", "update", "cancel"):
+                for mode in ("live", "exercise"):
+                    page.preview_of(message_type, "es", mode)
+                    qtbot.wait(20)
+        assert page.shown is not None and page.shown.mode == "exercise"
+        assert heart.busiest["read and check the library"] < 0.050, heart.report()
+        assert heart.busiest["render a playbook's previews"] < 0.050, heart.report()
+        assert heart.busiest["switch previews"] < 0.050, heart.report()
+    finally:
+        tasks.stop()
