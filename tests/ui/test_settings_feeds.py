@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from PySide6.QtWidgets import QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -25,9 +26,9 @@ from tests.support.feed_server import Route, feed_server
 from tests.ui.test_window import unnamed_controls
 
 
-def page_for(qtbot: QtBot, core: App, who: Actor) -> FeedSourcesPage:
+def page_for(qtbot: QtBot, core: App, who: Actor, *, heading: bool = True) -> FeedSourcesPage:
     session = Session(core=core, actor=who, tasks=Tasks(core), watcher=Watcher(core))
-    page = FeedSourcesPage(session)
+    page = FeedSourcesPage(session, heading=heading)
     qtbot.addWidget(page)
     page.resize(1100, 720)
     page.show()
@@ -105,7 +106,8 @@ def test_add_poll_and_see_a_failure_with_its_reason(qtbot: QtBot, core: App, adm
 def test_read_only_for_those_who_may_not_manage_feeds(qtbot: QtBot, core: App, admin: Actor) -> None:
     core.feeds().add(admin, "gone", "http://127.0.0.1:9/gone.xml", "rss")
     viewer = person(core, admin, "val", Role.VIEWER)
-    page = page_for(qtbot, core, viewer)
+    page = page_for(qtbot, core, viewer, heading=False)  # as the Settings place shows it, under its own title
+    assert "Feed sources" not in [label.text() for label in page.findChildren(QLabel)]
     assert page.model.rowCount() == 1
     for control in (page.kind, page.name, page.url, page.interval, page.add_button):
         assert not control.isEnabled()

@@ -38,7 +38,21 @@ from crisisdesk.ui.when import moment_text, workstation_zone
 if TYPE_CHECKING:  # types only: the feed service is imported by the tasks that use it, not at sign-in
     from crisisdesk.services.feeds import PollRecord, PollReport, Source
 
+TITLE = "Feed sources"
 ABOUT = "Sources polled for news, official alerts and public messages: add, remove, poll now, and each one's health."
+
+
+def page_heading(layout: QVBoxLayout, title: str, about: str) -> None:
+    """A settings page's title and what it is for, when it is shown on its own (the Settings place has its own)."""
+    label = QLabel(title)
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * 1.2)
+    label.setFont(font)
+    layout.addWidget(label)
+    text = QLabel(about)
+    text.setWordWrap(True)
+    layout.addWidget(text)
 
 
 def poll_summary(report: PollReport) -> str:
@@ -78,7 +92,8 @@ def health_summary(source: Source, history: list[PollRecord]) -> str:
 
 
 class FeedSourcesPage(QWidget):
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, *, heading: bool = True) -> None:
+        """``heading``: the page's title and what it is for at its top (the Settings place shows its own)."""
         super().__init__(parent)
         self.session = session
         self.may_manage = session.actor.may(Permission.MANAGE_FEEDS)
@@ -88,15 +103,8 @@ class FeedSourcesPage(QWidget):
         self.confirm: Callable[[str], bool] = self._ask
         layout = QVBoxLayout(self)
 
-        title = QLabel("Feed sources")
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        title.setFont(font)
-        layout.addWidget(title)
-        about = QLabel(ABOUT)
-        about.setWordWrap(True)
-        layout.addWidget(about)
+        if heading:
+            page_heading(layout, TITLE, ABOUT)
         if not self.may_manage:
             note = QLabel(
                 "Read-only: adding and removing sources needs the admin or communicator role. You may poll them."

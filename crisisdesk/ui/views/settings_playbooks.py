@@ -31,12 +31,18 @@ from crisisdesk.ui import palette
 from crisisdesk.ui.models.settings import ChecklistModel, FactsModel, PlaybookFilesModel, ProblemsModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
+from crisisdesk.ui.views.settings_feeds import page_heading
 from crisisdesk.ui.views.tables import row_table
 
 if TYPE_CHECKING:  # types only: the playbook service (lxml, Jinja2, pydantic) is imported by the tasks that use it
     from crisisdesk.domain.playbook import Playbook
     from crisisdesk.services.playbooks import PlaybookFile, Preview
 
+TITLE = "Playbook library"
+ABOUT = (
+    "Each playbook with its check (problems at file:line:column), facts, checklist and templates, and a preview of "
+    "every message in each language, LIVE and EXERCISE, with its example facts."
+)
 Library = tuple[list[Path], list["PlaybookFile"]]
 TYPE_NAMES = {
     "alert": "Alert",
@@ -53,7 +59,8 @@ def language_name(lang: str) -> str:
 
 
 class PlaybooksPage(QWidget):
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, *, heading: bool = True) -> None:
+        """``heading``: the page's title and what it is for at its top (the Settings place shows its own)."""
         super().__init__(parent)
         self.session = session
         self.files: list[PlaybookFile] | None = None  # None until read (the screenshots wait on it)
@@ -61,12 +68,8 @@ class PlaybooksPage(QWidget):
         self.shown: Preview | None = None
         layout = QVBoxLayout(self)
 
-        title = QLabel("Playbook library")
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        title.setFont(font)
-        layout.addWidget(title)
+        if heading:
+            page_heading(layout, TITLE, ABOUT)
         self.folders = QLabel("Reading the playbook library…")
         self.folders.setTextFormat(Qt.TextFormat.PlainText)
         self.folders.setWordWrap(True)

@@ -29,12 +29,14 @@ from crisisdesk.domain.roles import Permission
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.settings import RuleHitsModel
 from crisisdesk.ui.session import Session
+from crisisdesk.ui.views.settings_feeds import page_heading
 from crisisdesk.ui.views.tables import row_table
 
 if TYPE_CHECKING:  # types only: the feed service is imported by the tasks that use it, not at sign-in
     from crisisdesk.domain.playbook import Problem
     from crisisdesk.services.feeds import RulesPreview
 
+TITLE = "Monitoring rules"
 ABOUT = (
     "What raises an alert (keywords, the area this workstation answers for, severity and magnitude thresholds) and "
     "how public messages are grouped and flagged urgent. Each open incident also watches its playbook's keywords."
@@ -50,7 +52,8 @@ def where(problem: Problem) -> str:
 
 
 class RulesPage(QWidget):
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, *, heading: bool = True) -> None:
+        """``heading``: the page's title and what it is for at its top (the Settings place shows its own)."""
         super().__init__(parent)
         self.session = session
         self.may_manage = session.actor.may(Permission.MANAGE_FEEDS)
@@ -60,15 +63,8 @@ class RulesPage(QWidget):
         self.preview: RulesPreview | None = None
         layout = QVBoxLayout(self)
 
-        title = QLabel("Monitoring rules")
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        title.setFont(font)
-        layout.addWidget(title)
-        about = QLabel(ABOUT)
-        about.setWordWrap(True)
-        layout.addWidget(about)
+        if heading:
+            page_heading(layout, TITLE, ABOUT)
         self.origin = QLabel()
         self.origin.setTextFormat(Qt.TextFormat.PlainText)
         self.origin.setStyleSheet(palette.text_style("muted", bold=False))
