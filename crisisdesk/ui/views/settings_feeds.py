@@ -86,7 +86,8 @@ def health_summary(source: Source, history: list[PollRecord]) -> str:
     elif source.last_error:
         lines.append(f"Last failure: {moment_text(source.last_error_at, zone)}: {source.last_error}")
     if source.failures:
-        lines.append(f"{source.failures} failure(s) in a row: polled less often until it answers again")
+        failed = f"{source.failures} failures in a row" if source.failures > 1 else "It failed"
+        lines.append(f"{failed}: polled less often until it answers again")
     lines.append(f"Next poll: {moment_text(source.next_poll_at, zone) or 'at the next round'}")
     return "\n".join(lines)
 
@@ -140,7 +141,7 @@ class FeedSourcesPage(QWidget):
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.name = QLineEdit()
         self.name.setAccessibleName("Name of the new feed source")
-        self.name.setPlaceholderText("county-news")
+        self.name.setPlaceholderText("a short name, such as county-news")
         self.url = QLineEdit()
         self.url.setAccessibleName("Address of the new feed source")
         self.interval = QSpinBox()
