@@ -23,6 +23,7 @@ from crisisdesk.ui.watcher import Watcher
 from tests.conftest import person
 from tests.integration.test_feeds import DATA
 from tests.support.feed_server import Route, feed_server
+from tests.ui.heartbeat import Heartbeat
 from tests.ui.test_window import unnamed_controls
 
 
@@ -115,3 +116,35 @@ def test_read_only_for_those_who_may_not_manage_feeds(qtbot: QtBot, core: App, a
     assert page.poll_button.isEnabled() and not page.remove_button.isEnabled()
     page.remove_selected()  # even called directly: nothing happens
     assert page.model.rowCount() == 1
+
+
+def test_poll_now_runs_off_the_gui_thread(qtbot: QtBot, core: App, admin: Actor) -> None:
+    """With the real thread pool: adding a source and polling it now (the fetch, the parse and the recording) keep the
+    GUI thread under 50 ms between two beats, and the page shows the outcome when the task is done."""
+    tasks = Tasks(core, synchronous=False)
+    session = Session(core=core, actor=admin, tasks=tasks, watcher=Watcher(core))
+    body = (DATA / "feeds/reader/full.atom").read_bytes()
+    try:
+        with feed_server() as server:
+            url = server.add("/atom.xml", Route(body, "application/atom+xml"))
+            page = FeedSourcesPage(session)
+            qtbot.addWidget(page)
+            page.show()
+            qtbot.waitUntil(lambda: page.sources is not None and not tasks.busy, timeout=10_000)
+            with Heartbeat() as heart:
+                heart.step("add a source")
+                page.kind.setCurrentIndex(page.kind.findData("atom"))
+                page.name.setText("robots")
+                page.url.setText(url)
+                page.add_button.click()
+                qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not tasks.busy, timeout=10_000)
+                heart.step("poll it now")
+                page.table.selectRow(0)
+                page.poll_button.click()
+                assert not page.poll_button.isEnabled()  # until the poll is done
+                qtbot.waitUntil(lambda: "polled" in page.status.text() and not tasks.busy, timeout=30_000)
+                qtbot.waitUntil(lambda: page.polls.rowCount() == 1, timeout=10_000)
+        assert server.hits["/atom.xml"] == 1 and page.poll_button.isEnabled()
+        assert heart.longest < 0.050, f"the GUI thread was kept busy {heart.longest * 1000:.0f} ms\n{heart.report()}"
+    finally:
+        tasks.stop()
