@@ -127,6 +127,12 @@ PICTURES = (
     "settings-accounts-add-live",
     "settings-accounts-add-dark",
     "settings-workstation",
+    "settings-feeds",
+    "settings-feeds-dark",
+    "settings-rules",
+    "settings-rules-dark",
+    "settings-playbooks",
+    "settings-playbooks-dark",
 )
 
 
@@ -697,6 +703,83 @@ def settings_as_admin(console: Console, suffix: str) -> None:
     console.close(window)
 
 
+def settings_feeds_rules_playbooks(console: Console, sample: Sample, app: QApplication) -> None:
+    """Settings → Feed sources, Rules and Playbook library, as alice (an admin) sees them, in the light and dark
+    palettes: the failing county-news source and its history; the rules edited and previewed, then with mistakes
+    named; the library with a broken file in the library folder, and a playbook's EXERCISE preview in Spanish."""
+    from crisisdesk.app import shipped_playbooks_dir, user_playbooks_dir
+    from crisisdesk.ui.session import Session
+    from crisisdesk.ui.views.settings_feeds import FeedSourcesPage
+    from crisisdesk.ui.views.settings_playbooks import PlaybooksPage
+    from crisisdesk.ui.views.settings_rules import RulesPage
+    from crisisdesk.ui.watcher import Watcher
+
+    core = console.core
+    sample.clock.advance(timedelta(minutes=10))
+    core.feeds().poll()  # a second round: the history shows the failures in a row
+    library = user_playbooks_dir()
+    library.mkdir(parents=True, exist_ok=True)
+    flood = (shipped_playbooks_dir() / "flash-flood.yaml").read_text(encoding="utf-8")
+    broken = flood.replace("id: flash-flood", "id: mill-flood").replace(
+        "hazard: flood\n", "hazard: flood\nhazzard: x\n"
+    )
+    (library / "mill-flood.yaml").write_text(broken, encoding="utf-8")
+    rules = "# Mill County\nkeywords: [road crews, sandbags, levee breach]\nurgent_words: [trapped, help]\n"
+
+    def draw_in(suffix: str) -> None:
+        dark = suffix == "-dark"
+        tasks = Tasks(core, synchronous=False)
+        console.watch(tasks)
+        session = Session(core=core, actor=sample.admin, tasks=tasks, watcher=Watcher(core))
+
+        feeds = FeedSourcesPage(session)
+        feeds.resize(1180, 720)
+        feeds.show()
+        console.settle("the feed sources", lambda: feeds.sources is not None)
+        feeds.table.selectRow(next(i for i, s in enumerate(feeds.model.rows) if s.name == "county-news"))
+        console.settle("a source's history", lambda: bool(feeds.history))
+        console.picture(feeds, f"settings-feeds{suffix}")
+        console.close(feeds)
+
+        page = RulesPage(session)
+        page.resize(1180, 720)
+        page.show()
+        console.settle("the rules", lambda: page.saved is not None and page.problems is not None)
+        page.editor.setPlainText(rules + ("min_severity: Awful\nmin_magnitude: 12\n" if dark else ""))
+        page.check_now()
+        console.settle("the rules' check", lambda: page.problems is not None)
+        if not dark:
+            page.run_preview()
+            console.settle("the rules' preview", lambda: page.preview is not None)
+            page.hits_table.selectRow(0)
+        console.picture(page, f"settings-rules{suffix}")
+        console.close(page)
+
+        books = PlaybooksPage(session)
+        books.resize(1280, 760)
+        books.show()
+        console.settle("the playbook library", lambda: books.files is not None)
+        if dark:
+            books.table.selectRow(0)  # the broken file, listed first
+        else:
+            books.table.selectRow(next(i for i, f in enumerate(books.model.rows) if f.path.name == "flash-flood.yaml"))
+            console.settle("the previews", lambda: bool(books.previews))
+            books.preview_of("update", "es", "exercise")
+            books.tabs.setCurrentIndex(4)
+        console.settle("the playbook")
+        console.picture(books, f"settings-playbooks{suffix}")
+        console.close(books)
+        tasks.stop()
+        console.tasks.remove(tasks)
+
+    draw_in("")
+    app.setPalette(palette.dark_palette())
+    try:
+        draw_in("-dark")
+    finally:
+        app.setPalette(palette.light_palette())
+
+
 def quiet_qt(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     """Qt's warnings on stderr, but for the offscreen platform's notice that it cannot resize windows itself."""
     if "propagateSizeHints" not in message:
@@ -758,6 +841,7 @@ def draw(out: Path) -> list[str]:
             false_alarm_exercise(console, sample)
             audit(console)
             settings_pages(console, sample, app)
+            settings_feeds_rules_playbooks(console, sample, app)
         finally:
             for widget in QApplication.topLevelWidgets():
                 if isinstance(widget, MainWindow):

@@ -44,7 +44,7 @@ from crisisdesk.domain.feeds import (
 )
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.messages import parse_values
-from crisisdesk.domain.playbook import load_yaml
+from crisisdesk.domain.playbook import Problem, load_yaml
 from crisisdesk.domain.render import TemplateError, fact_context, render_source
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.feeds.fetch import DEFAULT_LIMITS, Limits
@@ -209,29 +209,51 @@ class _RulesModel(BaseModel):
 
 
 def parse_rules(text: str, origin: str) -> dict[str, Any]:
-    """The rules file checked; a UserError naming the file, line or field for any mistake."""
-    # The playbooks' bounded loader: no aliases, capped size, nesting and values (a rules file is a file too).
-    data, _, problems = load_yaml(text, origin)
-    if problems:
+    """The rules file checked; a UserError naming the file, line and column of the first mistake."""
+    data, problems = check_rules(text, origin)
+    if data is None:
         raise UserError(str(problems[0]))
+    return data
+
+
+def check_rules(text: str, origin: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """(the rules, no problems) or (None, every problem found, each at its ``origin:line:column``)."""
+    # The playbooks' bounded loader: no aliases, capped size, nesting and values (a rules file is a file too).
+    data, pos, problems = load_yaml(text, origin)
+    if problems:
+        return None, problems
+    if data is None:
+        data = {}  # an empty file: every rule at its default
     if not isinstance(data, dict):
-        raise UserError(f"{origin}: the rules are a YAML mapping (min_severity: ..., keywords: [...])")
+        return None, [Problem(origin, 1, 1, "the rules are a YAML mapping (min_severity: ..., keywords: [...])")]
+    found: list[Problem] = []
+    model: _RulesModel | None = None
     try:
         model = _RulesModel.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"{origin}: {path}: {first['msg']}") from None
-    if model.min_severity not in SEVERITIES:
-        raise UserError(f"{origin}: min_severity: use one of {', '.join(SEVERITIES)}")
-    for i, area in enumerate(model.areas):
+        for error in exc.errors():
+            path = tuple(error["loc"])
+            place = pos.at(path, key=error["type"] == "extra_forbidden")
+            name = ".".join(str(p) for p in path)
+            message = f"unknown rule {name!r}" if error["type"] == "extra_forbidden" else f"{name}: {error['msg']}"
+            found.append(Problem(origin, *place, message))
+    # Checked whatever else is wrong, so a person sees every mistake at once.
+    severity = data.get("min_severity", "Severe")
+    if isinstance(severity, str) and severity not in SEVERITIES:
+        found.append(Problem(origin, *pos.at(("min_severity",)), f"min_severity: use one of {', '.join(SEVERITIES)}"))
+    areas = data.get("areas")
+    for i, area in enumerate(areas if isinstance(areas, list) else []):
+        if not isinstance(area, str):
+            continue
         try:
             parse_area(area)
         except BadFact as exc:
-            raise UserError(f"{origin}: areas.{i}: {exc}") from None
+            found.append(Problem(origin, *pos.at(("areas", i)), f"areas.{i}: {exc}"))
+    if found or model is None:
+        return None, sorted(found, key=lambda p: (p.line, p.column))
     out = model.model_dump()
     out["min_magnitude"] = f"{model.min_magnitude:g}"  # events hold no floats: a decimal string
-    return out
+    return out, []
 
 
 # -- the service -----------------------------------------------------------------------------------------
@@ -386,7 +408,7 @@ class FeedService:
         require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "set the monitoring rules")
         data = parse_rules(text, origin)
         with self.db.write() as conn:
-            self.log.record(conn, actor.name, Kind.RULES_SET, {"rules": data, "origin": origin})
+            self.log.record(conn, actor.name, Kind.RULES_SET, {"rules": data, "origin": origin, "text": text})
         return self.rules()
 
     # -- polling ------------------------------------------------------------------------------------------
@@ -440,6 +462,7 @@ class FeedService:
                 " next_poll_at = ?, items_new = 0 WHERE source_id = ?",
                 (at, outcome.error, at, failures, report.next_poll_at, source.id),
             )
+            self._remember_poll(conn, source, at, report)
             return report
         new, alerts = self._ingest(conn, context, source, outcome.items, at) if outcome.items else (0, 0)
         report.new, report.seen, report.alerts = new, len(outcome.items), alerts
@@ -470,6 +493,7 @@ class FeedService:
                 source.id,
             ),
         )
+        self._remember_poll(conn, source, at, report)
         return report
 
     # -- ingest -------------------------------------------------------------------------------------------
@@ -826,6 +850,183 @@ class FeedService:
                     except TemplateError as exc:
                         out.append(Response(name, lang, None, str(exc)))
         return out
+
+    # -- for the console's settings: each source's polls, the rules as written, and what edited rules would do ----
+
+    POLLS_KEPT = 50  # per source: enough to see a pattern of failures, never a growing table
+
+    def _remember_poll(self, conn: Any, source: Source, at: str, report: PollReport) -> None:
+        conn.execute(
+            "INSERT INTO feed_polls (source_id, at, ok, error, problems, not_modified, items_seen, items_new,"
+            " seconds, next_poll_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source.id,
+                at,
+                int(report.error is None),
+                report.error,
+                "; ".join(report.problems)[:1000] or None,
+                int(report.not_modified),
+                report.seen,
+                report.new,
+                report.seconds,
+                report.next_poll_at,
+            ),
+        )
+        conn.execute(
+            "DELETE FROM feed_polls WHERE source_id = ? AND id < (SELECT min(id) FROM"
+            " (SELECT id FROM feed_polls WHERE source_id = ? ORDER BY id DESC LIMIT ?))",
+            (source.id, source.id, self.POLLS_KEPT),
+        )
+
+    def poll_history(self, actor: Actor, name: str, *, limit: int = POLLS_KEPT) -> list[PollRecord]:
+        """A source's last polls, newest first: each success or failure with its reason and the next poll then."""
+        require(self.db, self.log, actor, Permission.READ, "read a feed's health")
+        source = self.get(name)
+        rows = self.db.utils.query(
+            "SELECT at, ok, error, problems, not_modified, items_seen, items_new, seconds, next_poll_at"
+            " FROM feed_polls WHERE source_id = ? ORDER BY id DESC LIMIT ?",
+            (source.id, limit),
+        )
+        return [PollRecord(**{**r, "ok": bool(r["ok"]), "not_modified": bool(r["not_modified"])}) for r in rows]
+
+    def rules_source(self) -> tuple[str, str]:
+        """(where the rules came from, their text as written): the last text set, else the default file's."""
+        row = self.db.conn.execute("SELECT origin, rules FROM monitoring_rules WHERE id = 1").fetchone()
+        if row is None:
+            return f"the defaults shipped with crisisdesk ({self.default_rules.name})", self.default_rules.read_text(
+                encoding="utf-8"
+            )
+        written = self.db.conn.execute(
+            "SELECT json_extract(body, '$.payload.text') FROM events WHERE kind = ? ORDER BY position DESC LIMIT 1",
+            (Kind.RULES_SET,),
+        ).fetchone()
+        if written and isinstance(written[0], str):
+            return row[0], written[0]
+        # Set before the text was kept with them: the rules themselves, written out.
+        import yaml
+
+        rules = orjson.loads(row[1])
+        rules["min_magnitude"] = float(rules.get("min_magnitude", 4.5))
+        return row[0], yaml.safe_dump(rules, sort_keys=False, allow_unicode=True, width=110)
+
+    def preview_rules(self, actor: Actor, text: str, *, limit: int = 1000) -> RulesPreview:
+        """What rules ``text`` would do to the last ``limit`` items, without saving them: the alerts each would
+        raise (and why), and the stakeholder group and urgency of each public message. A UserError at the first
+        mistake in the text."""
+        require(self.db, self.log, actor, Permission.READ, "preview monitoring rules")
+        rules = Rules.from_dict(parse_rules(text, "the edited rules"))
+        always, urgent = KeywordSet(rules.keywords), KeywordSet(rules.urgent_words)
+        watches = self.watches()
+        rows = list(
+            self.db.utils.query(
+                "SELECT i.id, coalesce(s.name, i.source_id) AS source, i.kind, i.fingerprint, i.title, i.text,"
+                " i.author, i.at, i.lat, i.lon, i.severity, i.magnitude, i.event, i.public, i.extra"
+                " FROM feed_items i LEFT JOIN feed_sources s ON s.id = i.source_id ORDER BY i.id DESC LIMIT ?",
+                (limit,),
+            )
+        )
+        hits: list[RuleHit] = []
+        for r in rows:
+            item = _stored_item(r)
+            found = matches(item, watches, rules, always)
+            group: str | None = None
+            is_urgent = False
+            if item.public:
+                words = f"{item.title}\n{item.text}"
+                group = stakeholder(rules, item.author, words)
+                is_urgent = bool(urgent.find(words))
+            if not found and not is_urgent and group in (None, rules.default_group):
+                continue
+            by = sorted({kind for m in found for kind in m.rules})
+            by += (["group"] if group not in (None, rules.default_group) else []) + (
+                ["urgent words"] if is_urgent else []
+            )
+            reasons = [reason for m in found for reason in m.reasons]
+            if group is not None and group != rules.default_group:
+                reasons.append(f"group {group}")
+            if is_urgent:
+                reasons.append("urgent words: " + ", ".join(repr(w) for w in urgent.find(words)[:5]))
+            hits.append(
+                RuleHit(
+                    item_id=r["id"],
+                    at=r["at"],
+                    source=r["source"],
+                    title=r["title"],
+                    alerts=len(found),
+                    incidents=tuple(sorted({m.incident_id for m in found if m.incident_id})),
+                    matched_by=tuple(by),
+                    group=group,
+                    urgent=is_urgent,
+                    reasons=tuple(dict.fromkeys(reasons)),
+                )
+            )
+        return RulesPreview(scanned=len(rows), hits=hits)
+
+
+# -- the console's settings: a source's polls, and what edited rules would do -----------------------------
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    at: str
+    ok: bool
+    error: str | None
+    problems: str | None
+    not_modified: bool
+    items_seen: int
+    items_new: int
+    seconds: float
+    next_poll_at: str | None
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One recent item the rules would act on."""
+
+    item_id: int
+    at: str
+    source: str
+    title: str
+    alerts: int  # how many alerts it would raise (one per incident it concerns, or one of its own)
+    incidents: tuple[str, ...]
+    matched_by: tuple[str, ...]  # keyword, area, severity (alerts); group, urgent words (public messages)
+    group: str | None  # a public message's stakeholder group
+    urgent: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RulesPreview:
+    scanned: int
+    hits: list[RuleHit]
+
+
+def _stored_item(r: dict[str, Any]) -> Item:
+    """A stored item as the rules see it: its text, author, severity, magnitude and place (its point, and the CAP
+    areas' polygons and circles kept in its extra)."""
+    extra = orjson.loads(r["extra"]) if r["extra"] else {}
+    polygons: list[tuple[tuple[float, float], ...]] = []
+    circles: list[tuple[float, float, float]] = []
+    for area in (extra.get("cap") or {}).get("areas") or []:
+        for poly in area.get("polygons") or []:
+            if len(poly) >= 3:
+                polygons.append(tuple((float(p[0]), float(p[1])) for p in poly))
+        for c in area.get("circles") or []:
+            circles.append((float(c[0]), float(c[1]), float(c[2])))
+    return Item(
+        identity=r["fingerprint"],
+        title=r["title"],
+        text=r["text"],
+        author=r["author"],
+        lat=r["lat"],
+        lon=r["lon"],
+        polygons=tuple(polygons),
+        circles=tuple(circles),
+        severity=r["severity"],
+        magnitude=r["magnitude"],
+        event=r["event"],
+        public=bool(r["public"]),
+    )
 
 
 # -- helpers ---------------------------------------------------------------------------------------------

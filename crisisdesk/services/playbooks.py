@@ -24,10 +24,12 @@ from crisisdesk.domain.cap import (
     schema_problems,
 )
 from crisisdesk.domain.clock import Clock
-from crisisdesk.domain.errors import NotFound
+from crisisdesk.domain.errors import CrisisdeskError, NotFound
 from crisisdesk.domain.facts import Area, split_key, zone
+from crisisdesk.domain.message_types import MESSAGE_TYPES, MODES
 from crisisdesk.domain.messages import Variant, check_message_type, parse_values, render_message
 from crisisdesk.domain.playbook import MAX_PLAYBOOK_BYTES, Playbook, Problem, size_problem
+from crisisdesk.domain.render import TemplateError
 from crisisdesk.domain.validate import validate_text
 
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
@@ -261,3 +263,62 @@ class PlaybookService:
         if ipaws:
             problems += ipaws_problems(alert)
         return problems
+
+    # -- for the console's playbook library ---------------------------------------------------------------
+
+    def files(self) -> list[PlaybookFile]:
+        """Every playbook file in the library folders, read afresh, each with its playbook (when it is valid) and
+        its problems (``file:line:column``); a file that cannot be read or parsed is listed with its problems."""
+        library = self.load()
+        by_source: dict[str, list[Problem]] = {}
+        for problem in library.problems:
+            by_source.setdefault(problem.source, []).append(problem)
+        valid = {str(library.sources[pb_id]): pb for pb_id, pb in library.playbooks.items()}
+        out = []
+        for path in playbook_files([f for f in self.folders if f.exists()]):
+            out.append(PlaybookFile(path, valid.get(str(path)), by_source.pop(str(path), [])))
+        for source, problems in by_source.items():  # problems placed in no listed file: shown all the same
+            out.append(PlaybookFile(Path(source), None, problems))
+        return out
+
+    def preview(self, playbook: Playbook) -> list[Preview]:
+        """Every message type of ``playbook`` in each of its languages, LIVE and EXERCISE, rendered with its
+        example facts: each channel's text, or what kept it from rendering."""
+        tz = zone(playbook.timezone)
+        problem: str | None = None
+        try:
+            values = parse_values(playbook, playbook.example_facts(self.clock.now(), tz), tz)
+        except CrisisdeskError as exc:
+            values, problem = {}, f"the example facts: {exc}"
+        out = []
+        for message_type in MESSAGE_TYPES:
+            if message_type not in playbook.messages:
+                continue
+            for lang in playbook.languages:
+                for mode in MODES:
+                    if problem is not None:
+                        out.append(Preview(message_type, lang, mode, [], problem))
+                        continue
+                    try:
+                        variants = render_message(playbook, message_type, lang, values, mode=mode, tz=tz)
+                    except (TemplateError, CrisisdeskError) as exc:
+                        out.append(Preview(message_type, lang, mode, [], str(exc)))
+                        continue
+                    out.append(Preview(message_type, lang, mode, variants, None))
+        return out
+
+
+@dataclass(frozen=True)
+class PlaybookFile:
+    path: Path
+    playbook: Playbook | None  # None: the file does not validate
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class Preview:
+    message_type: str
+    lang: str
+    mode: str
+    variants: list[Variant]
+    problem: str | None

@@ -320,6 +320,29 @@ MIGRATIONS += (
 # A disabled person cannot sign in; their past stays in the log. The column serves listing only: sign-in and every
 # action read the disable and enable events themselves (store/ledger.py).
 MIGRATIONS += (Migration(9, "people disabled", ("ALTER TABLE users ADD COLUMN disabled_at TEXT",)),)
+# Each source's polls, kept so the console can show its health history (the last successes and failures with
+# their reasons). A local observation like feed_health, never in the log; the service keeps the last few per source.
+MIGRATIONS += (
+    Migration(
+        10,  # 9 is the people's disabled_at (branch set-people): merged in either order, the numbers stay apart
+        "each feed source's recent polls",
+        (
+            """CREATE TABLE feed_polls (
+                id INTEGER PRIMARY KEY,
+                source_id TEXT NOT NULL,
+                at TEXT NOT NULL,
+                ok INTEGER NOT NULL,
+                error TEXT,
+                problems TEXT,
+                not_modified INTEGER NOT NULL DEFAULT 0,
+                items_seen INTEGER NOT NULL DEFAULT 0,
+                items_new INTEGER NOT NULL DEFAULT 0,
+                seconds REAL NOT NULL DEFAULT 0,
+                next_poll_at TEXT)""",
+            "CREATE INDEX feed_polls_source ON feed_polls (source_id, id)",
+        ),
+    ),
+)
 
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -375,9 +375,9 @@ def test_bad_sources_are_refused_with_a_clear_message(
 def test_rules_files_with_mistakes_say_where(feeds: FeedService, admin: Actor) -> None:
     with pytest.raises(UserError, match=r"r\.yaml:3:1: YAML: "):
         feeds.set_rules(admin, "min_severity: Severe\nkeywords: [a, b\n", "r.yaml")
-    with pytest.raises(UserError, match=r"r\.yaml: min_severity: use one of"):
+    with pytest.raises(UserError, match=r"r\.yaml:1:15: min_severity: use one of"):
         feeds.set_rules(admin, "min_severity: Awful\n", "r.yaml")
-    with pytest.raises(UserError, match=r"r\.yaml: areas\.0: "):
+    with pytest.raises(UserError, match=r"r\.yaml:1:9: areas\.0: "):
         feeds.set_rules(admin, "areas: ['x | polygon: 1,2']\n", "r.yaml")
     rules = feeds.set_rules(admin, "min_magnitude: 3\n", "r.yaml")
     assert rules.min_magnitude == 3.0

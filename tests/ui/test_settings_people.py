@@ -63,7 +63,7 @@ def cell(page: PeoplePage, name: str, column: int) -> str:
 
 def test_an_admin_adds_a_person_grants_revokes_disables_and_resets(qtbot: QtBot, core: App, admin: Actor) -> None:
     view = settings(qtbot, core, admin)
-    assert view.titles[:3] == [PEOPLE, ACCOUNTS, WORKSTATION]
+    assert view.titles == [PEOPLE, ACCOUNTS, "Feed sources", "Monitoring rules", "Playbook library", WORKSTATION]
     page = people_page(view)
     ModelTester(None).check(page.model)  # type: ignore[arg-type]
     assert names(page) == ["alice"]

@@ -53,13 +53,13 @@ from crisisdesk.ui.views.chrome import (
     BadgeDelegate,
     Header,
     ModeBand,
-    PlaceholderPage,
     roles_text,
 )
 from crisisdesk.ui.views.deliveries import DeliveriesView
 from crisisdesk.ui.views.feeds_view import FeedsView
 from crisisdesk.ui.views.incidents_view import IncidentsView
 from crisisdesk.ui.views.outbox_view import OutboxView
+from crisisdesk.ui.views.settings_view import SettingsView
 from crisisdesk.ui.watcher import Watcher
 
 INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS = (
@@ -212,28 +212,11 @@ class MainWindow(QMainWindow):
             icon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
             about="Everything anyone did, newest first, each entry chained to the one before",
         )
-        self.settings = PlaceholderPage(
-            "Settings",
-            "Settings come here: people and roles, channel accounts, feeds, and this workstation's idle lock.\n"
-            "Read-only for now; change them with 'crisisdesk users', 'crisisdesk channels' and "
-            "'crisisdesk feeds'.",
-        )
         self.add_place(
             SETTINGS,
-            self.settings,
+            lambda: SettingsView(session),
             icon(QStyle.StandardPixmap.SP_FileDialogInfoView),
-            about="This workstation's settings (read-only for now)",
-        )
-        actor = self.actor
-        self.session.tasks.run(
-            lambda app: (app.people.idle_lock_minutes(), str(app.db.path)),
-            lambda found: self.settings.body.setText(
-                self.settings.body.text()
-                + f"\n\nThis workstation: {self.workstation_name}\nDatabase: {found[1]}\n"
-                + (f"Locks after {found[0]} idle minutes." if found[0] else "Never locks when idle.")
-                + f"\nSigned in: {actor.name}"
-            ),
-            owner=self.settings,
+            about="People, channel accounts and this workstation: admins change them, everyone else reads them",
         )
 
     def add_place(

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from crisisdesk.domain.roles import Permission
 from crisisdesk.services.people import IDLE_LOCK_MAX_MINUTES
 from crisisdesk.ui.session import Session
+from crisisdesk.ui.views import settings_feeds, settings_playbooks, settings_rules
 from crisisdesk.ui.views.chrome import roles_text
 from crisisdesk.ui.views.settings_accounts import AccountsPage
 from crisisdesk.ui.views.settings_common import StatusLine, plain_label, read_only_note
@@ -89,6 +90,17 @@ class SettingsView(QWidget):
             lambda: AccountsPage(session),
             about="Where messages go. EXERCISE accounts never share a destination with LIVE ones; secrets live in "
             "this computer's keyring.",
+        )
+        self.add_page(
+            settings_feeds.TITLE, lambda: settings_feeds.Page(session, heading=False), about=settings_feeds.ABOUT
+        )
+        self.add_page(
+            settings_rules.TITLE, lambda: settings_rules.Page(session, heading=False), about=settings_rules.ABOUT
+        )
+        self.add_page(
+            settings_playbooks.TITLE,
+            lambda: settings_playbooks.Page(session, heading=False),
+            about=settings_playbooks.ABOUT,
         )
         self.add_page(
             WORKSTATION,
