@@ -32,6 +32,7 @@ from crisisdesk.domain.roles import Permission
 from crisisdesk.services.messages import MessageView
 from crisisdesk.services.review import QueueEntry, Review
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.models.approvals import ApprovableFilter, QueueModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
@@ -212,6 +213,10 @@ class ApprovalsView(QWidget):
         self.return_button.setAccessibleName("Return it to the authors with the comment")
         self.return_button.setAutoDefault(False)
         self.return_button.clicked.connect(self.return_)
+        self.approve_button.setToolTip(f"Approve the version shown ({shortcuts.COMMANDS['approve'].text()})")
+        self.return_button.setToolTip(f"Back to the authors with the comment ({shortcuts.COMMANDS['return'].text()})")
+        shortcuts.bind(self, "approve", self.approve_button.click)  # a disabled button ignores the click
+        shortcuts.bind(self, "return", self.return_button.click)
         self.break_glass_button = QPushButton("⚠ Break glass…")
         self.break_glass_button.setAccessibleName("Break glass: publish without a second approval")
         self.break_glass_button.setToolTip(
@@ -369,7 +374,10 @@ class ApprovalsView(QWidget):
             1, "Changes: all new" if review.base is None else f"Changes since {review.base} ({changed})"
         )
         self.approve_button.setText(f"Approve v{view.version} · {short}")
-        self.approve_button.setToolTip(f"Approve exactly {view.id} v{view.version}, hash {view.content_hash}")
+        self.approve_button.setToolTip(
+            f"Approve exactly {view.id} v{view.version}, hash {view.content_hash}"
+            f" ({shortcuts.COMMANDS['approve'].text()})"
+        )
         self._enable()
 
     def _fill_changes(self) -> None:

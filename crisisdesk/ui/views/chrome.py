@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 
 BADGE_COUNT_ROLE = Qt.ItemDataRole.UserRole + 1
 BADGE_URGENT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -51,10 +52,12 @@ class Header(QFrame):
         self.workstation.setAccessibleName("Workstation")
         self.lock_button = QPushButton("Lock")
         self.lock_button.setAccessibleName("Lock the console")
-        self.lock_button.setToolTip("Hide the console until someone signs in (Ctrl+L)")
+        self.lock_button.setToolTip(f"Hide the console until someone signs in ({shortcuts.COMMANDS['lock'].text()})")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
-        self.sign_out_button.setToolTip("Sign out and let another person sign in (Ctrl+Shift+O)")
+        self.sign_out_button.setToolTip(
+            f"Sign out and let another person sign in ({shortcuts.COMMANDS['sign_out'].text()})"
+        )
         layout.addWidget(self.person)
         layout.addWidget(self.roles)
         layout.addSpacing(24)

@@ -6,11 +6,11 @@ While a workspace is shown, the window's band and title say LIVE or EXERCISE (``
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.services.board import Board
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.dialogs.new_incident import NewIncidentDialog
 from crisisdesk.ui.models.incidents import BoardModel, SearchProxy
 from crisisdesk.ui.session import Session
@@ -49,24 +50,32 @@ class IncidentsView(QWidget):
         bar = QHBoxLayout()
         self.new_button = QPushButton("New incident…")
         self.new_button.setAccessibleName("New incident")
-        self.new_button.setToolTip("Open an incident from a playbook, LIVE or EXERCISE (Ctrl+N)")
+        self.new_button.setToolTip(
+            f"Open an incident from a playbook, LIVE or EXERCISE ({shortcuts.COMMANDS['new_incident'].text()})"
+        )
         font = self.new_button.font()
         font.setBold(True)
         self.new_button.setFont(font)
         self.new_button.clicked.connect(self.new_incident)
-        shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.new_incident)
         self.open_button = QPushButton("Open")
         self.open_button.setAccessibleName("Open the selected incident")
-        self.open_button.setToolTip("The incident's workspace (Enter, or double-click the row)")
+        self.open_button.setToolTip(
+            f"The incident's workspace (Enter or {shortcuts.COMMANDS['open_incident'].text()}, or double-click the row)"
+        )
         self.open_button.clicked.connect(self._open_selected)
         self.closed_filter = QCheckBox("Show closed incidents")
         self.closed_filter.setAccessibleName("Show closed incidents")
         self.closed_filter.toggled.connect(lambda _: self.reload())
         bar.addWidget(self.new_button)
         bar.addWidget(self.open_button)
-        bar.addStretch(1)
+        bar.addSpacing(16)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search incidents")
+        self.search.setAccessibleName("Search incidents")
+        self.search.setToolTip(f"Rows with these words in any column ({shortcuts.COMMANDS['find'].text()})")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._search)
+        bar.addWidget(self.search, 1)
         bar.addWidget(self.closed_filter)
         layout.addLayout(bar)
         self.model = BoardModel()
@@ -86,6 +95,7 @@ class IncidentsView(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAccessibleName("Board status")
         layout.addWidget(self.empty)
+        shortcuts.bind(page, "open_incident", self._open_selected)  # while the board is shown
         self._buttons()
         return page
 
@@ -111,6 +121,10 @@ class IncidentsView(QWidget):
     def _not_loaded(self, error: CrisisdeskError) -> None:
         self.empty.setText(f"The incidents could not be read: {error}")
         self.empty.setStyleSheet(palette.text_style("bad"))
+
+    def _search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        self._buttons()
 
     def _buttons(self) -> None:
         self.open_button.setEnabled(bool(self.table.selectionModel().selectedRows()))

@@ -33,6 +33,7 @@ from crisisdesk.domain.incidents import Status
 from crisisdesk.services.board import MessageRow, Workspace, local_time
 from crisisdesk.services.messages import MessageView
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.models.incidents import MessagesModel, StepsModel, TimelineModel, countdown, mode_text
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import PlaceholderPage
@@ -96,8 +97,8 @@ class IncidentWorkspace(QWidget):
         top = QHBoxLayout()
         self.back_button = QPushButton("← Board")
         self.back_button.setAccessibleName("Back to the incident board")
-        self.back_button.setToolTip("All incidents (Alt+Left)")
-        self.back_button.setShortcut("Alt+Left")
+        self.back_button.setToolTip(f"All incidents ({shortcuts.COMMANDS['back'].text()})")
+        self.back_button.setShortcut(shortcuts.keys("back"))
         self.back_button.clicked.connect(self.back_requested)
         top.addWidget(self.back_button)
         self.mode_label = QLabel()
@@ -117,7 +118,8 @@ class IncidentWorkspace(QWidget):
         self.false_alarm_button = QPushButton("⚠  False alarm…")
         self.false_alarm_button.setAccessibleName("False alarm")
         self.false_alarm_button.setToolTip(
-            "Something went out that should not have: send the pre-approved cancel and a public correction"
+            "Something went out that should not have: send the pre-approved cancel and a public correction "
+            f"({shortcuts.COMMANDS['false_alarm'].text()})"
         )
         background, foreground = palette.band_colours("live")
         self.false_alarm_button.setStyleSheet(
@@ -130,6 +132,10 @@ class IncidentWorkspace(QWidget):
         self._actions(layout)
         layout.addWidget(self._body(), 1)
         self._message_buttons()
+        # Keys while the incident itself is shown (not the composer it hosts); a disabled button ignores its click.
+        shortcuts.bind(page, "draft", self.draft_button.click)
+        shortcuts.bind(page, "publish", self.publish_button.click)
+        shortcuts.bind(page, "false_alarm", self.false_alarm_button.click)
         return page
 
     def _actions(self, layout: QVBoxLayout) -> None:
@@ -144,7 +150,10 @@ class IncidentWorkspace(QWidget):
         self.draft_type.setAccessibleName("Type of message to draft")
         self.draft_button = QPushButton("Draft message")
         self.draft_button.setAccessibleName("Draft a message of the chosen type")
-        self.draft_button.setToolTip("Render the playbook's templates with the facts, for every channel and language")
+        self.draft_button.setToolTip(
+            "Render the playbook's templates with the facts, for every channel and language "
+            f"({shortcuts.COMMANDS['draft'].text()})"
+        )
         self.draft_button.clicked.connect(self.draft)
         actions.addWidget(self.draft_type)
         actions.addWidget(self.draft_button)
@@ -206,6 +215,7 @@ class IncidentWorkspace(QWidget):
         self.compose_button.clicked.connect(lambda: self._with_selected(self.open_composer))
         self.publish_button = QPushButton("Publish…")
         self.publish_button.setAccessibleName("Publish the selected message")
+        self.publish_button.setToolTip(f"An approved message, to its channels ({shortcuts.COMMANDS['publish'].text()})")
         self.publish_button.clicked.connect(lambda: self._with_selected(self.open_publish))
         self.deliveries_button = QPushButton("Deliveries…")
         self.deliveries_button.setAccessibleName("Deliveries of the selected message")
@@ -243,6 +253,8 @@ class IncidentWorkspace(QWidget):
         bar = QHBoxLayout()
         self.hosted_back = QPushButton("← Back to the incident")
         self.hosted_back.setAccessibleName("Back to the incident")
+        self.hosted_back.setToolTip(f"The incident's facts, checklist, messages ({shortcuts.COMMANDS['back'].text()})")
+        self.hosted_back.setShortcut(shortcuts.keys("back"))
         self.hosted_back.clicked.connect(self.show_main)
         bar.addWidget(self.hosted_back)
         self.hosted_title = QLabel()
