@@ -37,6 +37,7 @@ from crisisdesk.ui.models.approvals import ApprovableFilter, QueueModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
 from crisisdesk.ui.views.exact_text import ExactText, senders
+from crisisdesk.ui.views.previews import cap_moment
 from crisisdesk.ui.views.tables import row_table
 
 SHORT_HASH = 12
@@ -351,8 +352,10 @@ class ApprovalsView(QWidget):
             "area": cap.area,
             "expires": cap.expires,
         }
+        values["expires"], written = cap_moment(cap.expires)
         for key, value in values.items():
             self.cap_fields[key].setText(value)
+        self.cap_fields["expires"].setToolTip(written)
         self.channels.setText(describe_channels(view))
         self.area.setText(review.area)
         self.audience.setText(review.audience)

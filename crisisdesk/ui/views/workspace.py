@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
@@ -29,8 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from crisisdesk.domain.errors import CrisisdeskError
+from crisisdesk.domain.facts import zone
 from crisisdesk.domain.incidents import Status
-from crisisdesk.services.board import MessageRow, Workspace, local_time
+from crisisdesk.services.board import MessageRow, Workspace
 from crisisdesk.services.messages import MessageView
 from crisisdesk.ui import palette
 from crisisdesk.ui.dialogs import shortcuts
@@ -39,6 +41,7 @@ from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import PlaceholderPage
 from crisisdesk.ui.views.fact_form import FactForm
 from crisisdesk.ui.views.tables import row_table
+from crisisdesk.ui.when import moment_text
 
 log = logging.getLogger(__name__)
 
@@ -282,14 +285,18 @@ class IncidentWorkspace(QWidget):
         self.title.setText(incident.title)
         self.mode_label.setText(f" {mode_text(mode)} ")
         self.mode_label.setStyleSheet(palette.text_style(mode))  # type: ignore[arg-type]
+        here, now = zone(incident.timezone), datetime.fromisoformat(space.now)
+        self.steps.zone = self.timeline.zone = here
+        self.steps.now = self.timeline.now = now
         update = next((d for d in space.due if d.kind == "update"), None)
         next_update = countdown(update.due_at if update else None, space.now, update.state if update else "")[0]
         playbook = space.playbook.title.get("en") or space.playbook.id
         self.about.setText(
-            f"{playbook} · {incident.id} · opened {local_time(incident.opened_at, incident.timezone)} by "
+            f"{playbook} · opened {moment_text(incident.opened_at, here, now=now)} by "
             f"{incident.opened_by} · status: {incident.status.value} · updates every {space.cadence}, "
             f"next {next_update} · times in {incident.timezone}"
         )
+        self.about.setToolTip(f"Incident {incident.id}")  # to quote it, or to find it with the commands
         if first:
             self.form = FactForm(
                 space.playbook,
