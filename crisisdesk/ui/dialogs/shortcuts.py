@@ -47,7 +47,9 @@ class Command:
         return self.sequences()[0].toString(QKeySequence.SequenceFormat.NativeText)
 
     def all_text(self) -> str:
-        return " or ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in self.sequences())
+        """Every binding: "Ctrl+N, or the New key" (a keyboard's dedicated key, where it has one)."""
+        first, *others = (s.toString(QKeySequence.SequenceFormat.NativeText) for s in self.sequences())
+        return first + "".join(f", or the {other} key" for other in others)
 
 
 COMMANDS: dict[str, Command] = {
@@ -134,7 +136,7 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.setAccessibleName("Keyboard shortcuts")
-        self.resize(620, 560)
+        self.resize(660, 560)
         layout = QVBoxLayout(self)
         intro = QLabel("Keys for the main actions. A place's keys work while that place is shown.")
         intro.setTextFormat(Qt.TextFormat.PlainText)
@@ -145,6 +147,8 @@ class ShortcutsDialog(QDialog):
         self.model.set_rows(listed(places))
         self.table = row_table(self.model, (170, 0, 150), 1)
         self.table.setAccessibleName("Keyboard shortcuts: where, what, keys")
+        rows = self.table.verticalHeader().defaultSectionSize() * (self.model.rowCount() + 1)
+        self.table.setMinimumHeight(rows + self.table.horizontalHeader().sizeHint().height())  # all, no scrolling
         layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)

@@ -325,9 +325,8 @@ class ApprovalsView(QWidget):
             self.changed_notice.hide()
         self.review = review
         self.band.show_mode("exercise" if view.mode == "exercise" else "live", review.incident_title)
-        self.heading.setText(
-            f"{view.id} v{view.version} · {view.type} · {review.incident_title} ({view.incident_id}) · {view.state}"
-        )
+        self.heading.setText(f"{view.id} v{view.version} · {view.type} · {review.incident_title} · {view.state}")
+        self.heading.setToolTip(f"Incident {view.incident_id}")
         short = view.content_hash[:SHORT_HASH]
         self.hash_label.setText(f"Hash {short}…")
         self.hash_label.setToolTip(view.content_hash)
