@@ -136,7 +136,7 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.setAccessibleName("Keyboard shortcuts")
-        self.resize(660, 560)
+        self.resize(700, 560)
         layout = QVBoxLayout(self)
         intro = QLabel("Keys for the main actions. A place's keys work while that place is shown.")
         intro.setTextFormat(Qt.TextFormat.PlainText)
@@ -145,7 +145,7 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(intro)
         self.model = ShortcutsModel()
         self.model.set_rows(listed(places))
-        self.table = row_table(self.model, (170, 0, 150), 1)
+        self.table = row_table(self.model, (170, 300, 0), 2)
         self.table.setAccessibleName("Keyboard shortcuts: where, what, keys")
         rows = self.table.verticalHeader().defaultSectionSize() * (self.model.rowCount() + 1)
         self.table.setMinimumHeight(rows + self.table.horizontalHeader().sizeHint().height())  # all, no scrolling
