@@ -128,6 +128,7 @@ def test_pressing_the_keys_does_the_actions(qtbot: QtBot, core: App, admin: Acto
     assert QApplication.focusWidget() is search
     qtbot.keyClicks(search, "Elm")
     assert window.incidents.proxy.rowCount() == 1
+    assert window.incidents.empty.text() == "1 of 2 incidents match “Elm”."
     # Open the selected incident: its workspace.
     window.incidents.table.selectRow(0)
     press(qtbot, window, COMMANDS["open_incident"].sequences()[0])

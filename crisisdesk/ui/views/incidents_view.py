@@ -33,6 +33,7 @@ class IncidentsView(QWidget):
         super().__init__(parent)
         self.session = session
         self.workspace: IncidentWorkspace | None = None
+        self.counted = ""  # what the board says about its incidents, under a search's own words
         self.dialog: NewIncidentDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -75,7 +76,9 @@ class IncidentsView(QWidget):
         self.search.setToolTip(f"Rows with these words in any column ({shortcuts.COMMANDS['find'].text()})")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search)
-        bar.addWidget(self.search, 1)
+        self.search.setMinimumWidth(self.search.fontMetrics().averageCharWidth() * 32)  # font-relative
+        bar.addWidget(self.search)
+        bar.addStretch(1)
         bar.addWidget(self.closed_filter)
         layout.addLayout(bar)
         self.model = BoardModel()
@@ -116,14 +119,22 @@ class IncidentsView(QWidget):
             live = sum(1 for r in board.rows if r.mode == "live" and r.status != "closed")
             self.empty.setText(f"{active} active ({live} LIVE, {active - live} EXERCISE).")
         self.empty.setStyleSheet(palette.text_style("muted", bold=False))
-        self._buttons()
+        self.counted = self.empty.text()
+        self._search(self.search.text())
 
     def _not_loaded(self, error: CrisisdeskError) -> None:
         self.empty.setText(f"The incidents could not be read: {error}")
         self.empty.setStyleSheet(palette.text_style("bad"))
 
     def _search(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text.strip())
+        words = text.strip()
+        self.proxy.setFilterFixedString(words)
+        if words:  # a search that hides every row says so, rather than leave an empty board unexplained
+            shown, total = self.proxy.rowCount(), self.model.rowCount()
+            self.empty.setText(f"{shown} of {total} incidents match “{words}”." if shown else
+                               f"No incident matches “{words}”: clear the search to see all {total}.")  # fmt: skip
+        elif self.counted:
+            self.empty.setText(self.counted)
         self._buttons()
 
     def _buttons(self) -> None:
