@@ -108,6 +108,22 @@ def test_the_shortcuts_dialog_lists_every_key_the_window_answers_to(qtbot: QtBot
     assert stray.key().toString(NATIVE) not in listed_keys
 
 
+# Keys a text field takes on a common desktop (Qt's X11, GNOME, KDE, Windows and macOS editing bindings): a command on
+# one of them would edit the field the keyboard is in instead.
+TEXT_KEYS = {
+    "Ctrl+A", "Ctrl+Shift+A", "Ctrl+C", "Ctrl+V", "Ctrl+X", "Ctrl+Z", "Ctrl+Y", "Ctrl+Shift+Z", "Ctrl+D", "Ctrl+K",
+    "Ctrl+U", "Ctrl+H", "Ctrl+E", "Ctrl+Left", "Ctrl+Right", "Ctrl+Backspace", "Ctrl+Del", "Ctrl+Insert",
+    "Shift+Insert", "Shift+Del", "Shift+Return", "Ctrl+Home", "Ctrl+End",
+}  # fmt: skip
+
+
+def test_no_command_takes_a_key_text_fields_use() -> None:
+    taken = {s.toString(QKeySequence.SequenceFormat.PortableText) for c in COMMANDS.values() for s in c.sequences()}
+    assert taken.isdisjoint(TEXT_KEYS), taken & TEXT_KEYS
+    for number in range(1, 10):
+        assert f"Ctrl+{number}" not in taken  # the places' own
+
+
 def test_pressing_the_keys_does_the_actions(qtbot: QtBot, core: App, admin: Actor) -> None:
     team = add_team(core, admin)
     incident = open_incident(core, team, Mode.LIVE)

@@ -3,8 +3,9 @@
 Every shortcut is made from ``COMMANDS`` (``action`` for the window's menu entries, ``bind`` for a view's own keys,
 ``keys`` for a button's), so the dialog, which lists the table, says what the keys do. A view's keys work only while
 the view is shown (Qt's window context wants the shortcut's widget visible), so two views may not clash, and none
-may take a key the window's menus hold. ``tests/ui/test_shortcuts.py`` walks the window's actions, shortcuts and
-buttons and checks each against the dialog.
+may take a key the window's menus hold. Nor a key a text field takes on some desktop (Ctrl+D deletes a character
+and Ctrl+Shift+A deselects on X11): the field would take it while it has the keyboard. ``tests/ui/test_shortcuts.py``
+walks the window's actions, shortcuts and buttons and checks each against the dialog.
 
     bind(self, "approve", self.approve_button.click)        # a view's key; a disabled button ignores it
     self.lock_action = action(window, "lock")               # a menu entry with its key
@@ -62,12 +63,12 @@ COMMANDS: dict[str, Command] = {
     "shortcuts": Command("Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, WINDOW),
     "open_incident": Command("Open the selected incident", QKeySequence.StandardKey.Open, BOARD),
     "back": Command("Back (to the board, or to the incident)", "Alt+Left", WORKSPACE),
-    "draft": Command("Draft a message of the chosen type", "Ctrl+D", WORKSPACE),
+    "draft": Command("Draft a message of the chosen type", "Ctrl+Shift+D", WORKSPACE),
     "publish": Command("Publish the selected message…", "Ctrl+Shift+P", WORKSPACE),
     "false_alarm": Command("False alarm…", "Ctrl+Shift+F", WORKSPACE),
     "save": Command("Save this text", QKeySequence.StandardKey.Save, COMPOSER),
     "submit": Command("Submit for approval", "Ctrl+Return", COMPOSER),
-    "approve": Command("Approve this exact version", "Ctrl+Shift+A", APPROVALS),
+    "approve": Command("Approve this exact version", "Ctrl+Shift+Return", APPROVALS),
     "return": Command("Return with the comment", "Ctrl+Shift+R", APPROVALS),
 }
 GO_TO = "Go to {place}"  # Ctrl+1 … Ctrl+9, one per place, made by the window with each place
