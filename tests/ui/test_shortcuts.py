@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from crisisdesk.app import App
@@ -13,7 +14,7 @@ from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.dialogs.new_incident import NewIncidentDialog
-from crisisdesk.ui.dialogs.shortcuts import COMMANDS, ShortcutsDialog
+from crisisdesk.ui.dialogs.shortcuts import COMMANDS, ShortcutsDialog, ShortcutsModel, listed
 from crisisdesk.ui.views.composer import Composer
 from crisisdesk.ui.views.main_window import APPROVALS, INCIDENTS, MONITOR, MainWindow
 from tests.integration.outbox_helpers import add_team, open_incident
@@ -195,3 +196,10 @@ def test_an_approver_approves_and_returns_with_the_keys(qtbot: QtBot, core: App,
     view.comment.setFocus()
     press(qtbot, window, COMMANDS["approve"].sequences()[0])
     assert core.messages().show(team["ivan"], first.id).approvals, "the approve key approved nothing"
+
+
+def test_the_shortcuts_model_passes_the_model_tester(qtmodeltester: ModelTester) -> None:
+    model = ShortcutsModel()
+    model.set_rows(listed(["Incidents", "Approvals", "Monitor"]))
+    assert model.rowCount() == len(COMMANDS) + 3
+    qtmodeltester.check(model)
