@@ -31,12 +31,21 @@ window.show()
 app.processEvents()
 picture = window.grab()
 picture.save(sys.argv[2])
+window.show_mode("exercise", "Pine Ridge drill")
+window.show_place("Incidents")
+app.processEvents()
+band = window.mode_band.grab().toImage()
+ratio, row = band.devicePixelRatio(), int((window.mode_band.height() - 4) * band.devicePixelRatio())
+ground = window.mode_band.background.lightness()
+light = [band.pixelColor(x, row).lightness() > ground + 12 for x in range(int(300 * ratio))]
+stripes = sum(1 for a, b in zip(light, light[1:]) if b and not a)
 print(json.dumps({
     "rounding": QGuiApplication.highDpiScaleFactorRoundingPolicy() == ROUNDING,
     "ratio": picture.devicePixelRatio(),
     "pixels": [picture.width(), picture.height()],
     "window": [window.width(), window.height()],
     "nav": [window.nav.width(), window.nav.geometry().right()],
+    "stripes": stripes,
 }))
 window.dispose()
 core.close()
@@ -68,6 +77,10 @@ def test_the_window_at_twice_the_pixels(core: App, db_path: Path, tmp_path: Path
     assert twice["pixels"] == [2 * n for n in once["window"]]  # type: ignore[attr-defined]
     big, small = QImage(str(tmp_path / "window-2x.png")), QImage(str(tmp_path / "window-1x.png"))
     assert (big.width(), big.height()) == (2 * small.width(), 2 * small.height())
+    # The exercise band's stripes are as many to a length of band at 2x as at 1x (a pattern brush, drawn in device
+    # pixels, had twice as many, half as wide and faint).
+    assert isinstance(once["stripes"], int) and once["stripes"] >= 10
+    assert once["stripes"] == twice["stripes"]
     # The header's band of colour sits where it sits at 1x: nothing drawn at a fixed device-pixel place.
     header_row = small.height() // 20
     assert small.pixelColor(5, header_row) == big.pixelColor(10, 2 * header_row)

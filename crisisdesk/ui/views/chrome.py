@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QBrush, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -120,9 +120,13 @@ class ModeBand(QFrame):
         rect = self.rect()
         painter.fillRect(rect, self.background)
         if self.mode == "exercise":
-            # Stripes and a dashed edge: an exercise looks different in greyscale too.
-            stripes = QBrush(self.background.lighter(135), Qt.BrushStyle.BDiagPattern)
-            painter.fillRect(rect, stripes)
+            # Stripes and a dashed edge: an exercise looks different in greyscale too. Drawn as lines in the band's
+            # own (device-independent) units: a pattern brush is drawn in device pixels, half as big and faint at 2x.
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(self.background.lighter(135), 2))
+            step, height = max(6, self.fontMetrics().height() // 2), rect.height()
+            for x in range(-height, rect.width() + height, step):
+                painter.drawLine(x, height, x + height, 0)
             pen = QPen(palette.band_colours("exercise")[1], 2, Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.drawRect(rect.adjusted(1, 1, -2, -2))
