@@ -133,6 +133,8 @@ PICTURES = (
     "settings-rules-dark",
     "settings-playbooks",
     "settings-playbooks-dark",
+    "feel-shortcuts-light",
+    "feel-shortcuts-dark",
 )
 
 
@@ -595,6 +597,20 @@ def light_and_dark(console: Console, sample: Sample, app: QApplication) -> None:
         app.setPalette(palette.light_palette())
 
 
+def feel_shortcuts(console: Console, app: QApplication) -> None:
+    """Help → Keyboard shortcuts, in the light and the dark palette."""
+    for shade, colours in (("light", palette.light_palette()), ("dark", palette.dark_palette())):
+        app.setPalette(colours)
+        try:
+            window = console.window("carla")
+            dialog = window.show_shortcuts()
+            console.settle("the shortcuts dialog", dialog.isVisible)
+            console.picture(dialog, f"feel-shortcuts-{shade}")
+            console.close(window)
+        finally:
+            app.setPalette(palette.light_palette())
+
+
 def false_alarm_exercise(console: Console, sample: Sample) -> None:
     """The whole false alarm on the drill: said, submitted, approved, published, delivered, timed."""
     clock, messages = sample.clock, console.core.messages()
@@ -838,6 +854,7 @@ def draw(out: Path) -> list[str]:
             false_alarm_live(console, sample)
             dead_delivery(console, sample)
             light_and_dark(console, sample, app)
+            feel_shortcuts(console, app)
             false_alarm_exercise(console, sample)
             audit(console)
             settings_pages(console, sample, app)

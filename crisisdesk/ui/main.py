@@ -13,9 +13,11 @@ from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.services.feed_scheduler import FeedScheduler
 from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
 from crisisdesk.ui.console import Console
+from crisisdesk.ui.scaling import prepare_high_dpi
 
 
 def run_gui(db_path: Path) -> int:
+    prepare_high_dpi()  # before the application exists
     qapp = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(qapp, QApplication)
     qapp.setApplicationName("crisisdesk")

@@ -160,7 +160,7 @@ def dark_palette() -> QPalette:
             QPalette.ColorRole.Text: "#ececec",
             QPalette.ColorRole.Button: "#3a3a3a",
             QPalette.ColorRole.ButtonText: "#ececec",
-            QPalette.ColorRole.Highlight: "#3d7fd0",
+            QPalette.ColorRole.Highlight: "#3473c0",  # white selected text on it: 4.8:1
             QPalette.ColorRole.HighlightedText: "#ffffff",
             QPalette.ColorRole.ToolTipBase: "#3a3a3a",
             QPalette.ColorRole.ToolTipText: "#ececec",

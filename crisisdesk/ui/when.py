@@ -26,8 +26,11 @@ def _moment(value: str | datetime) -> datetime:
     return moment
 
 
-def moment_text(value: str | datetime | None, zone: tzinfo | None = None, *, now: datetime | None = None) -> str:
-    """A moment in ``zone`` (default: the workstation's), as short as it can be without being ambiguous."""
+def moment_text(
+    value: str | datetime | None, zone: tzinfo | None = None, *, now: datetime | None = None, seconds: bool = False
+) -> str:
+    """A moment in ``zone`` (default: the workstation's), as short as it can be without being ambiguous;
+    ``seconds`` where seconds matter (how long a false alarm took to declare)."""
     if value is None or value == "":
         return ""
     try:
@@ -37,11 +40,12 @@ def moment_text(value: str | datetime | None, zone: tzinfo | None = None, *, now
     zone = zone or workstation_zone()
     here = moment.astimezone(zone)
     today = (now or datetime.now(zone)).astimezone(zone)
+    clock = "%H:%M:%S" if seconds else "%H:%M"
     if here.date() == today.date():
-        return here.strftime("%H:%M")
+        return here.strftime(clock)
     if here.year == today.year:
-        return here.strftime("%a %d %b %H:%M")
-    return here.strftime("%d %b %Y %H:%M")
+        return here.strftime(f"%a %d %b {clock}")
+    return here.strftime(f"%d %b %Y {clock}")
 
 
 def full(value: str | datetime | None, zone: tzinfo | None = None) -> str:

@@ -103,7 +103,10 @@ def test_ivan_approves_from_the_badge_in_two_interactions(qtbot: QtBot, core: Ap
     assert view.count.text() == "1 version waits for your approval (oldest first)."
     assert view.heading.text().startswith(f"{msg} v1 · alert · Flash flood warning")
     assert view.band.label.text().startswith("●  LIVE")
-    assert view.cap_fields["urgency"].text() == "Immediate" and view.cap_fields["expires"].text().endswith("-08:00")
+    assert view.cap_fields["urgency"].text() == "Immediate"
+    # The expiry as a person reads it, in the incident's offset; the CAP's own value in the tooltip.
+    assert view.cap_fields["expires"].text().endswith("21:30") and "-08:00" not in view.cap_fields["expires"].text()
+    assert view.cap_fields["expires"].toolTip().endswith("-08:00)")
     assert view.channels.text() == "public-page (folder, LIVE)"
     assert view.tabs.tabText(1) == "Changes: all new"
     people.click(view.approve_button)
@@ -287,7 +290,8 @@ def test_the_wrong_phrase_is_refused_and_the_right_one_publishes(
     dialog = open_publish(qtbot, window, msg)
     assert dialog.phrase_label.text() == f"PUBLISH LIVE {msg}"
     assert dialog.heading.text().startswith(f"Publish LIVE {msg} v1 · alert")
-    assert dialog.channels.text() == "public-page (folder, LIVE)" and dialog.expires.text().endswith("-08:00")
+    assert dialog.channels.text() == "public-page (folder, LIVE)" and dialog.expires.toolTip().endswith("-08:00)")
+    assert dialog.expires.text().endswith("21:30") and "-08:00" not in dialog.expires.text()
     assert dialog.approvals.text() == "approved by ivan" and not dialog.blocked.isVisible()
     assert not dialog.publish_button.isEnabled()  # nothing typed yet
     assert not dialog.publish_button.isDefault() and not dialog.cancel_button.isDefault()

@@ -20,6 +20,11 @@ def test_this_year_has_the_day_and_another_year_the_year() -> None:
     assert moment_text("2025-11-28T18:05:00+00:00", LA, now=NOW) == "28 Nov 2025 10:05"
 
 
+def test_seconds_where_they_matter_never_microseconds() -> None:
+    assert moment_text("2026-11-28T18:05:31.999999+00:00", LA, now=NOW, seconds=True) == "10:05:31"
+    assert moment_text("2026-03-02T18:05:07+00:00", LA, now=NOW, seconds=True) == "Mon 02 Mar 10:05:07"
+
+
 def test_a_day_is_the_zones_day_not_utcs() -> None:
     # 03:00 UTC on the 29th is still the 28th, 19:00, in Los Angeles: today there.
     assert moment_text("2026-11-29T03:00:00+00:00", LA, now=NOW) == "19:00"

@@ -31,9 +31,10 @@ from crisisdesk.domain.facts import language_name, zone
 from crisisdesk.services.deliveries import DraftPreview, FalseAlarmPreview, FalseAlarmProgress, Step
 from crisisdesk.ui import palette
 from crisisdesk.ui.dialogs.publish import PublishDialog
-from crisisdesk.ui.models.deliveries import STATE_WORDS, local_time, mode_words, span
+from crisisdesk.ui.models.deliveries import STATE_WORDS, mode_words, span
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
+from crisisdesk.ui.when import moment_text
 
 LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "vi": "Tiếng Việt", "zh": "中文"}
 
@@ -261,8 +262,8 @@ class FalseAlarmDialog(QDialog):
         self.references.setText(
             "It cancels and corrects:\n"
             + "\n".join(
-                f"  • {r.message_id} ({r.type} v{r.version}), sent {local_time(r.published_at, tz)}: "
-                f"“{_first_line(r.text)}”"
+                f"  • {r.message_id} ({r.type} v{r.version}), sent "
+                f"{moment_text(r.published_at, tz, now=self.clicked_at)}: “{_first_line(r.text)}”"
                 for r in preview.references
             )
             if preview.references
@@ -291,7 +292,7 @@ class FalseAlarmDialog(QDialog):
         now = self.session.core.clock.now()
         self.since.setText(
             f"The wrong message went out {span((now - preview.first_sent).total_seconds())} ago "
-            f"({local_time(preview.first_sent, tz)})."
+            f"({moment_text(preview.first_sent, tz, now=self.clicked_at)})."
         )
 
     def _enable_submit(self) -> None:
@@ -339,7 +340,8 @@ class FalseAlarmDialog(QDialog):
         self.translation_problem.hide()
         tz = zone(self.preview.timezone if self.preview else "UTC")
         lines = [
-            f"Declared at {local_time(progress.declared_at, tz)} by clicking at {local_time(progress.clicked_at, tz)}."
+            f"Declared at {moment_text(progress.declared_at, tz, now=self.clicked_at, seconds=True)} by clicking at "
+            f"{moment_text(progress.clicked_at, tz, now=self.clicked_at, seconds=True)}."
         ]
         lines += [_step_words(s) for s in (progress.cancel, progress.correction)]
         if progress.deliveries:

@@ -32,6 +32,7 @@ from crisisdesk.ui import palette
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
 from crisisdesk.ui.views.exact_text import ExactText, senders
+from crisisdesk.ui.views.previews import cap_moment
 
 
 def _label(name: str, text: str = "") -> QLabel:
@@ -214,7 +215,9 @@ class PublishDialog(QDialog):
         )
         self.area.setText(preview.area)
         self.audience.setText(preview.audience)
-        self.expires.setText(preview.expires)
+        shown, written = cap_moment(preview.expires)
+        self.expires.setText(shown or preview.expires)
+        self.expires.setToolTip(written)
         self.hash.setText(view.content_hash)
         self.approvals.setText(view.verdict.reason)
         self.texts.show_variants(preview.texts, senders(view.accounts))

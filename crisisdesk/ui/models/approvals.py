@@ -8,6 +8,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyM
 from crisisdesk.services.review import QueueEntry
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.rows import AnyIndex, RowsModel
+from crisisdesk.ui.when import short_id
 
 COLUMNS = ("Mode", "Incident", "Message", "Written by", "For you")
 
@@ -24,7 +25,7 @@ class QueueModel(RowsModel[QueueEntry]):
         return (
             mode_words(r.mode),
             r.incident_title,
-            f"{r.message_id} v{r.version} · {r.type}",
+            f"{r.type} v{r.version} · {short_id(r.message_id)}",  # the whole id in the tooltip
             ", ".join(r.authors),
             "to approve" if r.may_approve else "not yours to approve",
         )

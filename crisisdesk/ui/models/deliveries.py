@@ -11,6 +11,7 @@ from PySide6.QtGui import QFont
 from crisisdesk.services.deliveries import Delivery
 from crisisdesk.ui.models.rows import AnyIndex, RowsModel
 from crisisdesk.ui.palette import Tint
+from crisisdesk.ui.when import full, moment_text
 
 COLUMNS = ("Channel", "Mode", "State", "Tries", "Next try", "Receipt", "Reason", "Retraction")
 RECEIPT = COLUMNS.index("Receipt")
@@ -34,13 +35,6 @@ STATE_TINTS: dict[str, Tint] = {
 def mode_words(mode: str) -> str:
     """LIVE and EXERCISE in words and a shape (solid dot, hatched square), never colour alone."""
     return "▨ EXERCISE" if mode == "exercise" else "● LIVE"
-
-
-def local_time(iso: str | datetime | None, tz: ZoneInfo) -> str:
-    if iso is None:
-        return ""
-    moment = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
-    return moment.astimezone(tz).strftime("%H:%M:%S")
 
 
 def span(seconds: float) -> str:
@@ -75,7 +69,8 @@ class DeliveriesModel(RowsModel[Delivery]):
             return "now"
         at = datetime.fromisoformat(r.next_try_at)
         wait = (at - self.now).total_seconds() if self.now else 0
-        return f"{local_time(at, self.tz)} (in {span(wait)})" if wait > 0 else f"{local_time(at, self.tz)} (due)"
+        shown = moment_text(at, self.tz, now=self.now)
+        return f"{shown} (in {span(wait)})" if wait > 0 else f"{shown} (due)"
 
     def cells(self, d: Delivery) -> tuple[str, ...]:
         r = d.row
@@ -92,7 +87,7 @@ class DeliveriesModel(RowsModel[Delivery]):
             str(r.attempts),
             self.next_try(d),
             receipt,
-            r.reason or (f"sent at {local_time(r.sent_at, self.tz)}" if r.sent_at else ""),
+            r.reason or (f"sent at {moment_text(r.sent_at, self.tz, now=self.now)}" if r.sent_at else ""),
             retraction,
         )
 
@@ -104,6 +99,10 @@ class DeliveriesModel(RowsModel[Delivery]):
             return f"Open {d.row.remote_url}"
         if column == COLUMNS.index("Retraction") and d.cannot_retract:
             return d.cannot_retract
+        if column == COLUMNS.index("Next try") and d.row.state == "failed" and d.row.next_try_at:
+            return f"Next try {full(d.row.next_try_at, self.tz)}"
+        if column == COLUMNS.index("Reason") and not d.row.reason and d.row.sent_at:
+            return f"Sent {full(d.row.sent_at, self.tz)}"
         return self.cells(d)[column]
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:

@@ -5,7 +5,7 @@ hatched for EXERCISE), never by colour alone."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
@@ -14,6 +14,7 @@ from crisisdesk.domain.playbook import Playbook
 from crisisdesk.services.board import Board, BoardRow, MessageRow, StepRow, TimelineRow
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.rows import AnyIndex, RowsModel
+from crisisdesk.ui.when import full, moment_text
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 10
 MODE_MARKERS = {"live": "●", "exercise": "▨"}
@@ -178,6 +179,8 @@ class StepsModel(_IncidentRows):
     mode_column = -1
     tick_requested = Signal(int)
     editable = True  # the person may tick steps (the service decides again)
+    zone: tzinfo = UTC  # the incident's, where its times are read
+    now: datetime | None = None  # the services' clock, for "today"
 
     def step_row(self, index: int) -> StepRow:
         row = self.rows[index]
@@ -191,7 +194,11 @@ class StepsModel(_IncidentRows):
         assert isinstance(row, StepRow)
         state = {"done": "✓ done", "overdue": "OVERDUE", "due": "due soon", "upcoming": "upcoming"}[row.state]
         what = row.what if row.kind == "step" else f"{row.what} (the update cadence)"
-        return ("", row.due_local, what, row.owner, state)
+        return ("", moment_text(row.due_at, self.zone, now=self.now), what, row.owner, state)
+
+    def tooltip(self, row: object, column: int) -> str | None:
+        assert isinstance(row, StepRow)
+        return full(row.due_at, self.zone) if column == 1 else super().tooltip(row, column)
 
     def foreground(self, row: object, column: int) -> palette.State | None:
         assert isinstance(row, StepRow)
@@ -280,9 +287,14 @@ class MessagesModel(_IncidentRows):
 
 class TimelineModel(RowsModel[TimelineRow]):
     columns = ("When", "Who", "What", "Details")
+    zone: tzinfo = UTC  # the incident's
+    now: datetime | None = None
 
     def cells(self, row: TimelineRow) -> tuple[str, ...]:
-        return (row.local, row.actor, row.what, row.summary)
+        return (moment_text(row.at, self.zone, now=self.now), row.actor, row.what, row.summary)
+
+    def tooltip(self, row: TimelineRow, column: int) -> str | None:
+        return full(row.at, self.zone) if column == 0 else super().tooltip(row, column)
 
 
 class SearchProxy(QSortFilterProxyModel):

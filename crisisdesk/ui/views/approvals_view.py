@@ -32,10 +32,12 @@ from crisisdesk.domain.roles import Permission
 from crisisdesk.services.messages import MessageView
 from crisisdesk.services.review import QueueEntry, Review
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.models.approvals import ApprovableFilter, QueueModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
 from crisisdesk.ui.views.exact_text import ExactText, senders
+from crisisdesk.ui.views.previews import cap_moment
 from crisisdesk.ui.views.tables import row_table
 
 SHORT_HASH = 12
@@ -212,6 +214,10 @@ class ApprovalsView(QWidget):
         self.return_button.setAccessibleName("Return it to the authors with the comment")
         self.return_button.setAutoDefault(False)
         self.return_button.clicked.connect(self.return_)
+        self.approve_button.setToolTip(f"Approve the version shown ({shortcuts.COMMANDS['approve'].text()})")
+        self.return_button.setToolTip(f"Back to the authors with the comment ({shortcuts.COMMANDS['return'].text()})")
+        shortcuts.bind(self, "approve", self.approve_button.click)  # a disabled button ignores the click
+        shortcuts.bind(self, "return", self.return_button.click)
         self.break_glass_button = QPushButton("⚠ Break glass…")
         self.break_glass_button.setAccessibleName("Break glass: publish without a second approval")
         self.break_glass_button.setToolTip(
@@ -319,9 +325,8 @@ class ApprovalsView(QWidget):
             self.changed_notice.hide()
         self.review = review
         self.band.show_mode("exercise" if view.mode == "exercise" else "live", review.incident_title)
-        self.heading.setText(
-            f"{view.id} v{view.version} · {view.type} · {review.incident_title} ({view.incident_id}) · {view.state}"
-        )
+        self.heading.setText(f"{view.id} v{view.version} · {view.type} · {review.incident_title} · {view.state}")
+        self.heading.setToolTip(f"Incident {view.incident_id}")
         short = view.content_hash[:SHORT_HASH]
         self.hash_label.setText(f"Hash {short}…")
         self.hash_label.setToolTip(view.content_hash)
@@ -346,8 +351,10 @@ class ApprovalsView(QWidget):
             "area": cap.area,
             "expires": cap.expires,
         }
+        values["expires"], written = cap_moment(cap.expires)
         for key, value in values.items():
             self.cap_fields[key].setText(value)
+        self.cap_fields["expires"].setToolTip(written)
         self.channels.setText(describe_channels(view))
         self.area.setText(review.area)
         self.audience.setText(review.audience)
@@ -369,7 +376,10 @@ class ApprovalsView(QWidget):
             1, "Changes: all new" if review.base is None else f"Changes since {review.base} ({changed})"
         )
         self.approve_button.setText(f"Approve v{view.version} · {short}")
-        self.approve_button.setToolTip(f"Approve exactly {view.id} v{view.version}, hash {view.content_hash}")
+        self.approve_button.setToolTip(
+            f"Approve exactly {view.id} v{view.version}, hash {view.content_hash}"
+            f" ({shortcuts.COMMANDS['approve'].text()})"
+        )
         self._enable()
 
     def _fill_changes(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QBrush, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 
 BADGE_COUNT_ROLE = Qt.ItemDataRole.UserRole + 1
 BADGE_URGENT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -51,10 +52,12 @@ class Header(QFrame):
         self.workstation.setAccessibleName("Workstation")
         self.lock_button = QPushButton("Lock")
         self.lock_button.setAccessibleName("Lock the console")
-        self.lock_button.setToolTip("Hide the console until someone signs in (Ctrl+L)")
+        self.lock_button.setToolTip(f"Hide the console until someone signs in ({shortcuts.COMMANDS['lock'].text()})")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
-        self.sign_out_button.setToolTip("Sign out and let another person sign in (Ctrl+Shift+O)")
+        self.sign_out_button.setToolTip(
+            f"Sign out and let another person sign in ({shortcuts.COMMANDS['sign_out'].text()})"
+        )
         layout.addWidget(self.person)
         layout.addWidget(self.roles)
         layout.addSpacing(24)
@@ -117,9 +120,13 @@ class ModeBand(QFrame):
         rect = self.rect()
         painter.fillRect(rect, self.background)
         if self.mode == "exercise":
-            # Stripes and a dashed edge: an exercise looks different in greyscale too.
-            stripes = QBrush(self.background.lighter(135), Qt.BrushStyle.BDiagPattern)
-            painter.fillRect(rect, stripes)
+            # Stripes and a dashed edge: an exercise looks different in greyscale too. Drawn as lines in the band's
+            # own (device-independent) units: a pattern brush is drawn in device pixels, half as big and faint at 2x.
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(self.background.lighter(135), 2))
+            step, height = max(6, self.fontMetrics().height() // 2), rect.height()
+            for x in range(-height, rect.width() + height, step):
+                painter.drawLine(x, height, x + height, 0)
             pen = QPen(palette.band_colours("exercise")[1], 2, Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.drawRect(rect.adjusted(1, 1, -2, -2))

@@ -12,7 +12,7 @@ import re
 import time
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut, QShowEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QFont, QShowEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -33,6 +33,7 @@ from crisisdesk.domain.lint import LintContext, lint
 from crisisdesk.domain.text_rules import Channel, Finding, Measure, measure
 from crisisdesk.services.composer import ComposerService, Composition
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.models.composer import FindingRow, FindingsModel, VariantRow, VariantsModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
@@ -163,7 +164,9 @@ class Composer(QWidget):
         bottom.addWidget(self.goes_to, 1)
         self.submit_button = QPushButton("Submit for approval")
         self.submit_button.setAccessibleName("Submit for approval")
-        self.submit_button.setToolTip("Save every text and send this version to an approver (Ctrl+Return)")
+        self.submit_button.setToolTip(
+            f"Save every text and send this version to an approver ({shortcuts.COMMANDS['submit'].text()})"
+        )
         self.submit_button.clicked.connect(self.submit)
         submit_font = self.submit_button.font()
         submit_font.setBold(True)
@@ -172,8 +175,8 @@ class Composer(QWidget):
         bottom.addWidget(self.submit_button)
         outer.addLayout(bottom)
 
-        QShortcut(QKeySequence.StandardKey.Save, self, self.save_current)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.submit)
+        shortcuts.bind(self, "save", self.save_current)
+        shortcuts.bind(self, "submit", self.submit)
 
         self._stale = False  # the database changed while this composer was hidden
         session.watcher.changed.connect(self._changed)
@@ -205,7 +208,9 @@ class Composer(QWidget):
         buttons = QHBoxLayout()
         self.save_button = QPushButton("Save text")
         self.save_button.setAccessibleName("Save this text")
-        self.save_button.setToolTip("Save this text as a new version of the message (Ctrl+S)")
+        self.save_button.setToolTip(
+            f"Save this text as a new version of the message ({shortcuts.COMMANDS['save'].text()})"
+        )
         self.save_button.clicked.connect(self.save_current)
         self.revert_button = QPushButton("Undo changes")
         self.revert_button.setAccessibleName("Undo unsaved changes to this text")

@@ -20,10 +20,11 @@ from crisisdesk.domain.incidents import Mode, working_permissions
 from crisisdesk.domain.roles import Permission
 from crisisdesk.services.deliveries import Delivery, MessageDeliveries, RetractPlan
 from crisisdesk.ui import palette
-from crisisdesk.ui.models.deliveries import RECEIPT, DeliveriesModel, local_time, mode_words
+from crisisdesk.ui.models.deliveries import RECEIPT, DeliveriesModel, mode_words
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
 from crisisdesk.ui.views.tables import row_table
+from crisisdesk.ui.when import moment_text
 
 
 def retract_words(plan: RetractPlan, *, one_channel: bool) -> tuple[str, str]:
@@ -133,7 +134,7 @@ class DeliveriesView(QWidget):
         tz = zone(found.timezone)
         self.band.show_mode("exercise" if found.mode == "exercise" else "live", found.incident_title)
         published = (
-            f"published {local_time(found.published_at, tz)} by {found.published_by}"
+            f"published {moment_text(found.published_at, tz, now=found.now)} by {found.published_by}"
             if found.published_at
             else f"not published ({found.state})"
         )

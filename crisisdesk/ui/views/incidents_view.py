@@ -6,11 +6,11 @@ While a workspace is shown, the window's band and title say LIVE or EXERCISE (``
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.services.board import Board
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.dialogs.new_incident import NewIncidentDialog
 from crisisdesk.ui.models.incidents import BoardModel, SearchProxy
 from crisisdesk.ui.session import Session
@@ -32,6 +33,7 @@ class IncidentsView(QWidget):
         super().__init__(parent)
         self.session = session
         self.workspace: IncidentWorkspace | None = None
+        self.counted = ""  # what the board says about its incidents, under a search's own words
         self.dialog: NewIncidentDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -49,23 +51,33 @@ class IncidentsView(QWidget):
         bar = QHBoxLayout()
         self.new_button = QPushButton("New incident…")
         self.new_button.setAccessibleName("New incident")
-        self.new_button.setToolTip("Open an incident from a playbook, LIVE or EXERCISE (Ctrl+N)")
+        self.new_button.setToolTip(
+            f"Open an incident from a playbook, LIVE or EXERCISE ({shortcuts.COMMANDS['new_incident'].text()})"
+        )
         font = self.new_button.font()
         font.setBold(True)
         self.new_button.setFont(font)
         self.new_button.clicked.connect(self.new_incident)
-        shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.new_incident)
         self.open_button = QPushButton("Open")
         self.open_button.setAccessibleName("Open the selected incident")
-        self.open_button.setToolTip("The incident's workspace (Enter, or double-click the row)")
+        self.open_button.setToolTip(
+            f"The incident's workspace (Enter or {shortcuts.COMMANDS['open_incident'].text()}, or double-click the row)"
+        )
         self.open_button.clicked.connect(self._open_selected)
         self.closed_filter = QCheckBox("Show closed incidents")
         self.closed_filter.setAccessibleName("Show closed incidents")
         self.closed_filter.toggled.connect(lambda _: self.reload())
         bar.addWidget(self.new_button)
         bar.addWidget(self.open_button)
+        bar.addSpacing(16)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search incidents")
+        self.search.setAccessibleName("Search incidents")
+        self.search.setToolTip(f"Rows with these words in any column ({shortcuts.COMMANDS['find'].text()})")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._search)
+        self.search.setMinimumWidth(self.search.fontMetrics().averageCharWidth() * 32)  # font-relative
+        bar.addWidget(self.search)
         bar.addStretch(1)
         bar.addWidget(self.closed_filter)
         layout.addLayout(bar)
@@ -86,6 +98,7 @@ class IncidentsView(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAccessibleName("Board status")
         layout.addWidget(self.empty)
+        shortcuts.bind(page, "open_incident", self._open_selected)  # while the board is shown
         self._buttons()
         return page
 
@@ -106,11 +119,23 @@ class IncidentsView(QWidget):
             live = sum(1 for r in board.rows if r.mode == "live" and r.status != "closed")
             self.empty.setText(f"{active} active ({live} LIVE, {active - live} EXERCISE).")
         self.empty.setStyleSheet(palette.text_style("muted", bold=False))
-        self._buttons()
+        self.counted = self.empty.text()
+        self._search(self.search.text())
 
     def _not_loaded(self, error: CrisisdeskError) -> None:
         self.empty.setText(f"The incidents could not be read: {error}")
         self.empty.setStyleSheet(palette.text_style("bad"))
+
+    def _search(self, text: str) -> None:
+        words = text.strip()
+        self.proxy.setFilterFixedString(words)
+        if words:  # a search that hides every row says so, rather than leave an empty board unexplained
+            shown, total = self.proxy.rowCount(), self.model.rowCount()
+            self.empty.setText(f"{shown} of {total} incidents match “{words}”." if shown else
+                               f"No incident matches “{words}”: clear the search to see all {total}.")  # fmt: skip
+        elif self.counted:
+            self.empty.setText(self.counted)
+        self._buttons()
 
     def _buttons(self) -> None:
         self.open_button.setEnabled(bool(self.table.selectionModel().selectedRows()))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -42,6 +43,8 @@ from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.attention import Attention
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
+from crisisdesk.ui.dialogs.shortcuts import ShortcutsDialog
 from crisisdesk.ui.notify import DeadDeliveryNotifier
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
@@ -239,8 +242,8 @@ class MainWindow(QMainWindow):
         self.nav.addItem(item)  # after the page is known: the first place becomes current here
         number = len(self._places)
         if number <= 9:
-            action = QAction(f"Go to {name}", self)
-            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action = QAction(shortcuts.GO_TO.format(place=name), self)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))  # listed by Help → Keyboard shortcuts with it
             action.triggered.connect(lambda _=False, n=name: self.show_place(n))
             self.addAction(action)
         return place
@@ -380,33 +383,65 @@ class MainWindow(QMainWindow):
     # -- menu, closing -------------------------------------------------------------------------------------------
 
     def _build_menu(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        """The menus; every key comes from ``dialogs.shortcuts.COMMANDS`` (Help → Keyboard shortcuts lists them)."""
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        new_incident = shortcuts.action(self, "new_incident", "N")
+        new_incident.triggered.connect(self.new_incident)
+        file_menu.addAction(new_incident)
         export = QAction("&Export audit log…", self)
         export.triggered.connect(self._export_audit)
         file_menu.addAction(export)
         file_menu.addSeparator()
-        self.lock_action = QAction("&Lock", self)
-        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action = shortcuts.action(self, "lock", "L")
         self.lock_action.triggered.connect(self.lock_requested)
         file_menu.addAction(self.lock_action)
-        self.sign_out_action = QAction("Sign &out", self)
-        self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.sign_out_action = shortcuts.action(self, "sign_out", "o")
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         file_menu.addAction(self.sign_out_action)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action = shortcuts.action(self, "quit", "Q")
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        go_menu = self.menuBar().addMenu("&Go")
+        go_menu = bar.addMenu("&Go")
         for action in self.actions():
-            if action.text().startswith("Go to "):
+            if action.text().startswith(shortcuts.GO_TO.format(place="")):
                 go_menu.addAction(action)
-        view_menu = self.menuBar().addMenu("&View")
-        refresh = QAction("&Refresh", self)
-        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        view_menu = bar.addMenu("&View")
+        find = shortcuts.action(self, "find", "S")
+        find.triggered.connect(self.search_here)
+        view_menu.addAction(find)
+        refresh = shortcuts.action(self, "refresh", "R")
         refresh.triggered.connect(self.refresh)
         view_menu.addAction(refresh)
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = shortcuts.action(self, "shortcuts", "K")
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
+
+    def new_incident(self) -> None:
+        """New incident… from anywhere: the board comes forward with the dialog over it."""
+        self.show_place(INCIDENTS)
+        self.incidents.new_incident()
+
+    def search_here(self) -> None:
+        """Put the keyboard in the shown place's search or filter field (a line edit named for searching or
+        filtering), with its text selected to type over; say so when the place has none."""
+        page = self.stack.currentWidget()
+        for edit in page.findChildren(QLineEdit) if page is not None else []:
+            name = edit.accessibleName().casefold()
+            if edit.isVisible() and edit.isEnabled() and ("search" in name or "filter" in name):
+                edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                edit.selectAll()
+                return
+        self.statusBar().showMessage(f"{self.current_place()} has nothing to search here", 4000)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.places, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.shortcuts_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _export_audit(self) -> None:
         self.audit.export_dialog()  # the Audit place is built here if it was not shown yet

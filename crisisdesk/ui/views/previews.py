@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -29,6 +30,7 @@ from crisisdesk.domain.composing import sms_parts
 from crisisdesk.domain.text_rules import gsm7_septets, is_gsm7, ucs2_units
 from crisisdesk.services.composer import CapSummary
 from crisisdesk.ui import palette
+from crisisdesk.ui.when import full, moment_text
 
 CHANNEL_NAMES = {
     "sms": "SMS",
@@ -66,6 +68,18 @@ class PreviewInput:
     message_type: str
     cap: CapSummary | None
     accounts: Sequence[str]  # the chosen accounts' names that would carry this channel
+
+
+def cap_moment(value: str | None) -> tuple[str, str]:
+    """A CAP time (ISO with the incident's offset) as a person reads it, in that offset, and the value as the CAP
+    writes it (for the tooltip). Anything else is shown as it is."""
+    if not value:
+        return "", ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value, ""
+    return moment_text(moment, moment.tzinfo), f"{full(moment, moment.tzinfo)} (in the CAP: {value})"
 
 
 def plain(text: str, *, name: str, wrap: bool = True, selectable: bool = True) -> QLabel:
@@ -255,9 +269,12 @@ def cap_preview(p: PreviewInput) -> QWidget:
             plain("Area:", name="Area label", selectable=False),
             plain("; ".join(info.areas) or "(no area)", name="CAP area"),
         )
+        shown, written = cap_moment(info.expires)
+        expiry = plain(shown or "(none)", name="CAP expiry")
+        expiry.setToolTip(written)
         form.addRow(
             plain("Expires:", name="Expires label", selectable=False),
-            plain(info.expires or "(none)", name="CAP expiry"),
+            expiry,
         )
         form.addRow(plain("Language:", name="Language label", selectable=False), plain(info.lang, name="CAP language"))
     if cap.references:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
@@ -29,15 +30,18 @@ from PySide6.QtWidgets import (
 )
 
 from crisisdesk.domain.errors import CrisisdeskError
+from crisisdesk.domain.facts import zone
 from crisisdesk.domain.incidents import Status
-from crisisdesk.services.board import MessageRow, Workspace, local_time
+from crisisdesk.services.board import MessageRow, Workspace
 from crisisdesk.services.messages import MessageView
 from crisisdesk.ui import palette
+from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.models.incidents import MessagesModel, StepsModel, TimelineModel, countdown, mode_text
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import PlaceholderPage
 from crisisdesk.ui.views.fact_form import FactForm
 from crisisdesk.ui.views.tables import row_table
+from crisisdesk.ui.when import moment_text
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +100,8 @@ class IncidentWorkspace(QWidget):
         top = QHBoxLayout()
         self.back_button = QPushButton("← Board")
         self.back_button.setAccessibleName("Back to the incident board")
-        self.back_button.setToolTip("All incidents (Alt+Left)")
-        self.back_button.setShortcut("Alt+Left")
+        self.back_button.setToolTip(f"All incidents ({shortcuts.COMMANDS['back'].text()})")
+        self.back_button.setShortcut(shortcuts.keys("back"))
         self.back_button.clicked.connect(self.back_requested)
         top.addWidget(self.back_button)
         self.mode_label = QLabel()
@@ -117,7 +121,8 @@ class IncidentWorkspace(QWidget):
         self.false_alarm_button = QPushButton("⚠  False alarm…")
         self.false_alarm_button.setAccessibleName("False alarm")
         self.false_alarm_button.setToolTip(
-            "Something went out that should not have: send the pre-approved cancel and a public correction"
+            "Something went out that should not have: send the pre-approved cancel and a public correction "
+            f"({shortcuts.COMMANDS['false_alarm'].text()})"
         )
         background, foreground = palette.band_colours("live")
         self.false_alarm_button.setStyleSheet(
@@ -130,6 +135,10 @@ class IncidentWorkspace(QWidget):
         self._actions(layout)
         layout.addWidget(self._body(), 1)
         self._message_buttons()
+        # Keys while the incident itself is shown (not the composer it hosts); a disabled button ignores its click.
+        shortcuts.bind(page, "draft", self.draft_button.click)
+        shortcuts.bind(page, "publish", self.publish_button.click)
+        shortcuts.bind(page, "false_alarm", self.false_alarm_button.click)
         return page
 
     def _actions(self, layout: QVBoxLayout) -> None:
@@ -144,7 +153,10 @@ class IncidentWorkspace(QWidget):
         self.draft_type.setAccessibleName("Type of message to draft")
         self.draft_button = QPushButton("Draft message")
         self.draft_button.setAccessibleName("Draft a message of the chosen type")
-        self.draft_button.setToolTip("Render the playbook's templates with the facts, for every channel and language")
+        self.draft_button.setToolTip(
+            "Render the playbook's templates with the facts, for every channel and language "
+            f"({shortcuts.COMMANDS['draft'].text()})"
+        )
         self.draft_button.clicked.connect(self.draft)
         actions.addWidget(self.draft_type)
         actions.addWidget(self.draft_button)
@@ -206,6 +218,7 @@ class IncidentWorkspace(QWidget):
         self.compose_button.clicked.connect(lambda: self._with_selected(self.open_composer))
         self.publish_button = QPushButton("Publish…")
         self.publish_button.setAccessibleName("Publish the selected message")
+        self.publish_button.setToolTip(f"An approved message, to its channels ({shortcuts.COMMANDS['publish'].text()})")
         self.publish_button.clicked.connect(lambda: self._with_selected(self.open_publish))
         self.deliveries_button = QPushButton("Deliveries…")
         self.deliveries_button.setAccessibleName("Deliveries of the selected message")
@@ -243,6 +256,8 @@ class IncidentWorkspace(QWidget):
         bar = QHBoxLayout()
         self.hosted_back = QPushButton("← Back to the incident")
         self.hosted_back.setAccessibleName("Back to the incident")
+        self.hosted_back.setToolTip(f"The incident's facts, checklist, messages ({shortcuts.COMMANDS['back'].text()})")
+        self.hosted_back.setShortcut(shortcuts.keys("back"))
         self.hosted_back.clicked.connect(self.show_main)
         bar.addWidget(self.hosted_back)
         self.hosted_title = QLabel()
@@ -270,14 +285,18 @@ class IncidentWorkspace(QWidget):
         self.title.setText(incident.title)
         self.mode_label.setText(f" {mode_text(mode)} ")
         self.mode_label.setStyleSheet(palette.text_style(mode))  # type: ignore[arg-type]
+        here, now = zone(incident.timezone), datetime.fromisoformat(space.now)
+        self.steps.zone = self.timeline.zone = here
+        self.steps.now = self.timeline.now = now
         update = next((d for d in space.due if d.kind == "update"), None)
         next_update = countdown(update.due_at if update else None, space.now, update.state if update else "")[0]
         playbook = space.playbook.title.get("en") or space.playbook.id
         self.about.setText(
-            f"{playbook} · {incident.id} · opened {local_time(incident.opened_at, incident.timezone)} by "
+            f"{playbook} · opened {moment_text(incident.opened_at, here, now=now)} by "
             f"{incident.opened_by} · status: {incident.status.value} · updates every {space.cadence}, "
             f"next {next_update} · times in {incident.timezone}"
         )
+        self.about.setToolTip(f"Incident {incident.id}")  # to quote it, or to find it with the commands
         if first:
             self.form = FactForm(
                 space.playbook,
