@@ -865,11 +865,11 @@ class FeedService:
             where.append(f"{order} < ?")
             params.append(before)
         if source:
-            found = self._find(source)
-            if found is None:
+            named = self._find(source)
+            if named is None:
                 raise NotFound(f"no feed named {source!r}; 'crisisdesk feeds list' shows them")
             where.append("i.source_id = ?")
-            params.append(found.id)
+            params.append(named.id)
         if kind:
             try:
                 params.append(SourceKind(kind).value)
@@ -879,25 +879,46 @@ class FeedService:
                 ) from None
             where.append("i.kind = ?")
         now = self.clock.now()
-        if since:
-            where.append("i.at >= ?")
-            params.append(parse_since(since, now))
-        if until:
-            where.append("i.at < ?")
-            params.append(parse_since(until, now))
-        # Alerts are few beside the items: the item numbers they name are looked up, not every item scanned.
-        if incident:
-            where.append(
-                "i.id IN (SELECT x.id FROM feed_alerts a JOIN feed_items x ON x.fingerprint = a.fingerprint"
-                " WHERE a.incident_id = ?)"
-            )
-            params.append(incident)
-        if has_alert is True:
-            where.append("i.id IN (SELECT x.id FROM feed_alerts a JOIN feed_items x ON x.fingerprint = a.fingerprint)")
-        elif has_alert is False:
+        if since or until:
+            low, high = parse_since(since, now) if since else "", parse_since(until, now) if until else "~"
+            # The items' own times follow their arrival closely but not exactly: the numbers of the items in the
+            # range (read from the time index) bound the newest-first walk, so a week long ago is not reached
+            # through every newer item; the times themselves are still checked.
+            first, last = self.db.conn.execute(
+                "SELECT min(id), max(id) FROM feed_items WHERE at >= ? AND at < ?", (low, high)
+            ).fetchone()
+            if first is None:
+                return []
+            where += [f"{order} >= ?", f"{order} <= ?", "+i.at >= ?", "+i.at < ?"]
+            params += [first, last, low, high]
+        if has_alert is False:
             where.append("i.fingerprint NOT IN (SELECT fingerprint FROM feed_alerts)")
-        sql += (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} DESC LIMIT ?"
-        return [self._item(r) for r in self.db.utils.query(sql, (*params, max(1, min(limit, 1000))))]
+        limit = max(1, min(limit, 1000))
+        if not incident and has_alert is not True:
+            sql += (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} DESC LIMIT ?"
+            return [self._item(r) for r in self.db.utils.query(sql, (*params, limit))]
+        # Items with alerts are few beside the items: their numbers are read first, newest first, and looked up a
+        # chunk at a time, rather than every item (or every item naming a common word) checked against them.
+        # CROSS JOIN: from the alerts to their items, never the other way round.
+        alerted = self.db.conn.execute(
+            "SELECT x.id FROM feed_alerts a CROSS JOIN feed_items x ON x.fingerprint = a.fingerprint"
+            " WHERE ? IS NULL OR a.incident_id = ?",
+            (incident or None, incident or None),
+        )
+        ceiling = before if before is not None else 1 << 62
+        candidates = sorted({r[0] for r in alerted if r[0] < ceiling}, reverse=True)
+        found: list[ItemView] = []
+        for start in range(0, len(candidates), 200):
+            chunk = candidates[start : start + 200]
+            marks = ",".join("?" * len(chunk))
+            # the chunk's numbers, and their range for the full-text walk (a lookup per number costs it more)
+            bounded = [*where, f"{order} >= ?", f"{order} <= ?", f"i.id IN ({marks})"]
+            page = sql + " WHERE " + " AND ".join(bounded) + f" ORDER BY {order} DESC LIMIT ?"
+            values = (*params, chunk[-1], chunk[0], *chunk, limit - len(found))
+            found += [self._item(r) for r in self.db.utils.query(page, values)]
+            if len(found) >= limit:
+                break
+        return found
 
     def alerts_of(self, actor: Actor, item_id: int) -> list[Alert]:
         """Every alert an item raised (handled or not), newest first."""
