@@ -200,17 +200,17 @@ def mood_text(score: float | None) -> str:
 
 
 class TriageModel(RowsModel[ItemView]):
-    columns = ("Priority", "Status", "Group", "Sentiment", "Time", "From", "Message", "Source")
+    columns = ("Priority", "Status", "Message", "From", "Group", "Sentiment", "Time", "Source")
 
     def cells(self, i: ItemView) -> tuple[str, ...]:
         return (
             (i.priority or "").upper(),
             i.status or "",
+            " ".join((i.text or i.title).split())[:300],
+            i.author or "",
             i.stakeholder or "",
             mood_text(i.sentiment),
             when.moment_text(i.at),
-            i.author or "",
-            " ".join((i.text or i.title).split())[:300],
             i.source,
         )
 
@@ -218,7 +218,7 @@ class TriageModel(RowsModel[ItemView]):
         return PRIORITY_TINTS.get(i.priority or "")
 
     def tooltip(self, i: ItemView, column: int) -> str | None:
-        return when.full(i.at) if column == 4 else self.cells(i)[column]
+        return when.full(i.at) if column == 6 else self.cells(i)[column]
 
 
 # -- counts for the chart ---------------------------------------------------------------------------------

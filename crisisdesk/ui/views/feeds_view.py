@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDateTime, Qt, QUrl, Signal
+from PySide6.QtCore import QDateTime, QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -184,7 +184,7 @@ class FeedsView(QWidget):
         self.health.setStyleSheet("font-weight: bold;")
         layout.addWidget(self.health)
         self.sources = SourcesModel()
-        self.sources_table = row_table(self.sources, (100, 140, 80, 0, 130, 130, 80), 3)
+        self.sources_table = row_table(self.sources, (110, 140, 80, 0, 140, 140, 80), 3)
         self.sources_table.setAccessibleName("Feed sources by health, unhealthy first, with reason and next try")
         layout.addWidget(self.sources_table)
         return box
@@ -206,7 +206,7 @@ class FeedsView(QWidget):
             bar.addWidget(b)
         layout.addLayout(bar)
         self.alerts = AlertsModel()
-        self.alerts_table = row_table(self.alerts, (110, 130, 380, 0, 110), 3)
+        self.alerts_table = row_table(self.alerts, (140, 130, 380, 0, 110), 3)
         self.alerts_table.setAccessibleName("Feed alerts not yet handled")
         layout.addWidget(self.alerts_table)
         return page
@@ -294,7 +294,7 @@ class FeedsView(QWidget):
         self.found = ItemsModel(self)
         self.found.loaded.connect(self._found_count)
         self.found.failed.connect(self._not_searched)
-        self.found_table = row_table(self.found, (110, 90, 70, 0, 110), 3)
+        self.found_table = row_table(self.found, (140, 90, 80, 0, 110), 3)
         self.found_table.setAccessibleName("Feed items found, newest first")
         self.found_table.selectionModel().selectionChanged.connect(lambda *_: self._found_picked())
         results_layout.addWidget(self.found_table, 1)
@@ -320,8 +320,7 @@ class FeedsView(QWidget):
         self.item_open_button.clicked.connect(self._open_from_item)
         detail_layout.addWidget(self.item_open_button)
         split.addWidget(detail)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setSizes([640, 420])
         layout.addWidget(split, 1)
         return page
 
@@ -401,9 +400,10 @@ class FeedsView(QWidget):
             self.item_text.setPlainText("")
             self.link_button.setEnabled(False)
             return
-        lines = [
-            item.title,
-            "",
+        # a post's title is its first words: said once
+        same = " ".join(item.text.split()).startswith(" ".join(item.title.split()).rstrip("…. "))
+        lines = [] if same else [item.title, ""]
+        lines += [
             f"{when.full(item.at)} · {item.source} ({item.kind})" + (f" · from {item.author}" if item.author else ""),
         ]
         if item.public:
@@ -466,7 +466,7 @@ class FeedsView(QWidget):
         layout.addWidget(_plain("Public messages, most pressing first (someone in danger at the top)"))
         split = QSplitter(Qt.Orientation.Horizontal)
         self.triage = TriageModel()
-        self.triage_table = row_table(self.triage, (70, 100, 80, 120, 100, 110, 0, 90), 6)
+        self.triage_table = row_table(self.triage, (70, 100, 0, 110, 80, 130, 140, 90), 2)
         self.triage_table.setAccessibleName("Triage queue of public messages")
         self.triage_table.selectionModel().selectionChanged.connect(lambda *_: self._triage_picked())
         split.addWidget(self.triage_table)
@@ -518,8 +518,7 @@ class FeedsView(QWidget):
         form.addWidget(self.triage_status)
         form.addStretch(1)
         split.addWidget(detail)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setSizes([640, 420])
         layout.addWidget(split, 1)
         self._update_triage_buttons()
         return page
@@ -665,6 +664,12 @@ class FeedsView(QWidget):
         self.chart.show_counts(counts, by)
         self.chart_summary.setText(self.chart.summary())
 
+    def changeEvent(self, event: QEvent) -> None:
+        # a palette switched while the view is open: the chart's and the health line's colours follow it
+        if event.type() == QEvent.Type.PaletteChange and self.isVisible():
+            self.reload()
+        super().changeEvent(event)
+
     # -- reading ----------------------------------------------------------------------------------------------
 
     def reload(self) -> None:
@@ -733,7 +738,9 @@ class OpenIncidentDialog(QDialog):
         self.resize(640, 420)
         layout = QVBoxLayout(self)
         about = _plain(
-            f"{alert.title}\n{'; '.join(alert.reasons)}\nFrom {alert.source}, {when.moment_text(alert.raised_at)}",
+            f"The alert: {alert.title}\nWhy: {'; '.join(alert.reasons)}\n"
+            f"From {alert.source}, raised {when.moment_text(alert.raised_at)}"
+            + (f"; it concerns {alert.incident_id}" if alert.incident_id else ""),
             "The alert",
         )
         layout.addWidget(about)

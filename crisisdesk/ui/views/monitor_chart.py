@@ -113,7 +113,8 @@ class MoodChart(QChartView):
             return "No public messages about the open incidents yet."
         total = {k: sum(v) for k, v in self.sets.items()}
         last = {k: v[-1] for k, v in self.sets.items()}
-        span = f"{when.moment_text(self.hours[0])} to {when.moment_text(self.hours[-1])}"
+        start, end = when.moment_text(self.hours[0]), when.moment_text(self.hours[-1])
+        span = f"in the hour from {start}" if start == end else f"from {start} to {end}"
         words = ", ".join(f"{n} {k}" for k, n in total.items() if n) or "none"
         latest = ", ".join(f"{n} {k}" for k, n in last.items() if n) or "none"
-        return f"{sum(total.values())} public messages, {span}: {words}. The latest hour: {latest}."
+        return f"{sum(total.values())} public messages {span}: {words}. The latest hour: {latest}."
