@@ -4,7 +4,7 @@ and the counts its chart draws. Rows are immutable, cells plain text (never rich
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush
@@ -65,11 +65,20 @@ class SourcesModel(RowsModel[Source]):
 
 
 class AlertsModel(RowsModel[Alert]):
+    """Times in the zone of the incident an alert concerns (``zones``, by incident id), else the workstation's."""
+
     columns = ("Raised", "Incident", "Item", "Why", "Source")
+
+    def __init__(self, parent: object = None) -> None:
+        super().__init__(None, parent)
+        self.zones: dict[str, tzinfo] = {}
+
+    def zone(self, a: Alert) -> tzinfo | None:
+        return self.zones.get(a.incident_id or "")
 
     def cells(self, a: Alert) -> tuple[str, ...]:
         return (
-            when.moment_text(a.raised_at),
+            when.moment_text(a.raised_at, self.zone(a)),
             when.short_id(a.incident_id, 12) if a.incident_id else "none (a threshold)",
             a.title,
             "; ".join(a.reasons),
@@ -81,7 +90,7 @@ class AlertsModel(RowsModel[Alert]):
 
     def tooltip(self, a: Alert, column: int) -> str | None:
         if column == 0:
-            return when.full(a.raised_at)
+            return when.full(a.raised_at, self.zone(a))
         if column == 1:
             return a.incident_id or "No incident: the item crossed a severity threshold or named a rules keyword"
         return self.cells(a)[column]

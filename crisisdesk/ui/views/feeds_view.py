@@ -8,7 +8,7 @@ scrolls. QtCharts loads only when the chart is first shown (``monitor_chart``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDateTime, QEvent, Qt, QUrl, Signal
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
+from crisisdesk.domain.facts import zone
 from crisisdesk.domain.feeds import SourceKind
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.playbook import Playbook
@@ -113,6 +114,13 @@ def _reader(name: str) -> QPlainTextEdit:
 def _selected(table: QTableView) -> int | None:
     rows = table.selectionModel().selectedRows()
     return rows[0].row() if rows else None
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return zone(name)
+    except CrisisdeskError:
+        return None  # a zone this machine does not know: the workstation's is shown
 
 
 def web_address(url: str | None) -> QUrl | None:
@@ -694,6 +702,7 @@ class FeedsView(QWidget):
         state: palette.State = "bad" if any(s.health == "unhealthy" for s in sources) else "ok"
         self.health.setStyleSheet(palette.text_style(state))
         self.sources.set_rows(by_health(sources))
+        self.alerts.zones = {i.id: z for i in incidents if (z := _zone(i.timezone)) is not None}
         self.alerts.set_rows(alerts)
         self.triage.set_rows(triage)
         self._keep_choices(self.source_filter, "Any source", [(s.name, s.name) for s in sources])
