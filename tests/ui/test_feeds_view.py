@@ -321,6 +321,17 @@ def test_triage_copies_a_response_and_sets_the_status_with_a_policy_reason(
     assert view.triage_status.text() == "Marked answered with 'rescue'."
     assert all(not view.triage.row(r).text.startswith("Water over") for r in range(view.triage.rowCount()))
 
+    # acknowledged: it stays in the queue, and stays selected with its response chosen
+    thanks = next(r for r in range(view.triage.rowCount()) if view.triage.row(r).text.startswith("Thank you"))
+    view.triage_table.selectRow(thanks)
+    view.response_choice.setCurrentIndex(view.response_choice.count() - 1)
+    chosen = view.response_choice.currentText()
+    qtbot.mouseClick(view.acknowledge_button, Qt.MouseButton.LeftButton)
+    assert view.triage_status.text() == "Marked acknowledged."
+    row = view.triage_table.selectionModel().selectedRows()[0].row()
+    assert view.triage.row(row).text.startswith("Thank you") and view.triage.row(row).status == "acknowledged"
+    assert view.response_choice.currentText() == chosen
+
     # ignoring needs a reason from the policy's list, not only words
     bakery = next(r for r in range(view.triage.rowCount()) if view.triage.row(r).text.startswith("Elm Rd bakery"))
     view.triage_table.selectRow(bakery)
@@ -332,6 +343,7 @@ def test_triage_copies_a_response_and_sets_the_status_with_a_policy_reason(
     assert view.ignore_button.isEnabled()
     qtbot.mouseClick(view.ignore_button, Qt.MouseButton.LeftButton)
     last = [e.payload for e in core.log.events() if e.kind == Kind.TRIAGE_SET][-1]
+    assert len([e for e in core.log.events() if e.kind == Kind.TRIAGE_SET]) == 3
     assert (last["status"], last["note"]) == ("ignored", f"policy: {off_topic} | an advert")
     assert view.triage_status.text() == f"Ignored: {off_topic}."
     assert view.ignore_reason.currentData() is None and view.ignore_note.text() == ""

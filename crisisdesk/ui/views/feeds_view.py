@@ -711,9 +711,14 @@ class FeedsView(QWidget):
             "Any incident",
             [(f"{i.title} ({i.mode.value.upper()}, {when.short_id(i.id, 12)})", i.id) for i in incidents],
         )
-        if self._triaged is not None and all(i.id != self._triaged.id for i in triage):
-            self.triage_table.clearSelection()
-            self._triage_picked()
+        if self._triaged is not None:
+            # the message being triaged stays selected if it is still in the queue (a reload resets the table)
+            row = next((n for n, i in enumerate(triage) if i.id == self._triaged.id), None)
+            if row is None:
+                self.triage_table.clearSelection()
+                self._triage_picked()
+            elif _selected(self.triage_table) != row:
+                self.triage_table.selectRow(row)
 
     @staticmethod
     def _keep_choices(combo: QComboBox, anything: str, choices: list[tuple[str, str]]) -> None:
