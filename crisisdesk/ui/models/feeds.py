@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush
 
 from crisisdesk.domain.triage_policy import MOODS, mood
-from crisisdesk.services.feeds import Alert, ItemView, MoodCount, Source
 from crisisdesk.ui import palette, when
 from crisisdesk.ui.models.rows import RowsModel
 from crisisdesk.ui.palette import Tint
+
+if TYPE_CHECKING:  # services.feeds brings httpx and pydantic: not imported before the Monitor is used
+    from crisisdesk.services.feeds import Alert, ItemView, MoodCount, Source
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -31,7 +34,7 @@ def by_health(sources: Sequence[Source]) -> list[Source]:
     return sorted(sources, key=lambda s: (HEALTH_ORDER.get(s.health, 9), -s.failures, s.name.casefold()))
 
 
-class SourcesModel(RowsModel[Source]):
+class SourcesModel(RowsModel["Source"]):
     columns = ("Health", "Source", "Kind", "Reason", "Last success", "Next try", "Items")
 
     def cells(self, s: Source) -> tuple[str, ...]:
@@ -64,7 +67,7 @@ class SourcesModel(RowsModel[Source]):
 # -- alerts -----------------------------------------------------------------------------------------------
 
 
-class AlertsModel(RowsModel[Alert]):
+class AlertsModel(RowsModel["Alert"]):
     """Times in the zone of the incident an alert concerns (``zones``, by incident id), else the workstation's."""
 
     columns = ("Raised", "Incident", "Item", "Why", "Source")
@@ -100,7 +103,7 @@ class AlertsModel(RowsModel[Alert]):
 
 # (before, deliver, fail): start reading the page of items older than ``before`` (None: the newest); call
 # ``deliver(page)`` or ``fail(message)`` on the GUI thread when it is read.
-PageLoader = Callable[[int | None, Callable[[list[ItemView]], None], Callable[[str], None]], None]
+PageLoader = Callable[[int | None, Callable[[list["ItemView"]], None], Callable[[str], None]], None]
 
 
 class ItemsModel(QAbstractTableModel):
@@ -208,7 +211,7 @@ def mood_text(score: float | None) -> str:
     return f"{mood(score)} ({score:+.2f})"
 
 
-class TriageModel(RowsModel[ItemView]):
+class TriageModel(RowsModel["ItemView"]):
     columns = ("Priority", "Status", "Message", "From", "Group", "Sentiment", "Time", "Source")
 
     def cells(self, i: ItemView) -> tuple[str, ...]:

@@ -37,7 +37,6 @@ from crisisdesk.domain.feeds import SourceKind
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.playbook import Playbook
 from crisisdesk.domain.triage_policy import IGNORE_REASONS
-from crisisdesk.services.feeds import Alert, ItemView, MoodCount, Response, Source
 from crisisdesk.services.incidents import Incident
 from crisisdesk.ui import palette, when
 from crisisdesk.ui.dialogs.new_incident import ModeButton
@@ -52,10 +51,11 @@ from crisisdesk.ui.models.feeds import (
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.tables import row_table
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # services.feeds brings httpx and pydantic, monitor_chart QtCharts: both when first used
+    from crisisdesk.services.feeds import Alert, ItemView, MoodCount, Response, Source
     from crisisdesk.ui.views.monitor_chart import MoodChart
 
-Found = tuple[list[Source], list[Alert], list[ItemView], list[Incident]]
+Found = tuple[list["Source"], list["Alert"], list["ItemView"], list[Incident]]
 
 TIME_RANGES: tuple[tuple[str, str | None], ...] = (
     ("Any time", None),

@@ -7,15 +7,18 @@ console's start does not pay for it. The chart is also said in words (``summary`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QStackedBarSeries, QValueAxis
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
-from crisisdesk.services.feeds import MoodCount
 from crisisdesk.ui import palette, when
 from crisisdesk.ui.models.feeds import hourly
+
+if TYPE_CHECKING:
+    from crisisdesk.services.feeds import MoodCount
 
 # Each band or group in a state colour of the palette (its light or dark shade); the legend says it in words.
 MOOD_STATES: dict[str, palette.State] = {"negative": "bad", "neutral": "muted", "positive": "ok"}
