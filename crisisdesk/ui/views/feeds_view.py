@@ -452,7 +452,8 @@ class FeedsView(QWidget):
         for a in alerts:
             about = f"for {a.incident_id}" if a.incident_id else "no incident"
             done = f"opened {a.opened_incident}" if a.opened_incident else a.status
-            lines.append(f"Alert {when.moment_text(a.raised_at)} ({about}, {done}): {'; '.join(a.reasons)}")
+            raised = when.moment_text(a.raised_at, self.alerts.zone(a))  # in the incident's zone, as in Alerts
+            lines.append(f"Alert {raised} ({about}, {done}): {'; '.join(a.reasons)}")
         self.item_alerts.setText("\n".join(lines))
         self.item_open_button.setEnabled(any(a.opened_incident is None for a in alerts))
 
