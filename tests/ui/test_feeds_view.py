@@ -394,8 +394,8 @@ MANY = 200_000
 
 @pytest.fixture(scope="module")
 def many_items(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database of 200,000 items recorded through ``FeedService.record_many`` (news items, 20,000 a round; about
-    15 s), with a communicator."""
+    """A database of 200,000 items recorded through ``FeedService.record_many`` (news items, 20,000 a round: about
+    20 s on the 2-CPU build machine with other test suites beside it), with a communicator."""
     path = tmp_path_factory.mktemp("many") / "many.sqlite3"
     app = App.open(path, create=True, hasher=Argon2Hasher(time_cost=1, memory_cost=1024))
     app.initialise("alice", "alice password")
