@@ -135,6 +135,14 @@ PICTURES = (
     "settings-playbooks-dark",
     "feel-shortcuts-light",
     "feel-shortcuts-dark",
+    "monitor",
+    "monitor-search",
+    "monitor-triage",
+    "monitor-chart",
+    "monitor-open-incident",
+    "monitor-dark",
+    "monitor-triage-dark",
+    "monitor-chart-dark",
 )
 
 
@@ -796,6 +804,49 @@ def settings_feeds_rules_playbooks(console: Console, sample: Sample, app: QAppli
         app.setPalette(palette.light_palette())
 
 
+def monitor(console: Console, app: QApplication) -> None:
+    """The Monitor: health and alerts, a search with an item open, triage with a response, the chart, the
+    open-incident dialog; then health, triage and chart again in the dark palette."""
+    for dark in (False, True):
+        app.setPalette(palette.dark_palette() if dark else palette.light_palette())
+        suffix = "-dark" if dark else ""
+        window = console.window("carla")
+        window.show_place(MONITOR)
+        view = window.monitor
+        console.settle("the monitor", lambda v=view: v.triage.rowCount() > 0 and v.alerts.rowCount() > 0)
+        view.alerts_table.selectRow(0)
+        console.picture(window, f"monitor{suffix}")
+        if not dark:
+            view.tabs.setCurrentIndex(1)
+            view.query.setText("elm")
+            view.search()
+            console.settle("the search", lambda v=view: v.found.rowCount() > 0 and not v.found.loading)
+            view.found_table.selectRow(0)
+            console.settle("the item's alerts", lambda v=view: v.item_alerts.text() != "")
+            console.picture(window, "monitor-search")
+        view.tabs.setCurrentIndex(2)
+        rows = range(view.triage.rowCount())
+        view.triage_table.selectRow(next(r for r in rows if "Reporter" in view.triage.row(r).text))  # about the flood
+        console.settle("the responses", lambda v=view: v.response_choice.count() > 1)
+        view.response_choice.setCurrentIndex(1)
+        console.picture(window, f"monitor-triage{suffix}")
+        view.tabs.setCurrentIndex(3)
+        console.settle("the chart", lambda v=view: v.chart is not None and bool(v.chart.hours))
+        console.picture(window, f"monitor-chart{suffix}")
+        if not dark:
+            view.tabs.setCurrentIndex(0)
+            view.alerts_table.selectRow(0)
+            view.open_button.click()
+            dialog = view.open_dialog
+            assert dialog is not None
+            console.settle("the playbooks", lambda d=dialog: d.playbook.count() > 1)
+            dialog.choose("flash-flood", Mode.EXERCISE)
+            console.picture(dialog, "monitor-open-incident")
+            dialog.reject()
+        console.close(window)
+    app.setPalette(palette.light_palette())
+
+
 def quiet_qt(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     """Qt's warnings on stderr, but for the offscreen platform's notice that it cannot resize windows itself."""
     if "propagateSizeHints" not in message:
@@ -859,6 +910,7 @@ def draw(out: Path) -> list[str]:
             audit(console)
             settings_pages(console, sample, app)
             settings_feeds_rules_playbooks(console, sample, app)
+            monitor(console, app)
         finally:
             for widget in QApplication.topLevelWidgets():
                 if isinstance(widget, MainWindow):

@@ -47,6 +47,7 @@ from crisisdesk.domain.messages import parse_values
 from crisisdesk.domain.playbook import Problem, load_yaml
 from crisisdesk.domain.render import TemplateError, fact_context, render_source
 from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.domain.triage_policy import IGNORE_REASONS, NEGATIVE_BELOW, POSITIVE_ABOVE, ignore_note
 from crisisdesk.feeds.fetch import DEFAULT_LIMITS, Limits
 from crisisdesk.feeds.fetch import client as http_client
 from crisisdesk.feeds.poller import Outcome, Target, poll_target
@@ -962,6 +963,129 @@ class FeedService:
             )
         return RulesPreview(scanned=len(rows), hits=hits)
 
+    # -- the console's Monitor: search with filters, alerts of an item, counts for the chart, ignoring by policy --
+
+    def find(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        source: str | None = None,
+        kind: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        incident: str | None = None,
+        has_alert: bool | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[ItemView]:
+        """Items newest first (by arrival), one page at a time: ``before`` is the number of the last item already
+        shown. ``query`` as in ``search`` (empty: every item the filters let through); ``source`` a source's name,
+        ``kind`` a source kind, ``since``/``until`` a time or a span back from now (on the item's own time),
+        ``incident`` items alerted for that incident, ``has_alert`` items with (or without) any alert."""
+        require(self.db, self.log, actor, Permission.READ, "search feed items")
+        where: list[str] = []
+        params: list[Any] = []
+        if query.strip():
+            # FTS5 answers ORDER BY rowid DESC (and rowid < ?) from its index: a common word costs no more.
+            sql = self._ITEM_SQL.replace(
+                "FROM feed_items i", "FROM feed_items_fts f JOIN feed_items i ON i.id = f.rowid"
+            )
+            where.append("feed_items_fts MATCH ?")
+            params.append(fts_query(query))
+            order = "f.rowid"
+        else:
+            sql, order = self._ITEM_SQL, "i.id"
+        if before is not None:
+            where.append(f"{order} < ?")
+            params.append(before)
+        if source:
+            named = self._find(source)
+            if named is None:
+                raise NotFound(f"no feed named {source!r}; 'crisisdesk feeds list' shows them")
+            where.append("i.source_id = ?")
+            params.append(named.id)
+        if kind:
+            try:
+                params.append(SourceKind(kind).value)
+            except ValueError:
+                raise UserError(
+                    f"unknown feed kind {kind!r}: use one of {', '.join(k.value for k in SourceKind)}"
+                ) from None
+            where.append("i.kind = ?")
+        now = self.clock.now()
+        if since or until:
+            low, high = parse_since(since, now) if since else "", parse_since(until, now) if until else "~"
+            # The items' own times follow their arrival closely but not exactly: the numbers of the items in the
+            # range (read from the time index) bound the newest-first walk, so a week long ago is not reached
+            # through every newer item; the times themselves are still checked.
+            first, last = self.db.conn.execute(
+                "SELECT min(id), max(id) FROM feed_items WHERE at >= ? AND at < ?", (low, high)
+            ).fetchone()
+            if first is None:
+                return []
+            where += [f"{order} >= ?", f"{order} <= ?", "+i.at >= ?", "+i.at < ?"]
+            params += [first, last, low, high]
+        if has_alert is False:
+            where.append("i.fingerprint NOT IN (SELECT fingerprint FROM feed_alerts)")
+        limit = max(1, min(limit, 1000))
+        if not incident and has_alert is not True:
+            sql += (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} DESC LIMIT ?"
+            return [self._item(r) for r in self.db.utils.query(sql, (*params, limit))]
+        # Items with alerts are few beside the items: their numbers are read first, newest first, and looked up a
+        # chunk at a time, rather than every item (or every item naming a common word) checked against them.
+        # CROSS JOIN: from the alerts to their items, never the other way round.
+        alerted = self.db.conn.execute(
+            "SELECT x.id FROM feed_alerts a CROSS JOIN feed_items x ON x.fingerprint = a.fingerprint"
+            " WHERE ? IS NULL OR a.incident_id = ?",
+            (incident or None, incident or None),
+        )
+        ceiling = before if before is not None else 1 << 62
+        candidates = sorted({r[0] for r in alerted if r[0] < ceiling}, reverse=True)
+        found: list[ItemView] = []
+        for start in range(0, len(candidates), 200):
+            chunk = candidates[start : start + 200]
+            marks = ",".join("?" * len(chunk))
+            # the chunk's numbers, and their range for the full-text walk (a lookup per number costs it more)
+            bounded = [*where, f"{order} >= ?", f"{order} <= ?", f"i.id IN ({marks})"]
+            page = sql + " WHERE " + " AND ".join(bounded) + f" ORDER BY {order} DESC LIMIT ?"
+            values = (*params, chunk[-1], chunk[0], *chunk, limit - len(found))
+            found += [self._item(r) for r in self.db.utils.query(page, values)]
+            if len(found) >= limit:
+                break
+        return found
+
+    def alerts_of(self, actor: Actor, item_id: int) -> list[Alert]:
+        """Every alert an item raised (handled or not), newest first."""
+        require(self.db, self.log, actor, Permission.READ, "read feed alerts")
+        sql = self._ALERT_SQL + " WHERE i.id = ? ORDER BY a.raised_at DESC"
+        return [self._alert(r) for r in self.db.utils.query(sql, (item_id,))]
+
+    def mood_counts(self, actor: Actor, *, since: str | None = None, incident: str | None = None) -> list[MoodCount]:
+        """Public messages about the open incidents (those an alert tied to one), counted by the hour of the
+        message (UTC), the stakeholder group and the sentiment band (see ``domain.triage_policy``)."""
+        require(self.db, self.log, actor, Permission.READ, "read the public mood")
+        sql = (
+            "SELECT substr(i.at, 1, 13) AS hour,"
+            " CASE WHEN i.sentiment <= ? THEN 'negative' WHEN i.sentiment >= ? THEN 'positive' ELSE 'neutral' END"
+            " AS mood, coalesce(i.stakeholder, ?) AS grp, count(*) AS n"
+            " FROM feed_items i WHERE i.public = 1 AND i.id IN (SELECT x.id FROM feed_alerts a"
+            " JOIN incidents n ON n.id = a.incident_id JOIN feed_items x ON x.fingerprint = a.fingerprint"
+            " WHERE n.status != 'closed' AND (? IS NULL OR a.incident_id = ?))"
+        )
+        params: list[Any] = [NEGATIVE_BELOW, POSITIVE_ABOVE, self.rules().default_group, incident, incident]
+        if since:
+            sql += " AND i.at >= ?"
+            params.append(parse_since(since, self.clock.now()))
+        sql += " GROUP BY hour, mood, grp ORDER BY hour, mood, grp"
+        return [MoodCount(f"{r[0]}:00:00+00:00", r[1], r[2], int(r[3])) for r in self.db.conn.execute(sql, params)]
+
+    def ignore(self, actor: Actor, ref: str, reason: str, *, note: str | None = None) -> ItemView:
+        """Leave a public message unanswered for one of the acceptable-use policy's reasons (recorded in the note)."""
+        if reason not in IGNORE_REASONS:
+            raise UserError("give one of the acceptable-use policy's reasons: " + "; ".join(IGNORE_REASONS))
+        return self.set_triage(actor, ref, status=TriageStatus.IGNORED.value, note=ignore_note(reason, note))
+
 
 # -- the console's settings: a source's polls, and what edited rules would do -----------------------------
 
@@ -1027,6 +1151,16 @@ def _stored_item(r: dict[str, Any]) -> Item:
         event=r["event"],
         public=bool(r["public"]),
     )
+
+
+@dataclass(frozen=True)
+class MoodCount:
+    """How many public messages of one group, in one sentiment band, arrived in one hour (its start, UTC)."""
+
+    hour: str
+    mood: str
+    group: str
+    count: int
 
 
 # -- helpers ---------------------------------------------------------------------------------------------

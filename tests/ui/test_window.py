@@ -283,3 +283,19 @@ def test_nav_badge_colours_differ_for_urgent_and_calm(styled: QApplication) -> N
         assert palette.contrast_ratio(*urgent) >= 4.5 and palette.contrast_ratio(*calm) >= 4.5
     assert QKeySequence("Ctrl+Shift+O").toString() == "Ctrl+Shift+O"
     assert QColor(palette.TEXT["exercise"].light) != QColor(palette.TEXT["live"].light)
+
+
+def test_an_incident_opened_from_an_alert_shows_its_workspace(
+    qtbot: QtBot, core: App, admin: Actor, team: dict[str, Actor]
+) -> None:
+    """The Monitor says which incident it opened (its dialog is tested in test_feeds_view); the window takes the
+    person to that incident's workspace, where the first message is drafted."""
+    incident = open_incident(core, team, Mode.EXERCISE)
+    window = open_window(qtbot, core, team["carla"])
+    monitor = window.monitor
+    window.show_place(MONITOR)
+    monitor.incident_opened.emit(incident)
+    assert window.current_place() == INCIDENTS
+    workspace = window.incidents.workspace
+    assert workspace is not None and workspace.incident_id == incident
+    assert window.incidents.pages.currentWidget() is workspace

@@ -199,9 +199,9 @@ class MainWindow(QMainWindow):
         )
         self.add_place(
             MONITOR,
-            lambda: FeedsView(session),
+            self._build_monitor,
             icon(QStyle.StandardPixmap.SP_FileDialogContentsView),
-            about="Feeds: source health, alerts for incidents, and public messages to triage",
+            about="Source health, alerts for incidents, search over every item, the triage queue and the public's mood",
         )
         self.add_place(
             OUTBOX,
@@ -221,6 +221,16 @@ class MainWindow(QMainWindow):
             icon(QStyle.StandardPixmap.SP_FileDialogInfoView),
             about="People, channel accounts and this workstation: admins change them, everyone else reads them",
         )
+
+    def _build_monitor(self) -> QWidget:
+        view = FeedsView(self.session)
+        view.incident_opened.connect(self._incident_opened)
+        return view
+
+    def _incident_opened(self, incident_id: str) -> None:
+        """An incident opened from an alert: its workspace, where the person continues."""
+        self.show_place(INCIDENTS)
+        self.incidents.open_incident(incident_id)
 
     def add_place(
         self, name: str, widget: QWidget | Callable[[], QWidget], icon: QIcon | None = None, *, about: str = ""
