@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from crisisdesk.domain.events import kind_label
 from crisisdesk.domain.roles import Actor
@@ -38,11 +38,14 @@ def _zone(name: str | None) -> ZoneInfo | None:
 
 
 class AuditLogModel(QAbstractTableModel):
-    """Newest first. ``loaded`` after each answer (a page, new entries, a fresh start); ``anchored`` is the position
-    the top was started from when the model shows an older stretch of the log (``show_from``), else None."""
+    """Newest first. ``on_loaded()`` after each answer (a page, new entries, a fresh start); ``anchored`` is the
+    position the top was started from when the model shows an older stretch of the log (``show_from``), else None.
+
+    ``on_loaded`` is a plain callback, not a Qt signal: in PySide6 6.12.0 every ``Signal.emit`` made from Python
+    loses a reference to ``True`` (see bench/README.md, Audit), so the model emits none of its own.
+    """
 
     PAGE = 500
-    loaded = Signal()
 
     def __init__(self, tasks: Tasks, actor: Actor, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +60,7 @@ class AuditLogModel(QAbstractTableModel):
         self.anchored: int | None = None
         self.marked: int | None = None  # the position of an entry the chain check found bad
         self.workstation_zone = workstation_zone()
+        self.on_loaded: Callable[[], None] = lambda: None
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -82,7 +86,7 @@ class AuditLogModel(QAbstractTableModel):
         with ``where`` when given, else the filter in force)."""
         if where is not None:
             self._filter = where
-        self.anchored = position + above + 1
+        self.anchored = position + min(above, self.PAGE // 2) + 1
         self.reload()
 
     def show_newest(self) -> None:
@@ -115,9 +119,11 @@ class AuditLogModel(QAbstractTableModel):
         def arrived(rows: list[AuditRow]) -> None:
             if generation != self._generation:
                 return  # a newer request (another filter) went out meanwhile
-            self._loading = False
-            then(rows)
-            self.loaded.emit()
+            try:
+                then(rows)
+            finally:
+                self._loading = False  # only now: a view asking for more while rows go in must wait for them
+            self.on_loaded()
 
         def failed(_error: object) -> None:
             if generation == self._generation:

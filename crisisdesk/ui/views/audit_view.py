@@ -2,16 +2,17 @@
 with progress and a way to stop it, and export.
 
 Everything that reads the log runs in a task: each page, the filters' choices, the check, the export. The check
-reports progress through a signal (emitted on the pool thread, delivered on the GUI thread) and stops when asked.
+reports progress to a small holder the GUI thread reads on a timer, and stops when asked.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, QObject, QTimer, Signal
+from PySide6.QtCore import QDateTime, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -55,10 +56,26 @@ def verify_style(ok: bool) -> str:
     return f"color: {foreground.name()}; background: {background.name()}; font-weight: bold; padding: 2px 6px;"
 
 
-class _Progress(QObject):
-    """Carries the check's progress from its pool thread to the GUI thread (a queued signal)."""
+class _Progress:
+    """The check's progress, written by its pool thread and shown by the GUI thread's timer.
 
-    progress = Signal(str, int, int)
+    Not a queued signal: in PySide6 6.12.0 each ``Signal.emit`` from Python loses a reference to ``True``, and a
+    check of a million entries reports often. A timer also shows at most ten updates a second, whatever the rate."""
+
+    def __init__(self, show: Callable[[str, int, int], None]) -> None:
+        self.latest: tuple[str, int, int] | None = None
+        self._show = show
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._show(phase, done, total)  # tasks run synchronously (the tests): show at once
+        else:
+            self.latest = (phase, done, total)  # one assignment: the GUI thread reads a whole tuple or the last one
+
+    def poll(self) -> None:
+        latest, self.latest = self.latest, None
+        if latest is not None:
+            self._show(*latest)
 
 
 def _moment_edit(name: str, special: str) -> QDateTimeEdit:
@@ -87,6 +104,11 @@ class AuditView(QWidget):
         self.last_report: VerifyReport | None = None
         self.exported: tuple[Path, int] | None = None  # the last export: where, how many entries
         self._cancel: threading.Event | None = None
+        self._phase = ""  # the check's phase last shown
+        self._relay: _Progress | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(lambda: self._relay.poll() if self._relay is not None else None)
         self._reveal: int | None = None  # an entry to select once its page has arrived
         self._stale = False
         self._kept_top: int | None = None  # the entry at the top of the view while rows are put above it
@@ -101,7 +123,7 @@ class AuditView(QWidget):
         layout.addWidget(self.verify_result)
 
         self.model = AuditLogModel(session.tasks, session.actor, self)
-        self.model.loaded.connect(self._loaded)
+        self.model.on_loaded = self._loaded
         self.model.rowsAboutToBeInserted.connect(self._keep_top)
         self.model.rowsInserted.connect(self._restore_top)
         self.table = self._build_table()
@@ -319,8 +341,9 @@ class AuditView(QWidget):
         if self._cancel is not None:
             return
         cancel = self._cancel = threading.Event()
-        relay = _Progress(self)
-        relay.progress.connect(self._progressed)
+        self._phase = ""
+        relay = self._relay = _Progress(self._progressed)
+        self._poll.start()
         deep = self.deep.isChecked()
         self.verify_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -331,8 +354,16 @@ class AuditView(QWidget):
         self.progress.show()
         self.verify_result.hide()
         self.model.mark(None)
+
+        def check(app: App) -> VerifyReport | None:
+            # A stopped check comes back as None rather than as the exception (see export_to).
+            try:
+                return app.audit.verify(deep=deep, progress=relay, cancel=cancel)
+            except CheckCancelled:
+                return None
+
         self.session.tasks.run(
-            lambda app: app.audit.verify(deep=deep, progress=relay.progress.emit, cancel=cancel),
+            check,
             self._verified,
             self._not_verified,
             on_done=self._verify_done,
@@ -350,21 +381,31 @@ class AuditView(QWidget):
         if self._cancel is None or self._cancel.is_set():
             return
         text = PHASES.get(phase, phase).format(done=done, total=total)
+        if phase != self._phase:
+            self._phase = phase
+            self.progress.reset()  # each phase counts from its start
+        self.progress.setFormat(text)
+        self.progress.setToolTip(text)
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))
         else:
-            self.progress.setRange(0, 0)
-        self.progress.setFormat(text)
-        self.progress.setToolTip(text)
+            self.progress.setRange(0, 0)  # no count yet: Qt's busy bar
 
     def _verify_done(self) -> None:
+        self._poll.stop()
+        self._relay = None
         self._cancel = None
         self.verify_button.setEnabled(True)
         self.cancel_button.hide()
         self.progress.hide()
 
-    def _verified(self, report: VerifyReport) -> None:
+    def _verified(self, report: VerifyReport | None) -> None:
+        if report is None:
+            self.verify_result.setText("Check stopped before it finished: nothing was concluded.")
+            self.verify_result.setStyleSheet(palette.text_style("muted", bold=False))
+            self.verify_result.show()
+            return
         self.last_report = report
         self.verify_result.setText(report.describe())
         self.verify_result.setStyleSheet(verify_style(report.ok))
@@ -374,12 +415,8 @@ class AuditView(QWidget):
             self.reveal(chain.bad_position)
 
     def _not_verified(self, error: CrisisdeskError) -> None:
-        if isinstance(error, CheckCancelled):
-            self.verify_result.setText("Check stopped before it finished: nothing was concluded.")
-            self.verify_result.setStyleSheet(palette.text_style("muted", bold=False))
-        else:
-            self.verify_result.setText(f"The audit log could not be checked: {error}")
-            self.verify_result.setStyleSheet(verify_style(False))
+        self.verify_result.setText(f"The audit log could not be checked: {error}")
+        self.verify_result.setStyleSheet(verify_style(False))
         self.verify_result.show()
 
     def reveal(self, position: int) -> None:
@@ -432,27 +469,35 @@ class AuditView(QWidget):
         actor, where = self.session.actor, self.current_filter()
         self.export_button.setEnabled(False)
 
-        def write(app: App) -> int:
+        def write(app: App) -> int | str:
+            # A file that cannot be written comes back as its reason, not as an exception: the task's error path
+            # keeps the exception's frames (and the App) in a reference cycle, which the tests saw end in a crash
+            # when collected while the window painted.
             try:
-                with path.open("w", encoding="utf-8", newline="") as out:
-                    return app.audit.export(actor, fmt, out, where)
+                out = path.open("w", encoding="utf-8", newline="")
             except OSError as exc:
-                raise ExportFailed(f"the audit log was not exported to {path}: {exc.strerror or exc}") from exc
+                return f"the audit log was not exported to {path}: {exc.strerror or exc}"
+            with out:
+                return app.audit.export(actor, fmt, out, where)
 
         self.session.tasks.run(
             write,
-            lambda n: self._exported(path, n, where),
+            lambda done: self._exported(path, done, where),
             self._export_failed,
             on_done=lambda: self.export_button.setEnabled(True),
             owner=self,
         )
 
-    def _exported(self, path: Path, n: int, where: AuditFilter) -> None:
+    def _exported(self, path: Path, done: int | str, where: AuditFilter) -> None:
+        if isinstance(done, str):
+            self._export_failed(done)
+            return
+        n = done
         self.exported = (path, n)
         which = "the entries the filters find" if not where.empty else "the whole log"
         self._status(f"Exported {n:,} entries ({which}) to {path}")
 
-    def _export_failed(self, error: CrisisdeskError) -> None:
+    def _export_failed(self, error: CrisisdeskError | str) -> None:
         self.verify_result.setText(f"Export failed: {error}")
         self.verify_result.setStyleSheet(verify_style(False))
         self.verify_result.show()
@@ -462,7 +507,3 @@ class AuditView(QWidget):
         if isinstance(window, QMainWindow):
             window.statusBar().showMessage(text, 10_000)
         self.export_button.setToolTip(text)
-
-
-class ExportFailed(CrisisdeskError):
-    """The export file could not be written (a folder that does not exist, a full disk, no permission)."""
