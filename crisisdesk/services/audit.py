@@ -130,8 +130,21 @@ _OF_INCIDENT_TITLED = (
 )
 
 
-def filter_sql(f: AuditFilter) -> tuple[list[str], list[object]]:
-    """WHERE terms (to be joined with AND) and their arguments for ``f``, over the events table."""
+# The entries of the incidents whose title was searched for ({marks}: their ids' "?" marks, twice).
+_OF_TITLED = (
+    "json_extract(body, '$.payload.incident') IN ({marks}) OR json_extract(body, '$.payload.message') "
+    "IN (SELECT id FROM messages WHERE incident_id IN ({marks}))"
+)
+# A time range holding more than this many entries is read newest first along the log (the page fills at once);
+# a narrower one through the time index (events_at), then sorted (few rows to sort).
+WIDE_TIME_RANGE = 20_000
+
+
+def filter_sql(f: AuditFilter, conn: sqlite3.Connection | None = None) -> tuple[list[str], list[object]]:
+    """WHERE terms (to be joined with AND) and their arguments for ``f``, over the events table.
+
+    With ``conn``, the incidents whose title holds the free text are looked up first (a few rows) and the time
+    range is counted through its index to choose how it is read; without, both are left to SQLite."""
     where: list[str] = []
     args: list[object] = []
     if f.kinds:
@@ -143,12 +156,19 @@ def filter_sql(f: AuditFilter) -> tuple[list[str], list[object]]:
     if f.incident:
         where.append(_OF_INCIDENT)
         args += [f.incident, f.incident]
-    if f.since:
-        where.append("at >= ?")
-        args.append(f.since)
-    if f.until:
-        where.append("at < ?")
-        args.append(f.until)
+    if f.since or f.until:
+        low, high = f.since or "", f.until or "\uffff"
+        wide = True
+        if conn is not None:
+            # Counting stops at WIDE_TIME_RANGE + 1: never more than that many index entries are read.
+            counted = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM events WHERE at >= ? AND at < ? LIMIT ?)",
+                (low, high, WIDE_TIME_RANGE + 1),
+            ).fetchone()[0]
+            wide = counted > WIDE_TIME_RANGE
+        # "+at" keeps SQLite off the time index, so a wide range is read along the log, newest first.
+        where.append("+at >= ? AND +at < ?" if wide else "at >= ? AND at < ?")
+        args += [low, high]
     text = f.text.strip()
     if text:
         pattern = _like(text)
@@ -158,8 +178,19 @@ def filter_sql(f: AuditFilter) -> tuple[list[str], list[object]]:
         if kinds:
             terms.insert(0, f"kind IN ({', '.join('?' * len(kinds))})")
             term_args[:0] = kinds
-        terms.append(_OF_INCIDENT_TITLED)
-        term_args += [pattern, pattern]
+        if conn is None:
+            terms.append(_OF_INCIDENT_TITLED)
+            term_args += [pattern, pattern]
+        else:
+            # An incident's title is shown beside its entries: a title search finds them. Its own entries carry
+            # its id in their bodies; its messages' entries name only the message. The titles are a few rows.
+            titled = [
+                str(i) for (i,) in conn.execute("SELECT id FROM incidents WHERE title LIKE ? ESCAPE '\\'", (pattern,))
+            ]
+            if titled:
+                marks = ", ".join("?" * len(titled))
+                terms.append(_OF_TITLED.format(marks=marks))
+                term_args += titled + titled
         where.append("(" + " OR ".join(terms) + ")")
         args += term_args
     return where, args
@@ -631,7 +662,7 @@ class AuditService:
         if where is None:
             rows: Iterator[tuple[int, str, bytes]] = self.log.raw_rows()
         else:
-            terms, args = filter_sql(where)
+            terms, args = filter_sql(where, self.db.conn)
             sql = "SELECT position, hash, body FROM events WHERE " + " AND ".join(terms) + " ORDER BY position"  # noqa: S608
             cursor = self.db.conn.execute(sql, args)
             rows = (row for batch in iter(lambda: cursor.fetchmany(5000), []) for row in batch)
@@ -654,7 +685,7 @@ class AuditService:
         f = where if where is not None else AuditFilter()
         if text:
             f = AuditFilter(f.kinds, f.person, f.incident, f.since, f.until, text)
-        terms, args = filter_sql(f)
+        terms, args = filter_sql(f, self.db.conn)
         if before is not None:
             terms.insert(0, "position < ?")
             args.insert(0, before)
