@@ -139,6 +139,8 @@ class AuditView(QWidget):
         self.kind = QComboBox()
         self.kind.setAccessibleName("Show only this kind of event")
         self.kind.addItem("Every event", "")
+        self.kind.setMinimumContentsLength(16)  # "Message approved" whole
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.person = QComboBox()
         self.person.setAccessibleName("Show only what this person did")
         self.person.addItem("Everyone", "")
