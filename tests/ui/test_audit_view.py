@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.events import Kind, kind_label
 from crisisdesk.domain.roles import Actor, Role
-from crisisdesk.services.audit import AuditFilter
+from crisisdesk.services.audit import AuditFilter, CheckCancelled
 from crisisdesk.ui.models.audit_log import DETAILS, EVENT, INCIDENT, PERSON, TIME, AuditLogModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
@@ -413,3 +414,66 @@ def test_the_window_keeps_beating_while_a_large_log_is_checked(qtbot: QtBot, lar
     assert view.verify_result.text().startswith(f"audit log intact: {total} entries verified")
     assert heart.beats > 10
     assert heart.longest < 0.050, heart.report()
+
+
+# -- the service under the view: the watched check names what the command line's names ------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "none",
+        "edited",  # an entry edited inside a stretch checked by a worker
+        "deleted at a stretch's start",  # only stitching the stretches finds it
+        "edited twice",  # the first bad entry is named, not a later one
+    ],
+)
+def test_the_watched_check_finds_what_the_command_lines_finds(core: App, damage: str) -> None:
+    build_log(core, 30_000)  # more than WATCHED_IN_WORKERS_FROM: the stretches go to worker processes
+    conn = sqlite3.connect(core.db.path, isolation_level=None)
+    if damage.startswith("edited"):
+        conn.execute("DROP TRIGGER events_no_update")
+        for position in (27_003, 12_345) if damage == "edited twice" else (12_345,):
+            conn.execute(
+                "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'passed on', 'PASSED ON') AS BLOB) "
+                "WHERE position = ?",
+                (position,),
+            )
+    elif damage.startswith("deleted"):
+        conn.execute("DROP TRIGGER events_no_delete")
+        conn.execute("DELETE FROM events WHERE position = 25001")
+    conn.close()
+    seen: list[tuple[str, int, int]] = []
+    watched = core.audit.verify(progress=lambda *step: seen.append(step), cancel=threading.Event())
+    plain = core.audit.verify()
+    # The chain's report, word for word (the head line may move meanwhile: the keyring is written on a timer; the
+    # heads reached before a break depend on how the log was split, as between the command's one and two processes).
+    assert watched.lines()[0] == plain.lines()[0]
+    assert watched.chain is not None and plain.chain is not None
+    fields = ("ok", "checked", "bad_position", "bad_seq", "reason")
+    assert [getattr(watched.chain, f) for f in fields] == [getattr(plain.chain, f) for f in fields]
+    if damage == "none":
+        assert watched.chain.head == plain.chain.head
+    assert watched.ok is (damage == "none")
+    chain = [step for step in seen if step[0] == "chain"]
+    assert chain[0][1] == 0 and chain[-1][2] == core.log.count()
+    assert [done for _, done, _ in chain] == sorted(done for _, done, _ in chain)
+    if damage == "none":
+        assert chain[-1][1] == core.log.count()
+    else:
+        assert plain.chain is not None and plain.chain.bad_position == {"edited": 12_345, "edited twice": 12_345}.get(
+            damage, 25_001 + 1
+        )
+
+
+def test_a_cancelled_check_stops_in_the_chain_and_says_so(core: App) -> None:
+    build_log(core, 30_000)
+    cancel = threading.Event()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase == "chain" and done:
+            cancel.set()
+
+    with pytest.raises(CheckCancelled, match="stopped before it finished"):
+        core.audit.verify(progress=progress, cancel=cancel)
+    assert core.audit.verify().ok  # nothing was left behind: the next check runs whole
