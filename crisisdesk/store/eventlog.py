@@ -32,7 +32,7 @@ from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
 from crisisdesk.store.migrations import EVENTS_TABLE, PROJECTION_TABLES
 from crisisdesk.store.projections import apply
-from crisisdesk.store.verify_worker import rows_query, verify_range
+from crisisdesk.store.verify_worker import replay_and_compare, rows_query, share, verify_range
 
 WORKSTATION_KEY = "workstation_id"
 # Below this many events one process verifies faster than starting workers.
@@ -228,7 +228,9 @@ class EventLog:
         Reads this database through a read-only connection of its own: the file is never written.
         """
         try:
-            return compare_with_log(self.db.path, scratch_dir=scratch_dir, progress=progress)
+            if progress is None:
+                return compare_with_log(self.db.path, scratch_dir=scratch_dir)
+            return self._compare_in_worker(scratch_dir, progress)
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "full" in text or "disk I/O" in text:  # the scratch copy holds every table: about half the database
@@ -241,6 +243,26 @@ class EventLog:
             raise DatabaseDamaged(f"the database could not be read for the deep check: {text}") from exc
         except sqlite3.DatabaseError as exc:
             raise DatabaseDamaged(f"the database could not be read for the deep check: {exc}") from exc
+
+    def _compare_in_worker(self, scratch_dir: Path | None, progress: Progress) -> ProjectionReport:
+        """The deep check in a worker process, its count read every 100 ms and given to ``progress``; if that raises,
+        the worker is told to stop (at its next batch) and the exception is passed on."""
+        context = multiprocessing.get_context("spawn")
+        done, total, stop = context.Value("q", 0), context.Value("q", 0), context.Value("b", 0)
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=share, initargs=(done, total, stop))
+        try:
+            future = pool.submit(replay_and_compare, str(self.db.path), str(scratch_dir) if scratch_dir else None)
+            while True:
+                finished, _ = wait([future], timeout=0.1)
+                progress(int(done.value), int(total.value))
+                if finished:
+                    report: ProjectionReport = future.result()
+                    return report
+        except BaseException:
+            stop.value = 1
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def replay(self) -> int:
         """Rebuild every current-state table from the events. Returns how many events were applied."""
