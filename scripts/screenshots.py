@@ -143,6 +143,8 @@ PICTURES = (
     "monitor-dark",
     "monitor-triage-dark",
     "monitor-chart-dark",
+    "audit-dark",
+    "audit-broken",
 )
 
 
@@ -554,12 +556,39 @@ def deliveries_and_places(console: Console, sample: Sample) -> None:
     console.close(window)
 
 
-def audit(console: Console) -> None:
+def audit(console: Console, app: QApplication) -> None:
+    """The Audit place in both palettes: the whole log checked intact; the approvals found by their label; then an
+    entry edited behind the program's back, found by the check and selected."""
+    for name, colours in (("audit", palette.light_palette()), ("audit-dark", palette.dark_palette())):
+        app.setPalette(colours)
+        try:
+            window = console.window(ADMIN)
+            window.show_place(AUDIT)
+            view = window.audit
+            console.settle("the audit log", lambda view=view: view.model.rowCount() > 0)
+            if name == "audit-dark":
+                view.kind.setCurrentIndex(view.kind.findText("Message approved"))
+                console.settle("the approvals", lambda view=view: view.model.row(0).kind == "message.approved")
+            view.verify()
+            console.settle("the audit check", lambda view=view: not view.verifying)
+            console.picture(window, name)
+            console.close(window)
+        finally:
+            app.setPalette(palette.light_palette())
+    core = console.core
+    approval = core.db.conn.execute("SELECT max(position) FROM events WHERE kind = 'message.approved'").fetchone()[0]
+    with core.db.write() as conn:  # as someone with the file and a SQLite shell would
+        conn.execute("DROP TRIGGER events_no_update")
+        conn.execute(
+            "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'ivan', 'carla') AS BLOB) WHERE position = ?",
+            (approval,),
+        )
     window = console.window(ADMIN)
     window.show_place(AUDIT)
+    window.audit.deep.setChecked(False)
     window.audit.verify()
-    console.settle("the audit check", window.audit.verify_button.isEnabled)
-    console.picture(window, "audit")
+    console.settle("the broken chain", lambda: window.audit.last_report is not None)
+    console.picture(window, "audit-broken")
     console.close(window)
 
 
@@ -907,10 +936,10 @@ def draw(out: Path) -> list[str]:
             light_and_dark(console, sample, app)
             feel_shortcuts(console, app)
             false_alarm_exercise(console, sample)
-            audit(console)
             settings_pages(console, sample, app)
             settings_feeds_rules_playbooks(console, sample, app)
             monitor(console, app)
+            audit(console, app)
         finally:
             for widget in QApplication.topLevelWidgets():
                 if isinstance(widget, MainWindow):

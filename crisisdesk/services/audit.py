@@ -2,7 +2,11 @@
 
 Verifying checks, in this order: the file's structure (SQLite's quick_check), the hash chain, the log's head
 as recorded outside the database (in the keyring), and with ``deep`` every current-state table against a
-replay of the log.
+replay of the log. A window watches it (``progress``) and may stop it (``cancel``); the command line does neither.
+
+Browsing is paged, newest first, and filtered in SQL by what the audit view shows: the event's label (a label
+search finds its kind), the person, the incident (named in the event, or through the message it names), the
+time, and free text over all of these and the details.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -21,7 +26,7 @@ import orjson
 
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.errors import CrisisdeskError, DatabaseDamaged
-from crisisdesk.domain.events import ChainReport, Event, Kind, LogHead, from_body
+from crisisdesk.domain.events import KIND_LABELS, ChainReport, Event, Kind, LogHead, from_body, kind_label
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
@@ -43,6 +48,152 @@ class AuditRow:
     kind: str
     summary: str
     hash: str
+    incident: str | None = None  # the incident the entry belongs to (named in it, or through its message)
+    incident_title: str | None = None
+    zone: str | None = None  # that incident's IANA zone: its times are shown there
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What the audit view narrows the log to; every part is optional and they all hold together.
+
+    ``kinds``: event kinds (the view offers their labels); ``person``: who acted, exactly; ``incident``: an
+    incident's id; ``since`` (inclusive) and ``until`` (exclusive): UTC times as the log writes them (ISO 8601 with
+    microseconds and ``+00:00``); ``text``: any part of the label, the kind, the person, the incident's title or the
+    details, in any case.
+    """
+
+    kinds: tuple[str, ...] = ()
+    person: str = ""
+    incident: str = ""
+    since: str | None = None
+    until: str | None = None
+    text: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self == AuditFilter()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parts that are set, for the export's own entry in the log."""
+        data: dict[str, Any] = {}
+        if self.kinds:
+            data["kinds"] = list(self.kinds)
+        for name in ("person", "incident", "since", "until", "text"):
+            value = getattr(self, name)
+            if value:
+                data[name] = value
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class AuditChoices:
+    """What the audit view's filters offer: every kind's label, everyone who acted, every incident."""
+
+    kinds: tuple[tuple[str, str], ...]  # (label, kind), by label
+    people: tuple[str, ...]
+    incidents: tuple[tuple[str, str, str], ...] = field(default=())  # (id, title, zone), newest first
+
+
+class CheckCancelled(CrisisdeskError):
+    """A person stopped the audit check before it finished: nothing was concluded."""
+
+    def __init__(self) -> None:
+        super().__init__("the audit check was stopped before it finished: nothing was concluded; check again")
+
+
+# Verify's progress: (phase, done, total). Phases: "structure" (no count: total 0), "chain" and "tables" (entries).
+VerifyProgress = Callable[[str, int, int], None]
+
+
+def kinds_labelled(text: str) -> list[str]:
+    """The kinds whose label (as the view shows it) or name holds ``text``, in any case."""
+    needle = text.casefold()
+    return sorted(k for k, label in KIND_LABELS.items() if needle in label.casefold() or needle in k.casefold())
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# The incident an entry belongs to: the one it names, else the one of the message it names (an approval, a
+# return, a publication). Both expressions are indexed (events_incident, events_message).
+_OF_INCIDENT = (
+    "(json_extract(body, '$.payload.incident') = ? "
+    "OR json_extract(body, '$.payload.message') IN (SELECT id FROM messages WHERE incident_id = ?))"
+)
+# An incident's title is shown beside its entries: a title search finds them.
+_OF_INCIDENT_TITLED = (
+    "(json_extract(body, '$.payload.incident') IN (SELECT id FROM incidents WHERE title LIKE ? ESCAPE '\\') "
+    "OR json_extract(body, '$.payload.message') IN "
+    "(SELECT m.id FROM messages m JOIN incidents i ON i.id = m.incident_id WHERE i.title LIKE ? ESCAPE '\\'))"
+)
+
+
+# The entries of the incidents whose title was searched for ({marks}: their ids' "?" marks, twice).
+_OF_TITLED = (
+    "json_extract(body, '$.payload.incident') IN ({marks}) OR json_extract(body, '$.payload.message') "
+    "IN (SELECT id FROM messages WHERE incident_id IN ({marks}))"
+)
+# A time range holding more than this many entries is read newest first along the log (the page fills at once);
+# a narrower one through the time index (events_at), then sorted (few rows to sort).
+WIDE_TIME_RANGE = 20_000
+
+
+def filter_sql(f: AuditFilter, conn: sqlite3.Connection | None = None) -> tuple[list[str], list[object]]:
+    """WHERE terms (to be joined with AND) and their arguments for ``f``, over the events table.
+
+    With ``conn``, the incidents whose title holds the free text are looked up first (a few rows) and the time
+    range is counted through its index to choose how it is read; without, both are left to SQLite."""
+    where: list[str] = []
+    args: list[object] = []
+    if f.kinds:
+        where.append(f"kind IN ({', '.join('?' * len(f.kinds))})")
+        args += f.kinds
+    if f.person:
+        where.append("actor = ?")
+        args.append(f.person)
+    if f.incident:
+        where.append(_OF_INCIDENT)
+        args += [f.incident, f.incident]
+    if f.since or f.until:
+        low, high = f.since or "", f.until or "\uffff"
+        wide = True
+        if conn is not None:
+            # Counting stops at WIDE_TIME_RANGE + 1: never more than that many index entries are read.
+            counted = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM events WHERE at >= ? AND at < ? LIMIT ?)",
+                (low, high, WIDE_TIME_RANGE + 1),
+            ).fetchone()[0]
+            wide = counted > WIDE_TIME_RANGE
+        # "+at" keeps SQLite off the time index, so a wide range is read along the log, newest first.
+        where.append("+at >= ? AND +at < ?" if wide else "at >= ? AND at < ?")
+        args += [low, high]
+    text = f.text.strip()
+    if text:
+        pattern = _like(text)
+        terms = ["actor LIKE ? ESCAPE '\\'", "CAST(body AS TEXT) LIKE ? ESCAPE '\\'"]
+        term_args: list[object] = [pattern, pattern]
+        kinds = kinds_labelled(text)
+        if kinds:
+            terms.insert(0, f"kind IN ({', '.join('?' * len(kinds))})")
+            term_args[:0] = kinds
+        if conn is None:
+            terms.append(_OF_INCIDENT_TITLED)
+            term_args += [pattern, pattern]
+        else:
+            # An incident's title is shown beside its entries: a title search finds them. Its own entries carry
+            # its id in their bodies; its messages' entries name only the message. The titles are a few rows.
+            titled = [
+                str(i) for (i,) in conn.execute("SELECT id FROM incidents WHERE title LIKE ? ESCAPE '\\'", (pattern,))
+            ]
+            if titled:
+                marks = ", ".join("?" * len(titled))
+                terms.append(_OF_TITLED.format(marks=marks))
+                term_args += titled + titled
+        where.append("(" + " OR ".join(terms) + ")")
+        args += term_args
+    return where, args
 
 
 def summarise(payload: dict[str, Any], limit: int = 200) -> str:
@@ -337,19 +488,69 @@ class AuditService:
         self.secrets = secrets
         self.database = database_key(db.path)
 
-    def verify(self, *, deep: bool = False, scratch_dir: Path | None = None) -> VerifyReport:
+    def verify(
+        self,
+        *,
+        deep: bool = False,
+        scratch_dir: Path | None = None,
+        progress: VerifyProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> VerifyReport:
         """Anyone holding the file may check it, so this needs no sign-in. Reads only: nothing is written.
 
         ``deep`` also replays the log into a scratch copy (in ``scratch_dir``, else the system's temporary
         folder) and names every current-state row that disagrees with it.
+
+        ``progress(phase, done, total)`` is called as the check goes (see ``VerifyProgress``); the chain is then
+        checked in short stretches in worker processes, so a window's thread keeps the GIL. Setting ``cancel``
+        stops the check soon after (SQLite's own checks are interrupted too): ``CheckCancelled`` is raised.
         """
+        if progress is None and cancel is None:
+            return self._verify(deep, scratch_dir, None, None)
+        stop = cancel or threading.Event()
+        tell = progress or (lambda _phase, _done, _total: None)
+
+        def watched(phase: str) -> Callable[[int, int], None]:
+            def step(done: int, total: int) -> None:
+                if stop.is_set():
+                    raise CheckCancelled()
+                tell(phase, done, total)
+
+            return step
+
+        # SQLite calls this every few thousand steps of its own work: a set flag interrupts a long quick_check.
+        self.db.conn.set_progress_handler(lambda: 1 if stop.is_set() else 0, 20_000)
+        try:
+            return self._verify(deep, scratch_dir, watched, stop)
+        except sqlite3.OperationalError as exc:
+            if stop.is_set():
+                raise CheckCancelled() from exc
+            raise
+        finally:
+            self.db.conn.set_progress_handler(None, 0)
+
+    def _verify(
+        self,
+        deep: bool,
+        scratch_dir: Path | None,
+        watched: Callable[[str], Callable[[int, int], None]] | None,
+        stop: threading.Event | None,
+    ) -> VerifyReport:
+        if watched is not None:
+            watched("structure")(0, 0)
         damage = self.db.quick_check(full=deep)
+        if stop is not None and stop.is_set():
+            raise CheckCancelled()  # the check was interrupted, which quick_check reports as damage
         if damage is not None:
             return VerifyReport(chain=None, damage=damage)
         try:
-            chain = self.log.verify()
+            chain = self.log.verify(progress=watched("chain") if watched else None)
             head = self.check_head() if self.secrets is not None else None
-            projections = self.log.compare_projections(scratch_dir=scratch_dir) if deep else None
+            projections = (
+                self.log.compare_projections(scratch_dir=scratch_dir, progress=watched("tables") if watched else None)
+                if deep
+                else None
+            )
             foreign = self._foreign()
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
             return VerifyReport(chain=None, damage=exc.damage)
@@ -411,38 +612,38 @@ class AuditService:
             recorded,
         )
 
-    def export(self, actor: Actor, fmt: str, out: IO[str]) -> int:
-        """Write every entry; the export itself is then recorded (who took the log out, and its head then)."""
+    def export(self, actor: Actor, fmt: str, out: IO[str], where: AuditFilter | None = None) -> int:
+        """Write every entry (or, with ``where``, those it finds); the export itself is then recorded (who took the
+        log out, its head then, and the filter when one was applied)."""
         require(self.db, self.log, actor, Permission.READ, "export the audit log")
         if fmt not in EXPORT_FORMATS:
             raise ValueError(f"unknown export format {fmt!r}")
+        chosen = where if where is not None and not where.empty else None
         n = 0
         last: dict[str, Any] | None = None
         if fmt == "jsonl":
-            for record in self._records():
+            for record in self._records(chosen):
                 out.write(orjson.dumps(record).decode() + "\n")
                 n += 1
                 last = record
         else:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(EXPORT_COLUMNS)
-            for record in self._records():
+            for record in self._records(chosen):
                 row = dict(record)
                 row["payload"] = orjson.dumps(row["payload"], option=orjson.OPT_SORT_KEYS).decode()
                 writer.writerow([row[c] for c in EXPORT_COLUMNS])
                 n += 1
                 last = record
+        payload: dict[str, Any] = {"format": fmt, "entries": n, "last_hash": last["hash"] if last else None}
+        if chosen is not None:
+            payload["filter"] = chosen.as_dict()
         with self.db.write() as conn:
-            self.log.record(
-                conn,
-                actor.name,
-                Kind.AUDIT_EXPORTED,
-                {"format": fmt, "entries": n, "last_hash": last["hash"] if last else None},
-            )
+            self.log.record(conn, actor.name, Kind.AUDIT_EXPORTED, payload)
         return n
 
-    def _records(self) -> Iterator[dict[str, Any]]:
-        for position, event in self._positioned():
+    def _records(self, where: AuditFilter | None = None) -> Iterator[dict[str, Any]]:
+        for position, event in self._positioned(where):
             yield {
                 "position": position,
                 "workstation_id": event.workstation_id,
@@ -457,31 +658,121 @@ class AuditService:
                 "body": event.body.decode("utf-8"),
             }
 
-    def _positioned(self) -> Iterator[tuple[int, Event]]:
-        for position, stored_hash, body in self.log.raw_rows():
+    def _positioned(self, where: AuditFilter | None = None) -> Iterator[tuple[int, Event]]:
+        if where is None:
+            rows: Iterator[tuple[int, str, bytes]] = self.log.raw_rows()
+        else:
+            terms, args = filter_sql(where, self.db.conn)
+            sql = "SELECT position, hash, body FROM events WHERE " + " AND ".join(terms) + " ORDER BY position"  # noqa: S608
+            cursor = self.db.conn.execute(sql, args)
+            rows = (row for batch in iter(lambda: cursor.fetchmany(5000), []) for row in batch)
+        for position, stored_hash, body in rows:
             yield position, from_body(body, stored_hash)
 
-    def page(self, actor: Actor, *, before: int | None = None, limit: int = 500, text: str = "") -> list[AuditRow]:
-        """Newest first, ``limit`` rows older than position ``before``, optionally filtered."""
+    def page(
+        self,
+        actor: Actor,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 500,
+        text: str = "",
+        where: AuditFilter | None = None,
+    ) -> list[AuditRow]:
+        """Newest first, at most ``limit`` entries older than position ``before`` (or newer than ``after``: the
+        entries that arrived since), found by ``where`` (``text`` alone is the free-text part)."""
         require(self.db, self.log, actor, Permission.READ, "read the audit log")
-        where: list[str] = []
-        args: list[object] = []
-        if before is not None:
-            where.append("position < ?")
-            args.append(before)
+        f = where if where is not None else AuditFilter()
         if text:
-            where.append(
-                "(kind LIKE ? ESCAPE '\\' OR actor LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\')"
-            )
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            args += [pattern, pattern, pattern]
+            f = AuditFilter(f.kinds, f.person, f.incident, f.since, f.until, text)
+        terms, args = filter_sql(f, self.db.conn)
+        if before is not None:
+            terms.insert(0, "position < ?")
+            args.insert(0, before)
+        if after is not None:
+            terms.insert(0, "position > ?")
+            args.insert(0, after)
         sql = "SELECT position, hash, body FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        if terms:
+            sql += " WHERE " + " AND ".join(terms)
         sql += " ORDER BY position DESC LIMIT ?"
         args.append(limit)
+        found = self.db.conn.execute(sql, args).fetchall()
+        return self._rows(found)
+
+    def _rows(self, found: Sequence[tuple[int, str, bytes]]) -> list[AuditRow]:
+        events: list[tuple[int, Event | None, str]] = []
+        for position, stored_hash, body in found:
+            try:
+                events.append((position, from_body(body, stored_hash), stored_hash))
+            except (ValueError, KeyError, TypeError):  # an entry edited by hand into something unreadable
+                events.append((position, None, stored_hash))
+        # The incident of each entry: named in it, or through the message it names (one query for the page).
+        messages = {
+            str(e.payload["message"])
+            for _, e, _ in events
+            if e is not None and "incident" not in e.payload and isinstance(e.payload.get("message"), str)
+        }
+        of_message: dict[str, str] = {}
+        if messages:
+            marks = ", ".join("?" * len(messages))
+            of_message = dict(
+                self.db.conn.execute(f"SELECT id, incident_id FROM messages WHERE id IN ({marks})", sorted(messages))  # noqa: S608
+            )
+        incident_of: list[str | None] = []
+        for _, e, _ in events:
+            incident = None
+            if e is not None:
+                named = e.payload.get("incident")
+                message = e.payload.get("message")
+                if isinstance(named, str):
+                    incident = named
+                elif isinstance(message, str):
+                    incident = of_message.get(message)
+            incident_of.append(incident)
+        wanted = sorted({i for i in incident_of if i})
+        incidents: dict[str, tuple[str, str]] = {}
+        if wanted:
+            marks = ", ".join("?" * len(wanted))
+            incidents = {
+                str(i): (str(title), str(zone))
+                for i, title, zone in self.db.conn.execute(
+                    f"SELECT id, title, timezone FROM incidents WHERE id IN ({marks})",  # noqa: S608
+                    wanted,
+                )
+            }
         rows = []
-        for position, stored_hash, body in self.db.conn.execute(sql, args):
-            e = from_body(body, stored_hash)
-            rows.append(AuditRow(position, e.seq, e.at, e.actor, e.kind, summarise(dict(e.payload)), e.hash))
+        for (position, e, stored_hash), incident in zip(events, incident_of, strict=True):
+            if e is None:
+                unreadable = "this entry cannot be read (edited by hand)"
+                rows.append(AuditRow(position, 0, "", "", "?", unreadable, stored_hash))
+                continue
+            title, zone = incidents.get(incident, (None, None)) if incident else (None, None)
+            rows.append(
+                AuditRow(
+                    position,
+                    e.seq,
+                    e.at,
+                    e.actor,
+                    e.kind,
+                    summarise(dict(e.payload)),
+                    e.hash,
+                    incident,
+                    title,
+                    zone,
+                )
+            )
         return rows
+
+    def choices(self, actor: Actor) -> AuditChoices:
+        """What the filters offer: each kind by its label, everyone who acted, every incident (newest first)."""
+        require(self.db, self.log, actor, Permission.READ, "read the audit log")
+        people = tuple(str(r[0]) for r in self.db.conn.execute("SELECT DISTINCT actor FROM events ORDER BY actor"))
+        incidents = tuple(
+            (str(i), str(title), str(zone))
+            for i, title, zone in self.db.conn.execute(
+                "SELECT id, title, timezone FROM incidents ORDER BY opened_at DESC, id"
+            )
+        )
+        kinds = tuple(sorted(((kind_label(k), k) for k in KIND_LABELS), key=lambda pair: pair[0].casefold()))
+        return AuditChoices(kinds, people, incidents)

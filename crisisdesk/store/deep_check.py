@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -66,9 +66,12 @@ def _scratch_schema(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
-def _replay(conn: sqlite3.Connection) -> tuple[int, str | None]:
-    """Apply every entry of ``live.events`` to the scratch tables; (entries applied, why it stopped early)."""
+def _replay(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> tuple[int, str | None]:
+    """Apply every entry of ``live.events`` to the scratch tables; (entries applied, why it stopped early).
+
+    ``progress(applied, total)`` after each batch; an exception it raises stops the replay."""
     n = 0
+    total = int(conn.execute("SELECT count(*) FROM live.events").fetchone()[0]) if progress is not None else 0
     cursor = conn.execute("SELECT position, hash, body FROM live.events ORDER BY position")
     while rows := cursor.fetchmany(5000):
         for position, stored_hash, body in rows:
@@ -78,6 +81,8 @@ def _replay(conn: sqlite3.Connection) -> tuple[int, str | None]:
             except (sqlite3.IntegrityError, ValueError, KeyError, TypeError) as exc:  # the entry, not the disk
                 return n, f"entry #{position} cannot be replayed ({type(exc).__name__}: {exc})"
             n += 1
+        if progress is not None:
+            progress(n, total)
     return n, None
 
 
@@ -134,9 +139,11 @@ def compare_with_log(
     scratch_dir: Path | None = None,
     keep: int = KEEP,
     local_columns: Mapping[str, Sequence[str]] = LOCAL_COLUMNS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ProjectionReport:
     """Replay the log of the database at ``path`` into a scratch copy and compare every projection table,
-    leaving out ``local_columns`` (local observations the log does not fill)."""
+    leaving out ``local_columns`` (local observations the log does not fill). ``progress(applied, total)`` follows
+    the replay; an exception it raises stops the check (the scratch copy is removed)."""
     with tempfile.TemporaryDirectory(prefix="crisisdesk-verify-", dir=scratch_dir) as folder:
         scratch = Path(folder) / "replayed.sqlite3"
         conn = sqlite3.connect(scratch.as_uri(), uri=True, isolation_level=None)
@@ -157,7 +164,7 @@ def compare_with_log(
                         failure=f"the database has schema {version} and this program compares schema "
                         f"{LATEST_VERSION}: open it once with this crisisdesk to upgrade it, then check again",
                     )
-                replayed, failure = _replay(conn)
+                replayed, failure = _replay(conn, progress)
                 if failure is not None:
                     return ProjectionReport(replayed, 0, failure=failure)
                 kept: list[Disagreement] = []

@@ -10,22 +10,40 @@ import multiprocessing
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import DatabaseDamaged, ExternalError
-from crisisdesk.domain.events import GENESIS, ChainReport, Event, LogHead, from_body, seal, stitch, verify_chain
+from crisisdesk.domain.events import (
+    GENESIS,
+    ChainReport,
+    Event,
+    LogHead,
+    Segment,
+    from_body,
+    seal,
+    stitch,
+    verify_chain,
+    verify_segment,
+)
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
 from crisisdesk.store.migrations import EVENTS_TABLE, PROJECTION_TABLES
 from crisisdesk.store.projections import apply
-from crisisdesk.store.verify_worker import verify_range
+from crisisdesk.store.verify_worker import replay_and_compare, rows_query, share, verify_range
 
 WORKSTATION_KEY = "workstation_id"
 # Below this many events one process verifies faster than starting workers.
 PARALLEL_VERIFY_FROM = 200_000
+# A watched verify (one that reports progress) checks the log in stretches of about this many positions, and from
+# this many entries in worker processes: hashing and parsing hold the GIL, and a window's thread must keep it.
+WATCHED_STRETCH = 25_000
+WATCHED_IN_WORKERS_FROM = 20_000
+
+# (entries checked so far, entries in all); it may raise to stop the check (the exception is passed on).
+Progress = Callable[[int, int], None]
 
 
 class EventLog:
@@ -110,11 +128,15 @@ class EventLog:
         while rows := cursor.fetchmany(batch):
             yield from rows
 
-    def verify(self, *, workers: int | None = None) -> ChainReport:
+    def verify(self, *, workers: int | None = None, progress: Progress | None = None) -> ChainReport:
         """Recompute the chain over the stored bytes; also check the table itself was not swapped.
 
         A large log is split into stretches verified side by side in worker processes (hashing and JSON
         parsing hold Python's GIL, so threads would not help), then stitched together in order.
+
+        With ``progress`` the log is checked in many short stretches (in worker processes from
+        ``WATCHED_IN_WORKERS_FROM`` entries, so the calling process's GIL stays free for a window), and
+        ``progress(checked, total)`` is called after each; an exception it raises stops the check.
         """
         row = self.db.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
         if row is None or " ".join(row[0].split()) != " ".join(EVENTS_TABLE.split()):
@@ -126,7 +148,7 @@ class EventLog:
                 reason="the events table was replaced by one of a different shape",
             )
         try:
-            return self._verify(workers)
+            return self._verify(workers) if progress is None else self._verify_watched(workers, progress)
         except sqlite3.DatabaseError as exc:  # a damaged page, met while reading the entries
             raise DatabaseDamaged(f"the audit log could not be read: {exc}") from exc
 
@@ -149,13 +171,66 @@ class EventLog:
             segments = list(pool.map(verify_range, [str(self.db.path)] * workers, *zip(*ranges, strict=True)))
         return stitch(segments)
 
-    def compare_projections(self, *, scratch_dir: Path | None = None) -> ProjectionReport:
+    def _verify_watched(self, workers: int | None, progress: Progress) -> ChainReport:
+        total = self.count()
+        low, high = self.db.conn.execute("SELECT min(position), max(position) FROM events").fetchone()
+        progress(0, total)
+        if not total:
+            return verify_chain(())
+        # Positions only grow (the table refuses deletes), so equal position ranges hold about equal entries.
+        starts = list(range(low, high + 1, WATCHED_STRETCH))
+        ranges = [(start, start + WATCHED_STRETCH) for start in starts]
+        segments: list[Segment | None] = [None] * len(ranges)
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4)
+        if total < WATCHED_IN_WORKERS_FROM:
+            checked = 0
+            for i, (start, end) in enumerate(ranges):
+                sql, args = rows_query(start, end)
+                segment = verify_segment(self.db.conn.execute(sql, args))
+                segments[i] = segment
+                checked += segment.checked
+                progress(checked, total)
+                if segment.failure is not None:
+                    break  # the stretches after a broken one cannot change which entry is the first bad one
+            return stitch(s for s in segments if s is not None)
+        context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
+        pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
+        try:
+            path = str(self.db.path)
+            pending: dict[Future[Segment], int] = {
+                pool.submit(verify_range, path, start, end): i for i, (start, end) in enumerate(ranges)
+            }
+            checked, broken = 0, len(ranges)
+            while pending:
+                done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = pending.pop(future)
+                    segment = future.result()
+                    segments[i] = segment
+                    checked += segment.checked
+                    if segment.failure is not None and i < broken:
+                        broken = i
+                        for later, j in list(pending.items()):
+                            if j > i and later.cancel():
+                                del pending[later]
+                progress(checked, total)
+            return stitch(s for s in segments[: broken + 1] if s is not None)
+        finally:
+            # A stopped check leaves no worker behind to wait for: those running finish their stretch and exit.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def compare_projections(
+        self, *, scratch_dir: Path | None = None, progress: Progress | None = None
+    ) -> ProjectionReport:
         """Replay the log into a scratch copy and name every current-state row that disagrees with it.
 
         Reads this database through a read-only connection of its own: the file is never written.
         """
         try:
-            return compare_with_log(self.db.path, scratch_dir=scratch_dir)
+            if progress is None:
+                return compare_with_log(self.db.path, scratch_dir=scratch_dir)
+            return self._compare_in_worker(scratch_dir, progress)
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "full" in text or "disk I/O" in text:  # the scratch copy holds every table: about half the database
@@ -168,6 +243,26 @@ class EventLog:
             raise DatabaseDamaged(f"the database could not be read for the deep check: {text}") from exc
         except sqlite3.DatabaseError as exc:
             raise DatabaseDamaged(f"the database could not be read for the deep check: {exc}") from exc
+
+    def _compare_in_worker(self, scratch_dir: Path | None, progress: Progress) -> ProjectionReport:
+        """The deep check in a worker process, its count read every 100 ms and given to ``progress``; if that raises,
+        the worker is told to stop (at its next batch) and the exception is passed on."""
+        context = multiprocessing.get_context("spawn")
+        done, total, stop = context.Value("q", 0), context.Value("q", 0), context.Value("b", 0)
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=share, initargs=(done, total, stop))
+        try:
+            future = pool.submit(replay_and_compare, str(self.db.path), str(scratch_dir) if scratch_dir else None)
+            while True:
+                finished, _ = wait([future], timeout=0.1)
+                progress(int(done.value), int(total.value))
+                if finished:
+                    report: ProjectionReport = future.result()
+                    return report
+        except BaseException:
+            stop.value = 1
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def replay(self) -> int:
         """Rebuild every current-state table from the events. Returns how many events were applied."""

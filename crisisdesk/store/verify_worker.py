@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from crisisdesk.domain.events import Segment, verify_segment
 
@@ -33,3 +34,29 @@ def verify_range(path: str, low: int | None, high: int | None) -> Segment:
         return verify_segment(conn.execute(sql, args))
     finally:
         conn.close()
+
+
+# The deep check in a worker process (the replay applies each entry in Python, holding the GIL): its count goes to
+# the parent through shared integers, and a shared flag stops it.
+_shared: dict[str, Any] = {}
+
+
+class ReplayStopped(Exception):
+    """The parent asked the replay to stop."""
+
+
+def share(done: Any, total: Any, stop: Any) -> None:
+    """The worker's initializer: keep the shared values for ``replay_and_compare``."""
+    _shared.update(done=done, total=total, stop=stop)
+
+
+def replay_and_compare(path: str, scratch_dir: str | None) -> Any:
+    from crisisdesk.store.deep_check import compare_with_log  # imported in the worker only, when the check runs
+
+    def progress(done: int, total: int) -> None:
+        if _shared["stop"].value:
+            raise ReplayStopped()
+        _shared["total"].value = total
+        _shared["done"].value = done
+
+    return compare_with_log(Path(path), scratch_dir=Path(scratch_dir) if scratch_dir else None, progress=progress)

@@ -16,6 +16,7 @@ from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
 from crisisdesk.ui.main import run_gui
 from crisisdesk.ui.models.audit_log import AuditLogModel
+from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.views.audit_view import verify_style
 from crisisdesk.ui.views.main_window import AUDIT, MainWindow
 from tests.conftest import ADMIN_PASSWORD
@@ -138,7 +139,8 @@ def test_the_model_pages_and_passes_the_model_tester(qtmodeltester, core: App, a
     for i in range(30):
         core.people.grant(admin, "alice", Role.VIEWER if i % 2 == 0 else Role.APPROVER)
         core.people.revoke(admin, "alice", Role.VIEWER if i % 2 == 0 else Role.APPROVER)
-    model = AuditLogModel(lambda before, limit, text: core.audit.page(admin, before=before, limit=limit, text=text))
+    tasks = Tasks(core)  # synchronous here: each page arrives before fetchMore returns
+    model = AuditLogModel(tasks, admin)
     model.PAGE = 25
     model.reload()
     assert model.rowCount() == 25
@@ -151,6 +153,7 @@ def test_the_model_pages_and_passes_the_model_tester(qtmodeltester, core: App, a
     positions = [model.row(i).position for i in range(model.rowCount())]
     assert positions == sorted(positions, reverse=True)
     qtmodeltester.check(model)
+    tasks.stop()
 
 
 def test_run_gui_signs_in_and_opens_the_window(qtbot: QtBot, core: App, monkeypatch: pytest.MonkeyPatch) -> None:
