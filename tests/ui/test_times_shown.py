@@ -52,8 +52,9 @@ def shown_texts(root: QWidget) -> list[tuple[str, str]]:
 
 
 # The timeline's Details are the log's own words for each event (``IncidentService.timeline``), with the facts as
-# a person typed them (an expiry typed "2026-11-22T21:30" stays so): data, not a time the console writes.
-LOG_WORDS = re.compile(r"^Timeline \[\d+, 3\]$")
+# a person typed them (an expiry typed "2026-11-22T21:30" stays so): data, not a time the console writes. The Audit
+# log's Details are the same words for every event, which an auditor reads as recorded.
+LOG_WORDS = re.compile(r"^(Timeline \[\d+, 3\]|Audit log \[\d+, 5\])$")
 
 
 def offenders(root: QWidget) -> list[str]:
