@@ -17,14 +17,20 @@ that moment as input: the lock comes at least the idle time after the last input
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
-from crisisdesk.ui.views.main_window import MainWindow
 from crisisdesk.ui.watcher import Watcher
+
+if TYPE_CHECKING:
+    # Imported when the first window opens (or warmed while the sign-in dialog waits, see ``crisisdesk.ui.main``):
+    # the window brings every view and most services, which the sign-in dialog needs none of.
+    from crisisdesk.ui.views.main_window import MainWindow
 
 _INPUT = frozenset(
     {
@@ -100,6 +106,8 @@ class Console(QObject):
 
     def open_window(self, actor: Actor) -> MainWindow:
         """A fresh window for ``actor`` (closing any other person's)."""
+        from crisisdesk.ui.views.main_window import MainWindow
+
         if self.window is not None:
             self.window.dispose()
         window = MainWindow(self.core, actor, watcher=self.watcher, synchronous=self.synchronous)

@@ -1,18 +1,146 @@
-"""Starting the console: open (or create) the database, sign in, show the main window."""
+"""Starting the console: open (or create) the database, sign in, show the main window.
+
+What the sign-in dialog needs is imported before it shows (Qt, the App, the people service, the dialog); nothing
+else is. The rest goes off the GUI thread:
+
+- while the dialog waits for the person, a thread imports the main window (with the Incidents view and the services
+  its first screen calls) and the outbox worker's and feed scheduler's modules (httpx, the channels, the feed
+  parsers, APScheduler), then validates the playbooks the board needs: by the time the person has typed their
+  password they are loaded, and the first screen comes up without waiting for them (``Warm``);
+- after sign-in, another thread starts the outbox worker and the feed scheduler, so the window never waits for
+  them (``Background``).
+
+``tests/ui/test_startup.py`` holds the sign-in path to this; ``bench/startup.py`` times it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import logging
 import sys
+import threading
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from crisisdesk.app import App
+from crisisdesk.app import App, playbook_service
 from crisisdesk.domain.errors import CrisisdeskError
-from crisisdesk.services.feed_scheduler import FeedScheduler
-from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
 from crisisdesk.ui.console import Console
+
+log = logging.getLogger(__name__)
+
+# Imported by a thread while the sign-in dialog waits (in this order: what the first screen needs first).
+WARM = (
+    "crisisdesk.ui.views.main_window",
+    "crisisdesk.ui.views.incidents_view",
+    "crisisdesk.services.board",
+    "crisisdesk.services.attention",
+    "crisisdesk.services.outbox",
+    "crisisdesk.services.feed_scheduler",
+)
+
+
+class Warm:
+    """A daemon thread that imports ``modules``, then validates the playbooks once for the whole process (the board
+    and the attention badge need the open incidents' playbooks, and validating one renders all its templates: 0.2 s
+    each, more for the first, which loads Babel's locale data). ``enough`` (the person signed in: the tasks validate
+    what they need) stops the playbooks after the one at hand; ``stop`` the modules too. Anything that fails here
+    is left for the real call, on the path that needs it, to report."""
+
+    def __init__(self, modules: tuple[str, ...] = WARM, *, playbooks: bool = True) -> None:
+        self.modules = modules
+        self.playbooks = playbooks
+        self._stop = threading.Event()
+        self._enough = threading.Event()
+        self.thread = threading.Thread(target=self._load, name="crisisdesk-warm", daemon=True)
+        self.done = threading.Event()
+
+    def start(self) -> Warm:
+        self.thread.start()
+        return self
+
+    def enough(self) -> None:
+        self._enough.set()
+
+    def stop(self) -> None:
+        self._enough.set()
+        self._stop.set()
+        if self.thread.ident is not None:
+            self.thread.join()
+
+    def _load(self) -> None:
+        try:
+            for name in self.modules:
+                if self._stop.is_set():
+                    return
+                try:
+                    importlib.import_module(name)
+                except Exception:
+                    log.debug("warming %s failed", name, exc_info=True)
+            if self.playbooks:
+                self._validate_playbooks()
+        finally:
+            self.done.set()
+
+    def _validate_playbooks(self) -> None:
+        from crisisdesk.services.playbooks import playbook_files
+
+        service = playbook_service()
+        try:
+            paths = playbook_files([f for f in service.folders if f.exists()])
+        except OSError:
+            return
+        for path in paths:
+            if self._enough.is_set():
+                return
+            try:
+                service.load([path])  # into the process's cache of validated playbooks
+            except Exception:
+                log.debug("warming %s failed", path, exc_info=True)
+
+
+class Background:
+    """The outbox worker and the feed scheduler, started on a thread of their own after sign-in (each with its own
+    connections; neither touches widgets: the views read the database when it changes). If a ``crisisdesk
+    worker`` already sends and polls for this database, this console leaves it to it."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.stack = contextlib.ExitStack()
+        self.running = False
+        self.thread = threading.Thread(target=self._start, name="crisisdesk-background-start", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _start(self) -> None:
+        from crisisdesk.services.feed_scheduler import FeedScheduler
+        from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
+
+        db_path = self.db_path
+        try:
+            self.stack.enter_context(worker_lock(db_path))
+        except WorkerBusy:
+            return  # a 'crisisdesk worker' already sends and polls for this database
+        except Exception:
+            log.exception("the outbox worker could not start")
+            return
+        try:
+            worker = Worker(lambda: App.open(db_path).outbox())
+            worker.start()
+            self.stack.callback(worker.stop)
+            feeds = FeedScheduler(lambda: App.open(db_path).feeds())
+            feeds.start()
+            self.stack.callback(feeds.stop)
+            self.running = True
+        except Exception:
+            log.exception("the outbox worker or the feed scheduler could not start")
+
+    def stop(self) -> None:
+        if self.thread.ident is not None:
+            self.thread.join()
+        self.stack.close()
 
 
 def run_gui(db_path: Path) -> int:
@@ -29,27 +157,20 @@ def run_gui(db_path: Path) -> int:
     # Signing out and locking swap the window for a dialog: the console decides when it is over, not the last
     # window to close.
     qapp.setQuitOnLastWindowClosed(False)
+    background = Background(db_path)
+    warming = Warm().start()
     try:
         actor = console.first_sign_in()
         if actor is None:
             return 0
-        # The outbox worker sends and the feed poller polls in the background, each with its own connections;
-        # neither touches widgets (the views read the database when it changes).
-        worker = Worker(lambda: App.open(db_path).outbox())
-        feeds = FeedScheduler(lambda: App.open(db_path).feeds())
-        with contextlib.ExitStack() as stack:
-            try:
-                stack.enter_context(worker_lock(db_path))
-                worker.start()
-                stack.callback(worker.stop)
-                feeds.start()
-                stack.callback(feeds.stop)
-            except WorkerBusy:
-                pass  # a 'crisisdesk worker' already sends and polls for this database
-            console.finished.connect(qapp.quit)
-            console.open_window(actor)
-            return qapp.exec()
+        warming.enough()
+        background.start()
+        console.finished.connect(qapp.quit)
+        console.open_window(actor)
+        return qapp.exec()
     finally:
+        warming.stop()
+        background.stop()
         console.stop()
         qapp.setQuitOnLastWindowClosed(quit_on_last)
         core.close()
