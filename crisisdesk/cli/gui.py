@@ -8,7 +8,7 @@ from crisisdesk.domain.errors import UserError
 
 def cmd_gui(ctx: Context) -> int:
     # Before Qt is imported: without a display Qt aborts the process with only its own messages.
-    from crisisdesk.ui.display import problem
+    from crisisdesk.cli.display import problem
 
     why = problem()
     if why is not None:

@@ -1,6 +1,7 @@
-"""Can Qt open a display here? Asked before anything imports Qt: when its platform plugin cannot load, Qt aborts the
-process with its own messages, and a person sees nothing of ours. Standard library only (no PySide6 import), and
-cheap (a few environment variables, at most one socket connect and one ``dlopen`` that Qt would do anyway).
+"""Can Qt open a display here? Asked by ``crisisdesk gui`` before anything imports Qt: when its platform plugin
+cannot load, Qt aborts the process with its own messages, and a person sees nothing of ours. Standard library only
+(no PySide6 import, so it lives with the command line), and cheap: a few environment variables, at most one socket
+connect and one ``dlopen`` of the plugin Qt loads next anyway.
 
 Only Linux and the other X11/Wayland systems are checked; Windows and macOS always have their platform.
 """
