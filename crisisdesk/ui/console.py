@@ -17,6 +17,7 @@ that moment as input: the lock comes at least the idle time after the last input
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
@@ -92,14 +93,16 @@ class Console(QObject):
 
     # -- signing in ----------------------------------------------------------------------------------------------
 
-    def first_sign_in(self) -> Actor | None:
+    def first_sign_in(self, *, shown: Callable[[], object] | None = None) -> Actor | None:
         """At start: create the first admin on a new workstation, else the sign-in dialog (modal).
-        None when the person cancels."""
+        None when the person cancels. ``shown`` is called once the dialog is up (its event loop running)."""
         dialog: LoginDialog | FirstRunDialog
         if self.core.people.is_initialised():
             dialog = LoginDialog(self.core.people)
         else:
             dialog = FirstRunDialog(self.core.people, str(self.core.db.path), setup=self.core.initialise)
+        if shown is not None:
+            QTimer.singleShot(0, shown)
         if dialog.exec() != dialog.DialogCode.Accepted:
             return None
         return dialog.actor

@@ -20,6 +20,8 @@ import importlib
 import logging
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -55,6 +57,7 @@ class Warm:
         self._enough = threading.Event()
         self.thread = threading.Thread(target=self._load, name="crisisdesk-warm", daemon=True)
         self.done = threading.Event()
+        self.steps: list[tuple[str, float, float]] = []  # (what, started, ended) on time.perf_counter(): for tests
 
     def start(self) -> Warm:
         self.thread.start()
@@ -74,14 +77,23 @@ class Warm:
             for name in self.modules:
                 if self._stop.is_set():
                     return
-                try:
+                with self._step(name):
                     importlib.import_module(name)
-                except Exception:
-                    log.debug("warming %s failed", name, exc_info=True)
-            if self.playbooks:
+            if self.playbooks and not self._enough.is_set():
+                self._load_language_models()
                 self._validate_playbooks()
         finally:
             self.done.set()
+
+    def _load_language_models(self) -> None:
+        """The language check's models load on its first detection (``crisisdesk.domain.languages``: 0.5 s on a
+        quiet machine, 1-2.5 s on a busy one), and lingua holds the interpreter meanwhile: the GUI thread cannot run
+        Python then. Here, soon after the dialog shows, while the person is still starting to type; otherwise the
+        first board's validation loads them and the new window stands still."""
+        from crisisdesk.domain.languages import clause_language
+
+        with self._step("language models"):
+            clause_language("the way out is the highway south", ("en", "es"))
 
     def _validate_playbooks(self) -> None:
         from crisisdesk.services.playbooks import playbook_files
@@ -94,10 +106,17 @@ class Warm:
         for path in paths:
             if self._enough.is_set():
                 return
-            try:
+            with self._step(path.name):
                 service.load([path])  # into the process's cache of validated playbooks
-            except Exception:
-                log.debug("warming %s failed", path, exc_info=True)
+
+    @contextlib.contextmanager
+    def _step(self, what: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        except Exception:
+            log.debug("warming %s failed", what, exc_info=True)
+        self.steps.append((what, started, time.perf_counter()))
 
 
 class Background:
@@ -158,9 +177,9 @@ def run_gui(db_path: Path) -> int:
     # window to close.
     qapp.setQuitOnLastWindowClosed(False)
     background = Background(db_path)
-    warming = Warm().start()
+    warming = Warm()
     try:
-        actor = console.first_sign_in()
+        actor = console.first_sign_in(shown=warming.start)  # once the dialog is up: not to slow its first frame
         if actor is None:
             return 0
         warming.enough()
