@@ -50,7 +50,8 @@ class Warm:
     what they need) stops the playbooks after the one at hand; ``stop`` the modules too. Anything that fails here
     is left for the real call, on the path that needs it, to report."""
 
-    def __init__(self, modules: tuple[str, ...] = WARM, *, playbooks: bool = True) -> None:
+    def __init__(self, db_path: Path | None = None, modules: tuple[str, ...] = WARM, *, playbooks: bool = True) -> None:
+        self.db_path = db_path
         self.modules = modules
         self.playbooks = playbooks
         self._stop = threading.Event()
@@ -96,9 +97,23 @@ class Warm:
             clause_language("the way out is the highway south", ("en", "es"))
 
     def _validate_playbooks(self) -> None:
+        """The open incidents' playbooks first (the board and the badges need them), then the rest of the library."""
         from crisisdesk.services.playbooks import playbook_files
 
         service = playbook_service()
+        first: list[str] = []
+        if self.db_path is not None:
+            with self._step("playbooks in use"):
+                core = App.open(self.db_path, readonly=True)
+                try:
+                    first = core.incidents().playbooks_in_use()
+                finally:
+                    core.close()
+        for playbook_id in first:
+            if self._enough.is_set():
+                return
+            with self._step(playbook_id):
+                service.get(playbook_id)  # into the process's cache of validated playbooks
         try:
             paths = playbook_files([f for f in service.folders if f.exists()])
         except OSError:
@@ -107,7 +122,7 @@ class Warm:
             if self._enough.is_set():
                 return
             with self._step(path.name):
-                service.load([path])  # into the process's cache of validated playbooks
+                service.load([path])
 
     @contextlib.contextmanager
     def _step(self, what: str) -> Iterator[None]:
@@ -177,7 +192,7 @@ def run_gui(db_path: Path) -> int:
     # window to close.
     qapp.setQuitOnLastWindowClosed(False)
     background = Background(db_path)
-    warming = Warm()
+    warming = Warm(db_path)
     try:
         actor = console.first_sign_in(shown=warming.start)  # once the dialog is up: not to slow its first frame
         if actor is None:

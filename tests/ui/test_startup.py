@@ -15,6 +15,10 @@ import pytest
 
 from crisisdesk.app import App
 from crisisdesk.cli.display import _debian_package, problem
+from crisisdesk.domain.incidents import Mode
+from crisisdesk.domain.roles import Actor
+from crisisdesk.ui.main import Warm
+from tests.integration.outbox_helpers import add_team
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,6 +183,21 @@ def test_the_sign_in_dialog_stays_responsive_while_the_window_warms_up(core: App
     # Wall clock, so it includes the machine's other work: generous, but a key kept waiting a quarter of a second
     # by the warm-up holding the interpreter (an import, a validation) would fail it.
     assert max(elsewhere) <= 0.250, f"a key waited {max(elsewhere) * 1000:.0f} ms"
+
+
+def test_the_warm_up_validates_the_open_incidents_playbooks_before_the_rest(core: App, admin: Actor) -> None:
+    team = add_team(core, admin)
+    core.incidents().open(team["eve"], "tornado", Mode.EXERCISE, facts={})
+    assert core.incidents().playbooks_in_use() == ["tornado"]
+    warm = Warm(core.db.path, modules=()).start()
+    try:
+        while not warm.done.is_set() and not any(what.endswith(".yaml") for what, *_ in warm.steps):
+            warm.done.wait(0.01)  # until the first of the rest of the library
+    finally:
+        warm.stop()
+    done = [what for what, *_ in warm.steps]
+    assert done[:3] == ["language models", "playbooks in use", "tornado"], done
+    assert not warm.thread.is_alive()  # stop waited for the playbook at hand, and went no further
 
 
 # -- without a display ---------------------------------------------------------------------------------------------
