@@ -81,6 +81,9 @@ def validated(text: str, source: str) -> tuple[Playbook | None, list[Problem]]:
     time: two threads needing the same playbook (the console's board and its attention badge) validate it once.
     Kept by the text's digest, not the text (a playbook may be up to MAX_PLAYBOOK_BYTES), the last 64."""
     key = (hashlib.sha256(text.encode("utf-8")).digest(), source)
+    found = _validated.get(key)  # a hit waits for no one (another thread may be validating another playbook)
+    if found is not None:
+        return found[0], list(found[1])
     with _validating:
         found = _validated.get(key)
         if found is None:
