@@ -7,8 +7,8 @@ else is. The rest goes off the GUI thread:
   its first screen calls) and the outbox worker's and feed scheduler's modules (httpx, the channels, the feed
   parsers, APScheduler), then validates the playbooks the board needs: by the time the person has typed their
   password they are loaded, and the first screen comes up without waiting for them (``Warm``);
-- after sign-in, another thread starts the outbox worker and the feed scheduler, so the window never waits for
-  them (``Background``).
+- a second after sign-in (the window's first screen first), another thread starts the outbox worker and the feed
+  scheduler, so the window never waits for them (``Background``).
 
 ``tests/ui/test_startup.py`` holds the sign-in path to this; ``bench/startup.py`` times it.
 """
@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from crisisdesk.app import App, playbook_service
@@ -31,6 +32,8 @@ from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.ui.console import Console
 
 log = logging.getLogger(__name__)
+
+BACKGROUND_AFTER_MS = 1_000  # after sign-in, when the outbox worker and the feed scheduler start
 
 # Imported by a thread while the sign-in dialog waits (in this order: what the first screen needs first).
 WARM = (
@@ -192,17 +195,23 @@ def run_gui(db_path: Path) -> int:
     # window to close.
     qapp.setQuitOnLastWindowClosed(False)
     background = Background(db_path)
+    starter = QTimer()
+    starter.setSingleShot(True)
+    starter.timeout.connect(background.start)
     warming = Warm(db_path)
     try:
         actor = console.first_sign_in(shown=warming.start)  # once the dialog is up: not to slow its first frame
         if actor is None:
             return 0
         warming.enough()
-        background.start()
         console.finished.connect(qapp.quit)
         console.open_window(actor)
+        # The window's first screen first: the worker's and the poller's first rounds would share the interpreter
+        # with its first reads.
+        starter.start(BACKGROUND_AFTER_MS)
         return qapp.exec()
     finally:
+        starter.stop()
         warming.stop()
         background.stop()
         console.stop()

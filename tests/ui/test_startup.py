@@ -9,15 +9,23 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
 from crisisdesk.app import App
 from crisisdesk.cli.display import _debian_package, problem
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
-from crisisdesk.ui.main import Warm
+from crisisdesk.services.outbox import WorkerBusy, worker_lock
+from crisisdesk.services.passwords import Argon2Hasher
+from crisisdesk.ui.dialogs.sign_in import LoginDialog
+from crisisdesk.ui.main import BACKGROUND_AFTER_MS, Warm, run_gui
+from tests.conftest import ADMIN_PASSWORD
 from tests.integration.outbox_helpers import add_team
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +141,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from crisisdesk.app import App
 from crisisdesk.ui.dialogs.sign_in import LoginDialog
-from crisisdesk.ui.main import Warm
+from crisisdesk.services.outbox import WorkerBusy, worker_lock
+from crisisdesk.services.passwords import Argon2Hasher
+from crisisdesk.ui.dialogs.sign_in import LoginDialog
+from crisisdesk.ui.main import BACKGROUND_AFTER_MS, Warm, run_gui
+from tests.conftest import ADMIN_PASSWORD
 from tests.ui.heartbeat import Heartbeat
 
 qapp = QApplication(sys.argv)
@@ -198,6 +210,58 @@ def test_the_warm_up_validates_the_open_incidents_playbooks_before_the_rest(core
     done = [what for what, *_ in warm.steps]
     assert done[:3] == ["language models", "playbooks in use", "tornado"], done
     assert not warm.thread.is_alive()  # stop waited for the playbook at hand, and went no further
+
+
+def test_the_outbox_worker_and_the_feed_scheduler_start_after_sign_in_and_stop_with_the_console(
+    core: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = App.open
+    monkeypatch.setattr(
+        App,
+        "open",
+        classmethod(lambda cls, path, **kw: real_open(path, hasher=Argon2Hasher(time_cost=1, memory_cost=1024), **kw)),
+    )
+    seen: dict[str, object] = {}
+    deadline = time.monotonic() + 30
+
+    def answer_login() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, LoginDialog):
+            QTimer.singleShot(20, answer_login)
+            return
+        dialog.name.setText("alice")
+        dialog.password.setText(ADMIN_PASSWORD)
+        dialog.ok_button.click()
+        seen["signed in"] = time.monotonic()
+        QTimer.singleShot(20, wait_for_the_worker)
+
+    def wait_for_the_worker() -> None:
+        names = {t.name for t in threading.enumerate()}
+        if not {"outbox-worker", "APScheduler"} <= names and time.monotonic() < deadline:
+            QTimer.singleShot(20, wait_for_the_worker)
+            return
+        seen["threads"] = names
+        seen["after"] = time.monotonic() - float(seen["signed in"])  # type: ignore[arg-type]
+        try:
+            with worker_lock(core.db.path):
+                seen["lock"] = "free"
+        except WorkerBusy:
+            seen["lock"] = "held"
+        for window in QApplication.topLevelWidgets():
+            if type(window).__name__ == "MainWindow" and window.isVisible():
+                window.close()
+
+    QTimer.singleShot(0, answer_login)
+    assert run_gui(core.db.path) == 0
+    threads = seen["threads"]
+    assert isinstance(threads, set) and "outbox-worker" in threads, threads
+    assert "APScheduler" in threads, threads  # the feed scheduler's thread
+    assert seen["lock"] == "held"  # this console sends: no other worker may start for its database
+    assert float(seen["after"]) >= BACKGROUND_AFTER_MS / 1000 * 0.9  # type: ignore[arg-type]
+    # Gone with the console: the lock is free again and the worker's thread has ended.
+    with worker_lock(core.db.path):
+        pass
+    assert "outbox-worker" not in {t.name for t in threading.enumerate()}
 
 
 # -- without a display ---------------------------------------------------------------------------------------------
