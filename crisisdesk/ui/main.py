@@ -78,6 +78,10 @@ class Warm:
 
     def _load(self) -> None:
         try:
+            with self._step("keyring"):  # signing in records the session: its log head goes to the keyring
+                import keyring
+
+                keyring.get_keyring()
             for name in self.modules:
                 if self._stop.is_set():
                     return

@@ -208,7 +208,7 @@ def test_the_warm_up_validates_the_open_incidents_playbooks_before_the_rest(core
     finally:
         warm.stop()
     done = [what for what, *_ in warm.steps]
-    assert done[:3] == ["language models", "playbooks in use", "tornado"], done
+    assert done[:4] == ["keyring", "language models", "playbooks in use", "tornado"], done
     assert not warm.thread.is_alive()  # stop waited for the playbook at hand, and went no further
 
 
