@@ -41,6 +41,7 @@ NOT_BEFORE_SIGN_IN = (
     "lxml",
     "babel",
     "rich",
+    "keyring",
     "crisisdesk.feeds",
     "crisisdesk.channels",
     "crisisdesk.services.feeds",
