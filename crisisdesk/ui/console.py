@@ -93,9 +93,12 @@ class Console(QObject):
 
     # -- signing in ----------------------------------------------------------------------------------------------
 
-    def first_sign_in(self, *, shown: Callable[[], object] | None = None) -> Actor | None:
+    def first_sign_in(
+        self, *, shown: Callable[[], object] | None = None, pressed: Callable[[], object] | None = None
+    ) -> Actor | None:
         """At start: create the first admin on a new workstation, else the sign-in dialog (modal).
-        None when the person cancels. ``shown`` is called once the dialog is up (its event loop running)."""
+        None when the person cancels. ``shown`` is called once the dialog is up (its event loop running),
+        ``pressed`` when its OK button is pressed, before the password is checked."""
         dialog: LoginDialog | FirstRunDialog
         if self.core.people.is_initialised():
             dialog = LoginDialog(self.core.people)
@@ -103,6 +106,8 @@ class Console(QObject):
             dialog = FirstRunDialog(self.core.people, str(self.core.db.path), setup=self.core.initialise)
         if shown is not None:
             QTimer.singleShot(0, shown)
+        if pressed is not None:
+            dialog.ok_button.pressed.connect(pressed)
         if dialog.exec() != dialog.DialogCode.Accepted:
             return None
         return dialog.actor

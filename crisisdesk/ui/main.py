@@ -204,7 +204,9 @@ def run_gui(db_path: Path) -> int:
     starter.timeout.connect(background.start)
     warming = Warm(db_path)
     try:
-        actor = console.first_sign_in(shown=warming.start)  # once the dialog is up: not to slow its first frame
+        # Warming starts once the dialog is up (not to slow its first frame) and stops taking on playbooks when
+        # Sign in is pressed: the password check (Argon2, on every core) should not share them.
+        actor = console.first_sign_in(shown=warming.start, pressed=warming.enough)
         if actor is None:
             return 0
         warming.enough()
