@@ -9,22 +9,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
 from crisisdesk.app import App
 from crisisdesk.cli.display import _debian_package, problem
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
-from crisisdesk.services.outbox import WorkerBusy, worker_lock
-from crisisdesk.services.passwords import Argon2Hasher
-from crisisdesk.ui.dialogs.sign_in import LoginDialog
-from crisisdesk.ui.main import BACKGROUND_AFTER_MS, Warm, run_gui
+from crisisdesk.ui.main import BACKGROUND_AFTER_MS, Warm
 from tests.conftest import ADMIN_PASSWORD
 from tests.integration.outbox_helpers import add_team
 
@@ -142,10 +135,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from crisisdesk.app import App
 from crisisdesk.ui.dialogs.sign_in import LoginDialog
-from crisisdesk.services.outbox import WorkerBusy, worker_lock
-from crisisdesk.services.passwords import Argon2Hasher
-from crisisdesk.ui.dialogs.sign_in import LoginDialog
-from crisisdesk.ui.main import BACKGROUND_AFTER_MS, Warm, run_gui
+from crisisdesk.ui.main import BACKGROUND_AFTER_MS, Warm
 from tests.conftest import ADMIN_PASSWORD
 from tests.ui.heartbeat import Heartbeat
 
@@ -213,56 +203,68 @@ def test_the_warm_up_validates_the_open_incidents_playbooks_before_the_rest(core
     assert not warm.thread.is_alive()  # stop waited for the playbook at hand, and went no further
 
 
-def test_the_outbox_worker_and_the_feed_scheduler_start_after_sign_in_and_stop_with_the_console(
-    core: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_open = App.open
-    monkeypatch.setattr(
-        App,
-        "open",
-        classmethod(lambda cls, path, **kw: real_open(path, hasher=Argon2Hasher(time_cost=1, memory_cost=1024), **kw)),
-    )
-    seen: dict[str, object] = {}
-    deadline = time.monotonic() + 30
+# A whole console session in its own interpreter (in this one, the worker's and the scheduler's threads would meet
+# every earlier test's leftovers): sign in, wait for the outbox worker and the feed scheduler, check the worker lock,
+# quit; then the lock is free again and the interpreter exits cleanly.
+A_SESSION = """
+import json, sys, threading, time
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from crisisdesk.services.outbox import WorkerBusy, worker_lock
+from crisisdesk.ui.dialogs.sign_in import LoginDialog
+from crisisdesk.ui.main import run_gui
 
-    def answer_login() -> None:
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, LoginDialog):
-            QTimer.singleShot(20, answer_login)
-            return
-        dialog.name.setText("alice")
-        dialog.password.setText(ADMIN_PASSWORD)
-        dialog.ok_button.click()
-        seen["signed in"] = time.monotonic()
+db, password = Path(sys.argv[1]), sys.argv[2]
+seen = {}
+deadline = time.monotonic() + 60
+
+def answer():
+    dialog = QApplication.activeModalWidget()
+    if not isinstance(dialog, LoginDialog):
+        QTimer.singleShot(20, answer)
+        return
+    dialog.name.setText("alice")
+    dialog.password.setText(password)
+    dialog.ok_button.click()
+    seen["signed in"] = time.monotonic()
+    QTimer.singleShot(20, wait_for_the_worker)
+
+def wait_for_the_worker():
+    names = {t.name for t in threading.enumerate()}
+    if not {"outbox-worker", "APScheduler"} <= names and time.monotonic() < deadline:
         QTimer.singleShot(20, wait_for_the_worker)
+        return
+    seen["threads"] = sorted(names)
+    seen["after"] = time.monotonic() - seen["signed in"]
+    try:
+        with worker_lock(db):
+            seen["lock"] = "free"
+    except WorkerBusy:
+        seen["lock"] = "held"
+    for window in QApplication.topLevelWidgets():
+        if type(window).__name__ == "MainWindow" and window.isVisible():
+            window.close()
 
-    def wait_for_the_worker() -> None:
-        names = {t.name for t in threading.enumerate()}
-        if not {"outbox-worker", "APScheduler"} <= names and time.monotonic() < deadline:
-            QTimer.singleShot(20, wait_for_the_worker)
-            return
-        seen["threads"] = names
-        seen["after"] = time.monotonic() - float(seen["signed in"])  # type: ignore[arg-type]
-        try:
-            with worker_lock(core.db.path):
-                seen["lock"] = "free"
-        except WorkerBusy:
-            seen["lock"] = "held"
-        for window in QApplication.topLevelWidgets():
-            if type(window).__name__ == "MainWindow" and window.isVisible():
-                window.close()
+QTimer.singleShot(0, answer)
+seen["exit"] = run_gui(db)
+with worker_lock(db):
+    seen["lock after"] = "free"
+seen["threads after"] = sorted(t.name for t in threading.enumerate())
+print(json.dumps(seen))
+"""
 
-    QTimer.singleShot(0, answer_login)
-    assert run_gui(core.db.path) == 0
-    threads = seen["threads"]
-    assert isinstance(threads, set) and "outbox-worker" in threads, threads
-    assert "APScheduler" in threads, threads  # the feed scheduler's thread
-    assert seen["lock"] == "held"  # this console sends: no other worker may start for its database
-    assert float(seen["after"]) >= BACKGROUND_AFTER_MS / 1000 * 0.9  # type: ignore[arg-type]
-    # Gone with the console: the lock is free again and the worker's thread has ended.
-    with worker_lock(core.db.path):
-        pass
-    assert "outbox-worker" not in {t.name for t in threading.enumerate()}
+
+def test_the_outbox_worker_and_the_feed_scheduler_start_after_sign_in_and_stop_with_the_console(core: App) -> None:
+    ran = run_python(A_SESSION, str(core.db.path), ADMIN_PASSWORD)
+    assert ran.returncode == 0, ran.stderr  # and the interpreter's exit was clean
+    seen = json.loads(ran.stdout.splitlines()[-1])
+    assert seen["exit"] == 0
+    assert {"outbox-worker", "APScheduler"} <= set(seen["threads"]), seen  # the worker's and the scheduler's
+    assert seen["lock"] == "held"  # this console sends: no 'crisisdesk worker' may start for its database
+    assert seen["after"] >= BACKGROUND_AFTER_MS / 1000 * 0.9  # the first screen first
+    assert seen["lock after"] == "free"
+    assert not {"outbox-worker", "APScheduler"} & set(seen["threads after"]), seen
 
 
 # -- without a display ---------------------------------------------------------------------------------------------
