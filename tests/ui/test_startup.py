@@ -15,6 +15,7 @@ import pytest
 
 from crisisdesk.app import App
 from crisisdesk.cli.display import _debian_package, problem
+from crisisdesk.cli.main import opens_the_console
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.main import BACKGROUND_AFTER_MS, Warm
@@ -265,6 +266,24 @@ def test_the_outbox_worker_and_the_feed_scheduler_start_after_sign_in_and_stop_w
     assert seen["after"] >= BACKGROUND_AFTER_MS / 1000 * 0.9  # the first screen first
     assert seen["lock after"] == "free"
     assert not {"outbox-worker", "APScheduler"} & set(seen["threads after"]), seen
+
+
+@pytest.mark.parametrize(
+    ("argv", "console"),
+    [
+        ([], True),
+        (["--db", "x.sqlite3"], True),
+        (["--db=x.sqlite3", "--as", "alice"], True),
+        (["gui"], False),  # the whole parser: 'gui' is a command word
+        (["--db"], False),  # a mistake: the whole parser says so
+        (["--help"], False),
+        (["--version"], False),
+        (["users", "list"], False),
+        (["--db", "x", "--colour"], False),
+    ],
+)
+def test_only_the_common_options_open_the_console_with_the_small_parser(argv: list[str], console: bool) -> None:
+    assert opens_the_console(argv) is console
 
 
 # -- without a display ---------------------------------------------------------------------------------------------
