@@ -3,10 +3,11 @@
 What the sign-in dialog needs is imported before it shows (Qt, the App, the people service, the dialog); nothing
 else is. The rest goes off the GUI thread:
 
-- while the dialog waits for the person, a thread imports the main window (with the Incidents view and the services
-  its first screen calls) and the outbox worker's and feed scheduler's modules (httpx, the channels, the feed
-  parsers, APScheduler), then validates the playbooks the board needs: by the time the person has typed their
-  password they are loaded, and the first screen comes up without waiting for them (``Warm``);
+- once the dialog is up, a thread loads the keyring's backend, imports the main window (with the Incidents view and
+  the services its first screen calls) and the outbox worker's and feed scheduler's modules (httpx, the channels,
+  the feed parsers, APScheduler), loads the language check's models, then validates the open incidents' playbooks:
+  by the time the person has typed their password they are loaded, and the first screen comes up without waiting
+  for them (``Warm``);
 - a second after sign-in (the window's first screen first), another thread starts the outbox worker and the feed
   scheduler, so the window never waits for them (``Background``).
 
@@ -47,11 +48,12 @@ WARM = (
 
 
 class Warm:
-    """A daemon thread that imports ``modules``, then validates the playbooks once for the whole process (the board
-    and the attention badge need the open incidents' playbooks, and validating one renders all its templates: 0.2 s
-    each, more for the first, which loads Babel's locale data). ``enough`` (the person signed in: the tasks validate
-    what they need) stops the playbooks after the one at hand; ``stop`` the modules too. Anything that fails here
-    is left for the real call, on the path that needs it, to report."""
+    """A daemon thread that loads the keyring's backend, imports ``modules``, loads the language check's models, then
+    validates the playbooks once for the whole process, the open incidents' first (the board and the attention badge
+    need them, and validating one renders all its templates: 0.2 s each, more for the first, which loads Babel's
+    locale data). ``enough`` (Sign in was pressed: the tasks validate what they still need) stops the playbooks after
+    the one at hand; ``stop`` the modules too, and waits for the step at hand. ``steps`` says what took how long.
+    Anything that fails here is left for the real call, on the path that needs it, to report."""
 
     def __init__(self, db_path: Path | None = None, modules: tuple[str, ...] = WARM, *, playbooks: bool = True) -> None:
         self.db_path = db_path
