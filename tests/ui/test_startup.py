@@ -333,6 +333,13 @@ def test_the_display_check_lets_through_what_needs_no_display() -> None:
     assert said is not None and "DISPLAY" in said and "xvfb-run" in said
 
 
+def test_a_display_where_no_x_server_answers_is_said(tmp_path: Path) -> None:
+    # No plugin in that folder: the plugin check leaves it to Qt, and the socket check speaks.
+    said = problem({"DISPLAY": ":93", "QT_QPA_PLATFORM_PLUGIN_PATH": str(tmp_path)})
+    assert said is not None and "no X server answers" in said and ":93" in said, said
+    assert problem({"DISPLAY": "remote.example:0", "QT_QPA_PLATFORM_PLUGIN_PATH": str(tmp_path)}) is None  # Qt's say
+
+
 def test_a_missing_library_is_named_with_its_debian_package() -> None:
     assert _debian_package("libxcb-icccm.so.4") == "libxcb-icccm4"
     assert _debian_package("libxcb-cursor.so.0") == "libxcb-cursor0"
