@@ -36,28 +36,38 @@ log = logging.getLogger(__name__)
 
 BACKGROUND_AFTER_MS = 1_000  # after sign-in, when the outbox worker and the feed scheduler start
 
-# Imported by a thread while the sign-in dialog waits (in this order: what the first screen needs first).
+# Imported by a thread while the sign-in dialog waits: what the first screen needs, before the playbooks it needs...
 WARM = (
     "crisisdesk.ui.views.main_window",
     "crisisdesk.ui.views.incidents_view",
     "crisisdesk.services.board",
     "crisisdesk.services.attention",
-    "crisisdesk.services.outbox",
-    "crisisdesk.services.feed_scheduler",
 )
+# ... and after them what the outbox worker and the feed scheduler need (they start a second after sign-in).
+WARM_LATER = ("crisisdesk.services.outbox", "crisisdesk.services.feed_scheduler")
 
 
 class Warm:
-    """A daemon thread that loads the keyring's backend, imports ``modules``, loads the language check's models, then
-    validates the playbooks once for the whole process, the open incidents' first (the board and the attention badge
-    need them, and validating one renders all its templates: 0.2 s each, more for the first, which loads Babel's
-    locale data). ``enough`` (Sign in was pressed: the tasks validate what they still need) stops the playbooks after
-    the one at hand; ``stop`` the modules too, and waits for the step at hand. ``steps`` says what took how long.
+    """A daemon thread that loads the keyring's backend, imports ``modules``, loads the language check's models,
+    validates the open incidents' playbooks once for the whole process (the board and the attention badge need them,
+    and validating one renders all its templates: 0.2 s each, more for the first, which loads Babel's locale data),
+    imports ``later``, then validates the rest of the library. ``enough`` (Sign in was pressed: the tasks validate
+    what they still need) stops the playbooks after the one at hand (the imports go on: the window and the
+    background need them, better here than on the GUI thread); ``stop`` everything, and waits for the step at hand.
+    ``steps`` says what took how long.
     Anything that fails here is left for the real call, on the path that needs it, to report."""
 
-    def __init__(self, db_path: Path | None = None, modules: tuple[str, ...] = WARM, *, playbooks: bool = True) -> None:
+    def __init__(
+        self,
+        db_path: Path | None = None,
+        modules: tuple[str, ...] = WARM,
+        later: tuple[str, ...] = WARM_LATER,
+        *,
+        playbooks: bool = True,
+    ) -> None:
         self.db_path = db_path
         self.modules = modules
+        self.later = later
         self.playbooks = playbooks
         self._stop = threading.Event()
         self._enough = threading.Event()
@@ -84,14 +94,13 @@ class Warm:
                 import keyring
 
                 keyring.get_keyring()
-            for name in self.modules:
-                if self._stop.is_set():
-                    return
-                with self._step(name):
-                    importlib.import_module(name)
+            self._import(self.modules)
             if self.playbooks and not self._enough.is_set():
                 self._load_language_models()
-                self._validate_playbooks()
+                self._validate_playbooks_in_use()
+            self._import(self.later)
+            if self.playbooks:
+                self._validate_library()
         finally:
             self.done.set()
 
@@ -105,11 +114,16 @@ class Warm:
         with self._step("language models"):
             clause_language("the way out is the highway south", ("en", "es"))
 
-    def _validate_playbooks(self) -> None:
-        """The open incidents' playbooks first (the board and the badges need them), then the rest of the library."""
-        from crisisdesk.services.playbooks import playbook_files
+    def _import(self, modules: tuple[str, ...]) -> None:
+        for name in modules:
+            if self._stop.is_set():
+                return
+            with self._step(name):
+                importlib.import_module(name)
 
-        service = playbook_service()
+    def _validate_playbooks_in_use(self) -> None:
+        """The open incidents' playbooks, into the process's cache of validated playbooks: the board and the badges
+        need them."""
         first: list[str] = []
         if self.db_path is not None:
             with self._step("playbooks in use"):
@@ -118,11 +132,18 @@ class Warm:
                     first = core.incidents().playbooks_in_use()
                 finally:
                     core.close()
+        service = playbook_service()
         for playbook_id in first:
             if self._enough.is_set():
                 return
             with self._step(playbook_id):
-                service.get(playbook_id)  # into the process's cache of validated playbooks
+                service.get(playbook_id)
+
+    def _validate_library(self) -> None:
+        """The rest of the library (the New incident dialog lists it), while the person is still typing."""
+        from crisisdesk.services.playbooks import playbook_files
+
+        service = playbook_service()
         try:
             paths = playbook_files([f for f in service.folders if f.exists()])
         except OSError:

@@ -193,7 +193,7 @@ def test_the_warm_up_validates_the_open_incidents_playbooks_before_the_rest(core
     team = add_team(core, admin)
     core.incidents().open(team["eve"], "tornado", Mode.EXERCISE, facts={})
     assert core.incidents().playbooks_in_use() == ["tornado"]
-    warm = Warm(core.db.path, modules=()).start()
+    warm = Warm(core.db.path, modules=(), later=()).start()
     try:
         while not warm.done.is_set() and not any(what.endswith(".yaml") for what, *_ in warm.steps):
             warm.done.wait(0.01)  # until the first of the rest of the library
