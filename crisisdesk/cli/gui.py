@@ -7,6 +7,12 @@ from crisisdesk.domain.errors import UserError
 
 
 def cmd_gui(ctx: Context) -> int:
+    # Before Qt is imported: without a display Qt aborts the process with only its own messages.
+    from crisisdesk.cli.display import problem
+
+    why = problem()
+    if why is not None:
+        raise UserError(why)
     try:
         from crisisdesk.ui.main import run_gui
     except ImportError as exc:

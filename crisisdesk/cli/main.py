@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib
 import logging
 import os
 import sys
@@ -15,7 +16,7 @@ from typing import IO, cast
 
 from crisisdesk import __version__
 from crisisdesk.app import log_dir
-from crisisdesk.cli import audit, channels, feeds, gui, incident, message, outbox, people, playbooks, settings
+from crisisdesk.cli import gui
 from crisisdesk.cli.context import (
     EXIT_BUG,
     EXIT_EXTERNAL,
@@ -33,11 +34,26 @@ from crisisdesk.domain.errors import ExternalError, UserError
 
 log = logging.getLogger("crisisdesk")
 
-# In the order `crisisdesk --help` lists them.
-GROUPS = (gui, people, settings, playbooks, incident, message, channels, outbox, feeds, audit)
+# In the order `crisisdesk --help` lists them. Imported when the parser is built: opening the console (no command)
+# needs none but gui, and the others bring the playbook, fact and text modules (Babel among them).
+GROUPS = ("gui", "people", "settings", "playbooks", "incident", "message", "channels", "outbox", "feeds", "audit")
+COMMON_OPTIONS = ("--db", "--as")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def opens_the_console(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` holds nothing but the common options (``--db PATH``, ``--as NAME``): the console, for which
+    the parser needs only the gui group. Anything else (a command, --help, a mistake) gets the whole parser."""
+    rest = list(argv)
+    while rest:
+        word = rest.pop(0)
+        if word in COMMON_OPTIONS and rest and not rest[0].startswith("-"):
+            rest.pop(0)
+        elif not any(word.startswith(f"{option}=") for option in COMMON_OPTIONS):
+            return False
+    return True
+
+
+def build_parser(groups: Sequence[str] = GROUPS) -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     common.add_argument(
         "--db",
@@ -68,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.set_defaults(handler=handler)
         return p
 
-    for module in GROUPS:
-        module.add_commands(sub, command)
+    for name in groups:
+        importlib.import_module(f"crisisdesk.cli.{name}").add_commands(sub, command)
     return parser
 
 
@@ -157,7 +173,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None, std
 def _run(argv: Sequence[str] | None, stdin: IO[str], target: IO[str], log_file: _LogFile) -> int:
     ctx: Context | None = None
     try:
-        args = build_parser().parse_args(argv)
+        words = sys.argv[1:] if argv is None else argv
+        args = build_parser(("gui",) if opens_the_console(words) else GROUPS).parse_args(words)
         output = CheckedOutput(target)
         ctx = Context(args, stdin, cast(IO[str], output))
         code: int = args.handler(ctx)

@@ -12,16 +12,18 @@ keeps it outside the database will do, a plain-file one included.
 from __future__ import annotations
 
 import os
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import keyring
-import keyring.errors
 import orjson
-from keyring.backend import KeyringBackend
 
 from crisisdesk.domain.errors import ExternalError, UserError
 from crisisdesk.domain.events import LogHead
 
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+# keyring itself is imported on first use (it brings urllib and http.client, about 40 ms): the console's sign-in
+# dialog needs none of it, and the keyring is first used when the session is recorded.
 SERVICE = "crisisdesk"
 INSECURE_ENV = "CRISISDESK_ALLOW_INSECURE_KEYRING"
 
@@ -53,6 +55,8 @@ def _head_key(database: str) -> str:
 
 
 def _why(exc: Exception) -> str:
+    import keyring.errors
+
     if isinstance(exc, keyring.errors.NoKeyringError):
         return "no OS keyring is available"
     text = " ".join(str(exc).split())
@@ -103,6 +107,8 @@ class KeyringSecrets:
         self._checked = False
 
     def refusal(self) -> str | None:
+        import keyring
+
         reason = insecure_reason(keyring.get_keyring())
         if reason and not self.allow_insecure:
             return (
@@ -121,6 +127,8 @@ class KeyringSecrets:
 
     def get(self, account_id: str) -> str | None:
         self._check()
+        import keyring.errors
+
         try:
             return keyring.get_password(SERVICE, _key(account_id))
         except keyring.errors.KeyringError as exc:
@@ -128,6 +136,8 @@ class KeyringSecrets:
 
     def set(self, account_id: str, secret: str) -> None:
         self._check()
+        import keyring.errors
+
         try:
             keyring.set_password(SERVICE, _key(account_id), secret)
         except keyring.errors.KeyringError as exc:
@@ -137,6 +147,8 @@ class KeyringSecrets:
 
     def delete(self, account_id: str) -> None:
         self._check()
+        import keyring.errors
+
         try:
             keyring.delete_password(SERVICE, _key(account_id))
         except keyring.errors.PasswordDeleteError:
@@ -149,6 +161,8 @@ class KeyringSecrets:
     # ExternalError, which callers report; a missing head must never stop a write or a verify.
 
     def log_head(self, database: str) -> LogHead | None:
+        import keyring
+
         try:
             text = keyring.get_password(SERVICE, _head_key(database))
         except Exception as exc:
@@ -156,6 +170,8 @@ class KeyringSecrets:
         return None if text is None else head_from_text(text, database)
 
     def set_log_head(self, database: str, head: LogHead) -> None:
+        import keyring
+
         try:
             keyring.set_password(SERVICE, _head_key(database), head_text(head))
         except Exception as exc:

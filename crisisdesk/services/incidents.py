@@ -148,6 +148,15 @@ class IncidentService:
         rows = self.db.utils.table("incidents").rows_where(where, order_by="opened_at DESC, id")
         return [self._incident(row) for row in rows]
 
+    def playbooks_in_use(self) -> list[str]:
+        """The playbooks of the incidents not closed, the most recently opened first. No actor: the console warms its
+        cache of validated playbooks with them before anyone has signed in (which playbooks exist is no secret)."""
+        rows = self.db.conn.execute(
+            "SELECT playbook_id FROM incidents WHERE status != 'closed' "
+            "GROUP BY playbook_id ORDER BY max(opened_at) DESC"
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def show(self, actor: Actor, incident_id: str) -> IncidentView:
         incident = self.get(actor, incident_id)
         playbook = self.playbooks.get(incident.playbook_id)

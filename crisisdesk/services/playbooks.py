@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +76,30 @@ def read_playbook(path: Path) -> str | Problem:
     return text.replace("\r\n", "\n").replace("\r", "\n")  # as reading in text mode did
 
 
+def validated(text: str, source: str) -> tuple[Playbook | None, list[Problem]]:
+    """``validate_text``, once per text and file in a process: validating renders every template (0.2 s a playbook),
+    and every App has its own PlaybookService (the console's task threads, the outbox worker, the feed poller);
+    a playbook is immutable. The problems come as a new list each time (callers add to it). One validation at a
+    time: two threads needing the same playbook (the console's board and its attention badge) validate it once.
+    Kept by the text's digest, not the text (a playbook may be up to MAX_PLAYBOOK_BYTES), the last 64."""
+    key = (hashlib.sha256(text.encode("utf-8")).digest(), source)
+    found = _validated.get(key)  # a hit waits for no one (another thread may be validating another playbook)
+    if found is not None:
+        return found[0], list(found[1])
+    with _validating:
+        found = _validated.get(key)
+        if found is None:
+            playbook, problems = validate_text(text, source)
+            found = _validated[key] = (playbook, tuple(problems))
+            while len(_validated) > 64:
+                _validated.pop(next(iter(_validated)))
+    return found[0], list(found[1])
+
+
+_validating = threading.Lock()
+_validated: dict[tuple[bytes, str], tuple[Playbook | None, tuple[Problem, ...]]] = {}
+
+
 @dataclass(frozen=True)
 class Rendered:
     playbook: Playbook
@@ -104,7 +130,7 @@ class PlaybookService:
             if isinstance(text, Problem):
                 library.problems.append(text)
                 continue
-            playbook, problems = validate_text(text, str(path))
+            playbook, problems = validated(text, str(path))
             library.problems += problems
             if playbook is None:
                 continue

@@ -17,14 +17,21 @@ that moment as input: the lock comes at least the idle time after the last input
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
-from crisisdesk.ui.views.main_window import MainWindow
 from crisisdesk.ui.watcher import Watcher
+
+if TYPE_CHECKING:
+    # Imported when the first window opens (or warmed while the sign-in dialog waits, see ``crisisdesk.ui.main``):
+    # the window brings every view and most services, which the sign-in dialog needs none of.
+    from crisisdesk.ui.views.main_window import MainWindow
 
 _INPUT = frozenset(
     {
@@ -86,20 +93,29 @@ class Console(QObject):
 
     # -- signing in ----------------------------------------------------------------------------------------------
 
-    def first_sign_in(self) -> Actor | None:
+    def first_sign_in(
+        self, *, shown: Callable[[], object] | None = None, pressed: Callable[[], object] | None = None
+    ) -> Actor | None:
         """At start: create the first admin on a new workstation, else the sign-in dialog (modal).
-        None when the person cancels."""
+        None when the person cancels. ``shown`` is called once the dialog is up (its event loop running),
+        ``pressed`` when its OK button is pressed, before the password is checked."""
         dialog: LoginDialog | FirstRunDialog
         if self.core.people.is_initialised():
             dialog = LoginDialog(self.core.people)
         else:
             dialog = FirstRunDialog(self.core.people, str(self.core.db.path), setup=self.core.initialise)
+        if shown is not None:
+            QTimer.singleShot(0, shown)
+        if pressed is not None:
+            dialog.ok_button.pressed.connect(pressed)
         if dialog.exec() != dialog.DialogCode.Accepted:
             return None
         return dialog.actor
 
     def open_window(self, actor: Actor) -> MainWindow:
         """A fresh window for ``actor`` (closing any other person's)."""
+        from crisisdesk.ui.views.main_window import MainWindow
+
         if self.window is not None:
             self.window.dispose()
         window = MainWindow(self.core, actor, watcher=self.watcher, synchronous=self.synchronous)
