@@ -212,7 +212,8 @@ class ChainReport:
         if self.ok:
             heads = "; ".join(f"workstation {ws}: seq {seq}, head {h}" for ws, (seq, h) in sorted(self.head.items()))
             return f"audit log intact: {self.checked} entries verified ({heads or 'empty'})"
-        return f"audit log broken at entry #{self.bad_position} (seq {self.bad_seq}): {self.reason}"
+        where = f" (seq {self.bad_seq})" if self.bad_seq is not None else ""  # an entry too damaged to read one
+        return f"audit log broken at entry #{self.bad_position}{where}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

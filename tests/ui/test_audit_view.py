@@ -29,7 +29,7 @@ from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.views.audit_view import AuditView
 from crisisdesk.ui.watcher import Watcher
-from crisisdesk.ui.when import moment_text, workstation_zone
+from crisisdesk.ui.when import full, moment_text, workstation_zone
 from tests.integration.outbox_helpers import add_team, open_incident
 from tests.ui.heartbeat import Heartbeat
 from tests.ui.test_window import unnamed_controls
@@ -169,20 +169,25 @@ def test_the_time_filter_keeps_the_entries_between_from_and_up_to(
     assert {view.model.row(r).incident for r in range(view.model.rowCount())} == {story["flood"], story["later"]}
 
 
-def test_times_are_shown_in_the_incidents_zone_and_ids_short(
+def test_times_are_in_one_zone_down_the_column_and_ids_short(
     qtbot: QtBot, core: App, admin: Actor, story: dict
 ) -> None:
+    """The workstation's zone for every entry (entries with and without an incident side by side would otherwise
+    run backwards in time); the incident's own time is in the tooltip."""
     view = make_view(qtbot, core, admin)
     zone = ZoneInfo(core.incidents().get(admin, story["flood"]).timezone)
+    differs = full(story_time := view.model.row(0).at, zone) != full(story_time, workstation_zone())
+    flood_rows = 0
     for r in range(view.model.rowCount()):
         row = view.model.row(r)
-        expected = moment_text(row.at, zone if row.incident == story["flood"] else None)
-        if row.incident is None:
-            expected = moment_text(row.at, workstation_zone())
-        if row.incident in (None, story["flood"]):
-            assert view.model.index(r, TIME).data() == expected
+        assert view.model.index(r, TIME).data() == moment_text(row.at, workstation_zone())
+        if row.incident == story["flood"]:
+            flood_rows += 1
+            tip = view.model.index(r, TIME).data(Qt.ItemDataRole.ToolTipRole)
+            assert full(row.at, zone) in tip and ("incident's zone" in tip) == differs
         assert "." not in view.model.index(r, TIME).data()  # no microseconds, no ISO
         assert len(view.model.index(r, 6).data()) == 12
+    assert flood_rows > 0
     assert all(len(text) <= 200 for text in shown(view, DETAILS))
 
 

@@ -186,9 +186,6 @@ class AuditLogModel(QAbstractTableModel):
     def row(self, index: int) -> AuditRow:
         return self._rows[index]
 
-    def zone_of(self, row: AuditRow) -> object:
-        return _zone(row.zone) or self.workstation_zone
-
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
@@ -198,7 +195,10 @@ class AuditLogModel(QAbstractTableModel):
             if col == SEQ:
                 return str(row.seq)
             if col == TIME:
-                return moment_text(row.at, _zone(row.zone) or self.workstation_zone)
+                # One zone down the whole column, this workstation's: an outbox entry (no incident) in UTC above an
+                # incident's entry in its own zone read as time running backwards. The incident's time is in the
+                # tooltip.
+                return moment_text(row.at, self.workstation_zone)
             if col == PERSON:
                 return row.actor
             if col == EVENT:
@@ -212,7 +212,10 @@ class AuditLogModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == TIME:
-                return full(row.at, _zone(row.zone) or self.workstation_zone)
+                here = full(row.at, self.workstation_zone)
+                zone = _zone(row.zone)
+                there = full(row.at, zone) if zone is not None else ""
+                return here if not there or there == here else f"{here}\n{there} (the incident's zone)"
             if col == EVENT:
                 return row.kind
             if col == INCIDENT:
@@ -237,4 +240,6 @@ class AuditLogModel(QAbstractTableModel):
             and 0 <= section < len(COLUMNS)
         ):
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal and section == TIME:
+            return f"Times in this workstation's zone ({self.workstation_zone})"
         return None
