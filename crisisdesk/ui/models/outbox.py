@@ -62,6 +62,9 @@ class OutboxModel(RowsModel[OutboxRow]):
         self.more = False  # the last page read was full: older rows may follow
         self.loading = False  # a page was asked for and has not come back
         self._changing = False  # rows are being inserted: no page is asked for meanwhile (views ask in their slots)
+        # The cells of rows drawn lately: a paint asks for each cell in several roles, and a row's texts (its times
+        # in its zone) cost more than a lookup. Keyed by pos, held with the row they were made from.
+        self._drawn: dict[int, tuple[OutboxRow, tuple[str, ...]]] = {}
 
     # -- paging ---------------------------------------------------------------------------------------------
 
@@ -147,6 +150,16 @@ class OutboxModel(RowsModel[OutboxRow]):
     # -- cells ----------------------------------------------------------------------------------------------
 
     def cells(self, r: OutboxRow) -> tuple[str, ...]:
+        kept = self._drawn.get(r.pos)
+        if kept is not None and kept[0] is r:
+            return kept[1]
+        if len(self._drawn) > 2000:  # a few screens' worth is all a paint needs
+            self._drawn.clear()
+        made = self._cells(r)
+        self._drawn[r.pos] = (r, made)
+        return made
+
+    def _cells(self, r: OutboxRow) -> tuple[str, ...]:
         retraction = (r.retract_state or "") + (f": {r.retract_reason}" if r.retract_reason else "")
         return (
             r.id,
