@@ -317,6 +317,12 @@ MIGRATIONS += (
     Migration(8, "when each outbox row was first tried", ("ALTER TABLE outbox ADD COLUMN first_try_at TEXT",)),
 )
 
+# An incident's messages, read for the board and its workspace: a year holds 20,000 messages, and without this
+# every incident on the board scanned them all (6 ms each; 6 s for the board with a year's closed incidents).
+MIGRATIONS += (
+    Migration(9, "messages found by their incident", ("CREATE INDEX messages_incident ON messages (incident_id)",)),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
