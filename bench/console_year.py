@@ -159,26 +159,28 @@ def main(argv: list[str] | None = None) -> int:
                 busiest = heartbeat.busiest.get(f"open {place} ({visit})", 0.0)
                 opened[place][f"{visit}_busiest_beat"] = round(busiest * 1000, 1)
         figures["open_ms"] = opened
+        figures["rss_places_built_mb"] = round(rss_mb()[0])
 
         # The board with every closed incident of the year (a checkbox on the Incidents place, when there is one)
         closed_filter = getattr(window.incidents, "closed_filter", None)
         if closed_filter is not None:
             window.show_place(window.places[0])
             settle(window, "the Incidents place")
-            heartbeat.step("board with closed incidents")
-            began = time.perf_counter()
-            closed_filter.setChecked(True)
-            settle(window, "the board with closed incidents")
-            window.repaint()
-            figures["board_with_closed_ms"] = round((time.perf_counter() - began) * 1000)
-            figures["board_with_closed_rows"] = window.incidents.model.rowCount()
-            heartbeat.beat()
-            figures["board_with_closed_busiest_beat_ms"] = round(
-                heartbeat.busiest.get("board with closed incidents", 0.0) * 1000, 1
-            )
-            closed_filter.setChecked(False)
-            settle(window, "the board")
-        figures["rss_places_built_mb"] = round(rss_mb()[0])
+            for visit in ("first", "second"):  # the first time, the task's App loads the playbooks it meets
+                step = f"board with closed incidents ({visit})"
+                heartbeat.step(step)
+                began = time.perf_counter()
+                closed_filter.setChecked(True)
+                settle(window, "the board with closed incidents")
+                window.repaint()
+                figures[f"board_with_closed_{visit}_ms"] = round((time.perf_counter() - began) * 1000)
+                figures["board_with_closed_rows"] = window.incidents.model.rowCount()
+                heartbeat.beat()
+                figures[f"board_with_closed_{visit}_busiest_beat_ms"] = round(
+                    heartbeat.busiest.get(step, 0.0) * 1000, 1
+                )
+                closed_filter.setChecked(False)
+                settle(window, "the board")
 
         scrolled: dict[str, dict[str, Any]] = {}
         for place in window.places:
@@ -258,10 +260,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{place:<12} {times['first']:>9.0f} ms {times['first_busiest_beat']:>11.0f} ms "
             f"{times['second']:>10.0f} ms {times['second_busiest_beat']:>11.0f} ms{flag}"
         )
-    if "board_with_closed_ms" in figures:
+    if "board_with_closed_first_ms" in figures:
         print(
-            f"Incidents with 'Show closed incidents': {figures['board_with_closed_rows']:,} rows in "
-            f"{figures['board_with_closed_ms']:,} ms (GUI busiest {figures['board_with_closed_busiest_beat_ms']} ms)"
+            f"Incidents with 'Show closed incidents': {figures['board_with_closed_rows']:,} rows (a page) in "
+            f"{figures['board_with_closed_first_ms']:,} ms the first time, "
+            f"{figures['board_with_closed_second_ms']:,} ms the second (GUI busiest "
+            f"{figures['board_with_closed_first_busiest_beat_ms']} / "
+            f"{figures['board_with_closed_second_busiest_beat_ms']} ms)"
         )
     for place, s in scrolled.items():
         print(

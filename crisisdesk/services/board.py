@@ -25,7 +25,7 @@ from crisisdesk.store.db import Database
 MESSAGE_STATES = ("draft", "submitted", "returned", "approved", "published")
 # Closed incidents come a page at a time (newest first): a year holds a thousand, each row reads its latest message
 # (5-6 ms), and the board is read again at every tick of the watcher.
-CLOSED_PAGE = 40
+CLOSED_PAGE = 25
 
 
 @dataclass(frozen=True, slots=True)
