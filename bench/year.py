@@ -9,9 +9,9 @@ What goes in, at scale 1 (every figure scales with ``--scale``):
 - five folder channel accounts: three public pages (LIVE) and two practice pages (EXERCISE);
 - six feed sources and monitoring rules that keep items for the year;
 - 1,000 incidents over 365 days from the shipped playbooks with their example facts, one in five an exercise,
-  each with 20 messages about ten minutes apart (an alert, 18 updates, an all-clear): drafted by carla,
-  submitted, approved by ivan, published to every page of the incident's mode and delivered by the outbox
-  worker's own pass (``run_once``), and the incident closed after its all-clear;
+  each with its checklist ticked and 20 messages about ten minutes apart (an alert, 18 updates, an all-clear):
+  drafted by carla, submitted, approved by ivan, published to every page of the incident's mode and delivered
+  by the outbox worker's own pass (``run_once``), and the incident closed after its all-clear;
 - 1,000,000 feed items recorded by ``FeedService.record_many`` in hourly rounds, one item in about 150 carrying
   a watched phrase, so the rules raise alerts as the year goes by.
 
@@ -156,7 +156,10 @@ class Builder:
         types = ["alert"] + ["update"] * (MESSAGES_PER_INCIDENT - 2) + ["all-clear"]
         messages = core.messages()
         phrase = "SEND EXERCISE" if mode is Mode.EXERCISE else "PUBLISH LIVE"
-        for message_type in types:
+        steps = len(playbook.checklist)  # ticked one after each of the first messages, as a team works through them
+        for n, message_type in enumerate(types):
+            if n < steps:
+                core.incidents().step_done(self.author, incident.id, n + 1)
             started = time.perf_counter()
             draft = messages.draft(self.author, incident.id, message_type)  # to every page of the mode
             clock.advance(timedelta(minutes=2))

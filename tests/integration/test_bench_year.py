@@ -51,6 +51,8 @@ def test_a_thousandth_of_the_year_is_built_through_the_services(tmp_path: Path) 
         alice = core.people.actor("alice")
         listed = core.incidents().list_all(alice)
         assert len(listed) == 2 and {i.status.value for i in listed} == {"closed"}
+        board = core.board().board(alice, include_closed=True)
+        assert [r.overdue_steps for r in board.rows] == [0, 0]  # each checklist was ticked as the team worked
         rows = core.outbox().rows(alice, limit=1000)
         assert len(rows) == deliveries and {r.state for r in rows} == {"sent"}
         assert core.feeds().count() == items
