@@ -194,7 +194,8 @@ def with_language_check(
     """``ctx`` with what the language lint needs: the languages to tell apart, the names written alike in every
     language, and the facts with no value in ``lang`` (CD120, CD121)."""
     full = lint_context(playbook, ctx.message_type, lang, values, mode=ctx.mode, tz=tz)
-    return replace(ctx, languages=full.languages, names=full.names, untranslated=full.untranslated)
+    # tuples: a context that hashes is linted once per text (domain.lint)
+    return replace(ctx, languages=tuple(full.languages), names=tuple(full.names), untranslated=tuple(full.untranslated))
 
 
 def language_check(playbook: Playbook) -> tuple[str, ...]:

@@ -23,6 +23,9 @@ from crisisdesk.store.db import Database
 # A message's state as a person reads it: the log's four (draft, submitted, returned, published) with "approved"
 # for a submitted version whose approvals meet the playbook's policy (it waits for a publisher).
 MESSAGE_STATES = ("draft", "submitted", "returned", "approved", "published")
+# Closed incidents come a page at a time (newest first): a year holds a thousand, each row reads its latest message
+# (5-6 ms), and the board is read again at every tick of the watcher.
+CLOSED_PAGE = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ class BoardRow:
 class Board:
     now: str  # UTC, ISO: what the countdowns count from
     rows: tuple[BoardRow, ...]
+    more_closed: bool = False  # closed incidents older than the last one here remain (``closed_page``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,35 +154,61 @@ class BoardService:
 
     # -- the board --------------------------------------------------------------------------------------
 
-    def board(self, actor: Actor, *, include_closed: bool = False) -> Board:
-        """Incidents with what a person needs at a glance, active ones first then newest first."""
+    def board(self, actor: Actor, *, include_closed: bool = False, closed_limit: int | None = None) -> Board:
+        """Incidents with what a person needs at a glance: active ones newest first, then (``include_closed``) the
+        newest ``closed_limit`` closed ones (a page, ``CLOSED_PAGE``, unless told); ``closed_page`` reads on."""
         self._may_read(actor)
         now = self.incidents.clock.now()
-        rows = []
-        for incident in self.incidents.list_all(actor, include_closed=include_closed):
-            playbook = self.incidents.playbooks.get(incident.playbook_id)
-            due = self.incidents.due(incident, playbook)
-            update = next((d for d in due if d.kind == "update"), None)
-            ids = self._message_ids(incident.id)
-            rows.append(
-                BoardRow(
-                    id=incident.id,
-                    title=incident.title,
-                    mode=incident.mode.value,
-                    status=incident.status.value,
-                    playbook_id=playbook.id,
-                    playbook_title=playbook.title.get("en") or playbook.id,
-                    hazard=playbook.hazard,
-                    timezone=incident.timezone,
-                    opened_at=incident.opened_at,
-                    next_update_at=update.due_at.isoformat() if update else None,
-                    update_state=update.state if update else "",
-                    overdue_steps=sum(1 for d in due if d.kind == "step" and d.state == "overdue"),
-                    latest=self._message_row(actor, ids[-1]) if ids else None,
-                )
+        rows = [self._board_row(actor, incident) for incident in self.incidents.list_all(actor, include_closed=False)]
+        more = False
+        if include_closed:
+            closed, more = self._closed(actor, None, closed_limit or CLOSED_PAGE)
+            rows += closed
+        return Board(now.isoformat(), tuple(rows), more_closed=more)
+
+    def closed_page(self, actor: Actor, after: BoardRow, limit: int | None = None) -> Board:
+        """The closed incidents that follow ``after`` on the board (older, or as old with a later id)."""
+        self._may_read(actor)
+        now = self.incidents.clock.now()
+        rows, more = self._closed(actor, after, limit or CLOSED_PAGE)
+        return Board(now.isoformat(), tuple(rows), more_closed=more)
+
+    def _closed(self, actor: Actor, after: BoardRow | None, limit: int) -> tuple[list[BoardRow], bool]:
+        # The board's order (opened_at DESC, id), read from a place: a year's closed incidents are not all read.
+        where, params = "status = 'closed'", []
+        if after is not None:
+            where += " AND (opened_at < ? OR (opened_at = ? AND id > ?))"
+            params = [after.opened_at, after.opened_at, after.id]
+        ids = [
+            r[0]
+            for r in self.db.conn.execute(
+                f"SELECT id FROM incidents WHERE {where} ORDER BY opened_at DESC, id LIMIT ?",  # noqa: S608
+                (*params, limit + 1),
             )
-        rows.sort(key=lambda r: r.status == Status.CLOSED.value)  # stable: newest first within each
-        return Board(now.isoformat(), tuple(rows))
+        ]
+        rows = [self._board_row(actor, self.incidents.get(actor, i)) for i in ids[:limit]]
+        return rows, len(ids) > limit
+
+    def _board_row(self, actor: Actor, incident: Incident) -> BoardRow:
+        playbook = self.incidents.playbooks.get(incident.playbook_id)
+        due = self.incidents.due(incident, playbook)
+        update = next((d for d in due if d.kind == "update"), None)
+        ids = self._message_ids(incident.id)
+        return BoardRow(
+            id=incident.id,
+            title=incident.title,
+            mode=incident.mode.value,
+            status=incident.status.value,
+            playbook_id=playbook.id,
+            playbook_title=playbook.title.get("en") or playbook.id,
+            hazard=playbook.hazard,
+            timezone=incident.timezone,
+            opened_at=incident.opened_at,
+            next_update_at=update.due_at.isoformat() if update else None,
+            update_state=update.state if update else "",
+            overdue_steps=sum(1 for d in due if d.kind == "step" and d.state == "overdue"),
+            latest=self._message_row(actor, ids[-1]) if ids else None,
+        )
 
     # -- one incident -----------------------------------------------------------------------------------
 

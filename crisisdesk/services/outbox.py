@@ -78,6 +78,7 @@ class OutboxRow:
     idem_key: str
     content_hash: str
     first_try_at: str | None = None
+    timezone: str | None = None  # the incident's zone, for showing its times (read by ``rows``, not the worker)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -117,9 +118,12 @@ class RunReport:
         self.notes += other.notes
 
 
-_ROW_SQL = (
-    "SELECT o.*, a.name AS account_name, a.kind AS account_kind FROM outbox o "
-    "JOIN channel_accounts a ON a.id = o.account_id"
+# What a person lists: each row with its incident's zone. Newest first by pos (UNIQUE, so indexed): a page
+# before a given pos is a range read of that index however long the outbox has grown.
+_LIST_SQL = (
+    "SELECT o.*, a.name AS account_name, a.kind AS account_kind, i.timezone AS timezone FROM outbox o "
+    "JOIN channel_accounts a ON a.id = o.account_id "
+    "LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN incidents i ON i.id = m.incident_id"
 )
 
 
@@ -151,14 +155,25 @@ class OutboxService:
 
     # -- reading --------------------------------------------------------------------------------------
 
-    def rows(self, actor: Actor, *, message_id: str | None = None, limit: int = 200) -> list[OutboxRow]:
+    def rows(
+        self, actor: Actor, *, message_id: str | None = None, limit: int = 200, before: int | None = None
+    ) -> list[OutboxRow]:
+        """Newest first; ``before``: only rows older than that pos (the next page of a long outbox)."""
         require(self.db, self.log, actor, Permission.READ, "read the outbox")
-        where, params = ("WHERE o.message_id = ?", [message_id]) if message_id else ("", [])
-        found = self.db.utils.query(f"{_ROW_SQL} {where} ORDER BY o.pos DESC LIMIT ?", (*params, limit))
+        where: list[str] = []
+        params: list[Any] = []
+        if message_id:
+            where.append("o.message_id = ?")
+            params.append(message_id)
+        if before is not None:
+            where.append("o.pos < ?")
+            params.append(before)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        found = self.db.utils.query(f"{_LIST_SQL} {clause} ORDER BY o.pos DESC LIMIT ?", (*params, limit))
         return [self._row(r) for r in found]
 
     def get(self, row_id: str) -> OutboxRow:
-        found = next(self.db.utils.query(f"{_ROW_SQL} WHERE o.id = ?", (row_id,)), None)
+        found = next(self.db.utils.query(f"{_LIST_SQL} WHERE o.id = ?", (row_id,)), None)
         if found is None:
             raise NotFound(f"no outbox row {row_id!r}; 'crisisdesk outbox list' shows them")
         return self._row(found)
@@ -186,6 +201,7 @@ class OutboxService:
             idem_key=r["idem_key"],
             content_hash=r["content_hash"],
             first_try_at=r["first_try_at"],
+            timezone=r.get("timezone"),
         )
 
     # -- what people do -------------------------------------------------------------------------------

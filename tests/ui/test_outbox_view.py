@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
-from crisisdesk.services.outbox import Worker
+from crisisdesk.services.outbox import OutboxRow, Worker
+from crisisdesk.ui.models.outbox import PAGE, OutboxModel
 from crisisdesk.ui.views.main_window import OUTBOX, MainWindow
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 
@@ -58,3 +59,48 @@ def test_the_outbox_tab_shows_receipts_reasons_and_retracts(
     view.reload()
     assert {view.model.row(i).retract_state for i in range(view.model.rowCount())} == {"retracted"}
     assert view.model.rowCount(view.model.index(0, 0)) == 0 and view.model.columnCount(QModelIndex()) == 8
+
+
+def _rows(positions: range, state: str = "sent") -> list[OutboxRow]:
+    return [
+        OutboxRow(
+            id=f"out-{pos:06d}", pos=pos, message_id=f"msg-{pos // 3:06d}", version=1, account_id="acct-1",
+            account="public-page", kind="folder", mode="live", state=state, attempts=1, next_try_at=None,
+            reason=None, remote_id=f"r{pos}", remote_url=None, sent_at="2026-11-22T14:05:00.000000+00:00",
+            retract_state=None, retract_reason=None, idem_key=f"k{pos}", content_hash="h",
+            timezone="America/Chicago",
+        )
+        for pos in positions
+    ]  # fmt: skip
+
+
+def test_the_outbox_model_reads_a_page_at_a_time_and_merges_the_newest(qtbot: QtBot) -> None:
+    """A long outbox: pages are asked for only as the table reaches its end; a new page on top goes in place."""
+    outbox = _rows(range(1, 1201))[::-1]  # newest first, as the service lists them
+    asked: list[int] = []
+
+    def load_page(before: int) -> None:
+        asked.append(before)
+        model.add_page(before, [r for r in outbox if r.pos < before][:PAGE])
+
+    model = OutboxModel(load_page)
+    tester = ModelTester(None)
+    tester.check(model)  # type: ignore[arg-type]
+    model.merge_newest(outbox[:PAGE])
+    assert model.rowCount() == PAGE and model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    assert asked == [701, 201] and model.rowCount() == 1200 and not model.canFetchMore(QModelIndex())
+    assert [model.row(i).pos for i in range(model.rowCount())] == list(range(1200, 0, -1))
+    # times in the incident's zone, the full moment in the tooltip; no ISO
+    cell = str(model.data(model.index(0, 6)))
+    assert cell.startswith("r1200 (") and "22 Nov" in cell and "08:05)" in cell and "T14:05" not in cell
+    assert "CST" in str(model.data(model.index(0, 6), Qt.ItemDataRole.ToolTipRole))
+    # two new rows, and the newest shown one failed meanwhile: inserted on top, changed in place
+    changed = _rows(range(1200, 1201), state="failed")
+    model.merge_newest((_rows(range(1202, 1200, -1)) + changed + outbox[1:PAGE])[:PAGE])
+    assert model.rowCount() == 1202 and model.row(0).pos == 1202 and model.row(2).state == "failed"
+    # a page asked for before a reload replaced the rows is dropped, not appended in the wrong place
+    model.add_page(5, _rows(range(4, 0, -1)))
+    assert model.rowCount() == 1202
+    tester.check(model)  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ hatched for EXERCISE), never by colour alone."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
@@ -96,15 +96,24 @@ BOARD_COLUMNS = ("Mode", "Incident", "Playbook", "Status", "Age", "Next update",
 
 
 class BoardModel(_IncidentRows):
-    """The incident board: one row per incident; countdowns count from the board's ``now``."""
+    """The incident board: one row per incident; countdowns count from the board's ``now``.
+
+    Active incidents come whole; closed ones (behind the view's filter) a page at a time: when the table reaches
+    the end, ``fetchMore`` asks ``load_closed`` (the view reads the page in a task) for those after the last row,
+    and the page comes back through ``add_closed``."""
 
     columns = BOARD_COLUMNS
 
-    def __init__(self, parent: object = None) -> None:
+    def __init__(self, parent: object = None, load_closed: Callable[[BoardRow], None] | None = None) -> None:
         super().__init__(parent=parent)
         self.now = ""
+        self.load_closed = load_closed
+        self.more_closed = False
+        self.loading = False
+        self._changing = False
 
     def set_board(self, board: Board) -> None:
+        self.more_closed = board.more_closed
         if board.now != self.now and self.rows:
             self.now = board.now
             self.beginResetModel()  # the same rows, an older clock: every countdown moves
@@ -113,6 +122,46 @@ class BoardModel(_IncidentRows):
             return
         self.now = board.now
         self.set_rows(board.rows)
+
+    def closed_count(self) -> int:
+        return sum(1 for r in self.rows if isinstance(r, BoardRow) and r.status == "closed")
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return (
+            not parent.isValid()
+            and self.more_closed
+            and bool(self.rows)
+            and not self.loading
+            and not self._changing
+            and self.load_closed is not None
+        )
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent) or self.load_closed is None:
+            return
+        self.loading = True
+        self.load_closed(self.board_row(len(self.rows) - 1))
+
+    def add_closed(self, after: str, page: Board) -> None:
+        """The closed incidents after the one with id ``after``, at the end; dropped if the board changed meanwhile
+        (its last row is another one now)."""
+        self.loading = False
+        if not self.rows or self.board_row(len(self.rows) - 1).id != after:
+            return
+        self.more_closed = page.more_closed
+        known = {self.board_row(i).id for i in range(len(self.rows))}
+        fresh = [r for r in page.rows if r.id not in known]
+        if fresh:
+            self._changing = True
+            try:
+                self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(fresh) - 1)
+                self.rows.extend(fresh)
+                self.endInsertRows()
+            finally:
+                self._changing = False
+
+    def page_failed(self) -> None:
+        self.loading = False
 
     def board_row(self, index: int) -> BoardRow:
         row = self.rows[index]

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from crisisdesk.domain.errors import CrisisdeskError
-from crisisdesk.services.board import Board
+from crisisdesk.services import board as board_service
+from crisisdesk.services.board import Board, BoardRow
 from crisisdesk.ui import palette
 from crisisdesk.ui.dialogs import shortcuts
 from crisisdesk.ui.dialogs.new_incident import NewIncidentDialog
@@ -81,7 +82,7 @@ class IncidentsView(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.closed_filter)
         layout.addLayout(bar)
-        self.model = BoardModel()
+        self.model = BoardModel(load_closed=self._more_closed)
         self.proxy = SearchProxy(self.model, self)
         self.table = row_table(self.proxy, (110, 190, 170, 70, 70, 125, 105, 0), 7)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() * 2)  # easy to hit
@@ -106,9 +107,27 @@ class IncidentsView(QWidget):
 
     def reload(self) -> None:
         actor, closed = self.session.actor, self.closed_filter.isChecked()
+        # as many closed incidents as are shown now (a page at least): the board reads again at every tick
+        limit = max(board_service.CLOSED_PAGE, self.model.closed_count())
         self.session.tasks.run(
-            lambda app: app.board().board(actor, include_closed=closed), self.show_board, self._not_loaded, owner=self
+            lambda app: app.board().board(actor, include_closed=closed, closed_limit=limit),
+            self.show_board,
+            self._not_loaded,
+            owner=self,
         )
+
+    def _more_closed(self, after: BoardRow) -> None:
+        actor = self.session.actor
+        self.session.tasks.run(
+            lambda app: app.board().closed_page(actor, after),
+            lambda page: self.model.add_closed(after.id, page),
+            self._closed_not_loaded,
+            owner=self,
+        )
+
+    def _closed_not_loaded(self, error: CrisisdeskError) -> None:
+        self.model.page_failed()
+        self._not_loaded(error)
 
     def show_board(self, board: Board) -> None:
         self.model.set_board(board)

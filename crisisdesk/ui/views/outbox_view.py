@@ -1,4 +1,8 @@
-"""The Outbox place: what went where, with receipts, reasons and retractions; retry and retract from here."""
+"""The Outbox place: what went where, with receipts, reasons and retractions; retry and retract from here.
+
+A year's outbox is tens of thousands of rows: the table reads a page at a time in a task as it is scrolled
+(``OutboxModel``), and a change in the database reads only the newest page again.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.accounts import Account
 from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.services.outbox import OutboxRow
-from crisisdesk.ui.models.outbox import OutboxModel
+from crisisdesk.ui.models.outbox import PAGE, OutboxModel
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.tables import row_table
 
@@ -54,7 +58,7 @@ class OutboxView(QWidget):
         bar.addStretch(1)
         layout.addLayout(bar)
 
-        self.model = OutboxModel()
+        self.model = OutboxModel(self._read_page)
         self.table = row_table(self.model, (110, 150, 170, 105, 70, 45, 0, 130), 6)
         self.table.setAccessibleName("Outbox deliveries")
         layout.addWidget(self.table, 1)
@@ -63,18 +67,37 @@ class OutboxView(QWidget):
         session.watcher.changed.connect(self.reload)
         self.reload()
 
+        self.loaded: bool = False  # the first page came (a measurement waits for it)
+
     def reload(self) -> None:
+        """The accounts and the newest page, read again (new rows go on top, changed ones change in place)."""
         actor = self.session.actor
 
         def fetch(app: App) -> tuple[list[Account], list[OutboxRow]]:
-            return app.channels().accounts(actor), app.outbox().rows(actor, limit=500)
+            return app.channels().accounts(actor), app.outbox().rows(actor, limit=PAGE)
 
         self.session.tasks.run(fetch, self._show, self._not_loaded, owner=self)
 
     def _show(self, found: tuple[list[Account], list[OutboxRow]]) -> None:
         accounts, rows = found
-        self.channels.setText(describe_channels(accounts))
-        self.model.set_rows(rows)
+        text = describe_channels(accounts)
+        if self.channels.text() != text:
+            self.channels.setText(text)
+        self.model.merge_newest(rows)
+        self.loaded = True
+
+    def _read_page(self, before: int) -> None:
+        actor = self.session.actor
+        self.session.tasks.run(
+            lambda app: app.outbox().rows(actor, limit=PAGE, before=before),
+            lambda rows: self.model.add_page(before, rows),
+            self._page_not_read,
+            owner=self,
+        )
+
+    def _page_not_read(self, error: CrisisdeskError) -> None:
+        self.model.page_failed()
+        self._not_loaded(error)
 
     def _not_loaded(self, error: CrisisdeskError) -> None:
         self.channels.setText(f"The outbox could not be read: {error}")
@@ -90,10 +113,14 @@ class OutboxView(QWidget):
         actor, row_id = self.session.actor, self.model.row(index).id
         self.session.tasks.run(
             lambda app: app.outbox().retry(actor, row_id),
-            lambda _: self.reload(),  # at once, not at the watcher's next look
+            self._retried,
             lambda e: QMessageBox.warning(self, "Not retried", str(e)),
             owner=self,
         )
+
+    def _retried(self, row: OutboxRow) -> None:
+        self.model.replace_row(row)  # it may be far below the newest page
+        self.reload()  # at once, not at the watcher's next look
 
     def retract_selected(self) -> None:
         index = self._selected()
