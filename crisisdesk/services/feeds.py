@@ -701,16 +701,32 @@ class FeedService:
     def _alert(r: dict[str, Any]) -> Alert:
         return Alert(**{**r, "rules": orjson.loads(r["rules"]), "reasons": orjson.loads(r["reasons"])})
 
-    def alerts(self, actor: Actor, *, include_handled: bool = False, incident: str | None = None) -> list[Alert]:
+    def alerts(
+        self, actor: Actor, *, include_handled: bool = False, incident: str | None = None, limit: int | None = None
+    ) -> list[Alert]:
+        """Alerts, newest first; ``limit``: only the newest (a year leaves tens of thousands nobody handled)."""
         require(self.db, self.log, actor, Permission.READ, "read feed alerts")
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if not include_handled:
             where.append("a.status = 'new'")
         if incident:
             where.append("a.incident_id = ?")
             params.append(incident)
         sql = self._ALERT_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.raised_at DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         return [self._alert(r) for r in self.db.utils.query(sql, params)]
+
+    def count_alerts(self, actor: Actor, *, include_handled: bool = False) -> int:
+        require(self.db, self.log, actor, Permission.READ, "read feed alerts")
+        sql = (
+            "SELECT count(*) FROM feed_alerts"
+            if include_handled
+            else "SELECT count(*) FROM feed_alerts WHERE status = 'new'"
+        )
+        return int(self.db.conn.execute(sql).fetchone()[0])
 
     def alert(self, alert_id: str) -> Alert:
         found = next(self.db.utils.query(self._ALERT_SQL + " WHERE a.id = ?", (alert_id,)), None)
@@ -773,14 +789,39 @@ class FeedService:
         require(self.db, self.log, actor, Permission.READ, "read the triage queue")
         for s in statuses:
             TriageStatus(s)
+        # Most pressing first, then newest: one ORDER BY over every public item sorted a year's 330,000 of them
+        # (350 ms). The items someone decided on are few and read whole; the undecided ones are read a priority at
+        # a time through the index on (priority, id), newest first, until the queue is full.
         marks = ",".join("?" * len(statuses))
-        order = " ".join(f"WHEN '{p.value}' THEN {i}" for p, i in PRIORITY_ORDER.items())
-        sql = (
-            self._ITEM_SQL
-            + f" WHERE i.public = 1 AND coalesce(d.status, 'new') IN ({marks})"
-            + f" ORDER BY CASE coalesce(d.priority, i.priority) {order} ELSE 9 END, i.id DESC LIMIT ?"
-        )
-        return [self._item(r) for r in self.db.utils.query(sql, (*statuses, limit))]
+        rank = {p.value: i for p, i in PRIORITY_ORDER.items()}
+
+        def key(item: ItemView) -> tuple[int, int]:
+            return (rank.get(str(item.priority), len(rank)), -item.id)
+
+        query = self.db.utils.query
+        # From the decisions, few, to their items (the + keeps SQLite off the index of every public item); marks
+        # are only question marks.
+        decided = f" WHERE +i.public = 1 AND i.fingerprint IN (SELECT fingerprint FROM triage_decisions WHERE status IN ({marks}))"  # noqa: S608, E501
+        found = [self._item(r) for r in query(self._ITEM_SQL + decided, statuses)]
+        if "new" in statuses:
+            # INDEXED BY: without statistics SQLite prefers the (public, id) index and walks every public item
+            # looking for a rare priority (150 ms for none among a year's 330,000).
+            undecided = (
+                self._ITEM_SQL.replace("FROM feed_items i ", "FROM feed_items i INDEXED BY feed_items_triage ")
+                + " WHERE i.public = 1 AND d.fingerprint IS NULL"
+            )
+            for level, n in sorted(rank.items(), key=lambda kv: kv[1]):
+                if sum(1 for item in found if key(item)[0] <= n) >= limit:
+                    break  # the queue is full of items at least this pressing
+                sql = undecided + " AND i.priority = ? ORDER BY i.id DESC LIMIT ?"
+                found += [self._item(r) for r in query(sql, (level, limit))]
+            else:
+                levels = ",".join("?" * len(rank))
+                sql = (
+                    undecided + f" AND (i.priority IS NULL OR i.priority NOT IN ({levels})) ORDER BY i.id DESC LIMIT ?"
+                )
+                found += [self._item(r) for r in query(sql, (*rank, limit))]
+        return sorted(found, key=key)[:limit]
 
     def set_triage(
         self,

@@ -353,6 +353,19 @@ MIGRATIONS += (
     Migration(12, "messages found by their incident", ("CREATE INDEX messages_incident ON messages (incident_id)",)),
 )
 
+# The Monitor on a year of data: the triage queue reads undecided public items a priority at a time, newest
+# first, and the alerts tab the newest unhandled alerts; without these both sorted the whole table (350 ms each).
+MIGRATIONS += (
+    Migration(
+        13,
+        "the triage queue and the newest alerts found through indexes",
+        (
+            "CREATE INDEX feed_items_triage ON feed_items (priority, id) WHERE public = 1",
+            "CREATE INDEX feed_alerts_newest ON feed_alerts (status, raised_at)",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).

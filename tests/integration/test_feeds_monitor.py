@@ -143,3 +143,26 @@ def test_mood_counts_are_the_open_incidents_public_messages_by_hour_band_and_gro
     assert counts == expected and sum(counts.values()) == len(public) > 0
     core.incidents().close(cam, incident)
     assert feeds.mood_counts(cam) == []
+
+
+def test_the_triage_queue_is_the_plain_ordering_of_every_public_item(
+    core: App, world: tuple[FeedService, Actor, str]
+) -> None:
+    """``triage`` reads undecided items a priority at a time through an index; it must give exactly what sorting
+    every public item by (how pressing, newest) gives, with people's decisions (a status, a priority raised or
+    lowered) taken into account."""
+    feeds, cam, _ = world
+    public = [i for i in everything(feeds, cam) if i.public]
+    assert len(public) > 300
+    rng = random.Random(15)
+    for item in rng.sample(public, 60):
+        status = rng.choice(["acknowledged", "acknowledged", "answered", "new"])
+        feeds.set_triage(cam, str(item.id), status=status, priority_value=rng.choice(["urgent", "high", "low", None]))
+    rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+    shown = [i for i in everything(feeds, cam) if i.public]
+    assert len({i.priority for i in shown}) >= 3  # the decisions spread the items over the levels
+    for statuses in (("new", "acknowledged"), ("new",), ("acknowledged",), ("answered",)):
+        plain = sorted((i for i in shown if i.status in statuses), key=lambda i: (rank.get(str(i.priority), 4), -i.id))
+        for limit in (1, 7, 50, 200, 1000):
+            got = feeds.triage(cam, statuses=statuses, limit=limit)
+            assert [i.id for i in got] == [i.id for i in plain[:limit]], (statuses, limit)

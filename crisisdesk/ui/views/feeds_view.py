@@ -55,7 +55,8 @@ if TYPE_CHECKING:  # services.feeds brings httpx and pydantic, monitor_chart QtC
     from crisisdesk.services.feeds import Alert, ItemView, MoodCount, Response, Source
     from crisisdesk.ui.views.monitor_chart import MoodChart
 
-Found = tuple[list["Source"], list["Alert"], list["ItemView"], list[Incident]]
+Found = tuple[list["Source"], list["Alert"], int, list["ItemView"], list[Incident]]
+ALERTS_SHOWN = 1000  # the newest unhandled alerts; a year leaves tens of thousands nobody handled
 
 TIME_RANGES: tuple[tuple[str, str | None], ...] = (
     ("Any time", None),
@@ -216,6 +217,9 @@ class FeedsView(QWidget):
         self.alerts_table = row_table(self.alerts, (140, 130, 380, 0, 110), 3)
         self.alerts_table.setAccessibleName("Feed alerts not yet handled")
         layout.addWidget(self.alerts_table)
+        self.alerts_note = _plain("", "How many alerts are shown")
+        self.alerts_note.hide()
+        layout.addWidget(self.alerts_note)
         return page
 
     def _selected_alert(self) -> Alert | None:
@@ -692,13 +696,20 @@ class FeedsView(QWidget):
         def fetch(app: App) -> Found:
             feeds = app.feeds()
             open_ones = app.incidents().list_all(actor, include_closed=False)
-            return feeds.sources(actor), feeds.alerts(actor), feeds.triage(actor), open_ones
+            alerts = feeds.alerts(actor, limit=ALERTS_SHOWN)
+            waiting = feeds.count_alerts(actor) if len(alerts) == ALERTS_SHOWN else len(alerts)
+            return feeds.sources(actor), alerts, waiting, feeds.triage(actor), open_ones
 
         self.session.tasks.run(fetch, self._show, self._not_loaded, owner=self)
         self._reload_chart()
 
     def _show(self, found: Found) -> None:
-        sources, alerts, triage, incidents = found
+        sources, alerts, waiting, triage, incidents = found
+        self.alerts_note.setVisible(waiting > len(alerts))
+        self.alerts_note.setText(
+            f"The newest {len(alerts):,} of {waiting:,} alerts not yet handled: acknowledge or dismiss old ones, or "
+            "find an item under Search items."
+        )
         self.health.setText(describe_sources(sources))
         state: palette.State = "bad" if any(s.health == "unhealthy" for s in sources) else "ok"
         self.health.setStyleSheet(palette.text_style(state))
