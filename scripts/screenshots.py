@@ -711,9 +711,11 @@ def settings_as_admin(console: Console, suffix: str) -> None:
     assert isinstance(page, PeoplePage)
     console.settle("the people", lambda: page.loaded)
     page.select("carla")
-    page.role_checks[Role.ADMIN].click()
-    page.role_checks[Role.ADMIN].click()  # granted, then revoked: the line says what the last change did
-    console.settle("carla's roles", lambda: not page.role_checks[Role.ADMIN].isChecked())
+    admin_role = page.role_checks[Role.ADMIN]
+    admin_role.click()
+    console.settle("carla made admin", lambda: page.roles_box.isEnabled() and admin_role.isChecked())
+    admin_role.click()  # granted, then revoked: the line says what the last change did
+    console.settle("carla's roles", lambda: page.roles_box.isEnabled() and not admin_role.isChecked())
     console.picture(view, f"settings-people{suffix}")
     accounts = view.show_page(ACCOUNTS)
     assert isinstance(accounts, AccountsPage)

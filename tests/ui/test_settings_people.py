@@ -247,3 +247,28 @@ def test_every_control_of_the_settings_pages_has_an_accessible_name(qtbot: QtBot
     for i in range(dialog.kind.count()):
         dialog.kind.setCurrentIndex(i)
         assert unnamed_controls(dialog) == [], dialog.kind.currentText()
+
+
+def test_two_quick_clicks_on_a_role_never_leave_the_opposite_of_the_last_one(
+    qtbot: QtBot, core: App, admin: Actor
+) -> None:
+    """On the real thread pool, a grant and a revoke clicked in quick succession ran side by side and the one that
+    finished last won. The ticks wait for each change: a click while one runs does nothing, and what the tick shows
+    is what the log says."""
+    carla = person(core, admin, "carla", Role.COMMUNICATOR)
+    view = SettingsView(Session(core=core, actor=admin, tasks=Tasks(core, synchronous=False), watcher=Watcher(core)))
+    qtbot.addWidget(view)
+    view.show()
+    page = view.show_page(PEOPLE)
+    assert isinstance(page, PeoplePage)
+    qtbot.waitUntil(lambda: page.loaded, timeout=10_000)
+    page.select("carla")
+    tick = page.role_checks[Role.ADMIN]
+    tick.click()
+    assert not page.roles_box.isEnabled()  # the grant is running
+    tick.click()  # ignored: no revoke races the grant
+    qtbot.waitUntil(lambda: page.roles_box.isEnabled() and tick.isChecked(), timeout=10_000)
+    assert Role.ADMIN in core.people.actor(carla.name).roles
+    tick.click()
+    qtbot.waitUntil(lambda: page.roles_box.isEnabled() and not tick.isChecked(), timeout=10_000)
+    assert Role.ADMIN not in core.people.actor(carla.name).roles

@@ -275,11 +275,13 @@ class PeoplePage(QWidget):
     # -- changing ---------------------------------------------------------------------------------------------
 
     def done(self, text: str, *, select: str | None = None) -> None:
+        self.roles_box.setEnabled(True)
         self.status.say(text, "ok")
         self._select_after = select
         self.reload()  # the watcher says so too, later; the person sees the change at once
 
     def refused(self, error: CrisisdeskError) -> None:
+        self.roles_box.setEnabled(True)
         self.status.say(str(error), "bad")
         self.reload()  # a tick the service refused goes back to what the log says
 
@@ -291,6 +293,9 @@ class PeoplePage(QWidget):
         if person is None:
             return
         name, actor = person.name, self.session.actor
+        # One change at a time: two quick clicks ran a grant and a revoke side by side on the pool, and the one
+        # that finished last won, whatever the person clicked last. The ticks come back when the change is done.
+        self.roles_box.setEnabled(False)
         if on:
             self._run(
                 lambda app: app.people.grant(actor, name, role),
