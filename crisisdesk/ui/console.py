@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
 from crisisdesk.ui.dialogs.sign_in import FirstRunDialog, LoginDialog
+from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.watcher import Watcher
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class Console(QObject):
         ``pressed`` when its OK button is pressed, before the password is checked."""
         dialog: LoginDialog | FirstRunDialog
         if self.core.people.is_initialised():
-            dialog = LoginDialog(self.core.people)
+            dialog = LoginDialog(self.core.people, check_elsewhere=self._check_elsewhere())
         else:
             dialog = FirstRunDialog(self.core.people, str(self.core.db.path), setup=self.core.initialise)
         if shown is not None:
@@ -111,6 +112,25 @@ class Console(QObject):
         if dialog.exec() != dialog.DialogCode.Accepted:
             return None
         return dialog.actor
+
+    def _check_elsewhere(self) -> Callable[[str, str], Actor] | None:
+        """How the sign-in dialog checks a password off the GUI thread: a connection of its own on the check's
+        thread. None where tasks run synchronously (the tests' default): the dialog checks on its own thread."""
+        synchronous = Tasks.synchronous_default if self.synchronous is None else self.synchronous
+        if synchronous:
+            return None
+        core = self.core
+
+        def check(name: str, password: str) -> Actor:
+            app = core.sibling(any_thread=True)
+            try:
+                actor = app.people.authenticate(name, password, via="gui")
+                app.people.record_session(actor, "gui")
+                return actor
+            finally:
+                app.close()
+
+        return check
 
     def open_window(self, actor: Actor) -> MainWindow:
         """A fresh window for ``actor`` (closing any other person's)."""
@@ -133,7 +153,8 @@ class Console(QObject):
         """Close the window; the sign-in dialog shows (cancelling it quits)."""
         if self.window is None:
             return
-        self._ask(LoginDialog(self.core.people))  # shown before the window closes: never no window at all
+        # shown before the window closes: never no window at all
+        self._ask(LoginDialog(self.core.people, check_elsewhere=self._check_elsewhere()))
         self.window.dispose()
         self.window = None
         self._idle.stop()
@@ -144,7 +165,11 @@ class Console(QObject):
             return
         if self.dialog is not None:  # a plain sign-in is already showing: nothing to hide
             return
-        self._ask(LoginDialog(self.core.people, locked_by=self.window.actor.name, why=why))
+        self._ask(
+            LoginDialog(
+                self.core.people, locked_by=self.window.actor.name, why=why, check_elsewhere=self._check_elsewhere()
+            )
+        )
         self.window.hide()
         self._idle.stop()
 

@@ -168,6 +168,8 @@ class Desk:
         self.type(dialog.name, name)
         self.type(dialog.password, f"{name} password")
         self.qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+        # the password is checked on a thread of its own (the dialog keeps drawing): the window comes when it is done
+        self.until(lambda: self.console.window is not None and self.console.window.actor.name == name)
         window = self.window
         assert window.actor.name == name and window.isVisible()
         assert window.header.person.text() == f"Signed in as {name}"

@@ -156,3 +156,37 @@ def _intro(dialog: LoginDialog) -> str:
     from PySide6.QtWidgets import QLabel
 
     return " ".join(label.text() for label in dialog.findChildren(QLabel))
+
+
+def test_the_password_is_checked_off_the_gui_thread_and_the_dialog_says_so(
+    qtbot: QtBot, core: App, admin: Actor
+) -> None:
+    """Where tasks run on the pool (the console as shipped), the sign-in dialog checks the password (Argon2,
+    120-400 ms) on a thread of its own with its own connection: the dialog keeps drawing, says it is checking, and
+    a second Enter starts no second check. A refusal comes back as the dialog's line; a match signs in."""
+    import threading
+
+    real = Console(core, synchronous=False)._check_elsewhere()
+    assert real is not None
+    release = threading.Event()
+    calls: list[tuple[str, threading.Thread]] = []
+
+    def slow(name: str, password: str) -> Actor:
+        calls.append((name, threading.current_thread()))
+        assert release.wait(10)
+        return real(name, password)
+
+    dialog = LoginDialog(core.people, check_elsewhere=slow)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    sign_in(qtbot, dialog, "alice", "not the password")
+    assert dialog.checking and dialog.ok_button.text() == "Checking…" and not dialog.password.isEnabled()
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Return)  # impatient: nothing more happens
+    release.set()
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=10_000)
+    assert len(calls) == 1 and calls[0][1] is not threading.main_thread()
+    assert dialog.error.isVisible() and "password" in dialog.error.text() and dialog.actor is None
+    assert dialog.password.isEnabled() and dialog.ok_button.text() == "Sign in"
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        sign_in(qtbot, dialog, "alice", ADMIN_PASSWORD)
+    assert dialog.actor is not None and dialog.actor.name == "alice" and len(calls) == 2

@@ -7,9 +7,12 @@ cancels where cancelling is allowed. A locked console's dialog cannot be cancell
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,6 +28,18 @@ from crisisdesk.domain.errors import CrisisdeskError, UserError
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.people import PeopleService
 from crisisdesk.ui import palette
+
+log = logging.getLogger(__name__)
+
+# Checks a name and a password and records the session, on a thread of its own with its own connection; None: on
+# the GUI thread (the tests' synchronous mode).
+CheckElsewhere = Callable[[str, str], Actor]
+
+
+class _Relay(QObject):
+    """Carries a check's outcome from its thread to the dialog's (a queued signal)."""
+
+    checked = Signal(object, object)  # the Actor or None, the refusal or None
 
 
 class _Form(QDialog):
@@ -98,7 +113,13 @@ class LoginDialog(_Form):
     then says so, offers their name, and can be left only by signing in, as them or as someone else."""
 
     def __init__(
-        self, people: PeopleService, parent: QWidget | None = None, *, locked_by: str | None = None, why: str = ""
+        self,
+        people: PeopleService,
+        parent: QWidget | None = None,
+        *,
+        locked_by: str | None = None,
+        why: str = "",
+        check_elsewhere: CheckElsewhere | None = None,
     ) -> None:
         if locked_by is None:
             title, intro = "crisisdesk: sign in", "Sign in to the crisis-communications console."
@@ -111,6 +132,11 @@ class LoginDialog(_Form):
         super().__init__(title, intro, "Sign in", parent)
         self.people = people
         self.locked = locked_by is not None
+        self.check_elsewhere = check_elsewhere
+        self.checking = False
+        self.ok_text = "Sign in"
+        self._relay = _Relay(self)
+        self._relay.checked.connect(self._checked, Qt.ConnectionType.QueuedConnection)
         self.name = self.field("User name", text=locked_by or "")
         self.password = self.field("Password", secret=True)
         self.first_field = self.name
@@ -134,6 +160,51 @@ class LoginDialog(_Form):
             self.password.clear()
         self.people.record_session(actor, "gui")
         return actor
+
+    def _submit(self) -> None:
+        """With ``check_elsewhere``: the password's hash (Argon2, 120-400 ms) is checked on a thread, the dialog
+        keeps drawing and says it is checking; a second Enter meanwhile does nothing."""
+        if self.check_elsewhere is None:
+            super()._submit()
+            return
+        if self.checking:
+            return
+        name, password = self.name.text().strip(), self.password.text()
+        self.password.clear()
+        self._set_checking(True)
+        relay = self._relay
+        check = self.check_elsewhere
+
+        def work() -> None:
+            actor: Actor | None = None
+            refusal: str | None = None
+            try:
+                actor = check(name, password)
+            except CrisisdeskError as exc:
+                refusal = str(exc)
+            except Exception:  # a bug: a line for the person, the traceback for the log file
+                log.exception("the sign-in check failed")
+                refusal = "the sign-in could not be checked (a fault, written to the log file); try again"
+            # RuntimeError: the dialog is gone (the console closed meanwhile) and nobody waits for the answer
+            with contextlib.suppress(RuntimeError):
+                relay.checked.emit(actor, refusal)
+
+        threading.Thread(target=work, name="sign-in check", daemon=True).start()
+
+    def _set_checking(self, on: bool) -> None:
+        self.checking = on
+        for widget in (self.name, self.password, self.ok_button):
+            widget.setEnabled(not on)
+        self.ok_button.setText("Checking…" if on else self.ok_text)
+
+    def _checked(self, actor: Actor | None, refusal: str | None) -> None:
+        self._set_checking(False)
+        if actor is None:
+            self.show_error(refusal or "not signed in")
+            self.password.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        self.actor = actor
+        self.accept()
 
 
 class FirstRunDialog(_Form):
