@@ -45,3 +45,16 @@ def test_hostile14_verify_with_progress_reports_a_text_body(core: App, admin: Ac
     _as_text(db_path, 2)
     report = core.audit.verify(progress=lambda *_: None, cancel=threading.Event())
     assert report.ok or "#2" in report.describe()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the free text is matched against the JSON bytes: escaped quotes, ASCII-only case"
+)
+@pytest.mark.parametrize("text", ['"the boss"', "MÜLLER"])
+def test_hostile14_the_audit_filter_finds_the_details_as_shown(core: App, admin: Actor, text: str) -> None:
+    """The filter promises any part of the details, in any case; the row shows ``Jörg "the boss" Müller``."""
+    core.people.add(admin, "mueller", [Role.COMMUNICATOR], "mueller password", display_name='Jörg "the boss" Müller')
+    shown = [r for r in core.audit.page(admin) if 'Jörg "the boss" Müller' in r.summary]
+    assert shown
+    found = core.audit.page(admin, text=text)
+    assert {r.position for r in shown} <= {r.position for r in found}
