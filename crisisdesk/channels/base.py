@@ -166,6 +166,12 @@ def request(client: httpx.Client, method: str, url: str, what: str, **kwargs: An
         response = client.request(method, url, **kwargs)
     except httpx.TimeoutException:
         raise ChannelError(f"{what} did not answer in time") from None
+    except httpx.LocalProtocolError:
+        # Never the library's words here: they quote the header it refused, and that header carries the secret.
+        raise ChannelError(
+            f"the request to {what} could not be made: a header value was refused (a control character or line "
+            "break in the secret or a setting?); enter the secret again"
+        ) from None
     except httpx.TransportError as exc:
         raise ChannelError(f"{what} cannot be reached ({type(exc).__name__}: {exc})") from None
     if response.status_code >= 400:

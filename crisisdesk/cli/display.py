@@ -39,11 +39,16 @@ def problem(environ: os._Environ[str] | dict[str, str] | None = None) -> str | N
     if not choices:  # Qt's own choice: Wayland in a Wayland session, else X11
         wayland = env.get("WAYLAND_DISPLAY") and env.get("XDG_SESSION_TYPE") == "wayland"
         choices = ["wayland", "xcb"] if wayland else ["xcb"]
-    for choice in choices:
+    wayland_problem: str | None = None
+    for choice in choices:  # in turn, as Qt tries them
         if choice == "wayland" and env.get("WAYLAND_DISPLAY"):
-            return None
+            wayland_problem = _wayland_problem(env["WAYLAND_DISPLAY"], env)
+            if wayland_problem is None:
+                return None
         if choice == "xcb" and env.get("DISPLAY"):
             return _x11_problem(env["DISPLAY"], env)
+    if wayland_problem is not None:
+        return wayland_problem
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         return f"the console needs a display and there is none (DISPLAY and WAYLAND_DISPLAY are not set): {HOW}"
     wanted = requested or "xcb"
@@ -56,7 +61,9 @@ def _x11_problem(display: str, env: os._Environ[str] | dict[str, str]) -> str | 
         return missing
     found = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
     if found is None:
-        return None  # a remote display (host:0, ssh forwarding): Qt connects, and says so if it cannot
+        if re.fullmatch(r"[\w.\-\[\]:]*:\d+(?:\.\d+)?", display):
+            return None  # a remote display (host:0, ssh forwarding): Qt connects, and says so if it cannot
+        return f"the console cannot use the display: DISPLAY={display!r} is not a display (:0, or host:0); {HOW}"
     number = found.group(1)
     # The X server's socket, where X11 puts it (a file, then the same name in the abstract namespace).
     for address in (f"/tmp/.X11-unix/X{number}", f"\0/tmp/.X11-unix/X{number}"):  # noqa: S108
@@ -68,6 +75,22 @@ def _x11_problem(display: str, env: os._Environ[str] | dict[str, str]) -> str | 
                 continue
             return None
     return f"the console cannot open the display {display}: no X server answers there; {HOW}"
+
+
+def _wayland_problem(name: str, env: os._Environ[str] | dict[str, str]) -> str | None:
+    """A Wayland compositor's socket: WAYLAND_DISPLAY as a path, or a name in XDG_RUNTIME_DIR."""
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    path = name if name.startswith("/") else os.path.join(runtime, name) if runtime else ""
+    if path:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            try:
+                s.connect(path)
+            except OSError:
+                pass
+            else:
+                return None
+    return f"the console cannot open the Wayland display {name!r}: no compositor answers there; {HOW}"
 
 
 def _xcb_plugin_problem(env: os._Environ[str] | dict[str, str]) -> str | None:

@@ -259,6 +259,9 @@ def verify_segment(rows: Iterable[tuple[int, str, bytes]]) -> Segment:
     last_seq, last_hash = 0, GENESIS
     failure: tuple[int, int | None, str] | None
     for position, stored_hash, body in rows:
+        if type(body) is not bytes:  # written as bytes; text (or a number) means a hand edit of the row
+            failure = (position, None, "its content is stored as text, not as the bytes that were hashed (edited)")
+            break
         if sha256(body).hexdigest() != stored_hash:
             failure = (position, None, "its content does not match its hash (the entry was edited)")
             break

@@ -20,6 +20,7 @@ from crisisdesk.domain.destinations import destinations, shared
 from crisisdesk.domain.errors import ExternalError, NotFound, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.outbox import UNFINISHED
+from crisisdesk.domain.plain_text import control_character
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.guard import require
 from crisisdesk.services.people import SYSTEM
@@ -59,6 +60,15 @@ def _readable_file(value: str, key: str) -> str:
     return str(path)
 
 
+def scrub_secret(text: str, secret: str | None) -> str:
+    """``text`` with the secret, as typed or as a library would quote it (escaped), replaced by a mark."""
+    if not secret or len(secret) < 4:
+        return text
+    for form in {secret, repr(secret)[1:-1], repr(secret.encode())[2:-1]}:
+        text = text.replace(form, "[secret]")
+    return text
+
+
 class ChannelService:
     def __init__(self, db: Database, log: EventLog, secrets: SecretStore, data_dir: Path) -> None:
         self.db = db
@@ -93,6 +103,10 @@ class ChannelService:
         if values.get("cafile"):
             values["cafile"] = _readable_file(values["cafile"], "cafile")
         secret = (secret or "").strip() or None
+        if secret is not None and control_character(secret):
+            raise UserError(
+                "the secret holds a control character or a line break (pasted with it?): type or paste it again"
+            )
         refusal = secret_refusal(kind, values, secret is not None)
         if refusal:
             raise UserError(refusal)
@@ -239,6 +253,7 @@ class ChannelService:
         account = self.get(name)
         ok, detail = True, ""
         kind = account.kind.value
+        secret: str | None = None
         try:
             secret = self.secrets.get(account.id) if account.spec.secret_label else None
             adapter = guarded(kind, "setting up", make_adapter, account, secret)
@@ -248,6 +263,7 @@ class ChannelService:
                 adapter.close()
         except ChannelError as exc:
             ok, detail = False, exc.reason
+        detail = scrub_secret(detail, secret)  # whatever a library quoted, the secret goes in no log and no window
         with self.db.write() as conn:
             self.log.record(
                 conn, actor.name, Kind.CHANNEL_TESTED, {"account": account.id, "name": name, "ok": ok, "detail": detail}

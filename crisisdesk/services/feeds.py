@@ -811,8 +811,8 @@ class FeedService:
                 + " WHERE i.public = 1 AND d.fingerprint IS NULL"
             )
             for level, n in sorted(rank.items(), key=lambda kv: kv[1]):
-                if sum(1 for item in found if key(item)[0] <= n) >= limit:
-                    break  # the queue is full of items at least this pressing
+                if sum(1 for item in found if key(item)[0] < n) >= limit:
+                    break  # the queue is full of items more pressing than this level: none of it can get in
                 sql = undecided + " AND i.priority = ? ORDER BY i.id DESC LIMIT ?"
                 found += [self._item(r) for r in query(sql, (level, limit))]
             else:

@@ -143,7 +143,11 @@ class Ledger:
             "ORDER BY position"
         )
         for position, stored_hash, body in self.conn.execute(sql, (*params, self._workstation())):
-            if hashlib.sha256(body).hexdigest() != stored_hash or not is_canonical(body):
+            if (
+                not isinstance(body, bytes)  # text: a hand edit of the row (it was written as bytes)
+                or hashlib.sha256(body).hexdigest() != stored_hash
+                or not is_canonical(body)
+            ):
                 raise TamperedLog(
                     f"audit log entry #{position} does not match its hash or is not in canonical form, so nothing "
                     "is decided on it; run 'crisisdesk audit verify'"

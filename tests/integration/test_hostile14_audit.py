@@ -24,9 +24,6 @@ def _as_text(db_path: Path, position: int) -> None:
     raw.close()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="hashlib gets a str: TypeError (internal error) instead of a tampered-log refusal"
-)
 def test_hostile14_a_text_body_refuses_sign_in_as_tampering(core: App, admin: Actor, db_path: Path) -> None:
     person(core, admin, "cam", Role.COMMUNICATOR)
     _as_text(db_path, 2)  # the admin's user.added
@@ -39,7 +36,6 @@ def test_hostile14_a_text_body_refuses_sign_in_as_tampering(core: App, admin: Ac
     assert not refusal or "audit verify" in refusal
 
 
-@pytest.mark.xfail(strict=True, reason="Verify crashes on a TEXT body instead of reporting the entry")
 def test_hostile14_verify_with_progress_reports_a_text_body(core: App, admin: Actor, db_path: Path) -> None:
     person(core, admin, "cam", Role.COMMUNICATOR)
     _as_text(db_path, 2)

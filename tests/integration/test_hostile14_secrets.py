@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from crisisdesk.app import App
-from crisisdesk.domain.errors import ExternalError
+from crisisdesk.domain.errors import ExternalError, UserError
 from crisisdesk.domain.roles import Actor
 
 SECRET = "tok-SEKRIT-1234\x0b5678"
@@ -29,14 +29,16 @@ def listening() -> Iterator[int]:
     thread.join(timeout=5)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="h11's LocalProtocolError quotes the Authorization header into the test's detail"
-)
 def test_hostile14_test_connection_never_shows_or_records_the_token(core: App, admin: Actor, listening: int) -> None:
     channels = core.channels()
     settings = [f"base_url=http://127.0.0.1:{listening}", "room=!abc:example.org"]
     shown = ""
-    channels.add(admin, "matrix", "matrix-room", settings=settings, secret=SECRET)
+    # A secret with a control character is refused when it is typed now; one already in the keyring (typed
+    # before that check, or put there by hand) must still never be shown or recorded.
+    with pytest.raises(UserError, match="control character"):
+        channels.add(admin, "matrix", "matrix-room", settings=settings, secret=SECRET)
+    account = channels.add(admin, "matrix", "matrix-room", settings=settings, secret="tok-clean")
+    core.secrets.set(account.id, SECRET)
     try:
         channels.test(admin, "matrix-room")
     except ExternalError as exc:  # what Test connection says to the person

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from crisisdesk.app import App
 from crisisdesk.domain.clock import utc_iso
 from crisisdesk.domain.feeds import Item
@@ -17,7 +15,6 @@ from tests.conftest import person
 from tests.integration.test_feeds import open_flood_incident
 
 
-@pytest.mark.xfail(strict=True, reason="triage skips a level's undecided items when decided ones of it fill the queue")
 def test_hostile14_a_newer_undecided_item_is_not_hidden_by_decided_ones_of_its_level(core: App, admin: Actor) -> None:
     feeds = core.feeds()
     cam = person(core, admin, "cam", Role.COMMUNICATOR)

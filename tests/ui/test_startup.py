@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -324,11 +325,18 @@ def test_without_a_display_crisisdesk_says_so_in_one_line_and_exits_2(tmp_path: 
     assert not db.exists()  # said before anything was opened or made
 
 
-def test_the_display_check_lets_through_what_needs_no_display() -> None:
+def test_the_display_check_lets_through_what_needs_no_display(tmp_path: Path) -> None:
     assert problem({"QT_QPA_PLATFORM": "offscreen"}) is None
     assert problem({"QT_QPA_PLATFORM": "minimal:enable_fonts"}) is None
-    assert problem({"QT_QPA_PLATFORM": "wayland;xcb", "WAYLAND_DISPLAY": "wayland-0"}) is None
-    assert problem({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"}) is None
+    # A compositor's socket where Wayland looks for it (a listening socket stands in for the compositor).
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as compositor:
+        compositor.bind(str(tmp_path / "wayland-0"))
+        compositor.listen(4)
+        here = {"WAYLAND_DISPLAY": "wayland-0", "XDG_RUNTIME_DIR": str(tmp_path)}
+        assert problem({"QT_QPA_PLATFORM": "wayland;xcb", **here}) is None
+        assert problem({"XDG_SESSION_TYPE": "wayland", **here}) is None
+    said = problem({"QT_QPA_PLATFORM": "wayland", "WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": str(tmp_path)})
+    assert said is not None and "no compositor answers" in said
     said = problem({})
     assert said is not None and "DISPLAY" in said and "xvfb-run" in said
 
