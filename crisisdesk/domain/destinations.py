@@ -101,9 +101,16 @@ def _host(raw: str) -> str:
 
 
 def _path(raw: str) -> str:
-    """Dot segments removed, repeated and trailing slashes dropped, escapes normalised."""
+    """Dot segments removed, repeated and trailing slashes dropped, escapes normalised.
+
+    Compared the way the most lenient server would route it, since two spellings one server takes for the same path
+    are one destination: an escaped slash (%2F, %5C) and a backslash are slashes (Flask and Django decode before
+    routing; Apprise takes a backslash), ``;parameters`` are dropped (Java servers do), and case is ignored (IIS
+    does). Over-matching only refuses an exercise account that might reach a live receiver."""
+    decoded = re.sub(r"%(2[Ff]|5[Cc])", "/", raw).replace("\\", "/")
     out: list[str] = []
-    for segment in _percent(raw).split("/"):
+    for written in _percent(decoded).split("/"):
+        segment = written.split(";", 1)[0].lower()
         if segment in ("", "."):
             continue
         if segment == "..":

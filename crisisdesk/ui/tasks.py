@@ -200,9 +200,11 @@ class Tasks(QObject):
             finally:
                 self._apps.give_back(app)
         except Exception as exc:
-            error = exc
             if not isinstance(exc, CrisisdeskError):
                 trace = traceback.format_exc()
+            # Without its traceback: the frames it holds (this one among them, with the task and the borrowed App)
+            # made a cycle that the collector broke later, at any moment, deleting Qt objects mid-paint (a crash).
+            error = exc.with_traceback(None)
         if self.synchronous:
             self._deliver(task, value, error, trace)
         else:
