@@ -214,7 +214,8 @@ def test_the_quick_scan_finds_what_the_plain_scan_finds(text: str, without_schem
 )
 def test_a_long_run_of_dotted_labels_is_counted_in_one_pass(text: str) -> None:
     x_count("warm up: example.com")
-    started = time.process_time()
+    # This thread's CPU time: the process's counted threads other tests left working (370 ms once in a full run).
+    started = time.thread_time()
     x_count(text)
     # Measured 1-10 ms; a plain scan took 0.1-3 s on these (every place tried, each a pass over the rest).
-    assert time.process_time() - started < 0.25
+    assert time.thread_time() - started < 0.25
