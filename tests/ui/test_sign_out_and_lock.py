@@ -190,3 +190,17 @@ def test_the_password_is_checked_off_the_gui_thread_and_the_dialog_says_so(
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         sign_in(qtbot, dialog, "alice", ADMIN_PASSWORD)
     assert dialog.actor is not None and dialog.actor.name == "alice" and len(calls) == 2
+
+    # Cancelled while the check runs: it stays cancelled, even when the password was right.
+    release.clear()
+    again = LoginDialog(core.people, check_elsewhere=slow)
+    qtbot.addWidget(again)
+    again.show()
+    accepted: list[bool] = []
+    again.accepted.connect(lambda: accepted.append(True))
+    sign_in(qtbot, again, "alice", ADMIN_PASSWORD)
+    assert again.checking
+    again.reject()
+    release.set()
+    qtbot.waitUntil(lambda: not again.checking, timeout=10_000)
+    assert accepted == [] and again.actor is None and len(calls) == 3

@@ -199,6 +199,8 @@ class LoginDialog(_Form):
 
     def _checked(self, actor: Actor | None, refusal: str | None) -> None:
         self._set_checking(False)
+        if not self.isVisible():
+            return  # cancelled while the password was checked: cancelled it stays, whatever the check said
         if actor is None:
             self.show_error(refusal or "not signed in")
             self.password.setFocus(Qt.FocusReason.OtherFocusReason)
