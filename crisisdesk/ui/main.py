@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from crisisdesk.app import App, playbook_service
 from crisisdesk.domain.errors import CrisisdeskError
+from crisisdesk.ui.collector import Collector
 from crisisdesk.ui.console import Console
 from crisisdesk.ui.scaling import prepare_high_dpi
 
@@ -213,6 +214,7 @@ def run_gui(db_path: Path) -> int:
     qapp = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(qapp, QApplication)
     qapp.setApplicationName("crisisdesk")
+    collector = Collector(qapp).start()  # cycles (Qt objects among them) collected on this thread only
     try:
         core = App.open(db_path, create=True)
     except CrisisdeskError as exc:
@@ -248,3 +250,4 @@ def run_gui(db_path: Path) -> int:
         console.stop()
         qapp.setQuitOnLastWindowClosed(quit_on_last)
         core.close()
+        collector.stop()

@@ -6,10 +6,15 @@ Windows: a window closed at the end of a test is only hidden until Qt deletes it
 a later test's event loop, read a database the earlier test already closed ("Cannot operate on a closed
 database", seen under load). Every top-level widget is deleted after each test, before the test's database is
 closed, and the deletions are carried out at once.
+
+Garbage: as in the console (``crisisdesk.ui.collector``), cycles are collected on the GUI thread only, on a timer
+while an event loop runs and after each test; otherwise a task's pool thread could collect an earlier test's widget
+and delete it there (a crash).
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +22,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from crisisdesk.app import App
+from crisisdesk.ui.collector import Collector
 from crisisdesk.ui.tasks import run_synchronously
 
 
@@ -25,6 +31,13 @@ def delete_windows() -> None:
         widget.close()
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collector(qapp: QApplication) -> Iterator[Collector]:
+    running = Collector(qapp).start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +58,4 @@ def core(core: App, qapp: QApplication) -> Iterator[App]:
 def no_window_outlives_its_test(qapp: QApplication) -> Iterator[None]:
     yield
     delete_windows()
+    gc.collect()
