@@ -70,6 +70,19 @@ class Kind:
     FALSE_ALARM_CORRECTED = "incident.false_alarm_corrected"
     AGENCY_SET = "settings.agency_set"
     IDLE_LOCK_SET = "settings.idle_lock_set"
+    # Drills: every control action is an event, and so is every inject that fired (see services.drills).
+    DRILL_LOADED = "drill.loaded"
+    DRILL_STARTED = "drill.started"
+    DRILL_PAUSED = "drill.paused"
+    DRILL_RESUMED = "drill.resumed"
+    DRILL_JUMPED = "drill.jumped"
+    DRILL_COMPRESSION_SET = "drill.compression_set"
+    DRILL_INJECT_FIRED = "drill.inject_fired"
+    DRILL_INJECT_SKIPPED = "drill.inject_skipped"
+    DRILL_ENDED = "drill.ended"
+    DRILL_RATED = "drill.rated"
+    DRILL_REPORT_EDITED = "drill.report_edited"
+    DRILL_REPORT_EXPORTED = "drill.report_exported"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -116,6 +129,18 @@ KIND_LABELS: dict[str, str] = {
     Kind.FALSE_ALARM_CORRECTED: "False alarm corrected on every channel",
     Kind.AGENCY_SET: "Agency settings changed",
     Kind.IDLE_LOCK_SET: "Idle lock changed",
+    Kind.DRILL_LOADED: "Drill loaded",
+    Kind.DRILL_STARTED: "Drill started",
+    Kind.DRILL_PAUSED: "Drill paused",
+    Kind.DRILL_RESUMED: "Drill resumed",
+    Kind.DRILL_JUMPED: "Drill jumped to an inject",
+    Kind.DRILL_COMPRESSION_SET: "Drill time compression changed",
+    Kind.DRILL_INJECT_FIRED: "Drill inject",
+    Kind.DRILL_INJECT_SKIPPED: "Drill inject skipped",
+    Kind.DRILL_ENDED: "Drill ended",
+    Kind.DRILL_RATED: "Drill objective rated",
+    Kind.DRILL_REPORT_EDITED: "After-action report edited",
+    Kind.DRILL_REPORT_EXPORTED: "After-action report exported",
 }
 
 
