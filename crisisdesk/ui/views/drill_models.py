@@ -125,11 +125,9 @@ class MselModel(RowsModel[InjectState]):
         return f"{row.id}: {self.cells(row)[column]}"
 
 
-class NotesModel(RowsModel[PlayerNote]):
-    columns = ("At", "For", "From", "Note")
-
-    def cells(self, row: PlayerNote) -> tuple[str, ...]:
-        return (offset_text(row.fired_at), row.to.value, row.source, row.text)
+def note_text(note: PlayerNote) -> str:
+    """A note as the players were given it: when, for whom, from whom, then its words."""
+    return f"{offset_text(note.fired_at)} · for the {note.to.value} · {note.source}:\n{note.text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +139,14 @@ class DrillIncidentRow:
 
 
 class DrillIncidentsModel(RowsModel[DrillIncidentRow]):
-    columns = ("Incident", "Playbook", "Mode", "Id")
+    columns = ("Incident", "Id")
 
     def cells(self, row: DrillIncidentRow) -> tuple[str, ...]:
-        opened = row.incident_id or "opens when the drill starts"
-        return (row.title, row.playbook, "EXERCISE", opened)
+        return (row.title, row.incident_id or "opens at Start")
+
+    def tooltip(self, row: DrillIncidentRow, column: int) -> str | None:
+        opened = f"incident {row.incident_id}" if row.incident_id else "not opened yet: the drill opens it at Start"
+        return f"{row.title}: EXERCISE, from the playbook {row.playbook}, {opened}"
 
 
 def drill_incident_rows(drill: Drill) -> list[DrillIncidentRow]:

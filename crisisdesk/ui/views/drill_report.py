@@ -137,16 +137,23 @@ class EvaluationPanel(_Panel):
 
         split = QSplitter(Qt.Orientation.Vertical)
         self.objectives = ObjectivesModel()
-        self.objectives_table = row_table(self.objectives, (260, 0, 80, 100), 1)
+        self.objectives_table = row_table(self.objectives, (360, 0, 80, 110), 1)
         self.objectives_table.setAccessibleName("Objectives with their measured times against targets and ratings")
         self.objectives_table.selectionModel().selectionChanged.connect(lambda *_: self._objective_chosen())
         split.addWidget(self.objectives_table)
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         self.measurements = MeasurementsModel()
-        self.measurements_table = row_table(self.measurements, (210, 80, 70, 60, 0), 4)
-        self.measurements_table.setAccessibleName("The selected objective's measurements with their evidence")
-        lower.addWidget(self.measurements_table)
+        self.measurements_table = row_table(self.measurements, (0, 75, 60, 70, 0), 0)
+        self.measurements_table.setColumnHidden(4, True)  # the evidence is read whole, below
+        self.measurements_table.setAccessibleName("The selected objective's measurements against their targets")
+        measured = QWidget()
+        measured_layout = QVBoxLayout(measured)
+        measured_layout.setContentsMargins(0, 0, 0, 0)
+        measured_layout.addWidget(self.measurements_table, 1)
+        self.evidence = plain_label(name="The evidence from the log for each measurement")
+        measured_layout.addWidget(self.evidence)
+        lower.addWidget(measured)
         editors = QWidget()
         form = QFormLayout(editors)
         form.setContentsMargins(6, 0, 0, 0)
@@ -189,7 +196,7 @@ class EvaluationPanel(_Panel):
         lower.addWidget(editors)
         lower.setSizes([520, 420])
         split.addWidget(lower)
-        split.setSizes([170, 260])
+        split.setSizes([140, 290])
         layout.addWidget(split, 1)
         self.others = plain_label(name="Other measures")
         layout.addWidget(self.others)
@@ -203,6 +210,7 @@ class EvaluationPanel(_Panel):
         self.showing = None
         self.objectives.set_rows([])
         self.measurements.set_rows([])
+        self.evidence.setText("")
 
     def show_evaluation(self, evaluation: Evaluation | None) -> None:
         self.evaluation = evaluation
@@ -252,10 +260,12 @@ class EvaluationPanel(_Panel):
         o = self.selected()
         if o is None:
             self.measurements.set_rows([])
+            self.evidence.setText("")
             self.suggested.setText("")
             self._rating_buttons()
             return
         self.measurements.set_rows(o.measurements)
+        self.evidence.setText("\n".join(f"{m.label}: {m.evidence or 'no evidence'}." for m in o.measurements))
         self.suggested.setText(f"{RATING_WORDS[o.suggested]} (from the measures)")
         same = o.objective_id == self.showing
         if not same or not self.note.isModified():

@@ -55,9 +55,9 @@ from crisisdesk.ui.views.drill_models import (
     STATUS_WORDS,
     DrillIncidentsModel,
     MselModel,
-    NotesModel,
     clock_text,
     drill_incident_rows,
+    note_text,
 )
 from crisisdesk.ui.views.drill_picker import DrillPicker, drill_service
 from crisisdesk.ui.views.drill_report import EvaluationPanel, ExportPanel, PlanPanel
@@ -87,6 +87,16 @@ def _group(title: str, name: str) -> tuple[QGroupBox, QVBoxLayout]:
     layout = QVBoxLayout(box)
     layout.setContentsMargins(6, 6, 6, 6)
     return box, layout
+
+
+def _wrapped_list(name: str) -> QListWidget:
+    """A short list of lines read whole (notes, outages): wrapped, never scrolled sideways."""
+    shown = QListWidget()
+    shown.setAccessibleName(name)
+    shown.setWordWrap(True)
+    shown.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    shown.setSpacing(2)
+    return shown
 
 
 class DrillView(QWidget):
@@ -180,7 +190,7 @@ class DrillView(QWidget):
         self.msel_table.selectionModel().selectionChanged.connect(lambda *_: self._buttons())
         split.addWidget(self.msel_table)
         split.addWidget(self._lower())
-        split.setSizes([330, 170])
+        split.setSizes([290, 210])
         layout.addWidget(split, 1)
         return page
 
@@ -275,19 +285,16 @@ class DrillView(QWidget):
     def _lower(self) -> QSplitter:
         lower = QSplitter(Qt.Orientation.Horizontal)
         notes_box, notes_layout = _group("Notes for the players", "Notes given to the players")
-        self.notes = NotesModel()
-        self.notes_table = row_table(self.notes, (60, 100, 130, 0), 3)
-        self.notes_table.setAccessibleName("Notes given to the players, newest first")
-        notes_layout.addWidget(self.notes_table)
+        self.notes = _wrapped_list("Notes given to the players, newest first")
+        notes_layout.addWidget(self.notes)
         lower.addWidget(notes_box)
         outage_box, outage_layout = _group("Failing now", "Outages in force")
-        self.outages = QListWidget()
-        self.outages.setAccessibleName("Outages and network loss in force now")
+        self.outages = _wrapped_list("Outages and network loss in force now")
         outage_layout.addWidget(self.outages)
         lower.addWidget(outage_box)
         incidents_box, incidents_layout = _group("The drill's incidents (EXERCISE)", "The drill's incidents")
         self.incidents = DrillIncidentsModel()
-        self.incidents_table = row_table(self.incidents, (0, 120, 80, 110), 0)
+        self.incidents_table = row_table(self.incidents, (0, 110), 0)
         self.incidents_table.setAccessibleName("The drill's EXERCISE incidents")
         self.incidents_table.activated.connect(lambda _: self.open_incident())
         self.incidents_table.selectionModel().selectionChanged.connect(lambda *_: self._buttons())
@@ -362,7 +369,7 @@ class DrillView(QWidget):
             self.state.setStyleSheet(palette.text_style("muted", bold=False))
             self.next_line.setText("")
             self.msel.set_rows([])
-            self.notes.set_rows([])
+            self.notes.clear()
             self.incidents.set_rows([])
             self.outages.clear()
         else:
@@ -376,8 +383,7 @@ class DrillView(QWidget):
                 self.next_line.setText("The drill has ended: evaluate it and export the report in the other tabs.")
             elif upcoming is None:
                 self.next_line.setText("Every inject has fired or been skipped.")
-            else:
-                self.next_line.setText(f"Next inject: {offset_text(upcoming.scheduled)} · {upcoming.summary}")
+            # else: the clock writes it, with the drill time left before it
             if not self.speed.hasFocus():
                 self.speed.setValue(round(d.compression))
             self.msel.incidents = {iid: key for key, iid in d.incidents.items()}
@@ -387,10 +393,14 @@ class DrillView(QWidget):
             self.msel.layoutChanged.emit()  # the NEXT mark may move with the same rows
             if selected is not None:
                 self._select_inject(selected)
-            self.notes.set_rows(sorted(d.notes, key=lambda n: n.fired_at, reverse=True))
+            self.notes.clear()
+            self.notes.addItems([note_text(n) for n in sorted(d.notes, key=lambda n: n.fired_at, reverse=True)])
             self.incidents.set_rows(drill_incident_rows(d))
             self.outages.clear()
             self.outages.addItems(d.outages or ["Nothing failing: every exercise channel reachable."])
+            if d.outages:  # what fails now is what the controller watches
+                for i in range(self.outages.count()):
+                    self.outages.item(i).setForeground(palette.state_colour("bad"))
         self._show_clock()
         if d is not None and d.status is DrillStatus.RUNNING and self.isVisible():
             self.clock.start()
@@ -412,10 +422,18 @@ class DrillView(QWidget):
         return seconds
 
     def _show_clock(self) -> None:
-        text = clock_text(self.clock_seconds())
+        now = self.clock_seconds()
+        text = clock_text(now)
         if self.clock_label.text() != text:
             self.clock_label.setText(text)
         d = self.drill
+        upcoming = d.next_inject if d is not None and d.status is not DrillStatus.ENDED else None
+        if upcoming is not None:
+            left = upcoming.scheduled.total_seconds() - now
+            due = f"in {clock_text(left).removeprefix('T+')}" if left > 0 else "due now"
+            line = f"Next inject: {offset_text(upcoming.scheduled)} ({due}) · {upcoming.summary}"
+            if self.next_line.text() != line:
+                self.next_line.setText(line)
         state: palette.State = STATUS_STATES[d.status] if d else "muted"
         style = palette.text_style(state)
         if self.clock_label.styleSheet() != style:
@@ -425,6 +443,10 @@ class DrillView(QWidget):
         d = self.drill
         status = d.status if d else None
         act = self.may_act and d is not None
+        # One of Start, Pause, Resume at a time: the one that applies now, in the same place (no hunting).
+        self.start_button.setVisible(status in (None, DrillStatus.LOADED))
+        self.pause_button.setVisible(status in (DrillStatus.RUNNING, DrillStatus.ENDED))
+        self.resume_button.setVisible(status is DrillStatus.PAUSED)
         self.start_button.setEnabled(act and status is DrillStatus.LOADED)
         self.pause_button.setEnabled(act and status is DrillStatus.RUNNING)
         self.resume_button.setEnabled(act and status is DrillStatus.PAUSED)
