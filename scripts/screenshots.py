@@ -55,7 +55,7 @@ from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.views.composer import Composer
 from crisisdesk.ui.views.deliveries import DeliveriesView
 from crisisdesk.ui.views.fact_form import AreaEditor, DateTimeEditor, LineEditor
-from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, MONITOR, OUTBOX, MainWindow
+from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, DRILLS, MONITOR, OUTBOX, MainWindow
 from crisisdesk.ui.views.settings_accounts import AccountsPage
 from crisisdesk.ui.views.settings_people import PeoplePage
 from crisisdesk.ui.views.settings_view import ACCOUNTS, PEOPLE, WORKSTATION, SettingsView, WorkstationPage
@@ -143,6 +143,14 @@ PICTURES = (
     "monitor-dark",
     "monitor-triage-dark",
     "monitor-chart-dark",
+    "drill-picker",
+    "drill-control",
+    "drill-control-dark",
+    "drill-read-only",
+    "drill-evaluation",
+    "drill-evaluation-dark",
+    "drill-plan",
+    "drill-report",
     "audit-dark",
     "audit-broken",
 )
@@ -878,6 +886,111 @@ def monitor(console: Console, app: QApplication) -> None:
     app.setPalette(palette.light_palette())
 
 
+def drills(console: Console, sample: Sample, app: QApplication) -> None:
+    """The Drills place: erin (an exercise controller) loads a drill scenario, starts it at 10x and runs it to
+    T+12m30s, one inject fired by hand; the control tab in both palettes, carla's read-only view, then the drill
+    ended and evaluated (a rating changed with its note), its improvement plan and its report exported."""
+    from crisisdesk.app import user_scenarios_dir  # type: ignore[attr-defined]
+    from crisisdesk.services.after_action import PlanRow
+
+    core, clock = console.core, sample.clock
+    core.people.add(sample.admin, "erin", [Role.EXERCISE_CONTROLLER], "erin password")
+    erin = core.people.actor("erin")
+    library = user_scenarios_dir()
+    library.mkdir(parents=True, exist_ok=True)
+    (library / "tornado-warning.yaml").write_text(
+        "id: tornado-warning\nname: Tornado warning\nsummary: x\nduration: 20 minutes\nincidents: []\n"
+        "objectives: []\ninjects:\n  - {id: tw, at: T+0, kind: nothing}\n",
+        encoding="utf-8",
+    )
+
+    window = console.window("erin", size=(1280, 800))
+    window.show_place(DRILLS)
+    view = window.drills
+    view.monotonic = lambda: 0.0  # the clock shows the drill time read, not the seconds the drawing took
+    console.settle("the drills", lambda: view.drills is not None)
+    picker = view.open_picker()
+    console.settle("the scenarios", lambda: picker.files is not None)
+    picker.select("tornado-warning.yaml")
+    console.picture(picker, "drill-picker")
+    shipped = next(f for f in picker.files or [] if not f.problems)
+    picker.select(shipped.path.name)
+    picker.load_selected()
+    console.settle("the loaded drill", lambda: view.drill is not None)
+    drill = view.drill
+    assert drill is not None
+    view.speed.setValue(10)
+    view.start()
+    console.settle("the started drill", lambda: view.drill is not None and view.drill.status.value == "running")
+    service = core.drills()
+    clock.advance(timedelta(seconds=75))  # 12m30s of drill time at 10x
+    service.tick()
+    pending = [i for i in service.get(erin, drill.id).injects if i.status.value == "pending"]
+    if pending:
+        service.inject(erin, drill.id, pending[0].id)
+    console.changed(window, "the drill at T+12m30s", lambda: view.drill is not None and view.msel.rowCount() > 0)
+    later = [i for i, inject in enumerate(view.msel.rows) if inject.status.value == "pending"]
+    if later:
+        view.msel_table.selectRow(later[0])
+    console.picture(window, "drill-control")
+    console.close(window)
+
+    app.setPalette(palette.dark_palette())
+    try:
+        window = console.window("erin", size=(1280, 800))
+        window.show_place(DRILLS)
+        window.drills.monotonic = lambda: 0.0
+        console.settle("the drill, dark", lambda: window.drills.drill is not None)
+        console.picture(window, "drill-control-dark")
+        console.close(window)
+    finally:
+        app.setPalette(palette.light_palette())
+
+    window = console.window("carla", size=(1280, 800))
+    window.show_place(DRILLS)
+    window.drills.monotonic = lambda: 0.0
+    console.settle("the drill, read-only", lambda: window.drills.drill is not None)
+    console.picture(window, "drill-read-only")
+    console.close(window)
+
+    clock.advance(timedelta(seconds=60))
+    service.tick()
+    service.end(erin, drill.id)
+    aar = core.after_action()
+    evaluation = aar.evaluate(erin, drill.id)
+    first = evaluation.objectives[0]
+    other = "S" if first.rating.value != "S" else "M"
+    aar.rate(erin, drill.id, first.objective_id, other, "The first alert left out the closed road")
+    aar.edit_objective(erin, drill.id, first.objective_id, strengths=["Drafted from the playbook at once"],
+                       areas=["The approver was reached by phone after 6 minutes"])  # fmt: skip
+    aar.set_plan(erin, drill.id, [
+        PlanRow("Approver hard to reach during alerts", "A second approver on call for every watch",
+                first.capability, "Emergency manager", START.date(), START.date() + timedelta(days=45)),
+    ])  # fmt: skip
+    for dark in (False, True):
+        app.setPalette(palette.dark_palette() if dark else palette.light_palette())
+        suffix = "-dark" if dark else ""
+        window = console.window("erin", size=(1280, 800))
+        window.show_place(DRILLS)
+        view = window.drills
+        console.settle("the ended drill", lambda v=view: v.drill is not None)
+        view.tabs.setCurrentWidget(view.evaluation)
+        console.settle("the evaluation", lambda v=view: v.evaluation.evaluation is not None)
+        view.evaluation.select(first.objective_id)
+        console.picture(window, f"drill-evaluation{suffix}")
+        if not dark:
+            view.tabs.setCurrentWidget(view.plan)
+            console.settle("the plan", lambda v=view: v.plan.evaluation is not None)
+            console.picture(window, "drill-plan")
+            view.tabs.setCurrentWidget(view.export)
+            out = Path(tempfile.mkdtemp(prefix="crisisdesk-aar-"))
+            view.export.export_to(out)
+            console.settle("the export", lambda v=view: v.export.written is not None)
+            console.picture(window, "drill-report")
+        console.close(window)
+    app.setPalette(palette.light_palette())
+
+
 def quiet_qt(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     """Qt's warnings on stderr, but for the offscreen platform's notice that it cannot resize windows itself."""
     if "propagateSizeHints" not in message:
@@ -941,6 +1054,7 @@ def draw(out: Path) -> list[str]:
             settings_pages(console, sample, app)
             settings_feeds_rules_playbooks(console, sample, app)
             monitor(console, app)
+            drills(console, sample, app)
             audit(console, app)
         finally:
             for widget in QApplication.topLevelWidgets():
