@@ -107,6 +107,19 @@ class MselModel(RowsModel[InjectState]):
         self.incidents: dict[str, str] = {}
         self.next_id: str | None = None
 
+    def update(self, rows: list[InjectState], next_id: str | None) -> None:
+        """Show the injects as read now. The same injects in the same order (the usual case: one changed state)
+        change in place, keeping the selection and the scroll position; anything else is a reset."""
+        if [r.id for r in rows] != [r.id for r in self.rows]:
+            self.next_id = next_id
+            self.set_rows(rows)
+            return
+        if rows == self.rows and next_id == self.next_id:
+            return
+        self.rows, self.next_id = list(rows), next_id
+        if rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(self.columns) - 1))
+
     def cells(self, row: InjectState) -> tuple[str, ...]:
         incident = self.incidents.get(row.incident_id or "", row.incident_id or "")
         summary = row.summary + (f" — {row.detail}" if row.detail else "")

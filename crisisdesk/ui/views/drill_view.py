@@ -325,11 +325,17 @@ class DrillView(QWidget):
             live = [d for d in drills if d.status in (DrillStatus.RUNNING, DrillStatus.PAUSED)]
             pick = live or drills[-1:]
             self.chosen = pick[0].id if pick else None
+        texts = [f"{d.scenario.name} · {STATUS_WORDS[d.status]} · {offset_text(d.drill_time)}" for d in drills]
         self.choice.blockSignals(True)
         try:
-            self.choice.clear()
-            for d in drills:
-                self.choice.addItem(f"{d.scenario.name} · {STATUS_WORDS[d.status]} · {offset_text(d.drill_time)}", d.id)
+            if [self.choice.itemData(i) for i in range(self.choice.count())] == ids:
+                for i, text in enumerate(texts):  # in place: an open list stays open
+                    if self.choice.itemText(i) != text:
+                        self.choice.setItemText(i, text)
+            else:
+                self.choice.clear()
+                for text, drill_id in zip(texts, ids, strict=True):
+                    self.choice.addItem(text, drill_id)
             self.choice.setCurrentIndex(ids.index(self.chosen) if self.chosen in ids else -1)
         finally:
             self.choice.blockSignals(False)
@@ -387,11 +393,10 @@ class DrillView(QWidget):
             if not self.speed.hasFocus():
                 self.speed.setValue(round(d.compression))
             self.msel.incidents = {iid: key for key, iid in d.incidents.items()}
-            self.msel.next_id = upcoming.id if upcoming and d.status is not DrillStatus.ENDED else None
             selected = self._selected_inject()
-            self.msel.set_rows(sorted(d.injects, key=lambda i: i.scheduled))
-            self.msel.layoutChanged.emit()  # the NEXT mark may move with the same rows
-            if selected is not None:
+            following = upcoming.id if upcoming and d.status is not DrillStatus.ENDED else None
+            self.msel.update(sorted(d.injects, key=lambda i: i.scheduled), following)
+            if selected is not None and self._selected_inject() != selected:
                 self._select_inject(selected)
             self.notes.clear()
             self.notes.addItems([note_text(n) for n in sorted(d.notes, key=lambda n: n.fired_at, reverse=True)])
