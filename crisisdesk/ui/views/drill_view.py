@@ -435,7 +435,11 @@ class DrillView(QWidget):
         upcoming = d.next_inject if d is not None and d.status is not DrillStatus.ENDED else None
         if upcoming is not None:
             left = upcoming.scheduled.total_seconds() - now
-            due = f"in {clock_text(left).removeprefix('T+')}" if left > 0 else "due now"
+            due = f"in {clock_text(left).removeprefix('T+')} drill time" if left > 0 else "due now"
+            if left > 0 and d is not None and d.status is DrillStatus.RUNNING and d.compression > 1:
+                due += f", {clock_text(left / d.compression).removeprefix('T+')} real"
+            elif left > 0 and d is not None and d.status is DrillStatus.PAUSED:
+                due += ", paused"
             line = f"Next inject: {offset_text(upcoming.scheduled)} ({due}) · {upcoming.summary}"
             if self.next_line.text() != line:
                 self.next_line.setText(line)
