@@ -203,7 +203,7 @@ def test_a_controller_runs_a_drill_from_the_view(
     assert ("drill.jumped", "later-note") in [(k, p.get("inject")) for k, p in by_eve]
     assert kinds[-1] == "drill.ended"
     started = next(p for k, p in by_eve if k == "drill.started")
-    assert started["compression"] == 30
+    assert float(str(started["compression"])) == 30
 
     # The drill's incident opens in the Incidents place, its workspace saying EXERCISE.
     view.tabs.setCurrentIndex(0)

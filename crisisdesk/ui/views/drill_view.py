@@ -323,7 +323,7 @@ class DrillView(QWidget):
         if self.chosen not in ids:
             # The drill that needs the controller: one running or paused, else the newest.
             live = [d for d in drills if d.status in (DrillStatus.RUNNING, DrillStatus.PAUSED)]
-            pick = live or drills[-1:]
+            pick = live or drills[:1]
             self.chosen = pick[0].id if pick else None
         texts = [f"{d.scenario.name} · {STATUS_WORDS[d.status]} · {offset_text(d.drill_time)}" for d in drills]
         self.choice.blockSignals(True)
