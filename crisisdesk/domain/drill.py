@@ -85,7 +85,7 @@ class DrillClock:
 
     def seconds(self, wall: datetime) -> float:
         """Drill seconds at ``wall`` (0 before the start; frozen while paused and after the end)."""
-        if not self._segments or wall <= self._segments[0].wall:
+        if not self._segments or wall < self._segments[0].wall:
             return 0.0
         segment = self._segments[0]
         for candidate in self._segments:
@@ -205,7 +205,12 @@ class DrillRecord:
             until = float(payload["until_seconds"])
             if now >= until:
                 continue
-            accounts = (payload["account"],) if kind == CHANNEL_OUTAGE else tuple(payload.get("accounts") or ())
+            accounts = (payload.get("account"),) if kind == CHANNEL_OUTAGE else tuple(payload.get("accounts") or ())
+            accounts = tuple(
+                a for a in accounts if a
+            )  # an outage not applied (its account was not exercise) names none
+            if not accounts:
+                continue
             out.append(Outage(str(payload["inject"]), str(kind), tuple(str(a) for a in accounts), until))
         return out
 
