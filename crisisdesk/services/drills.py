@@ -666,6 +666,19 @@ class DrillService:
 
     # -- the clock's side ------------------------------------------------------------------------------------
 
+    def warm(self) -> None:
+        """What a firing would otherwise pay on the clock's time: the feed rules, the running drills' playbooks and
+        scenarios, the CAP reader."""
+        import crisisdesk.feeds.parse  # noqa: F401 - imported now, not at the first CAP inject
+
+        self._feeds().warm()
+        for record in self.running():
+            self._scenario(record)
+
+    def running_ids(self) -> frozenset[str]:
+        """The drills started and not ended."""
+        return frozenset(self._started_ids())
+
     def running(self) -> list[DrillRecord]:
         """The drills started and not ended (running or paused), from the log."""
         started = self._started_ids()
