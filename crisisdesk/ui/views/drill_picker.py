@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -29,8 +28,8 @@ from crisisdesk.ui.views.tables import row_table
 
 
 def drill_service(app: App) -> DrillService:
-    """The drill service of a task's App (``App.drills()``, which the drill-service part adds)."""
-    return cast(DrillService, getattr(app, "drills")())  # noqa: B009
+    """The drill service of a task's App."""
+    return app.drills()
 
 
 class DrillPicker(QDialog):
