@@ -890,7 +890,7 @@ def drills(console: Console, sample: Sample, app: QApplication) -> None:
     """The Drills place: erin (an exercise controller) loads a drill scenario, starts it at 10x and runs it to
     T+12m30s, one inject fired by hand; the control tab in both palettes, carla's read-only view, then the drill
     ended and evaluated (a rating changed with its note), its improvement plan and its report exported."""
-    from crisisdesk.app import user_scenarios_dir  # type: ignore[attr-defined]
+    from crisisdesk.app import user_scenarios_dir
     from crisisdesk.services.after_action import PlanRow
 
     core, clock = console.core, sample.clock
@@ -913,8 +913,7 @@ def drills(console: Console, sample: Sample, app: QApplication) -> None:
     console.settle("the scenarios", lambda: picker.files is not None)
     picker.select("tornado-warning.yaml")
     console.picture(picker, "drill-picker")
-    shipped = next(f for f in picker.files or [] if not f.problems)
-    picker.select(shipped.path.name)
+    picker.select("flash-flood.yaml")  # shipped; its one exercise account, exercise-page, is the sample's
     picker.load_selected()
     console.settle("the loaded drill", lambda: view.drill is not None)
     drill = view.drill

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from crisisdesk.app import App
+from crisisdesk.app import App, user_scenarios_dir
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.drills import DrillStatus, InjectStatus
 from crisisdesk.ui.views.drill_view import DrillView
@@ -338,3 +338,28 @@ def test_the_msel_model_passes_the_model_tester_and_every_control_is_named(
     assert picker.files is not None and unnamed(picker) == []
     view.ask_end()
     assert isinstance(view.confirm_box, QMessageBox) and unnamed(view.confirm_box) == []
+
+
+def test_the_picker_shows_a_broken_scenario_with_its_places_and_loads_only_a_sound_one(
+    qtbot: QtBot, core: App, team: dict[str, Actor]
+) -> None:
+    library = user_scenarios_dir()
+    library.mkdir(parents=True, exist_ok=True)
+    (library / "view-drill.yaml").write_text(SCENARIO, encoding="utf-8")
+    broken = SCENARIO.replace("id: view-drill", "id: view-drill-broken").replace("    at: T+5m\n", "    at: soon\n")
+    (library / "broken-drill.yaml").write_text(broken, encoding="utf-8")
+    _window, view = open_drills(qtbot, core, team["eve"])
+    picker = view.open_picker()
+    assert picker.files is not None
+    assert {"view-drill.yaml", "broken-drill.yaml"} <= {f.path.name for f in picker.files}
+    assert picker.select("broken-drill.yaml")
+    line = broken.splitlines().index("    at: soon") + 1
+    assert f"broken-drill.yaml:{line}:" in picker.about.text() and not picker.load_button.isEnabled()
+    row = next(i for i, f in enumerate(picker.model.rows) if f.path.name == "broken-drill.yaml")
+    assert "cannot be loaded" in str(picker.model.index(row, 2).data())
+    ModelTester(None).check(picker.model)  # type: ignore[arg-type]
+    assert picker.select("view-drill.yaml") and picker.load_button.isEnabled()
+    assert "4 injects" in picker.about.text()
+    picker.load_button.click()
+    assert view.drill is not None and view.drill.source == "view-drill.yaml"
+    assert [k for k, who, _ in drill_events(core, view.drill.id)] == ["drill.loaded"]
