@@ -311,13 +311,19 @@ class DrillView(QWidget):
     # -- reading -------------------------------------------------------------------------------------------------
 
     def reload(self) -> None:
-        actor = self.session.actor
-        self.session.tasks.run(
-            lambda app: drill_service(app).drills(actor), self.show_drills, self._not_read, owner=self
-        )
+        actor, monotonic = self.session.actor, self.monotonic
 
-    def show_drills(self, drills: list[Drill]) -> None:
-        self._read_at = self.monotonic()
+        def read(app: App) -> tuple[list[Drill], float]:
+            # The moment the service reads its clock, not the moment the answer reaches this thread: at 60x a
+            # task's 50 ms on the way would put the clock 3 s behind.
+            at = monotonic()
+            return drill_service(app).drills(actor), at
+
+        self.session.tasks.run(read, lambda found: self.show_drills(*found), self._not_read, owner=self)
+
+    def show_drills(self, drills: list[Drill], read_at: float | None = None) -> None:
+        """Show the drills as read at the monotonic moment ``read_at`` (now if not given)."""
+        self._read_at = self.monotonic() if read_at is None else read_at
         self.drills = drills
         ids = [d.id for d in drills]
         if self.chosen not in ids:
@@ -355,9 +361,9 @@ class DrillView(QWidget):
         self.chosen = drill_id
         self.reload()
 
-    def _taken(self, drill: Drill) -> None:
+    def _taken(self, drill: Drill, read_at: float | None = None) -> None:
         """A control action's answer: the drill as it is now, shown at once (the watcher's read follows)."""
-        self._read_at = self.monotonic()
+        self._read_at = self.monotonic() if read_at is None else read_at
         self.drill = drill
         self.chosen = drill.id
         if self.drills is not None:
@@ -514,20 +520,21 @@ class DrillView(QWidget):
         d = self.drill
         if d is None:
             return
-        actor, drill_id = self.session.actor, d.id
+        actor, drill_id, monotonic = self.session.actor, d.id, self.monotonic
 
-        def run(app: App) -> Drill:
-            return call(drill_service(app), actor, drill_id)
+        def run(app: App) -> tuple[Drill, float]:
+            drill = call(drill_service(app), actor, drill_id)
+            return drill, monotonic()  # the service read its clock last, for the drill it returns
 
         self.session.tasks.run(
             run,
-            lambda drill: self._done(what, drill),
+            lambda done: self._done(what, *done),
             lambda e: self.status.say(f"Not done ({what}): {e}", "bad"),
             owner=self,
         )
 
-    def _done(self, what: str, drill: Drill) -> None:
-        self._taken(drill)
+    def _done(self, what: str, drill: Drill, read_at: float) -> None:
+        self._taken(drill, read_at)
         self.status.say(f"{what} at {offset_text(drill.drill_time)}.", "ok")
 
     def start(self) -> None:
