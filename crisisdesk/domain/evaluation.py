@@ -322,6 +322,7 @@ class Overview:
     playbooks: list[str]
     injects: list[InjectRow]
     scenario: Scenario
+    timezone: str = "UTC"  # where its wall times are shown: the scenario's, else its first incident's
 
     @property
     def controller(self) -> str:
@@ -342,6 +343,7 @@ class Evaluation:
     inject_responses: list[Measurement] = field(default_factory=list)
     outbox_stories: list[OutboxStory] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    outages: list[tuple[timedelta, timedelta, str]] = field(default_factory=list)  # (from, to, what), drill time
 
     def objective(self, objective_id: str) -> ObjectiveResult:
         for o in self.objectives:
@@ -431,8 +433,8 @@ class _Drill:
         return self.clock.drill_time(e if isinstance(e, datetime) else e.at)
 
     def fired_time(self, e: LogEvent) -> timedelta:
-        seconds = e.payload.get("drill_seconds")
-        return timedelta(seconds=float(seconds)) if isinstance(seconds, int | float) else self.t(e)
+        seconds = _seconds(e.payload.get("drill_seconds"))
+        return timedelta(seconds=seconds) if seconds is not None else self.t(e)
 
     def incident_key(self, incident_id: str | None) -> str:
         return next((k for k, v in self.incidents.items() if v == incident_id), incident_id or "")
@@ -448,6 +450,16 @@ class _Drill:
 
     def account(self, account_id: str) -> str:
         return self.account_names.get(account_id, account_id)
+
+
+def _seconds(value: Any) -> float | None:
+    """Drill seconds as an event holds them: a whole number, or a decimal string (events hold no floats)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def evaluate(
@@ -525,6 +537,7 @@ def evaluate(
         inject_responses=_inject_responses(d),
         outbox_stories=stories,
         timeline=_timeline(d),
+        outages=_outages(d),
     )
 
 
@@ -949,8 +962,8 @@ def _recovery_one(d: _Drill, outage: LogEvent, target: timedelta | None) -> Meas
     p = outage.payload
     inject = str(p.get("inject"))
     began = d.fired_time(outage)
-    until = p.get("until_seconds")
-    ends = timedelta(seconds=float(until)) if isinstance(until, int | float) else began
+    until = _seconds(p.get("until_seconds"))
+    ends = timedelta(seconds=until) if until is not None else began
     named = {str(a) for a in ([p["account"]] if p.get("account") else p.get("accounts") or ())}
     label = f"End of outage {inject} to every held message delivered"
     what = "channel outage" if p.get("kind") == InjectKind.CHANNEL_OUTAGE else "network loss"
@@ -1006,6 +1019,20 @@ def _inject_responses(d: _Drill) -> list[Measurement]:
             start = d.fired_time(fired)
             what = f"inject {inject} fired"
             out.append(_first_after(d, label, fired, start=start, what=what, key=key, target=target))
+    return out
+
+
+def _outages(d: _Drill) -> list[tuple[timedelta, timedelta, str]]:
+    out = []
+    for e in d.fired:
+        p = e.payload
+        if p.get("kind") not in (InjectKind.CHANNEL_OUTAGE, InjectKind.NETWORK_LOSS):
+            continue
+        until = _seconds(p.get("until_seconds"))
+        began = d.fired_time(e)
+        ends = timedelta(seconds=until) if until is not None else began
+        what = f"{d.account(str(p['account']))} out" if p.get("account") else "network lost"
+        out.append((began, ends, what))
     return out
 
 
@@ -1126,6 +1153,8 @@ def _overview(d: _Drill) -> Overview:
         playbooks=d.scenario.playbooks,
         injects=injects,
         scenario=d.scenario,
+        timezone=d.scenario.timezone
+        or next((str(e.payload["timezone"]) for e in d.opened_at.values() if e.payload.get("timezone")), "UTC"),
     )
 
 
