@@ -178,8 +178,9 @@ def play(app: App, clock: FixedClock, admin: Actor) -> PlayedDrill:
     drill = DrillRecorder(app, clock, eve)
     drill.load()
     clock.advance(timedelta(minutes=2))
-    incident = app.incidents().open(eve, "flash-flood", Mode.EXERCISE, title="Drill: Mill Creek flash flood",
-                                    facts=FLOOD_FACTS)  # fmt: skip
+    incident = app.incidents().open(
+        eve, "flash-flood", Mode.EXERCISE, title="Drill: Mill Creek flash flood", facts=FLOOD_FACTS
+    )
     drill.start({"flood": incident.id})
     played = PlayedDrill(drill.drill_id, incident.id)
     social = feeds.add(admin, "drill-mill-creek", "https://social.example/tags/millcreek", "mastodon")
@@ -213,19 +214,43 @@ def play(app: App, clock: FixedClock, admin: Actor) -> PlayedDrill:
     feeds.record(feeds.get(social.name), Outcome(items=[comment]))
     item = feeds.item(comment.fingerprint)
     played.comment_item = str(item.id)
-    drill.fire("shelter-question", "comment", incident.id, 8, item=item.id, urgent=True, group="residents",
-               language="es", detail=f"comment {item.id} in the triage queue")  # fmt: skip
+    drill.fire(
+        "shelter-question",
+        "comment",
+        incident.id,
+        8,
+        item=item.id,
+        urgent=True,
+        group="residents",
+        language="es",
+        detail=f"comment {item.id} in the triage queue",
+    )
     drill.to(11)
     feeds.set_triage(dora, str(item.id), status="answered", priority_value="urgent")
 
     drill.to(15)
-    drill.fire("ic-call", "note", incident.id, 15, to="communicator", source="a phone call from the incident commander",
-               text="Road crews closed Mill Creek Road at the low-water crossing", detail="note for communicators")  # fmt: skip
+    drill.fire(
+        "ic-call",
+        "note",
+        incident.id,
+        15,
+        to="communicator",
+        source="a phone call from the incident commander",
+        text="Road crews closed Mill Creek Road at the low-water crossing",
+        detail="note for communicators",
+    )
 
     drill.to(20)
     page = app.channels().get("exercise-page")
-    drill.fire("page-outage", "channel-outage", None, 20, account=page.id, until_seconds=30 * 60,
-               detail="'exercise-page' failing until T+30m")  # fmt: skip
+    drill.fire(
+        "page-outage",
+        "channel-outage",
+        None,
+        20,
+        account=page.id,
+        until_seconds=30 * 60,
+        detail="'exercise-page' failing until T+30m",
+    )
     drill.to(21)
     update = messages.draft(dora, incident.id, "update")
     drill.to(22)
@@ -237,8 +262,13 @@ def play(app: App, clock: FixedClock, admin: Actor) -> PlayedDrill:
     (row,) = [r.id for r in outbox.rows(dora, message_id=view.id)]
     played.rows.append(row)
     with app.db.write() as conn:  # the outbox's drill hook: the exercise account is out, the send fails
-        app.log.record(conn, "outbox", Kind.OUTBOX_FAILED, {"row": row, "reason": "drill: exercise-page is out until T+30m",
-                                                            "dead": False, "next_try": utc_iso(clock.now() + timedelta(hours=1))})  # fmt: skip
+        failed = {
+            "row": row,
+            "reason": "drill: exercise-page is out until T+30m",
+            "dead": False,
+            "next_try": utc_iso(clock.now() + timedelta(hours=1)),
+        }
+        app.log.record(conn, "outbox", Kind.OUTBOX_FAILED, failed)
     drill.to(33)
     outbox.retry(carla, row)
     outbox.run_once()
