@@ -66,6 +66,7 @@ __all__ = [
     "PlanRow",
     "Rating",
     "TimelineEntry",
+    "as_dict",
 ]
 
 FORMATS = ("html", "pdf", "audit")
@@ -435,3 +436,83 @@ def parse_day(text: str, what: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise UserError(f"{what} {text!r} is not a date: write it as 2026-12-01") from None
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _measurement(m: Measurement) -> dict[str, Any]:
+    return {
+        "label": m.label,
+        "seconds": _seconds(m.value),
+        "target_seconds": _seconds(m.target),
+        "share": m.share,
+        "target_share": m.share_target,
+        "met": m.met,
+        "rating": m.rating.value,
+        "incident": m.incident,
+        "evidence": [{"drill_seconds": e.at.total_seconds(), "text": e.text} for e in m.events],
+    }
+
+
+def as_dict(evaluation: Evaluation) -> dict[str, Any]:
+    """The evaluation as JSON-ready data: times in seconds of drill time, wall times in UTC ISO 8601."""
+    o = evaluation.overview
+    overview: dict[str, Any] | None = None
+    if o is not None:
+        overview = {
+            "name": o.name,
+            "scenario": o.scenario_id,
+            "version": o.version,
+            "source": o.source,
+            "status": o.status,
+            "loaded_at": o.loaded_at.isoformat(),
+            "started_at": o.started_at.isoformat() if o.started_at else None,
+            "ended_at": o.ended_at.isoformat() if o.ended_at else None,
+            "drill_seconds": o.length.total_seconds(),
+            "planned_seconds": o.planned.total_seconds(),
+            "compression": o.compression,
+            "controller": o.controller,
+            "controllers": o.controllers,
+            "players": o.players,
+            "incidents": o.incidents,
+            "injects": [
+                {
+                    "id": i.id,
+                    "kind": i.kind,
+                    "scheduled_seconds": i.scheduled.total_seconds(),
+                    "fired_seconds": _seconds(i.fired),
+                    "skipped": i.skipped,
+                    "by_hand": i.by_hand,
+                }
+                for i in o.injects
+            ],
+        }
+    return {
+        "drill": evaluation.drill_id,
+        "overview": overview,
+        "objectives": [
+            {
+                "id": r.objective_id,
+                "title": r.title,
+                "capability": r.capability,
+                "measure": r.measure,
+                "expectation": r.expectation,
+                "suggested": r.suggested.value,
+                "rating": r.rating.value,
+                "rating_note": r.rating_note,
+                "rated_by": r.rated_by,
+                "strengths": r.strengths,
+                "areas": r.areas,
+                "measurements": [_measurement(m) for m in r.measurements],
+            }
+            for r in evaluation.objectives
+        ],
+        "inject_responses": [_measurement(m) for m in evaluation.inject_responses],
+        "approval_latencies": [_measurement(m) for m in evaluation.approval_latencies],
+        "lint_findings_sent": evaluation.lint_findings_sent,
+        "break_glass": evaluation.break_glass,
+        "outbox_failures": evaluation.outbox_failures,
+        "plan": [r.as_payload() for r in evaluation.plan],
+    }
