@@ -125,7 +125,9 @@ def timeline_svg(evaluation: Evaluation) -> str:
         if overview is not None and overview.status == "ended":
             at = overview.length.total_seconds() / 60
             ax.axvline(at, color="#333333", lw=0.8, ls="--")
-            ax.text(at, len(lanes) + 0.75, "end", ha="right", va="bottom", fontsize=7, color="#333333")
+            ax.text(
+                at - end_minutes * 0.01, len(lanes) + 0.75, "end", ha="right", va="bottom", fontsize=7, color="#333333"
+            )
         ax.set_yticks([y[lane] for lane in lanes], lanes)
         ax.set_ylim(0.4, len(lanes) + 1.1)
         ax.grid(axis="x", color="#DDDDDD", lw=0.6)
@@ -175,10 +177,18 @@ def measured_svg(evaluation: Evaluation) -> str:
             assert m.target is not None
             target = span_text(m.target)
             if m.value is None:
-                ax.barh(y, top, height=0.5, color="white", edgecolor=RATING_COLOURS[m.rating], hatch="///",
-                        lw=0.8, zorder=2)  # fmt: skip
-                ax.text(0.05, y, f"never (target {target})   {m.rating.value}", va="center", fontsize=7.5, zorder=4,
-                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # fmt: skip
+                ax.barh(
+                    y, top, height=0.5, color="white", edgecolor=RATING_COLOURS[m.rating], hatch="///", lw=0.8, zorder=2
+                )
+                ax.text(
+                    0.05,
+                    y,
+                    f"never (target {target})   {m.rating.value}",
+                    va="center",
+                    fontsize=7.5,
+                    zorder=4,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+                )
             else:
                 ratio = m.value / m.target
                 shown = min(ratio, top)
@@ -189,8 +199,17 @@ def measured_svg(evaluation: Evaluation) -> str:
                 inside = shown > top - 0.9  # no room after the bar: the words go inside it
                 at, align = (shown - 0.05, "right") if inside else (shown + 0.05, "left")
                 box = None if inside else {"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85}
-                ax.text(at, y, text, va="center", ha=align, fontsize=7.5, zorder=4, bbox=box,
-                        color="white" if inside else "#111111")  # fmt: skip
+                ax.text(
+                    at,
+                    y,
+                    text,
+                    va="center",
+                    ha=align,
+                    fontsize=7.5,
+                    zorder=4,
+                    bbox=box,
+                    color="white" if inside else "#111111",
+                )
             label = f"{objective}: {m.label}"
             labels.append("\n".join(textwrap.wrap(label, 38, max_lines=2, placeholder="…")))
         ax.axvline(1, color="#111111", lw=1.2, zorder=3)
