@@ -319,3 +319,28 @@ def test_the_export_takes_only_what_is_asked_and_refuses_a_bad_folder(
     with pytest.raises(NotFound, match="no drill 'drl-nothere'"):
         service.export(eve(core), "drl-nothere", tmp_path)
     assert len(kinds(core, Kind.DRILL_REPORT_EXPORTED)) == 1
+
+
+def test_a_drill_only_loaded_or_still_running_is_reported_as_it_stands(
+    core: App, admin: Actor, clock: FixedClock
+) -> None:
+    people = team(core, admin)
+    drill = DrillRecorder(core, clock, people["eve"])
+    drill.load()
+    service = core.after_action()
+    result = service.evaluate(people["eve"], drill.drill_id)
+    assert result.overview is not None and result.overview.status == "loaded"
+    assert {o.suggested for o in result.objectives} == {Rating.U}  # nothing could be done yet
+    page = lxml_html.fromstring(service.html(people["eve"], drill.drill_id))
+    assert "No timed measurements" not in page.text_content()  # the never-happened ones are drawn as such
+    assert len(page.xpath("//figure/*[local-name()='svg']")) == 2
+
+    incident = core.incidents().open(people["eve"], "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS)
+    drill.start({"flood": incident.id})
+    drill.fire("nws-warning", "feed-item", incident.id, 0)
+    drill.to(12)  # running: the evaluation ends now, at T+12m
+    result = service.evaluate(people["eve"], drill.drill_id)
+    assert result.overview is not None and (result.overview.status, result.overview.length) == ("running", 12 * M)
+    (m,) = result.objective("alert").measurements
+    assert m.value is None and "T+12m nothing published by the end" in m.evidence
+    assert "(still running)" in service.html(people["eve"], drill.drill_id)
