@@ -11,7 +11,8 @@ What is measured (``Measure``, one per objective's expectation):
 - first-message: from the inject named by ``after`` (else the drill's start) to the first message published on
   its incident (else on any of the drill's incidents);
 - approval-latency: from each submission of a version to its approval (the playbook's count of approvals; a
-  version returned is measured to the return, one never decided counts as never approved);
+  version returned is measured to the return, one never decided counts as never approved, one replaced by a newer
+  version before any decision is not counted, and one published with break glass is listed with those instead);
 - correction: from the wrong message published (the first one a false alarm's cancel references) to the
   correction confirmed on every channel (``incident.false_alarm_corrected``, else the correction's last receipt);
 - cadence: after the first message, each next one due within the playbook's ``cadence.update_every``; an
