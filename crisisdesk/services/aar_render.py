@@ -106,7 +106,7 @@ def timeline_svg(evaluation: Evaluation) -> str:
             ax.annotate(
                 e.label,
                 (e.at.total_seconds() / 60, y["Injects"]),
-                xytext=(3, 6 + 9 * (n % 2)),
+                xytext=(3, 6 + 9 * (n % 3)),  # three heights: neighbours' names do not overlap
                 textcoords="offset points",
                 fontsize=7,
                 color="#0B3C5D",
@@ -243,8 +243,8 @@ def _share(value: float | None) -> str:
     return "nothing due" if value is None else f"{value:.0%}"
 
 
-def html(evaluation: Evaluation, templates: Path, agency: str | None = None) -> str:
-    """The AAR/IP as one self-contained HTML page."""
+def html(evaluation: Evaluation, templates: Path, agency: str | None = None, audit_file: str | None = None) -> str:
+    """The AAR/IP as one self-contained HTML page; ``audit_file``: the drill's audit export written beside it."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined)
@@ -261,6 +261,7 @@ def html(evaluation: Evaluation, templates: Path, agency: str | None = None) -> 
         e=evaluation,
         o=overview,
         agency=agency,
+        audit_file=audit_file,
         capabilities=_unique(o.capability for o in evaluation.objectives),
         timeline=Markup(timeline_svg(evaluation)),  # noqa: S704 - matplotlib's own SVG; its text is escaped by it
         measured=Markup(measured_svg(evaluation)),  # noqa: S704

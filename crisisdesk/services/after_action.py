@@ -357,7 +357,8 @@ class AfterActionService:
         if html or pdf:
             from crisisdesk.services import aar_render
 
-            page = aar_render.html(evaluation, self.templates, self._agency())
+            audit_file = f"{drill_id}-audit.jsonl" if audit else None
+            page = aar_render.html(evaluation, self.templates, self._agency(), audit_file)
             if html:
                 written.append(_write(folder / f"{stem}.html", lambda f: f.write(page.encode("utf-8"))))
                 formats.append("html")
@@ -376,7 +377,7 @@ class AfterActionService:
                 text.flush()
                 text.detach()
 
-            written.append(_write(folder / f"{drill_id}-audit.jsonl", entries))
+            written.append(_write(folder / f"{drill_id}-audit.jsonl", entries))  # the name the report gives
             formats.append("audit")
         self._record(
             now,

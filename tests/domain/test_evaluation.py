@@ -732,3 +732,34 @@ def test_an_unknown_drill_is_named() -> None:
         evaluate("drl-nothere", Log().events, playbooks=TERMS)
     with pytest.raises(NotFound, match="has no objective 'nope'"):
         Log().evaluate().objective("nope")
+
+
+@given(st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=8), st.integers(min_value=0, max_value=30))
+def test_updates_never_further_apart_than_the_cadence_keep_it(gaps: list[int], tail: int) -> None:
+    log = Log()
+    minute = 0
+    log.at(minute).message()
+    for gap in gaps:
+        minute += gap
+        log.at(minute).message("update")
+    log.at(minute + tail).end()
+    (m,) = objective(log, "cadence").measurements
+    assert m.share == 1.0 and m.rating is Rating.P and m.value == max([*gaps, tail]) * M
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=120), min_size=1, max_size=8), st.integers(min_value=0, max_value=120)
+)
+def test_every_due_update_is_counted_once_kept_or_missed(gaps: list[int], tail: int) -> None:
+    log = Log()
+    minute = 0
+    log.at(minute).message()
+    for gap in gaps:
+        minute += gap
+        log.at(minute).message("update")
+    log.at(minute + tail).end()
+    (m,) = objective(log, "cadence").measurements
+    kept = sum(1 for g in gaps if g <= 30)
+    missed = sum(-(-g // 30) - 1 for g in gaps if g > 30) + max(0, -(-tail // 30) - 1)
+    assert m.share == pytest.approx(kept / (kept + missed))
+    assert m.met is (missed == 0)

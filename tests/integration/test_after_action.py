@@ -248,6 +248,10 @@ def test_the_export_writes_the_report_and_the_drills_audit_export(
     assert len(svgs) == 2 and all(len(svg.xpath(".//*[local-name()='text']")) > 5 for svg in svgs)
     assert page.xpath("//script | //link | //img | //iframe") == []
     assert "Step 3 <tell 911> was forgotten" in page.get_element_by_id("objective-checklist").text_content()
+    assert (
+        f"exported beside this report ({played.drill_id}-audit.jsonl)"
+        in page.get_element_by_id("method").text_content()
+    )
     checklist = page.get_element_by_id("objective-checklist").text_content()
     assert "Controller's note: the road crews were never told" in checklist and "suggested from the log: S" in checklist
 
@@ -307,6 +311,8 @@ def test_the_export_takes_only_what_is_asked_and_refuses_a_bad_folder(
     service = core.after_action()
     files = service.export(eve(core), played.drill_id, tmp_path, pdf=False, audit=False)
     assert [f.name for f in files] == [f"{played.drill_id}-aar.html"]
+    method = lxml_html.fromstring(files[0].read_bytes()).get_element_by_id("method").text_content()
+    assert "-audit.jsonl" not in method and f"crisisdesk drill report {played.drill_id}" in " ".join(method.split())
     assert kinds(core, Kind.DRILL_REPORT_EXPORTED)[-1]["formats"] == ["html"]
     with pytest.raises(UserError, match="nothing to export"):
         service.export(eve(core), played.drill_id, tmp_path, html=False, pdf=False, audit=False)
