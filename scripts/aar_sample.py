@@ -59,7 +59,7 @@ def main() -> int:
                 workstation_name="EOC desk 1",
                 agency_name="Mill County Emergency Management",
             )
-            played = play(app, clock, app.people.actor("alice"))
+            played = play(app, clock, app.people.actor("alice"), folder / "scenario")
             eve = app.people.actor("eve")
             report = app.after_action()
             d = played.drill_id

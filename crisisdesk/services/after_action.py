@@ -219,7 +219,7 @@ class AfterActionService:
             {str(e.payload["item"]) for e in events if e.kind == Kind.DRILL_INJECT_FIRED and e.payload.get("item")}
         )
         keys = {n: n for n in named}  # an inject may name the item by its key already
-        numbers = [int(n) for n in named if n.isdigit()]
+        numbers = [int(n) for n in named if n.isdigit() and len(n) < 16]  # an item's number, not a fingerprint
         for chunk in _chunks(numbers):
             sql = f"SELECT id, fingerprint FROM feed_items WHERE id IN ({','.join('?' * len(chunk))})"  # noqa: S608
             for item_id, fingerprint in self.db.conn.execute(sql, list(chunk)):

@@ -20,11 +20,10 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.evaluation import Rating
 from crisisdesk.domain.events import Kind
-from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.after_action import PlanRow
 from tests.conftest import person
-from tests.support.aar_drill import FLOOD_FACTS, DrillRecorder, PlayedDrill, confirm, play, team
+from tests.support.aar_drill import PlayedDrill, RealDrill, confirm, play, team
 
 M = timedelta(minutes=1)
 NEEDS_POPPLER = "pdftoppm and pdftotext (poppler-utils) turn the PDF into pages and text"
@@ -38,8 +37,8 @@ def poppler() -> None:
 
 
 @pytest.fixture
-def played(core: App, admin: Actor, clock: FixedClock) -> PlayedDrill:
-    return play(core, clock, admin)
+def played(core: App, admin: Actor, clock: FixedClock, tmp_path: Path) -> PlayedDrill:
+    return play(core, clock, admin, tmp_path / "scenario")
 
 
 def eve(core: App) -> Actor:
@@ -68,7 +67,7 @@ def test_the_evaluation_comes_from_the_played_drill(core: App, played: PlayedDri
     (story,) = result.outbox_stories
     assert story.message == f"{update} (update)" and story.account == "exercise-page"
     assert [str(e) for e in story.events] == [
-        "T+24m failed: drill: exercise-page is out until T+30m",
+        "T+24m failed: drill: channel outage injected until T+30m",
         "T+33m retried by carla",
         "T+33m sent",
     ]
@@ -89,14 +88,19 @@ def test_the_evaluation_comes_from_the_played_drill(core: App, played: PlayedDri
     assert core.log.count() == before
 
 
-def test_a_false_alarm_drill_times_the_correction_on_every_channel(core: App, admin: Actor, clock: FixedClock) -> None:
+def test_a_false_alarm_drill_times_the_correction_on_every_channel(
+    core: App, admin: Actor, clock: FixedClock, tmp_path: Path
+) -> None:
     text = """\
 id: false-alarm-sample
 name: Wrong alert (sample)
 summary: A flash flood alert goes out for the wrong valley; the desk corrects it on every channel.
 duration: 30m
 incidents:
-  - {key: flood, playbook: flash-flood}
+  - key: flood
+    playbook: flash-flood
+    facts: {area: "Mill Creek valley | geocode: SAME=006067", expires: "2026-11-23T21:30",
+            info_url: "https://ready.millcounty.gov/flood", phone: "211"}
 objectives:
   - id: correct
     title: Correct the wrong alert on every channel within 15 minutes
@@ -106,23 +110,19 @@ injects:
   - {id: wrong, at: T+5m, kind: note, incident: flood, text: The valley in the alert is the wrong one}
 """
     people = team(core, admin)
-    drill = DrillRecorder(core, clock, people["eve"], text)
-    drill.load()
-    incident = core.incidents().open(people["eve"], "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS)
-    drill.start({"flood": incident.id})
-    drill.fire("warning", "feed-item", incident.id, 0)
+    drill = RealDrill(core, clock, people["eve"], tmp_path, text)
+    incident = drill.start()
     messages, outbox, deliveries = core.messages(), core.outbox(), core.deliveries()
     drill.to(2)
-    wrong = messages.draft(people["carla"], incident.id, "alert")
+    wrong = messages.draft(people["carla"], incident, "alert")
     messages.submit(people["carla"], wrong.id)
     messages.approve(people["ivan"], wrong.id, wrong.content_hash)
     messages.publish(people["carla"], wrong.id, confirm=confirm(wrong))
     outbox.run_once()
-    drill.to(5)
-    drill.fire("wrong", "note", incident.id, 5)
+    drill.to(5)  # the note: the valley is the wrong one
     drill.to(6)
     progress = deliveries.declare_false_alarm(
-        people["carla"], incident.id, "the alert named the wrong valley", clicked_at=clock.now()
+        people["carla"], incident, "the alert named the wrong valley", clicked_at=clock.now()
     )
     drill.to(9)
     for step in (progress.cancel, progress.correction):
@@ -135,11 +135,11 @@ injects:
         )
     drill.to(13)
     outbox.run_once()
-    deliveries.record_false_alarm_time(people["carla"], incident.id)
+    deliveries.record_false_alarm_time(people["carla"], incident)
     drill.to(30)
     drill.end()
 
-    result = core.after_action().evaluate(people["eve"], drill.drill_id)
+    result = core.after_action().evaluate(people["eve"], drill.id)
     (m,) = result.objective("correct").measurements
     assert m.value == 11 * M and m.rating is Rating.P  # published wrong at T+2m, confirmed everywhere at T+13m
     assert str(m.events[0]) == f"T+2m {wrong.id} (alert) published by carla"
@@ -328,25 +328,22 @@ def test_the_export_takes_only_what_is_asked_and_refuses_a_bad_folder(
 
 
 def test_a_drill_only_loaded_or_still_running_is_reported_as_it_stands(
-    core: App, admin: Actor, clock: FixedClock
+    core: App, admin: Actor, clock: FixedClock, tmp_path: Path
 ) -> None:
     people = team(core, admin)
-    drill = DrillRecorder(core, clock, people["eve"])
-    drill.load()
+    drill = RealDrill(core, clock, people["eve"], tmp_path)
     service = core.after_action()
-    result = service.evaluate(people["eve"], drill.drill_id)
+    result = service.evaluate(people["eve"], drill.id)
     assert result.overview is not None and result.overview.status == "loaded"
     assert {o.suggested for o in result.objectives} == {Rating.U}  # nothing could be done yet
-    page = lxml_html.fromstring(service.html(people["eve"], drill.drill_id))
+    page = lxml_html.fromstring(service.html(people["eve"], drill.id))
     assert "No timed measurements" not in page.text_content()  # the never-happened ones are drawn as such
     assert len(page.xpath("//figure/*[local-name()='svg']")) == 2
 
-    incident = core.incidents().open(people["eve"], "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS)
-    drill.start({"flood": incident.id})
-    drill.fire("nws-warning", "feed-item", incident.id, 0)
+    drill.start()
     drill.to(12)  # running: the evaluation ends now, at T+12m
-    result = service.evaluate(people["eve"], drill.drill_id)
+    result = service.evaluate(people["eve"], drill.id)
     assert result.overview is not None and (result.overview.status, result.overview.length) == ("running", 12 * M)
     (m,) = result.objective("alert").measurements
     assert m.value is None and "T+12m nothing published by the end" in m.evidence
-    assert "(still running)" in service.html(people["eve"], drill.drill_id)
+    assert "(still running)" in service.html(people["eve"], drill.id)

@@ -1,20 +1,18 @@
 """crisisdesk drill evaluate / rate / report / report-edit / report-plan, run through the real ``main`` (its error
-handling and exit codes), on a drill played through the services."""
+handling and exit codes; the drill group is crisisdesk.cli.drill's, which adds these), on a drill played through
+the drill service and the players' services."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from crisisdesk.app import App
-from crisisdesk.cli.context import EXIT_OK, EXIT_USER, AddCommand, Subparsers, group
-from crisisdesk.cli.drill_report import add_report_commands
+from crisisdesk.cli.context import EXIT_OK, EXIT_USER
 from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor
@@ -25,26 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def drill_group(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ``drill`` group as crisisdesk.cli.drill builds it (its report commands from add_report_commands), for as
-    long as the drill service's own module is not there to build it."""
-    try:
-        import crisisdesk.cli.drill  # noqa: F401
-    except ImportError:
-        module = types.ModuleType("crisisdesk.cli.drill_for_tests")
-
-        def add_commands(sub: Subparsers, command: AddCommand) -> None:
-            add_report_commands(group(command, sub, "drill", "drills"), command)
-
-        module.add_commands = add_commands  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "crisisdesk.cli.drill_for_tests", module)
-        cli_main = importlib.import_module("crisisdesk.cli.main")  # the module: the package's ``main`` is its function
-        monkeypatch.setattr(cli_main, "GROUPS", (*cli_main.GROUPS, "drill_for_tests"))
-
-
-@pytest.fixture
-def played(core: App, admin: Actor, clock: FixedClock, drill_group: None) -> PlayedDrill:
-    return play(core, clock, admin)
+def played(core: App, admin: Actor, clock: FixedClock, tmp_path: Path) -> PlayedDrill:
+    return play(core, clock, admin, tmp_path / "scenario")
 
 
 def test_evaluate_prints_each_objective_with_its_evidence_and_as_json(cli_as: CliRun, played: PlayedDrill) -> None:

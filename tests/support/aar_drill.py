@@ -1,29 +1,25 @@
 """A played drill for the after-action tests and the sample report (scripts/aar_sample.py).
 
-The drill's own events are recorded as the drill service records them (the payloads of issue15-plan.md); everything
-the players do goes through the real services: the EXERCISE incident opened, messages drafted, submitted, approved
-and published through MessageService, the outbox worker sending to the exercise public page, a comment arriving
-through a feed source and triaged through FeedService, checklist steps ticked. A channel outage is the worker's
-failure event, as the outbox's drill hook records it, then a person's retry and the worker's send.
-
+``play`` runs the sample scenario through the real drill service (loaded from its file, started at 60x, its
+injects fired by the service's clock tick as the fixed clock moves: the feed items and the comment through the
+drill's own feed source, the outage through the outbox) and the players through the real services: messages
+drafted, submitted, approved and published through MessageService, the outbox worker sending to the exercise public
+page (failing while the page is out, then retried by a person), the comment triaged through FeedService, checklist
+steps ticked.
 Drill time runs at 60x: a drill minute is a wall second of the fixed clock.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from crisisdesk.app import App
-from crisisdesk.domain.clock import FixedClock, utc_iso
+from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.events import Kind
-from crisisdesk.domain.feeds import Item
-from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
-from crisisdesk.feeds.poller import Outcome
 from crisisdesk.services.messages import MessageView
 
 COMPRESSION = 60  # events hold no floats: whole numbers
@@ -44,7 +40,11 @@ summary: >-
   page, and updates again when the creek is forecast to crest.
 duration: 1h
 incidents:
-  - {key: flood, playbook: flash-flood, title: "Drill: Mill Creek flash flood"}
+  - key: flood
+    playbook: flash-flood
+    title: "Drill: Mill Creek flash flood"
+    facts: {area: "Mill Creek valley | geocode: SAME=006067", expires: "2026-11-23T21:30",
+            info_url: "https://ready.millcounty.gov/flood", phone: "211"}
 participants:
   - {role: communicator, who: Public information desk, count: 2}
   - {role: approver, who: Duty officer}
@@ -91,67 +91,6 @@ class PlayedDrill:
     rows: list[str] = field(default_factory=list)
 
 
-class DrillRecorder:
-    """Records a drill's own events as the drill service does, and moves the fixed clock in drill time."""
-
-    def __init__(self, app: App, clock: FixedClock, controller: Actor, text: str = SCENARIO) -> None:
-        self.app = app
-        self.clock = clock
-        self.controller = controller
-        self.drill_id = f"drl-{uuid.uuid4().hex[:10]}"
-        self.text = text
-        self.started_wall = clock.now()
-        self.compression = COMPRESSION
-
-    def record(self, kind: str, payload: dict[str, Any], actor: str | None = None) -> None:
-        with self.app.db.write() as conn:
-            self.app.log.record(conn, actor or self.controller.name, kind, {"drill": self.drill_id, **payload})
-
-    def seconds(self) -> int:
-        return round((self.clock.now() - self.started_wall).total_seconds() * self.compression)
-
-    def to(self, minutes: float) -> None:
-        """Move the wall clock forward to drill minute ``minutes``."""
-        wall = self.started_wall + timedelta(minutes=minutes) / self.compression
-        assert wall >= self.clock.now(), "drill time only moves forward"
-        self.clock.advance(wall - self.clock.now())
-
-    def load(self) -> None:
-        self.record(
-            Kind.DRILL_LOADED,
-            {
-                "scenario": "mill-creek-sample",
-                "name": "Mill Creek flash flood (sample drill)",
-                "version": "2",
-                "source": "mill-creek-sample.yaml",
-                "sha256": hashlib.sha256(self.text.encode()).hexdigest(),
-                "text": self.text,
-            },
-        )
-
-    def start(self, incidents: dict[str, str]) -> None:
-        self.started_wall = self.clock.now()
-        self.record(
-            Kind.DRILL_STARTED, {"compression": self.compression, "incidents": incidents, "feed_source": "src-drill"}
-        )
-
-    def fire(self, inject: str, kind: str, incident: str | None, scheduled: float, **extra: Any) -> None:
-        payload = {
-            "inject": inject,
-            "kind": kind,
-            "incident": incident,
-            "scheduled_seconds": round(scheduled * 60),
-            "drill_seconds": self.seconds(),
-            "by_hand": False,
-            "detail": extra.pop("detail", ""),
-            **extra,
-        }
-        self.record(Kind.DRILL_INJECT_FIRED, payload, "system")
-
-    def end(self) -> None:
-        self.record(Kind.DRILL_ENDED, {"drill_seconds": self.seconds()})
-
-
 def team(app: App, admin: Actor) -> dict[str, Actor]:
     people = {
         "carla": [Role.COMMUNICATOR],
@@ -170,115 +109,100 @@ def confirm(view: MessageView) -> str:
     return "SEND EXERCISE " + view.id
 
 
-def play(app: App, clock: FixedClock, admin: Actor) -> PlayedDrill:
-    """The sample drill, played from load to end (see the module's docstring)."""
+class RealDrill:
+    """The drill service driven as the console's clock drives it: the fixed clock moved, then a tick."""
+
+    def __init__(self, app: App, clock: FixedClock, controller: Actor, folder: Path, text: str = SCENARIO) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "mill-creek-sample.yaml"
+        path.write_text(text, encoding="utf-8")
+        self.app, self.clock, self.controller = app, clock, controller
+        self.service = app.drills()
+        self.drill = self.service.load(controller, path)
+        self.started_wall = clock.now()
+
+    @property
+    def id(self) -> str:
+        return self.drill.id
+
+    def start(self) -> str:
+        """Start at 60x (its T+0 injects fire); the incident's id."""
+        self.drill = self.service.start(self.controller, self.drill.id, compression=COMPRESSION)
+        assert self.drill.started_at is not None
+        self.started_wall = self.drill.started_at
+        return self.drill.incidents["flood"]
+
+    def to(self, minutes: float) -> None:
+        """Move the wall clock forward to drill minute ``minutes``; what is due fires."""
+        wall = self.started_wall + timedelta(minutes=minutes) / COMPRESSION
+        assert wall >= self.clock.now(), "drill time only moves forward"
+        self.clock.advance(wall - self.clock.now())
+        self.service.tick(self.clock.now())
+
+    def fired(self, inject: str) -> dict[str, Any]:
+        """The payload of the inject's firing, as the log holds it."""
+        return next(
+            dict(e.payload)
+            for e in self.app.log.events()
+            if e.kind == Kind.DRILL_INJECT_FIRED and e.payload.get("drill") == self.id and e.payload["inject"] == inject
+        )
+
+    def end(self) -> None:
+        self.drill = self.service.end(self.controller, self.drill.id)
+
+
+def play(app: App, clock: FixedClock, admin: Actor, folder: Path) -> PlayedDrill:
+    """The sample drill, played from load to end (see the module's docstring); the scenario file goes in
+    ``folder``."""
     people = team(app, admin)
     carla, dora, ivan, eve = people["carla"], people["dora"], people["ivan"], people["eve"]
     messages, outbox, feeds = app.messages(), app.outbox(), app.feeds()
-    drill = DrillRecorder(app, clock, eve)
-    drill.load()
+    drill = RealDrill(app, clock, eve, folder)
     clock.advance(timedelta(minutes=2))
-    incident = app.incidents().open(
-        eve, "flash-flood", Mode.EXERCISE, title="Drill: Mill Creek flash flood", facts=FLOOD_FACTS
-    )
-    drill.start({"flood": incident.id})
-    played = PlayedDrill(drill.drill_id, incident.id)
-    social = feeds.add(admin, "drill-mill-creek", "https://social.example/tags/millcreek", "mastodon")
-
-    drill.fire("nws-warning", "feed-item", incident.id, 0, item=None, detail="feed item in 'drill: Mill Creek'")
+    incident = drill.start()  # nws-warning fires at T+0
+    played = PlayedDrill(drill.id, incident)
     drill.to(1)
-    app.incidents().step_done(carla, incident.id, 1)
+    app.incidents().step_done(carla, incident, 1)
 
     drill.to(2)
-    alert = messages.draft(carla, incident.id, "alert")
+    alert = messages.draft(carla, incident, "alert")
     drill.to(3)
     messages.submit(carla, alert.id)
     drill.to(6)
     messages.approve(ivan, alert.id, alert.content_hash)
     drill.to(7)
     messages.publish(carla, alert.id, confirm=confirm(alert))
-    app.incidents().step_done(carla, incident.id, 2)
+    app.incidents().step_done(carla, incident, 2)
     outbox.run_once()
     played.messages.append(alert.id)
 
-    drill.to(8)
-    comment = Item(
-        "drill|shelter-question",
-        "¿Dónde está el refugio más cercano? Tengo dos niños.",
-        "¿Dónde está el refugio más cercano? Tengo dos niños.",
-        author="Rosa M.",
-        published=utc_iso(clock.now()),
-        lang="es",
-        public=True,
-    )
-    feeds.record(feeds.get(social.name), Outcome(items=[comment]))
-    item = feeds.item(comment.fingerprint)
-    played.comment_item = str(item.id)
-    drill.fire(
-        "shelter-question",
-        "comment",
-        incident.id,
-        8,
-        item=item.id,
-        urgent=True,
-        group="residents",
-        language="es",
-        detail=f"comment {item.id} in the triage queue",
-    )
+    drill.to(8)  # shelter-question arrives in the triage queue
+    played.comment_item = str(drill.fired("shelter-question")["item"])
     drill.to(11)
-    feeds.set_triage(dora, str(item.id), status="answered", priority_value="urgent")
+    feeds.set_triage(dora, played.comment_item, status="answered", priority_value="urgent")
 
-    drill.to(15)
-    drill.fire(
-        "ic-call",
-        "note",
-        incident.id,
-        15,
-        to="communicator",
-        source="a phone call from the incident commander",
-        text="Road crews closed Mill Creek Road at the low-water crossing",
-        detail="note for communicators",
-    )
-
-    drill.to(20)
-    page = app.channels().get("exercise-page")
-    drill.fire(
-        "page-outage",
-        "channel-outage",
-        None,
-        20,
-        account=page.id,
-        until_seconds=30 * 60,
-        detail="'exercise-page' failing until T+30m",
-    )
+    drill.to(15)  # ic-call: a note for the communicators
+    drill.to(20)  # page-outage: the exercise page fails every send until T+30m
     drill.to(21)
-    update = messages.draft(dora, incident.id, "update")
+    update = messages.draft(dora, incident, "update")
     drill.to(22)
     messages.submit(dora, update.id)
     drill.to(24)
     messages.approve(ivan, update.id, update.content_hash)
     view = messages.publish(dora, update.id, confirm=confirm(update))
     played.messages.append(update.id)
+    outbox.run_once()  # fails: the page is out
     (row,) = [r.id for r in outbox.rows(dora, message_id=view.id)]
     played.rows.append(row)
-    with app.db.write() as conn:  # the outbox's drill hook: the exercise account is out, the send fails
-        failed = {
-            "row": row,
-            "reason": "drill: exercise-page is out until T+30m",
-            "dead": False,
-            "next_try": utc_iso(clock.now() + timedelta(hours=1)),
-        }
-        app.log.record(conn, "outbox", Kind.OUTBOX_FAILED, failed)
-    drill.to(33)
+    drill.to(33)  # the page is back since T+30m; the desk sends the held update again
     outbox.retry(carla, row)
     outbox.run_once()
 
-    drill.to(35)
-    drill.fire("river-crest", "feed-item", incident.id, 35, item=None, detail="feed item in 'drill: Mill Creek'")
+    drill.to(35)  # river-crest
     drill.to(38)
-    app.incidents().step_done(dora, incident.id, 4)
+    app.incidents().step_done(dora, incident, 4)
     drill.to(40)
-    second = messages.draft(carla, incident.id, "update")
+    second = messages.draft(carla, incident, "update")
     drill.to(41)
     messages.submit(carla, second.id)
     drill.to(49)
