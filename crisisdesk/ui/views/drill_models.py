@@ -173,9 +173,9 @@ def measured_text(result: ObjectiveResult) -> str:
     """The objective's measurements in one cell: 'first message: 12m30s of 15m, met; ...'."""
     parts = []
     for m in result.measurements:
-        target = f" (target {span_text(m.target)})" if m.target is not None else ""
+        target = f" (target {m.target_text})" if m.target is not None or m.share_target is not None else ""
         verdict = {True: "met", False: "MISSED", None: ""}[m.met]
-        parts.append(f"{span_text(m.value)}{target}" + (f", {verdict}" if verdict else ""))
+        parts.append(f"{m.value_text}{target}" + (f", {verdict}" if verdict else ""))
     return "; ".join(parts) or "nothing measured"
 
 
@@ -200,9 +200,8 @@ class MeasurementsModel(RowsModel[Measurement]):
     columns = ("Measure", "Measured", "Target", "Met", "Evidence")
 
     def cells(self, row: Measurement) -> tuple[str, ...]:
-        target = span_text(row.target) if row.target is not None else "—"
         met = {True: "met", False: "MISSED", None: "—"}[row.met]
-        return (row.label, span_text(row.value), target, met, row.evidence)
+        return (row.label, row.value_text, row.target_text, met, row.evidence)
 
     def colour(self, row: Measurement) -> palette.Tint | None:
         if row.met is None:

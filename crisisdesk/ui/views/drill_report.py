@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -40,23 +39,17 @@ from crisisdesk.ui.views.drill_models import (
     MeasurementsModel,
     ObjectivesModel,
     PlanModel,
-    span_text,
 )
 from crisisdesk.ui.views.settings_common import StatusLine, plain_label
 from crisisdesk.ui.views.tables import row_table
 
-RATING_WORDS = {
-    Rating.P: "P — Performed without challenges",
-    Rating.S: "S — Performed with some challenges",
-    Rating.M: "M — Performed with major challenges",
-    Rating.U: "U — Unable to be performed",
-}
+RATING_WORDS = {rating: f"{rating.value} — {rating.words}" for rating in Rating}
 NOT_STARTED = "The evaluation begins once the drill has started: every measure comes from what happens in it."
 
 
 def after_action(app: App) -> AfterActionService:
-    """The after-action service of a task's App (``App.after_action()``, which the after-action part adds)."""
-    return cast(AfterActionService, getattr(app, "after_action")())  # noqa: B009
+    """The after-action service of a task's App."""
+    return app.after_action()
 
 
 def _lines(edit: QPlainTextEdit) -> list[str]:
@@ -124,6 +117,7 @@ class EvaluationPanel(_Panel):
     def __init__(self, session: Session, may_act: bool) -> None:
         super().__init__(session, may_act)
         self.showing: str | None = None  # the objective whose rating and texts the editors hold
+        self.prefer: str | None = None  # the objective to select when the next evaluation arrives
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
@@ -220,7 +214,7 @@ class EvaluationPanel(_Panel):
             self.others.setText("")
             self._rating_buttons()
             return
-        chosen = self.showing
+        chosen, self.prefer = self.prefer or self.showing, None
         self.objectives.set_rows(evaluation.objectives)
         counts = {r: sum(1 for o in evaluation.objectives if o.rating is r) for r in Rating}
         ratings = ", ".join(f"{n} {r.value}" for r, n in counts.items() if n)
@@ -234,7 +228,7 @@ class EvaluationPanel(_Panel):
 
     @staticmethod
     def _others_text(e: Evaluation) -> str:
-        latencies = ", ".join(span_text(m.value) for m in e.approval_latencies) or "none"
+        latencies = ", ".join(m.value_text for m in e.approval_latencies) or "none"
         lines = [f"Approval latency (submitted to approved): {latencies}."]
         for title, items in (
             ("Lint findings that went out", e.lint_findings_sent),
@@ -325,7 +319,9 @@ class EvaluationPanel(_Panel):
         self.note.setModified(False)
         self.strengths.document().setModified(False)
         self.areas.document().setModified(False)
-        self.showing = None  # the editors take the saved values
+        kept = self.selected()
+        self.showing = None  # the editors take the saved values...
+        self.prefer = kept.objective_id if kept is not None else None  # ...of the objective still selected
         self.changed(evaluation)
         self.status.say(said, "ok")
 
@@ -510,7 +506,7 @@ class ExportPanel(_Panel):
         d = self.drill
         started = d is not None and d.status is not DrillStatus.LOADED
         chosen = self.html.isChecked() or self.pdf.isChecked() or self.audit.isChecked()
-        self.export_button.setEnabled(self.may_act and started and chosen)
+        self.export_button.setEnabled(started and chosen)  # a report is read, not changed: anyone may write it out
         if d is not None and not started:
             self.status.say(NOT_STARTED, "muted")
         elif d is not None and d.status is not DrillStatus.ENDED and self.written is None:
