@@ -193,6 +193,10 @@ def test_a_controller_runs_a_drill_from_the_view(
     next(b for b in box.buttons() if b.text() == "End the drill").click()
     assert view.drill is not None and view.drill.status is DrillStatus.ENDED
     assert not view.clock.isActive() and not view.end_button.isEnabled() and "ended" in view.state.text()
+    shown = [
+        b for b in (view.start_button, view.pause_button, view.resume_button, view.end_button) if b.isVisibleTo(view)
+    ]
+    assert shown == []  # nothing left to press
 
     # Every press is an event, by the controller, in order.
     events = drill_events(core, drill.id)

@@ -138,7 +138,7 @@ class EvaluationPanel(_Panel):
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         self.measurements = MeasurementsModel()
-        self.measurements_table = row_table(self.measurements, (0, 75, 60, 70, 0), 0)
+        self.measurements_table = row_table(self.measurements, (0, 80, 110, 70, 0), 0)
         self.measurements_table.setColumnHidden(4, True)  # the evidence is read whole, below
         self.measurements_table.setAccessibleName("The selected objective's measurements against their targets")
         measured = QWidget()

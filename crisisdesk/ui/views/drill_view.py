@@ -460,12 +460,13 @@ class DrillView(QWidget):
         act = self.may_act and d is not None
         # One of Start, Pause, Resume at a time: the one that applies now, in the same place (no hunting).
         self.start_button.setVisible(status in (None, DrillStatus.LOADED))
-        self.pause_button.setVisible(status in (DrillStatus.RUNNING, DrillStatus.ENDED))
+        self.pause_button.setVisible(status is DrillStatus.RUNNING)
         self.resume_button.setVisible(status is DrillStatus.PAUSED)
         self.start_button.setEnabled(act and status is DrillStatus.LOADED)
         self.pause_button.setEnabled(act and status is DrillStatus.RUNNING)
         self.resume_button.setEnabled(act and status is DrillStatus.PAUSED)
         self.end_button.setEnabled(act and status in (DrillStatus.RUNNING, DrillStatus.PAUSED, DrillStatus.LOADED))
+        self.end_button.setVisible(status is not DrillStatus.ENDED)  # an ended drill has nothing left to press
         self.speed.setEnabled(act and status is not DrillStatus.ENDED)
         self.speed_button.setEnabled(act and status in (DrillStatus.RUNNING, DrillStatus.PAUSED))
         inject = self._selected_inject_state()
