@@ -6,6 +6,7 @@ Qt's model tester and every control has a name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from crisisdesk.services.drills import DrillStatus, InjectStatus
 from crisisdesk.ui.views.drill_view import DrillView
 from crisisdesk.ui.views.main_window import DRILLS, INCIDENTS, MainWindow
 from tests.integration.outbox_helpers import add_team
+from tests.ui.heartbeat import Heartbeat
 from tests.ui.test_accessibility import unnamed
 
 SCENARIO = """\
@@ -367,3 +369,54 @@ def test_the_picker_shows_a_broken_scenario_with_its_places_and_loads_only_a_sou
     picker.load_button.click()
     assert view.drill is not None and view.drill.source == "view-drill.yaml"
     assert [k for k, who, _ in drill_events(core, view.drill.id)] == ["drill.loaded"]
+
+
+def test_running_a_drill_from_the_view_never_keeps_the_gui_thread_busy(
+    qtbot: QtBot, core: App, team: dict[str, Actor], scenario_file: Path
+) -> None:
+    """The real thread pool: every service call in a task, the watcher's re-reads, and the clock's redraws between
+    them; the GUI thread is never busy 50 ms at once (the console's rule)."""
+    window = MainWindow(core, team["eve"], synchronous=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    tasks = window.session.tasks
+    window.show_place(DRILLS)
+    view = window.drills
+    qtbot.waitUntil(lambda: view.drills is not None and not tasks.busy, timeout=30_000)
+
+    def settled(until: Callable[[], bool]) -> None:
+        qtbot.waitUntil(lambda: until() and not tasks.busy, timeout=30_000)
+
+    def status(wanted: DrillStatus) -> Callable[[], bool]:
+        return lambda: view.drill is not None and view.drill.status is wanted
+
+    with Heartbeat() as heartbeat:
+        heartbeat.step("load")
+        picker = view.open_picker()
+        settled(lambda: picker.files is not None)
+        picker.load(scenario_file)
+        settled(status(DrillStatus.LOADED))
+        heartbeat.step("start")
+        view.start_button.click()
+        settled(status(DrillStatus.RUNNING))
+        heartbeat.step("the clock running")
+        qtbot.wait(600)  # three of the clock's redraws, and the watcher's look
+        heartbeat.step("pause, resume, inject by hand")
+        view.pause_button.click()
+        settled(status(DrillStatus.PAUSED))
+        view.resume_button.click()
+        settled(status(DrillStatus.RUNNING))
+        view.select_inject("question")
+        view.inject_button.click()
+        settled(lambda: msel_state(view, "question").endswith("by hand"))
+        heartbeat.step("evaluation")
+        view.tabs.setCurrentWidget(view.evaluation)
+        settled(lambda: view.evaluation.evaluation is not None)
+        heartbeat.step("after")
+        window.session.watcher.check()
+        qtbot.wait(200)
+    print("\n" + heartbeat.report())
+    assert heartbeat.beats > 10
+    over = {step: round(busy * 1000) for step, busy in heartbeat.busiest.items() if busy > 0.050}
+    assert not over, f"the GUI thread was kept busy over 50 ms (ms per step):\n{heartbeat.report()}"
