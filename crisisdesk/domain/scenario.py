@@ -327,7 +327,9 @@ class _Found:
         self.scenario = scenario
         self.keys = [i.key for i in scenario.incidents]
         self.several = len(set(self.keys)) > 1
-        self.injects = {i.id: i for i in scenario.injects}
+        self.injects: dict[str, Any] = {}
+        for inject in scenario.injects:
+            self.injects.setdefault(inject.id, inject)  # the first of an id used twice (that mistake is its own)
 
     def add(self, path: Path_, message: str, *, key: bool = False) -> None:
         self.problems.append(Problem(self.source, *self.pos.at(path, key=key), message))
