@@ -309,16 +309,9 @@ def test_outbox_recovery_is_measured_after_an_outage(library: dict[str, Playbook
     ]
 
 
-def test_a_first_message_says_which_inject_it_answers(library: dict[str, Playbook]) -> None:
+def test_a_first_message_without_after_is_measured_from_the_start(library: dict[str, Playbook]) -> None:
     text = changed("{measure: first-message, after: warning, within: 10m}", "{measure: first-message, within: 10m}")
-    assert problems(text, library) == [
-        at(
-            text,
-            "{measure: first-message",
-            "{",
-            "objective 'first-alert': say which inject the first message answers (after: INJECT)",
-        )
-    ]
+    assert problems(text, library) == []
 
 
 def test_after_where_nothing_is_measured_after_an_inject(library: dict[str, Playbook]) -> None:
@@ -330,6 +323,11 @@ def test_after_where_nothing_is_measured_after_an_inject(library: dict[str, Play
             "after",
             "approval-latency is not measured after an inject: leave out 'after'",
         )
+    ]
+    # A correction is measured from the wrong message's publication, whatever inject led to it.
+    text = changed("{measure: checklist, at_least: 0.75}", "{measure: correction, after: sheriff, within: 15m}")
+    assert problems(text, library) == [
+        at(text, "correction, after", "after", "correction is not measured after an inject: leave out 'after'")
     ]
 
 
