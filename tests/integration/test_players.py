@@ -73,8 +73,14 @@ def test_the_false_alarm_path_cancels_and_corrects_on_every_channel(
     )
     assert (cancel.type, correction.type) == ("cancel", "correction")
     assert cancel.references == [wrong.id] and correction.references == [wrong.id]
+    clock.advance(timedelta(minutes=2))
+    waiting = players.confirm_false_alarm(incident)
+    assert waiting is not None and waiting.confirmed_at is None and not waiting.recorded  # not on any channel yet
     players.deliver()
     assert all(players.delivered(m.id) for m in (wrong, cancel, correction))
+    progress = players.confirm_false_alarm(incident)
+    assert progress is not None and progress.recorded
+    assert progress.elapsed == timedelta(minutes=2)  # from the click to the correction's last receipt
     texts = " ".join(v.text for v in correction.variants if v.lang == "en")
     assert "sent in error" in texts
 

@@ -17,6 +17,7 @@ from crisisdesk.app import App
 from crisisdesk.domain.accounts import Account
 from crisisdesk.domain.facts import zone
 from crisisdesk.domain.roles import Actor, Role
+from crisisdesk.services.deliveries import FalseAlarmProgress
 from crisisdesk.services.feeds import ItemView
 from crisisdesk.services.messages import ConfirmationNeeded, MessageView
 from crisisdesk.services.outbox import OutboxRow, RunReport
@@ -128,12 +129,26 @@ class Players:
     def false_alarm(
         self, incident_id: str, *, correction: str, translations: Mapping[str, str] | None = None
     ) -> list[MessageView]:
-        """False alarm: the pre-approved cancel and the correction are drafted and submitted in one step; the approver
-        approves each and the communicator publishes each (the cancel first)."""
-        drafted = self.app.messages().false_alarm(
-            self.team.communicator, incident_id, correction=correction, translations=translations
+        """False alarm, as the console's dialog runs it (``DeliveryService.declare_false_alarm``, the click's moment
+        recorded: the clock to correction starts there): the pre-approved cancel and the correction are drafted and
+        submitted in one step; the approver approves each and the communicator publishes each, the cancel first."""
+        progress = self.app.deliveries().declare_false_alarm(
+            self.team.communicator,
+            incident_id,
+            correction,
+            clicked_at=self.app.clock.now(),
+            translations=translations,
         )
+        messages = self.app.messages()
+        drafted = [
+            messages.show(self.team.communicator, step.message_id) for step in (progress.cancel, progress.correction)
+        ]
         return [self.approve_and_publish(view) for view in drafted]
+
+    def confirm_false_alarm(self, incident_id: str) -> FalseAlarmProgress | None:
+        """Once the correction is on every channel, the time to correction is recorded (the console does it when
+        its progress shows every receipt); the progress either way."""
+        return self.app.deliveries().record_false_alarm_time(self.team.communicator, incident_id)
 
     # -- the outbox ---------------------------------------------------------------------------------------------
 
