@@ -103,3 +103,47 @@ def test_the_power_outage_fails_one_account_then_the_network_and_measures_the_ou
     assert outages[InjectKind.NETWORK_LOSS].lasting == "15m"
     recovery = [o.expect.after for o in scenario.objectives if o.expect.measure is Measure.OUTBOX_RECOVERY]
     assert sorted(recovery) == sorted(i.id for i in outages.values())  # type: ignore[type-var]
+
+
+def readme() -> str:
+    return (SCENARIOS / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_example_validates_clean(library: dict[str, Playbook]) -> None:
+    text = readme()
+    start = text.index("## A short example")
+    block = text[text.index("```yaml\n", start) + len("```yaml\n") : text.index("```\n", start + 20)]
+    scenario, problems = validate_scenario(
+        block, str(SCENARIOS / "example.yaml"), playbooks=library, exercise_accounts=EXERCISE_ACCOUNTS
+    )
+    assert [str(p) for p in problems] == []
+    assert scenario is not None and scenario.injects[0].kind is InjectKind.CAP_ALERT
+    assert (SCENARIOS / scenario.injects[0].file).is_file()  # type: ignore[union-attr]
+
+
+def test_the_readme_documents_every_key_every_kind_and_every_measure() -> None:
+    from crisisdesk.domain.scenario import (
+        ChannelOutageInject,
+        CommentInject,
+        DrillIncident,
+        Expectation,
+        FeedItemInject,
+        NetworkLossInject,
+        NoteInject,
+        Objective,
+        Participant,
+    )
+
+    text = readme()
+    models = (Scenario, DrillIncident, Objective, Expectation, Participant, FeedItemInject, CapAlertInject,
+              CommentInject, NoteInject, ChannelOutageInject, NetworkLossInject)  # fmt: skip
+    for model in models:
+        for name, field in model.model_fields.items():
+            key = field.alias or name
+            assert f"`{key}`" in text or f"{key}:" in text, (model.__name__, key)
+    for kind in InjectKind:
+        assert f"| `{kind.value}` |" in text, kind
+    for measure in Measure:
+        assert f"| `{measure.value}` |" in text, measure
+    for path in SHIPPED:
+        assert f"`{path.name}`" in text, path.name
