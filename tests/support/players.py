@@ -162,6 +162,12 @@ class Players:
                 break
         return total
 
+    def retry_failed(self) -> list[OutboxRow]:
+        """Send again, now, every failed row of what the players published (the console's Send again), as a person
+        does once the channel is back rather than waiting for the next automatic try."""
+        outbox = self.app.outbox()
+        return [outbox.retry(self.team.communicator, r.id) for r in self.undelivered() if r.state in ("failed", "dead")]
+
     def rows(self, message_id: str) -> list[OutboxRow]:
         return self.app.outbox().rows(self.team.communicator, message_id=message_id)
 
@@ -173,6 +179,12 @@ class Players:
     def undelivered(self) -> list[OutboxRow]:
         """The rows of what the players published that no channel has taken yet (held, failed, waiting)."""
         return [r for view in self.published for r in self.rows(view.id) if r.state != DELIVERED]
+
+    # -- the checklist ------------------------------------------------------------------------------------------
+
+    def step_done(self, incident_id: str, step: int) -> None:
+        """Tick a checklist step (1 is the first)."""
+        self.app.incidents().step_done(self.team.communicator, incident_id, step)
 
     # -- the public ---------------------------------------------------------------------------------------------
 
