@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from crisisdesk.services.board import BoardService
     from crisisdesk.services.channels import ChannelService
     from crisisdesk.services.deliveries import DeliveryService
+    from crisisdesk.services.drills import DrillService
     from crisisdesk.services.feeds import FeedService
     from crisisdesk.services.incidents import IncidentService
     from crisisdesk.services.messages import MessageService
@@ -55,6 +56,14 @@ def shipped_playbooks_dir() -> Path:
 
 def user_playbooks_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME, appauthor=False) / "playbooks"
+
+
+def shipped_scenarios_dir() -> Path:
+    return _bundled("scenarios")
+
+
+def user_scenarios_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME, appauthor=False) / "scenarios"
 
 
 def playbook_service(clock: Clock | None = None) -> PlaybookService:
@@ -111,6 +120,7 @@ class App:
     _board: BoardService | None = None
     _review: ReviewService | None = None
     _settings: SettingsService | None = None
+    _drills: DrillService | None = None
     _head_keeper: HeadKeeper | None = None
 
     @classmethod
@@ -224,7 +234,15 @@ class App:
         if self._outbox is None:
             from crisisdesk.services.outbox import OutboxService
 
-            self._outbox = OutboxService(self.db, self.log, self.clock, self.channels(), self.secrets)
+            # A drill's injected outages fail exercise sends through the outbox's ordinary failure path.
+            self._outbox = OutboxService(
+                self.db,
+                self.log,
+                self.clock,
+                self.channels(),
+                self.secrets,
+                outage=lambda account, now: self.drills().outage_until(account, now),
+            )
         return self._outbox
 
     def feeds(self) -> FeedService:
@@ -259,6 +277,22 @@ class App:
 
             self._board = BoardService(self.db, self.incidents(), self.messages(), self.outbox())
         return self._board
+
+    def drills(self) -> DrillService:
+        """Exercise control: scenarios, drills, their clock and injects (services.drills)."""
+        if self._drills is None:
+            from crisisdesk.services.drills import DrillService
+
+            self._drills = DrillService(
+                self.db,
+                self.log,
+                self.clock,
+                incidents=self.incidents,
+                feeds=self.feeds,
+                channels=self.channels,
+                folders=[shipped_scenarios_dir(), user_scenarios_dir()],
+            )
+        return self._drills
 
     def review(self) -> ReviewService:
         """What an approver and a publisher read before they act: the queue, a version's review, the publish

@@ -215,14 +215,14 @@ def cmd_rules_set(ctx: Context) -> int:
 
 
 def add_commands(sub: Subparsers, command: AddCommand) -> None:
-    from crisisdesk.domain.feeds import DEFAULT_INTERVAL, KIND_HELP, MAX_INTERVAL, MIN_INTERVAL
+    from crisisdesk.domain.feeds import ADDABLE_KINDS, DEFAULT_INTERVAL, KIND_HELP, MAX_INTERVAL, MIN_INTERVAL
 
     fs = group(command, sub, "feeds", "sources watched during incidents: news, official alerts, social, 311")
     p = command(fs, "add", "add a source", cmd_feeds_add)
     p.add_argument("name", metavar="NAME")
     p.add_argument("url", metavar="URL", help="its address (a folder path for --kind folder)")
     p.add_argument(
-        "--kind", required=True, metavar="KIND", help="; ".join(f"{k.value}: {h}" for k, h in KIND_HELP.items())
+        "--kind", required=True, metavar="KIND", help="; ".join(f"{k.value}: {KIND_HELP[k]}" for k in ADDABLE_KINDS)
     )
     p.add_argument(
         "--interval",

@@ -36,7 +36,19 @@ log = logging.getLogger("crisisdesk")
 
 # In the order `crisisdesk --help` lists them. Imported when the parser is built: opening the console (no command)
 # needs none but gui, and the others bring the playbook, fact and text modules (Babel among them).
-GROUPS = ("gui", "people", "settings", "playbooks", "incident", "message", "channels", "outbox", "feeds", "audit")
+GROUPS = (
+    "gui",
+    "people",
+    "settings",
+    "playbooks",
+    "incident",
+    "message",
+    "channels",
+    "outbox",
+    "feeds",
+    "drill",
+    "audit",
+)
 COMMON_OPTIONS = ("--db", "--as")
 
 

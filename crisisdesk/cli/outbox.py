@@ -126,6 +126,7 @@ def cmd_worker(ctx: Context, *, outbox: bool = True) -> int:
     import signal
     import time
 
+    from crisisdesk.services.drill_runner import DrillRunner
     from crisisdesk.services.feed_scheduler import FeedScheduler
     from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
 
@@ -138,6 +139,7 @@ def cmd_worker(ctx: Context, *, outbox: bool = True) -> int:
 
     worker = Worker(open_outbox)
     feeds = FeedScheduler(lambda: App.open(path).feeds())
+    drills = DrillRunner(lambda: App.open(path).drills())  # the drills' clock, with the outbox that drills exercise
 
     def stop(*_: object) -> None:
         # SIGTERM ends the worker as Ctrl-C does. Setting an Event here could deadlock: the handler runs in the
@@ -153,10 +155,13 @@ def cmd_worker(ctx: Context, *, outbox: bool = True) -> int:
             raise UserError("a worker (or the console) already polls the feeds of this database") from None
         previous = signal.signal(signal.SIGTERM, stop)
         stack.callback(signal.signal, signal.SIGTERM, previous)
-        what = "outbox worker and feed poller" if outbox else "feed poller"
+        what = "outbox worker and feed poller (with the drills' clock)" if outbox else "feed poller"
         warn(f"crisisdesk: {what} on {path}; stop with Ctrl-C")
         feeds.start()
         stack.callback(feeds.stop)
+        if outbox:
+            drills.start()
+            stack.callback(drills.stop)
         try:
             if outbox:
                 worker.run()

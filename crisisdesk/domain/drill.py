@@ -9,7 +9,7 @@ moment (an inject, a message published, an approval) is computed from the log, n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,13 @@ JUMPED = "drill.jumped"
 COMPRESSION_SET = "drill.compression_set"
 ENDED = "drill.ended"
 CONTROL_KINDS = frozenset({STARTED, PAUSED, RESUMED, JUMPED, COMPRESSION_SET, ENDED})
+LOADED = "drill.loaded"
+FIRED = "drill.inject_fired"
+SKIPPED = "drill.inject_skipped"
+# Every event that says what a drill is and where it stands (ratings and the report are the after-action's).
+STATE_KINDS = CONTROL_KINDS | {LOADED, FIRED, SKIPPED}
+CHANNEL_OUTAGE = "channel-outage"
+NETWORK_LOSS = "network-loss"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,7 @@ class DrillClock:
 
     def seconds(self, wall: datetime) -> float:
         """Drill seconds at ``wall`` (0 before the start; frozen while paused and after the end)."""
-        if not self._segments or wall <= self._segments[0].wall:
+        if not self._segments or wall < self._segments[0].wall:
             return 0.0
         segment = self._segments[0]
         for candidate in self._segments:
@@ -96,12 +103,116 @@ class DrillClock:
         if not self._segments:
             return None
         for segment, following in zip(self._segments, [*self._segments[1:], None], strict=True):
-            end = following.drill if following is not None else None
             if segment.drill >= drill_seconds:
                 return segment.wall
-            if segment.rate > 0 and (end is None or end >= drill_seconds):
+            if segment.rate <= 0:
+                continue
+            # Where this stretch's own pace takes drill time before the next control event (a jump may then set
+            # it further on: a moment jumped over was reached at the jump).
+            reach = (
+                None
+                if following is None
+                else segment.drill + (following.wall - segment.wall).total_seconds() * segment.rate
+            )
+            if reach is None or reach >= drill_seconds:
                 return segment.wall + timedelta(seconds=(drill_seconds - segment.drill) / segment.rate)
         return None
+
+    @property
+    def rate(self) -> float:
+        """Drill seconds per wall second now (0 before the start, while paused and after the end)."""
+        return self._segments[-1].rate if self._segments else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """An injected failure of exercise accounts, in force until drill time ``until_seconds``."""
+
+    inject: str
+    kind: str  # channel-outage or network-loss
+    accounts: tuple[str, ...]
+    until_seconds: float
+
+    @property
+    def reason(self) -> str:
+        what = "channel outage" if self.kind == CHANNEL_OUTAGE else "network loss"
+        return f"drill: {what} injected until {offset_text(self.until_seconds)}"
+
+
+@dataclass
+class DrillRecord:
+    """One drill as its events say, folded in log order: what was loaded, started, fired and skipped, and its
+    clock. Pure: the service reads the events, this decides."""
+
+    id: str
+    loaded: Mapping[str, Any]
+    loaded_at: datetime
+    loaded_by: str
+    started: Mapping[str, Any] | None = None
+    started_by: str | None = None
+    ended_at: datetime | None = None
+    clock: DrillClock = field(default_factory=DrillClock)
+    fired: dict[str, tuple[datetime, Mapping[str, Any]]] = field(default_factory=dict)
+    skipped: dict[str, tuple[datetime, Mapping[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_events(cls, events: Iterable[tuple[str, datetime, str, Mapping[str, Any]]]) -> DrillRecord | None:
+        """(kind, wall time, actor, payload) of one drill's events in log order; None without its ``loaded``."""
+        record: DrillRecord | None = None
+        for kind, at, actor, payload in events:
+            if kind == LOADED:
+                if record is None:
+                    record = cls(str(payload["drill"]), payload, at, actor)
+                continue
+            if record is None:
+                continue
+            record.apply(kind, at, actor, payload)
+        return record
+
+    def apply(self, kind: str, at: datetime, actor: str, payload: Mapping[str, Any]) -> None:
+        if kind == STARTED and self.started is None:
+            self.started, self.started_by = payload, actor
+        elif kind == ENDED and self.ended_at is None and self.started is not None:
+            self.ended_at = at
+        elif kind == FIRED and not self.done(str(payload["inject"])):
+            self.fired[str(payload["inject"])] = (at, payload)
+        elif kind == SKIPPED and not self.done(str(payload["inject"])):
+            self.skipped[str(payload["inject"])] = (at, payload)
+        self.clock.apply(kind, at, payload)
+
+    def done(self, inject_id: str) -> bool:
+        return inject_id in self.fired or inject_id in self.skipped
+
+    @property
+    def status(self) -> str:
+        if self.started is None:
+            return "loaded"
+        if self.clock.ended:
+            return "ended"
+        return "running" if self.clock.running else "paused"
+
+    def outages(self, wall: datetime) -> list[Outage]:
+        """The outages in force at ``wall``: fired, not yet over in drill time, and the drill not ended (a drill's
+        end ends its outages; a pause holds them, as it holds drill time)."""
+        if self.status not in ("running", "paused"):
+            return []
+        now = self.clock.seconds(wall)
+        out = []
+        for _, payload in self.fired.values():
+            kind = payload.get("kind")
+            if kind not in (CHANNEL_OUTAGE, NETWORK_LOSS):
+                continue
+            until = float(payload["until_seconds"])
+            if now >= until:
+                continue
+            accounts = (payload.get("account"),) if kind == CHANNEL_OUTAGE else tuple(payload.get("accounts") or ())
+            accounts = tuple(
+                a for a in accounts if a
+            )  # an outage not applied (its account was not exercise) names none
+            if not accounts:
+                continue
+            out.append(Outage(str(payload["inject"]), str(kind), tuple(str(a) for a in accounts), until))
+        return out
 
 
 def offset_text(drill: timedelta | float) -> str:

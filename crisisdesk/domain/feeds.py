@@ -31,6 +31,7 @@ class SourceKind(StrEnum):
     MASTODON = "mastodon"  # a hashtag or search timeline (API URL)
     BLUESKY = "bluesky"  # app.bsky.feed.searchPosts
     FOLDER = "folder"  # a local folder: every file dropped in is read and parsed by its content
+    DRILL = "drill"  # a drill's exercise-only source: its items are the drill's injects, never polled
 
 
 KIND_HELP: dict[SourceKind, str] = {
@@ -43,7 +44,10 @@ KIND_HELP: dict[SourceKind, str] = {
     SourceKind.MASTODON: "a Mastodon API timeline: /api/v1/timelines/tag/NAME or /api/v2/search?q=...",
     SourceKind.BLUESKY: "Bluesky search: .../xrpc/app.bsky.feed.searchPosts?q=...",
     SourceKind.FOLDER: "a local folder; files dropped in are read (CAP, feeds, GeoJSON, Open311)",
+    SourceKind.DRILL: "a drill's exercise-only source, made when a drill starts ('crisisdesk drill start')",
 }
+# What a person may add with 'feeds add': a drill's source is made by its drill.
+ADDABLE_KINDS = tuple(k for k in SourceKind if k is not SourceKind.DRILL)
 
 # Public messages: people talking to or about us, so they go to the triage queue.
 PUBLIC_KINDS = frozenset({SourceKind.MASTODON, SourceKind.BLUESKY, SourceKind.OPEN311})

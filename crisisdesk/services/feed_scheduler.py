@@ -75,7 +75,7 @@ class FeedScheduler:
         """Make the jobs match the sources: a job for each new source, none for a removed one."""
         feeds = self.open_feeds()
         try:
-            sources = feeds.sources()
+            sources = feeds.pollable()  # a drill's source has nothing to poll: its drill brings its items
         finally:
             _close(feeds)
         now = datetime.now(UTC)

@@ -24,6 +24,7 @@ from crisisdesk.domain.errors import NotFound, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.facts import Area, BadFact, FactType, parse_area, zone
 from crisisdesk.domain.feeds import (
+    ADDABLE_KINDS,
     DEFAULT_INTERVAL,
     MAX_INTERVAL,
     MIN_INTERVAL,
@@ -32,6 +33,7 @@ from crisisdesk.domain.feeds import (
     SEVERITIES,
     Item,
     KeywordSet,
+    Match,
     Priority,
     Rules,
     SourceKind,
@@ -273,6 +275,27 @@ class _Round:
 
     rules: _RuleSet
     watches: list[Watch]
+    drill: _DrillScope | None = None
+
+
+@dataclass(frozen=True)
+class _DrillScope:
+    """Where a drill's items may raise alerts: its own EXERCISE incidents only. An alert the rules would raise on no
+    incident (a severe CAP alert, a watched word) goes to ``fallback`` (the inject's incident), never unattached: an
+    unattached alert can be opened as a LIVE incident."""
+
+    incidents: frozenset[str]
+    fallback: str | None
+
+    def scope(self, found: list[Match]) -> list[Match]:
+        out: list[Match] = []
+        for found_match in found:
+            match = found_match
+            if match.incident_id is None and self.fallback is not None:
+                match = Match(self.fallback, match.rules, match.reasons)
+            if match.incident_id in self.incidents and all(m.incident_id != match.incident_id for m in out):
+                out.append(match)
+        return out
 
 
 class FeedService:
@@ -316,8 +339,10 @@ class FeedService:
             source_kind = SourceKind(kind)
         except ValueError:
             raise UserError(
-                f"unknown feed kind {kind!r}: use one of {', '.join(k.value for k in SourceKind)}"
+                f"unknown feed kind {kind!r}: use one of {', '.join(k.value for k in ADDABLE_KINDS)}"
             ) from None
+        if source_kind is SourceKind.DRILL:
+            raise UserError("a drill's source is made when its drill starts ('crisisdesk drill start'), not added")
         if interval < MIN_INTERVAL:
             raise UserError(f"an interval of {interval} s is too short: at least {MIN_INTERVAL} s, to be polite")
         if interval > MAX_INTERVAL:
@@ -364,6 +389,10 @@ class FeedService:
         if actor is not None:
             require(self.db, self.log, actor, Permission.READ, "list feeds")
         return [self._source(r) for r in self.db.utils.query(self._SOURCE_SQL + " ORDER BY s.name")]
+
+    def pollable(self) -> list[Source]:
+        """The sources polled on their schedule: all but the drills' own (their items are the drills' injects)."""
+        return [s for s in self.sources() if s.kind is not SourceKind.DRILL]
 
     def _find(self, name: str) -> Source | None:
         found = next(self.db.utils.query(self._SOURCE_SQL + " AND s.name = ?", (name,)), None)
@@ -419,7 +448,10 @@ class FeedService:
         ``actor``: the person asking (the background poller asks for no one)."""
         if actor is not None:
             require(self.db, self.log, actor, Permission.READ, "poll feeds")
-        sources = [self.get(n) for n in names] if names else self.sources()
+        sources = [self.get(n) for n in names] if names else self.pollable()
+        for source in sources:
+            if source.kind is SourceKind.DRILL:
+                raise UserError(f"{source.name!r} is a drill's source: its items are the drill's injects, not polled")
         if not sources:
             return []
         targets = [s.target() for s in sources]
@@ -434,7 +466,7 @@ class FeedService:
     def poll_one(self, source_id: str) -> PollReport | None:
         """One source, fetched in the calling thread (the scheduler's jobs). None if it was removed."""
         source = self.by_id(source_id)
-        if source is None:
+        if source is None or source.kind is SourceKind.DRILL:
             return None
         return self.record(source, poll_target(source.target(), self.http(), self.limits))
 
@@ -468,7 +500,8 @@ class FeedService:
         new, alerts = self._ingest(conn, context, source, outcome.items, at) if outcome.items else (0, 0)
         report.new, report.seen, report.alerts = new, len(outcome.items), alerts
         report.not_modified = outcome.not_modified
-        report.next_poll_at = utc_iso(now + timedelta(seconds=source.interval))
+        if source.kind is not SourceKind.DRILL:  # never polled: no next poll
+            report.next_poll_at = utc_iso(now + timedelta(seconds=source.interval))
         problem = "; ".join(outcome.problems)[:1000] or None
         conn.execute(
             "UPDATE feed_health SET last_attempt = ?, last_success = ?, failures = 0, next_poll_at = ?,"
@@ -518,21 +551,30 @@ class FeedService:
             return 0, 0
         rules, always, urgent = context.rules.rules, context.rules.always, context.rules.urgent
         watches = context.watches
+        drill = context.drill
+        if source.kind is SourceKind.DRILL and drill is None:
+            drill = _DrillScope(frozenset(), None)  # a drill's items alert nothing outside their drill
+        if drill is not None:
+            watches = [w for w in watches if w.incident_id in drill.incidents]
         rows = []
         raised: list[tuple[str, Item, Any]] = []
         for fp, item in fresh:
             found = (
                 matches(item, watches, rules, always) if (watches or always or item.severity or item.magnitude) else []
             )
+            # A drill's comment says its group and whether it is urgent (the scenario's script, not the rules).
+            script = (item.extra.get("drill") or {}) if drill is not None else {}
+            if drill is not None:
+                found = drill.scope(found)
             raised.extend((fp, item, m) for m in found)
             mood = group = prio = None
             public = item.public or source.kind in PUBLIC_KINDS
             if public:
                 words = f"{item.title}\n{item.text}"
                 mood = sentiment(item.text or item.title)
-                group = stakeholder(rules, item.author, words)
+                group = str(script.get("group") or "") or stakeholder(rules, item.author, words)
                 prio = priority(
-                    urgent=bool(urgent.find(words)),
+                    urgent=bool(urgent.find(words)) or bool(script.get("urgent")),
                     concerns_incident=any(m.incident_id for m in found),
                     sentiment=mood,
                     group=group,
@@ -584,6 +626,51 @@ class FeedService:
                 },
             )
         return len(fresh), len(raised)
+
+    # -- a drill's exercise-only source (services.drills) ---------------------------------------------------
+
+    def add_drill_source(self, conn: Any, by: str, drill_id: str, name: str) -> Source:
+        """Inside the drill's write: its source, named for people ("drill: Flash flood"), with no address to poll."""
+        taken = conn.execute("SELECT 1 FROM feed_sources WHERE name = ? AND removed_at IS NULL", (name,)).fetchone()
+        if taken:
+            name = f"{name} ({drill_id})"
+        source_id = f"feed-{uuid.uuid4().hex[:10]}"
+        payload = {"source": source_id, "name": name, "kind": SourceKind.DRILL.value, "url": f"drill:{drill_id}"}
+        self.log.record(conn, by, Kind.FEED_ADDED, {**payload, "interval": MAX_INTERVAL, "drill": drill_id})
+        found = self.by_id(source_id)
+        assert found is not None  # recorded just above, in this transaction
+        return found
+
+    def remove_drill_source(self, conn: Any, by: str, source_id: str, drill_id: str) -> None:
+        row = conn.execute(
+            "SELECT name FROM feed_sources WHERE id = ? AND kind = ? AND removed_at IS NULL",
+            (source_id, SourceKind.DRILL.value),
+        ).fetchone()
+        if row is not None:
+            self.log.record(conn, by, Kind.FEED_REMOVED, {"source": source_id, "name": row[0], "drill": drill_id})
+
+    def warm(self) -> None:
+        """The rules compiled and the open incidents' playbooks read, before a drill's clock needs them: a drill at 60x
+        has 17 ms of wall time per drill second, and reading a playbook takes hundreds."""
+        self._rule_set()
+        self.watches()
+
+    def record_drill(
+        self, conn: Any, source: Source, items: Sequence[Item], *, incidents: Iterable[str], fallback: str | None
+    ) -> list[tuple[int, str]]:
+        """Inside the drill's write: a drill's items through the real storage, rules, alerts and triage, alerting
+        only ``incidents`` (the drill's own EXERCISE incidents). Returns (number, fingerprint) of each item."""
+        if source.kind is not SourceKind.DRILL:
+            raise UserError(f"{source.name!r} is not a drill's source")
+        scope = _DrillScope(frozenset(incidents), fallback)
+        context = _Round(self._rule_set(), self.watches(), scope)
+        self._record(conn, context, source, Outcome(items=list(items)))
+        fingerprints = list(dict.fromkeys(item.fingerprint for item in items))
+        marks = ",".join("?" * len(fingerprints))
+        numbers = dict(
+            conn.execute(f"SELECT fingerprint, id FROM feed_items WHERE fingerprint IN ({marks})", fingerprints)  # noqa: S608
+        )
+        return [(int(numbers[fp]), fp) for fp in fingerprints if fp in numbers]
 
     def watches(self) -> list[Watch]:
         """What each open incident watches: its playbook's keywords and areas, and its own area facts."""

@@ -127,6 +127,10 @@ _LIST_SQL = (
 )
 
 
+# (account id, now) -> (why sends to it fail now, the wall moment that ends at the present pace or None), or None.
+Outages = Callable[[str, datetime], tuple[str, datetime | None] | None]
+
+
 class WorkerBusy(UserError):
     """Another worker already sends from this database."""
 
@@ -142,8 +146,11 @@ class OutboxService:
         *,
         rng: random.Random | None = None,
         max_parallel: int = 8,
+        outage: Outages | None = None,
     ) -> None:
         self.db = db
+        # Drills (services.drills): why an exercise account is made to fail now, and until when, or None.
+        self.outage = outage
         self.log = log
         self.clock = clock
         self.channels = channels
@@ -311,6 +318,7 @@ class OutboxService:
         for row_id in item.reconcile:
             row = self.get(row_id)
             try:
+                self._injected(row)
                 adapter = self._adapter(row.account_id)
                 post = self.post_for(row)
                 found = guarded(row.kind, "checking", adapter.lookup, post)
@@ -363,6 +371,7 @@ class OutboxService:
         for w in work:
             batch = [self.get(r) for r in w.send]
             try:
+                self._injected(batch[0])
                 adapters[w.account_id] = self._adapter(w.account_id)
                 self._check_destination(adapters[w.account_id])
             except ChannelError as exc:
@@ -476,6 +485,23 @@ class OutboxService:
             raise NotDue(f"{row.id} is {now.state}")
         return self.post_for(now)
 
+    def _injected(self, row: OutboxRow) -> None:
+        """A drill's outage or network loss on this exercise account: an ordinary, transient failure with its reason
+        and the usual backoff, no sooner than needed (the retry is never put after the outage's planned end: drill
+        time may run 60 times faster than the backoff's wall time). Never for a LIVE row (the drill service also
+        answers only for exercise accounts)."""
+        if self.outage is None or row.mode != Mode.EXERCISE.value:
+            return
+        now = self.clock.now()
+        held = self.outage(row.account_id, now)
+        if held is None:
+            return
+        reason, ends = held
+        delay = backoff(row.attempts + 1, self.rng)
+        if ends is not None:
+            delay = min(delay, max(0.0, (ends - now).total_seconds()))
+        raise ChannelError(reason, retry_after=delay)
+
     def _check_destination(self, adapter: Adapter) -> None:
         """At send, again: an exercise account must not reach where a live one does."""
         if not adapter.account.exercise:
@@ -525,6 +551,7 @@ class OutboxService:
             row = self.get(row_id)
             outcome, reason = "retracted", None
             try:
+                self._injected(row)
                 adapter = self._adapter(row.account_id)
                 post = self.post_for(row)
                 guarded(row.kind, "retracting", adapter.retract, Receipt(row.remote_id or "", row.remote_url), post)

@@ -167,9 +167,9 @@ class Warm:
 
 
 class Background:
-    """The outbox worker and the feed scheduler, started on a thread of their own after sign-in (each with its own
-    connections; neither touches widgets: the views read the database when it changes). If a ``crisisdesk
-    worker`` already sends and polls for this database, this console leaves it to it."""
+    """The outbox worker, the feed scheduler and the drills' clock, started on a thread of their own after sign-in
+    (each with its own connections; none touches widgets: the views read the database when it changes). If a
+    ``crisisdesk worker`` already sends and polls for this database, this console leaves it to it."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
@@ -181,6 +181,7 @@ class Background:
         self.thread.start()
 
     def _start(self) -> None:
+        from crisisdesk.services.drill_runner import DrillRunner
         from crisisdesk.services.feed_scheduler import FeedScheduler
         from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
 
@@ -199,6 +200,10 @@ class Background:
             feeds = FeedScheduler(lambda: App.open(db_path).feeds())
             feeds.start()
             self.stack.callback(feeds.stop)
+            # The drills' clock: fires each running drill's injects when their drill time comes.
+            drills = DrillRunner(lambda: App.open(db_path).drills())
+            drills.start()
+            self.stack.callback(drills.stop)
             self.running = True
         except Exception:
             log.exception("the outbox worker or the feed scheduler could not start")

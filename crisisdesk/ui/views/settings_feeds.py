@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from crisisdesk.app import App
 from crisisdesk.domain.errors import CrisisdeskError
-from crisisdesk.domain.feeds import DEFAULT_INTERVAL, KIND_HELP, MAX_INTERVAL, MIN_INTERVAL, SourceKind
+from crisisdesk.domain.feeds import ADDABLE_KINDS, DEFAULT_INTERVAL, KIND_HELP, MAX_INTERVAL, MIN_INTERVAL, SourceKind
 from crisisdesk.domain.roles import Permission
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.settings import PollsModel, SourcesModel, every
@@ -135,7 +135,7 @@ class FeedSourcesPage(QWidget):
         form = QGridLayout()
         self.kind = QComboBox()
         self.kind.setAccessibleName("Kind of the new feed source")
-        for kind in SourceKind:
+        for kind in ADDABLE_KINDS:  # a drill's source is made by its drill
             self.kind.addItem(kind.value, kind.value)
             self.kind.setItemData(self.kind.count() - 1, KIND_HELP[kind], Qt.ItemDataRole.ToolTipRole)
         self.kind.currentIndexChanged.connect(self._kind_changed)
