@@ -312,10 +312,24 @@ def validate_scenario(
     scenario, pos, problems = parse_scenario(text, source)
     if scenario is None:
         return None, problems
+    problems = check_references(scenario, pos, source, playbooks=playbooks, exercise_accounts=exercise_accounts)
+    return (None if problems else scenario), problems
+
+
+def check_references(
+    scenario: Scenario,
+    pos: Positions,
+    source: str,
+    *,
+    playbooks: Mapping[str, Playbook] | Collection[str] | None = None,
+    exercise_accounts: Collection[str] | None = None,
+) -> list[Problem]:
+    """The cross-reference checks of ``validate_scenario`` on a scenario already parsed (``parse_scenario``), in
+    the file's order. Without ``playbooks``, the playbooks and their facts are not checked; without
+    ``exercise_accounts``, the accounts are checked only against the scenario's own ``accounts``."""
     found = _Found(source, pos, scenario)
     _check(found, playbooks, exercise_accounts)
-    problems = sorted(found.problems, key=lambda p: (p.line, p.column, p.message))
-    return (None if problems else scenario), problems
+    return sorted(found.problems, key=lambda p: (p.line, p.column, p.message))
 
 
 class _Found:
@@ -355,7 +369,7 @@ def _unique(found: _Found, ids: list[str], where: str, noun: str, field: str) ->
 
 def _check(
     found: _Found,
-    playbooks: Mapping[str, Playbook] | Collection[str],
+    playbooks: Mapping[str, Playbook] | Collection[str] | None,
     exercise_accounts: Collection[str] | None,
 ) -> None:
     scenario, keys = found.scenario, found.keys
@@ -373,7 +387,8 @@ def _check(
             )
 
     for n, incident in enumerate(scenario.incidents):
-        _check_incident(found, n, incident, playbooks, scenario.timezone)
+        if playbooks is not None:
+            _check_incident(found, n, incident, playbooks, scenario.timezone)
 
     if exercise_accounts is not None:
         for n, name in enumerate(scenario.accounts):
