@@ -162,12 +162,6 @@ class Players:
                 break
         return total
 
-    def retry_failed(self) -> list[OutboxRow]:
-        """Send again, now, every failed row of what the players published (the console's Send again), as a person
-        does once the channel is back rather than waiting for the next automatic try."""
-        outbox = self.app.outbox()
-        return [outbox.retry(self.team.communicator, r.id) for r in self.undelivered() if r.state in ("failed", "dead")]
-
     def rows(self, message_id: str) -> list[OutboxRow]:
         return self.app.outbox().rows(self.team.communicator, message_id=message_id)
 
