@@ -84,10 +84,15 @@ def test_the_readme_run_works_as_written(tmp_path: Path, isolated_user_folders: 
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
-    status = crisisdesk("drill", "status")
-    drills = status if isinstance(status, list) else [status]
-    assert [d["status"] for d in drills] == ["ended"], status
-    evaluation = crisisdesk("drill", "evaluate", drills[0]["id"])
+    [drill] = crisisdesk("drill", "status")
+    assert (drill["scenario"], drill["status"], drill["compression"]) == ("flash-flood", "ended", 60.0), drill
+    assert drill["drill_seconds"] >= 90 * 60  # run to its planned length
+    states = {i["id"]: i for i in drill["injects"]}
+    assert states["sheriff-call"]["by_hand"] and states["water-falling"]["status"] == "fired"
+    assert [i for i, s in states.items() if s["status"] == "skipped"] == [
+        "creek-lane", "refugio", "school-question", "shelter-open", "nws-extension", "trapped-neighbor", "rumor"
+    ]  # fmt: skip
+    evaluation = crisisdesk("drill", "evaluate", drill["drill"])
     assert "first-alert" in json.dumps(evaluation) and "nobody played" in json.dumps(evaluation)
     report = sorted(p.name for p in (work / "aar").iterdir())
     assert any(n.endswith(".html") for n in report) and not any(n.endswith(".pdf") for n in report), report
