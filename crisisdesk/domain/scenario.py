@@ -6,11 +6,15 @@ and the Master Scenario Events List: injects at times relative to the start (``T
 ``scenarios/README.md`` documents every key. Read like a playbook (``crisisdesk.domain.playbook.load_yaml``: bounded,
 aliases refused, every value's position kept).
 
-Who checks what: ``parse_scenario`` checks the schema (keys, kinds, times, durations); ``validate_scenario`` adds
-the cross-references that need only the text, the playbooks and the names of the exercise accounts (ids unique,
-incidents and injects named by objectives exist and fit, time targets present, injects inside the duration, facts
-the playbook declares). This module does no I/O: the drill service reads the files, checks that each cap-alert
-``file`` exists and is a CAP 1.2 alert, and that the accounts are exercise accounts on this workstation.
+Who checks what: ``parse_scenario`` checks the schema (keys, kinds, times, durations). ``check_references`` checks
+what needs only the scenario: ids and keys used once, the incidents and injects that injects and objectives name
+(an ``after`` of a kind its measure counts after), time targets where a measure needs one, injects and outages
+inside the duration, outage accounts among the declared ``accounts``, a CAP file's path inside the scenario's
+folder; given the playbooks and the exercise accounts' names it checks those too (the playbooks exist, the facts are
+theirs and readable, the accounts are exercise accounts). ``validate_scenario`` is both, from the text. This module
+does no I/O: the drill service (``DrillService.validate``) reads the scenario and its CAP files, checks that each
+CAP file exists and is a readable CAP alert, and checks the playbooks, facts and outage accounts against this
+workstation's library and channel accounts.
 """
 
 from __future__ import annotations
