@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,7 @@ def report(run: Run, folder: Path, *, pdf: bool) -> tuple[Evaluation, list[Path]
     files = service.export(run.team.controller, run.drill_id, folder, pdf=pdf)
     assert files and all(f.is_file() and f.stat().st_size > 0 for f in files), files
     html = next(f for f in files if f.suffix == ".html")
-    page = html.read_text(encoding="utf-8")
+    page = unescape(html.read_text(encoding="utf-8"))
     for objective in run.drill().scenario.objectives:
         assert objective.title in page, objective.title
     return evaluation, files
