@@ -180,6 +180,8 @@ def test_the_flash_flood_runs_with_an_alert_two_updates_and_urgent_comments(
         },
     )
     run.all_urgent_triaged()
+    # The comments name the flood, so they are the incident's: each answered with the playbook's reply.
+    assert {core.feeds().item(str(i)).status for i in run.triaged} == {"answered"}
     assert [v.type for v in run.players.published] == ["alert", "update", "update"]
     assert run.players.undelivered() == []
     nothing_live(run)
