@@ -532,3 +532,16 @@ def test_parse_scenario_gives_positions_for_the_service(library: dict[str, Playb
     scenario, pos, found = parse_scenario(BASE, SOURCE)
     assert scenario is not None and found == []
     assert pos.at(("injects", 3, "for")) == (line_of(BASE, "for: 15m"), 10)
+
+
+def test_an_objective_naming_another_incident_than_its_inject(library: dict[str, Playbook]) -> None:
+    text = changed("accounts:", "  - key: power\n    playbook: power-outage\naccounts:")
+    text = changed("    file: cap/flood.xml\n", "    file: cap/flood.xml\n    incident: flood\n", text)
+    text = changed("    language: en\n", "    language: en\n    incident: flood\n", text)
+    text = changed(
+        "{measure: checklist, at_least: 0.75}", "{measure: checklist, at_least: 0.75, incident: power}", text
+    )
+    text = changed("after: warning, within: 10m}", "after: warning, within: 10m, incident: power}", text)
+    assert problems(text, library) == [
+        at(text, "incident: power}", "power", "'warning' is for incident 'flood', not 'power'", nth=0)
+    ]
