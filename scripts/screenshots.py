@@ -166,9 +166,9 @@ PICTURES = (
     "drill-control-dark",
     "drill-read-only",
     "drill-evaluation",
-    "drill-evaluation-dark",
     "drill-plan",
     "drill-report",
+    "drill-evaluation-dark",
     "audit-dark",
     "audit-broken",
 )
@@ -936,8 +936,7 @@ def drills(console: Console, sample: Sample, app: QApplication) -> None:
     picker.select("flash-flood.yaml")  # shipped; its one exercise account, exercise-page, is the sample's
     picker.load_selected()
     console.settle("the loaded drill", lambda: view.drill is not None)
-    drill = view.drill
-    assert drill is not None
+    drill = view.drill  # not None: the settle waited for it
     view.speed.setValue(10)
     view.start()
     console.settle("the started drill", lambda: view.drill is not None and view.drill.status.value == "running")
@@ -951,6 +950,7 @@ def drills(console: Console, sample: Sample, app: QApplication) -> None:
         """carla and ivan play to T+12m30s; erin fires the second pending inject by hand."""
         incident = service.get(erin, drill.id).incidents["flood"]
         to(4)
+        core.incidents().set_fact(carla, incident, "expires", "2026-11-22T21:30")  # the scenario leaves it to her
         alert = messages.draft(carla, incident, "alert")
         messages.set_targets(carla, alert.id, ["exercise-page"])
         submitted = messages.submit(carla, alert.id)

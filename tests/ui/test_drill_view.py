@@ -235,7 +235,8 @@ def test_others_follow_the_drill_read_only_and_the_service_refuses_them(
     controls = (view.load_button, view.start_button, view.pause_button, view.resume_button, view.end_button,
                 view.speed_button, view.jump_button, view.inject_button)  # fmt: skip
     view.select_inject("question")
-    assert [c.accessibleName() for c in controls if c.isEnabled()] == []
+    assert [c.accessibleName() for c in controls if c.isEnabled() or c.isVisibleTo(view)] == []
+    assert view.clock_label.isVisibleTo(view) and view.msel.rowCount() == 4  # the drill is followed, not run
     assert view.incidents.row(0).incident_id is not None  # the players' way in stays open
     view.incidents_table.selectRow(0)
     assert view.open_button.isEnabled()

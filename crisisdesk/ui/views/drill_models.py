@@ -82,7 +82,7 @@ class ScenariosModel(RowsModel[ScenarioFile]):
     columns = ("Scenario", "File", "State")
 
     def cells(self, row: ScenarioFile) -> tuple[str, ...]:
-        name = row.scenario.name if row.scenario is not None else "(cannot be read)"
+        name = row.scenario.name if row.scenario is not None else f"{row.path.stem} (has problems)"
         n = len(row.problems)
         state = "ready" if not n else f"{n} problem" + ("s" if n > 1 else "") + ": cannot be loaded"
         return (name, row.path.name, state)

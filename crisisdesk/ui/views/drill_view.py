@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -216,9 +217,12 @@ class DrillView(QWidget):
         self.next_line = QLabel()
         self.next_line.setTextFormat(Qt.TextFormat.PlainText)
         self.next_line.setAccessibleName("Next inject")
-        names.addWidget(self.name)
-        names.addWidget(self.state)
-        names.addWidget(self.next_line)
+        for label in (self.name, self.state, self.next_line):
+            # A long scenario name or inject summary is cut at the edge (whole in the tooltip), never widening the
+            # window past the screen.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(label.fontMetrics().averageCharWidth() * 30)
+            names.addWidget(label)
         row.addLayout(names, 1)
         self.clock_label = QLabel(clock_text(0))
         self.clock_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -231,7 +235,7 @@ class DrillView(QWidget):
         self.clock_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.clock_label)
         speed = QVBoxLayout()
-        speed_label = QLabel("S&peed (drill minutes per minute):")
+        self.speed_label = speed_label = QLabel("S&peed (drill minutes per minute):")
         self.speed = QSpinBox()
         self.speed.setRange(int(MIN_COMPRESSION), int(MAX_COMPRESSION))
         self.speed.setSuffix("x")
@@ -399,6 +403,7 @@ class DrillView(QWidget):
             if not self.speed.hasFocus():
                 self.speed.setValue(round(d.compression))
             self.msel.incidents = {iid: key for key, iid in d.incidents.items()}
+            self.msel_table.setColumnHidden(2, len(d.scenario.incidents) < 2)  # one incident: the column says nothing
             selected = self._selected_inject()
             following = upcoming.id if upcoming and d.status is not DrillStatus.ENDED else None
             self.msel.update(sorted(d.injects, key=lambda i: i.scheduled), following)
@@ -449,6 +454,7 @@ class DrillView(QWidget):
             line = f"Next inject: {offset_text(upcoming.scheduled)} ({due}) · {upcoming.summary}"
             if self.next_line.text() != line:
                 self.next_line.setText(line)
+                self.next_line.setToolTip(line)
         state: palette.State = STATUS_STATES[d.status] if d else "muted"
         style = palette.text_style(state)
         if self.clock_label.styleSheet() != style:
@@ -477,10 +483,11 @@ class DrillView(QWidget):
         rows = self.incidents_table.selectionModel().selectedRows()
         self.open_button.setEnabled(bool(rows) and self.incidents.row(rows[0].row()).incident_id is not None)
         if not self.may_act:
-            why = "Only an exercise controller controls a drill"
-            for b in (self.start_button, self.pause_button, self.resume_button, self.end_button, self.jump_button,
-                      self.inject_button, self.speed_button):  # fmt: skip
-                b.setToolTip(why)
+            # Players follow the drill; its controls are not theirs to look for (the read-only line says why).
+            for control in (self.start_button, self.pause_button, self.resume_button, self.end_button,
+                            self.jump_button, self.inject_button, self.speed, self.speed_button, self.speed_label,
+                            self.load_button):  # fmt: skip
+                control.setVisible(False)
 
     def _selected_inject(self) -> str | None:
         inject = self._selected_inject_state()
