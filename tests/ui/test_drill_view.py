@@ -228,15 +228,18 @@ def test_others_follow_the_drill_read_only_and_the_service_refuses_them(
     drills = core.drills()
     drill = drills.load(team["eve"], scenario_file)
     drills.start(team["eve"], drill.id, compression=10)
+    drills.inject(team["eve"], drill.id, "sheriff")
     _window, view = open_drills(qtbot, core, team["carla"])
     assert view.read_only is not None and view.read_only.isVisibleTo(view)
     assert "only an exercise controller" in view.read_only.text() and "carla (communicator)" in view.read_only.text()
     assert view.drill is not None and view.drill.id == drill.id and view.drill.status is DrillStatus.RUNNING
     controls = (view.load_button, view.start_button, view.pause_button, view.resume_button, view.end_button,
                 view.speed_button, view.jump_button, view.inject_button)  # fmt: skip
-    view.select_inject("question")
+    view.select_inject("sheriff")
     assert [c.accessibleName() for c in controls if c.isEnabled() or c.isVisibleTo(view)] == []
-    assert view.clock_label.isVisibleTo(view) and view.msel.rowCount() == 4  # the drill is followed, not run
+    # The drill is followed, not run: the injects come as they fire; what is ahead stays the controllers' script.
+    assert view.clock_label.isVisibleTo(view) and [i.id for i in view.msel.rows] == ["sheriff"]
+    assert "question" not in view.next_line.text() and "Where is the nearest shelter" not in view.next_line.text()
     assert view.incidents.row(0).incident_id is not None  # the players' way in stays open
     view.incidents_table.selectRow(0)
     assert view.open_button.isEnabled()

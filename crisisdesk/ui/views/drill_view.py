@@ -65,6 +65,7 @@ from crisisdesk.ui.views.drill_report import EvaluationPanel, ExportPanel, PlanP
 from crisisdesk.ui.views.settings_common import StatusLine, ask, plain_label
 from crisisdesk.ui.views.tables import row_table
 
+PLAYERS_LINE = "Injects arrive as the drill goes: the list below shows those that have come so far."
 CLOCK_MS = 200  # the clock's redraw while running: smooth seconds at 60x too
 STATUS_STATES: dict[DrillStatus, palette.State] = {
     DrillStatus.LOADED: "muted",
@@ -406,7 +407,11 @@ class DrillView(QWidget):
             self.msel_table.setColumnHidden(2, len(d.scenario.incidents) < 2)  # one incident: the column says nothing
             selected = self._selected_inject()
             following = upcoming.id if upcoming and d.status is not DrillStatus.ENDED else None
-            self.msel.update(sorted(d.injects, key=lambda i: i.scheduled), following)
+            injects = sorted(d.injects, key=lambda i: i.scheduled)
+            if not self.may_act:
+                # The MSEL ahead is the controllers' script: players who read it have no drill left to play.
+                injects, following = [i for i in injects if i.status is not InjectStatus.PENDING], None
+            self.msel.update(injects, following)
             if selected is not None and self._selected_inject() != selected:
                 self._select_inject(selected)
             self.notes.clear()
@@ -444,7 +449,10 @@ class DrillView(QWidget):
             self.clock_label.setText(text)
         d = self.drill
         upcoming = d.next_inject if d is not None and d.status is not DrillStatus.ENDED else None
-        if upcoming is not None:
+        if upcoming is not None and not self.may_act:
+            if self.next_line.text() != PLAYERS_LINE:
+                self.next_line.setText(PLAYERS_LINE)
+        elif upcoming is not None:
             left = upcoming.scheduled.total_seconds() - now
             due = f"in {clock_text(left).removeprefix('T+')} drill time" if left > 0 else "due now"
             if left > 0 and d is not None and d.status is DrillStatus.RUNNING and d.compression > 1:
