@@ -155,6 +155,13 @@ def test_a_controller_runs_a_drill_from_the_view(
     incident_id = view.incidents.row(0).incident_id
     assert incident_id is not None and incident_id in drill.incidents.values()
 
+    # A speed being chosen survives the re-reads until Set applies it.
+    view.speed.setValue(45)
+    view.reload()
+    assert view.speed.value() == 45 and view.drill is not None and view.drill.compression == 30
+    view.speed_button.click()
+    assert view.drill is not None and view.drill.compression == 45 and view.state.text().startswith("RUNNING at 45x")
+
     view.pause_button.click()
     assert view.drill is not None and view.drill.status is DrillStatus.PAUSED
     assert view.state.text().startswith("PAUSED") and not view.clock.isActive()
@@ -204,7 +211,7 @@ def test_a_controller_runs_a_drill_from_the_view(
     events = drill_events(core, drill.id)
     by_eve = [(kind, payload) for kind, who, payload in events if who == "eve"]
     kinds = [kind for kind, _ in by_eve]
-    assert kinds[:4] == ["drill.loaded", "drill.started", "drill.paused", "drill.resumed"]
+    assert kinds[:5] == ["drill.loaded", "drill.started", "drill.compression_set", "drill.paused", "drill.resumed"]
     assert ("drill.inject_fired", "sheriff", True) in [(k, p.get("inject"), p.get("by_hand")) for k, p in by_eve]
     assert ("drill.jumped", "later-note") in [(k, p.get("inject")) for k, p in by_eve]
     assert kinds[-1] == "drill.ended"

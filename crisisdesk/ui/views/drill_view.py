@@ -117,6 +117,7 @@ class DrillView(QWidget):
         self.confirm_box: object = None
         self.monotonic: Callable[[], float] = time.monotonic  # a test may hold the clock still
         self._read_at = 0.0  # monotonic moment of the last read
+        self._speed_shown: tuple[str, float] | None = None  # the drill and speed the speed box was last set from
         self.clock = QTimer(self)
         self.clock.setInterval(CLOCK_MS)
         self.clock.timeout.connect(self._show_clock)
@@ -401,7 +402,8 @@ class DrillView(QWidget):
             elif upcoming is None:
                 self.next_line.setText("Every inject has fired or been skipped.")
             # else: the clock writes it, with the drill time left before it
-            if not self.speed.hasFocus():
+            if (d.id, d.compression) != self._speed_shown:  # a speed being chosen stays until Set or a change
+                self._speed_shown = (d.id, d.compression)
                 self.speed.setValue(round(d.compression))
             self.msel.incidents = {iid: key for key, iid in d.incidents.items()}
             self.msel_table.setColumnHidden(2, len(d.scenario.incidents) < 2)  # one incident: the column says nothing
