@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 from crisisdesk.app import App, user_scenarios_dir
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.drills import DrillStatus, InjectStatus
+from crisisdesk.ui import palette
 from crisisdesk.ui.views.drill_view import DrillView
 from crisisdesk.ui.views.main_window import DRILLS, INCIDENTS, MainWindow
 from tests.integration.outbox_helpers import add_team
@@ -431,3 +432,28 @@ def test_running_a_drill_from_the_view_never_keeps_the_gui_thread_busy(
     assert heartbeat.beats > 10
     over = {step: round(busy * 1000) for step, busy in heartbeat.busiest.items() if busy > 0.050}
     assert not over, f"the GUI thread was kept busy over 50 ms (ms per step):\n{heartbeat.report()}"
+
+
+def test_an_injected_outage_shows_as_failing_now_until_it_ends(
+    qtbot: QtBot, core: App, admin: Actor, team: dict[str, Actor], tmp_path: Path
+) -> None:
+    core.channels().add(
+        admin, "folder", "drill-page", exercise=True, settings=[f"path={tmp_path / 'page'}", "title=Practice page"]
+    )
+    with_outage = SCENARIO.replace("participants:", "accounts: [drill-page]\nparticipants:").replace(
+        "injects:\n", "injects:\n  - {id: page-down, at: T+1m, kind: channel-outage, account: drill-page, for: 10m}\n"
+    )
+    path = tmp_path / "outage-drill.yaml"
+    path.write_text(with_outage, encoding="utf-8")
+    drills = core.drills()
+    drill = drills.load(team["eve"], path)
+    drills.start(team["eve"], drill.id, compression=60)
+    _window, view = open_drills(qtbot, core, team["eve"])
+    assert view.outages.item(0).text().startswith("Nothing failing")
+    view.select_inject("page-down")
+    view.inject_button.click()
+    lines = [view.outages.item(i) for i in range(view.outages.count())]
+    assert len(lines) == 1 and "drill-page" in lines[0].text() and "until T+" in lines[0].text()
+    assert lines[0].foreground().color() == palette.state_colour("bad")
+    view.reload()  # a re-read with the same outage keeps the very same line (no flicker, the selection kept)
+    assert view.outages.item(0) is lines[0]

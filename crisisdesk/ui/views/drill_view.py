@@ -65,6 +65,7 @@ from crisisdesk.ui.views.drill_report import EvaluationPanel, ExportPanel, PlanP
 from crisisdesk.ui.views.settings_common import StatusLine, ask, plain_label
 from crisisdesk.ui.views.tables import row_table
 
+NOTHING_FAILING = "Nothing failing: every exercise channel reachable."
 PLAYERS_LINE = "Injects arrive as the drill goes: the list below shows those that have come so far."
 CLOCK_MS = 200  # the clock's redraw while running: smooth seconds at 60x too
 STATUS_STATES: dict[DrillStatus, palette.State] = {
@@ -99,6 +100,18 @@ def _wrapped_list(name: str) -> QListWidget:
     shown.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     shown.setSpacing(2)
     return shown
+
+
+def _show_lines(shown: QListWidget, lines: list[str], state: palette.State | None = None) -> None:
+    """Put ``lines`` in the list, unless it holds them already: a re-read every few seconds must not flicker it or
+    drop what the person selected."""
+    if [shown.item(i).text() for i in range(shown.count())] == lines:
+        return
+    shown.clear()
+    shown.addItems(lines)
+    if state is not None:
+        for i in range(shown.count()):
+            shown.item(i).setForeground(palette.state_colour(state))
 
 
 class DrillView(QWidget):
@@ -387,9 +400,9 @@ class DrillView(QWidget):
             self.state.setStyleSheet(palette.text_style("muted", bold=False))
             self.next_line.setText("")
             self.msel.set_rows([])
-            self.notes.clear()
+            _show_lines(self.notes, [])
             self.incidents.set_rows([])
-            self.outages.clear()
+            _show_lines(self.outages, [])
         else:
             self.name.setText(f"{d.scenario.name} · scenario {d.scenario.id} v{d.scenario.version} · {d.source}")
             self.name.setToolTip(d.scenario.summary)
@@ -416,14 +429,10 @@ class DrillView(QWidget):
             self.msel.update(injects, following)
             if selected is not None and self._selected_inject() != selected:
                 self._select_inject(selected)
-            self.notes.clear()
-            self.notes.addItems([note_text(n) for n in sorted(d.notes, key=lambda n: n.fired_at, reverse=True)])
+            _show_lines(self.notes, [note_text(n) for n in sorted(d.notes, key=lambda n: n.fired_at, reverse=True)])
             self.incidents.set_rows(drill_incident_rows(d))
-            self.outages.clear()
-            self.outages.addItems(d.outages or ["Nothing failing: every exercise channel reachable."])
-            if d.outages:  # what fails now is what the controller watches
-                for i in range(self.outages.count()):
-                    self.outages.item(i).setForeground(palette.state_colour("bad"))
+            # what fails now is what the controller watches: in the bad colour
+            _show_lines(self.outages, d.outages or [NOTHING_FAILING], "bad" if d.outages else None)
         self._show_clock()
         if d is not None and d.status is DrillStatus.RUNNING and self.isVisible():
             self.clock.start()
