@@ -16,6 +16,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from crisisdesk.app import App, user_scenarios_dir
+from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.drills import DrillStatus, InjectStatus
 from crisisdesk.ui import palette
@@ -435,7 +436,7 @@ def test_running_a_drill_from_the_view_never_keeps_the_gui_thread_busy(
 
 
 def test_an_injected_outage_shows_as_failing_now_until_it_ends(
-    qtbot: QtBot, core: App, admin: Actor, team: dict[str, Actor], tmp_path: Path
+    qtbot: QtBot, core: App, admin: Actor, team: dict[str, Actor], tmp_path: Path, clock: FixedClock
 ) -> None:
     core.channels().add(
         admin, "folder", "drill-page", exercise=True, settings=[f"path={tmp_path / 'page'}", "title=Practice page"]
@@ -457,3 +458,6 @@ def test_an_injected_outage_shows_as_failing_now_until_it_ends(
     assert lines[0].foreground().color() == palette.state_colour("bad")
     view.reload()  # a re-read with the same outage keeps the very same line (no flicker, the selection kept)
     assert view.outages.item(0) is lines[0]
+    clock.advance(timedelta(seconds=11))  # 11 drill minutes at 60x: the 10 minutes are over
+    view.reload()
+    assert view.outages.count() == 1 and view.outages.item(0).text().startswith("Nothing failing")
