@@ -327,10 +327,20 @@ def test_the_evaluation_is_rated_with_a_note_the_plan_edited_and_the_report_expo
     out = tmp_path / "aar"
     out.mkdir()
     view.export.choose_folder = lambda: str(out)
-    view.export.pdf.setChecked(False)  # the PDF's own test is the after-action part's
+    view.export.audit.setChecked(False)
+    assert view.export.export_button.isEnabled()
+    view.export.html.setChecked(False)
+    view.export.pdf.setChecked(False)
+    assert not view.export.export_button.isEnabled()  # nothing chosen, nothing to press
+    for box in (view.export.html, view.export.pdf, view.export.audit):
+        box.setChecked(True)
     view.export.export_button.click()
-    assert view.export.written and all(p.exists() for p in view.export.written)
-    assert view.export.files.count() == len(view.export.written)
+    written = view.export.written
+    assert written is not None and {p.suffix for p in written} == {".html", ".pdf", ".jsonl"}
+    assert all(p.exists() and p.parent == out for p in written)
+    assert view.export.files.count() == 3 and view.export.status.state == "ok"
+    pdf = next(p for p in written if p.suffix == ".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
 
     kinds = [(k, who) for k, who, _ in drill_events(core, drill.id)]
     assert ("drill.rated", "eve") in kinds and ("drill.report_exported", "eve") in kinds
