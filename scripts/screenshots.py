@@ -54,8 +54,9 @@ from crisisdesk.ui.dialogs.sign_in import LoginDialog
 from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.views.composer import Composer
 from crisisdesk.ui.views.deliveries import DeliveriesView
+from crisisdesk.ui.views.drill_view import DrillView
 from crisisdesk.ui.views.fact_form import AreaEditor, DateTimeEditor, LineEditor
-from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, MONITOR, OUTBOX, MainWindow
+from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, DRILLS, MONITOR, OUTBOX, MainWindow
 from crisisdesk.ui.views.settings_accounts import AccountsPage
 from crisisdesk.ui.views.settings_people import PeoplePage
 from crisisdesk.ui.views.settings_view import ACCOUNTS, PEOPLE, WORKSTATION, SettingsView, WorkstationPage
@@ -86,6 +87,23 @@ ALERT_WEB_EN = (
     "valley.\nWater is rising fast. Highway 16 is closed at the Mill Creek bridge. Do not walk or drive into water: "
     "turn around.\nUpdates: https://ready.millcounty.gov/flood. Questions: call 211. In danger, call 911."
 )
+
+TORNADO_WITH_MISTAKES = """\
+# A tornado warning for Pine Ridge, written by the county's exercise officer (two mistakes left in).
+id: tornado-warning
+name: Tornado warning, Pine Ridge
+summary: A tornado warning at rush hour; the sirens sound and the public asks where to shelter.
+duration: 45 minutes
+incidents:
+  - {key: tornado, playbook: tornado-warning, title: "Drill: Pine Ridge tornado"}
+objectives:
+  - id: first-alert
+    title: Warn the public within 5 minutes of the NWS warning
+    expect: {measure: first-message, after: nws-tornado, within: 5m}
+injects:
+  - {id: nws-tornado, at: T+0, kind: feed-item, headline: Tornado Warning for Pine Ridge}
+  - {id: sirens, at: T+2m, kind: siren, text: Sirens sound across Pine Ridge}
+"""
 
 # Every picture the script writes, in the order it draws them.
 PICTURES = (
@@ -143,6 +161,14 @@ PICTURES = (
     "monitor-dark",
     "monitor-triage-dark",
     "monitor-chart-dark",
+    "drill-picker",
+    "drill-control",
+    "drill-control-dark",
+    "drill-read-only",
+    "drill-evaluation",
+    "drill-plan",
+    "drill-report",
+    "drill-evaluation-dark",
     "audit-dark",
     "audit-broken",
 )
@@ -878,6 +904,124 @@ def monitor(console: Console, app: QApplication) -> None:
     app.setPalette(palette.light_palette())
 
 
+def drills(console: Console, sample: Sample, app: QApplication) -> None:
+    """The Drills place: erin (an exercise controller) loads the shipped flash flood scenario (a broken one of her
+    own beside it), starts it at 10x, and carla and ivan play it: the alert published at T+7m, the urgent question
+    answered at T+10m; erin fires one inject by hand. The control tab at T+12m30s in both palettes, carla's read-only
+    view; then the drill ended and evaluated (a rating changed with its note), its improvement plan and its report
+    exported."""
+    from crisisdesk.app import user_scenarios_dir
+    from crisisdesk.services.after_action import PlanRow
+
+    core, clock, carla, ivan = console.core, sample.clock, sample.carla, sample.ivan
+    core.people.add(sample.admin, "erin", [Role.EXERCISE_CONTROLLER], "erin password")
+    erin = core.people.actor("erin")
+    library = user_scenarios_dir()
+    library.mkdir(parents=True, exist_ok=True)
+    (library / "tornado-warning.yaml").write_text(TORNADO_WITH_MISTAKES, encoding="utf-8")
+
+    def shown(who: str) -> tuple[MainWindow, DrillView]:
+        window = console.window(who, size=(1280, 800))
+        window.show_place(DRILLS)
+        view = window.drills
+        view.monotonic = lambda: 0.0  # the clock shows the drill time read, not the seconds the drawing took
+        console.settle(f"{who}'s drills", lambda: view.drills is not None)
+        return window, view
+
+    window, view = shown("erin")
+    picker = view.open_picker()
+    console.settle("the scenarios", lambda: picker.files is not None)
+    picker.select("tornado-warning.yaml")
+    console.picture(picker, "drill-picker")
+    picker.select("flash-flood.yaml")  # shipped; its one exercise account, exercise-page, is the sample's
+    picker.load_selected()
+    console.settle("the loaded drill", lambda: view.drill is not None)
+    drill = view.drill  # not None: the settle waited for it
+    view.speed.setValue(10)
+    view.start()
+    console.settle("the started drill", lambda: view.drill is not None and view.drill.status.value == "running")
+    service, messages = core.drills(), core.messages()
+
+    def to(minutes: float) -> None:  # the wall clock moves on until drill time reaches ``minutes``, at 10x
+        clock.advance(timedelta(minutes=minutes) / 10 - service.get(erin, drill.id).drill_time / 10)
+        service.tick()
+
+    def play() -> None:
+        """carla and ivan play to T+12m30s; erin fires the second pending inject by hand."""
+        incident = service.get(erin, drill.id).incidents["flood"]
+        to(4)
+        core.incidents().set_fact(carla, incident, "expires", "2026-11-22T21:30")  # the scenario leaves it to her
+        alert = messages.draft(carla, incident, "alert")
+        messages.set_targets(carla, alert.id, ["exercise-page"])
+        submitted = messages.submit(carla, alert.id)
+        to(6)
+        messages.approve(ivan, alert.id, submitted.content_hash)
+        to(7)
+        messages.publish(carla, alert.id, confirm=f"SEND EXERCISE {alert.id}")
+        core.outbox().run_once()
+        to(10)
+        question = next(i for i in service.get(erin, drill.id).injects if i.kind.value == "comment")
+        if question.item is not None:
+            core.feeds().set_triage(carla, question.item, status="answered", priority_value="urgent")
+        to(12.5)
+        by_hand = [i for i in service.get(erin, drill.id).injects if i.status.value == "pending"][1]
+        service.inject(erin, drill.id, by_hand.id)
+
+    play()
+    console.changed(window, "the drill at T+12m30s", lambda: view.drill is not None and view.msel.rowCount() > 0)
+    later = [i for i, inject in enumerate(view.msel.rows) if inject.status.value == "pending"]
+    view.msel_table.selectRow(later[0])
+    console.picture(window, "drill-control")
+    console.close(window)
+
+    for who, name, colours in (
+        ("erin", "drill-control-dark", palette.dark_palette()),
+        ("carla", "drill-read-only", palette.light_palette()),
+    ):
+        app.setPalette(colours)
+        window, _ = shown(who)
+        console.picture(window, name)
+        console.close(window)
+    app.setPalette(palette.light_palette())
+
+    def evaluated() -> str:
+        """The drill ended at T+30m; erin rates the first objective with a note, writes its strengths and areas,
+        and the improvement plan; the objective's id."""
+        to(30)
+        service.end(erin, drill.id)
+        aar = core.after_action()
+        first = aar.evaluate(erin, drill.id).objectives[0]
+        other = "S" if first.rating.value != "S" else "M"
+        aar.rate(erin, drill.id, first.objective_id, other, "The alert left out Old Mill Road, closed at T+3m")
+        aar.edit_objective(erin, drill.id, first.objective_id, strengths=["Drafted from the playbook at once"],
+                           areas=["The sheriff's road closure reached the alert only in the update"])  # fmt: skip
+        aar.set_plan(erin, drill.id, [
+            PlanRow("Road closures phoned in miss the alert", "The PIO desk reads calls out before submitting",
+                    first.capability, "PIO lead", START.date(), START.date() + timedelta(days=45)),
+        ])  # fmt: skip
+        return first.objective_id
+
+    objective = evaluated()
+    for dark in (False, True):
+        app.setPalette(palette.dark_palette() if dark else palette.light_palette())
+        suffix = "-dark" if dark else ""
+        window, view = shown("erin")
+        view.tabs.setCurrentWidget(view.evaluation)
+        console.settle("the evaluation", lambda v=view: v.evaluation.evaluation is not None)
+        view.evaluation.select(objective)
+        console.picture(window, f"drill-evaluation{suffix}")
+        if not dark:
+            view.tabs.setCurrentWidget(view.plan)
+            console.settle("the plan", lambda v=view: v.plan.evaluation is not None)
+            console.picture(window, "drill-plan")
+            view.tabs.setCurrentWidget(view.export)
+            view.export.export_to(core.db.path.parent / "after-action")  # the scratch folder
+            console.settle("the export", lambda v=view: v.export.written is not None)
+            console.picture(window, "drill-report")
+        console.close(window)
+    app.setPalette(palette.light_palette())
+
+
 def quiet_qt(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     """Qt's warnings on stderr, but for the offscreen platform's notice that it cannot resize windows itself."""
     if "propagateSizeHints" not in message:
@@ -941,6 +1085,7 @@ def draw(out: Path) -> list[str]:
             settings_pages(console, sample, app)
             settings_feeds_rules_playbooks(console, sample, app)
             monitor(console, app)
+            drills(console, sample, app)
             audit(console, app)
         finally:
             for widget in QApplication.topLevelWidgets():

@@ -31,7 +31,16 @@ from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.ui import palette
 from crisisdesk.ui.views.incidents_view import IncidentsView
-from crisisdesk.ui.views.main_window import APPROVALS, AUDIT, INCIDENTS, MONITOR, OUTBOX, SETTINGS, MainWindow
+from crisisdesk.ui.views.main_window import (
+    APPROVALS,
+    AUDIT,
+    DRILLS,
+    INCIDENTS,
+    MONITOR,
+    OUTBOX,
+    SETTINGS,
+    MainWindow,
+)
 from tests.integration.outbox_helpers import add_team, open_incident, publish
 from tests.support.http_servers import webhook_receiver
 
@@ -52,7 +61,7 @@ def team(core: App, admin: Actor) -> dict[str, Actor]:
 
 def test_the_places_in_order_and_how_to_reach_them(qtbot: QtBot, core: App, admin: Actor) -> None:
     window = open_window(qtbot, core, admin)
-    assert window.places == [INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS]
+    assert window.places == [INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS, DRILLS]
     assert window.current_place() == INCIDENTS and isinstance(window.stack.currentWidget(), IncidentsView)
     assert window.place_title.text() == INCIDENTS and "overdue" in window.place_about.text()
     qtbot.keyClick(window.nav, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
@@ -70,10 +79,10 @@ def test_the_places_in_order_and_how_to_reach_them(qtbot: QtBot, core: App, admi
     window.show_place(INCIDENTS)
     assert window.stack.currentWidget() is board and window.place(INCIDENTS) is board
     assert window.badge(INCIDENTS) == (2, True)
-    extra = window.add_place("Drills", QWidget())
-    assert window.places[-1] == "Drills" and extra.item.text() == "Drills"
-    with pytest.raises(ValueError, match="already has a place 'Drills'"):
-        window.add_place("Drills", QWidget())
+    extra = window.add_place("Library", QWidget())
+    assert window.places[-1] == "Library" and extra.item.text() == "Library"
+    with pytest.raises(ValueError, match="already has a place 'Library'"):
+        window.add_place("Library", QWidget())
 
 
 def test_the_header_names_the_person_their_roles_and_the_workstation(

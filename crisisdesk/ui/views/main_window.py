@@ -59,19 +59,21 @@ from crisisdesk.ui.views.chrome import (
     roles_text,
 )
 from crisisdesk.ui.views.deliveries import DeliveriesView
+from crisisdesk.ui.views.drill_view import DrillView
 from crisisdesk.ui.views.feeds_view import FeedsView
 from crisisdesk.ui.views.incidents_view import IncidentsView
 from crisisdesk.ui.views.outbox_view import OutboxView
 from crisisdesk.ui.views.settings_view import SettingsView
 from crisisdesk.ui.watcher import Watcher
 
-INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS = (
+INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS, DRILLS = (
     "Incidents",
     "Approvals",
     "Monitor",
     "Outbox",
     "Audit",
     "Settings",
+    "Drills",
 )
 
 
@@ -221,9 +223,20 @@ class MainWindow(QMainWindow):
             icon(QStyle.StandardPixmap.SP_FileDialogInfoView),
             about="People, channel accounts and this workstation: admins change them, everyone else reads them",
         )
+        self.add_place(  # last: the places before it keep their Ctrl+number
+            DRILLS,
+            self._build_drills,
+            icon(QStyle.StandardPixmap.SP_MediaPlay),
+            about="EXERCISE only: load a scenario, run its timed injects, evaluate it, export the after-action report",
+        )
 
     def _build_monitor(self) -> QWidget:
         view = FeedsView(self.session)
+        view.incident_opened.connect(self._incident_opened)
+        return view
+
+    def _build_drills(self) -> QWidget:
+        view = DrillView(self.session)
         view.incident_opened.connect(self._incident_opened)
         return view
 
@@ -312,6 +325,12 @@ class MainWindow(QMainWindow):
     def audit(self) -> AuditView:
         view = self.place(AUDIT)
         assert isinstance(view, AuditView)
+        return view
+
+    @property
+    def drills(self) -> DrillView:
+        view = self.place(DRILLS)
+        assert isinstance(view, DrillView)
         return view
 
     @property
