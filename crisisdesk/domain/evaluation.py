@@ -202,6 +202,8 @@ class Measurement:
     def value_text(self) -> str:
         if self.share is not None:
             return f"{self.share:.0%}"
+        if self.share_target is not None:  # a share with nothing due yet: no share to show, only the longest gap
+            return "none due yet" + (f" (longest interval {span_text(self.value)})" if self.value else "")
         return span_text(self.value)
 
     @property

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from crisisdesk.domain.errors import NotFound
 from crisisdesk.domain.evaluation import (
     LogEvent,
+    Measurement,
     PlaybookTerms,
     Rating,
     evaluate,
@@ -763,3 +764,13 @@ def test_every_due_update_is_counted_once_kept_or_missed(gaps: list[int], tail: 
     missed = sum(-(-g // 30) - 1 for g in gaps if g > 30) + max(0, -(-tail // 30) - 1)
     assert m.share == pytest.approx(kept / (kept + missed))
     assert m.met is (missed == 0)
+
+
+def test_a_share_with_nothing_due_says_so_rather_than_showing_its_gap_as_the_measure() -> None:
+    """Seen in the console: a cadence with no update due yet read '23m (target at least 100%)'."""
+    nothing_due = Measurement("Updates", timedelta(minutes=23), timedelta(minutes=30), True, "", share_target=1.0)
+    assert nothing_due.value_text == "none due yet (longest interval 23m)"
+    half = Measurement("Updates", timedelta(minutes=40), timedelta(minutes=30), False, "", share=0.5, share_target=1.0)
+    assert half.value_text == "50%"
+    timed = Measurement("First message", timedelta(minutes=7), timedelta(minutes=10), True, "")
+    assert timed.value_text == "7m"
