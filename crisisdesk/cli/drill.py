@@ -181,7 +181,7 @@ def cmd_drill_run(ctx: Context) -> int:
     ctx.close()  # the clock opens its own connection
 
     def until(service: DrillService) -> bool:
-        now = service.get(actor, drill_id)
+        now = service.view(drill_id)  # read at every tick: checked once above, not recorded each time
         if now.status is DrillStatus.ENDED:
             return True
         if end_at is not None and now.next_inject is None and now.drill_time.total_seconds() >= end_at:

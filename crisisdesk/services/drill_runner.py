@@ -70,14 +70,15 @@ class DrillRunner:
                 self.ticks += 1
                 if fired and self.on_fire is not None:
                     self.on_fire(fired)
-                if self.until is not None and self.until(drills):
-                    return
                 wait = drills.next_due()
                 due = None if wait is None else wait.total_seconds()
             except (UserError, ExternalError) as exc:  # a busy database, a drill that cannot fire: try again
                 log.warning("drill clock: %s", exc)
             except Exception:  # a bug: logged, and the clock goes on
                 log.exception("drill clock failed unexpectedly")
+            # Outside the guard: whatever stops ``until`` (a refusal, a mistake) stops the clock and reaches the caller.
+            if self.until is not None and self.until(drills):
+                return
             self._sleep(self.cap if due is None else min(self.cap, due), drills)
 
     def _sleep(self, seconds: float, drills: DrillService) -> None:

@@ -91,6 +91,23 @@ def test_a_whole_drill_from_the_command_line(
         assert kinds.count(kind) == 1
 
 
+def test_scenarios_lists_the_user_folder_with_each_ones_state(cli_as: CliRun, core: App, eve: Actor) -> None:
+    from crisisdesk.app import user_scenarios_dir
+
+    folder = user_scenarios_dir()
+    good = write_scenario(folder)
+    broken = write_scenario(folder, scenario_text().replace("at: T+5m", "at: soon"), name="broken.yaml")
+    code, out, _ = cli_as("eve", "drill", "scenarios")
+    assert code == 0
+    lines = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert lines[str(good)] == f"{good}  test-flood  Test flash flood  ready"
+    assert lines[str(broken)].startswith(f"{broken}  BROKEN  1 problem(s): {broken}:")
+    drill = cli_as("eve", "drill", "load", str(good))[1].strip()
+    cli_as("eve", "drill", "start", drill)
+    code, out, _ = cli_as("eve", "drill", "scenarios")
+    assert f"{good}  test-flood  Test flash flood  {drill} running" in out.splitlines()
+
+
 def test_mistakes_are_one_line_never_a_traceback(cli_as: CliRun, core: App, eve: Actor, tmp_path: Path) -> None:
     path = write_scenario(tmp_path / "s")
     drill = cli_as("eve", "drill", "load", str(path))[1].strip()
