@@ -67,6 +67,10 @@ def test_a_whole_drill_from_the_command_line(
     assert any("ic-call" in line and "fired at T+16m" in line for line in lines)  # one tick, late: all due at once
     assert "notes for the players:" in lines and "failing now:" in lines
     assert any("'exercise-page' failing until T+36m" in line for line in lines)  # 20 min from its firing
+    code, out, _ = cli_as("eve", "feeds", "list")
+    first, second = out.splitlines()
+    assert first.split() == ["drill:", "Test", "flash", "flood", "drill", "never", "polled", f"drill:{drill}"]
+    assert second.strip() == "a drill's exercise-only source: 3 item(s) injected so far"  # a report, a CAP, a comment
     code, out, _ = cli_as("eve", "drill", "status", drill, "--json")
     data = json.loads(out)
     assert data["status"] == "running" and data["drill_seconds"] == 960
