@@ -56,6 +56,7 @@ MIN_COMPRESSION = 1.0
 MAX_COMPRESSION = 60.0
 SCENARIO_LIMIT = 1_000_000  # bytes of a scenario file, and of each CAP file it names
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+ITEM_MARK = "EXERCISE: "  # before the title of every item a drill injects
 
 
 class DrillStatus(enum.StrEnum):
@@ -815,6 +816,9 @@ class DrillService:
                 out.update({"urgent": inject.urgent, "group": inject.group, "language": inject.language})
             else:
                 items = self._cap_items(record, inject, identity, script, now)
+            # Marked where people read them (the Monitor, the triage queue, alerts): a drill's urgent comment beside
+            # the public's must never be taken for a real person in danger.
+            items = [replace(item, title=f"{ITEM_MARK}{item.title}") for item in items]
             # Only the drill's own EXERCISE incidents, as the log says, may get its alerts.
             own = [i for i in incidents.values() if _mode_of(ledger, i) == Mode.EXERCISE.value]
             made = feeds.record_drill(

@@ -111,6 +111,7 @@ def test_starting_opens_an_exercise_incident_and_a_drill_source_and_fires_what_i
     # Through the real storage: full-text search finds it, and the rules raised an alert on the drill's incident.
     [found] = feeds.search(eve, "bridge")
     assert found.source == "drill: Test flash flood" and found.fingerprint == first.item
+    assert found.title == "EXERCISE: Creek rising at the Mill Creek bridge" and found.kind == "drill"
     [alert] = feeds.alerts(eve, incident=incident.id)
     assert alert.item_id == found.id and "keyword" in alert.rules
     started = [p for k, _, p in drill_events(core, drill.id) if k == Kind.DRILL_STARTED]
@@ -143,7 +144,7 @@ def test_the_clock_fires_each_inject_kind_on_time_through_the_real_paths(
     [cap] = drills.tick()
     assert (cap.id, cap.fired_at.total_seconds() if cap.fired_at else None) == ("nws-warning", 300)
     cap_item = core.feeds().item(cap.item or "")
-    assert cap_item.title == "Flash Flood Warning for the Mill Creek valley" and cap_item.severity == "Severe"
+    assert cap_item.title == "EXERCISE: Flash Flood Warning for the Mill Creek valley" and cap_item.severity == "Severe"
     assert (
         cap_item.extra["cap"]["identifier"] == "NWS-DRILL-FLASH-FLOOD-1"
         and cap_item.extra["drill"]["drill"] == drill.id
@@ -156,6 +157,8 @@ def test_the_clock_fires_each_inject_kind_on_time_through_the_real_paths(
         (comment.item, "urgent", "residents", "new")
     ]
     assert core.feeds().item(comment.item or "").extra["drill"]["urgent"] is True
+    assert queue[0].title == "EXERCISE: ¿Dónde está el refugio? Estamos atrapados en la calle Oak"
+    assert queue[0].text == "¿Dónde está el refugio? Estamos atrapados en la calle Oak"  # the script's words
     advance(clock, 2, 10)
     [_note] = drills.tick()
     drill = drills.get(eve, drill.id)
