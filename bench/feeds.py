@@ -34,25 +34,13 @@ for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
 import feedparser  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.words import sentence  # noqa: E402
 from crisisdesk.app import App  # noqa: E402
 from crisisdesk.domain.feeds import SourceKind, fingerprint  # noqa: E402
 from crisisdesk.feeds.parse import parse  # noqa: E402
 from crisisdesk.feeds.poller import Outcome  # noqa: E402
 from crisisdesk.services.feeds import FeedService  # noqa: E402
 from crisisdesk.services.passwords import Argon2Hasher  # noqa: E402
-
-WORDS = (
-    "flood water road closed creek river bridge shelter evacuation county fire smoke wind storm power outage "
-    "school bus traffic council meeting police report weather rain snow heat warning advisory watch update "
-    "community park library hospital clinic vaccine health food bank volunteer donation street repair crew "
-    "mayor budget housing market business downtown festival concert game team season coach player election "
-    "vote ballot court judge trial crime arrest fireworks holiday parade museum art music theater history"
-).split()
-
-
-def _sentence(rng: random.Random, n: int) -> str:
-    # A Zipf-like choice: a few words are everywhere, most are rare; plus a rare numbered token per item.
-    return " ".join(WORDS[min(int(rng.paretovariate(1.2)) - 1, len(WORDS) - 1)] for _ in range(n))
 
 
 def rss(feed: int, items: int, rng: random.Random, *, offset: int = 0) -> bytes:
@@ -61,8 +49,8 @@ def rss(feed: int, items: int, rng: random.Random, *, offset: int = 0) -> bytes:
         f"<link>https://news{feed}.example/</link><description>Local news {feed}</description>"
     ]
     for i in range(offset, offset + items):
-        title = _sentence(rng, 8).capitalize()
-        body = _sentence(rng, 45)
+        title = sentence(rng, 8).capitalize()
+        body = sentence(rng, 45)
         parts.append(
             f"<item><title>{title} {feed}-{i}</title><link>https://news{feed}.example/story/{i}</link>"
             f'<guid isPermaLink="false">news{feed}-{i}</guid><pubDate>Sun, 22 Nov 2026 0{i % 10}:{i % 60:02d}:00 GMT'
@@ -257,8 +245,8 @@ def bench_million(n: int) -> None:
                     "feed-bench",
                     "rss",
                     f"https://news.example/{i}",
-                    _sentence(rng, 8).capitalize() + f" {i % 97}-{i}",
-                    _sentence(rng, 45),
+                    sentence(rng, 8).capitalize() + f" {i % 97}-{i}",
+                    sentence(rng, 45),
                     "newsdesk",
                     f"2026-11-{1 + i * 21 // n:02d}T09:00:00.000000+00:00",
                     "2026-11-22T09:00:00.000000+00:00",

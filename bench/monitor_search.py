@@ -35,6 +35,7 @@ TMP = Path(tempfile.mkdtemp(prefix="crisisdesk-bench-monitor-"))
 for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
     os.environ[var] = str(TMP / var.lower())
 
+from bench.words import sentence  # noqa: E402
 from crisisdesk.app import App  # noqa: E402
 from crisisdesk.domain.clock import utc_iso  # noqa: E402
 from crisisdesk.domain.feeds import Item  # noqa: E402
@@ -44,22 +45,10 @@ from crisisdesk.feeds.poller import Outcome  # noqa: E402
 from crisisdesk.services.feeds import FeedService, Source  # noqa: E402
 from crisisdesk.services.passwords import Argon2Hasher  # noqa: E402
 
-# No word of the default rules' keywords ("evacuation order", "shelter in place"...) nor of the flash-flood
-# playbook's ("flooding", "flash flood"...) can be formed from these: the million raise no alert.
-WORDS = (
-    "flood water road closed creek river bridge shelter evacuation county fire smoke wind storm power outage "
-    "school bus traffic council meeting police report weather rain snow heat warning advisory watch update "
-    "community park library hospital clinic vaccine health food bank volunteer donation street repair crew "
-    "mayor budget housing market business downtown festival concert game team season coach player election "
-    "vote ballot court judge trial crime arrest fireworks holiday parade museum art music theater history"
-).split()
+# No phrase of the default rules' keywords ("evacuation order", "shelter in place"...) nor of the flash-flood
+# playbook's ("flooding", "flash flood"...) comes out of bench/words.py's sentences: the million raise no alert.
 MOODS = ("thank you so much, great work", "this is terrible and awful, nobody told us", "when does the bus run")
 AUTHORS = ("ann", "bo", "cy", "kmill_news", "mayor.office", "firefighter_dee", "eli", "fay")
-
-
-def sentence(rng: random.Random, n: int) -> str:
-    # Zipf-like: a few words are everywhere, most are rare
-    return " ".join(WORDS[min(int(rng.paretovariate(1.2)) - 1, len(WORDS) - 1)] for _ in range(n))
 
 
 def build(app: App, feeds: FeedService, n: int) -> tuple[list[Source], str, float]:

@@ -19,6 +19,7 @@ from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 
 if TYPE_CHECKING:
+    from crisisdesk.services.after_action import AfterActionService
     from crisisdesk.services.attention import AttentionService
     from crisisdesk.services.board import BoardService
     from crisisdesk.services.channels import ChannelService
@@ -120,6 +121,7 @@ class App:
     _board: BoardService | None = None
     _review: ReviewService | None = None
     _settings: SettingsService | None = None
+    _after_action: AfterActionService | None = None
     _drills: DrillService | None = None
     _head_keeper: HeadKeeper | None = None
 
@@ -302,6 +304,16 @@ class App:
 
             self._review = ReviewService(self.messages(), self.incidents())
         return self._review
+
+    def after_action(self) -> AfterActionService:
+        """A drill's evaluation and its after-action report (HSEEP AAR/IP), from the log."""
+        if self._after_action is None:
+            from crisisdesk.services.after_action import AfterActionService
+
+            self._after_action = AfterActionService(
+                self.db, self.log, self.clock, self.messages(), self.audit, templates=resources_dir() / "aar"
+            )
+        return self._after_action
 
     def close(self) -> None:
         if self._outbox is not None:

@@ -35,6 +35,8 @@ NOT_BEFORE_SIGN_IN = (
     "jinja2",
     "lxml",
     "babel",
+    "matplotlib",  # the after-action report's charts and PDF: only when a report is made
+    "weasyprint",
     "rich",
     "keyring",
     "crisisdesk.feeds",
@@ -124,6 +126,7 @@ def test_the_command_line_imports_no_qt_and_no_feed_parser(core: App, command: t
     assert ran.returncode == 0, ran.stderr
     assert "crisisdesk.cli.main" in modules
     assert loaded(modules, ("PySide6", "shiboken6", "crisisdesk.ui", "feedparser", "atproto", "apscheduler")) == []
+    assert loaded(modules, ("matplotlib", "weasyprint")) == []
 
 
 # While the sign-in dialog waits, the warm-up imports the window, the outbox's and the feed scheduler's modules, loads

@@ -4,6 +4,8 @@ default), then the playbook's facts as a form checked as it is typed. The incide
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -56,6 +58,22 @@ class ModeButton(QPushButton):
             f"QPushButton:checked {{ background: {background.name()}; color: {foreground.name()};"
             f" border: 3px {edge} {foreground.name()}; }}"
         )
+
+
+class ModeChoice(QHBoxLayout):
+    """The two mode buttons side by side, EXERCISE first, neither chosen: ``chosen(mode)`` is called when one is."""
+
+    def __init__(self, owner: QWidget, chosen: Callable[[Mode], object]) -> None:
+        super().__init__()
+        self.group = QButtonGroup(owner)
+        self.group.setExclusive(True)
+        self.buttons: dict[Mode, ModeButton] = {}
+        for mode in (Mode.EXERCISE, Mode.LIVE):
+            button = ModeButton(mode)
+            self.group.addButton(button)
+            self.buttons[mode] = button
+            self.addWidget(button, 1)
+            button.toggled.connect(lambda on, m=mode: chosen(m) if on else None)
 
 
 class NewIncidentDialog(QDialog):
@@ -147,16 +165,8 @@ class NewIncidentDialog(QDialog):
         heading = QLabel("2. LIVE or EXERCISE? Choose one; it cannot be changed later.")
         heading.setStyleSheet("font-weight: bold;")
         layout.addWidget(heading)
-        modes = QHBoxLayout()
-        self.mode_group = QButtonGroup(self)
-        self.mode_group.setExclusive(True)
-        self.mode_buttons: dict[Mode, ModeButton] = {}
-        for mode in (Mode.EXERCISE, Mode.LIVE):
-            button = ModeButton(mode)
-            self.mode_group.addButton(button)
-            self.mode_buttons[mode] = button
-            modes.addWidget(button, 1)
-            button.toggled.connect(lambda on, m=mode: self._mode_chosen(m) if on else None)
+        modes = ModeChoice(page, self._mode_chosen)
+        self.mode_group, self.mode_buttons = modes.group, modes.buttons
         layout.addLayout(modes)
         return page
 

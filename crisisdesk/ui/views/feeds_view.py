@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QDateTime, QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
     QDateTimeEdit,
     QDialog,
@@ -39,7 +38,7 @@ from crisisdesk.domain.playbook import Playbook
 from crisisdesk.domain.triage_policy import IGNORE_REASONS
 from crisisdesk.services.incidents import Incident
 from crisisdesk.ui import palette, when
-from crisisdesk.ui.dialogs.new_incident import ModeButton
+from crisisdesk.ui.dialogs.new_incident import ModeChoice
 from crisisdesk.ui.models.feeds import (
     AlertsModel,
     ItemsModel,
@@ -781,15 +780,8 @@ class OpenIncidentDialog(QDialog):
         self.playbook.addItem("Let crisisdesk choose from the item's words", None)
         layout.addWidget(self.playbook)
         layout.addWidget(_plain("2. LIVE or EXERCISE? Choose one; it cannot be changed later."))
-        modes = QHBoxLayout()
-        self.mode_group = QButtonGroup(self)
-        self.mode_buttons: dict[Mode, ModeButton] = {}
-        for mode in (Mode.EXERCISE, Mode.LIVE):
-            button = ModeButton(mode)
-            self.mode_group.addButton(button)
-            self.mode_buttons[mode] = button
-            modes.addWidget(button, 1)
-            button.toggled.connect(lambda on, m=mode: self._mode_chosen(m) if on else None)
+        modes = ModeChoice(self, self._mode_chosen)
+        self.mode_group, self.mode_buttons = modes.group, modes.buttons
         layout.addLayout(modes)
         self.answer = _plain("", "What happened")
         layout.addWidget(self.answer, 1)

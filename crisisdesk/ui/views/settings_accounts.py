@@ -32,7 +32,7 @@ from crisisdesk.ui import palette
 from crisisdesk.ui.models.accounts import AccountsModel
 from crisisdesk.ui.models.deliveries import mode_words
 from crisisdesk.ui.session import Session
-from crisisdesk.ui.views.settings_common import StatusLine, ask, plain_label, read_only_note
+from crisisdesk.ui.views.settings_common import NamedSelection, StatusLine, ask, plain_label, read_only_note
 from crisisdesk.ui.views.settings_people import _Form
 from crisisdesk.ui.views.tables import row_table
 
@@ -262,7 +262,7 @@ class AccountsPage(QWidget):
         self.add_dialog: AddAccountDialog | None = None
         self.confirm: QMessageBox | None = None
         self.loaded = False
-        self._select_after: str | None = None
+        self.rows = NamedSelection[Account](self.table, self.model, lambda row: row.name)
         self._selection_changed()
         session.watcher.changed.connect(self.reload)
         self.reload()
@@ -291,24 +291,15 @@ class AccountsPage(QWidget):
         self.keyring_refusal = refusal
         self.keyring_line.setText(f"Secrets cannot be stored here: {refusal}" if refusal else "")
         self.keyring_line.setVisible(refusal is not None)
-        current = self.selected()
-        keep = self._select_after or (current.name if current else None)
-        self._select_after = None
-        self.model.set_rows(accounts)
+        self.rows.show(accounts)
         self.loaded = True
-        row = self.model.find(keep) if keep else -1
-        if row >= 0:
-            self.table.selectRow(row)
         self._selection_changed()
 
     def selected(self) -> Account | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.row(rows[0].row()) if rows else None
+        return self.rows.selected()
 
     def select(self, name: str) -> None:
-        row = self.model.find(name)
-        if row >= 0:
-            self.table.selectRow(row)
+        self.rows.select(name)
 
     def _selection_changed(self) -> None:
         chosen = self.selected() is not None
@@ -321,7 +312,7 @@ class AccountsPage(QWidget):
 
     def done(self, text: str, select: str | None = None) -> None:
         self.status.say(text, "ok")
-        self._select_after = select
+        self.rows.after = select
         self.reload()
 
     def add(self) -> None:

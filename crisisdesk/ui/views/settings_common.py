@@ -3,14 +3,23 @@ and a question asked before a change that cannot simply be undone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QTableView, QWidget
 
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.ui import palette
 from crisisdesk.ui.views.chrome import roles_text
+
+R = TypeVar("R")
+
+
+class _NamedRows(Protocol[R]):
+    def find(self, name: str) -> int: ...
+    def row(self, index: int) -> R: ...
+    def set_rows(self, fetched: Sequence[R]) -> None: ...
 
 
 def plain_label(text: str = "", *, name: str, state: palette.State | None = None) -> QLabel:
@@ -67,3 +76,29 @@ def ask(parent: QWidget, title: str, question: str, yes: str, then: Callable[[],
     box.buttonClicked.connect(lambda pressed: then() if pressed is yes_button else None)
     box.open()
     return box
+
+
+class NamedSelection(Generic[R]):
+    """A page's table of named rows (people, accounts) and its one selected row, kept by name across a reload, or
+    moved to the row a change just made (``after``)."""
+
+    def __init__(self, table: QTableView, model: _NamedRows[R], name_of: Callable[[R], str]) -> None:
+        self.table, self.model, self.name_of = table, model, name_of
+        self.after: str | None = None
+
+    def selected(self) -> R | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row(rows[0].row()) if rows else None
+
+    def select(self, name: str) -> None:
+        row = self.model.find(name)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def show(self, rows: Sequence[R]) -> None:
+        current = self.selected()
+        keep = self.after or (self.name_of(current) if current is not None else None)
+        self.after = None
+        self.model.set_rows(rows)
+        if keep:
+            self.select(keep)

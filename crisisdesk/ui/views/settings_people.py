@@ -26,7 +26,7 @@ from crisisdesk.domain.roles import MIN_PASSWORD_LENGTH, Permission, Role
 from crisisdesk.services.people import Person
 from crisisdesk.ui.models.people import PeopleModel
 from crisisdesk.ui.session import Session
-from crisisdesk.ui.views.settings_common import StatusLine, ask, plain_label, read_only_note
+from crisisdesk.ui.views.settings_common import NamedSelection, StatusLine, ask, plain_label, read_only_note
 from crisisdesk.ui.views.tables import row_table
 
 ROLE_HELP: dict[Role, str] = {
@@ -210,7 +210,7 @@ class PeoplePage(QWidget):
         self.add_dialog: AddPersonDialog | None = None
         self.reset_dialog: ResetPasswordDialog | None = None
         self.confirm: QMessageBox | None = None
-        self._select_after: str | None = None
+        self.rows = NamedSelection[Person](self.table, self.model, lambda row: row.name)
         self.loaded = False
         self._selection_changed()
         session.watcher.changed.connect(self.reload)
@@ -236,24 +236,15 @@ class PeoplePage(QWidget):
         )
 
     def _show(self, people: list[Person]) -> None:
-        current = self.selected()
-        keep = self._select_after or (current.name if current else None)
-        self._select_after = None
-        self.model.set_rows(people)
+        self.rows.show(people)
         self.loaded = True
-        row = self.model.find(keep) if keep else -1
-        if row >= 0:
-            self.table.selectRow(row)
         self._selection_changed()
 
     def selected(self) -> Person | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.row(rows[0].row()) if rows else None
+        return self.rows.selected()
 
     def select(self, name: str) -> None:
-        row = self.model.find(name)
-        if row >= 0:
-            self.table.selectRow(row)
+        self.rows.select(name)
 
     def _selection_changed(self) -> None:
         person = self.selected()
@@ -277,7 +268,7 @@ class PeoplePage(QWidget):
     def done(self, text: str, *, select: str | None = None) -> None:
         self.roles_box.setEnabled(True)
         self.status.say(text, "ok")
-        self._select_after = select
+        self.rows.after = select
         self.reload()  # the watcher says so too, later; the person sees the change at once
 
     def refused(self, error: CrisisdeskError) -> None:

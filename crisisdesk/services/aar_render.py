@@ -1,0 +1,292 @@
+"""The after-action report drawn and laid out: charts (matplotlib, SVG), the page (Jinja2), the PDF (WeasyPrint).
+
+Imported only when a report is made: matplotlib and WeasyPrint take a second to load, which the console's start and
+every other command should not pay (tests/ui/test_startup.py).
+
+Why these: WeasyPrint lays out the very HTML page that is exported (CSS paged media: page size, running headers,
+page numbers, table headers repeated on each page), so the HTML and the PDF cannot drift apart, and it is pure
+Python over the system's Pango (no browser, no TeX). matplotlib draws the charts as SVG, which goes inline into the
+HTML (a self-contained file) and into the PDF as vectors (sharp at any zoom, text kept as text).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from crisisdesk.domain.drill import offset_text
+from crisisdesk.domain.evaluation import (
+    LANES,
+    MAJOR_CHALLENGES_TIME,
+    SOME_CHALLENGES_TIME,
+    Evaluation,
+    Measurement,
+    Rating,
+    span_text,
+)
+
+TEMPLATE = "aar.html.j2"
+# Okabe-Ito colours: told apart with any colour vision; the rating's letter is always printed beside it too.
+RATING_COLOURS = {Rating.P: "#009E73", Rating.S: "#E69F00", Rating.M: "#D55E00", Rating.U: "#6B1F1F"}
+ZONE_COLOURS = ("#DCEFE8", "#FBF0D9", "#F7E0D3", "#EADCDC")  # the P, S, M and U bands behind the bars, light
+LANE_STYLE = {
+    "Injects": ("#0072B2", "D"),
+    "Published": ("#009E73", "o"),
+    "Approvals": ("#56B4E9", "s"),
+    "Triage": ("#CC79A7", "^"),
+    "Checklist": ("#000000", "P"),
+    "False alarm": ("#D55E00", "X"),
+    "Outbox": ("#E69F00", "v"),
+    "Control": ("#777777", "|"),
+}
+FONT = "DejaVu Sans"
+WIDTH_IN = 7.1  # the printed page's text width (US Letter less its margins): the charts print at their own size
+
+
+# -- charts ---------------------------------------------------------------------------------------------
+
+
+def _svg(fig: Any) -> str:
+    """The figure as an inline <svg> element (no XML prolog, no date: the same drill draws the same bytes)."""
+    out = io.StringIO()
+    fig.savefig(out, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    text = out.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _style(salt: str) -> Any:  # matplotlib types the keys as a Literal of every rc name
+    return {
+        "svg.fonttype": "none",  # text stays text: searchable in the HTML, in the PDF's text layer
+        "svg.hashsalt": salt,  # ids differ between the two charts of one page
+        "font.family": FONT,
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+
+
+def _minutes_axis(ax: Any, end_minutes: float) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.set_xlim(0, max(end_minutes, 1.0) * 1.04)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 5, 6, 10]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: offset_text(timedelta(minutes=x)) if x >= 0 else ""))
+
+
+def timeline_svg(evaluation: Evaluation) -> str:
+    """Injects and the players' actions along drill time, a lane each, with the outages shaded."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    # The drill's end is the dashed line, not a mark in the Control lane.
+    entries = [e for e in evaluation.timeline if not (e.lane == "Control" and e.label == "ended")]
+    lanes = [lane for lane in LANES if lane == "Injects" or any(e.lane == lane for e in entries)]
+    overview = evaluation.overview
+    end = max(
+        [e.at for e in entries] + [overview.length if overview else timedelta(0), *(o[1] for o in evaluation.outages)],
+        default=timedelta(minutes=1),
+    )
+    end_minutes = end.total_seconds() / 60
+    with rc_context(_style("timeline")):
+        fig = Figure(figsize=(WIDTH_IN, 0.42 * len(lanes) + 1.2))
+        ax = fig.add_subplot()
+        y = {lane: len(lanes) - n for n, lane in enumerate(lanes)}
+        for start, stop, what in evaluation.outages:
+            a, b = start.total_seconds() / 60, stop.total_seconds() / 60
+            ax.axvspan(a, b, color="#BBBBBB", alpha=0.35, lw=0)
+            ax.text(a + 0.3, 0.55, what, ha="left", va="bottom", fontsize=7, color="#333333")
+        for lane in lanes:
+            colour, marker = LANE_STYLE[lane]
+            xs = [e.at.total_seconds() / 60 for e in entries if e.lane == lane]
+            ax.scatter(xs, [y[lane]] * len(xs), s=30, marker=marker, color=colour, zorder=3, label=lane)
+        for n, e in enumerate(x for x in entries if x.lane == "Injects"):
+            ax.annotate(
+                e.label,
+                (e.at.total_seconds() / 60, y["Injects"]),
+                xytext=(3, 6 + 9 * (n % 3)),  # three heights: neighbours' names do not overlap
+                textcoords="offset points",
+                fontsize=7,
+                color="#0B3C5D",
+            )
+        for e in entries:
+            if e.lane == "Published":
+                ax.annotate(
+                    e.label,
+                    (e.at.total_seconds() / 60, y["Published"]),
+                    xytext=(0, -11),
+                    textcoords="offset points",
+                    fontsize=6.5,
+                    ha="center",
+                    color="#1E5C4A",
+                )
+        if overview is not None and overview.status == "ended":
+            at = overview.length.total_seconds() / 60
+            ax.axvline(at, color="#333333", lw=0.8, ls="--")
+            ax.text(
+                at - end_minutes * 0.01, len(lanes) + 0.75, "end", ha="right", va="bottom", fontsize=7, color="#333333"
+            )
+        ax.set_yticks([y[lane] for lane in lanes], lanes)
+        ax.set_ylim(0.4, len(lanes) + 1.1)
+        ax.grid(axis="x", color="#DDDDDD", lw=0.6)
+        ax.set_axisbelow(True)
+        _minutes_axis(ax, end_minutes)
+        ax.set_xlabel("Drill time")
+        ax.tick_params(axis="y", length=0)
+        return _svg(fig)
+
+
+def timed(evaluation: Evaluation) -> list[tuple[str, Measurement]]:
+    """The objectives' measurements that are times against a target, for the chart: (objective id, measurement).
+    Cadence counts too, as its longest interval against the update interval."""
+    return [
+        (o.objective_id, m)
+        for o in evaluation.objectives
+        for m in o.measurements
+        if m.target is not None and m.target.total_seconds() > 0 and (m.share is None or m.value is not None)
+    ]
+
+
+def measured_svg(evaluation: Evaluation) -> str:
+    """Each measured time against its target, as a multiple of it (so a 3-minute and a 30-minute target read
+    alike), over the rating bands: P to 1x, S to 1.5x, M to 3x, U beyond."""
+    import textwrap
+
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    rows = timed(evaluation)
+    top = MAJOR_CHALLENGES_TIME * 1.2  # the axis ends here; anything longer is drawn to it, marked
+    with rc_context(_style("measured")):
+        fig = Figure(figsize=(WIDTH_IN, 0.46 * max(len(rows), 1) + 0.9))
+        ax = fig.add_subplot()
+        if not rows:
+            ax.text(0.5, 0.5, "No timed measurements in this drill", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return _svg(fig)
+        bounds = [0, 1, SOME_CHALLENGES_TIME, MAJOR_CHALLENGES_TIME, top]
+        for colour, a, b in zip(ZONE_COLOURS, bounds, bounds[1:], strict=False):
+            ax.axvspan(a, b, color=colour, lw=0, zorder=0)
+        for at, letter in zip((0.5, 1.25, 2.25, top - 0.3), "PSMU", strict=True):
+            ax.text(at, len(rows) - 0.45, letter, ha="center", va="bottom", fontsize=8, color="#555555")
+        labels = []
+        for n, (objective, m) in enumerate(rows):
+            y = len(rows) - 1 - n
+            assert m.target is not None
+            target = span_text(m.target)
+            if m.value is None:
+                ax.barh(
+                    y, top, height=0.5, color="white", edgecolor=RATING_COLOURS[m.rating], hatch="///", lw=0.8, zorder=2
+                )
+                ax.text(
+                    0.05,
+                    y,
+                    f"never (target {target})   {m.rating.value}",
+                    va="center",
+                    fontsize=7.5,
+                    zorder=4,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+                )
+            else:
+                ratio = m.value / m.target
+                shown = min(ratio, top)
+                ax.barh(y, max(shown, 0.02), height=0.5, color=RATING_COLOURS[m.rating], zorder=2)
+                text = f"{span_text(m.value)} of {target}   {m.rating.value}" + (
+                    "  (beyond the axis)" if ratio > top else ""
+                )
+                inside = shown > top - 0.9  # no room after the bar: the words go inside it
+                at, align = (shown - 0.05, "right") if inside else (shown + 0.05, "left")
+                box = None if inside else {"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85}
+                ax.text(
+                    at,
+                    y,
+                    text,
+                    va="center",
+                    ha=align,
+                    fontsize=7.5,
+                    zorder=4,
+                    bbox=box,
+                    color="white" if inside else "#111111",
+                )
+            label = f"{objective}: {m.label}"
+            labels.append("\n".join(textwrap.wrap(label, 38, max_lines=2, placeholder="…")))
+        ax.axvline(1, color="#111111", lw=1.2, zorder=3)
+        ax.set_yticks(range(len(rows) - 1, -1, -1), labels, fontsize=7)
+        ax.set_ylim(-0.6, len(rows) - 0.1)
+        ax.set_xlim(0, top)
+        ax.set_xticks([0, 0.5, 1, 1.5, 2, 2.5, 3], ["0", "0.5x", "target", "1.5x", "2x", "2.5x", "3x"])
+        ax.set_xlabel("Time taken as a multiple of its target (bands: P, S, M, U)")
+        ax.tick_params(axis="y", length=0)
+        return _svg(fig)
+
+
+# -- the page -------------------------------------------------------------------------------------------
+
+
+def _moment(value: datetime | None, zone: str) -> str:
+    if value is None:
+        return "not yet"
+    try:
+        local = value.astimezone(ZoneInfo(zone))
+    except (KeyError, ValueError):
+        local = value
+    return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "UTC")
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if value else ""
+
+
+def _share(value: float | None) -> str:
+    return "nothing due" if value is None else f"{value:.0%}"
+
+
+def html(evaluation: Evaluation, templates: Path, agency: str | None = None, audit_file: str | None = None) -> str:
+    """The AAR/IP as one self-contained HTML page; ``audit_file``: the drill's audit export written beside it."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined)
+    env.filters["t"] = offset_text
+    env.filters["span"] = span_text
+    env.filters["day"] = _day
+    env.filters["share"] = _share
+    overview = evaluation.overview
+    zone = overview.timezone if overview else "UTC"
+    env.filters["moment"] = lambda value: _moment(value, zone)
+    from markupsafe import Markup
+
+    return env.get_template(TEMPLATE).render(
+        e=evaluation,
+        o=overview,
+        agency=agency,
+        audit_file=audit_file,
+        capabilities=_unique(o.capability for o in evaluation.objectives),
+        timeline=Markup(timeline_svg(evaluation)),  # noqa: S704 - matplotlib's own SVG; its text is escaped by it
+        measured=Markup(measured_svg(evaluation)),  # noqa: S704
+        timed=timed(evaluation),
+        colours=RATING_COLOURS,
+        Rating=Rating,
+    )
+
+
+def _unique(values: Any) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def pdf(page: str) -> bytes:
+    """The same page laid out for print by WeasyPrint (its @page rules: US Letter, headers, page numbers)."""
+    import logging
+
+    from weasyprint import HTML
+
+    # WeasyPrint reports CSS it does not support as warnings on its logger; the page uses none, and a person
+    # exporting a report has nothing to do about them.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    data: bytes = HTML(string=page, base_url=None).write_pdf()
+    return data
