@@ -1,10 +1,10 @@
 """drill: scenarios, and exercise control from the command line (load, start, pause, resume, compression, jump,
-inject, end, status, and the clock in the foreground with 'run')."""
+inject, end, status, and the clock in the foreground with 'run'); evaluate, rate and report come from
+``crisisdesk.cli.drill_report``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -260,12 +260,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument(
         "--end", action="store_true", help="end the drill at its planned length, once every inject has fired"
     )
-    # evaluate, rate and report: the after-action's commands (crisisdesk.cli.drill_report), once that module is in
-    # the tree; until then the group has none of them rather than failing to build the whole parser.
-    try:
-        report = importlib.import_module("crisisdesk.cli.drill_report")
-    except ModuleNotFoundError as exc:
-        if exc.name != "crisisdesk.cli.drill_report":
-            raise  # the module is there but something it imports is not: a bug to see, not to hide
-        return
-    report.add_report_commands(dr, command)
+    # evaluate, rate and report: the after-action's commands, in their own module (crisisdesk.cli.drill_report).
+    from crisisdesk.cli.drill_report import add_report_commands
+
+    add_report_commands(dr, command)
