@@ -248,6 +248,9 @@ class DrillService:
         self.folders = list(folders)
         self._scenarios: dict[str, Scenario] = {}  # parsed scenario texts by their hash
         self._running: tuple[tuple[int, int], list[DrillRecord]] | None = None
+        # Each drill as its events say, folded up to the event at ``_folded_to`` (see ``_refresh``).
+        self._folded: dict[str, DrillRecord] = {}
+        self._folded_to = 0
 
     # -- scenario files -------------------------------------------------------------------------------------
 
@@ -350,33 +353,40 @@ class DrillService:
 
     # -- reading drills from the log -----------------------------------------------------------------------
 
-    def _events(self, drill_id: str | None = None, kinds: Sequence[str] = tuple(sorted(STATE_KINDS))) -> Iterator[Any]:
-        """The drill events (of one drill), checked against their hashes: the drill's state is decided on them."""
+    def _events_after(self, position: int) -> Iterator[tuple[int, Any]]:
+        """The drill events appended after ``position``, checked against their hashes: the drills' state is decided
+        on them."""
+        kinds = sorted(STATE_KINDS)
         marks = ",".join("?" * len(kinds))
-        sql = f"SELECT position, hash, body FROM events WHERE kind IN ({marks})"  # noqa: S608 - only marks
-        params: list[Any] = list(kinds)
-        if drill_id is not None:
-            sql += " AND json_extract(body, '$.payload.drill') = ?"
-            params.append(drill_id)
-        for position, stored_hash, body in self.db.conn.execute(sql + " ORDER BY position", params):
+        sql = f"SELECT position, hash, body FROM events WHERE kind IN ({marks}) AND position > ? ORDER BY position"  # noqa: S608
+        for found, stored_hash, body in self.db.conn.execute(sql, (*kinds, position)):
             if not isinstance(body, bytes) or hashlib.sha256(body).hexdigest() != stored_hash or not is_canonical(body):
                 raise TamperedLog(
-                    f"audit log entry #{position} does not match its hash or is not in canonical form, so the drill "
+                    f"audit log entry #{found} does not match its hash or is not in canonical form, so the drill "
                     "is not read from it; run 'crisisdesk audit verify'"
                 )
-            yield from_body(body, stored_hash)
+            yield found, from_body(body, stored_hash)
+
+    def _refresh(self) -> None:
+        """Fold the drill events appended since the last look into each drill's record. The log only grows (its
+        triggers refuse changes and deletions), so the fold so far stands and only the new events are read: a
+        workstation with hundreds of past drills pays for them once, not at every tick of the clock."""
+        for position, e in self._events_after(self._folded_to):
+            drill_id = str(e.payload.get("drill", ""))
+            at = datetime.fromisoformat(e.at)
+            if e.kind == Kind.DRILL_LOADED:
+                if drill_id not in self._folded:
+                    self._folded[drill_id] = DrillRecord(drill_id, e.payload, at, e.actor)
+            elif drill_id in self._folded:
+                self._folded[drill_id].apply(e.kind, at, e.actor, e.payload)
+            self._folded_to = position
 
     def _records(self, drill_id: str | None = None) -> list[DrillRecord]:
-        by_drill: dict[str, list[tuple[str, datetime, str, Mapping[str, Any]]]] = {}
-        for e in self._events(drill_id):
-            key = str(e.payload.get("drill", ""))
-            by_drill.setdefault(key, []).append((e.kind, datetime.fromisoformat(e.at), e.actor, e.payload))
-        out = []
-        for events in by_drill.values():
-            record = DrillRecord.from_events(events)
-            if record is not None:
-                out.append(record)
-        return out
+        self._refresh()
+        if drill_id is None:
+            return list(self._folded.values())
+        found = self._folded.get(drill_id)
+        return [found] if found is not None else []
 
     def _record(self, drill_id: str) -> DrillRecord:
         found = self._records(drill_id.strip())
@@ -682,23 +692,11 @@ class DrillService:
 
     def running_ids(self) -> frozenset[str]:
         """The drills started and not ended."""
-        return frozenset(self._started_ids())
+        return frozenset(r.id for r in self.running())
 
     def running(self) -> list[DrillRecord]:
         """The drills started and not ended (running or paused), from the log."""
-        started = self._started_ids()
-        if not started:
-            return []
         return [r for r in self._records() if r.status in (DrillStatus.RUNNING, DrillStatus.PAUSED)]
-
-    def _started_ids(self) -> set[str]:
-        """Cheap: the drills started and not ended, from two small index reads."""
-        rows = self.db.conn.execute(
-            "SELECT kind, json_extract(body, '$.payload.drill') FROM events WHERE kind IN (?, ?)",
-            (Kind.DRILL_STARTED, Kind.DRILL_ENDED),
-        ).fetchall()
-        started = {r[1] for r in rows if r[0] == Kind.DRILL_STARTED}
-        return started - {r[1] for r in rows if r[0] == Kind.DRILL_ENDED}
 
     def tick(self, now: datetime | None = None) -> list[InjectState]:
         """Fire every inject of every running drill whose time has come (as the system); what fired."""
@@ -946,7 +944,7 @@ class DrillService:
         version = self.db.data_version()
         if self._running is not None and self._running[0] == version:
             return self._running[1]
-        records = self.running() if self._started_ids() else []
+        records = self.running()  # the drill events appended since the last look: one read of the kind index
         self._running = (version, records)
         return records
 
