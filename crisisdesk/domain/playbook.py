@@ -373,10 +373,11 @@ class _BoundedLoader(yaml.SafeLoader):
     faster but composes in C, where no check can be added; with the size limit, parsing stays near 0.5 s.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, noun: str = "playbook") -> None:
         super().__init__(text)
         self._depth = 0
         self._values = 0
+        self._noun = noun  # what the file is, in the limits' messages: a playbook, a scenario
 
     def _refuse(self, message: str) -> NoReturn:
         mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
@@ -385,12 +386,14 @@ class _BoundedLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             alias: yaml.AliasEvent = self.peek_event()  # type: ignore[no-untyped-call]
-            self._refuse(f"an alias (*{alias.anchor}) repeats a value: write the value out in full, playbooks use none")
+            self._refuse(
+                f"an alias (*{alias.anchor}) repeats a value: write the value out in full, {self._noun}s use none"
+            )
         self._values += 1
         if self._values > MAX_YAML_VALUES:
-            self._refuse(f"more than {MAX_YAML_VALUES:,} values, the most a playbook may have")
+            self._refuse(f"more than {MAX_YAML_VALUES:,} values, the most a {self._noun} may have")
         if self._depth >= MAX_YAML_DEPTH:
-            self._refuse(f"nested more than {MAX_YAML_DEPTH} levels deep, the most a playbook may be")
+            self._refuse(f"nested more than {MAX_YAML_DEPTH} levels deep, the most a {self._noun} may be")
         self._depth += 1
         try:
             node: yaml.Node | None = super().compose_node(parent, index)
@@ -411,8 +414,8 @@ class _BoundedLoader(yaml.SafeLoader):
             ) from None
 
 
-def size_problem(size: int, source: str) -> Problem | None:
-    """The problem with a playbook file of ``size`` bytes, if it is over the limit."""
+def size_problem(size: int, source: str, noun: str = "playbook") -> Problem | None:
+    """The problem with a playbook (or scenario) file of ``size`` bytes, if it is over the limit."""
     if size <= MAX_PLAYBOOK_BYTES:
         return None
     return Problem(
@@ -420,18 +423,21 @@ def size_problem(size: int, source: str) -> Problem | None:
         1,
         1,
         f"the file is larger than {MAX_PLAYBOOK_BYTES // 1024} KiB ({MAX_PLAYBOOK_BYTES:,} bytes), the most "
-        "a playbook may be",
+        f"a {noun} may be",
     )
 
 
-def load_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
+def load_yaml(text: str, source: str, noun: str = "playbook") -> tuple[Any, Positions, list[Problem]]:
+    """The bounded YAML of a file (``noun``: what it is, for the limits' messages), with every value's position."""
     pos = Positions()
     # Characters first, so a huge text is not encoded only to be refused.
-    too_big = size_problem(len(text), source) or size_problem(len(text.encode("utf-8", "surrogatepass")), source)
+    too_big = size_problem(len(text), source, noun) or size_problem(
+        len(text.encode("utf-8", "surrogatepass")), source, noun
+    )
     if too_big:
         return None, pos, [too_big]
     try:
-        loader = _BoundedLoader(text)
+        loader = _BoundedLoader(text, noun)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

@@ -40,7 +40,7 @@ from crisisdesk.domain.feeds import Item, SourceKind
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.playbook import Positions, Problem
 from crisisdesk.domain.roles import Actor, Permission, Role
-from crisisdesk.domain.scenario import InjectKind, Scenario, parse_scenario
+from crisisdesk.domain.scenario import InjectKind, Scenario, check_references, parse_scenario
 from crisisdesk.services.guard import require
 from crisisdesk.services.people import SYSTEM
 from crisisdesk.store.db import Database
@@ -314,14 +314,10 @@ class DrillService:
     def _cross_references(self, scenario: Scenario, pos: Positions, source: str) -> Iterator[Problem]:
         """What the schema cannot see: names that must point at something (the scenario's own ids and keys, the
         playbook library, the channel accounts)."""
-        # The scenarios helper's pure checks of the scenario's own names, when present (domain.scenario).
-        from crisisdesk.domain import scenario as scenario_module
-
-        own = getattr(scenario_module, "validate_scenario", None)
-        if own is not None:
-            yield from own(scenario, pos, source)
-        else:
-            yield from _own_names(scenario, pos, source)
+        # The scenario's own names (ids, keys, injects after which each measure counts, time targets, duration):
+        # domain.scenario's pure checks. The playbooks, facts and accounts are checked below, against this
+        # workstation.
+        yield from check_references(scenario, pos, source)
         from crisisdesk.domain.facts import zone
         from crisisdesk.domain.messages import fact_name, parse_values
 
@@ -979,33 +975,6 @@ def _cap_problem(data: bytes) -> str | None:
     if not items:
         return "holds no CAP alert"
     return None
-
-
-def _own_names(scenario: Scenario, pos: Positions, source: str) -> Iterator[Problem]:
-    """The scenario's names pointing at its own parts (until domain.scenario's ``validate_scenario`` does it)."""
-    keys = {i.key for i in scenario.incidents}
-    seen_keys: set[str] = set()
-    for i, incident in enumerate(scenario.incidents):
-        if incident.key in seen_keys:
-            yield Problem(source, *pos.at(("incidents", i, "key")), f"incident key {incident.key!r} is used twice")
-        seen_keys.add(incident.key)
-    ids: set[str] = set()
-    for i, inject in enumerate(scenario.injects):
-        if inject.id in ids:
-            yield Problem(source, *pos.at(("injects", i, "id")), f"inject id {inject.id!r} is used twice")
-        ids.add(inject.id)
-        if inject.incident is not None and inject.incident not in keys:
-            yield Problem(
-                source,
-                *pos.at(("injects", i, "incident")),
-                f"no incident {inject.incident!r} (known: {', '.join(sorted(keys))})",
-            )
-    for i, objective in enumerate(scenario.objectives):
-        expect = objective.expect
-        if expect.after is not None and expect.after not in ids:
-            yield Problem(source, *pos.at(("objectives", i, "expect", "after")), f"no inject {expect.after!r}")
-        if expect.incident is not None and expect.incident not in keys:
-            yield Problem(source, *pos.at(("objectives", i, "expect", "incident")), f"no incident {expect.incident!r}")
 
 
 def _incident_of(inject: Any, incidents: Mapping[str, str]) -> str | None:
