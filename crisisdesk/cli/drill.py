@@ -163,6 +163,7 @@ def cmd_drill_status(ctx: Context) -> int:
 def cmd_drill_run(ctx: Context) -> int:
     """The drill's clock in the foreground until the drill ends; Ctrl-C stops the clock, the drill keeps its state."""
     import signal
+    import time
 
     from crisisdesk.app import App
     from crisisdesk.domain.drill import offset_text
@@ -204,15 +205,22 @@ def cmd_drill_run(ctx: Context) -> int:
     def stop(*_: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the clock as Ctrl-C does
 
+    # The clock runs in its own thread, started before Ctrl-C is taken as "stop"; this thread only sleeps, so the
+    # interrupt never lands inside a wait on a lock (it can leave the lock half released).
+    runner.start()
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         warn(f"crisisdesk: {drill.name!r} ({drill_id}) on the clock at {drill.compression:g}x; stop it with Ctrl-C")
-        runner.run()
+        while runner.is_alive():
+            time.sleep(0.1)
     except KeyboardInterrupt:
+        runner.stop()
         warn(f"crisisdesk: the clock stopped; drill {drill_id} keeps its state ('crisisdesk drill status {drill_id}')")
         return EXIT_OK
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if runner.error is not None:
+        raise runner.error
     return EXIT_OK
 
 

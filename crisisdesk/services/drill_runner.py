@@ -99,6 +99,8 @@ class DrillRunner:
         def target() -> None:
             try:
                 self.run()
+            except (UserError, ExternalError) as exc:  # a refusal or a mistake ``until`` met: the caller says it
+                self.error = exc
             except BaseException as exc:  # kept for the caller to show
                 self.error = exc
                 log.exception("drill clock stopped")
@@ -106,8 +108,11 @@ class DrillRunner:
         self._thread = threading.Thread(target=target, name="drill-clock", daemon=True)
         self._thread.start()
 
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.ident is not None:  # started
             self._thread.join(timeout)

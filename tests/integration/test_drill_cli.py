@@ -177,8 +177,9 @@ def test_drill_run_runs_the_clock_in_the_foreground_until_the_planned_end(
     app.close()
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_stops_the_clock_and_the_drill_keeps_its_state(
-    db_path: Path, hasher: Argon2Hasher, tmp_path: Path
+    db_path: Path, hasher: Argon2Hasher, tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     app = open_live(db_path, hasher)
     eve = person(app, app.people.actor(ADMIN), "eve", Role.EXERCISE_CONTROLLER)
@@ -194,7 +195,7 @@ def test_ctrl_c_stops_the_clock_and_the_drill_keeps_its_state(
     assert proc.stderr is not None
     first = proc.stderr.readline()  # the clock is running once it says so
     assert "on the clock at 1x; stop it with Ctrl-C" in first
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop_signal)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "the clock stopped; drill" in err and "keeps its state" in err and "Traceback" not in err
