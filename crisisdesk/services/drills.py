@@ -779,68 +779,13 @@ class DrillService:
     ) -> dict[str, Any]:
         """What the inject does, inside the firing's transaction; the payload's kind-specific part."""
         kind = InjectKind(inject.kind)
-        script = {"drill": record.id, "inject": inject.id}
         ledger = Ledger(conn)
         if kind in (InjectKind.FEED_ITEM, InjectKind.COMMENT, InjectKind.CAP_ALERT):
-            source = self._source(record)
-            identity = f"drill:{record.id}:{inject.id}"
-            out: dict[str, Any] = {}
-            if kind is InjectKind.FEED_ITEM:
-                items = [
-                    Item(
-                        identity=identity,
-                        title=inject.headline,
-                        text=inject.text,
-                        url=inject.link,
-                        author=inject.author,
-                        published=utc_iso(now),
-                        extra={"drill": script},
-                    )
-                ]
-            elif kind is InjectKind.COMMENT:
-                items = [
-                    Item(
-                        identity=identity,
-                        title=" ".join(inject.text.split())[:120],
-                        text=inject.text,
-                        author=inject.author,
-                        published=utc_iso(now),
-                        lang=inject.language,
-                        public=True,
-                        extra={"drill": {**script, "group": inject.group, "urgent": inject.urgent}},
-                    )
-                ]
-                out.update({"urgent": inject.urgent, "group": inject.group, "language": inject.language})
-            else:
-                items = self._cap_items(record, inject, identity, script, now)
-            # Marked where people read them (the Monitor, the triage queue, alerts): a drill's urgent comment beside
-            # the public's must never be taken for a real person in danger.
-            items = [replace(item, title=f"{ITEM_MARK}{item.title}") for item in items]
-            # Only the drill's own EXERCISE incidents, as the log says, may get its alerts.
-            own = [i for i in incidents.values() if _mode_of(ledger, i) == Mode.EXERCISE.value]
-            made = feeds.record_drill(
-                conn, source, items, incidents=own, fallback=incident if incident in own else None
-            )
-            numbers = [n for n, _ in made]
-            alerts = (
-                conn.execute(
-                    f"SELECT count(*) FROM feed_alerts WHERE fingerprint IN ({','.join('?' * len(made))})",  # noqa: S608
-                    [fp for _, fp in made],
-                ).fetchone()[0]
-                if made
-                else 0
-            )
-            what = {"feed-item": "feed item", "comment": "comment", "cap-alert": "CAP alert"}[kind.value]
-            shown = ", ".join(str(n) for n in numbers)
-            out.update(
-                {
-                    "item": made[0][1] if made else None,
-                    "items": [fp for _, fp in made],
-                    "item_numbers": numbers,
-                    "detail": f"{what} {shown} in {source.name!r}" + (f", {alerts} alert(s)" if alerts else ""),
-                }
-            )
-            return out
+            try:
+                return self._arrive(conn, feeds, record, inject, incident, incidents, now)
+            except UserError as exc:
+                # Recorded as fired and not delivered, with why: the clock moves on rather than retrying forever.
+                return {"item": None, "items": [], "detail": f"not delivered: {exc}"}
         if kind is InjectKind.NOTE:
             return {
                 "to": inject.to.value,
@@ -876,6 +821,78 @@ class DrillService:
             "until_seconds": _seconds_text(until),
             "detail": f"{len(exercise)} exercise account(s) unreachable until {offset_text(until)}",
         }
+
+    def _arrive(  # noqa: PLR0917 - one firing's parts, passed on inside its transaction
+        self,
+        conn: Any,
+        feeds: FeedService,
+        record: DrillRecord,
+        inject: Any,
+        incident: str | None,
+        incidents: Mapping[str, str],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """A feed item, a comment or a CAP alert arriving through the drill's source: the payload's part."""
+        kind = InjectKind(inject.kind)
+        script = {"drill": record.id, "inject": inject.id}
+        ledger = Ledger(conn)
+        source = self._source(record)
+        identity = f"drill:{record.id}:{inject.id}"
+        out: dict[str, Any] = {}
+        if kind is InjectKind.FEED_ITEM:
+            items = [
+                Item(
+                    identity=identity,
+                    title=inject.headline,
+                    text=inject.text,
+                    url=inject.link,
+                    author=inject.author,
+                    published=utc_iso(now),
+                    extra={"drill": script},
+                )
+            ]
+        elif kind is InjectKind.COMMENT:
+            items = [
+                Item(
+                    identity=identity,
+                    title=" ".join(inject.text.split())[:120],
+                    text=inject.text,
+                    author=inject.author,
+                    published=utc_iso(now),
+                    lang=inject.language,
+                    public=True,
+                    extra={"drill": {**script, "group": inject.group, "urgent": inject.urgent}},
+                )
+            ]
+            out.update({"urgent": inject.urgent, "group": inject.group, "language": inject.language})
+        else:
+            items = self._cap_items(record, inject, identity, script, now)
+        # Marked where people read them (the Monitor, the triage queue, alerts): a drill's urgent comment beside
+        # the public's must never be taken for a real person in danger.
+        items = [replace(item, title=f"{ITEM_MARK}{item.title}") for item in items]
+        # Only the drill's own EXERCISE incidents, as the log says, may get its alerts.
+        own = [i for i in incidents.values() if _mode_of(ledger, i) == Mode.EXERCISE.value]
+        made = feeds.record_drill(conn, source, items, incidents=own, fallback=incident if incident in own else None)
+        numbers = [n for n, _ in made]
+        alerts = (
+            conn.execute(
+                f"SELECT count(*) FROM feed_alerts WHERE fingerprint IN ({','.join('?' * len(made))})",  # noqa: S608
+                [fp for _, fp in made],
+            ).fetchone()[0]
+            if made
+            else 0
+        )
+        what = {"feed-item": "feed item", "comment": "comment", "cap-alert": "CAP alert"}[kind.value]
+        shown = ", ".join(str(n) for n in numbers)
+        out.update(
+            {
+                "item": made[0][1] if made else None,
+                "items": [fp for _, fp in made],
+                "item_numbers": numbers,
+                "detail": f"{what} {shown} in {source.name!r}" + (f", {alerts} alert(s)" if alerts else ""),
+            }
+        )
+        return out
 
     def _source(self, record: DrillRecord) -> Source:
         source_id = (record.started or {}).get("feed_source")

@@ -370,6 +370,10 @@ class FeedService:
     def remove(self, actor: Actor, name: str) -> Source:
         require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "remove a feed")
         source = self.get(name)
+        if source.kind is SourceKind.DRILL:
+            raise UserError(
+                f"{source.name!r} is a drill's source: it goes when its drill ends ('crisisdesk drill end')"
+            )
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.FEED_REMOVED, {"source": source.id, "name": source.name})
         return source

@@ -303,3 +303,22 @@ def test_two_clocks_never_fire_an_inject_twice(
     )
     fired = Counter(p["inject"] for k, _, p in drill_events(core, drill.id) if k == Kind.DRILL_INJECT_FIRED)
     assert set(fired.values()) == {1} and len(fired) == 7
+
+
+def test_an_inject_that_cannot_arrive_is_recorded_with_why_and_the_clock_moves_on(
+    core: App, admin: Actor, eve: Actor, scenario: Path, clock: FixedClock
+) -> None:
+    drills = core.drills()
+    drill = drills.start(eve, drills.load(eve, scenario).id)
+    source = core.feeds().by_id(drill.feed_source or "")
+    assert source is not None
+    with pytest.raises(UserError, match="is a drill's source: it goes when its drill ends"):
+        core.feeds().remove(admin, source.name)
+    with core.db.write() as conn:  # as an older program or another workstation might: the source is gone
+        core.feeds().remove_drill_source(conn, "alice", source.id, drill.id)
+    advance(clock, 5)
+    [cap] = drills.tick()
+    assert cap.id == "nws-warning" and cap.status is InjectStatus.FIRED
+    assert cap.detail == f"not delivered: drill {drill.id}'s feed source is gone; its feed injects cannot arrive"
+    assert cap.item is None
+    assert drills.next_due() is not None and drills.next_due().total_seconds() == 300  # on to T+10m
