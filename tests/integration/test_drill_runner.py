@@ -135,3 +135,19 @@ def test_crisisdesk_worker_runs_the_drills_clock(db_path: Path, hasher: Argon2Ha
     scheduled, at = fired(app, drill.id)["one"]
     assert at >= scheduled  # fired by the clock at its time (how close: the test above, in one process)
     app.close()
+
+
+def test_the_clock_wakes_when_told_and_not_before(db_path: Path, hasher: Argon2Hasher) -> None:
+    app = open_live(db_path, hasher)
+    # Nothing running, no change looked for: only wake() brings the next tick before the hour is up.
+    runner = DrillRunner(lambda: App.open(db_path, hasher=hasher).drills(), cap=3600, poll=3600)
+    runner.start()
+    try:
+        wait_until(lambda: runner.ticks == 1, 10, "the first tick")
+        runner.wake()
+        wait_until(lambda: runner.ticks == 2, 10, "the tick wake() asked for")
+        assert runner.ticks == 2
+    finally:
+        runner.stop()
+    assert runner.error is None and not runner.is_alive()
+    app.close()
