@@ -1,10 +1,10 @@
 """drill: scenarios, and exercise control from the command line (load, start, pause, resume, compression, jump,
-inject, end, status, and the clock in the foreground with 'run')."""
+inject, end, status, and the clock in the foreground with 'run'); evaluate, rate and report come from
+``crisisdesk.cli.drill_report``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,6 +163,7 @@ def cmd_drill_status(ctx: Context) -> int:
 def cmd_drill_run(ctx: Context) -> int:
     """The drill's clock in the foreground until the drill ends; Ctrl-C stops the clock, the drill keeps its state."""
     import signal
+    import time
 
     from crisisdesk.app import App
     from crisisdesk.domain.drill import offset_text
@@ -181,7 +182,7 @@ def cmd_drill_run(ctx: Context) -> int:
     ctx.close()  # the clock opens its own connection
 
     def until(service: DrillService) -> bool:
-        now = service.get(actor, drill_id)
+        now = service.view(drill_id)  # read at every tick: checked once above, not recorded each time
         if now.status is DrillStatus.ENDED:
             return True
         if end_at is not None and now.next_inject is None and now.drill_time.total_seconds() >= end_at:
@@ -204,15 +205,22 @@ def cmd_drill_run(ctx: Context) -> int:
     def stop(*_: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the clock as Ctrl-C does
 
+    # The clock runs in its own thread, started before Ctrl-C is taken as "stop"; this thread only sleeps, so the
+    # interrupt never lands inside a wait on a lock (it can leave the lock half released).
+    runner.start()
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         warn(f"crisisdesk: {drill.name!r} ({drill_id}) on the clock at {drill.compression:g}x; stop it with Ctrl-C")
-        runner.run()
+        while runner.is_alive():
+            time.sleep(0.1)
     except KeyboardInterrupt:
+        runner.stop()
         warn(f"crisisdesk: the clock stopped; drill {drill_id} keeps its state ('crisisdesk drill status {drill_id}')")
         return EXIT_OK
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if runner.error is not None:
+        raise runner.error
     return EXIT_OK
 
 
@@ -260,12 +268,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument(
         "--end", action="store_true", help="end the drill at its planned length, once every inject has fired"
     )
-    # evaluate, rate and report: the after-action's commands (crisisdesk.cli.drill_report), once that module is in
-    # the tree; until then the group has none of them rather than failing to build the whole parser.
-    try:
-        report = importlib.import_module("crisisdesk.cli.drill_report")
-    except ModuleNotFoundError as exc:
-        if exc.name != "crisisdesk.cli.drill_report":
-            raise  # the module is there but something it imports is not: a bug to see, not to hide
-        return
-    report.add_report_commands(dr, command)
+    # evaluate, rate and report: the after-action's commands, in their own module (crisisdesk.cli.drill_report).
+    from crisisdesk.cli.drill_report import add_report_commands
+
+    add_report_commands(dr, command)

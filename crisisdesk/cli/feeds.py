@@ -33,6 +33,10 @@ def cmd_feeds_list(ctx: Context) -> int:
         ctx.json([s.as_dict() for s in sources])
         return EXIT_OK
     for s in sources:
+        if s.kind.value == "drill":  # never polled: its items are its drill's injects
+            ctx.out(f"{s.name:<20} {s.kind.value:<9} {'never polled':<14} {'':<14} {s.url}")
+            ctx.out(f"{'':<20} a drill's exercise-only source: {s.items_seen} item(s) injected so far")
+            continue
         if s.failures:
             detail = (
                 f"{s.failures} failure(s) in a row since {s.last_error_at}: {s.last_error}; next try {s.next_poll_at}"

@@ -70,14 +70,15 @@ class DrillRunner:
                 self.ticks += 1
                 if fired and self.on_fire is not None:
                     self.on_fire(fired)
-                if self.until is not None and self.until(drills):
-                    return
                 wait = drills.next_due()
                 due = None if wait is None else wait.total_seconds()
             except (UserError, ExternalError) as exc:  # a busy database, a drill that cannot fire: try again
                 log.warning("drill clock: %s", exc)
             except Exception:  # a bug: logged, and the clock goes on
                 log.exception("drill clock failed unexpectedly")
+            # Outside the guard: whatever stops ``until`` (a refusal, a mistake) stops the clock and reaches the caller.
+            if self.until is not None and self.until(drills):
+                return
             self._sleep(self.cap if due is None else min(self.cap, due), drills)
 
     def _sleep(self, seconds: float, drills: DrillService) -> None:
@@ -98,6 +99,8 @@ class DrillRunner:
         def target() -> None:
             try:
                 self.run()
+            except (UserError, ExternalError) as exc:  # a refusal or a mistake ``until`` met: the caller says it
+                self.error = exc
             except BaseException as exc:  # kept for the caller to show
                 self.error = exc
                 log.exception("drill clock stopped")
@@ -105,8 +108,11 @@ class DrillRunner:
         self._thread = threading.Thread(target=target, name="drill-clock", daemon=True)
         self._thread.start()
 
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.ident is not None:  # started
             self._thread.join(timeout)

@@ -56,6 +56,7 @@ MIN_COMPRESSION = 1.0
 MAX_COMPRESSION = 60.0
 SCENARIO_LIMIT = 1_000_000  # bytes of a scenario file, and of each CAP file it names
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+ITEM_MARK = "EXERCISE: "  # before the title of every item a drill injects
 
 
 class DrillStatus(enum.StrEnum):
@@ -247,6 +248,9 @@ class DrillService:
         self.folders = list(folders)
         self._scenarios: dict[str, Scenario] = {}  # parsed scenario texts by their hash
         self._running: tuple[tuple[int, int], list[DrillRecord]] | None = None
+        # Each drill as its events say, folded up to the event at ``_folded_to`` (see ``_refresh``).
+        self._folded: dict[str, DrillRecord] = {}
+        self._folded_to = 0
 
     # -- scenario files -------------------------------------------------------------------------------------
 
@@ -345,33 +349,40 @@ class DrillService:
 
     # -- reading drills from the log -----------------------------------------------------------------------
 
-    def _events(self, drill_id: str | None = None, kinds: Sequence[str] = tuple(sorted(STATE_KINDS))) -> Iterator[Any]:
-        """The drill events (of one drill), checked against their hashes: the drill's state is decided on them."""
+    def _events_after(self, position: int) -> Iterator[tuple[int, Any]]:
+        """The drill events appended after ``position``, checked against their hashes: the drills' state is decided
+        on them."""
+        kinds = sorted(STATE_KINDS)
         marks = ",".join("?" * len(kinds))
-        sql = f"SELECT position, hash, body FROM events WHERE kind IN ({marks})"  # noqa: S608 - only marks
-        params: list[Any] = list(kinds)
-        if drill_id is not None:
-            sql += " AND json_extract(body, '$.payload.drill') = ?"
-            params.append(drill_id)
-        for position, stored_hash, body in self.db.conn.execute(sql + " ORDER BY position", params):
+        sql = f"SELECT position, hash, body FROM events WHERE kind IN ({marks}) AND position > ? ORDER BY position"  # noqa: S608
+        for found, stored_hash, body in self.db.conn.execute(sql, (*kinds, position)):
             if not isinstance(body, bytes) or hashlib.sha256(body).hexdigest() != stored_hash or not is_canonical(body):
                 raise TamperedLog(
-                    f"audit log entry #{position} does not match its hash or is not in canonical form, so the drill "
+                    f"audit log entry #{found} does not match its hash or is not in canonical form, so the drill "
                     "is not read from it; run 'crisisdesk audit verify'"
                 )
-            yield from_body(body, stored_hash)
+            yield found, from_body(body, stored_hash)
+
+    def _refresh(self) -> None:
+        """Fold the drill events appended since the last look into each drill's record. The log only grows (its
+        triggers refuse changes and deletions), so the fold so far stands and only the new events are read: a
+        workstation with hundreds of past drills pays for them once, not at every tick of the clock."""
+        for position, e in self._events_after(self._folded_to):
+            drill_id = str(e.payload.get("drill", ""))
+            at = datetime.fromisoformat(e.at)
+            if e.kind == Kind.DRILL_LOADED:
+                if drill_id not in self._folded:
+                    self._folded[drill_id] = DrillRecord(drill_id, e.payload, at, e.actor)
+            elif drill_id in self._folded:
+                self._folded[drill_id].apply(e.kind, at, e.actor, e.payload)
+            self._folded_to = position
 
     def _records(self, drill_id: str | None = None) -> list[DrillRecord]:
-        by_drill: dict[str, list[tuple[str, datetime, str, Mapping[str, Any]]]] = {}
-        for e in self._events(drill_id):
-            key = str(e.payload.get("drill", ""))
-            by_drill.setdefault(key, []).append((e.kind, datetime.fromisoformat(e.at), e.actor, e.payload))
-        out = []
-        for events in by_drill.values():
-            record = DrillRecord.from_events(events)
-            if record is not None:
-                out.append(record)
-        return out
+        self._refresh()
+        if drill_id is None:
+            return list(self._folded.values())
+        found = self._folded.get(drill_id)
+        return [found] if found is not None else []
 
     def _record(self, drill_id: str) -> DrillRecord:
         found = self._records(drill_id.strip())
@@ -471,6 +482,10 @@ class DrillService:
 
     def get(self, actor: Actor, drill_id: str) -> Drill:
         require(self.db, self.log, actor, Permission.READ, f"read drill {drill_id}")
+        return self.view(drill_id)
+
+    def view(self, drill_id: str) -> Drill:
+        """For the clock and services that already checked the actor: no permission check, no refusal recorded."""
         return self._view(self._record(drill_id), self.clock.now())
 
     # -- control ------------------------------------------------------------------------------------------
@@ -523,6 +538,7 @@ class DrillService:
                 facts=incident.facts,
             )
             incidents[incident.key] = opened.id
+        self.warm()  # drill time starts with the event below: what T+0's injects need is read before it
         with self.db.write() as conn:
             if self._inside(record.id).status != DrillStatus.LOADED:
                 raise UserError(f"drill {record.id} was started meanwhile by someone else")
@@ -666,30 +682,20 @@ class DrillService:
         """What a firing would otherwise pay on the clock's time: the feed rules, the running drills' playbooks and
         scenarios, the CAP reader."""
         import crisisdesk.feeds.parse  # noqa: F401 - imported now, not at the first CAP inject
+        from crisisdesk.feeds.triage import sentiment
 
+        sentiment("")  # VADER reads its lexicon at its first use (~30 ms: 2 s of drill time at 60x)
         self._feeds().warm()
         for record in self.running():
             self._scenario(record)
 
     def running_ids(self) -> frozenset[str]:
         """The drills started and not ended."""
-        return frozenset(self._started_ids())
+        return frozenset(r.id for r in self.running())
 
     def running(self) -> list[DrillRecord]:
         """The drills started and not ended (running or paused), from the log."""
-        started = self._started_ids()
-        if not started:
-            return []
         return [r for r in self._records() if r.status in (DrillStatus.RUNNING, DrillStatus.PAUSED)]
-
-    def _started_ids(self) -> set[str]:
-        """Cheap: the drills started and not ended, from two small index reads."""
-        rows = self.db.conn.execute(
-            "SELECT kind, json_extract(body, '$.payload.drill') FROM events WHERE kind IN (?, ?)",
-            (Kind.DRILL_STARTED, Kind.DRILL_ENDED),
-        ).fetchall()
-        started = {r[1] for r in rows if r[0] == Kind.DRILL_STARTED}
-        return started - {r[1] for r in rows if r[0] == Kind.DRILL_ENDED}
 
     def tick(self, now: datetime | None = None) -> list[InjectState]:
         """Fire every inject of every running drill whose time has come (as the system); what fired."""
@@ -773,65 +779,13 @@ class DrillService:
     ) -> dict[str, Any]:
         """What the inject does, inside the firing's transaction; the payload's kind-specific part."""
         kind = InjectKind(inject.kind)
-        script = {"drill": record.id, "inject": inject.id}
         ledger = Ledger(conn)
         if kind in (InjectKind.FEED_ITEM, InjectKind.COMMENT, InjectKind.CAP_ALERT):
-            source = self._source(record)
-            identity = f"drill:{record.id}:{inject.id}"
-            out: dict[str, Any] = {}
-            if kind is InjectKind.FEED_ITEM:
-                items = [
-                    Item(
-                        identity=identity,
-                        title=inject.headline,
-                        text=inject.text,
-                        url=inject.link,
-                        author=inject.author,
-                        published=utc_iso(now),
-                        extra={"drill": script},
-                    )
-                ]
-            elif kind is InjectKind.COMMENT:
-                items = [
-                    Item(
-                        identity=identity,
-                        title=" ".join(inject.text.split())[:120],
-                        text=inject.text,
-                        author=inject.author,
-                        published=utc_iso(now),
-                        lang=inject.language,
-                        public=True,
-                        extra={"drill": {**script, "group": inject.group, "urgent": inject.urgent}},
-                    )
-                ]
-                out.update({"urgent": inject.urgent, "group": inject.group, "language": inject.language})
-            else:
-                items = self._cap_items(record, inject, identity, script, now)
-            # Only the drill's own EXERCISE incidents, as the log says, may get its alerts.
-            own = [i for i in incidents.values() if _mode_of(ledger, i) == Mode.EXERCISE.value]
-            made = feeds.record_drill(
-                conn, source, items, incidents=own, fallback=incident if incident in own else None
-            )
-            numbers = [n for n, _ in made]
-            alerts = (
-                conn.execute(
-                    f"SELECT count(*) FROM feed_alerts WHERE fingerprint IN ({','.join('?' * len(made))})",  # noqa: S608
-                    [fp for _, fp in made],
-                ).fetchone()[0]
-                if made
-                else 0
-            )
-            what = {"feed-item": "feed item", "comment": "comment", "cap-alert": "CAP alert"}[kind.value]
-            shown = ", ".join(str(n) for n in numbers)
-            out.update(
-                {
-                    "item": made[0][1] if made else None,
-                    "items": [fp for _, fp in made],
-                    "item_numbers": numbers,
-                    "detail": f"{what} {shown} in {source.name!r}" + (f", {alerts} alert(s)" if alerts else ""),
-                }
-            )
-            return out
+            try:
+                return self._arrive(conn, feeds, record, inject, incident, incidents, now)
+            except UserError as exc:
+                # Recorded as fired and not delivered, with why: the clock moves on rather than retrying forever.
+                return {"item": None, "items": [], "detail": f"not delivered: {exc}"}
         if kind is InjectKind.NOTE:
             return {
                 "to": inject.to.value,
@@ -867,6 +821,78 @@ class DrillService:
             "until_seconds": _seconds_text(until),
             "detail": f"{len(exercise)} exercise account(s) unreachable until {offset_text(until)}",
         }
+
+    def _arrive(  # noqa: PLR0917 - one firing's parts, passed on inside its transaction
+        self,
+        conn: Any,
+        feeds: FeedService,
+        record: DrillRecord,
+        inject: Any,
+        incident: str | None,
+        incidents: Mapping[str, str],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """A feed item, a comment or a CAP alert arriving through the drill's source: the payload's part."""
+        kind = InjectKind(inject.kind)
+        script = {"drill": record.id, "inject": inject.id}
+        ledger = Ledger(conn)
+        source = self._source(record)
+        identity = f"drill:{record.id}:{inject.id}"
+        out: dict[str, Any] = {}
+        if kind is InjectKind.FEED_ITEM:
+            items = [
+                Item(
+                    identity=identity,
+                    title=inject.headline,
+                    text=inject.text,
+                    url=inject.link,
+                    author=inject.author,
+                    published=utc_iso(now),
+                    extra={"drill": script},
+                )
+            ]
+        elif kind is InjectKind.COMMENT:
+            items = [
+                Item(
+                    identity=identity,
+                    title=" ".join(inject.text.split())[:120],
+                    text=inject.text,
+                    author=inject.author,
+                    published=utc_iso(now),
+                    lang=inject.language,
+                    public=True,
+                    extra={"drill": {**script, "group": inject.group, "urgent": inject.urgent}},
+                )
+            ]
+            out.update({"urgent": inject.urgent, "group": inject.group, "language": inject.language})
+        else:
+            items = self._cap_items(record, inject, identity, script, now)
+        # Marked where people read them (the Monitor, the triage queue, alerts): a drill's urgent comment beside
+        # the public's must never be taken for a real person in danger.
+        items = [replace(item, title=f"{ITEM_MARK}{item.title}") for item in items]
+        # Only the drill's own EXERCISE incidents, as the log says, may get its alerts.
+        own = [i for i in incidents.values() if _mode_of(ledger, i) == Mode.EXERCISE.value]
+        made = feeds.record_drill(conn, source, items, incidents=own, fallback=incident if incident in own else None)
+        numbers = [n for n, _ in made]
+        alerts = (
+            conn.execute(
+                f"SELECT count(*) FROM feed_alerts WHERE fingerprint IN ({','.join('?' * len(made))})",  # noqa: S608
+                [fp for _, fp in made],
+            ).fetchone()[0]
+            if made
+            else 0
+        )
+        what = {"feed-item": "feed item", "comment": "comment", "cap-alert": "CAP alert"}[kind.value]
+        shown = ", ".join(str(n) for n in numbers)
+        out.update(
+            {
+                "item": made[0][1] if made else None,
+                "items": [fp for _, fp in made],
+                "item_numbers": numbers,
+                "detail": f"{what} {shown} in {source.name!r}" + (f", {alerts} alert(s)" if alerts else ""),
+            }
+        )
+        return out
 
     def _source(self, record: DrillRecord) -> Source:
         source_id = (record.started or {}).get("feed_source")
@@ -934,7 +960,7 @@ class DrillService:
         version = self.db.data_version()
         if self._running is not None and self._running[0] == version:
             return self._running[1]
-        records = self.running() if self._started_ids() else []
+        records = self.running()  # the drill events appended since the last look: one read of the kind index
         self._running = (version, records)
         return records
 

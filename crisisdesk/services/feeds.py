@@ -370,6 +370,10 @@ class FeedService:
     def remove(self, actor: Actor, name: str) -> Source:
         require(self.db, self.log, actor, Permission.MANAGE_FEEDS, "remove a feed")
         source = self.get(name)
+        if source.kind is SourceKind.DRILL:
+            raise UserError(
+                f"{source.name!r} is a drill's source: it goes when its drill ends ('crisisdesk drill end')"
+            )
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.FEED_REMOVED, {"source": source.id, "name": source.name})
         return source
@@ -842,6 +846,13 @@ class FeedService:
         item = self.item(str(alert.item_id)) if alert.item_id else None
         if item is None:
             raise NotFound(f"the item behind {alert_id} is no longer stored (past the retention?)")
+        script = item.extra.get("drill") if isinstance(item.extra.get("drill"), dict) else None
+        if mode is Mode.LIVE and (item.kind == SourceKind.DRILL.value or script is not None):
+            drill = (script or {}).get("drill") or "a drill"
+            raise UserError(
+                f"{alert_id} comes from {drill}'s injects, an exercise script: it can open an EXERCISE incident, "
+                "never a LIVE one"
+            )
         playbook = self.incidents.playbooks.get(playbook_id) if playbook_id else self._guess_playbook(item)
         facts, notes = facts_from_item(item, playbook, zone(playbook.timezone))
         title = item.title[:120]

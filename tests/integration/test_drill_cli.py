@@ -67,6 +67,10 @@ def test_a_whole_drill_from_the_command_line(
     assert any("ic-call" in line and "fired at T+16m" in line for line in lines)  # one tick, late: all due at once
     assert "notes for the players:" in lines and "failing now:" in lines
     assert any("'exercise-page' failing until T+36m" in line for line in lines)  # 20 min from its firing
+    code, out, _ = cli_as("eve", "feeds", "list")
+    first, second = out.splitlines()
+    assert first.split() == ["drill:", "Test", "flash", "flood", "drill", "never", "polled", f"drill:{drill}"]
+    assert second.strip() == "a drill's exercise-only source: 3 item(s) injected so far"  # a report, a CAP, a comment
     code, out, _ = cli_as("eve", "drill", "status", drill, "--json")
     data = json.loads(out)
     assert data["status"] == "running" and data["drill_seconds"] == 960
@@ -89,6 +93,23 @@ def test_a_whole_drill_from_the_command_line(
         Kind.DRILL_ENDED,
     ):
         assert kinds.count(kind) == 1
+
+
+def test_scenarios_lists_the_user_folder_with_each_ones_state(cli_as: CliRun, core: App, eve: Actor) -> None:
+    from crisisdesk.app import user_scenarios_dir
+
+    folder = user_scenarios_dir()
+    good = write_scenario(folder)
+    broken = write_scenario(folder, scenario_text().replace("at: T+5m", "at: soon"), name="broken.yaml")
+    code, out, _ = cli_as("eve", "drill", "scenarios")
+    assert code == 0
+    lines = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert lines[str(good)] == f"{good}  test-flood  Test flash flood  ready"
+    assert lines[str(broken)].startswith(f"{broken}  BROKEN  1 problem(s): {broken}:")
+    drill = cli_as("eve", "drill", "load", str(good))[1].strip()
+    cli_as("eve", "drill", "start", drill)
+    code, out, _ = cli_as("eve", "drill", "scenarios")
+    assert f"{good}  test-flood  Test flash flood  {drill} running" in out.splitlines()
 
 
 def test_mistakes_are_one_line_never_a_traceback(cli_as: CliRun, core: App, eve: Actor, tmp_path: Path) -> None:
@@ -156,8 +177,9 @@ def test_drill_run_runs_the_clock_in_the_foreground_until_the_planned_end(
     app.close()
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_stops_the_clock_and_the_drill_keeps_its_state(
-    db_path: Path, hasher: Argon2Hasher, tmp_path: Path
+    db_path: Path, hasher: Argon2Hasher, tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     app = open_live(db_path, hasher)
     eve = person(app, app.people.actor(ADMIN), "eve", Role.EXERCISE_CONTROLLER)
@@ -173,7 +195,7 @@ def test_ctrl_c_stops_the_clock_and_the_drill_keeps_its_state(
     assert proc.stderr is not None
     first = proc.stderr.readline()  # the clock is running once it says so
     assert "on the clock at 1x; stop it with Ctrl-C" in first
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop_signal)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "the clock stopped; drill" in err and "keeps its state" in err and "Traceback" not in err

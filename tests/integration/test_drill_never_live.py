@@ -13,6 +13,7 @@ import pytest
 
 from crisisdesk.app import App
 from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
@@ -122,6 +123,11 @@ def test_no_drill_action_reaches_a_live_account_or_a_live_incident(
     assert len(own) >= 4
     # The exercise side did go out (the guard is not just everything refused).
     assert exercise_hook.posts()
+    # And a person cannot turn a drill's alert into a LIVE incident; as an exercise, they may.
+    with pytest.raises(UserError, match=r"comes from drl-\w+'s injects, an exercise script"):
+        core.feeds().open_incident(team["carla"], own[0].id, playbook_id="flash-flood", mode=Mode.LIVE)
+    opened, _ = core.feeds().open_incident(eve, own[0].id, playbook_id="flash-flood", mode=Mode.EXERCISE)
+    assert opened.mode is Mode.EXERCISE
 
 
 def test_an_outage_aimed_at_an_account_that_became_live_is_not_applied(

@@ -78,3 +78,76 @@ def test_the_clock_fires_each_inject_within_a_drill_second_at_60x(
     assert paused_at.total_seconds() < 360
     assert all(e.actor == "system" for e in app.log.events() if e.kind == Kind.DRILL_INJECT_FIRED)
     app.close()
+
+
+def test_the_feed_scheduler_never_polls_a_drills_source(db_path: Path, hasher: Argon2Hasher, tmp_path: Path) -> None:
+    from crisisdesk.services.feed_scheduler import PREFIX, FeedScheduler
+
+    app = open_live(db_path, hasher)
+    admin = app.people.actor(ADMIN)
+    eve = person(app, admin, "eve", Role.EXERCISE_CONTROLLER)
+    (tmp_path / "watched").mkdir()
+    app.feeds().add(admin, "dropbox", str(tmp_path / "watched"), "folder", interval=60)
+    (tmp_path / "warning.xml").write_text(CAP_WARNING, encoding="utf-8")
+    (tmp_path / "quick.yaml").write_text(SCENARIO, encoding="utf-8")
+    drill = app.drills().start(eve, app.drills().load(eve, tmp_path / "quick.yaml").id)
+    scheduler = FeedScheduler(lambda: App.open(db_path).feeds(), first_within=60)
+    scheduler.start()
+    try:
+        jobs = {j.name for j in scheduler.scheduler.get_jobs() if j.id.startswith(PREFIX)}
+    finally:
+        scheduler.stop()
+    assert jobs == {"dropbox"}  # not 'drill: Quick drill'
+    source = app.feeds().by_id(drill.feed_source or "")
+    assert source is not None and source.name == "drill: Quick drill"
+    assert app.feeds().poll_one(source.id) is None  # asked directly, it polls nothing either
+    app.close()
+
+
+def test_crisisdesk_worker_runs_the_drills_clock(db_path: Path, hasher: Argon2Hasher, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ADMIN_PASSWORD
+
+    app = open_live(db_path, hasher)
+    eve = person(app, app.people.actor(ADMIN), "eve", Role.EXERCISE_CONTROLLER)
+    (tmp_path / "warning.xml").write_text(CAP_WARNING, encoding="utf-8")
+    (tmp_path / "quick.yaml").write_text(SCENARIO, encoding="utf-8")
+    drill = app.drills().load(eve, tmp_path / "quick.yaml")
+    env = {**os.environ, "CRISISDESK_PASSWORD": ADMIN_PASSWORD}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crisisdesk", "worker", "--db", str(db_path), "--as", ADMIN],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        app.drills().start(eve, drill.id, compression=60)  # T+2m is two seconds away
+        wait_until(lambda: "one" in fired(app, drill.id) or proc.poll() is not None, 30, "the worker's clock firing")
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    scheduled, at = fired(app, drill.id)["one"]
+    assert at >= scheduled  # fired by the clock at its time (how close: the test above, in one process)
+    app.close()
+
+
+def test_the_clock_wakes_when_told_and_not_before(db_path: Path, hasher: Argon2Hasher) -> None:
+    app = open_live(db_path, hasher)
+    # Nothing running, no change looked for: only wake() brings the next tick before the hour is up.
+    runner = DrillRunner(lambda: App.open(db_path, hasher=hasher).drills(), cap=3600, poll=3600)
+    runner.start()
+    try:
+        wait_until(lambda: runner.ticks == 1, 10, "the first tick")
+        runner.wake()
+        wait_until(lambda: runner.ticks == 2, 10, "the tick wake() asked for")
+        assert runner.ticks == 2
+    finally:
+        runner.stop()
+    assert runner.error is None and not runner.is_alive()
+    app.close()

@@ -111,6 +111,7 @@ def test_starting_opens_an_exercise_incident_and_a_drill_source_and_fires_what_i
     # Through the real storage: full-text search finds it, and the rules raised an alert on the drill's incident.
     [found] = feeds.search(eve, "bridge")
     assert found.source == "drill: Test flash flood" and found.fingerprint == first.item
+    assert found.title == "EXERCISE: Creek rising at the Mill Creek bridge" and found.kind == "drill"
     [alert] = feeds.alerts(eve, incident=incident.id)
     assert alert.item_id == found.id and "keyword" in alert.rules
     started = [p for k, _, p in drill_events(core, drill.id) if k == Kind.DRILL_STARTED]
@@ -143,7 +144,7 @@ def test_the_clock_fires_each_inject_kind_on_time_through_the_real_paths(
     [cap] = drills.tick()
     assert (cap.id, cap.fired_at.total_seconds() if cap.fired_at else None) == ("nws-warning", 300)
     cap_item = core.feeds().item(cap.item or "")
-    assert cap_item.title == "Flash Flood Warning for the Mill Creek valley" and cap_item.severity == "Severe"
+    assert cap_item.title == "EXERCISE: Flash Flood Warning for the Mill Creek valley" and cap_item.severity == "Severe"
     assert (
         cap_item.extra["cap"]["identifier"] == "NWS-DRILL-FLASH-FLOOD-1"
         and cap_item.extra["drill"]["drill"] == drill.id
@@ -156,6 +157,8 @@ def test_the_clock_fires_each_inject_kind_on_time_through_the_real_paths(
         (comment.item, "urgent", "residents", "new")
     ]
     assert core.feeds().item(comment.item or "").extra["drill"]["urgent"] is True
+    assert queue[0].title == "EXERCISE: ¿Dónde está el refugio? Estamos atrapados en la calle Oak"
+    assert queue[0].text == "¿Dónde está el refugio? Estamos atrapados en la calle Oak"  # the script's words
     advance(clock, 2, 10)
     [_note] = drills.tick()
     drill = drills.get(eve, drill.id)
@@ -300,3 +303,22 @@ def test_two_clocks_never_fire_an_inject_twice(
     )
     fired = Counter(p["inject"] for k, _, p in drill_events(core, drill.id) if k == Kind.DRILL_INJECT_FIRED)
     assert set(fired.values()) == {1} and len(fired) == 7
+
+
+def test_an_inject_that_cannot_arrive_is_recorded_with_why_and_the_clock_moves_on(
+    core: App, admin: Actor, eve: Actor, scenario: Path, clock: FixedClock
+) -> None:
+    drills = core.drills()
+    drill = drills.start(eve, drills.load(eve, scenario).id)
+    source = core.feeds().by_id(drill.feed_source or "")
+    assert source is not None
+    with pytest.raises(UserError, match="is a drill's source: it goes when its drill ends"):
+        core.feeds().remove(admin, source.name)
+    with core.db.write() as conn:  # as an older program or another workstation might: the source is gone
+        core.feeds().remove_drill_source(conn, "alice", source.id, drill.id)
+    advance(clock, 5)
+    [cap] = drills.tick()
+    assert cap.id == "nws-warning" and cap.status is InjectStatus.FIRED
+    assert cap.detail == f"not delivered: drill {drill.id}'s feed source is gone; its feed injects cannot arrive"
+    assert cap.item is None
+    assert drills.next_due() is not None and drills.next_due().total_seconds() == 300  # on to T+10m
