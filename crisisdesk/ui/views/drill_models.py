@@ -54,13 +54,13 @@ def span_text(value: timedelta | None) -> str:
     return offset_text(value).removeprefix("T+")
 
 
-def inject_state_text(inject: InjectState) -> str:
+def inject_state_text(inject: InjectState, *, ended: bool = False) -> str:
     if inject.status is InjectStatus.FIRED:
         at = offset_text(inject.fired_at) if inject.fired_at is not None else "?"
         return f"fired at {at}" + (", by hand" if inject.by_hand else "")
     if inject.status is InjectStatus.SKIPPED:
         return "skipped (jumped past)"
-    return "pending"
+    return "never fired (the drill ended)" if ended else "pending"
 
 
 class DrillsModel(RowsModel[Drill]):
@@ -106,24 +106,25 @@ class MselModel(RowsModel[InjectState]):
         super().__init__(None, parent)
         self.incidents: dict[str, str] = {}
         self.next_id: str | None = None
+        self.ended = False  # the drill is over: a pending inject never fired, and never will
 
-    def update(self, rows: list[InjectState], next_id: str | None) -> None:
+    def update(self, rows: list[InjectState], next_id: str | None, *, ended: bool = False) -> None:
         """Show the injects as read now. The same injects in the same order (the usual case: one changed state)
         change in place, keeping the selection and the scroll position; anything else is a reset."""
         if [r.id for r in rows] != [r.id for r in self.rows]:
-            self.next_id = next_id
+            self.next_id, self.ended = next_id, ended
             self.set_rows(rows)
             return
-        if rows == self.rows and next_id == self.next_id:
+        if rows == self.rows and next_id == self.next_id and ended == self.ended:
             return
-        self.rows, self.next_id = list(rows), next_id
+        self.rows, self.next_id, self.ended = list(rows), next_id, ended
         if rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(self.columns) - 1))
 
     def cells(self, row: InjectState) -> tuple[str, ...]:
         incident = self.incidents.get(row.incident_id or "", row.incident_id or "")
         summary = row.summary + (f" — {row.detail}" if row.detail else "")
-        state = inject_state_text(row)
+        state = inject_state_text(row, ended=self.ended)
         if row.id == self.next_id:
             state = "NEXT · " + state
         return (offset_text(row.scheduled), KIND_WORDS.get(row.kind.value, row.kind.value), incident, summary, state)
@@ -132,6 +133,8 @@ class MselModel(RowsModel[InjectState]):
         if row.id == self.next_id:
             return "busy"
         tints: dict[InjectStatus, palette.Tint] = {InjectStatus.FIRED: "ok", InjectStatus.SKIPPED: "quiet"}
+        if self.ended and row.status is InjectStatus.PENDING:
+            return "quiet"
         return tints.get(row.status)
 
     def tooltip(self, row: InjectState, column: int) -> str | None:

@@ -386,7 +386,9 @@ class DrillView(QWidget):
         self.drill = drill
         self.chosen = drill.id
         if self.drills is not None:
-            self.drills = [drill if d.id == drill.id else d for d in self.drills]
+            # Through show_drills: the chooser's line (status, drill time) changes with the drill, not a read later.
+            self.show_drills([drill if d.id == drill.id else d for d in self.drills], self._read_at)
+            return
         self._show_drill()
 
     # -- showing -------------------------------------------------------------------------------------------------
@@ -426,7 +428,7 @@ class DrillView(QWidget):
             if not self.may_act:
                 # The MSEL ahead is the controllers' script: players who read it have no drill left to play.
                 injects, following = [i for i in injects if i.status is not InjectStatus.PENDING], None
-            self.msel.update(injects, following)
+            self.msel.update(injects, following, ended=d.status is DrillStatus.ENDED)
             if selected is not None and self._selected_inject() != selected:
                 self._select_inject(selected)
             _show_lines(self.notes, [note_text(n) for n in sorted(d.notes, key=lambda n: n.fired_at, reverse=True)])
@@ -499,6 +501,9 @@ class DrillView(QWidget):
         pending = inject is not None and inject.status is InjectStatus.PENDING
         self.jump_button.setEnabled(act and started and pending)
         self.inject_button.setEnabled(act and started and pending)
+        over = status is DrillStatus.ENDED  # nothing left to steer: the controls go, the record stays
+        for control in (self.jump_button, self.inject_button, self.speed, self.speed_button, self.speed_label):
+            control.setVisible(not over)
         rows = self.incidents_table.selectionModel().selectedRows()
         self.open_button.setEnabled(bool(rows) and self.incidents.row(rows[0].row()).incident_id is not None)
         if not self.may_act:
