@@ -340,8 +340,14 @@ class DrillService:
             account = accounts.get(inject.account)
             where = pos.at(("injects", i, "account"))
             if account is None:
-                known = ", ".join(sorted(n for n, a in accounts.items() if a.exercise)) or "none"
-                yield Problem(source, *where, f"no channel account {inject.account!r} (the exercise accounts: {known})")
+                known = ", ".join(sorted(n for n, a in accounts.items() if a.exercise)) or "none yet"
+                yield Problem(
+                    source,
+                    *where,
+                    f"this workstation has no channel account {inject.account!r}: add it as an EXERCISE account "
+                    f"(Settings > Channel accounts, or 'crisisdesk channels add KIND {inject.account} --exercise'), "
+                    f"or name one it has (its exercise accounts: {known})",
+                )
             elif not account.exercise:
                 yield Problem(
                     source, *where, f"{inject.account!r} is a LIVE account: a drill may only fail exercise accounts"

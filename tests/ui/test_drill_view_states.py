@@ -17,8 +17,8 @@ from tests.ui.test_drill_view import msel_state, open_drills, scenario_file, tea
 def test_the_chooser_and_the_msel_follow_a_pause_and_an_end(
     qtbot: QtBot,
     core: App,
-    team: dict[str, Actor],
-    scenario_file: Path,  # noqa: F811 - fixtures
+    team: dict[str, Actor],  # noqa: F811 - the fixture
+    scenario_file: Path,  # noqa: F811 - the fixture
 ) -> None:
     _window, view = open_drills(qtbot, core, team["eve"])
     picker = view.open_picker()

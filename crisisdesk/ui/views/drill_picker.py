@@ -50,7 +50,8 @@ class DrillPicker(QDialog):
         layout.addWidget(
             plain_label(
                 "Scenarios shipped with crisisdesk and those in your scenarios folder. A scenario with problems "
-                "cannot be loaded until its file is fixed; each problem names the file, line and column.",
+                "cannot be loaded until each is mended, in its file or on this workstation (a channel account it "
+                "needs, say); each problem names the file, line and column and says what to do.",
                 name="About loading a scenario",
                 state="muted",
             )
