@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,15 @@ MAX_COMPRESSION = 60.0
 SCENARIO_LIMIT = 1_000_000  # bytes of a scenario file, and of each CAP file it names
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 ITEM_MARK = "EXERCISE: "  # before the title of every item a drill injects
+
+
+_SAYS_EXERCISE = re.compile(r"\s*EXERCISE\b", re.IGNORECASE)
+
+
+def marked(title: str) -> str:
+    """A drill item's title with the exercise mark before it, once: a CAP exercise headline often says EXERCISE
+    already, and "EXERCISE: EXERCISE: FLASH FLOOD WARNING" read like a stutter in the Monitor."""
+    return title if _SAYS_EXERCISE.match(title) else f"{ITEM_MARK}{title}"
 
 
 class DrillStatus(enum.StrEnum):
@@ -875,7 +885,7 @@ class DrillService:
             items = self._cap_items(record, inject, identity, script, now)
         # Marked where people read them (the Monitor, the triage queue, alerts): a drill's urgent comment beside
         # the public's must never be taken for a real person in danger.
-        items = [replace(item, title=f"{ITEM_MARK}{item.title}") for item in items]
+        items = [replace(item, title=marked(item.title)) for item in items]
         # Only the drill's own EXERCISE incidents, as the log says, may get its alerts.
         own = [i for i in incidents.values() if _mode_of(ledger, i) == Mode.EXERCISE.value]
         made = feeds.record_drill(conn, source, items, incidents=own, fallback=incident if incident in own else None)
