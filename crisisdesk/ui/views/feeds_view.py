@@ -550,7 +550,8 @@ class FeedsView(QWidget):
         self._responses = []
         self.response_choice.clear()
         self.response_text.setPlainText("")
-        self.triage_status.setText("")
+        # The status line keeps what the last action did ("Marked answered with ..."): the row it concerned leaves
+        # the queue with that very action, and clearing the line here wiped the confirmation at once.
         if item is None:
             self.triage_text.setPlainText("")
             self._update_triage_buttons()
