@@ -877,7 +877,9 @@ class DrillService:
                     published=utc_iso(now),
                     lang=inject.language,
                     public=True,
-                    extra={"drill": {**script, "group": inject.group, "urgent": inject.urgent}},
+                    extra={
+                        "drill": {**script, "group": inject.group, "urgent": inject.urgent, "language": inject.language}
+                    },
                 )
             ]
             out.update({"urgent": inject.urgent, "group": inject.group, "language": inject.language})

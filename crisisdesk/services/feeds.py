@@ -989,7 +989,24 @@ class FeedService:
                         out.append(Response(name, lang, text, problem))
                     except TemplateError as exc:
                         out.append(Response(name, lang, None, str(exc)))
-        return out
+        first = self.language_of(item, sorted({r.lang for r in out}))
+        return sorted(out, key=lambda r: r.lang != first)  # stable: the playbook's order within each language
+
+    def language_of(self, item: ItemView, languages: Sequence[str]) -> str | None:
+        """The language of the item's words among ``languages`` (the responses'), so a question in Spanish is
+        offered the Spanish answer first: a drill's comment says its language; anything else is detected."""
+        if not languages:
+            return None
+        script = item.extra.get("drill") if isinstance(item.extra, dict) else None
+        said = script.get("language") if isinstance(script, dict) else None
+        if isinstance(said, str) and said in languages:
+            return said
+        if len(languages) == 1:
+            return languages[0]
+        from crisisdesk.domain.languages import clause_language
+
+        found, _confidence = clause_language(item.text or item.title, tuple(languages))
+        return found if found in languages else None
 
     # -- for the console's settings: each source's polls, the rules as written, and what edited rules would do ----
 
