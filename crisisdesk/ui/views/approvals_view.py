@@ -64,6 +64,9 @@ class ApprovalsView(QWidget):
         self.review: Review | None = None
         self.message_id: str | None = None  # the version shown (whether or not the queue lists it)
         self._choose_first = True  # a person arriving here gets the oldest waiting version; after acting, not
+        # After acting: the versions that were waiting then (content hashes). One that arrives later is opened for
+        # the person who stays here (an update submitted while they wait); those already waiting are theirs to pick.
+        self._waiting_when_acted: set[str] | None = None
         self._busy = False
         self.dialog: QWidget | None = None
 
@@ -265,6 +268,15 @@ class ApprovalsView(QWidget):
         wanted = self.message_id
         if wanted is None and self._choose_first and rows:
             wanted = self.proxy.entry(0).message_id
+        elif wanted is None and self._waiting_when_acted is not None:
+            arrived = [
+                e
+                for e in (self.proxy.entry(r) for r in range(rows))
+                if e.may_approve and e.content_hash not in self._waiting_when_acted
+            ]
+            if arrived:
+                wanted = arrived[0].message_id
+                self._waiting_when_acted = None
         for r in range(rows):
             if self.proxy.entry(r).message_id == wanted:
                 if self.table.currentIndex().row() != r or not self.table.selectionModel().hasSelection():
@@ -291,6 +303,7 @@ class ApprovalsView(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         # Coming (back) to the place: the oldest waiting version is chosen if none is.
         self._choose_first = True
+        self._waiting_when_acted = None
         self._select_shown()
         super().showEvent(event)
 
@@ -492,8 +505,10 @@ class ApprovalsView(QWidget):
         self.returned.emit(view.id)
 
     def _acted(self, view: MessageView) -> None:
-        # What was acted on leaves the queue; the next one is not chosen for the person (no double approval).
+        # What was acted on leaves the queue; the next one is not chosen for the person (no double approval), but
+        # a version submitted after this is.
         self._choose_first = False
+        self._waiting_when_acted = {self.model.row(r).content_hash for r in range(self.model.rowCount())}
         self.message_id = None
         self.comment.clear()
         self._show_nothing()
