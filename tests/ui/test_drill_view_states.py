@@ -41,3 +41,21 @@ def test_the_chooser_and_the_msel_follow_a_pause_and_an_end(
     assert not msel_state(view, "question").startswith("NEXT")
     for control in (view.jump_button, view.inject_button, view.speed, view.speed_button, view.end_button):
         assert not control.isVisibleTo(view), control.accessibleName()
+
+
+def test_when_every_inject_is_done_the_view_says_to_end_the_drill(
+    qtbot: QtBot,
+    core: App,
+    team: dict[str, Actor],  # noqa: F811 - the fixture
+    scenario_file: Path,  # noqa: F811 - the fixture
+) -> None:
+    _window, view = open_drills(qtbot, core, team["eve"])
+    picker = view.open_picker()
+    picker.choose_file = lambda: str(scenario_file)
+    picker.file_button.click()
+    view.start_button.click()
+    view.select_inject("later-note")
+    view.jump_button.click()
+    assert view.drill is not None and view.drill.next_inject is None
+    line = view.next_line.text()
+    assert "planned length is 30m" in line and "End the drill when the players are done" in line

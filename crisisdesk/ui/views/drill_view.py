@@ -415,7 +415,10 @@ class DrillView(QWidget):
             if d.status is DrillStatus.ENDED:
                 self.next_line.setText("The drill has ended: evaluate it and export the report in the other tabs.")
             elif upcoming is None:
-                self.next_line.setText("Every inject has fired or been skipped.")
+                self.next_line.setText(
+                    f"Every inject has fired or been skipped. The planned length is {d.scenario.duration}: "
+                    "End the drill when the players are done (the clock runs on until then)."
+                )
             # else: the clock writes it, with the drill time left before it
             if (d.id, d.compression) != self._speed_shown:  # a speed being chosen stays until Set or a change
                 self._speed_shown = (d.id, d.compression)
