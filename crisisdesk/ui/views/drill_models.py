@@ -14,7 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush
 
 from crisisdesk.domain.drill import offset_text
-from crisisdesk.services.after_action import Measurement, ObjectiveResult, PlanRow
+from crisisdesk.domain.errors import UserError
+from crisisdesk.services.after_action import Measurement, ObjectiveResult, PlanRow, parse_day
 from crisisdesk.services.drills import Drill, DrillStatus, InjectState, InjectStatus, PlayerNote, ScenarioFile
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.rows import RowsModel
@@ -221,13 +222,10 @@ class BadPlan(ValueError):
 
 
 def _date(text: str, row: int, column: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadPlan(f"row {row + 1}, {column}: {text!r} is not a date; write it as 2026-12-01") from None
+        return parse_day(text, f"row {row + 1}, {column}:")
+    except UserError as exc:
+        raise BadPlan(str(exc)) from None
 
 
 class PlanModel(QAbstractTableModel):
