@@ -31,18 +31,21 @@ class Attention:
 
 
 NOTHING = Attention((), 0, 0, 0)
-# Urgent public comments waiting for triage, on incidents still open: the undecided (an urgent priority from the
-# rules or the drill's script, through the triage index) and those decided 'new' with an urgent priority.
+# Urgent public comments waiting for triage: the undecided (an urgent priority from the rules or the drill's
+# script, through the triage index) and those decided 'new' with an urgent priority; each concerning an incident
+# still open (an alert on it) or a drill under way with one open (a drill's comment is its incident's: the script
+# says so even where no keyword raised an alert). The marks are question marks only.
 URGENT_WAITING = """SELECT count(*) FROM (
-    SELECT i.fingerprint FROM feed_items i INDEXED BY feed_items_triage
+    SELECT i.fingerprint, i.extra FROM feed_items i INDEXED BY feed_items_triage
     WHERE i.public = 1 AND i.priority = 'urgent'
       AND NOT EXISTS (SELECT 1 FROM triage_decisions d WHERE d.fingerprint = i.fingerprint)
     UNION
-    SELECT i.fingerprint FROM triage_decisions d JOIN feed_items i ON i.fingerprint = d.fingerprint
+    SELECT i.fingerprint, i.extra FROM triage_decisions d JOIN feed_items i ON i.fingerprint = d.fingerprint
     WHERE i.public = 1 AND d.status = 'new' AND coalesce(d.priority, i.priority) = 'urgent'
 ) waiting WHERE EXISTS (
     SELECT 1 FROM feed_alerts a JOIN incidents n ON n.id = a.incident_id
-    WHERE a.fingerprint = waiting.fingerprint AND n.status != 'closed')"""
+    WHERE a.fingerprint = waiting.fingerprint AND n.status != 'closed'
+) OR json_extract(waiting.extra, '$.drill.drill') IN ({drills})"""
 
 
 class AttentionService:
@@ -75,8 +78,21 @@ class AttentionService:
             dead=int(states.get("dead", 0)),
             overdue=self._overdue(),
             notes=self._notes(now),
-            urgent_comments=int(self.db.conn.execute(URGENT_WAITING).fetchone()[0]),
+            urgent_comments=self._urgent_comments(),
         )
+
+    def _urgent_comments(self) -> int:
+        under_way = []  # the drills started, not ended, with an incident still open
+        for record in self._drills().running() if self._drills is not None else ():
+            incidents = ((record.started or {}).get("incidents") or {}).values()
+            if any(self._open(str(i)) for i in incidents):
+                under_way.append(record.id)
+        sql = URGENT_WAITING.format(drills=",".join("?" * len(under_way)))
+        return int(self.db.conn.execute(sql, sorted(under_way)).fetchone()[0])
+
+    def _open(self, incident_id: str) -> bool:
+        row = self.db.conn.execute("SELECT status FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return row is not None and row[0] != "closed"
 
     def _notes(self, actor: Actor) -> tuple[str, ...]:
         """The notes to this person's roles in the drills under way (running or paused), oldest first."""
