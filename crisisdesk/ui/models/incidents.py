@@ -58,18 +58,19 @@ def countdown(due_at: str | None, now: str, state: str) -> tuple[str, palette.St
 
 
 def drill_countdown(due: float | None, drill: DrillTime, state: str) -> tuple[str, palette.State | None]:
-    """The next update of a drill's incident, counted in drill time as the evaluation measures it: "due T+1h00m
-    (in 25 min drill time)"; while the drill is paused, "paused" (nothing falls due)."""
+    """The next update of a drill's incident, counted in drill time as the evaluation measures it, the countdown
+    first as on any incident: "in 25 min drill time (T+1h00m)"; while the drill is paused, "paused (due T+1h00m)":
+    nothing falls due."""
     if due is None or not state:
         return "none (closed)", "muted"
-    left = due - drill.seconds
+    left, at = due - drill.seconds, offset_text(due)
     if state == "overdue":
-        return f"OVERDUE by {span(left)} drill time (due {offset_text(due)})", "bad"
+        return f"OVERDUE by {span(left)} drill time ({at})", "bad"
     if drill.status != "running":
-        return f"due {offset_text(due)} (drill {drill.status})", "warning" if state == "due" else "muted"
-    if state == "due":
-        return f"due {offset_text(due)}, in {span(left)} drill time", "warning"
-    return f"due {offset_text(due)}, in {span(left)} drill time", None
+        return f"{'paused' if drill.status == 'paused' else 'drill ended'} (due {at})", (
+            "warning" if state == "due" else "muted"
+        )
+    return f"in {span(left)} drill time ({at})", "warning" if state == "due" else None
 
 
 def update_countdown(row: BoardRow, now: str) -> tuple[str, palette.State | None]:

@@ -301,11 +301,11 @@ class IncidentWorkspace(QWidget):
             # A drill's incident: reminders and times in drill time, what its evaluation measures.
             drill = space.drill
             next_update = drill_countdown(update.drill_at if update else None, drill, update.state if update else "")
-            pace = f"{drill.compression:g}x" if drill.status == "running" else drill.status
+            pace = f"at {drill.compression:g}x" if drill.status == "running" else f"({drill.status})"
             self.about.setText(
-                f"{playbook} · DRILL TIME {drill.text} ({pace}) · opened by {incident.opened_by} · status: "
-                f"{incident.status.value} · updates every {space.cadence} of drill time, next {next_update[0]} · "
-                "times are drill times (T+)"
+                f"{playbook} · drill time {drill.text} {pace} · opened by {incident.opened_by} · status: "
+                f"{incident.status.value} · an update every {space.cadence} of drill time, next: {next_update[0]} · "
+                "times are drill times"
             )
         else:
             next_update = countdown(update.due_at if update else None, space.now, update.state if update else "")
