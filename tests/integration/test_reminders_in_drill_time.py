@@ -14,8 +14,11 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.board import BoardRow
+from tests.conftest import CliRun
 from tests.integration.drill_helpers import write_scenario
 from tests.integration.outbox_helpers import add_team, open_incident, publish
+
+STATES = {"OVERDUE", "DUE", "UPCOMING", "DONE"}
 
 
 @pytest.fixture
@@ -85,7 +88,7 @@ def test_a_drill_incident_at_60x_is_due_in_drill_time_and_a_pause_holds_it(
 
 
 def test_an_ended_drill_holds_its_incident_in_drill_time(
-    core: App, team: dict[str, Actor], clock: FixedClock, tmp_path: Path
+    core: App, team: dict[str, Actor], clock: FixedClock, tmp_path: Path, cli_as: CliRun
 ) -> None:
     eve, carla = team["eve"], team["carla"]
     drills = core.drills()
@@ -96,3 +99,13 @@ def test_an_ended_drill_holds_its_incident_in_drill_time(
     space = core.board().workspace(carla, drill.incidents["flood"])
     assert space.drill is not None and space.drill.status == "ended" and space.drill.seconds == 420
     assert [d.state for d in space.due] == ["overdue", "overdue", "due", "upcoming", "upcoming"]
+    code, out, _ = cli_as("carla", "incident", "show", drill.incidents["flood"])
+    assert code == 0
+    due = [line.split() for line in out.splitlines() if line.startswith("  ") and line.split()[0] in STATES]
+    assert [(d[0], d[1]) for d in due] == [
+        ("OVERDUE", "T+0"),
+        ("OVERDUE", "T+5m"),
+        ("DUE", "T+10m"),
+        ("UPCOMING", "T+30m"),
+        ("UPCOMING", "T+30m"),
+    ]
