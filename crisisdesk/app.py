@@ -216,6 +216,8 @@ class App:
             from crisisdesk.services.incidents import IncidentService
 
             self._incidents = IncidentService(self.db, self.log, self.clock, playbook_service(self.clock))
+            # A drill's incident is due in drill time (the drill service knows which incidents drills opened).
+            self._incidents.drill_clock = lambda incident_id: self.drills().clock_of_incident(incident_id)
         return self._incidents
 
     def messages(self) -> MessageService:
@@ -261,7 +263,7 @@ class App:
         if self._attention is None:
             from crisisdesk.services.attention import AttentionService
 
-            self._attention = AttentionService(self.db, self.messages(), self.incidents())
+            self._attention = AttentionService(self.db, self.messages(), self.incidents(), self.drills)
         return self._attention
 
     def deliveries(self) -> DeliveryService:

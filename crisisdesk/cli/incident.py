@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, fact_pairs, group, warn, whole_number
+from crisisdesk.domain.drill import offset_text
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.facts import translation_problem, zone
 from crisisdesk.domain.incidents import Mode, Status
@@ -32,7 +33,10 @@ def _print_incident(ctx: Context, view: IncidentView) -> None:
     local = zone(inc.timezone)
     for item in view.due:
         step = f"step {item.step}: " if item.step else ""
-        when = item.due_at.astimezone(local).strftime("%Y-%m-%d %H:%M")
+        if item.drill_at is not None:  # a drill's incident: due in drill time
+            when = offset_text(item.drill_at).ljust(16)
+        else:
+            when = item.due_at.astimezone(local).strftime("%Y-%m-%d %H:%M") if item.due_at else "?"
         ctx.out(f"  {item.state.upper():<9} {when}  {step}{item.what} ({item.owner})")
     ctx.out("timeline:")
     for entry in view.timeline:

@@ -4,9 +4,10 @@ message services, which decide from the log."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from crisisdesk.domain.drill import DrillClock, offset_text
 from crisisdesk.domain.errors import PermissionDenied
 from crisisdesk.domain.facts import zone
 from crisisdesk.domain.incidents import DueItem, Status, working_permissions
@@ -83,6 +84,8 @@ class BoardRow:
     update_state: str  # upcoming, due (within ten minutes), overdue; "" once closed
     overdue_steps: int
     latest: MessageRow | None
+    drill: DrillTime | None = None  # the incident a drill opened: its reminders are in drill time
+    next_update_drill: float | None = None  # the drill time the next update is due (seconds), in a drill
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +96,35 @@ class Board:
 
 
 @dataclass(frozen=True, slots=True)
+class DrillTime:
+    """Where the drill that opened an incident stands when it was read: what its reminders count in."""
+
+    seconds: float  # drill time now
+    status: str  # running, paused, ended
+    compression: float
+
+    @property
+    def text(self) -> str:
+        return offset_text(self.seconds)
+
+    @classmethod
+    def of(cls, clock: DrillClock | None, now: datetime) -> DrillTime | None:
+        if clock is None:
+            return None
+        status = "ended" if clock.ended else "running" if clock.running else "paused"
+        return cls(clock.seconds(now), status, clock.compression)
+
+
+@dataclass(frozen=True, slots=True)
 class StepRow:
     step: int | None  # the checklist step's number; None for the next update
     kind: str  # step or update
     what: str
     owner: str
-    due_at: str  # UTC, ISO
+    due_at: str | None  # UTC, ISO; in a drill, None while it is paused (no wall moment brings it)
     due_local: str  # in the incident's zone
     state: str  # done, overdue, due, upcoming
+    drill_at: float | None = None  # in a drill's incident: the drill time it is due (seconds from the start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +134,7 @@ class TimelineRow:
     actor: str
     what: str
     summary: str
+    drill_at: float | None = None  # in a drill's incident: the drill time it happened (seconds from the start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +156,7 @@ class Workspace:
     published: bool  # something other than a cancel went out: a false alarm can be raised
     may_work: bool  # the person may draft, set facts, tick steps (the services decide again)
     may_approve: bool
+    drill: DrillTime | None = None  # the incident a drill opened: its times read in drill time
 
     @property
     def cadence(self) -> str:
@@ -194,6 +220,7 @@ class BoardService:
         due = self.incidents.due(incident, playbook)
         update = next((d for d in due if d.kind == "update"), None)
         ids = self._message_ids(incident.id)
+        drill = DrillTime.of(self.incidents.drill_clock(incident.id), self.incidents.clock.now())
         return BoardRow(
             id=incident.id,
             title=incident.title,
@@ -204,10 +231,12 @@ class BoardService:
             hazard=playbook.hazard,
             timezone=incident.timezone,
             opened_at=incident.opened_at,
-            next_update_at=update.due_at.isoformat() if update else None,
+            next_update_at=update.due_at.isoformat() if update and update.due_at else None,
             update_state=update.state if update else "",
             overdue_steps=sum(1 for d in due if d.kind == "step" and d.state == "overdue"),
             latest=self._message_row(actor, ids[-1]) if ids else None,
+            drill=drill,
+            next_update_drill=update.drill_at if update else None,
         )
 
     # -- one incident -----------------------------------------------------------------------------------
@@ -222,19 +251,21 @@ class BoardService:
         due = tuple(self._step(d, tz) for d in self.incidents.due(incident, playbook))
         messages = tuple(self._message_row(actor, m) for m in self._message_ids(incident_id))
         now = current_actor(self.db, actor.name)
+        clock, wall = self.incidents.drill_clock(incident_id), self.incidents.clock.now()
         return Workspace(
-            now=self.incidents.clock.now().isoformat(),
+            now=wall.isoformat(),
             incident=incident,
             playbook=playbook,
             facts=tuple(FactRow(key, incident.facts.get(key)) for key in fact_keys(playbook)),  # route, route@es
             due=due,
-            timeline=self.timeline(actor, incident, messages),
+            timeline=self.timeline(actor, incident, messages, clock),
             messages=messages,
             message_types=tuple(t for t in MESSAGE_TYPES if t in playbook.messages),
             published=any(m.state == "published" and m.type != "cancel" for m in messages),
             may_work=incident.status is not Status.CLOSED
             and any(now.may(p) for p in working_permissions(incident.mode)),
             may_approve=now.may(Permission.APPROVE),
+            drill=DrillTime.of(clock, wall),
         )
 
     def incident_messages(self, actor: Actor, incident_id: str) -> list[MessageRow]:
@@ -243,8 +274,15 @@ class BoardService:
         self.incidents.get(actor, incident_id)
         return [self._message_row(actor, m) for m in self._message_ids(incident_id)]
 
-    def timeline(self, actor: Actor, incident: Incident, messages: tuple[MessageRow, ...]) -> tuple[TimelineRow, ...]:
-        """People's actions on the incident and the deliveries of its messages, newest first."""
+    def timeline(
+        self,
+        actor: Actor,
+        incident: Incident,
+        messages: tuple[MessageRow, ...],
+        drill: DrillClock | None = None,
+    ) -> tuple[TimelineRow, ...]:
+        """People's actions on the incident and the deliveries of its messages, newest first; each with its drill
+        time when a drill opened the incident (``drill``, its clock)."""
         tz = incident.timezone
         rows = [
             TimelineRow(t.at, local_time(t.at, tz), t.actor, t.what, t.summary)
@@ -265,6 +303,8 @@ class BoardService:
                     )
         # Newest first; within one moment, the later-recorded first (the log's order, deliveries after their publish).
         order = sorted(enumerate(rows), key=lambda p: (datetime.fromisoformat(p[1].at), p[0]), reverse=True)
+        if drill is not None:
+            return tuple(replace(r, drill_at=drill.seconds(datetime.fromisoformat(r.at))) for _, r in order)
         return tuple(r for _, r in order)
 
     # -- opening ----------------------------------------------------------------------------------------
@@ -314,8 +354,9 @@ class BoardService:
 
     @staticmethod
     def _step(item: DueItem, tz: str) -> StepRow:
-        at = item.due_at.isoformat()
-        return StepRow(item.step, item.kind, item.what, item.owner, at, local_time(at, tz), item.state)
+        at = item.due_at.isoformat() if item.due_at else None
+        local = local_time(at, tz) if at else "paused"
+        return StepRow(item.step, item.kind, item.what, item.owner, at, local, item.state, item.drill_at)
 
 
 def _row(view: MessageView, comment: str | None, deliveries: tuple[Delivery, ...]) -> MessageRow:

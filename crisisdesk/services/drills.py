@@ -31,6 +31,7 @@ from crisisdesk.domain.drill import (
     CHANNEL_OUTAGE,
     STARTED,
     STATE_KINDS,
+    DrillClock,
     DrillRecord,
     Outage,
     offset_text,
@@ -261,6 +262,7 @@ class DrillService:
         # Each drill as its events say, folded up to the event at ``_folded_to`` (see ``_refresh``).
         self._folded: dict[str, DrillRecord] = {}
         self._folded_to = 0
+        self._by_incident: tuple[tuple[int, int], dict[str, DrillRecord]] | None = None
 
     # -- scenario files -------------------------------------------------------------------------------------
 
@@ -973,6 +975,25 @@ class DrillService:
         if account is None or not account.exercise:
             return None  # never a LIVE account, whatever an event says
         return found
+
+    # -- the incidents' side ------------------------------------------------------------------------------
+
+    def record_of_incident(self, incident_id: str) -> DrillRecord | None:
+        """The drill that opened this incident (its ``drill.started`` names it), or None. Asked for every incident
+        the board, the workspace and the badges read: one look at the log's new drill events per database change."""
+        version = self.db.data_version()
+        if self._by_incident is None or self._by_incident[0] != version:
+            found = {
+                str(incident): record
+                for record in self._records()
+                for incident in ((record.started or {}).get("incidents") or {}).values()
+            }
+            self._by_incident = (version, found)
+        return self._by_incident[1].get(incident_id)
+
+    def clock_of_incident(self, incident_id: str) -> DrillClock | None:
+        record = self.record_of_incident(incident_id)
+        return record.clock if record is not None else None
 
     def _running_cached(self) -> list[DrillRecord]:
         version = self.db.data_version()

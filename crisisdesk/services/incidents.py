@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from crisisdesk.domain.clock import Clock
+from crisisdesk.domain.drill import DrillClock
 from crisisdesk.domain.errors import NotFound, UserError
 from crisisdesk.domain.events import Kind, from_body, kind_label
 from crisisdesk.domain.facts import parse_duration, zone
@@ -88,6 +89,9 @@ class IncidentService:
         self.log = log
         self.clock = clock
         self.playbooks = playbooks
+        # The clock of the drill that opened an incident, None for any other (App connects the drill service): a
+        # drill's incident is due in drill time, as its evaluation measures it.
+        self.drill_clock: Callable[[str], DrillClock | None] = lambda incident_id: None
 
     # -- opening ------------------------------------------------------------------------------------------
 
@@ -181,6 +185,7 @@ class IncidentService:
             last_update_at=self._last_update_at(incident.id),
             now=self.clock.now(),
             closed=incident.status is Status.CLOSED,
+            drill=self.drill_clock(incident.id),
         )
 
     def _last_update_at(self, incident_id: str) -> datetime | None:

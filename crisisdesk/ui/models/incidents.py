@@ -10,8 +10,9 @@ from datetime import UTC, datetime, tzinfo
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
 
+from crisisdesk.domain.drill import offset_text
 from crisisdesk.domain.playbook import Playbook
-from crisisdesk.services.board import Board, BoardRow, MessageRow, StepRow, TimelineRow
+from crisisdesk.services.board import Board, BoardRow, DrillTime, MessageRow, StepRow, TimelineRow
 from crisisdesk.ui import palette
 from crisisdesk.ui.models.rows import AnyIndex, RowsModel
 from crisisdesk.ui.when import full, moment_text
@@ -54,6 +55,29 @@ def countdown(due_at: str | None, now: str, state: str) -> tuple[str, palette.St
     if state == "due":
         return f"due in {span(left)}", "warning"
     return f"in {span(left)}", None
+
+
+def drill_countdown(due: float | None, drill: DrillTime, state: str) -> tuple[str, palette.State | None]:
+    """The next update of a drill's incident, counted in drill time as the evaluation measures it, the countdown
+    first as on any incident: "in 25 min drill time (T+1h00m)"; while the drill is paused, "paused (due T+1h00m)":
+    nothing falls due."""
+    if due is None or not state:
+        return "none (closed)", "muted"
+    left, at = due - drill.seconds, offset_text(due)
+    if state == "overdue":
+        return f"OVERDUE by {span(left)} drill time ({at})", "bad"
+    if drill.status != "running":
+        return f"{'paused' if drill.status == 'paused' else 'drill ended'} (due {at})", (
+            "warning" if state == "due" else "muted"
+        )
+    return f"in {span(left)} drill time ({at})", "warning" if state == "due" else None
+
+
+def update_countdown(row: BoardRow, now: str) -> tuple[str, palette.State | None]:
+    """A board row's next update: in drill time for a drill's incident, otherwise against the clock."""
+    if row.drill is not None:
+        return drill_countdown(row.next_update_drill, row.drill, row.update_state)
+    return countdown(row.next_update_at, now, row.update_state)
 
 
 def age(opened_at: str, now: str) -> str:
@@ -183,7 +207,7 @@ class BoardModel(_IncidentRows):
             f"{row.playbook_title} ({row.hazard})",
             row.status,
             age(row.opened_at, self.now),
-            countdown(row.next_update_at, self.now, row.update_state)[0],
+            update_countdown(row, self.now)[0],
             overdue,
             latest,
         )
@@ -191,7 +215,7 @@ class BoardModel(_IncidentRows):
     def foreground(self, row: object, column: int) -> palette.State | None:
         assert isinstance(row, BoardRow)
         if column == 5:
-            return countdown(row.next_update_at, self.now, row.update_state)[1]
+            return update_countdown(row, self.now)[1]
         if column == 6 and row.overdue_steps:
             return "bad"
         if column == 7 and row.latest is not None and row.latest.state == "returned":
@@ -207,7 +231,7 @@ class BoardModel(_IncidentRows):
         if column == 4:
             return -datetime.fromisoformat(row.opened_at).timestamp()  # by age: older is more
         if column == 5:
-            return row.next_update_at or "~"
+            return row.next_update_at or "~"  # a drill's: when it falls due at the drill's pace ("~": paused)
         if column == 6:
             return row.overdue_steps
         return super().sort_key(row, column)
@@ -243,10 +267,18 @@ class StepsModel(_IncidentRows):
         assert isinstance(row, StepRow)
         state = {"done": "✓ done", "overdue": "OVERDUE", "due": "due soon", "upcoming": "upcoming"}[row.state]
         what = row.what if row.kind == "step" else f"{row.what} (the update cadence)"
-        return ("", moment_text(row.due_at, self.zone, now=self.now), what, row.owner, state)
+        # A drill's incident: due at a drill time, as the evaluation measures it (the wall moment is the tooltip's).
+        when = (
+            offset_text(row.drill_at) if row.drill_at is not None else moment_text(row.due_at, self.zone, now=self.now)
+        )
+        return ("", when, what, row.owner, state)
 
     def tooltip(self, row: object, column: int) -> str | None:
         assert isinstance(row, StepRow)
+        if column == 1 and row.drill_at is not None:
+            if row.due_at is None:
+                return f"due at drill time {offset_text(row.drill_at)}; the drill is not running, so nothing falls due"
+            return f"due at drill time {offset_text(row.drill_at)}: {full(row.due_at, self.zone)} at the drill's pace"
         return full(row.due_at, self.zone) if column == 1 else super().tooltip(row, column)
 
     def foreground(self, row: object, column: int) -> palette.State | None:
@@ -340,9 +372,13 @@ class TimelineModel(RowsModel[TimelineRow]):
     now: datetime | None = None
 
     def cells(self, row: TimelineRow) -> tuple[str, ...]:
-        return (moment_text(row.at, self.zone, now=self.now), row.actor, row.what, row.summary)
+        # A drill's incident: when in drill time; at 60x a whole hour of it happens inside one wall minute.
+        when = offset_text(row.drill_at) if row.drill_at is not None else moment_text(row.at, self.zone, now=self.now)
+        return (when, row.actor, row.what, row.summary)
 
     def tooltip(self, row: TimelineRow, column: int) -> str | None:
+        if column == 0 and row.drill_at is not None:
+            return f"drill time {offset_text(row.drill_at)}, {full(row.at, self.zone)}"
         return full(row.at, self.zone) if column == 0 else super().tooltip(row, column)
 
 

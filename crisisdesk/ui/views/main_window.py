@@ -111,6 +111,8 @@ class MainWindow(QMainWindow):
         self.workstation_name = core.people.workstation_name()
         self.incident_title: str | None = None
         self.mode: palette.Mode | None = None
+        self._drill_notes: tuple[str, ...] = ()  # the notes for the person's roles in drills under way
+        self._notes_seen: set[str] = set()  # ...and those they have had the Drills place open for
         self.resize(1180, 720)
 
         central = QWidget()
@@ -283,10 +285,22 @@ class MainWindow(QMainWindow):
         if self.nav.currentRow() == index:
             self.stack.setCurrentIndex(index)
 
+    def _show_new_notes(self) -> None:
+        """Drills' badge: the notes for the person's roles that came since they last had the Drills place in front
+        of them. Kept by this window: after signing in again, the notes of the drills still under way count once
+        more, which errs on the side of being seen."""
+        if DRILLS not in self._places:
+            return  # the places are still being made
+        if self.nav.currentItem() is not None and self.current_place() == DRILLS:
+            self._notes_seen.update(self._drill_notes)
+        new = [n for n in self._drill_notes if n not in self._notes_seen]
+        self.set_badge(DRILLS, len(new), urgent=bool(new))
+
     def _place_changed(self, row: int) -> None:
         place = list(self._places.values())[row] if 0 <= row < len(self._places) else None
         if place is not None:
             self._built(place)
+        self._show_new_notes()
         self.stack.setCurrentIndex(row)
         self.place_title.setText(place.name if place else "")
         self.place_about.setText(place.about if place else "")
@@ -407,6 +421,9 @@ class MainWindow(QMainWindow):
         self.set_badge(APPROVALS, len(attention.approvals), urgent=bool(attention.approvals))
         self.set_badge(OUTBOX, attention.deliveries, urgent=attention.dead > 0)
         self.set_badge(INCIDENTS, attention.overdue, urgent=attention.overdue > 0)
+        self.set_badge(MONITOR, attention.urgent_comments, urgent=attention.urgent_comments > 0)
+        self._drill_notes = attention.notes
+        self._show_new_notes()
         self.header.roles.setToolTip(f"{actor.name}'s roles now: {roles_text(actor)}")
 
     # -- menu, closing -------------------------------------------------------------------------------------------

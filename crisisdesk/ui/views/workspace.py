@@ -36,7 +36,14 @@ from crisisdesk.services.board import MessageRow, Workspace
 from crisisdesk.services.messages import MessageView
 from crisisdesk.ui import palette
 from crisisdesk.ui.dialogs import shortcuts
-from crisisdesk.ui.models.incidents import MessagesModel, StepsModel, TimelineModel, countdown, mode_text
+from crisisdesk.ui.models.incidents import (
+    MessagesModel,
+    StepsModel,
+    TimelineModel,
+    countdown,
+    drill_countdown,
+    mode_text,
+)
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import PlaceholderPage
 from crisisdesk.ui.views.fact_form import FactForm
@@ -289,13 +296,24 @@ class IncidentWorkspace(QWidget):
         self.steps.zone = self.timeline.zone = here
         self.steps.now = self.timeline.now = now
         update = next((d for d in space.due if d.kind == "update"), None)
-        next_update = countdown(update.due_at if update else None, space.now, update.state if update else "")[0]
         playbook = space.playbook.title.get("en") or space.playbook.id
-        self.about.setText(
-            f"{playbook} · opened {moment_text(incident.opened_at, here, now=now)} by "
-            f"{incident.opened_by} · status: {incident.status.value} · updates every {space.cadence}, "
-            f"next {next_update} · times in {incident.timezone}"
-        )
+        if space.drill is not None:
+            # A drill's incident: reminders and times in drill time, what its evaluation measures.
+            drill = space.drill
+            next_update = drill_countdown(update.drill_at if update else None, drill, update.state if update else "")
+            pace = f"at {drill.compression:g}x" if drill.status == "running" else f"({drill.status})"
+            self.about.setText(
+                f"{playbook} · drill time {drill.text} {pace} · opened by {incident.opened_by} · status: "
+                f"{incident.status.value} · an update every {space.cadence} of drill time, next: {next_update[0]} · "
+                "times are drill times"
+            )
+        else:
+            next_update = countdown(update.due_at if update else None, space.now, update.state if update else "")
+            self.about.setText(
+                f"{playbook} · opened {moment_text(incident.opened_at, here, now=now)} by "
+                f"{incident.opened_by} · status: {incident.status.value} · updates every {space.cadence}, "
+                f"next {next_update[0]} · times in {incident.timezone}"
+            )
         self.about.setToolTip(f"Incident {incident.id}")  # to quote it, or to find it with the commands
         if first:
             self.form = FactForm(
