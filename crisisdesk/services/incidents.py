@@ -207,7 +207,7 @@ class IncidentService:
             e = from_body(body, stored_hash)
             # The version's content is identified by its hash; 'message show' prints it in full.
             payload = {k: v for k, v in e.payload.items() if k not in ("incident", "content")}
-            entries.append(TimelineEntry(e.at, e.actor, e.kind, kind_label(e.kind), summarise(payload)))
+            entries.append(TimelineEntry(e.at, e.actor, e.kind, kind_label(e.kind), _timeline_detail(e.kind, payload)))
         return entries
 
     # -- changing -----------------------------------------------------------------------------------------
@@ -292,3 +292,13 @@ class IncidentService:
             closed_at=data["closed_at"],
             facts=facts,
         )
+
+
+def _timeline_detail(kind: str, payload: dict[str, Any]) -> str:
+    """A timeline row's details: a drill's inject says what it did in words ("feed item 12 in 'drill: ...'", a
+    note's text), not its fields; every other event its fields."""
+    if kind == Kind.DRILL_INJECT_FIRED:
+        words = [str(payload.get(k)) for k in ("detail", "text") if payload.get(k)]
+        if words:
+            return f"{payload.get('inject', '')}: " + " · ".join(words)
+    return summarise(payload)
