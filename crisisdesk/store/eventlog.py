@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from crisisdesk.store.projections import apply
 from crisisdesk.store.verify_worker import replay_and_compare, rows_query, share, verify_range
 
 WORKSTATION_KEY = "workstation_id"
+_INSERT = "INSERT INTO events (hash, body) VALUES (?, ?)"
 # Below this many events one process verifies faster than starting workers.
 PARALLEL_VERIFY_FROM = 200_000
 # A watched verify (one that reports progress) checks the log in stretches of about this many positions, and from
@@ -89,18 +90,7 @@ class EventLog:
         self, conn: sqlite3.Connection, actor: str, kind: str, payload: Mapping[str, Any], *, workstation_id: str = ""
     ) -> Event:
         """Append one event and apply it. Call inside ``Database.write()``."""
-        ws = workstation_id or self.workstation_id()
-        if not ws:
-            raise RuntimeError("no workstation identity: the database was not initialised")
-        txn = self.db.transaction_id
-        head = self._head
-        if head is not None and head[0] == txn and head[1] == ws and conn.in_transaction:
-            seq, prev = head[2] + 1, head[3]
-        else:
-            row = conn.execute(
-                "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
-            ).fetchone()
-            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        ws, seq, prev = self._next(conn, workstation_id)
         event = seal(
             workstation_id=ws,
             seq=seq,
@@ -110,10 +100,51 @@ class EventLog:
             payload=payload,
             prev_hash=prev,
         )
-        conn.execute("INSERT INTO events (hash, body) VALUES (?, ?)", (event.hash, event.body))
+        conn.execute(_INSERT, (event.hash, event.body))
         apply(conn, event)
-        self._head = (txn, ws, seq, event.hash)
+        self._head = (self.db.transaction_id, ws, seq, event.hash)
         return event
+
+    def record_many(
+        self,
+        conn: sqlite3.Connection,
+        entries: Iterable[tuple[str, str, Mapping[str, Any]]],
+        *,
+        workstation_id: str = "",
+    ) -> list[Event]:
+        """Append (actor, kind, payload) entries in order and apply each, as many :meth:`record` calls would,
+        with one insert statement for them all. Call inside ``Database.write()``.
+
+        The events are sealed and inserted before any is applied: no projection reads the log, so the tables end
+        as they would entry by entry, and an error in any of them undoes the whole write.
+        """
+        ws, seq, prev = self._next(conn, workstation_id)
+        at = utc_iso(self.clock.now())
+        events: list[Event] = []
+        for actor, kind, payload in entries:
+            event = seal(workstation_id=ws, seq=seq, at=at, actor=actor, kind=kind, payload=payload, prev_hash=prev)
+            events.append(event)
+            seq, prev = seq + 1, event.hash
+        if not events:
+            return events
+        conn.executemany(_INSERT, [(event.hash, event.body) for event in events])
+        for event in events:
+            apply(conn, event)
+        self._head = (self.db.transaction_id, ws, seq - 1, prev)
+        return events
+
+    def _next(self, conn: sqlite3.Connection, workstation_id: str) -> tuple[str, int, str]:
+        """(workstation, seq, previous hash) of the next entry: from the head this transaction appended, else read."""
+        ws = workstation_id or self._workstation_id or self.workstation_id()
+        if not ws:
+            raise RuntimeError("no workstation identity: the database was not initialised")
+        head = self._head
+        if head is not None and head[0] == self.db.transaction_id and head[1] == ws and conn.in_transaction:
+            return ws, head[2] + 1, head[3]
+        row = conn.execute(
+            "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
+        ).fetchone()
+        return (ws, row[0] + 1, row[1]) if row else (ws, 1, GENESIS)
 
     def count(self) -> int:
         return int(self.db.conn.execute("SELECT count(*) FROM events").fetchone()[0])

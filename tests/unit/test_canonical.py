@@ -55,3 +55,25 @@ def test_enum_members_and_tuples_become_plain_json() -> None:
 
     assert canonical_bytes({"c": Colour.RED, "s": Size.BIG, "t": (1, 2)}) == b'{"c":"red","s":3,"t":[1,2]}'
     assert canonical_bytes({"b": True, "n": None}) == b'{"b":true,"n":null}'
+
+
+@pytest.mark.parametrize("keys", [("K", "\u212a"), ("\u212a", "K")])
+def test_an_ascii_key_and_one_that_nfc_makes_ascii_collide_in_either_order(keys: tuple[str, str]) -> None:
+    # KELVIN SIGN is NFC-normalised to a plain K: the fast path for ASCII keys must still see the collision.
+    with pytest.raises(NotCanonical, match="collide after NFC"):
+        canonical_bytes({keys[0]: 1, keys[1]: 2})
+    with pytest.raises(NotCanonical, match="collide after NFC"):
+        canonical_bytes({"outer": [{keys[0]: 1, keys[1]: 2}]})
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ({"a": {"b": [1, 2.5]}}, r"\$\.a\.b\[1\]"),
+        ({"a": [{"b": 2**60}]}, r"\$\.a\[0\]\.b"),
+        ([1, [None, 1.0]], r"\$\[1\]\[1\]"),
+    ],
+)
+def test_a_refusal_names_where_the_value_is(value: object, where: str) -> None:
+    with pytest.raises(NotCanonical, match=where):
+        canonical_bytes(value)
