@@ -6,6 +6,7 @@ kind updates the tables. Replaying every event through the same projections rebu
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import sqlite3
@@ -14,15 +15,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import DatabaseDamaged, ExternalError
 from crisisdesk.domain.events import (
     GENESIS,
+    NOT_CANONICAL,
     ChainReport,
     Event,
     LogHead,
     Segment,
     from_body,
+    link_problem,
     seal,
     stitch,
     verify_chain,
@@ -131,6 +136,55 @@ class EventLog:
         for event in events:
             apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq - 1, prev)
+        return events
+
+    def append_received(self, conn: sqlite3.Connection, entries: Iterable[tuple[str, bytes]]) -> list[Event]:
+        """Append (hash, body) entries sealed on another workstation, verbatim and in order, and apply each.
+
+        The log is append-only, so nothing goes in that ``verify`` would later call bad: each body must match its
+        hash, be canonical and continue its workstation's chain here (the next sequence number, linked to the last
+        hash). The first entry that does not is named in a ``ValueError`` and nothing is appended. Signatures are
+        the caller's to check first. Call inside ``Database.write()``.
+        """
+        loads, dumps, sort_keys, sha256 = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.sha256
+        heads: dict[str, tuple[int, str]] = {}
+        events: list[Event] = []
+        rows: list[tuple[str, bytes]] = []
+        for i, (stored_hash, body) in enumerate(entries, 1):
+            if type(body) is not bytes or sha256(body).hexdigest() != stored_hash:
+                raise ValueError(f"received entry #{i}: its content does not match its hash")
+            try:
+                data = loads(body)
+                ws, seq, prev = data["ws"], data["seq"], data["prev"]
+                if type(ws) is not str or type(seq) is not int or type(prev) is not str:
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"received entry #{i}: its content is not a crisisdesk event") from None
+            if dumps(data, option=sort_keys) != body:
+                raise ValueError(f"received entry #{i}: {NOT_CANONICAL}")
+            head = heads.get(ws)
+            if head is None:
+                row = conn.execute(
+                    "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
+                ).fetchone()
+                head = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+            problem = link_problem(head[0], head[1], seq, prev)
+            if problem is not None:
+                raise ValueError(
+                    f"received entry #{i} (workstation {ws}, seq {seq}) does not follow this log: {problem}"
+                )
+            heads[ws] = (seq, stored_hash)
+            events.append(
+                Event(ws, seq, data["at"], data["actor"], data["kind"], data["payload"], prev, stored_hash, body)
+            )
+            rows.append((stored_hash, body))
+        if rows:
+            conn.executemany(_INSERT, rows)
+            for event in events:
+                apply(conn, event)
+            own = self.workstation_id()
+            if own in heads:  # a copy of this workstation's own entries: the chain head moved
+                self._head = (self.db.transaction_id, own, *heads[own])
         return events
 
     def _next(self, conn: sqlite3.Connection, workstation_id: str) -> tuple[str, int, str]:
