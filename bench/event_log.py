@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import platform
 import re
 import shutil
@@ -335,7 +336,7 @@ def main() -> None:
     secrets = None if args.os_keyring else MemorySecrets()
     print(
         f"machine: {platform.node()} {platform.machine()} Python {platform.python_version()} "
-        f"SQLite {sqlite3.sqlite_version}"
+        f"SQLite {sqlite3.sqlite_version}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     if not args.realistic:
         path = side_by_side(Path(folder.name), args.events, args.batch, clock)
@@ -365,7 +366,7 @@ def main() -> None:
         print(f"  {sessions:,} incident sessions (each a message to six accounts, sent) with triage between")
         print(f"verify: {total:,} events in {verify_s:.2f} s = {total / verify_s:,.0f} events/s (default: both cores)")
         print(f"verify, one process: {single_s:.2f} s = {total / single_s:,.0f} events/s")
-    print(f"file: {path.stat().st_size / 1e6:,.0f} MB")
+    print(f"file: {path.stat().st_size / 1e6:,.0f} MB; load average now {os.getloadavg()[0]:.1f}")
 
     checker = App.open(path, readonly=True, secrets=secrets)
     print("audit verify as shipped, in parts:")
