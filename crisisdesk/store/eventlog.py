@@ -121,7 +121,8 @@ class EventLog:
         with one insert statement for them all. Call inside ``Database.write()``.
 
         The events are sealed and inserted before any is applied: no projection reads the log, so the tables end
-        as they would entry by entry, and an error in any of them undoes the whole write.
+        as they would entry by entry, and an error in any of them undoes the whole write. They all carry the time
+        of the call: one write, one moment.
         """
         ws, seq, prev = self._next(conn, workstation_id)
         at = utc_iso(self.clock.now())
