@@ -157,7 +157,8 @@ class EventLog:
             try:
                 data = loads(body)
                 ws, seq, prev = data["ws"], data["seq"], data["prev"]
-                if type(ws) is not str or type(seq) is not int or type(prev) is not str:
+                at, actor, kind, payload = data["at"], data["actor"], data["kind"], data["payload"]
+                if type(seq) is not int or not all(type(v) is str for v in (ws, prev, at, actor, kind)):
                     raise TypeError
             except (ValueError, KeyError, TypeError):
                 raise ValueError(f"received entry #{i}: its content is not a crisisdesk event") from None
@@ -175,9 +176,7 @@ class EventLog:
                     f"received entry #{i} (workstation {ws}, seq {seq}) does not follow this log: {problem}"
                 )
             heads[ws] = (seq, stored_hash)
-            events.append(
-                Event(ws, seq, data["at"], data["actor"], data["kind"], data["payload"], prev, stored_hash, body)
-            )
+            events.append(Event(ws, seq, at, actor, kind, payload, prev, stored_hash, body))
             rows.append((stored_hash, body))
         if rows:
             conn.executemany(_INSERT, rows)

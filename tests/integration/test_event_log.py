@@ -205,6 +205,7 @@ def forged(body: bytes) -> tuple[str, bytes]:
     [
         ("edited", "does not match its hash"),
         ("not json", "not a crisisdesk event"),
+        ("no kind", "not a crisisdesk event"),
         ("key written twice", "not in canonical form"),
         ("whitespace", "not in canonical form"),
         ("gap", "entry seq 7 is missing"),
@@ -226,6 +227,12 @@ def test_received_entries_that_verify_would_call_bad_are_refused_and_nothing_is_
         batch[1] = (stored_hash, body.replace(b'"actor":"alice"', b'"actor":"malice"'))
     elif tamper == "not json":
         batch[1] = forged(body[:-1])
+    elif tamper == "no kind":
+        import orjson
+
+        data = orjson.loads(body)
+        del data["kind"]
+        batch[1] = forged(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
     elif tamper == "key written twice":
         batch[1] = forged(body.replace(b'"v":1', b'"v":1,"v":1'))
     elif tamper == "whitespace":
