@@ -27,22 +27,38 @@ class NotCanonical(ValueError):
 def normalise(value: Any, where: str = "$") -> JsonValue:  # one branch per JSON type, fast ones first
     """Return ``value`` with NFC strings and plain containers, or raise ``NotCanonical``.
 
-    Every event and every message version goes through here, so the common types are tested first and
-    ASCII strings (always NFC) skip normalisation.
+    Every event and every message version goes through here, so the common types are tested first, ASCII
+    strings (always NFC) skip normalisation, and the plain scalars in a dict or a list are taken in the loop
+    itself: one Python call per container, not per value (the event log's append path, bench/event_log.py).
     """
     kind = type(value)
     if kind is str:
         return value if value.isascii() else unicodedata.normalize("NFC", value)
     if kind is dict:
         out: dict[str, JsonValue] = {}
+        # The keys of a dict are distinct and ASCII keys stay as they are, so they can collide only with a key
+        # that NFC turned into ASCII (KELVIN SIGN becomes K): looked for once such a key was seen.
+        changed = False
         for key, item in value.items():
-            if type(key) is not str and not isinstance(key, str):
-                raise NotCanonical(f"{where}: keys must be strings, not {type(key).__name__}")
-            plain = str(key)
-            nkey = plain if plain.isascii() else unicodedata.normalize("NFC", plain)
-            if nkey in out:
-                raise NotCanonical(f"{where}: keys {key!r} collide after NFC normalisation")
-            out[nkey] = normalise(item, where + "." + nkey)
+            if type(key) is str and key.isascii():
+                nkey = key
+                if changed and nkey in out:
+                    raise NotCanonical(f"{where}: keys {key!r} collide after NFC normalisation")
+            else:
+                changed = True
+                if not isinstance(key, str):
+                    raise NotCanonical(f"{where}: keys must be strings, not {type(key).__name__}")
+                plain = str(key)
+                nkey = plain if plain.isascii() else unicodedata.normalize("NFC", plain)
+                if nkey in out:
+                    raise NotCanonical(f"{where}: keys {key!r} collide after NFC normalisation")
+            t = type(item)
+            if t is str:
+                out[nkey] = item if item.isascii() else unicodedata.normalize("NFC", item)
+            elif (t is int and MIN_INT <= item <= MAX_INT) or t is bool or item is None:
+                out[nkey] = item
+            else:
+                out[nkey] = normalise(item, where + "." + nkey)
         return out
     if kind is int:
         if not MIN_INT <= value <= MAX_INT:
@@ -51,7 +67,16 @@ def normalise(value: Any, where: str = "$") -> JsonValue:  # one branch per JSON
     if value is None or kind is bool:
         return value  # type: ignore[no-any-return]
     if kind is list or kind is tuple:
-        return [normalise(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        items: list[JsonValue] = []
+        for i, item in enumerate(value):
+            t = type(item)
+            if t is str:
+                items.append(item if item.isascii() else unicodedata.normalize("NFC", item))
+            elif (t is int and MIN_INT <= item <= MAX_INT) or t is bool or item is None:
+                items.append(item)
+            else:
+                items.append(normalise(item, f"{where}[{i}]"))
+        return items
     if isinstance(value, float):
         raise NotCanonical(f"{where}: floats are not allowed in canonical data; use a decimal string")
     # Subclasses (StrEnum, IntEnum, other mappings and sequences) become their plain JSON form.

@@ -6,23 +6,28 @@ kind updates the tables. Replaying every event through the same projections rebu
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import DatabaseDamaged, ExternalError
 from crisisdesk.domain.events import (
     GENESIS,
+    NOT_CANONICAL,
     ChainReport,
     Event,
     LogHead,
     Segment,
     from_body,
+    link_problem,
     seal,
     stitch,
     verify_chain,
@@ -35,6 +40,7 @@ from crisisdesk.store.projections import apply
 from crisisdesk.store.verify_worker import replay_and_compare, rows_query, share, verify_range
 
 WORKSTATION_KEY = "workstation_id"
+_INSERT = "INSERT INTO events (hash, body) VALUES (?, ?)"
 # Below this many events one process verifies faster than starting workers.
 PARALLEL_VERIFY_FROM = 200_000
 # A watched verify (one that reports progress) checks the log in stretches of about this many positions, and from
@@ -89,18 +95,7 @@ class EventLog:
         self, conn: sqlite3.Connection, actor: str, kind: str, payload: Mapping[str, Any], *, workstation_id: str = ""
     ) -> Event:
         """Append one event and apply it. Call inside ``Database.write()``."""
-        ws = workstation_id or self.workstation_id()
-        if not ws:
-            raise RuntimeError("no workstation identity: the database was not initialised")
-        txn = self.db.transaction_id
-        head = self._head
-        if head is not None and head[0] == txn and head[1] == ws and conn.in_transaction:
-            seq, prev = head[2] + 1, head[3]
-        else:
-            row = conn.execute(
-                "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
-            ).fetchone()
-            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        ws, seq, prev = self._next(conn, workstation_id)
         event = seal(
             workstation_id=ws,
             seq=seq,
@@ -110,10 +105,100 @@ class EventLog:
             payload=payload,
             prev_hash=prev,
         )
-        conn.execute("INSERT INTO events (hash, body) VALUES (?, ?)", (event.hash, event.body))
+        conn.execute(_INSERT, (event.hash, event.body))
         apply(conn, event)
-        self._head = (txn, ws, seq, event.hash)
+        self._head = (self.db.transaction_id, ws, seq, event.hash)
         return event
+
+    def record_many(
+        self,
+        conn: sqlite3.Connection,
+        entries: Iterable[tuple[str, str, Mapping[str, Any]]],
+        *,
+        workstation_id: str = "",
+    ) -> list[Event]:
+        """Append (actor, kind, payload) entries in order and apply each, as many :meth:`record` calls would,
+        with one insert statement for them all. Call inside ``Database.write()``.
+
+        The events are sealed and inserted before any is applied: no projection reads the log, so the tables end
+        as they would entry by entry, and an error in any of them undoes the whole write. They all carry the time
+        of the call: one write, one moment.
+        """
+        ws, seq, prev = self._next(conn, workstation_id)
+        at = utc_iso(self.clock.now())
+        events: list[Event] = []
+        for actor, kind, payload in entries:
+            event = seal(workstation_id=ws, seq=seq, at=at, actor=actor, kind=kind, payload=payload, prev_hash=prev)
+            events.append(event)
+            seq, prev = seq + 1, event.hash
+        if not events:
+            return events
+        conn.executemany(_INSERT, [(event.hash, event.body) for event in events])
+        for event in events:
+            apply(conn, event)
+        self._head = (self.db.transaction_id, ws, seq - 1, prev)
+        return events
+
+    def append_received(self, conn: sqlite3.Connection, entries: Iterable[tuple[str, bytes]]) -> list[Event]:
+        """Append (hash, body) entries sealed on another workstation, verbatim and in order, and apply each.
+
+        The log is append-only, so nothing goes in that ``verify`` would later call bad: each body must match its
+        hash, be canonical and continue its workstation's chain here (the next sequence number, linked to the last
+        hash). The first entry that does not is named in a ``ValueError`` and nothing is appended. Signatures are
+        the caller's to check first. Call inside ``Database.write()``.
+        """
+        loads, dumps, sort_keys, sha256 = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.sha256
+        heads: dict[str, tuple[int, str]] = {}
+        events: list[Event] = []
+        rows: list[tuple[str, bytes]] = []
+        for i, (stored_hash, body) in enumerate(entries, 1):
+            if type(body) is not bytes or sha256(body).hexdigest() != stored_hash:
+                raise ValueError(f"received entry #{i}: its content does not match its hash")
+            try:
+                data = loads(body)
+                ws, seq, prev = data["ws"], data["seq"], data["prev"]
+                at, actor, kind, payload = data["at"], data["actor"], data["kind"], data["payload"]
+                if type(seq) is not int or not all(type(v) is str for v in (ws, prev, at, actor, kind)):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"received entry #{i}: its content is not a crisisdesk event") from None
+            if dumps(data, option=sort_keys) != body:
+                raise ValueError(f"received entry #{i}: {NOT_CANONICAL}")
+            head = heads.get(ws)
+            if head is None:
+                row = conn.execute(
+                    "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
+                ).fetchone()
+                head = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+            problem = link_problem(head[0], head[1], seq, prev)
+            if problem is not None:
+                raise ValueError(
+                    f"received entry #{i} (workstation {ws}, seq {seq}) does not follow this log: {problem}"
+                )
+            heads[ws] = (seq, stored_hash)
+            events.append(Event(ws, seq, at, actor, kind, payload, prev, stored_hash, body))
+            rows.append((stored_hash, body))
+        if rows:
+            conn.executemany(_INSERT, rows)
+            for event in events:
+                apply(conn, event)
+            own = self.workstation_id()
+            if own in heads:  # a copy of this workstation's own entries: the chain head moved
+                self._head = (self.db.transaction_id, own, *heads[own])
+        return events
+
+    def _next(self, conn: sqlite3.Connection, workstation_id: str) -> tuple[str, int, str]:
+        """(workstation, seq, previous hash) of the next entry: from the head this transaction appended, else read."""
+        ws = workstation_id or self._workstation_id or self.workstation_id()
+        if not ws:
+            raise RuntimeError("no workstation identity: the database was not initialised")
+        head = self._head
+        if head is not None and head[0] == self.db.transaction_id and head[1] == ws and conn.in_transaction:
+            return ws, head[2] + 1, head[3]
+        row = conn.execute(
+            "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
+        ).fetchone()
+        return (ws, row[0] + 1, row[1]) if row else (ws, 1, GENESIS)
 
     def count(self) -> int:
         return int(self.db.conn.execute("SELECT count(*) FROM events").fetchone()[0])
@@ -167,8 +252,13 @@ class EventLog:
         ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
         # Everything committed is in the WAL, which the workers' read-only connections see.
         context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            segments = list(pool.map(verify_range, [str(self.db.path)] * workers, *zip(*ranges, strict=True)))
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+            later = pool.map(verify_range, [str(self.db.path)] * (workers - 1), *zip(*ranges[1:], strict=True))
+            # This process checks the first stretch while the workers start and check the others: one process
+            # fewer to spawn, and a core not left waiting (bench/event_log.py).
+            sql, args = rows_query(*ranges[0])
+            first = verify_segment(self.db.conn.execute(sql, args))
+            segments = [first, *later]
         return stitch(segments)
 
     def _verify_watched(self, workers: int | None, progress: Progress) -> ChainReport:

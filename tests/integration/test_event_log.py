@@ -120,3 +120,137 @@ def test_parallel_verification_agrees_with_one_process(core: App, admin: Actor, 
     assert one.ok == (tampered_position is None)
     if tampered_position is not None:
         assert one.bad_position == tampered_position + 1
+
+
+def test_record_many_appends_and_applies_as_record_does_one_by_one(
+    core: App, admin: Actor, tmp_path: Path, clock, hasher
+) -> None:  # type: ignore[no-untyped-def]
+    other = App.open(tmp_path / "other.sqlite3", create=True, clock=clock, hasher=hasher)
+    other.initialise("alice", "alice password", workstation_name="EOC desk 1")
+    entries = [
+        (admin.name, Kind.USER_ADDED, {"name": "bob", "display_name": "Bob", "roles": ["viewer"]}),
+        (admin.name, Kind.ROLE_GRANTED, {"name": "bob", "role": "approver"}),
+        (admin.name, Kind.ROLE_REVOKED, {"name": "bob", "role": "viewer"}),
+        (admin.name, Kind.ROLE_GRANTED, {"name": "alice", "role": "viewer"}),
+    ]
+    with core.db.write() as conn:
+        one_by_one = [core.log.record(conn, actor, kind, payload) for actor, kind, payload in entries]
+    other_ws = other.log.workstation_id()
+    with other.db.write() as conn:
+        start = [e for e in other.log.events() if e.workstation_id == other_ws][-1]
+        many = other.log.record_many(conn, entries)
+        assert other.log.record_many(conn, []) == []
+        # A record after a record_many in the same write follows it in the chain.
+        after = other.log.record(conn, admin.name, Kind.ROLE_REVOKED, {"name": "alice", "role": "viewer"})
+    assert [e.seq for e in many] == list(range(start.seq + 1, start.seq + 1 + len(entries)))
+    assert many[0].prev_hash == start.hash
+    assert [b.prev_hash for b in many[1:]] == [a.hash for a in many[:-1]]
+    assert after.prev_hash == many[-1].hash and after.seq == many[-1].seq + 1
+    assert [(e.kind, e.payload, e.actor, e.at) for e in many] == [
+        (e.kind, e.payload, e.actor, e.at) for e in one_by_one
+    ]
+    assert [e.body for e in other.log.events()][-len(entries) - 1 : -1] == [e.body for e in many]
+    with core.db.write() as conn:
+        core.log.record(conn, admin.name, Kind.ROLE_REVOKED, {"name": "alice", "role": "viewer"})
+    assert snapshot(other.db.conn)["user_roles"] == snapshot(core.db.conn)["user_roles"]
+    assert other.log.verify().ok and core.log.verify().ok
+    other.close()
+
+
+def test_record_many_that_fails_half_way_leaves_nothing(core: App, admin: Actor) -> None:
+    before_events, before_state = core.log.count(), snapshot(core.db.conn)
+    entries = [
+        (admin.name, Kind.ROLE_GRANTED, {"name": "alice", "role": "viewer"}),
+        (admin.name, Kind.USER_ADDED, {"name": "alice", "display_name": "again", "roles": []}),  # already there
+    ]
+    with pytest.raises(sqlite3.IntegrityError), core.db.write() as conn:
+        core.log.record_many(conn, entries)
+    assert core.log.count() == before_events
+    assert snapshot(core.db.conn) == before_state
+    with core.db.write() as conn:  # and the chain goes on from the head the failed write never committed
+        core.log.record(conn, admin.name, Kind.ROLE_GRANTED, {"name": "alice", "role": "viewer"})
+    assert core.log.verify().ok
+
+
+def received_copy(tmp_path: Path, clock, hasher) -> App:  # type: ignore[no-untyped-def]
+    """A database with no entries of its own, as a workstation that only receives."""
+    return App.open(tmp_path / "received.sqlite3", create=True, clock=clock, hasher=hasher)
+
+
+def test_entries_received_from_another_workstation_are_appended_verbatim_and_applied(
+    core: App, admin: Actor, tmp_path: Path, clock, hasher
+) -> None:  # type: ignore[no-untyped-def]
+    busy_day(core, admin)
+    sent = [(e.hash, e.body) for e in core.log.events()]
+    other = received_copy(tmp_path, clock, hasher)
+    with other.db.write() as conn:
+        first = other.log.append_received(conn, sent[:5])
+        rest = other.log.append_received(conn, sent[5:])
+        assert other.log.append_received(conn, []) == []
+    assert [(e.hash, e.body) for e in first + rest] == sent
+    assert [(e.hash, e.body) for e in other.log.events()] == sent
+    assert snapshot(other.db.conn) == snapshot(core.db.conn)
+    assert other.log.verify().ok
+    other.close()
+
+
+def forged(body: bytes) -> tuple[str, bytes]:
+    import hashlib
+
+    return hashlib.sha256(body).hexdigest(), body
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        ("edited", "does not match its hash"),
+        ("not json", "not a crisisdesk event"),
+        ("no kind", "not a crisisdesk event"),
+        ("key written twice", "not in canonical form"),
+        ("whitespace", "not in canonical form"),
+        ("gap", "entry seq 7 is missing"),
+        ("replayed", "sequence 3 comes after 6"),
+        ("relinked", "link to the previous entry does not match"),
+    ],
+)
+def test_received_entries_that_verify_would_call_bad_are_refused_and_nothing_is_appended(
+    core: App, admin: Actor, tmp_path: Path, clock, hasher, tamper: str, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    busy_day(core, admin)
+    sent = [(e.hash, e.body) for e in core.log.events()]
+    other = received_copy(tmp_path, clock, hasher)
+    with other.db.write() as conn:
+        other.log.append_received(conn, sent[:5])
+    batch = list(sent[5:9])
+    stored_hash, body = batch[1]
+    if tamper == "edited":
+        batch[1] = (stored_hash, body.replace(b'"actor":"alice"', b'"actor":"malice"'))
+    elif tamper == "not json":
+        batch[1] = forged(body[:-1])
+    elif tamper == "no kind":
+        import orjson
+
+        data = orjson.loads(body)
+        del data["kind"]
+        batch[1] = forged(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+    elif tamper == "key written twice":
+        batch[1] = forged(body.replace(b'"v":1', b'"v":1,"v":1'))
+    elif tamper == "whitespace":
+        batch[1] = forged(body.replace(b'"v":1', b'"v": 1'))
+    elif tamper == "gap":
+        batch = [batch[0], *batch[2:]]
+    elif tamper == "replayed":
+        batch = [batch[0], *sent[2:4]]
+    elif tamper == "relinked":
+        import orjson
+
+        data = orjson.loads(body)
+        data["prev"] = "f" * 64
+        batch[1] = forged(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+    before = snapshot(other.db.conn)
+    with pytest.raises(ValueError, match=reason), other.db.write() as conn:
+        other.log.append_received(conn, batch)
+    assert other.log.count() == 5
+    assert snapshot(other.db.conn) == before
+    assert other.log.verify().ok
+    other.close()
