@@ -899,7 +899,8 @@ def _triage_one(d: _Drill, fired: LogEvent, target: timedelta | None) -> Measure
     inject = str(fired.payload.get("inject"))
     start = d.fired_time(fired)
     keys = _comment_key(d, fired)
-    label = f"Urgent comment {inject} to its triage decision"
+    # Every comment's triage is timed (the per-inject responses list them all); only an urgent one says so.
+    label = f"{'Urgent comment' if fired.payload.get('urgent') else 'Comment'} {inject} to its triage decision"
     evidence = [Evidence(start, f"comment {inject} arrived ({fired.payload.get('language', '')})".replace(" ()", ""))]
     decision = next(
         (

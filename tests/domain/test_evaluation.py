@@ -676,15 +676,18 @@ def test_each_inject_gets_its_response_time() -> None:
     log = Log()
     log.fire("warning", "feed-item", item=1)
     log.at(5).fire("urgent-1", "comment", item=17, urgent=True)
+    log.at(6).fire("calm", "comment", item=18, urgent=False)
     log.at(8).message()
     log.at(9).add(Kind.TRIAGE_SET, {"item": "fp-17", "status": "acknowledged", "priority": "urgent"})
+    log.at(10).add(Kind.TRIAGE_SET, {"item": "fp-18", "status": "answered", "priority": "normal"})
     log.at(40).fire("call", "note", to="communicator", source="controller", text="update please")
     log.at(44).message("update")
     log.at(60).end()
-    result = log.evaluate(item_keys={"17": "fp-17"})
+    result = log.evaluate(item_keys={"17": "fp-17", "18": "fp-18"})
     assert [(m.label, m.value, m.target) for m in result.inject_responses] == [
         ("Inject warning to the first message published", 8 * M, 10 * M),
         ("Urgent comment urgent-1 to its triage decision", 4 * M, None),
+        ("Comment calm to its triage decision", 4 * M, None),  # not urgent: not called urgent
         ("Inject call to the first message published", 4 * M, None),
     ]
 
