@@ -27,10 +27,13 @@ Alongside: the time from each inject to the first message published after it (fo
 every approval latency, the lint findings of what went out (given by the caller, who runs the lint), break-glass
 publications, and every outbox row that failed with how it was handled.
 
-HSEEP rating suggestions, per measurement (the objective takes the worst of its measurements; none at all is U):
+HSEEP rating suggestions, per measurement (the objective takes the worst of its rated measurements; none at all
+is U):
 
 - a time against its target T: P when within T, S within 1.5 x T, M within 3 x T, U beyond that or never;
-  a time with no target is P when it happened;
+  a time with no target (an inject's response no objective sets a target for) is not rated (``NOT_RATED``, shown
+  as "—"): nothing was expected, so neither the time nor its absence says how the players did, and it counts in no
+  objective's rating;
 - a share against its target share A (``at_least``, default 1.0): P at A or more, S at 0.75 x A or more, M at
   0.5 x A or more, U below (a share with nothing due, such as no update due yet, is P).
 
@@ -89,16 +92,33 @@ RATING_WORDS = {
 _ORDER = {Rating.P: 0, Rating.S: 1, Rating.M: 2, Rating.U: 3}
 
 
+class NotRated(enum.Enum):
+    """A measurement that carries no rating: nothing to rate it against (no target), or nothing measured (its
+    inject skipped by the controller). It counts in no objective's rating."""
+
+    NOT_RATED = "—"
+
+    @property
+    def words(self) -> str:
+        return "not rated"
+
+
+NOT_RATED = NotRated.NOT_RATED
+
+
 def worst(ratings: Iterable[Rating]) -> Rating:
     """The worst of ``ratings`` (U when there are none: nothing was observed)."""
     return max(ratings, key=_ORDER.__getitem__, default=Rating.U)
 
 
-def time_rating(value: timedelta | None, target: timedelta | None) -> Rating:
-    """P within the target, S within 1.5x, M within 3x, U beyond or never (bounds inclusive)."""
+def time_rating(value: timedelta | None, target: timedelta | None) -> Rating | NotRated:
+    """P within the target, S within 1.5x, M within 3x, U beyond or never (bounds inclusive); no target: not
+    rated (nothing was expected, so neither a time nor its absence says how it went)."""
+    if target is None:
+        return NOT_RATED
     if value is None:
         return Rating.U
-    if target is None or value <= target:
+    if value <= target:
         return Rating.P
     if value <= target * SOME_CHALLENGES_TIME:
         return Rating.S
@@ -191,7 +211,7 @@ class Measurement:
     target: timedelta | None
     met: bool | None
     evidence: str  # the events behind it, in words, with their times
-    rating: Rating = Rating.U  # the suggestion for this measurement alone
+    rating: Rating | NotRated = Rating.U  # the suggestion for this measurement alone (NOT_RATED: counts in none)
     share: float | None = None  # cadence, checklist: the share kept or done (value: the worst interval, or None)
     share_target: float | None = None
     start: timedelta | None = None  # the drill time it is measured from
@@ -503,7 +523,7 @@ def evaluate(
     objectives = []
     for o in d.scenario.objectives:
         measurements = _measure(d, o)
-        suggested = worst(m.rating for m in measurements)
+        suggested = worst(m.rating for m in measurements if isinstance(m.rating, Rating))
         rated = ratings.get(o.id)
         strengths, areas = edits.get(o.id, ([], []))
         objectives.append(

@@ -145,7 +145,10 @@ def timed(evaluation: Evaluation) -> list[tuple[str, Measurement]]:
         (o.objective_id, m)
         for o in evaluation.objectives
         for m in o.measurements
-        if m.target is not None and m.target.total_seconds() > 0 and (m.share is None or m.value is not None)
+        if m.target is not None
+        and m.target.total_seconds() > 0
+        and (m.share is None or m.value is not None)
+        and isinstance(m.rating, Rating)  # one not rated (skipped by the controller) has no bar
     ]
 
 
@@ -175,6 +178,7 @@ def measured_svg(evaluation: Evaluation) -> str:
         for n, (objective, m) in enumerate(rows):
             y = len(rows) - 1 - n
             assert m.target is not None
+            assert isinstance(m.rating, Rating)  # timed() keeps only rated measurements
             target = span_text(m.target)
             if m.value is None:
                 ax.barh(
@@ -252,6 +256,7 @@ def html(evaluation: Evaluation, templates: Path, agency: str | None = None, aud
     env.filters["span"] = span_text
     env.filters["day"] = _day
     env.filters["share"] = _share
+    env.tests["rated"] = lambda value: isinstance(value, Rating)  # else NOT_RATED: shown as "—", not a badge
     overview = evaluation.overview
     zone = overview.timezone if overview else "UTC"
     env.filters["moment"] = lambda value: _moment(value, zone)

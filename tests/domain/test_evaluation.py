@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from crisisdesk.domain.errors import NotFound
 from crisisdesk.domain.evaluation import (
+    NOT_RATED,
     LogEvent,
     Measurement,
+    NotRated,
     PlaybookTerms,
     Rating,
     evaluate,
@@ -209,11 +211,13 @@ def objective(log: Log, objective_id: str, **kw: Any) -> Any:
         (30 * M, 10 * M, Rating.M),
         (30 * M + timedelta(seconds=1), 10 * M, Rating.U),
         (None, 10 * M, Rating.U),
-        (3 * M, None, Rating.P),
-        (None, None, Rating.U),
+        (3 * M, None, NOT_RATED),  # nothing was expected: no rating either way
+        (None, None, NOT_RATED),
     ],
 )
-def test_a_time_is_rated_against_its_target(value: timedelta | None, target: timedelta | None, rating: Rating) -> None:
+def test_a_time_is_rated_against_its_target(
+    value: timedelta | None, target: timedelta | None, rating: Rating | NotRated
+) -> None:
     assert time_rating(value, target) is rating
 
 
@@ -777,3 +781,22 @@ def test_a_share_with_nothing_due_says_so_rather_than_showing_its_gap_as_the_mea
     assert half.value_text == "50%"
     timed = Measurement("First message", timedelta(minutes=7), timedelta(minutes=10), True, "")
     assert timed.value_text == "7m"
+
+
+def test_a_response_with_no_target_is_not_rated_and_counts_in_no_objective() -> None:
+    # "call" is a note no objective sets a target for: the players owed no message, so "never" is not U, and a
+    # quick answer is not P either.
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(4).message()
+    log.at(40).fire("call", "note", to="communicator", source="controller", text="the water starts to go down")
+    log.at(60).end()
+    result = log.evaluate()
+    call = next(m for m in result.inject_responses if "call" in m.label)
+    assert call.value is None and call.target is None and call.rating is NOT_RATED and call.met is None
+    assert call.target_text == "none set" and NOT_RATED.words == "not rated"
+    assert "nothing published by the end" in call.evidence
+    warning = next(m for m in result.inject_responses if "warning" in m.label)
+    assert warning.rating is Rating.P
+    assert all(isinstance(m.rating, Rating) for o in result.objectives for m in o.measurements)
+    assert result.objective("alert-fast").suggested is Rating.P
