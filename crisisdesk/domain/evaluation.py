@@ -23,7 +23,8 @@ What is measured (``Measure``, one per objective's expectation):
 - outbox-recovery: from an outage's end (a channel outage or network loss inject) to every row held on the
   affected accounts delivered.
 
-Alongside: the time from each inject to the first message published after it (for a comment: to its triage),
+Alongside: the time from each inject to the first message published after it, when that message is not already
+the response to an earlier inject (for a comment: to its triage),
 every approval latency, the lint findings of what went out (given by the caller, who runs the lint), break-glass
 publications, and every outbox row that failed with how it was handled.
 
@@ -48,7 +49,7 @@ import enum
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -217,9 +218,12 @@ class Measurement:
     start: timedelta | None = None  # the drill time it is measured from
     events: tuple[Evidence, ...] = ()
     incident: str | None = None
+    outcome: str = ""  # what stands in for the value when there is none to show ("none of its own", "not measured...")
 
     @property
     def value_text(self) -> str:
+        if self.outcome:
+            return self.outcome
         if self.share is not None:
             return f"{self.share:.0%}"
         if self.share_target is not None:  # a share with nothing due yet: no share to show, only the longest gap
@@ -706,7 +710,18 @@ def _first_after(
     target: timedelta | None,
 ) -> Measurement:
     evidence = [Evidence(start, what)]
-    first = next(
+    first = _first_published(d, origin, key)
+    if first is None:
+        evidence.append(Evidence(d.end, "nothing published by the end"))
+        return _timed(label, None, target, evidence, start=start, incident=key)
+    at = d.t(first)
+    evidence.append(Evidence(at, f"{d.message_words(first.payload['message'])} published by {first.actor}"))
+    return _timed(label, max(at - start, timedelta(0)), target, evidence, start=start, incident=key)
+
+
+def _first_published(d: _Drill, origin: LogEvent, key: str | None) -> LogEvent | None:
+    """The first publication after ``origin`` in the log (on the incident ``key``, else on any of the drill's)."""
+    return next(
         (
             e
             for e in d.published
@@ -714,12 +729,6 @@ def _first_after(
         ),
         None,
     )
-    if first is None:
-        evidence.append(Evidence(d.end, "nothing published by the end"))
-        return _timed(label, None, target, evidence, start=start, incident=key)
-    at = d.t(first)
-    evidence.append(Evidence(at, f"{d.message_words(first.payload['message'])} published by {first.actor}"))
-    return _timed(label, max(at - start, timedelta(0)), target, evidence, start=start, incident=key)
 
 
 def _scheduled(d: _Drill, inject_id: str) -> timedelta:
@@ -1023,11 +1032,20 @@ def _recovery_one(d: _Drill, outage: LogEvent, target: timedelta | None) -> Meas
 
 def _inject_responses(d: _Drill) -> list[Measurement]:
     """Every fired inject to the players' first response: a comment to its triage, an outage to what it held,
-    anything else on an incident to the first message published after it."""
+    anything else on an incident to the first message published after it that is its own.
+
+    A message answers one inject: the first message published after an inject is that inject's, so a later inject
+    whose first message after it is the same one (the alert for the warning went out after the sheriff's call came
+    in) gets none of its own, not the earlier inject's. An inject a first-message objective measures is timed as
+    that objective times it, to any first message after it, so the two never disagree."""
     targets: dict[str, timedelta] = {}
     for o in d.scenario.objectives:
         if o.expect.after and o.expect.within:
             targets.setdefault(o.expect.after, parse_duration(o.expect.within))
+    as_objective = {
+        o.expect.after for o in d.scenario.objectives if o.expect.measure is Measure.FIRST_MESSAGE and o.expect.after
+    }
+    answered: dict[int, str] = {}  # a publication's log position -> the inject it answered
     out = []
     for fired in d.fired:
         inject = str(fired.payload.get("inject"))
@@ -1042,6 +1060,19 @@ def _inject_responses(d: _Drill) -> list[Measurement]:
             label = f"Inject {inject} to the first message published"
             start = d.fired_time(fired)
             what = f"inject {inject} fired"
+            first = _first_published(d, fired, key)
+            earlier = answered.get(first.position) if first is not None else None
+            if first is not None and earlier is None:
+                answered[first.position] = inject
+            if first is not None and earlier is not None and inject not in as_objective:
+                words = d.message_words(first.payload["message"])
+                evidence = [
+                    Evidence(start, what),
+                    Evidence(d.t(first), f"{words} published by {first.actor}, the response to inject {earlier}"),
+                ]
+                m = _timed(label, None, target, evidence, start=start, incident=key)
+                out.append(replace(m, outcome="none of its own"))
+                continue
             out.append(_first_after(d, label, fired, start=start, what=what, key=key, target=target))
     return out
 

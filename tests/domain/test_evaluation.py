@@ -800,3 +800,35 @@ def test_a_response_with_no_target_is_not_rated_and_counts_in_no_objective() -> 
     assert warning.rating is Rating.P
     assert all(isinstance(m.rating, Rating) for o in result.objectives for m in o.measurements)
     assert result.objective("alert-fast").suggested is Rating.P
+
+
+def test_a_message_answers_one_inject_not_every_inject_before_it() -> None:
+    # The walkthrough's drill: the warning at T+0, the sheriff's call at T+3m while the alert was being written,
+    # the alert at T+5m10s, the shelter note at T+25m and the update after it.
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(3).fire("call", "note", to="communicator", source="sheriff", text="Old Mill Road is closed")
+    log.at(5 + 1 / 6).message()
+    log.at(25).fire("shelter", "note", to="communicator", source="IC", text="the shelter is open")
+    log.at(26).message("update")
+    log.at(60).end()
+    result = log.evaluate()
+    rows = {m.label.split()[1]: m for m in result.inject_responses}
+    assert rows["warning"].value == timedelta(minutes=5, seconds=10)
+    call = rows["call"]
+    assert call.value is None and call.value_text == "none of its own" and call.rating is NOT_RATED
+    assert "T+5m10s msg-001 (alert) published by carla, the response to inject warning" in call.evidence
+    assert rows["shelter"].value == 1 * M and "msg-002 (update)" in rows["shelter"].evidence
+    # The first-message objective still times the warning to the alert, as it always has.
+    assert objective(log, "alert-fast").measurements[0].value == timedelta(minutes=5, seconds=10)
+
+
+def test_an_inject_a_first_message_objective_measures_is_timed_as_the_objective_times_it() -> None:
+    log = Log()
+    log.at(1).fire("call", "note", to="communicator", source="sheriff", text="road closed")
+    log.at(2).fire("warning", "feed-item", item=1)  # measured by alert-fast: the alert is its response too
+    log.at(6).message()
+    log.at(60).end()
+    rows = {m.label.split()[1]: m for m in log.evaluate().inject_responses}
+    assert rows["call"].value == 5 * M
+    assert rows["warning"].value == 4 * M and rows["warning"].rating is Rating.P
