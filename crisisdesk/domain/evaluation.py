@@ -38,6 +38,13 @@ is U):
 - a share against its target share A (``at_least``, default 1.0): P at A or more, S at 0.75 x A or more, M at
   0.5 x A or more, U below (a share with nothing due, such as no update due yet, is P).
 
+Injects the controller skipped (``drill.inject_skipped``: a jump passed them) were never played: each measurement
+of one says "not measured: skipped by the controller", carries no rating and counts in no objective's rating, so an
+objective takes the worst of what was measured. When nothing it measures was measured at all (every inject it
+measures was skipped), its suggestion is U with that said (``ObjectiveResult.suggestion_note``): the log holds no
+performance to rate, and U asks the controller to rate it with a note (a drill cut short is their call, not the
+players' failure).
+
 Every bound is inclusive: 15 minutes against a 10-minute target is S, 30 minutes is M, 30 minutes and a second is
 U. The controller's rating (``drill.rated``) replaces the suggestion, with its note; strengths, areas for
 improvement and the improvement plan are the controller's (``drill.report_edited``), the last edit standing.
@@ -69,6 +76,8 @@ MAJOR_CHALLENGES_SHARE = 0.5
 
 _EPSILON = 1e-9  # 0.8 x 0.75 is 0.6000000000000001 in floating point: a bound is met at its value
 ENDING_TYPES = frozenset({"cancel", "all-clear"})  # after these an incident needs no more updates
+NOT_MEASURED = "not measured: skipped by the controller"
+SKIPPED_ALL = "every inject it measures was skipped by the controller"
 
 
 class Rating(enum.StrEnum):
@@ -219,6 +228,7 @@ class Measurement:
     events: tuple[Evidence, ...] = ()
     incident: str | None = None
     outcome: str = ""  # what stands in for the value when there is none to show ("none of its own", "not measured...")
+    skipped: bool = False  # its inject was skipped by the controller: not measured, not rated
 
     @property
     def value_text(self) -> str:
@@ -251,6 +261,7 @@ class ObjectiveResult:
     measure: str = ""  # the expectation's measure (first-message, cadence...)
     expectation: str = ""  # the expectation in words: "first message within 10m of inject flood-warning"
     rated_by: str | None = None
+    suggestion_note: str = ""  # why the suggestion is what it is when no measurement rates it
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +457,13 @@ class _Drill:
                     m.type = str(p.get("type") or m.type)
                 m.versions[int(p["version"])] = str(p["hash"])
         self.fired = [e for e in self.own if e.kind == Kind.DRILL_INJECT_FIRED]
+        fired_ids = {str(e.payload.get("inject")) for e in self.fired}
+        # inject -> its drill.inject_skipped (a jump passed it), unless it was fired after all
+        self.skipped: dict[str, LogEvent] = {
+            str(e.payload.get("inject")): e
+            for e in self.own
+            if e.kind == Kind.DRILL_INJECT_SKIPPED and str(e.payload.get("inject")) not in fired_ids
+        }
         self.published = [
             e for e in self.events if e.kind == Kind.MESSAGE_PUBLISHED and e.payload.get("message") in self.messages
         ]
@@ -528,6 +546,7 @@ def evaluate(
     for o in d.scenario.objectives:
         measurements = _measure(d, o)
         suggested = worst(m.rating for m in measurements if isinstance(m.rating, Rating))
+        skipped_only = bool(measurements) and all(m.skipped for m in measurements)
         rated = ratings.get(o.id)
         strengths, areas = edits.get(o.id, ([], []))
         objectives.append(
@@ -544,6 +563,7 @@ def evaluate(
                 measure=o.expect.measure.value,
                 expectation=expectation_text(o),
                 rated_by=rated.actor if rated else None,
+                suggestion_note=SKIPPED_ALL if skipped_only else "",
             )
         )
     stories = _outbox_stories(d)
@@ -686,6 +706,8 @@ def _first_message(d: _Drill, after: str | None, key: str | None, target: timede
     if after is not None:
         fired = _fired(d, after)
         label = f"Inject {after} to the first message published"
+        if after in d.skipped:
+            return _skipped(d, label, after, target, key)
         if fired is None:
             scheduled = _scheduled(d, after)
             return _timed(label, None, target, [Evidence(scheduled, f"inject {after} never fired")])
@@ -717,6 +739,34 @@ def _first_after(
     at = d.t(first)
     evidence.append(Evidence(at, f"{d.message_words(first.payload['message'])} published by {first.actor}"))
     return _timed(label, max(at - start, timedelta(0)), target, evidence, start=start, incident=key)
+
+
+def _skipped(d: _Drill, label: str, inject: str, target: timedelta | None, key: str | None) -> Measurement:
+    """An inject the controller skipped (a jump passed it): the players never had it, so nothing is measured and
+    nothing rated."""
+    e = d.skipped[inject]
+    jump = next(
+        (j for j in reversed(d.own) if j.kind == Kind.DRILL_JUMPED and j.position < e.position),
+        None,
+    )
+    how = f" (a jump to inject {jump.payload.get('inject')})" if jump is not None else ""
+    at = _seconds(e.payload.get("drill_seconds"))
+    evidence = [
+        Evidence(timedelta(seconds=at) if at is not None else d.t(e), f"inject {inject} skipped by {e.actor}{how}")
+    ]
+    return Measurement(
+        label=label,
+        value=None,
+        target=target,
+        met=None,
+        evidence="; ".join(str(x) for x in evidence),
+        rating=NOT_RATED,
+        start=_scheduled(d, inject),
+        events=tuple(evidence),
+        incident=key,
+        outcome=NOT_MEASURED,
+        skipped=True,
+    )
 
 
 def _first_published(d: _Drill, origin: LogEvent, key: str | None) -> LogEvent | None:
@@ -918,10 +968,21 @@ def _triage(d: _Drill, after: str | None, key: str | None, target: timedelta | N
         and (e.payload.get("inject") == after if after else bool(e.payload.get("urgent")))
         and (key is None or e.payload.get("incident") in (None, d.incidents.get(key)))
     ]
-    if not comments:
+    skipped = [
+        i
+        for i in d.scenario.injects
+        if i.id in d.skipped
+        and i.kind == InjectKind.COMMENT
+        and (i.id == after if after else bool(i.urgent))
+        and (key is None or i.incident in (None, key))
+    ]
+    if not comments and not skipped:
         what = f"inject {after} never fired" if after else "no urgent comment was injected"
         return [_timed("Urgent comments triaged", None, target, [Evidence(d.end, what)], incident=key)]
-    return [_triage_one(d, fired, target) for fired in comments]
+    return [_triage_one(d, fired, target) for fired in comments] + [
+        _skipped(d, f"{'Urgent comment' if i.urgent else 'Comment'} {i.id} to its triage decision", i.id, target, key)
+        for i in skipped
+    ]
 
 
 def _triage_one(d: _Drill, fired: LogEvent, target: timedelta | None) -> Measurement:
@@ -985,10 +1046,19 @@ def _outbox_recovery(d: _Drill, after: str | None, target: timedelta | None) -> 
         if e.payload.get("kind") in (InjectKind.CHANNEL_OUTAGE, InjectKind.NETWORK_LOSS)
         and (after is None or e.payload.get("inject") == after)
     ]
-    if not outages:
+    skipped = [
+        i
+        for i in d.scenario.injects
+        if i.id in d.skipped
+        and i.kind in (InjectKind.CHANNEL_OUTAGE, InjectKind.NETWORK_LOSS)
+        and (after is None or i.id == after)
+    ]
+    if not outages and not skipped:
         what = f"inject {after} never fired" if after else "no outage was injected"
         return [_timed("Held messages delivered after the outage", None, target, [Evidence(d.end, what)])]
-    return [_recovery_one(d, o, target) for o in outages]
+    return [_recovery_one(d, o, target) for o in outages] + [
+        _skipped(d, f"End of outage {i.id} to every held message delivered", i.id, target, None) for i in skipped
+    ]
 
 
 def _recovery_one(d: _Drill, outage: LogEvent, target: timedelta | None) -> Measurement:
@@ -1047,10 +1117,21 @@ def _inject_responses(d: _Drill) -> list[Measurement]:
     }
     answered: dict[int, str] = {}  # a publication's log position -> the inject it answered
     out = []
-    for fired in d.fired:
+    for fired in sorted([*d.fired, *d.skipped.values()], key=lambda e: e.position):
         inject = str(fired.payload.get("inject"))
-        kind = fired.payload.get("kind")
         target = targets.get(inject)
+        if fired.kind == Kind.DRILL_INJECT_SKIPPED:
+            what_kind = d.scenario.inject(inject).kind
+            label = {
+                InjectKind.COMMENT: f"Comment {inject} to its triage decision",
+                InjectKind.CHANNEL_OUTAGE: f"End of outage {inject} to every held message delivered",
+                InjectKind.NETWORK_LOSS: f"End of outage {inject} to every held message delivered",
+            }.get(what_kind, f"Inject {inject} to the first message published")
+            if what_kind == InjectKind.COMMENT and d.scenario.inject(inject).urgent:
+                label = "Urgent " + label[0].lower() + label[1:]
+            out.append(_skipped(d, label, inject, target, None))
+            continue
+        kind = fired.payload.get("kind")
         if kind == InjectKind.COMMENT:
             out.append(_triage_one(d, fired, target))
         elif kind in (InjectKind.CHANNEL_OUTAGE, InjectKind.NETWORK_LOSS):

@@ -832,3 +832,73 @@ def test_an_inject_a_first_message_objective_measures_is_timed_as_the_objective_
     rows = {m.label.split()[1]: m for m in log.evaluate().inject_responses}
     assert rows["call"].value == 5 * M
     assert rows["warning"].value == 4 * M and rows["warning"].rating is Rating.P
+
+
+def skip(log: Log, *injects: str, to: str = "call", seconds: int = 2400) -> None:
+    """A jump to ``to`` that passes ``injects``, as the drill service records it."""
+    log.add(Kind.DRILL_JUMPED, {"drill": DRILL, "inject": to, "from_seconds": seconds, "to_seconds": seconds}, "eve")
+    for inject in injects:
+        log.add(
+            Kind.DRILL_INJECT_SKIPPED,
+            {"drill": DRILL, "inject": inject, "scheduled_seconds": 0, "drill_seconds": seconds},
+            "eve",
+        )
+
+
+def test_an_inject_the_controller_skipped_is_not_measured_and_not_the_players_failure() -> None:
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(4).message()
+    log.at(5).fire("calm", "comment", item=18, urgent=False)  # fired, but not urgent: triage measures none of it
+    log.at(40)  # the jump lands where the log's wall clock stands: drill time and wall time stay in step here
+    skip(log, "urgent-1", "outage")
+    log.fire("call", "note", to="communicator", source="controller", text="the water is falling")
+    log.at(60).end()
+    result = log.evaluate()
+    triage = result.objective("triage")
+    (m,) = triage.measurements
+    assert m.label == "Urgent comment urgent-1 to its triage decision" and m.skipped
+    assert m.value_text == "not measured: skipped by the controller" and m.rating is NOT_RATED and m.met is None
+    assert "T+40m inject urgent-1 skipped by eve (a jump to inject call)" in m.evidence
+    assert "no urgent comment was injected" not in m.evidence
+    # Nothing it measures was played: U as a prompt to the controller, and the report says why.
+    assert (
+        triage.suggested is Rating.U
+        and triage.suggestion_note == "every inject it measures was skipped by the controller"
+    )
+    outbox = result.objective("outbox")
+    assert [x.value_text for x in outbox.measurements] == ["not measured: skipped by the controller"]
+    responses = {x.label: x for x in result.inject_responses}
+    assert responses["Urgent comment urgent-1 to its triage decision"].rating is NOT_RATED
+    assert responses["End of outage outage to every held message delivered"].skipped
+    # An objective with something measured takes the suggestion from that alone.
+    assert result.objective("alert-fast").suggested is Rating.P and result.objective("alert-fast").suggestion_note == ""
+
+
+def test_a_skipped_inject_beside_measured_ones_leaves_the_rating_to_what_was_measured() -> None:
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(6)
+    skip(log, "urgent-1", to="calm", seconds=360)
+    log.fire("calm", "comment", item=18, urgent=True)  # made urgent for this drill: measured
+    log.at(13).add(Kind.TRIAGE_SET, {"item": "fp-18", "status": "answered", "priority": "urgent"})
+    log.at(60).end()
+    triage = log.evaluate(item_keys={"18": "fp-18"}).objective("triage")
+    assert [(x.label, x.rating) for x in triage.measurements] == [
+        ("Urgent comment calm to its triage decision", Rating.S),
+        ("Urgent comment urgent-1 to its triage decision", NOT_RATED),
+    ]
+    assert triage.suggested is Rating.S and triage.suggestion_note == ""
+
+
+def test_a_first_message_objective_whose_inject_was_skipped_is_not_measured() -> None:
+    log = Log()
+    log.at(40)
+    skip(log, "warning")
+    log.fire("call", "note", to="communicator", source="controller", text="go")
+    log.at(45).message()
+    log.at(60).end()
+    result = log.evaluate()
+    (m,) = result.objective("alert-fast").measurements
+    assert m.skipped and m.rating is NOT_RATED and "inject warning never fired" not in m.evidence
+    assert result.objective("alert-fast").suggestion_note
