@@ -23,16 +23,27 @@ What is measured (``Measure``, one per objective's expectation):
 - outbox-recovery: from an outage's end (a channel outage or network loss inject) to every row held on the
   affected accounts delivered.
 
-Alongside: the time from each inject to the first message published after it (for a comment: to its triage),
+Alongside: the time from each inject to the first message published after it, when that message is not already
+the response to an earlier inject (for a comment: to its triage),
 every approval latency, the lint findings of what went out (given by the caller, who runs the lint), break-glass
 publications, and every outbox row that failed with how it was handled.
 
-HSEEP rating suggestions, per measurement (the objective takes the worst of its measurements; none at all is U):
+HSEEP rating suggestions, per measurement (the objective takes the worst of its rated measurements; none at all
+is U):
 
 - a time against its target T: P when within T, S within 1.5 x T, M within 3 x T, U beyond that or never;
-  a time with no target is P when it happened;
+  a time with no target (an inject's response no objective sets a target for) is not rated (``NOT_RATED``, shown
+  as "—"): nothing was expected, so neither the time nor its absence says how the players did, and it counts in no
+  objective's rating;
 - a share against its target share A (``at_least``, default 1.0): P at A or more, S at 0.75 x A or more, M at
   0.5 x A or more, U below (a share with nothing due, such as no update due yet, is P).
+
+Injects the controller skipped (``drill.inject_skipped``: a jump passed them) were never played: each measurement
+of one says "not measured: skipped by the controller", carries no rating and counts in no objective's rating, so an
+objective takes the worst of what was measured. When nothing it measures was measured at all (every inject it
+measures was skipped), its suggestion is U with that said (``ObjectiveResult.suggestion_note``): the log holds no
+performance to rate, and U asks the controller to rate it with a note (a drill cut short is their call, not the
+players' failure).
 
 Every bound is inclusive: 15 minutes against a 10-minute target is S, 30 minutes is M, 30 minutes and a second is
 U. The controller's rating (``drill.rated``) replaces the suggestion, with its note; strengths, areas for
@@ -45,7 +56,7 @@ import enum
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -65,6 +76,8 @@ MAJOR_CHALLENGES_SHARE = 0.5
 
 _EPSILON = 1e-9  # 0.8 x 0.75 is 0.6000000000000001 in floating point: a bound is met at its value
 ENDING_TYPES = frozenset({"cancel", "all-clear"})  # after these an incident needs no more updates
+NOT_MEASURED = "not measured: skipped by the controller"
+SKIPPED_ALL = "every inject it measures was skipped by the controller"
 
 
 class Rating(enum.StrEnum):
@@ -89,16 +102,33 @@ RATING_WORDS = {
 _ORDER = {Rating.P: 0, Rating.S: 1, Rating.M: 2, Rating.U: 3}
 
 
+class NotRated(enum.Enum):
+    """A measurement that carries no rating: nothing to rate it against (no target), or nothing measured (its
+    inject skipped by the controller). It counts in no objective's rating."""
+
+    NOT_RATED = "—"
+
+    @property
+    def words(self) -> str:
+        return "not rated"
+
+
+NOT_RATED = NotRated.NOT_RATED
+
+
 def worst(ratings: Iterable[Rating]) -> Rating:
     """The worst of ``ratings`` (U when there are none: nothing was observed)."""
     return max(ratings, key=_ORDER.__getitem__, default=Rating.U)
 
 
-def time_rating(value: timedelta | None, target: timedelta | None) -> Rating:
-    """P within the target, S within 1.5x, M within 3x, U beyond or never (bounds inclusive)."""
+def time_rating(value: timedelta | None, target: timedelta | None) -> Rating | NotRated:
+    """P within the target, S within 1.5x, M within 3x, U beyond or never (bounds inclusive); no target: not
+    rated (nothing was expected, so neither a time nor its absence says how it went)."""
+    if target is None:
+        return NOT_RATED
     if value is None:
         return Rating.U
-    if target is None or value <= target:
+    if value <= target:
         return Rating.P
     if value <= target * SOME_CHALLENGES_TIME:
         return Rating.S
@@ -191,15 +221,19 @@ class Measurement:
     target: timedelta | None
     met: bool | None
     evidence: str  # the events behind it, in words, with their times
-    rating: Rating = Rating.U  # the suggestion for this measurement alone
+    rating: Rating | NotRated = Rating.U  # the suggestion for this measurement alone (NOT_RATED: counts in none)
     share: float | None = None  # cadence, checklist: the share kept or done (value: the worst interval, or None)
     share_target: float | None = None
     start: timedelta | None = None  # the drill time it is measured from
     events: tuple[Evidence, ...] = ()
     incident: str | None = None
+    outcome: str = ""  # what stands in for the value when there is none to show ("none of its own", "not measured...")
+    skipped: bool = False  # its inject was skipped by the controller: not measured, not rated
 
     @property
     def value_text(self) -> str:
+        if self.outcome:
+            return self.outcome
         if self.share is not None:
             return f"{self.share:.0%}"
         if self.share_target is not None:  # a share with nothing due yet: no share to show, only the longest gap
@@ -227,6 +261,7 @@ class ObjectiveResult:
     measure: str = ""  # the expectation's measure (first-message, cadence...)
     expectation: str = ""  # the expectation in words: "first message within 10m of inject flood-warning"
     rated_by: str | None = None
+    suggestion_note: str = ""  # why the suggestion is what it is when no measurement rates it
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +457,13 @@ class _Drill:
                     m.type = str(p.get("type") or m.type)
                 m.versions[int(p["version"])] = str(p["hash"])
         self.fired = [e for e in self.own if e.kind == Kind.DRILL_INJECT_FIRED]
+        fired_ids = {str(e.payload.get("inject")) for e in self.fired}
+        # inject -> its drill.inject_skipped (a jump passed it), unless it was fired after all
+        self.skipped: dict[str, LogEvent] = {
+            str(e.payload.get("inject")): e
+            for e in self.own
+            if e.kind == Kind.DRILL_INJECT_SKIPPED and str(e.payload.get("inject")) not in fired_ids
+        }
         self.published = [
             e for e in self.events if e.kind == Kind.MESSAGE_PUBLISHED and e.payload.get("message") in self.messages
         ]
@@ -503,7 +545,8 @@ def evaluate(
     objectives = []
     for o in d.scenario.objectives:
         measurements = _measure(d, o)
-        suggested = worst(m.rating for m in measurements)
+        suggested = worst(m.rating for m in measurements if isinstance(m.rating, Rating))
+        skipped_only = bool(measurements) and all(m.skipped for m in measurements)
         rated = ratings.get(o.id)
         strengths, areas = edits.get(o.id, ([], []))
         objectives.append(
@@ -520,6 +563,7 @@ def evaluate(
                 measure=o.expect.measure.value,
                 expectation=expectation_text(o),
                 rated_by=rated.actor if rated else None,
+                suggestion_note=SKIPPED_ALL if skipped_only else "",
             )
         )
     stories = _outbox_stories(d)
@@ -662,6 +706,8 @@ def _first_message(d: _Drill, after: str | None, key: str | None, target: timede
     if after is not None:
         fired = _fired(d, after)
         label = f"Inject {after} to the first message published"
+        if after in d.skipped:
+            return _skipped(d, label, after, target, key)
         if fired is None:
             scheduled = _scheduled(d, after)
             return _timed(label, None, target, [Evidence(scheduled, f"inject {after} never fired")])
@@ -686,7 +732,46 @@ def _first_after(
     target: timedelta | None,
 ) -> Measurement:
     evidence = [Evidence(start, what)]
-    first = next(
+    first = _first_published(d, origin, key)
+    if first is None:
+        evidence.append(Evidence(d.end, "nothing published by the end"))
+        return _timed(label, None, target, evidence, start=start, incident=key)
+    at = d.t(first)
+    evidence.append(Evidence(at, f"{d.message_words(first.payload['message'])} published by {first.actor}"))
+    return _timed(label, max(at - start, timedelta(0)), target, evidence, start=start, incident=key)
+
+
+def _skipped(d: _Drill, label: str, inject: str, target: timedelta | None, key: str | None) -> Measurement:
+    """An inject the controller skipped (a jump passed it): the players never had it, so nothing is measured and
+    nothing rated."""
+    e = d.skipped[inject]
+    jump = next(
+        (j for j in reversed(d.own) if j.kind == Kind.DRILL_JUMPED and j.position < e.position),
+        None,
+    )
+    how = f" (a jump to inject {jump.payload.get('inject')})" if jump is not None else ""
+    at = _seconds(e.payload.get("drill_seconds"))
+    evidence = [
+        Evidence(timedelta(seconds=at) if at is not None else d.t(e), f"inject {inject} skipped by {e.actor}{how}")
+    ]
+    return Measurement(
+        label=label,
+        value=None,
+        target=target,
+        met=None,
+        evidence="; ".join(str(x) for x in evidence),
+        rating=NOT_RATED,
+        start=_scheduled(d, inject),
+        events=tuple(evidence),
+        incident=key,
+        outcome=NOT_MEASURED,
+        skipped=True,
+    )
+
+
+def _first_published(d: _Drill, origin: LogEvent, key: str | None) -> LogEvent | None:
+    """The first publication after ``origin`` in the log (on the incident ``key``, else on any of the drill's)."""
+    return next(
         (
             e
             for e in d.published
@@ -694,12 +779,6 @@ def _first_after(
         ),
         None,
     )
-    if first is None:
-        evidence.append(Evidence(d.end, "nothing published by the end"))
-        return _timed(label, None, target, evidence, start=start, incident=key)
-    at = d.t(first)
-    evidence.append(Evidence(at, f"{d.message_words(first.payload['message'])} published by {first.actor}"))
-    return _timed(label, max(at - start, timedelta(0)), target, evidence, start=start, incident=key)
 
 
 def _scheduled(d: _Drill, inject_id: str) -> timedelta:
@@ -889,17 +968,29 @@ def _triage(d: _Drill, after: str | None, key: str | None, target: timedelta | N
         and (e.payload.get("inject") == after if after else bool(e.payload.get("urgent")))
         and (key is None or e.payload.get("incident") in (None, d.incidents.get(key)))
     ]
-    if not comments:
+    skipped = [
+        i
+        for i in d.scenario.injects
+        if i.id in d.skipped
+        and i.kind == InjectKind.COMMENT
+        and (i.id == after if after else bool(i.urgent))
+        and (key is None or i.incident in (None, key))
+    ]
+    if not comments and not skipped:
         what = f"inject {after} never fired" if after else "no urgent comment was injected"
         return [_timed("Urgent comments triaged", None, target, [Evidence(d.end, what)], incident=key)]
-    return [_triage_one(d, fired, target) for fired in comments]
+    return [_triage_one(d, fired, target) for fired in comments] + [
+        _skipped(d, f"{'Urgent comment' if i.urgent else 'Comment'} {i.id} to its triage decision", i.id, target, key)
+        for i in skipped
+    ]
 
 
 def _triage_one(d: _Drill, fired: LogEvent, target: timedelta | None) -> Measurement:
     inject = str(fired.payload.get("inject"))
     start = d.fired_time(fired)
     keys = _comment_key(d, fired)
-    label = f"Urgent comment {inject} to its triage decision"
+    # Every comment's triage is timed (the per-inject responses list them all); only an urgent one says so.
+    label = f"{'Urgent comment' if fired.payload.get('urgent') else 'Comment'} {inject} to its triage decision"
     evidence = [Evidence(start, f"comment {inject} arrived ({fired.payload.get('language', '')})".replace(" ()", ""))]
     decision = next(
         (
@@ -955,10 +1046,19 @@ def _outbox_recovery(d: _Drill, after: str | None, target: timedelta | None) -> 
         if e.payload.get("kind") in (InjectKind.CHANNEL_OUTAGE, InjectKind.NETWORK_LOSS)
         and (after is None or e.payload.get("inject") == after)
     ]
-    if not outages:
+    skipped = [
+        i
+        for i in d.scenario.injects
+        if i.id in d.skipped
+        and i.kind in (InjectKind.CHANNEL_OUTAGE, InjectKind.NETWORK_LOSS)
+        and (after is None or i.id == after)
+    ]
+    if not outages and not skipped:
         what = f"inject {after} never fired" if after else "no outage was injected"
         return [_timed("Held messages delivered after the outage", None, target, [Evidence(d.end, what)])]
-    return [_recovery_one(d, o, target) for o in outages]
+    return [_recovery_one(d, o, target) for o in outages] + [
+        _skipped(d, f"End of outage {i.id} to every held message delivered", i.id, target, None) for i in skipped
+    ]
 
 
 def _recovery_one(d: _Drill, outage: LogEvent, target: timedelta | None) -> Measurement:
@@ -1002,16 +1102,36 @@ def _recovery_one(d: _Drill, outage: LogEvent, target: timedelta | None) -> Meas
 
 def _inject_responses(d: _Drill) -> list[Measurement]:
     """Every fired inject to the players' first response: a comment to its triage, an outage to what it held,
-    anything else on an incident to the first message published after it."""
+    anything else on an incident to the first message published after it that is its own.
+
+    A message answers one inject: the first message published after an inject is that inject's, so a later inject
+    whose first message after it is the same one (the alert for the warning went out after the sheriff's call came
+    in) gets none of its own, not the earlier inject's. An inject a first-message objective measures is timed as
+    that objective times it, to any first message after it, so the two never disagree."""
     targets: dict[str, timedelta] = {}
     for o in d.scenario.objectives:
         if o.expect.after and o.expect.within:
             targets.setdefault(o.expect.after, parse_duration(o.expect.within))
+    as_objective = {
+        o.expect.after for o in d.scenario.objectives if o.expect.measure is Measure.FIRST_MESSAGE and o.expect.after
+    }
+    answered: dict[int, str] = {}  # a publication's log position -> the inject it answered
     out = []
-    for fired in d.fired:
+    for fired in sorted([*d.fired, *d.skipped.values()], key=lambda e: e.position):
         inject = str(fired.payload.get("inject"))
-        kind = fired.payload.get("kind")
         target = targets.get(inject)
+        if fired.kind == Kind.DRILL_INJECT_SKIPPED:
+            what_kind = d.scenario.inject(inject).kind
+            label = {
+                InjectKind.COMMENT: f"Comment {inject} to its triage decision",
+                InjectKind.CHANNEL_OUTAGE: f"End of outage {inject} to every held message delivered",
+                InjectKind.NETWORK_LOSS: f"End of outage {inject} to every held message delivered",
+            }.get(what_kind, f"Inject {inject} to the first message published")
+            if what_kind == InjectKind.COMMENT and d.scenario.inject(inject).urgent:
+                label = "Urgent " + label[0].lower() + label[1:]
+            out.append(_skipped(d, label, inject, target, None))
+            continue
+        kind = fired.payload.get("kind")
         if kind == InjectKind.COMMENT:
             out.append(_triage_one(d, fired, target))
         elif kind in (InjectKind.CHANNEL_OUTAGE, InjectKind.NETWORK_LOSS):
@@ -1021,6 +1141,19 @@ def _inject_responses(d: _Drill) -> list[Measurement]:
             label = f"Inject {inject} to the first message published"
             start = d.fired_time(fired)
             what = f"inject {inject} fired"
+            first = _first_published(d, fired, key)
+            earlier = answered.get(first.position) if first is not None else None
+            if first is not None and earlier is None:
+                answered[first.position] = inject
+            if first is not None and earlier is not None and inject not in as_objective:
+                words = d.message_words(first.payload["message"])
+                evidence = [
+                    Evidence(start, what),
+                    Evidence(d.t(first), f"{words} published by {first.actor}, the response to inject {earlier}"),
+                ]
+                m = _timed(label, None, target, evidence, start=start, incident=key)
+                out.append(replace(m, outcome="none of its own"))
+                continue
             out.append(_first_after(d, label, fired, start=start, what=what, key=key, target=target))
     return out
 

@@ -12,6 +12,7 @@ HTML (a self-contained file) and into the PDF as vectors (sharp at any zoom, tex
 from __future__ import annotations
 
 import io
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,50 @@ def _minutes_axis(ax: Any, end_minutes: float) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: offset_text(timedelta(minutes=x)) if x >= 0 else ""))
 
 
-def timeline_svg(evaluation: Evaluation) -> str:
-    """Injects and the players' actions along drill time, a lane each, with the outages shaded."""
+# What each mark means, for the legend: (the entry's words, marker, face colour, edge colour). A lane's marks share its
+# colour; the Approvals lane tells a submission (hollow) from an approval (filled) and a return (a left arrow).
+MARKS = {
+    "inject": ("inject", "D", "#0072B2", "#0072B2"),
+    "published": ("message published", "o", "#009E73", "#009E73"),
+    "submitted": ("submitted for approval", "s", "white", "#0072B2"),
+    "approved": ("approved", "s", "#56B4E9", "#0072B2"),
+    "returned": ("returned for changes", "<", "#56B4E9", "#0072B2"),
+    "triage": ("triage decision", "^", "#CC79A7", "#CC79A7"),
+    "checklist": ("checklist step done", "P", "#000000", "#000000"),
+    "false alarm": ("false alarm declared or corrected", "X", "#D55E00", "#D55E00"),
+    "outbox": ("send failed or retried", "v", "#E69F00", "#E69F00"),
+    "control": ("control action (pause, resume, jump, speed)", "|", "#333333", "#333333"),
+}
+_MARK_OF_LANE = {
+    "Injects": "inject",
+    "Published": "published",
+    "Triage": "triage",
+    "Checklist": "checklist",
+    "False alarm": "false alarm",
+    "Outbox": "outbox",
+    "Control": "control",
+}
+_APPROVAL_MARKS = {"submitted": "submitted", "approved": "approved", "returned": "returned"}
+
+
+def _mark(entry: Any) -> str:
+    if entry.lane == "Approvals":
+        return _APPROVAL_MARKS.get(str(entry.label).rsplit(" ", 1)[-1], "submitted")
+    return _MARK_OF_LANE[entry.lane]
+
+
+def timeline_figure(evaluation: Evaluation) -> Any:
+    """The timeline chart as a matplotlib Figure: injects and the players' actions along drill time, a lane each,
+    the outages shaded, a legend of the marks under it."""
     from matplotlib import rc_context
+
+    with rc_context(_style("timeline")):
+        return _timeline_figure(evaluation)
+
+
+def _timeline_figure(evaluation: Evaluation) -> Any:
     from matplotlib.figure import Figure
+    from matplotlib.transforms import blended_transform_factory
 
     # The drill's end is the dashed line, not a mark in the Control lane.
     entries = [e for e in evaluation.timeline if not (e.lane == "Control" and e.label == "ended")]
@@ -90,52 +131,109 @@ def timeline_svg(evaluation: Evaluation) -> str:
         default=timedelta(minutes=1),
     )
     end_minutes = end.total_seconds() / 60
-    with rc_context(_style("timeline")):
-        fig = Figure(figsize=(WIDTH_IN, 0.42 * len(lanes) + 1.2))
-        ax = fig.add_subplot()
-        y = {lane: len(lanes) - n for n, lane in enumerate(lanes)}
-        for start, stop, what in evaluation.outages:
-            a, b = start.total_seconds() / 60, stop.total_seconds() / 60
-            ax.axvspan(a, b, color="#BBBBBB", alpha=0.35, lw=0)
-            ax.text(a + 0.3, 0.55, what, ha="left", va="bottom", fontsize=7, color="#333333")
-        for lane in lanes:
-            colour, marker = LANE_STYLE[lane]
-            xs = [e.at.total_seconds() / 60 for e in entries if e.lane == lane]
-            ax.scatter(xs, [y[lane]] * len(xs), s=30, marker=marker, color=colour, zorder=3, label=lane)
-        for n, e in enumerate(x for x in entries if x.lane == "Injects"):
+    marks = [m for m in MARKS if any(_mark(e) == m for e in entries)]
+    legend_rows = math.ceil(len(marks) / 3)
+    fig = Figure(figsize=(WIDTH_IN, 0.42 * len(lanes) + 1.3 + 0.2 * legend_rows))
+    ax = fig.add_subplot()
+    y = {lane: len(lanes) - n for n, lane in enumerate(lanes)}
+    for start, stop, what in evaluation.outages:
+        a, b = start.total_seconds() / 60, stop.total_seconds() / 60
+        ax.axvspan(a, b, color="#BBBBBB", alpha=0.35, lw=0)
+        ax.text(a + 0.3, 0.55, what, ha="left", va="bottom", fontsize=7, color="#333333")
+    for mark in marks:
+        words, marker, face, edge = MARKS[mark]
+        chosen = [e for e in entries if _mark(e) == mark]
+        xs = [e.at.total_seconds() / 60 for e in chosen]
+        ys = [y[e.lane] for e in chosen]
+        if mark == "control":
+            # A pause and its resume fall on one drill moment: a tall, heavy tick, named under it, stays visible.
+            ax.scatter(xs, ys, s=260, marker=marker, color=edge, linewidths=2.6, zorder=3, label=words)
+        else:
+            ax.scatter(
+                xs, ys, s=34, marker=marker, facecolors=face, edgecolors=edge, linewidths=1.2, zorder=3, label=words
+            )
+    for n, e in enumerate(x for x in entries if x.lane == "Injects"):
+        ax.annotate(
+            e.label,
+            (e.at.total_seconds() / 60, y["Injects"]),
+            xytext=(3, 6 + 9 * (n % 3)),  # three heights: neighbours' names do not overlap
+            textcoords="offset points",
+            fontsize=7,
+            color="#0B3C5D",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.4, "alpha": 0.85},  # the end line behind it
+            zorder=4,
+        )
+    for e in entries:
+        if e.lane == "Published":
             ax.annotate(
                 e.label,
-                (e.at.total_seconds() / 60, y["Injects"]),
-                xytext=(3, 6 + 9 * (n % 3)),  # three heights: neighbours' names do not overlap
+                (e.at.total_seconds() / 60, y["Published"]),
+                xytext=(0, -11),
                 textcoords="offset points",
-                fontsize=7,
-                color="#0B3C5D",
+                fontsize=6.5,
+                ha="center",
+                color="#1E5C4A",
             )
+    if "Control" in y:
+        # Control actions at one moment (paused, resumed) share one name under their tick.
+        named: dict[float, list[str]] = {}
         for e in entries:
-            if e.lane == "Published":
-                ax.annotate(
-                    e.label,
-                    (e.at.total_seconds() / 60, y["Published"]),
-                    xytext=(0, -11),
-                    textcoords="offset points",
-                    fontsize=6.5,
-                    ha="center",
-                    color="#1E5C4A",
-                )
-        if overview is not None and overview.status == "ended":
-            at = overview.length.total_seconds() / 60
-            ax.axvline(at, color="#333333", lw=0.8, ls="--")
-            ax.text(
-                at - end_minutes * 0.01, len(lanes) + 0.75, "end", ha="right", va="bottom", fontsize=7, color="#333333"
+            if e.lane == "Control":
+                at = round(e.at.total_seconds() / 60, 1)
+                if e.label not in named.setdefault(at, []):
+                    named[at].append(e.label)
+        for at, names in named.items():
+            ax.annotate(
+                ", ".join(names),
+                (at, y["Control"]),
+                xytext=(0, -14),
+                textcoords="offset points",
+                fontsize=6.5,
+                ha="center",
+                color="#333333",
             )
-        ax.set_yticks([y[lane] for lane in lanes], lanes)
-        ax.set_ylim(0.4, len(lanes) + 1.1)
-        ax.grid(axis="x", color="#DDDDDD", lw=0.6)
-        ax.set_axisbelow(True)
-        _minutes_axis(ax, end_minutes)
-        ax.set_xlabel("Drill time")
-        ax.tick_params(axis="y", length=0)
-        return _svg(fig)
+    if overview is not None and overview.status == "ended":
+        at = overview.length.total_seconds() / 60
+        ax.axvline(at, color="#333333", lw=0.8, ls="--")
+        # Above the plot, where no inject's name is written: the end never crowds the last inject's label.
+        ax.text(
+            at,
+            1.01,
+            f"end {offset_text(overview.length)}",
+            transform=blended_transform_factory(ax.transData, ax.transAxes),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="#333333",
+            clip_on=False,
+        )
+    ax.set_yticks([y[lane] for lane in lanes], lanes)
+    ax.set_ylim(0.4, len(lanes) + 1.1)
+    ax.grid(axis="x", color="#DDDDDD", lw=0.6)
+    ax.set_axisbelow(True)
+    _minutes_axis(ax, end_minutes)
+    ax.set_xlabel("Drill time")
+    ax.tick_params(axis="y", length=0)
+    if marks:
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16 - 0.02 * legend_rows),
+            ncol=3,
+            fontsize=7,
+            frameon=False,
+            handletextpad=0.4,
+            columnspacing=1.2,
+            markerscale=0.8,
+        )
+    return fig
+
+
+def timeline_svg(evaluation: Evaluation) -> str:
+    """The timeline chart (``timeline_figure``) as inline SVG."""
+    from matplotlib import rc_context
+
+    with rc_context(_style("timeline")):
+        return _svg(timeline_figure(evaluation))
 
 
 def timed(evaluation: Evaluation) -> list[tuple[str, Measurement]]:
@@ -145,7 +243,10 @@ def timed(evaluation: Evaluation) -> list[tuple[str, Measurement]]:
         (o.objective_id, m)
         for o in evaluation.objectives
         for m in o.measurements
-        if m.target is not None and m.target.total_seconds() > 0 and (m.share is None or m.value is not None)
+        if m.target is not None
+        and m.target.total_seconds() > 0
+        and (m.share is None or m.value is not None)
+        and isinstance(m.rating, Rating)  # one not rated (skipped by the controller) has no bar
     ]
 
 
@@ -175,6 +276,7 @@ def measured_svg(evaluation: Evaluation) -> str:
         for n, (objective, m) in enumerate(rows):
             y = len(rows) - 1 - n
             assert m.target is not None
+            assert isinstance(m.rating, Rating)  # timed() keeps only rated measurements
             target = span_text(m.target)
             if m.value is None:
                 ax.barh(
@@ -252,6 +354,7 @@ def html(evaluation: Evaluation, templates: Path, agency: str | None = None, aud
     env.filters["span"] = span_text
     env.filters["day"] = _day
     env.filters["share"] = _share
+    env.tests["rated"] = lambda value: isinstance(value, Rating)  # else NOT_RATED: shown as "—", not a badge
     overview = evaluation.overview
     zone = overview.timezone if overview else "UTC"
     env.filters["moment"] = lambda value: _moment(value, zone)

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from crisisdesk.domain.errors import NotFound
 from crisisdesk.domain.evaluation import (
+    NOT_RATED,
     LogEvent,
     Measurement,
+    NotRated,
     PlaybookTerms,
     Rating,
     evaluate,
@@ -209,11 +211,13 @@ def objective(log: Log, objective_id: str, **kw: Any) -> Any:
         (30 * M, 10 * M, Rating.M),
         (30 * M + timedelta(seconds=1), 10 * M, Rating.U),
         (None, 10 * M, Rating.U),
-        (3 * M, None, Rating.P),
-        (None, None, Rating.U),
+        (3 * M, None, NOT_RATED),  # nothing was expected: no rating either way
+        (None, None, NOT_RATED),
     ],
 )
-def test_a_time_is_rated_against_its_target(value: timedelta | None, target: timedelta | None, rating: Rating) -> None:
+def test_a_time_is_rated_against_its_target(
+    value: timedelta | None, target: timedelta | None, rating: Rating | NotRated
+) -> None:
     assert time_rating(value, target) is rating
 
 
@@ -676,15 +680,18 @@ def test_each_inject_gets_its_response_time() -> None:
     log = Log()
     log.fire("warning", "feed-item", item=1)
     log.at(5).fire("urgent-1", "comment", item=17, urgent=True)
+    log.at(6).fire("calm", "comment", item=18, urgent=False)
     log.at(8).message()
     log.at(9).add(Kind.TRIAGE_SET, {"item": "fp-17", "status": "acknowledged", "priority": "urgent"})
+    log.at(10).add(Kind.TRIAGE_SET, {"item": "fp-18", "status": "answered", "priority": "normal"})
     log.at(40).fire("call", "note", to="communicator", source="controller", text="update please")
     log.at(44).message("update")
     log.at(60).end()
-    result = log.evaluate(item_keys={"17": "fp-17"})
+    result = log.evaluate(item_keys={"17": "fp-17", "18": "fp-18"})
     assert [(m.label, m.value, m.target) for m in result.inject_responses] == [
         ("Inject warning to the first message published", 8 * M, 10 * M),
         ("Urgent comment urgent-1 to its triage decision", 4 * M, None),
+        ("Comment calm to its triage decision", 4 * M, None),  # not urgent: not called urgent
         ("Inject call to the first message published", 4 * M, None),
     ]
 
@@ -774,3 +781,124 @@ def test_a_share_with_nothing_due_says_so_rather_than_showing_its_gap_as_the_mea
     assert half.value_text == "50%"
     timed = Measurement("First message", timedelta(minutes=7), timedelta(minutes=10), True, "")
     assert timed.value_text == "7m"
+
+
+def test_a_response_with_no_target_is_not_rated_and_counts_in_no_objective() -> None:
+    # "call" is a note no objective sets a target for: the players owed no message, so "never" is not U, and a
+    # quick answer is not P either.
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(4).message()
+    log.at(40).fire("call", "note", to="communicator", source="controller", text="the water starts to go down")
+    log.at(60).end()
+    result = log.evaluate()
+    call = next(m for m in result.inject_responses if "call" in m.label)
+    assert call.value is None and call.target is None and call.rating is NOT_RATED and call.met is None
+    assert call.target_text == "none set" and NOT_RATED.words == "not rated"
+    assert "nothing published by the end" in call.evidence
+    warning = next(m for m in result.inject_responses if "warning" in m.label)
+    assert warning.rating is Rating.P
+    assert all(isinstance(m.rating, Rating) for o in result.objectives for m in o.measurements)
+    assert result.objective("alert-fast").suggested is Rating.P
+
+
+def test_a_message_answers_one_inject_not_every_inject_before_it() -> None:
+    # The walkthrough's drill: the warning at T+0, the sheriff's call at T+3m while the alert was being written,
+    # the alert at T+5m10s, the shelter note at T+25m and the update after it.
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(3).fire("call", "note", to="communicator", source="sheriff", text="Old Mill Road is closed")
+    log.at(5 + 1 / 6).message()
+    log.at(25).fire("shelter", "note", to="communicator", source="IC", text="the shelter is open")
+    log.at(26).message("update")
+    log.at(60).end()
+    result = log.evaluate()
+    rows = {m.label.split()[1]: m for m in result.inject_responses}
+    assert rows["warning"].value == timedelta(minutes=5, seconds=10)
+    call = rows["call"]
+    assert call.value is None and call.value_text == "none of its own" and call.rating is NOT_RATED
+    assert "T+5m10s msg-001 (alert) published by carla, the response to inject warning" in call.evidence
+    assert rows["shelter"].value == 1 * M and "msg-002 (update)" in rows["shelter"].evidence
+    # The first-message objective still times the warning to the alert, as it always has.
+    assert objective(log, "alert-fast").measurements[0].value == timedelta(minutes=5, seconds=10)
+
+
+def test_an_inject_a_first_message_objective_measures_is_timed_as_the_objective_times_it() -> None:
+    log = Log()
+    log.at(1).fire("call", "note", to="communicator", source="sheriff", text="road closed")
+    log.at(2).fire("warning", "feed-item", item=1)  # measured by alert-fast: the alert is its response too
+    log.at(6).message()
+    log.at(60).end()
+    rows = {m.label.split()[1]: m for m in log.evaluate().inject_responses}
+    assert rows["call"].value == 5 * M
+    assert rows["warning"].value == 4 * M and rows["warning"].rating is Rating.P
+
+
+def skip(log: Log, *injects: str, to: str = "call", seconds: int = 2400) -> None:
+    """A jump to ``to`` that passes ``injects``, as the drill service records it."""
+    log.add(Kind.DRILL_JUMPED, {"drill": DRILL, "inject": to, "from_seconds": seconds, "to_seconds": seconds}, "eve")
+    for inject in injects:
+        log.add(
+            Kind.DRILL_INJECT_SKIPPED,
+            {"drill": DRILL, "inject": inject, "scheduled_seconds": 0, "drill_seconds": seconds},
+            "eve",
+        )
+
+
+def test_an_inject_the_controller_skipped_is_not_measured_and_not_the_players_failure() -> None:
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(4).message()
+    log.at(5).fire("calm", "comment", item=18, urgent=False)  # fired, but not urgent: triage measures none of it
+    log.at(40)  # the jump lands where the log's wall clock stands: drill time and wall time stay in step here
+    skip(log, "urgent-1", "outage")
+    log.fire("call", "note", to="communicator", source="controller", text="the water is falling")
+    log.at(60).end()
+    result = log.evaluate()
+    triage = result.objective("triage")
+    (m,) = triage.measurements
+    assert m.label == "Urgent comment urgent-1 to its triage decision" and m.skipped
+    assert m.value_text == "not measured: skipped by the controller" and m.rating is NOT_RATED and m.met is None
+    assert "T+40m inject urgent-1 skipped by eve (a jump to inject call)" in m.evidence
+    assert "no urgent comment was injected" not in m.evidence
+    # Nothing it measures was played: U as a prompt to the controller, and the report says why.
+    assert (
+        triage.suggested is Rating.U
+        and triage.suggestion_note == "every inject it measures was skipped by the controller"
+    )
+    outbox = result.objective("outbox")
+    assert [x.value_text for x in outbox.measurements] == ["not measured: skipped by the controller"]
+    responses = {x.label: x for x in result.inject_responses}
+    assert responses["Urgent comment urgent-1 to its triage decision"].rating is NOT_RATED
+    assert responses["End of outage outage to every held message delivered"].skipped
+    # An objective with something measured takes the suggestion from that alone.
+    assert result.objective("alert-fast").suggested is Rating.P and result.objective("alert-fast").suggestion_note == ""
+
+
+def test_a_skipped_inject_beside_measured_ones_leaves_the_rating_to_what_was_measured() -> None:
+    log = Log()
+    log.fire("warning", "feed-item", item=1)
+    log.at(6)
+    skip(log, "urgent-1", to="calm", seconds=360)
+    log.fire("calm", "comment", item=18, urgent=True)  # made urgent for this drill: measured
+    log.at(13).add(Kind.TRIAGE_SET, {"item": "fp-18", "status": "answered", "priority": "urgent"})
+    log.at(60).end()
+    triage = log.evaluate(item_keys={"18": "fp-18"}).objective("triage")
+    assert [(x.label, x.rating) for x in triage.measurements] == [
+        ("Urgent comment calm to its triage decision", Rating.S),
+        ("Urgent comment urgent-1 to its triage decision", NOT_RATED),
+    ]
+    assert triage.suggested is Rating.S and triage.suggestion_note == ""
+
+
+def test_a_first_message_objective_whose_inject_was_skipped_is_not_measured() -> None:
+    log = Log()
+    log.at(40)
+    skip(log, "warning")
+    log.fire("call", "note", to="communicator", source="controller", text="go")
+    log.at(45).message()
+    log.at(60).end()
+    result = log.evaluate()
+    (m,) = result.objective("alert-fast").measurements
+    assert m.skipped and m.rating is NOT_RATED and "inject warning never fired" not in m.evidence
+    assert result.objective("alert-fast").suggestion_note
