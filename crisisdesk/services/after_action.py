@@ -34,6 +34,7 @@ from crisisdesk.domain.evaluation import (
     InjectRow,
     LogEvent,
     Measurement,
+    NotRated,
     ObjectiveResult,
     OutboxStory,
     Overview,
@@ -451,7 +452,9 @@ def _measurement(m: Measurement) -> dict[str, Any]:
         "share": m.share,
         "target_share": m.share_target,
         "met": m.met,
-        "rating": m.rating.value,
+        "rating": None if isinstance(m.rating, NotRated) else m.rating.value,  # null: nothing to rate it against
+        "outcome": m.outcome,
+        "skipped": m.skipped,
         "incident": m.incident,
         "evidence": [{"drill_seconds": e.at.total_seconds(), "text": e.text} for e in m.events],
     }
