@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from crisisdesk.services.channels import ChannelService
     from crisisdesk.services.feeds import FeedService, Source
     from crisisdesk.services.incidents import IncidentService
+
+log = logging.getLogger(__name__)
 
 MIN_COMPRESSION = 1.0
 MAX_COMPRESSION = 60.0
@@ -391,15 +394,27 @@ class DrillService:
         return found[0]
 
     def _scenario(self, record: DrillRecord) -> Scenario:
-        digest = str(record.loaded.get("sha256", ""))
-        scenario = self._scenarios.get(digest)
+        # Keyed by the text itself, not the hash the event claims: two drills' events naming one hash with different
+        # texts must not read each other's scenario.
+        text = str(record.loaded.get("text", ""))
+        scenario = self._scenarios.get(text)
         if scenario is None:
-            parsed, _, problems = parse_scenario(str(record.loaded["text"]), str(record.loaded.get("source", "")))
+            parsed, _, problems = parse_scenario(text, str(record.loaded.get("source", "")))
             if parsed is None:  # it was checked when loaded: only a newer format could refuse it now
                 raise UserError(f"drill {record.id}'s scenario no longer reads: {problems[0] if problems else '?'}")
             scenario = parsed
-            self._scenarios[digest] = scenario
+            self._scenarios[text] = scenario
         return scenario
+
+    def _readable(self, records: Sequence[DrillRecord]) -> Iterator[tuple[DrillRecord, Scenario]]:
+        """The drills whose scenario this version reads, each with it: one drill loaded with an older format (or a
+        hand-written ``drill.loaded``) must not stop the clock, the list or the status of every other drill. Asked
+        for by name, it is still its one-line error."""
+        for record in records:
+            try:
+                yield record, self._scenario(record)
+            except UserError as exc:
+                log.warning("drill %s passed over: %s", record.id, exc)
 
     def _view(self, record: DrillRecord, now: datetime) -> Drill:
         scenario = self._scenario(record)
@@ -475,7 +490,7 @@ class DrillService:
         """Every drill, the most recently loaded first."""
         require(self.db, self.log, actor, Permission.READ, "list drills")
         now = self.clock.now()
-        views = [self._view(r, now) for r in self._records()]
+        views = [self._view(r, now) for r, _ in self._readable(self._records())]
         if not include_ended:
             views = [d for d in views if d.status is not DrillStatus.ENDED]
         return sorted(views, key=lambda d: (d.loaded_at or now, d.id), reverse=True)
@@ -686,8 +701,8 @@ class DrillService:
 
         sentiment("")  # VADER reads its lexicon at its first use (~30 ms: 2 s of drill time at 60x)
         self._feeds().warm()
-        for record in self.running():
-            self._scenario(record)
+        for _ in self._readable(self.running()):
+            pass
 
     def running_ids(self) -> frozenset[str]:
         """The drills started and not ended."""
@@ -701,11 +716,10 @@ class DrillService:
         """Fire every inject of every running drill whose time has come (as the system); what fired."""
         now = now or self.clock.now()
         fired: list[InjectState] = []
-        for record in self.running():
+        for record, scenario in self._readable(self.running()):
             if record.status != DrillStatus.RUNNING:
                 continue
             seconds = record.clock.seconds(now)
-            scenario = self._scenario(record)
             due = sorted(
                 (i for i in scenario.injects if not record.done(i.id) and i.offset.total_seconds() <= seconds),
                 key=lambda i: i.offset,
@@ -720,10 +734,10 @@ class DrillService:
         """Wall time until the next pending inject of any running drill (None: nothing running)."""
         now = now or self.clock.now()
         best: timedelta | None = None
-        for record in self.running():
+        for record, scenario in self._readable(self.running()):
             if record.status != DrillStatus.RUNNING:
                 continue
-            pending = [i.offset for i in self._scenario(record).injects if not record.done(i.id)]
+            pending = [i.offset for i in scenario.injects if not record.done(i.id)]
             if not pending:
                 continue
             wall = record.clock.wall_at(min(pending).total_seconds())
