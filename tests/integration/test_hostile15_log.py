@@ -14,6 +14,7 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor
+from crisisdesk.services.drills import DrillStatus, InjectStatus
 from tests.conftest import CliRun
 from tests.integration.drill_helpers import advance, controller, write_scenario
 
@@ -75,3 +76,70 @@ def test_a_drill_whose_scenario_no_longer_reads_does_not_stop_the_others(
     one_line(code, err)
     code, out, err = cli_as("eve", "drill", "scenarios")
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        (Kind.DRILL_INJECT_FIRED, {"inject": "page-down", "kind": "channel-outage", "until_seconds": "soon"}),
+        (Kind.DRILL_INJECT_FIRED, {"kind": "note"}),
+        (Kind.DRILL_INJECT_FIRED, {"inject": "ic-call", "kind": "note", "drill_seconds": "later"}),
+        (Kind.DRILL_INJECT_FIRED, {"inject": "blackout", "kind": "network-loss", "until_seconds": "nan"}),
+        (Kind.DRILL_INJECT_SKIPPED, {}),
+        (Kind.DRILL_COMPRESSION_SET, {"factor": "fast"}),
+        (Kind.DRILL_COMPRESSION_SET, {"factor": "-60"}),
+        (Kind.DRILL_COMPRESSION_SET, {"factor": "nan"}),
+        (Kind.DRILL_JUMPED, {"inject": "late-report"}),
+        (Kind.DRILL_JUMPED, {"inject": "late-report", "to_seconds": "inf"}),
+        (Kind.DRILL_STARTED, {"compression": "1e9", "incidents": {}}),
+    ],
+)
+def test_a_malformed_drill_event_is_passed_over_not_a_crash(
+    core: App, eve: Actor, tmp_path: Path, clock: FixedClock, cli_as: CliRun, kind: str, payload: dict[str, Any]
+) -> None:
+    drills = core.drills()
+    path = write_scenario(tmp_path / "s")
+    drill = drills.load(eve, path)
+    if kind != Kind.DRILL_STARTED:
+        drills.start(eve, drill.id)
+    record(core, kind, {"drill": drill.id, **payload})
+    advance(clock, 1)
+    drills = core.drills()  # a fresh fold, as another process has
+    for service in (drills, core.drills()):
+        seen = service.get(eve, drill.id)
+        assert seen.status in (DrillStatus.RUNNING, DrillStatus.LOADED)
+        assert 0 <= seen.drill_time.total_seconds() < 3600  # the clock is not thrown off by the bad event
+        assert seen.compression == 1.0
+        assert all(i.status is not InjectStatus.SKIPPED for i in seen.injects)
+        service.tick()
+        service.outage("any-account")
+        service.drills(eve)
+    core.after_action().evaluate(eve, drill.id)
+    code, _out, err = cli_as("eve", "drill", "status", drill.id)
+    assert code == 0, err
+
+
+def test_drill_events_of_a_drill_never_loaded_are_not_a_drill(
+    core: App, eve: Actor, tmp_path: Path, cli_as: CliRun
+) -> None:
+    record(core, Kind.DRILL_STARTED, {"drill": "drl-ffffffffff", "compression": "60", "incidents": {}})
+    record(
+        core,
+        Kind.DRILL_INJECT_FIRED,
+        {
+            "drill": "drl-ffffffffff",
+            "inject": "x",
+            "kind": "network-loss",
+            "accounts": ["acct-x"],
+            "until_seconds": "99999",
+        },
+    )
+    drills = core.drills()
+    assert drills.drills(eve) == []
+    assert drills.running_ids() == frozenset()
+    code, _, err = cli_as("eve", "drill", "status", "drl-ffffffffff")
+    one_line(code, err)
+    code, _, err = cli_as("eve", "drill", "evaluate", "drl-ffffffffff")
+    one_line(code, err)
+    code, _, err = cli_as("eve", "drill", "end", "drl-ffffffffff")
+    one_line(code, err)
