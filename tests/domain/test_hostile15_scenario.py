@@ -30,3 +30,13 @@ def test_a_duration_too_long_for_any_clock_is_a_problem_at_its_place(old: str, n
     line = text[: text.index(new)].count("\n") + 1
     assert any(p.line == line for p in problems), problems
     assert all("\n" not in p.message for p in problems)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x07", "\ufffe"])
+def test_a_character_yaml_refuses_is_one_line_at_its_line_and_column(bad: str) -> None:
+    text = scenario_text().replace("name: Test flash flood", f"name: Test {bad}flash flood")
+    scenario, _, problems = parse_scenario(text, "ctl.yaml")
+    assert scenario is None
+    [problem] = problems
+    assert "\n" not in str(problem) and "\n" not in problem.message, problem
+    assert (problem.line, problem.column) == (2, 12), problem
