@@ -343,12 +343,15 @@ class AfterActionService:
         if not (html or pdf or audit):
             raise UserError("nothing to export: leave out one of --no-html, --no-pdf, --no-audit")
         folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise UserError(f"--out {folder} is not a folder; give a folder for the report's files")
-        if not folder.exists():
-            if not folder.parent.is_dir():
-                raise UserError(f"--out: the folder {folder.parent} does not exist")
-            folder.mkdir()
+        try:
+            if folder.exists() and not folder.is_dir():
+                raise UserError(f"--out {folder} is not a folder; give a folder for the report's files")
+            if not folder.exists():
+                if not folder.parent.is_dir():
+                    raise UserError(f"--out: the folder {folder.parent} does not exist")
+                folder.mkdir()
+        except OSError as exc:  # a name too long, a folder that takes no new folder (read-only, not ours)
+            raise UserError(f"--out {folder}: cannot make the folder: {exc.strerror or exc}") from None
         events = self._events(drill_id)
         evaluation = self._evaluate(now, events)
         written: list[Path] = []
@@ -403,11 +406,17 @@ def _write(target: Path, fill: Callable[[Any], Any]) -> Path:
     """Write beside the target and rename into place: a failed export never leaves half a file."""
     if target.is_symlink() or (target.exists() and not target.is_file()):
         raise UserError(f"{target} is not a regular file; the export replaces only a regular file")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:  # a folder that takes no file: read-only, not ours, full
+        raise UserError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             fill(f)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
