@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -423,8 +424,13 @@ def _write(target: Path, fill: Callable[[Any], Any]) -> Path:
     return target
 
 
+# Control characters (a terminal's escapes, a bell) and the bidi overrides, embeddings and isolates: in a report they
+# only hide or reorder what the controller wrote (U+202E turns the rest of a line around).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value: str, what: str) -> str:
-    text = " ".join(str(value or "").split())
+    text = " ".join(_HIDDEN.sub(" ", str(value or "")).split())
     if len(text) > MAX_TEXT:
         raise UserError(f"{what} is {len(text):,} characters long: keep it to {MAX_TEXT:,}")
     return text
