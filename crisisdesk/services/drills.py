@@ -669,7 +669,13 @@ class DrillService:
             raise UserError(f"drill {record.id} is {record.status}: inject once it is started")
         if record.done(inject.id):
             raise UserError(f"inject {inject.id} already {'fired' if inject.id in record.fired else 'skipped'}")
-        self._fire(record.id, inject.id, by=actor.name, by_hand=True)
+        if self._fire(record.id, inject.id, by=actor.name, by_hand=True) is None:
+            # Someone else's action reached the log first (the same inject by hand, the clock, an end): this one
+            # did not happen, and the controller is told so rather than shown a success.
+            now_record = self._record(record.id)
+            if now_record.done(inject.id):
+                raise UserError(f"inject {inject.id} already {'fired' if inject.id in now_record.fired else 'skipped'}")
+            raise UserError(f"drill {record.id} is {now_record.status}: inject once it is started")
         return self.get(actor, record.id)
 
     def end(self, actor: Actor, drill_id: str) -> Drill:
