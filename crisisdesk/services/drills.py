@@ -554,21 +554,31 @@ class DrillService:
             )
             incidents[incident.key] = opened.id
         self.warm()  # drill time starts with the event below: what T+0's injects need is read before it
-        with self.db.write() as conn:
-            if self._inside(record.id).status != DrillStatus.LOADED:
-                raise UserError(f"drill {record.id} was started meanwhile by someone else")
-            source = self._feeds().add_drill_source(conn, actor.name, record.id, f"drill: {scenario.name}")
-            self.log.record(
-                conn,
-                actor.name,
-                Kind.DRILL_STARTED,
-                {
-                    "drill": record.id,
-                    "compression": _factor_text(factor),
-                    "incidents": incidents,
-                    "feed_source": source.id,
-                },
-            )
+        try:
+            with self.db.write() as conn:
+                if self._inside(record.id).status != DrillStatus.LOADED:
+                    raise UserError(f"drill {record.id} was started meanwhile by someone else")
+                source = self._feeds().add_drill_source(conn, actor.name, record.id, f"drill: {scenario.name}")
+                self.log.record(
+                    conn,
+                    actor.name,
+                    Kind.DRILL_STARTED,
+                    {
+                        "drill": record.id,
+                        "compression": _factor_text(factor),
+                        "incidents": incidents,
+                        "feed_source": source.id,
+                    },
+                )
+        except BaseException:
+            # The incidents were opened before the race was decided (opening one is its own write): the loser's
+            # belong to no drill, and left open they would sit beside the drill's own for players to work in.
+            for opened_id in incidents.values():
+                try:
+                    self._incidents().close(actor, opened_id)
+                except UserError as exc:
+                    log.warning("drill %s: could not close %s it opened: %s", record.id, opened_id, exc)
+            raise
         self.tick()  # what is due at T+0 goes now
         return self.get(actor, record.id)
 

@@ -82,3 +82,17 @@ def test_an_inject_by_hand_into_a_drill_ended_meanwhile_is_refused_not_reported_
         e for e in core.log.events() if e.kind == Kind.DRILL_INJECT_FIRED and e.payload["inject"] == "late-report"
     ]
     assert "ended" in told, told
+
+
+def test_four_controllers_starting_one_drill_at_once_leave_only_its_own_incident_open(
+    core: App, admin: Actor, tmp_path: Path, clock: FixedClock, hasher: Argon2Hasher
+) -> None:
+    eve = controller(core, admin)
+    drill = core.drills().load(eve, write_scenario(tmp_path / "s")).id
+    results = race(core.db.path, clock, hasher, lambda app: app.drills().start(app.people.actor("eve"), drill))
+    assert results.count("ok") == 1, results
+    assert all("started meanwhile" in r for r in results if r != "ok"), results
+    own = set(core.drills().get(eve, drill).incidents.values())
+    still_open = {i.id for i in core.incidents().list_all(eve, include_closed=False)}
+    # The losers opened theirs before the race was decided; none is left open for players to work in by mistake.
+    assert still_open == own, (still_open, own)
