@@ -134,7 +134,7 @@ class AfterActionService:
                 except UserError:
                     continue  # a playbook removed since: its cadence and checklist are not measured
                 playbooks[playbook.id] = PlaybookTerms.from_playbook(playbook)
-        return evaluate(
+        found = evaluate(
             drill_id,
             events,
             playbooks=playbooks,
@@ -143,6 +143,13 @@ class AfterActionService:
             account_names={a.id: a.name for a in Ledger(self.db.conn).accounts().values()},
             now=self.clock.now(),
         )
+        overview = found.overview
+        if overview is None or overview.status == "ended" or actor.may(Permission.RUN_EXERCISES):
+            return found
+        # The injects still ahead are the controllers' script: a player who reads the evaluation or exports the
+        # report mid-drill (both open to anyone who may read the drill) would have no drill left to play.
+        come = [i for i in overview.injects if i.fired is not None or i.skipped]
+        return replace(found, overview=replace(overview, injects=come))
 
     def _events(self, drill_id: str) -> list[LogEvent]:
         """Every entry of the drill (see the module's docstring), in log order, each checked against its hash."""
