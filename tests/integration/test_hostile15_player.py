@@ -10,6 +10,7 @@ import pytest
 
 from crisisdesk.app import App
 from crisisdesk.domain.roles import Actor
+from tests.conftest import CliRun
 from tests.integration.drill_helpers import write_scenario
 from tests.integration.outbox_helpers import add_team
 
@@ -45,3 +46,17 @@ def test_a_player_reading_a_running_drill_never_sees_the_injects_ahead(
     assert "Flooding on Oak Street" in aar.html(team["eve"], drill)
     core.drills().end(team["eve"], drill)
     assert "Flooding on Oak Street" in aar.html(team["carla"], drill)
+
+
+def test_drill_status_for_a_player_shows_what_came_not_what_is_ahead(
+    core: App, running: tuple[str, dict[str, Actor]], cli_as: CliRun
+) -> None:
+    drill, _team = running
+    for args in (("drill", "status", drill), ("drill", "status", drill, "--json"), ("drill", "status", "--json")):
+        code, out, err = cli_as("carla", *args)
+        assert code == 0, err
+        assert "blackout" in out, out
+        for text in AHEAD:
+            assert text not in out, (args, text)
+    code, out, err = cli_as("eve", "drill", "status", drill)
+    assert code == 0 and "late-report" in out, err
