@@ -21,6 +21,8 @@ from crisisdesk.cli.context import (
 from crisisdesk.domain.errors import UserError
 
 if TYPE_CHECKING:
+    from crisisdesk.app import App
+    from crisisdesk.domain.roles import Actor
     from crisisdesk.services.drills import Drill, InjectState
 
 
@@ -124,11 +126,24 @@ def cmd_drill_inject(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _as_shown_to(app: App, actor: Actor, drill: Drill) -> Drill:
+    """The drill as this person may see it: the injects still ahead are the controllers' script, so someone who does
+    not run exercises (a player) sees those that came, until the drill ends (as in the console's Drills place)."""
+    from dataclasses import replace
+
+    from crisisdesk.domain.roles import Permission
+    from crisisdesk.services.drills import DrillStatus, InjectStatus
+
+    if drill.status is DrillStatus.ENDED or app.people.actor(actor.name).may(Permission.RUN_EXERCISES):
+        return drill
+    return replace(drill, injects=[i for i in drill.injects if i.status is not InjectStatus.PENDING])
+
+
 def cmd_drill_status(ctx: Context) -> int:
     actor = ctx.actor()
     drills = ctx.app().drills()
     if not ctx.args.drill:
-        listed = drills.drills(actor)
+        listed = [_as_shown_to(ctx.app(), actor, d) for d in drills.drills(actor)]
         if ctx.args.json:
             ctx.json([d.as_dict() for d in listed])
             return EXIT_OK
@@ -137,7 +152,7 @@ def cmd_drill_status(ctx: Context) -> int:
         if not listed:
             ctx.out("no drills yet: 'crisisdesk drill load FILE'")
         return EXIT_OK
-    drill = drills.get(actor, ctx.args.drill)
+    drill = _as_shown_to(ctx.app(), actor, drills.get(actor, ctx.args.drill))
     if ctx.args.json:
         ctx.json(drill.as_dict())
         return EXIT_OK

@@ -8,6 +8,7 @@ moment (an inject, a message published, an approval) is computed from the log, n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,45 @@ SKIPPED = "drill.inject_skipped"
 STATE_KINDS = CONTROL_KINDS | {LOADED, FIRED, SKIPPED}
 CHANNEL_OUTAGE = "channel-outage"
 NETWORK_LOSS = "network-loss"
+
+
+MIN_FACTOR, MAX_FACTOR = 1.0, 60.0
+
+
+def _number(value: Any, low: float = 0.0, high: float = math.inf) -> float | None:
+    """A finite number in [low, high] (events keep them as decimal strings), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and low <= number <= high else None
+
+
+def malformed(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """Why a drill event cannot be folded (a field missing, not a number, out of range), or None. The service writes
+    them well formed; one written by hand through the log's API, or arriving from another workstation, is passed
+    over rather than stop every reader of every drill (or throw a drill's clock to NaN, backwards or past its end)."""
+    if kind == STARTED and "compression" in payload and _number(payload["compression"], MIN_FACTOR, MAX_FACTOR) is None:
+        return "a compression outside 1-60"
+    if kind == STARTED and not isinstance(payload.get("incidents", {}), Mapping):
+        return "incidents that are not a mapping"
+    if kind == COMPRESSION_SET and _number(payload.get("factor"), MIN_FACTOR, MAX_FACTOR) is None:
+        return "a factor outside 1-60"
+    if kind == JUMPED and _number(payload.get("to_seconds")) is None:
+        return "no drill time to jump to"
+    if kind in (FIRED, SKIPPED):
+        if not isinstance(payload.get("inject"), str) or not payload["inject"]:
+            return "no inject"
+        if "drill_seconds" in payload and _number(payload["drill_seconds"]) is None:
+            return "a drill time that is not a number"
+        if kind == FIRED and payload.get("kind") in (CHANNEL_OUTAGE, NETWORK_LOSS):
+            if _number(payload.get("until_seconds")) is None:
+                return "an outage without its end"
+            if not isinstance(payload.get("accounts", []), list):
+                return "accounts that are not a list"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +98,7 @@ class DrillClock:
         return self._segments[0].wall if self._segments else None
 
     def apply(self, kind: str, at: datetime, payload: Mapping[str, Any]) -> None:
-        if kind not in CONTROL_KINDS or self.ended:
+        if kind not in CONTROL_KINDS or self.ended or malformed(kind, payload):
             return
         if kind == STARTED:
             if self._segments:
@@ -170,6 +210,8 @@ class DrillRecord:
         return record
 
     def apply(self, kind: str, at: datetime, actor: str, payload: Mapping[str, Any]) -> None:
+        if malformed(kind, payload):
+            return
         if kind == STARTED and self.started is None:
             self.started, self.started_by = payload, actor
         elif kind == ENDED and self.ended_at is None and self.started is not None:

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from crisisdesk.domain.drill import CONTROL_KINDS, DrillClock, offset_text
+from crisisdesk.domain.drill import CONTROL_KINDS, DrillClock, malformed, offset_text
 from crisisdesk.domain.errors import NotFound
 from crisisdesk.domain.events import Event, Kind
 from crisisdesk.domain.facts import parse_duration
@@ -430,7 +430,13 @@ class _Drill:
         self.id = drill_id
         self.events = sorted(events, key=lambda e: (e.position, e.at))
         self.loaded, self.scenario = scenario_of(drill_id, self.events)
-        self.own = [e for e in self.events if e.kind.startswith("drill.") and e.payload.get("drill") == drill_id]
+        # A malformed drill event (written by hand, or from another workstation) is passed over, as the drill
+        # service's fold passes it over: the evaluation measures the drill the console showed.
+        self.own = [
+            e
+            for e in self.events
+            if e.kind.startswith("drill.") and e.payload.get("drill") == drill_id and not malformed(e.kind, e.payload)
+        ]
         self.clock = DrillClock.from_events((e.kind, e.at, e.payload) for e in self.own if e.kind in CONTROL_KINDS)
         started = next((e for e in self.own if e.kind == Kind.DRILL_STARTED), None)
         self.started = started
@@ -456,8 +462,14 @@ class _Drill:
                 if e.kind == Kind.MESSAGE_DRAFTED:
                     m.type = str(p.get("type") or m.type)
                 m.versions[int(p["version"])] = str(p["hash"])
-        self.fired = [e for e in self.own if e.kind == Kind.DRILL_INJECT_FIRED]
-        fired_ids = {str(e.payload.get("inject")) for e in self.fired}
+        # An inject fires once: a second event naming it (two processes, or by hand) counts no more than the service
+        # shows, the first.
+        first: dict[str, LogEvent] = {}
+        for e in self.own:
+            if e.kind == Kind.DRILL_INJECT_FIRED:
+                first.setdefault(str(e.payload.get("inject")), e)
+        self.fired = list(first.values())
+        fired_ids = set(first)
         # inject -> its drill.inject_skipped (a jump passed it), unless it was fired after all
         self.skipped: dict[str, LogEvent] = {
             str(e.payload.get("inject")): e

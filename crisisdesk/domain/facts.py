@@ -129,7 +129,10 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.fullmatch(text) or _ISO_DURATION.fullmatch(text.strip().upper())
     if not m or not (m.group("h") or m.group("m")):
         raise BadFact(f"{text!r} is not a duration: write 90m, 2h, 1h30m or PT2H")
-    return timedelta(hours=float(m.group("h") or 0), minutes=int(m.group("m") or 0))
+    try:
+        return timedelta(hours=float(m.group("h") or 0), minutes=int(m.group("m") or 0))
+    except OverflowError:  # more than a timedelta holds (999,999,999 days)
+        raise BadFact(f"{text.strip()!r} is longer than any clock can count: write hours or minutes") from None
 
 
 def parse_datetime(text: str, tz: tzinfo) -> datetime:

@@ -447,8 +447,14 @@ def load_yaml(text: str, source: str, noun: str = "playbook") -> tuple[Any, Posi
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, pos, [Problem(source, line, col, f"YAML: {exc.problem or exc.context}")]
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: its place, in one line
+        at = max(0, min(int(exc.position), len(text)))
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        return None, pos, [Problem(source, line, column, f"YAML: character U+{char:04X} is not allowed ({exc.reason})")]
     except yaml.YAMLError as exc:
-        return None, pos, [Problem(source, 1, 1, f"YAML: {exc}")]
+        return None, pos, [Problem(source, 1, 1, "YAML: " + " ".join(str(exc).split()))]
     found: list[tuple[Path_, str, bool]] = []
     if node is not None:
         _walk(node, (), pos, found)

@@ -42,11 +42,18 @@ def _check_id(value: str) -> str:
     return value
 
 
+# A drill lasts hours, a functional exercise a few days: anything past this is a typo, and past what a wall clock can
+# add to today (a datetime ends in the year 9999) it would stop the drill's clock.
+LONGEST = timedelta(days=31)
+
+
 def _check_duration(value: str) -> str:
     try:
-        parse_duration(value)
+        length = parse_duration(value)
     except BadFact as exc:
         raise ValueError(str(exc)) from None
+    if length > LONGEST:
+        raise ValueError(f"{value!r} is longer than a drill may last ({LONGEST.days} days)")
     return value
 
 
@@ -83,9 +90,11 @@ class _Inject(_Model):
     @classmethod
     def _at(cls, value: str) -> str:
         try:
-            parse_offset(value)
+            offset = parse_offset(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a time from the start: write T+0, T+5m or T+1h30m") from None
+        if offset > LONGEST:
+            raise ValueError(f"{value!r} is later than a drill may last ({LONGEST.days} days)")
         return value
 
     @property

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from crisisdesk.domain.evaluation import (
 )
 
 TEMPLATE = "aar.html.j2"
+LONG_WORD = 40  # characters without a space: past this a word gets places to break (see ``_breakable``)
 # Okabe-Ito colours: told apart with any colour vision; the rating's letter is always printed beside it too.
 RATING_COLOURS = {Rating.P: "#009E73", Rating.S: "#E69F00", Rating.M: "#D55E00", Rating.U: "#6B1F1F"}
 ZONE_COLOURS = ("#DCEFE8", "#FBF0D9", "#F7E0D3", "#EADCDC")  # the P, S, M and U bands behind the bars, light
@@ -349,7 +352,9 @@ def html(evaluation: Evaluation, templates: Path, agency: str | None = None, aud
     """The AAR/IP as one self-contained HTML page; ``audit_file``: the drill's audit export written beside it."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined)
+    env = Environment(
+        loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined, finalize=_breakable
+    )
     env.filters["t"] = offset_text
     env.filters["span"] = span_text
     env.filters["day"] = _day
@@ -372,6 +377,26 @@ def html(evaluation: Evaluation, templates: Path, agency: str | None = None, aud
         colours=RATING_COLOURS,
         Rating=Rating,
     )
+
+
+# Control characters and the bidi overrides, embeddings and isolates, from the scenario's words as from the
+# controller's: in a report they only hide or reorder text (U+202E turns the rest of a line around).
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LONG_RUN = re.compile(rf"\S{{{LONG_WORD},}}")
+
+
+def _breakable(value: Any) -> Any:
+    """Every text the page shows, without hidden characters (``_HIDDEN``) and with places to break in each word of
+    ``LONG_WORD`` characters or more (a pasted link, a run of one character), so that it breaks at its column's edge
+    rather than run off the printed page: a zero-width space every ``LONG_WORD // 2`` characters. Not
+    ``overflow-wrap: anywhere``, which makes WeasyPrint weigh a break at every character of a 10,000-character field
+    (minutes). The charts (markup already) are left as they are."""
+    if not isinstance(value, str) or hasattr(value, "__html__"):
+        return value
+    value = _HIDDEN.sub("", value)
+    if len(value) >= LONG_WORD:
+        return _LONG_RUN.sub(lambda m: "\u200b".join(textwrap.wrap(m.group(0), LONG_WORD // 2)), value)
+    return value
 
 
 def _unique(values: Any) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -134,7 +135,7 @@ class AfterActionService:
                 except UserError:
                     continue  # a playbook removed since: its cadence and checklist are not measured
                 playbooks[playbook.id] = PlaybookTerms.from_playbook(playbook)
-        return evaluate(
+        found = evaluate(
             drill_id,
             events,
             playbooks=playbooks,
@@ -143,6 +144,13 @@ class AfterActionService:
             account_names={a.id: a.name for a in Ledger(self.db.conn).accounts().values()},
             now=self.clock.now(),
         )
+        overview = found.overview
+        if overview is None or overview.status == "ended" or actor.may(Permission.RUN_EXERCISES):
+            return found
+        # The injects still ahead are the controllers' script: a player who reads the evaluation or exports the
+        # report mid-drill (both open to anyone who may read the drill) would have no drill left to play.
+        come = [i for i in overview.injects if i.fired is not None or i.skipped]
+        return replace(found, overview=replace(overview, injects=come))
 
     def _events(self, drill_id: str) -> list[LogEvent]:
         """Every entry of the drill (see the module's docstring), in log order, each checked against its hash."""
@@ -344,12 +352,15 @@ class AfterActionService:
         if not (html or pdf or audit):
             raise UserError("nothing to export: leave out one of --no-html, --no-pdf, --no-audit")
         folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise UserError(f"--out {folder} is not a folder; give a folder for the report's files")
-        if not folder.exists():
-            if not folder.parent.is_dir():
-                raise UserError(f"--out: the folder {folder.parent} does not exist")
-            folder.mkdir()
+        try:
+            if folder.exists() and not folder.is_dir():
+                raise UserError(f"--out {folder} is not a folder; give a folder for the report's files")
+            if not folder.exists():
+                if not folder.parent.is_dir():
+                    raise UserError(f"--out: the folder {folder.parent} does not exist")
+                folder.mkdir()
+        except OSError as exc:  # a name too long, a folder that takes no new folder (read-only, not ours)
+            raise UserError(f"--out {folder}: cannot make the folder: {exc.strerror or exc}") from None
         events = self._events(drill_id)
         evaluation = self._evaluate(now, events)
         written: list[Path] = []
@@ -404,19 +415,30 @@ def _write(target: Path, fill: Callable[[Any], Any]) -> Path:
     """Write beside the target and rename into place: a failed export never leaves half a file."""
     if target.is_symlink() or (target.exists() and not target.is_file()):
         raise UserError(f"{target} is not a regular file; the export replaces only a regular file")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:  # a folder that takes no file: read-only, not ours, full
+        raise UserError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             fill(f)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
 
 
+# Control characters (a terminal's escapes, a bell) and the bidi overrides, embeddings and isolates: in a report they
+# only hide or reorder what the controller wrote (U+202E turns the rest of a line around).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value: str, what: str) -> str:
-    text = " ".join(str(value or "").split())
+    text = " ".join(_HIDDEN.sub(" ", str(value or "")).split())
     if len(text) > MAX_TEXT:
         raise UserError(f"{what} is {len(text):,} characters long: keep it to {MAX_TEXT:,}")
     return text

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import math
 import re
 import uuid
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from crisisdesk.services.channels import ChannelService
     from crisisdesk.services.feeds import FeedService, Source
     from crisisdesk.services.incidents import IncidentService
+
+log = logging.getLogger(__name__)
 
 MIN_COMPRESSION = 1.0
 MAX_COMPRESSION = 60.0
@@ -409,15 +412,27 @@ class DrillService:
         return found[0]
 
     def _scenario(self, record: DrillRecord) -> Scenario:
-        digest = str(record.loaded.get("sha256", ""))
-        scenario = self._scenarios.get(digest)
+        # Keyed by the text itself, not the hash the event claims: two drills' events naming one hash with different
+        # texts must not read each other's scenario.
+        text = str(record.loaded.get("text", ""))
+        scenario = self._scenarios.get(text)
         if scenario is None:
-            parsed, _, problems = parse_scenario(str(record.loaded["text"]), str(record.loaded.get("source", "")))
+            parsed, _, problems = parse_scenario(text, str(record.loaded.get("source", "")))
             if parsed is None:  # it was checked when loaded: only a newer format could refuse it now
                 raise UserError(f"drill {record.id}'s scenario no longer reads: {problems[0] if problems else '?'}")
             scenario = parsed
-            self._scenarios[digest] = scenario
+            self._scenarios[text] = scenario
         return scenario
+
+    def _readable(self, records: Sequence[DrillRecord]) -> Iterator[tuple[DrillRecord, Scenario]]:
+        """The drills whose scenario this version reads, each with it: one drill loaded with an older format (or a
+        hand-written ``drill.loaded``) must not stop the clock, the list or the status of every other drill. Asked
+        for by name, it is still its one-line error."""
+        for record in records:
+            try:
+                yield record, self._scenario(record)
+            except UserError as exc:
+                log.warning("drill %s passed over: %s", record.id, exc)
 
     def _view(self, record: DrillRecord, now: datetime) -> Drill:
         scenario = self._scenario(record)
@@ -493,7 +508,7 @@ class DrillService:
         """Every drill, the most recently loaded first."""
         require(self.db, self.log, actor, Permission.READ, "list drills")
         now = self.clock.now()
-        views = [self._view(r, now) for r in self._records()]
+        views = [self._view(r, now) for r, _ in self._readable(self._records())]
         if not include_ended:
             views = [d for d in views if d.status is not DrillStatus.ENDED]
         return sorted(views, key=lambda d: (d.loaded_at or now, d.id), reverse=True)
@@ -557,21 +572,31 @@ class DrillService:
             )
             incidents[incident.key] = opened.id
         self.warm()  # drill time starts with the event below: what T+0's injects need is read before it
-        with self.db.write() as conn:
-            if self._inside(record.id).status != DrillStatus.LOADED:
-                raise UserError(f"drill {record.id} was started meanwhile by someone else")
-            source = self._feeds().add_drill_source(conn, actor.name, record.id, f"drill: {scenario.name}")
-            self.log.record(
-                conn,
-                actor.name,
-                Kind.DRILL_STARTED,
-                {
-                    "drill": record.id,
-                    "compression": _factor_text(factor),
-                    "incidents": incidents,
-                    "feed_source": source.id,
-                },
-            )
+        try:
+            with self.db.write() as conn:
+                if self._inside(record.id).status != DrillStatus.LOADED:
+                    raise UserError(f"drill {record.id} was started meanwhile by someone else")
+                source = self._feeds().add_drill_source(conn, actor.name, record.id, f"drill: {scenario.name}")
+                self.log.record(
+                    conn,
+                    actor.name,
+                    Kind.DRILL_STARTED,
+                    {
+                        "drill": record.id,
+                        "compression": _factor_text(factor),
+                        "incidents": incidents,
+                        "feed_source": source.id,
+                    },
+                )
+        except BaseException:
+            # The incidents were opened before the race was decided (opening one is its own write): the loser's
+            # belong to no drill, and left open they would sit beside the drill's own for players to work in.
+            for opened_id in incidents.values():
+                try:
+                    self._incidents().close(actor, opened_id)
+                except UserError as exc:
+                    log.warning("drill %s: could not close %s it opened: %s", record.id, opened_id, exc)
+            raise
         self.tick()  # what is due at T+0 goes now
         return self.get(actor, record.id)
 
@@ -672,7 +697,13 @@ class DrillService:
             raise UserError(f"drill {record.id} is {record.status}: inject once it is started")
         if record.done(inject.id):
             raise UserError(f"inject {inject.id} already {'fired' if inject.id in record.fired else 'skipped'}")
-        self._fire(record.id, inject.id, by=actor.name, by_hand=True)
+        if self._fire(record.id, inject.id, by=actor.name, by_hand=True) is None:
+            # Someone else's action reached the log first (the same inject by hand, the clock, an end): this one
+            # did not happen, and the controller is told so rather than shown a success.
+            now_record = self._record(record.id)
+            if now_record.done(inject.id):
+                raise UserError(f"inject {inject.id} already {'fired' if inject.id in now_record.fired else 'skipped'}")
+            raise UserError(f"drill {record.id} is {now_record.status}: inject once it is started")
         return self.get(actor, record.id)
 
     def end(self, actor: Actor, drill_id: str) -> Drill:
@@ -704,8 +735,8 @@ class DrillService:
 
         sentiment("")  # VADER reads its lexicon at its first use (~30 ms: 2 s of drill time at 60x)
         self._feeds().warm()
-        for record in self.running():
-            self._scenario(record)
+        for _ in self._readable(self.running()):
+            pass
 
     def running_ids(self) -> frozenset[str]:
         """The drills started and not ended."""
@@ -719,11 +750,10 @@ class DrillService:
         """Fire every inject of every running drill whose time has come (as the system); what fired."""
         now = now or self.clock.now()
         fired: list[InjectState] = []
-        for record in self.running():
+        for record, scenario in self._readable(self.running()):
             if record.status != DrillStatus.RUNNING:
                 continue
             seconds = record.clock.seconds(now)
-            scenario = self._scenario(record)
             due = sorted(
                 (i for i in scenario.injects if not record.done(i.id) and i.offset.total_seconds() <= seconds),
                 key=lambda i: i.offset,
@@ -738,10 +768,10 @@ class DrillService:
         """Wall time until the next pending inject of any running drill (None: nothing running)."""
         now = now or self.clock.now()
         best: timedelta | None = None
-        for record in self.running():
+        for record, scenario in self._readable(self.running()):
             if record.status != DrillStatus.RUNNING:
                 continue
-            pending = [i.offset for i in self._scenario(record).injects if not record.done(i.id)]
+            pending = [i.offset for i in scenario.injects if not record.done(i.id)]
             if not pending:
                 continue
             wall = record.clock.wall_at(min(pending).total_seconds())
