@@ -19,6 +19,7 @@ import enum
 import hashlib
 import logging
 import math
+import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -520,7 +521,8 @@ class DrillService:
             "scenario": scenario.id,
             "name": scenario.name,
             "version": scenario.version,
-            "source": Path(path).name,
+            # A file name is bytes: one that is not UTF-8 is kept readable (the log is JSON, UTF-8 only).
+            "source": os.fsencode(Path(path).name).decode("utf-8", "replace"),
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
             "text": text,
             # The CAP files its injects read, as they were when loaded: the drill is rebuilt from the log alone.
