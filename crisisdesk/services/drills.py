@@ -546,17 +546,17 @@ class DrillService:
             )
         scenario = self._scenario(record)
         incidents: dict[str, str] = {}
-        for incident in scenario.incidents:
-            opened = self._incidents().open(
-                actor,
-                incident.playbook,
-                Mode.EXERCISE,  # a drill opens nothing else
-                title=incident.title or scenario.name,
-                facts=incident.facts,
-            )
-            incidents[incident.key] = opened.id
-        self.warm()  # drill time starts with the event below: what T+0's injects need is read before it
         try:
+            for incident in scenario.incidents:
+                opened = self._incidents().open(
+                    actor,
+                    incident.playbook,
+                    Mode.EXERCISE,  # a drill opens nothing else
+                    title=incident.title or scenario.name,
+                    facts=incident.facts,
+                )
+                incidents[incident.key] = opened.id
+            self.warm()  # drill time starts with the event below: what T+0's injects need is read before it
             with self.db.write() as conn:
                 if self._inside(record.id).status != DrillStatus.LOADED:
                     raise UserError(f"drill {record.id} was started meanwhile by someone else")
@@ -573,8 +573,9 @@ class DrillService:
                     },
                 )
         except BaseException:
-            # The incidents were opened before the race was decided (opening one is its own write): the loser's
-            # belong to no drill, and left open they would sit beside the drill's own for players to work in.
+            # The incidents were opened before the start was decided (opening one is its own write): when another
+            # start won the race, or a later incident could not open (its playbook gone since the load), those
+            # opened belong to no drill, and left open they would sit beside the drill's for players to work in.
             for opened_id in incidents.values():
                 try:
                     self._incidents().close(actor, opened_id)
