@@ -300,8 +300,18 @@ class DrillService:
             if inject.kind is not InjectKind.CAP_ALERT or inject.file in files:
                 continue
             where = pos.at(("injects", i, "file"))
+            target = path.parent / inject.file
             try:
-                cap = _read_limited(path.parent / inject.file)
+                # The name is checked to stay in the folder (domain.scenario); a link must not lead out of it
+                # either: what a drill reads goes whole into the log, and the scenario's folder is what was checked.
+                outside = not target.resolve().is_relative_to(path.parent.resolve())
+            except (OSError, RuntimeError):  # a loop of links
+                outside = True
+            if outside:
+                problems.append(Problem(source, *where, f"{inject.file} leads outside the scenario's folder (a link)"))
+                continue
+            try:
+                cap = _read_limited(target)
                 files[inject.file] = cap.decode("utf-8")
             except UserError as exc:
                 problems.append(Problem(source, *where, f"{inject.file}: {exc}"))

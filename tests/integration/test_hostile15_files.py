@@ -26,3 +26,27 @@ def test_a_scenario_whose_file_name_is_not_utf8_loads(core: App, admin: Actor, t
     assert out.startswith("drl-")
     code, out, err = cli_as("eve", "drill", "status")
     assert code == 0 and "Test flash flood" in out, err
+
+
+def test_a_cap_file_that_is_a_link_out_of_the_scenario_folder_is_refused(
+    core: App, admin: Actor, tmp_path: Path
+) -> None:
+    eve = controller(core, admin)
+    elsewhere = tmp_path / "elsewhere"
+    write_scenario(elsewhere)  # a readable CAP alert, outside the scenario's folder
+    folder = tmp_path / "s"
+    path = write_scenario(folder)
+    (folder / "warning.xml").unlink()
+    (folder / "warning.xml").symlink_to(elsewhere / "warning.xml")
+    scenario, problems = core.drills().validate(path)
+    assert scenario is None
+    [problem] = problems
+    assert "warning.xml" in problem.message and "outside" in problem.message, problem
+    assert problem.line == path.read_text(encoding="utf-8").splitlines().index("    file: warning.xml") + 1
+    # A link inside the folder is the author's own arrangement, and stays allowed.
+    (folder / "cap").mkdir()
+    (folder / "cap" / "real.xml").write_bytes((elsewhere / "warning.xml").read_bytes())
+    (folder / "warning.xml").unlink()
+    (folder / "warning.xml").symlink_to(folder / "cap" / "real.xml")
+    assert core.drills().validate(path) == (core.drills().validate(path)[0], [])
+    assert core.drills().load(eve, path).status is DrillStatus.LOADED
