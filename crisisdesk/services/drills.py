@@ -464,8 +464,15 @@ class DrillService:
                 wall, p = record.skipped[inject.id]
                 state = replace(state, status=InjectStatus.SKIPPED, fired_wall=wall, detail="skipped by a jump")
             injects.append(state)
-        names = self._account_names()
-        outages = [self._outage_line(o, names) for o in record.outages(now)]
+        accounts = Ledger(self.db.conn).accounts()
+        names = {a.id: a.name for a in accounts.values()}
+        # As at the outbox (``outage_until``): whatever an event says, a LIVE account is never shown failing.
+        exercise = {a.id for a in accounts.values() if a.exercise}
+        outages = [
+            self._outage_line(replace(o, accounts=kept), names)
+            for o in record.outages(now)
+            if (kept := tuple(a for a in o.accounts if a in exercise))
+        ]
         return Drill(
             id=record.id,
             scenario=scenario,
@@ -484,9 +491,6 @@ class DrillService:
             feed_source=started.get("feed_source"),
             sha256=str(record.loaded.get("sha256", "")),
         )
-
-    def _account_names(self) -> dict[str, str]:
-        return {a.id: a.name for a in Ledger(self.db.conn).accounts().values()}
 
     @staticmethod
     def _outage_line(outage: Outage, names: Mapping[str, str]) -> str:
