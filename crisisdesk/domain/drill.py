@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 STARTED = "drill.started"
@@ -24,6 +24,8 @@ CONTROL_KINDS = frozenset({STARTED, PAUSED, RESUMED, JUMPED, COMPRESSION_SET, EN
 LOADED = "drill.loaded"
 FIRED = "drill.inject_fired"
 SKIPPED = "drill.inject_skipped"
+RATED = "drill.rated"
+REPORT_EDITED = "drill.report_edited"
 # Every event that says what a drill is and where it stands (ratings and the report are the after-action's).
 STATE_KINDS = CONTROL_KINDS | {LOADED, FIRED, SKIPPED}
 CHANNEL_OUTAGE = "channel-outage"
@@ -45,9 +47,10 @@ def _number(value: Any, low: float = 0.0, high: float = math.inf) -> float | Non
 
 
 def malformed(kind: str, payload: Mapping[str, Any]) -> str | None:
-    """Why a drill event cannot be folded (a field missing, not a number, out of range), or None. The service writes
-    them well formed; one written by hand through the log's API, or arriving from another workstation, is passed
-    over rather than stop every reader of every drill (or throw a drill's clock to NaN, backwards or past its end)."""
+    """Why a drill event cannot be folded or read (a field missing, not a number, out of range, a rating or a plan's
+    day that is none), or None. The services write them well formed; one written by hand through the log's API, or
+    arriving from another workstation, is passed over rather than stop every reader of every drill (or throw a
+    drill's clock to NaN, backwards or past its end)."""
     if kind == STARTED and "compression" in payload and _number(payload["compression"], MIN_FACTOR, MAX_FACTOR) is None:
         return "a compression outside 1-60"
     if kind == STARTED and not isinstance(payload.get("incidents", {}), Mapping):
@@ -56,6 +59,13 @@ def malformed(kind: str, payload: Mapping[str, Any]) -> str | None:
         return "a factor outside 1-60"
     if kind == JUMPED and _number(payload.get("to_seconds")) is None:
         return "no drill time to jump to"
+    if kind == RATED:
+        if not isinstance(payload.get("objective"), str) or payload.get("rating") not in ("P", "S", "M", "U"):
+            return "no objective or no HSEEP rating"
+        if not isinstance(payload.get("note", ""), str):
+            return "a note that is not text"
+    if kind == REPORT_EDITED:
+        return _edit_problem(payload)
     if kind in (FIRED, SKIPPED):
         if not isinstance(payload.get("inject"), str) or not payload["inject"]:
             return "no inject"
@@ -66,6 +76,36 @@ def malformed(kind: str, payload: Mapping[str, Any]) -> str | None:
                 return "an outage without its end"
             if not isinstance(payload.get("accounts", []), list):
                 return "accounts that are not a list"
+    return None
+
+
+def _day(value: Any) -> bool:
+    """Empty, or a day as the plan keeps it (2026-12-01)."""
+    if not value:
+        return True
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _edit_problem(payload: Mapping[str, Any]) -> str | None:
+    if "plan" in payload:
+        rows = payload["plan"]
+        if rows is None:
+            return None
+        if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+            return "a plan that is not rows"
+        if not all(_day(r.get("start")) and _day(r.get("completion")) for r in rows):
+            return "a plan row's day that is not a date"
+        return None
+    if not isinstance(payload.get("objective"), str):
+        return "no objective and no plan"
+    for key in ("strengths", "areas"):
+        value = payload.get(key, [])
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return f"{key} that are not lines of text"
     return None
 
 

@@ -19,6 +19,7 @@ import enum
 import hashlib
 import logging
 import math
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -311,8 +312,18 @@ class DrillService:
             if inject.kind is not InjectKind.CAP_ALERT or inject.file in files:
                 continue
             where = pos.at(("injects", i, "file"))
+            target = path.parent / inject.file
             try:
-                cap = _read_limited(path.parent / inject.file)
+                # The name is checked to stay in the folder (domain.scenario); a link must not lead out of it
+                # either: what a drill reads goes whole into the log, and the scenario's folder is what was checked.
+                outside = not target.resolve().is_relative_to(path.parent.resolve())
+            except (OSError, RuntimeError):  # a loop of links
+                outside = True
+            if outside:
+                problems.append(Problem(source, *where, f"{inject.file} leads outside the scenario's folder (a link)"))
+                continue
+            try:
+                cap = _read_limited(target)
                 files[inject.file] = cap.decode("utf-8")
             except UserError as exc:
                 problems.append(Problem(source, *where, f"{inject.file}: {exc}"))
@@ -471,8 +482,15 @@ class DrillService:
                 wall, p = record.skipped[inject.id]
                 state = replace(state, status=InjectStatus.SKIPPED, fired_wall=wall, detail="skipped by a jump")
             injects.append(state)
-        names = self._account_names()
-        outages = [self._outage_line(o, names) for o in record.outages(now)]
+        accounts = Ledger(self.db.conn).accounts()
+        names = {a.id: a.name for a in accounts.values()}
+        # As at the outbox (``outage_until``): whatever an event says, a LIVE account is never shown failing.
+        exercise = {a.id for a in accounts.values() if a.exercise}
+        outages = [
+            self._outage_line(replace(o, accounts=kept), names)
+            for o in record.outages(now)
+            if (kept := tuple(a for a in o.accounts if a in exercise))
+        ]
         return Drill(
             id=record.id,
             scenario=scenario,
@@ -491,9 +509,6 @@ class DrillService:
             feed_source=started.get("feed_source"),
             sha256=str(record.loaded.get("sha256", "")),
         )
-
-    def _account_names(self) -> dict[str, str]:
-        return {a.id: a.name for a in Ledger(self.db.conn).accounts().values()}
 
     @staticmethod
     def _outage_line(outage: Outage, names: Mapping[str, str]) -> str:
@@ -538,7 +553,8 @@ class DrillService:
             "scenario": scenario.id,
             "name": scenario.name,
             "version": scenario.version,
-            "source": Path(path).name,
+            # A file name is bytes: one that is not UTF-8 is kept readable (the log is JSON, UTF-8 only).
+            "source": os.fsencode(Path(path).name).decode("utf-8", "replace"),
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
             "text": text,
             # The CAP files its injects read, as they were when loaded: the drill is rebuilt from the log alone.
@@ -562,17 +578,17 @@ class DrillService:
             )
         scenario = self._scenario(record)
         incidents: dict[str, str] = {}
-        for incident in scenario.incidents:
-            opened = self._incidents().open(
-                actor,
-                incident.playbook,
-                Mode.EXERCISE,  # a drill opens nothing else
-                title=incident.title or scenario.name,
-                facts=incident.facts,
-            )
-            incidents[incident.key] = opened.id
-        self.warm()  # drill time starts with the event below: what T+0's injects need is read before it
         try:
+            for incident in scenario.incidents:
+                opened = self._incidents().open(
+                    actor,
+                    incident.playbook,
+                    Mode.EXERCISE,  # a drill opens nothing else
+                    title=incident.title or scenario.name,
+                    facts=incident.facts,
+                )
+                incidents[incident.key] = opened.id
+            self.warm()  # drill time starts with the event below: what T+0's injects need is read before it
             with self.db.write() as conn:
                 if self._inside(record.id).status != DrillStatus.LOADED:
                     raise UserError(f"drill {record.id} was started meanwhile by someone else")
@@ -589,8 +605,9 @@ class DrillService:
                     },
                 )
         except BaseException:
-            # The incidents were opened before the race was decided (opening one is its own write): the loser's
-            # belong to no drill, and left open they would sit beside the drill's own for players to work in.
+            # The incidents were opened before the start was decided (opening one is its own write): when another
+            # start won the race, or a later incident could not open (its playbook gone since the load), those
+            # opened belong to no drill, and left open they would sit beside the drill's for players to work in.
             for opened_id in incidents.values():
                 try:
                     self._incidents().close(actor, opened_id)

@@ -143,3 +143,34 @@ def test_drill_events_of_a_drill_never_loaded_are_not_a_drill(
     one_line(code, err)
     code, _, err = cli_as("eve", "drill", "end", "drl-ffffffffff")
     one_line(code, err)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        (Kind.DRILL_RATED, {"objective": "first-alert", "rating": "Z", "note": "x"}),
+        (Kind.DRILL_RATED, {"rating": "P"}),
+        (Kind.DRILL_RATED, {"objective": "first-alert", "rating": None, "note": None}),
+        (Kind.DRILL_REPORT_EDITED, {"objective": "first-alert", "strengths": "not a list", "areas": 7}),
+        (Kind.DRILL_REPORT_EDITED, {"objective": "first-alert"}),
+        (Kind.DRILL_REPORT_EDITED, {"objective": None, "plan": [{"issue": 1, "start": "not a day"}]}),
+        (Kind.DRILL_REPORT_EDITED, {"objective": None, "plan": "not rows"}),
+        (
+            Kind.DRILL_REPORT_EDITED,
+            {"objective": None, "plan": [{"issue": "x", "start": "2026-12-05", "completion": "2026-12-01"}, 5]},
+        ),
+    ],
+)
+def test_a_malformed_rating_or_report_edit_in_the_log_is_passed_over(
+    core: App, eve: Actor, tmp_path: Path, cli_as: CliRun, kind: str, payload: dict[str, Any]
+) -> None:
+    drills = core.drills()
+    drill = drills.load(eve, write_scenario(tmp_path / "s")).id
+    drills.start(eve, drill)
+    drills.end(eve, drill)
+    record(core, kind, {"drill": drill, **payload})
+    evaluation = core.after_action().evaluate(eve, drill)
+    assert [o.objective_id for o in evaluation.objectives] == ["first-alert"]
+    for args in (("drill", "evaluate", drill), ("drill", "report", drill, "--out", str(tmp_path / "r"), "--no-pdf")):
+        code, _out, err = cli_as("eve", *args)
+        assert code == 0, err

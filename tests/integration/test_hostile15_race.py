@@ -96,3 +96,35 @@ def test_four_controllers_starting_one_drill_at_once_leave_only_its_own_incident
     still_open = {i.id for i in core.incidents().list_all(eve, include_closed=False)}
     # The losers opened theirs before the race was decided; none is left open for players to work in by mistake.
     assert still_open == own, (still_open, own)
+
+
+def test_a_start_that_fails_half_way_leaves_no_incident_open(core: App, admin: Actor, tmp_path: Path) -> None:
+    from crisisdesk.app import shipped_playbooks_dir, user_playbooks_dir
+
+    eve = controller(core, admin)
+    folder = user_playbooks_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / "flood-copy.yaml"
+    text = (shipped_playbooks_dir() / "flash-flood.yaml").read_text(encoding="utf-8")
+    copy.write_text(text.replace("id: flash-flood", "id: flood-copy", 1), encoding="utf-8")
+    scenario = write_scenario(tmp_path / "s")
+    body = scenario.read_text(encoding="utf-8")
+    second = body.split("incidents:\n", 1)[1].split("participants:", 1)[0]
+    second = second.replace("key: flood", "key: creek").replace("playbook: flash-flood", "playbook: flood-copy")
+    body = body.replace("participants:", second + "participants:", 1).replace(
+        "within: 10m", "within: 10m\n      incident: flood"
+    )
+    for kind in ("feed-item", "cap-alert", "comment"):
+        body = body.replace(f"    kind: {kind}\n", f"    kind: {kind}\n    incident: flood\n")
+    scenario.write_text(body, encoding="utf-8")
+    _, problems = core.drills().validate(scenario)
+    assert problems == [], problems
+    drill = core.drills().load(eve, scenario).id
+    copy.unlink()  # the second incident's playbook is gone by the time the drill starts
+    try:
+        core.drills().start(eve, drill)
+        started = True
+    except UserError:
+        started = False
+    assert not started
+    assert core.incidents().list_all(eve, include_closed=False) == []

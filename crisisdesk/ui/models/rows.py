@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush
+from PySide6.QtGui import Qt as GuiQt
 
 from crisisdesk.ui import palette
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 Row = TypeVar("Row")
+
+
+@overload
+def plain_tip(text: str) -> str: ...
+@overload
+def plain_tip(text: None) -> None: ...
+def plain_tip(text: str | None) -> str | None:
+    """A tooltip of people's or scenarios' words, shown as the words they are. Qt takes a tooltip that looks like HTML
+    for rich text, and rich text loads the images it names: '<img src="/dev/zero">' in a feed item's title, a
+    scenario's summary or a plan cell froze the console at the first hover. Such text is escaped; plain text stays."""
+    if text is None or not GuiQt.mightBeRichText(text):
+        return text
+    return "<p>" + html.escape(text, quote=False).replace("\n", "<br>") + "</p>"
 
 
 class RowsModel(QAbstractTableModel, Generic[Row]):
@@ -64,7 +79,7 @@ class RowsModel(QAbstractTableModel, Generic[Row]):
         if role == Qt.ItemDataRole.DisplayRole:
             return self.cells(r)[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(r, index.column())
+            return plain_tip(self.tooltip(r, index.column()))
         if role == Qt.ItemDataRole.BackgroundRole and (colour := self.colour(r)):
             return QBrush(palette.row_tint(colour))
         return None

@@ -18,7 +18,7 @@ from crisisdesk.domain.errors import UserError
 from crisisdesk.services.after_action import Measurement, ObjectiveResult, PlanRow, parse_day
 from crisisdesk.services.drills import Drill, DrillStatus, InjectState, InjectStatus, PlayerNote, ScenarioFile
 from crisisdesk.ui import palette
-from crisisdesk.ui.models.rows import RowsModel
+from crisisdesk.ui.models.rows import RowsModel, plain_tip
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -296,7 +296,7 @@ class PlanModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return value
         if role == Qt.ItemDataRole.ToolTipRole:
-            return DATE_HINT if index.column() >= 4 else (value or PLAN_COLUMNS[index.column()])
+            return DATE_HINT if index.column() >= 4 else plain_tip(value or PLAN_COLUMNS[index.column()])
         if role == Qt.ItemDataRole.BackgroundRole and index.column() >= 4 and value.strip():
             try:
                 date.fromisoformat(value.strip())

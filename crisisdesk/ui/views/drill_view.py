@@ -50,6 +50,7 @@ from crisisdesk.services.drills import (
     InjectStatus,
 )
 from crisisdesk.ui import palette
+from crisisdesk.ui.models.rows import plain_tip
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand, roles_text
 from crisisdesk.ui.views.drill_models import (
@@ -407,7 +408,7 @@ class DrillView(QWidget):
             _show_lines(self.outages, [])
         else:
             self.name.setText(f"{d.scenario.name} · scenario {d.scenario.id} v{d.scenario.version} · {d.source}")
-            self.name.setToolTip(d.scenario.summary)
+            self.name.setToolTip(plain_tip(d.scenario.summary))
             speed = f" at {d.compression:g}x" if d.status is DrillStatus.RUNNING else ""
             self.state.setText(f"{STATUS_WORDS[d.status]}{speed} · planned length {d.scenario.duration}")
             self.state.setStyleSheet(palette.text_style(STATUS_STATES[d.status]))
@@ -478,7 +479,7 @@ class DrillView(QWidget):
             line = f"Next inject: {offset_text(upcoming.scheduled)} ({due}) · {upcoming.summary}"
             if self.next_line.text() != line:
                 self.next_line.setText(line)
-                self.next_line.setToolTip(line)
+                self.next_line.setToolTip(plain_tip(line))
         state: palette.State = STATUS_STATES[d.status] if d else "muted"
         style = palette.text_style(state)
         if self.clock_label.styleSheet() != style:
