@@ -18,6 +18,7 @@ from crisisdesk.domain.events import kind_label
 from crisisdesk.domain.roles import Actor
 from crisisdesk.services.audit import AuditFilter, AuditRow
 from crisisdesk.ui import palette
+from crisisdesk.ui.models.rows import plain_tip
 from crisisdesk.ui.tasks import Tasks
 from crisisdesk.ui.when import full, moment_text, short_id, workstation_zone
 
@@ -219,9 +220,9 @@ class AuditLogModel(QAbstractTableModel):
             if col == EVENT:
                 return row.kind
             if col == INCIDENT:
-                return row.incident
+                return plain_tip(row.incident)
             if col == DETAILS:
-                return row.summary
+                return plain_tip(row.summary)
             if col == HASH:
                 return row.hash
             if col == SEQ:

@@ -12,7 +12,7 @@ from PySide6.QtGui import QBrush
 
 from crisisdesk.domain.triage_policy import MOODS, mood
 from crisisdesk.ui import palette, when
-from crisisdesk.ui.models.rows import RowsModel
+from crisisdesk.ui.models.rows import RowsModel, plain_tip
 from crisisdesk.ui.palette import Tint
 
 if TYPE_CHECKING:  # services.feeds brings httpx and pydantic: not imported before the Monitor is used
@@ -191,7 +191,7 @@ class ItemsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self.cells(item)[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return when.full(item.at) if index.column() == 0 else self.cells(item)[index.column()]
+            return when.full(item.at) if index.column() == 0 else plain_tip(self.cells(item)[index.column()])
         if role == Qt.ItemDataRole.BackgroundRole and (tint := PRIORITY_TINTS.get(item.priority or "")):
             return QBrush(palette.row_tint(tint))
         return None
