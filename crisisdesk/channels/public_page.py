@@ -103,10 +103,14 @@ def linked(text: str) -> str:
     at = 0
     for m in _ADDRESS.finditer(text):
         shown = _address_end(m.group())
-        host_part = shown.split("://", 1)[-1].removeprefix("www.").removeprefix("WWW.")
+        # The scheme only where the address starts with one: "www.https://x" is a www. address whose link gets
+        # https:// in front (it was taken as its own href, a relative link, because it holds "://").
+        if shown.lower().startswith(("https://", "http://")):
+            href, host_part = shown, shown.split("://", 1)[1]
+        else:
+            href, host_part = f"https://{shown}", shown[4:]
         if not host_part or not (host_part[0].isalnum()):
             continue  # "https://" alone, or "www." then nothing: not an address
-        href = shown if "://" in shown else f"https://{shown}"
         out.append(_e(text[at : m.start()]))
         out.append(f'<a href="{_e(href)}">{_e(shown)}</a>')
         at = m.start() + len(shown)

@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crisisdesk.channels.public_page import Site, linked, local_time, paragraphs
@@ -69,6 +69,7 @@ PIECES = st.one_of(
 
 
 @given(st.lists(PIECES, max_size=20).map("".join))
+@example("www.https://https://")  # found by hypothesis: its link was 'www.https://https://', a relative href
 def test_any_text_reads_back_as_itself_with_only_web_links_added(text: str) -> None:
     line = text.replace("\n", " ").replace("\r", " ")
     parsed = read(linked(line))
