@@ -417,8 +417,8 @@ class DrillView(QWidget):
                 self.next_line.setText("The drill has ended: evaluate it and export the report in the other tabs.")
             elif upcoming is None:
                 self.next_line.setText(
-                    f"Every inject has fired or been skipped. The planned length is {d.scenario.duration}: "
-                    "End the drill when the players are done (the clock runs on until then)."
+                    f"Every inject is done; the planned length is {d.scenario.duration}. "
+                    "End the drill when the players are done."
                 )
             # else: the clock writes it, with the drill time left before it
             if (d.id, d.compression) != self._speed_shown:  # a speed being chosen stays until Set or a change
