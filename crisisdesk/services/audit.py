@@ -28,6 +28,7 @@ from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.errors import CrisisdeskError, DatabaseDamaged
 from crisisdesk.domain.events import KIND_LABELS, ChainReport, Event, Kind, LogHead, from_body, kind_label
 from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.domain.signing import SignatureReport
 from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import Disagreement, ProjectionReport
@@ -378,12 +379,14 @@ class VerifyReport:
     projections: ProjectionReport | None = None  # only with deep
     # Entries under a workstation this database never joined: (workstation, first position, how many).
     foreign: tuple[tuple[str, int, int], ...] = ()
+    signatures: SignatureReport | None = None  # None when the log could not be read
 
     @property
     def ok(self) -> bool:
         return (
             self.damage is None
             and not self.foreign
+            and (self.signatures is None or self.signatures.ok)
             and self.chain is not None
             and self.chain.ok
             and (self.head is None or self.head.ok)
@@ -401,6 +404,8 @@ class VerifyReport:
         problems = []
         if self.foreign:
             problems.append("the log holds entries under another workstation's name")
+        if self.signatures is not None and not self.signatures.ok:
+            problems.append("a signature is bad")
         if self.projections is not None and self.projections.total:
             problems.append(f"{self.projections.total} current-state table row(s) disagree with the log")
         if problems and self.chain.ok and (self.head is None or self.head.ok):
@@ -412,6 +417,8 @@ class VerifyReport:
             lines.append(self.chain.describe())
             if self.head is not None:
                 lines.append(self.head.text)
+        if self.signatures is not None:
+            lines.extend(self.signatures.lines())
         for ws, first, count in self.foreign:
             lines.append(
                 f"{count} entr{'y' if count == 1 else 'ies'} from workstation {ws}, which this database never joined "
@@ -449,6 +456,14 @@ class VerifyReport:
             "damage": self.damage,
             "foreign": [{"workstation": ws, "first": first, "entries": n} for ws, first, n in self.foreign],
         }
+        if self.signatures is not None:
+            sig = self.signatures
+            data["signatures"] = {
+                "ok": sig.ok,
+                "signed": sig.signed,
+                "bad": {ws: {"position": b.position, "seq": b.seq, "reason": b.reason} for ws, b in sig.bad.items()},
+                "unsigned_workstations": list(sig.unsigned_workstations),
+            }
         if self.head is not None:
             r = self.head.recorded
             data["log_head"] = {
@@ -552,9 +567,10 @@ class AuditService:
                 else None
             )
             foreign = self._foreign()
+            signatures = self.log.verify_signatures()
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
             return VerifyReport(chain=None, damage=exc.damage)
-        return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign)
+        return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign, signatures=signatures)
 
     def _foreign(self) -> tuple[tuple[str, int, int], ...]:
         """Entries under any workstation but this one: until team sync admits others by their signatures, an

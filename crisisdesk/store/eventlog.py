@@ -33,14 +33,15 @@ from crisisdesk.domain.events import (
     verify_chain,
     verify_segment,
 )
+from crisisdesk.domain.signing import KEY_KINDS, KeyEvent, SignatureReport, SignedRow, Signer, check_signatures
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
-from crisisdesk.store.migrations import EVENTS_TABLE, PROJECTION_TABLES
+from crisisdesk.store.migrations import EVENTS_TABLE_NOW, PROJECTION_TABLES
 from crisisdesk.store.projections import apply
 from crisisdesk.store.verify_worker import replay_and_compare, rows_query, share, verify_range
 
 WORKSTATION_KEY = "workstation_id"
-_INSERT = "INSERT INTO events (hash, body) VALUES (?, ?)"
+_INSERT = "INSERT INTO events (hash, body, signature) VALUES (?, ?, ?)"
 # Below this many events one process verifies faster than starting workers.
 PARALLEL_VERIFY_FROM = 200_000
 # A watched verify (one that reports progress) checks the log in stretches of about this many positions, and from
@@ -61,7 +62,24 @@ class EventLog:
         # Valid only inside one BEGIN IMMEDIATE transaction: no one else can append while we hold the lock.
         self._head: tuple[int, str, int, str] | None = None
         self._head_listeners: list[Callable[[LogHead], None]] = []
+        # Signs each entry this workstation writes (None: not yet, or no key in the keyring; see ``signing``).
+        self.signer: Signer | None = None
+        self.find_signer: Callable[[str], Signer | None] | None = None
+        self._signer_looked_up = False
         db.on_commit(self._committed)
+
+    def signing(self, ws: str) -> Signer | None:
+        """This workstation's signer, looked up once (in the keyring, through ``find_signer``) on first write."""
+        if ws != self.workstation_id():
+            return None  # an entry written under another workstation's name (tests, repairs) is not ours to sign
+        if self.signer is None and not self._signer_looked_up and self.find_signer is not None:
+            self._signer_looked_up = True
+            self.signer = self.find_signer(ws)
+        return self.signer
+
+    def use_signer(self, signer: Signer | None) -> None:
+        """Sign from now on with ``signer`` (a new key after joining or a rotation)."""
+        self.signer, self._signer_looked_up = signer, True
 
     def on_head(self, listener: Callable[[LogHead], None]) -> None:
         """Call ``listener`` with the new head after each committed write that appended entries."""
@@ -105,7 +123,8 @@ class EventLog:
             payload=payload,
             prev_hash=prev,
         )
-        conn.execute(_INSERT, (event.hash, event.body))
+        signer = self.signing(ws)
+        conn.execute(_INSERT, (event.hash, event.body, signer.sign(event.hash) if signer else None))
         apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq, event.hash)
         return event
@@ -133,24 +152,35 @@ class EventLog:
             seq, prev = seq + 1, event.hash
         if not events:
             return events
-        conn.executemany(_INSERT, [(event.hash, event.body) for event in events])
+        signer = self.signing(ws)
+        conn.executemany(
+            _INSERT, [(event.hash, event.body, signer.sign(event.hash) if signer else None) for event in events]
+        )
         for event in events:
             apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq - 1, prev)
         return events
 
-    def append_received(self, conn: sqlite3.Connection, entries: Iterable[tuple[str, bytes]]) -> list[Event]:
+    def append_received(
+        self,
+        conn: sqlite3.Connection,
+        entries: Iterable[tuple[str, bytes]],
+        *,
+        signatures: Mapping[str, str] | None = None,
+    ) -> list[Event]:
         """Append (hash, body) entries sealed on another workstation, verbatim and in order, and apply each.
 
         The log is append-only, so nothing goes in that ``verify`` would later call bad: each body must match its
         hash, be canonical and continue its workstation's chain here (the next sequence number, linked to the last
         hash). The first entry that does not is named in a ``ValueError`` and nothing is appended. Signatures are
-        the caller's to check first. Call inside ``Database.write()``.
+        the caller's to check first; ``signatures`` (by hash) are stored with their entries. Call inside
+        ``Database.write()``.
         """
         loads, dumps, sort_keys, sha256 = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.sha256
         heads: dict[str, tuple[int, str]] = {}
         events: list[Event] = []
-        rows: list[tuple[str, bytes]] = []
+        rows: list[tuple[str, bytes, str | None]] = []
+        signed = signatures or {}
         for i, (stored_hash, body) in enumerate(entries, 1):
             if type(body) is not bytes or sha256(body).hexdigest() != stored_hash:
                 raise ValueError(f"received entry #{i}: its content does not match its hash")
@@ -177,7 +207,7 @@ class EventLog:
                 )
             heads[ws] = (seq, stored_hash)
             events.append(Event(ws, seq, at, actor, kind, payload, prev, stored_hash, body))
-            rows.append((stored_hash, body))
+            rows.append((stored_hash, body, signed.get(stored_hash)))
         if rows:
             conn.executemany(_INSERT, rows)
             for event in events:
@@ -224,7 +254,7 @@ class EventLog:
         ``progress(checked, total)`` is called after each; an exception it raises stops the check.
         """
         row = self.db.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
-        if row is None or " ".join(row[0].split()) != " ".join(EVENTS_TABLE.split()):
+        if row is None or " ".join(row[0].split()) != " ".join(EVENTS_TABLE_NOW.split()):
             return ChainReport(
                 ok=False,
                 checked=0,
@@ -309,6 +339,51 @@ class EventLog:
         finally:
             # A stopped check leaves no worker behind to wait for: those running finish their stretch and exit.
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def verify_signatures(self) -> SignatureReport:
+        """Check every entry's signature against the keys the log declares (domain/signing.py), per workstation.
+
+        The key events are read first (few, through the kind index): a revocation written after an entry still
+        decides whether that entry's signature counts.
+        """
+        conn = self.db.conn
+        marks = ",".join("?" * len(KEY_KINDS))
+        key_events = []
+        try:
+            for position, ws, seq, at, kind, body in conn.execute(
+                f"SELECT position, workstation_id, seq, at, kind, body FROM events WHERE kind IN ({marks}) "  # noqa: S608
+                "ORDER BY position",
+                KEY_KINDS,
+            ):
+                try:
+                    p = orjson.loads(body)["payload"]
+                    if not isinstance(p, dict):
+                        raise TypeError
+                except (ValueError, KeyError, TypeError):
+                    continue  # a damaged entry: the chain check names it
+
+                key_events.append(
+                    KeyEvent(
+                        position,
+                        str(ws),
+                        int(seq),
+                        str(at),
+                        str(kind),
+                        str(p.get("workstation", "")),
+                        str(p.get("key", "")),
+                        str(p.get("public_key", "")),
+                        str(p.get("previous", "")),
+                    )
+                )
+            rows = (
+                SignedRow(position, str(ws), int(seq or 0), str(at), str(h), sig if isinstance(sig, str) else None)
+                for position, ws, seq, at, h, sig in conn.execute(
+                    "SELECT position, workstation_id, seq, at, hash, signature FROM events ORDER BY position"
+                )
+            )
+            return check_signatures(rows, key_events)
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseDamaged(f"the audit log could not be read: {exc}") from exc
 
     def compare_projections(
         self, *, scratch_dir: Path | None = None, progress: Progress | None = None
