@@ -7,8 +7,8 @@ id is the first 16 hex digits of SHA-256 over the raw public key, the signature 
 Which key may sign what is read from the log itself:
 
 - ``workstation.joined`` (written by the workstation, signed by the key it declares) gives a workstation its
-  first key; its entries from that sequence number on must be signed; those before it (a log older than
-  signing) may be unsigned.
+  first key; its entries from that sequence number on must be signed; those before it (its creation, or a log
+  older than signing) may be unsigned, or signed by that first key.
 - ``workstation.key_rotated`` (an admin, on that workstation) declares a new key: the previous key's
   signatures on entries dated after the rotation are bad, and the new key's on entries dated before it.
 - ``workstation.key_revoked`` (an admin, on any workstation) revokes a key: its signatures on entries dated
@@ -171,7 +171,9 @@ def key_table(events: Iterable[KeyEvent]) -> tuple[dict[str, dict[str, _Key]], d
                     BadSignature(e.position, e.seq, f"it declares a key for another workstation ({e.workstation})")
                 )
                 continue
-            keys.setdefault(e.ws, {})[e.key] = _Key(e.public_key, e.at)
+            # A workstation's first key covers its whole chain: the entries before it (its own creation, written
+            # in the same transaction) may carry its signature, or none.
+            keys.setdefault(e.ws, {})[e.key] = _Key(e.public_key, "")
             signed_from[e.ws] = min(signed_from.get(e.ws, e.seq), e.seq)
         elif e.kind == Kind.WORKSTATION_KEY_ROTATED:
             own = keys.setdefault(e.workstation, {})

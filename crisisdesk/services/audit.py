@@ -417,8 +417,10 @@ class VerifyReport:
             lines.append(self.chain.describe())
             if self.head is not None:
                 lines.append(self.head.text)
-        if self.signatures is not None:
-            lines.extend(self.signatures.lines())
+        # A bad signature is said right after the chain; that all are good, last.
+        sig_lines = self.signatures.lines() if self.signatures is not None else []
+        if self.signatures is not None and not self.signatures.ok:
+            lines.extend(sig_lines)
         for ws, first, count in self.foreign:
             lines.append(
                 f"{count} entr{'y' if count == 1 else 'ies'} from workstation {ws}, which this database never joined "
@@ -439,6 +441,8 @@ class VerifyReport:
                 lines.extend("  " + describe_disagreement(d) for d in p.disagreements[:show])
                 if p.total > show:
                     lines.append(f"  … and {p.total - show} more (--json lists up to {len(p.disagreements)})")
+        if self.signatures is not None and self.signatures.ok:
+            lines.extend(sig_lines)
         return lines
 
     def describe(self, show: int = SHOW) -> str:

@@ -79,8 +79,8 @@ class PeopleService:
     ) -> str:
         """Create this workstation's identity and its first admin. Returns the workstation id.
 
-        ``on_identity(conn, workstation id)`` runs in the same write as soon as the identity exists, before any
-        entry is recorded (the App declares the signing key there, so the very first entry is signed)."""
+        ``on_identity(conn, workstation id)`` runs in the same write right after the workstation's first entry
+        (the App declares the signing key there: every entry after it is signed)."""
         check_user_name(admin)
         check_password(password)
         password_hash = self.hasher.hash(password)
@@ -95,9 +95,9 @@ class PeopleService:
             if conn.execute("SELECT 1 FROM local_settings WHERE key = ?", (WORKSTATION_KEY,)).fetchone():
                 raise UserError(f"{self.db.path} is already set up; use 'crisisdesk users add' to add people")
             conn.execute("INSERT INTO local_settings (key, value) VALUES (?, ?)", (WORKSTATION_KEY, ws_id))
+            self.log.record(conn, SYSTEM, Kind.WORKSTATION_CREATED, {"id": ws_id, "name": name})
             if on_identity is not None:
                 on_identity(conn, ws_id)
-            self.log.record(conn, SYSTEM, Kind.WORKSTATION_CREATED, {"id": ws_id, "name": name})
             self.log.record(
                 conn,
                 SYSTEM,

@@ -36,7 +36,7 @@ from crisisdesk.domain.events import (
 from crisisdesk.domain.signing import KEY_KINDS, KeyEvent, SignatureReport, SignedRow, Signer, check_signatures
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
-from crisisdesk.store.migrations import EVENTS_TABLE_NOW, PROJECTION_TABLES
+from crisisdesk.store.migrations import EVENTS_TABLE, EVENTS_TABLE_NOW, PROJECTION_TABLES, SIGNATURES_VERSION
 from crisisdesk.store.projections import apply
 from crisisdesk.store.verify_worker import replay_and_compare, rows_query, share, verify_range
 
@@ -254,7 +254,9 @@ class EventLog:
         ``progress(checked, total)`` is called after each; an exception it raises stops the check.
         """
         row = self.db.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
-        if row is None or " ".join(row[0].split()) != " ".join(EVENTS_TABLE_NOW.split()):
+        # A file verified read-only is not migrated: one older than signatures has the table without that column.
+        shape = EVENTS_TABLE_NOW if self.signed_table() else EVENTS_TABLE
+        if row is None or " ".join(row[0].split()) != " ".join(shape.split()):
             return ChainReport(
                 ok=False,
                 checked=0,
@@ -340,12 +342,18 @@ class EventLog:
             # A stopped check leaves no worker behind to wait for: those running finish their stretch and exit.
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def verify_signatures(self) -> SignatureReport:
+    def signed_table(self) -> bool:
+        """Has this file's events table the signature column (a migrated file; one verified read-only may not)?"""
+        return int(self.db.conn.execute("PRAGMA user_version").fetchone()[0]) >= SIGNATURES_VERSION
+
+    def verify_signatures(self) -> SignatureReport | None:
         """Check every entry's signature against the keys the log declares (domain/signing.py), per workstation.
 
         The key events are read first (few, through the kind index): a revocation written after an entry still
-        decides whether that entry's signature counts.
+        decides whether that entry's signature counts. None for a file older than signatures (not migrated).
         """
+        if not self.signed_table():
+            return None
         conn = self.db.conn
         marks = ",".join("?" * len(KEY_KINDS))
         key_events = []
