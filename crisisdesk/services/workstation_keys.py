@@ -80,9 +80,11 @@ class WorkstationKeys:
         live = [k for k in self.declared() if k.workstation == ws and k.ended is None]
         return live[-1] if live else None
 
-    def join(self) -> tuple[str, bool]:
+    def join(self, actor: Actor) -> tuple[str, bool]:
         """Make this workstation's key pair and declare it (``workstation.joined``), unless it has one in use
-        whose private key the keyring holds. Returns (key id, whether it was made now)."""
+        whose private key the keyring holds (an admin: for a database set up before signing, or whose keyring
+        could not hold a key at ``init``). Returns (key id, whether it was made now)."""
+        require(self.db, self.log, actor, Permission.MANAGE_PEOPLE, "declare the workstation key")
         ws = self._own()
         current = self.current()
         if current is not None:
