@@ -397,3 +397,30 @@ def test_disable_enable_and_reset_a_password_from_the_command_line(initialised) 
     assert initialised("users", "list", "--as", "bob", password="bob's new one").code == 0
     assert "wrong password" in one_line_error(initialised("users", "list", "--as", "bob", password="bob password"))
     assert "--password-stdin" in one_line_error(initialised("users", "reset-password", "bob", "--as", "alice"))
+
+
+# -- signing keys (issue 16: signed events) ---------------------------------------------------------
+
+
+def test_workstation_keys_are_listed_replaced_and_revoked_from_the_command_line(initialised) -> None:  # type: ignore[no-untyped-def]
+    keys = initialised("workstation", "keys", "--json").json()
+    assert isinstance(keys, list) and len(keys) == 1 and keys[0]["how"] == "joined" and keys[0]["ended"] is None
+    ws, first = keys[0]["workstation"], keys[0]["key"]
+    r = initialised("workstation", "join", "--as", "alice")
+    assert r.code == 0 and r.out == f"already signing with {first}\n"
+    err = one_line_error(initialised("workstation", "rotate-key", "--as", "bob", password="bob password"))
+    assert "needs the role admin" in err
+    r = initialised("workstation", "rotate-key", "--as", "alice")
+    assert r.code == 0, r.err
+    second = r.out.split("signing with ")[1].split()[0]
+    assert second != first
+    err = one_line_error(initialised("workstation", "revoke-key", ws, second, "--reason", "stolen", "--as", "alice"))
+    assert "replace it first" in err
+    r = initialised("workstation", "revoke-key", ws, first, "--reason", "old laptop sold", "--as", "alice")
+    assert r.code == 0, r.err
+    listed = {k["key"]: k for k in initialised("workstation", "keys", "--json").json()}
+    assert listed[first]["ended"].startswith("revoked at ") and listed[second]["ended"] is None
+    text = initialised("workstation", "keys").out
+    assert f"key {second}" in text and "in use" in text
+    r = initialised("audit", "verify")
+    assert r.code == 0 and r.out.splitlines()[-1] == "signatures good: 10 of 11 entries signed"  # all but the creation
