@@ -103,7 +103,8 @@ class CheckCancelled(CrisisdeskError):
         super().__init__("the audit check was stopped before it finished: nothing was concluded; check again")
 
 
-# Verify's progress: (phase, done, total). Phases: "structure" (no count: total 0), "chain" and "tables" (entries).
+# Verify's progress: (phase, done, total). Phases: "structure" (no count: total 0), "chain", "tables" and
+# "signatures" (entries).
 VerifyProgress = Callable[[str, int, int], None]
 
 
@@ -571,7 +572,7 @@ class AuditService:
                 else None
             )
             foreign = self._foreign()
-            signatures = self.log.verify_signatures()
+            signatures = self.log.verify_signatures(progress=watched("signatures") if watched else None)
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
             return VerifyReport(chain=None, damage=exc.damage)
         return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign, signatures=signatures)
