@@ -296,7 +296,9 @@ def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Pa
         start = time.perf_counter()
         report = apps["signed"].log.verify_signatures()
         took = time.perf_counter() - start
-        assert report is not None and report.ok and report.signed == events + 1, report
+        assert report is not None, "the signed file has no signature column"
+        assert report.ok, report
+        assert report.signed == events + 1, report  # and the joined entry
         print(f"  signatures verified: {report.checked / took:,.0f} entries/s ({report.signed:,} signed)")
 
     log, path = apps["record"].log, folder / "record.sqlite3"
