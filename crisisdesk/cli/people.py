@@ -41,6 +41,11 @@ def cmd_init(ctx: Context) -> int:
         cap_prefix=a.cap_prefix,
     )
     ctx.out(f"created {app.db.path} (workstation {ws}) with admin {a.admin}")
+    if app.key_problem:
+        warn(
+            f"crisisdesk: this workstation's entries are not signed: {app.key_problem}; once the keyring works, "
+            "an admin runs 'crisisdesk workstation join'"
+        )
     if a.cap_sender is None:
         warn(
             "crisisdesk: no CAP sender yet: alerts say 'sender-not-set.invalid' until an admin sets it with "
