@@ -24,6 +24,7 @@ from crisisdesk.domain.events import (
     NOT_CANONICAL,
     ChainReport,
     Event,
+    Kind,
     LogHead,
     Segment,
     from_body,
@@ -72,21 +73,34 @@ class EventLog:
         # Signs each entry this workstation writes (None: not yet, or no key in the keyring; see ``signing``).
         self.signer: Signer | None = None
         self.find_signer: Callable[[str], Signer | None] | None = None
-        self._signer_looked_up = False
+        self._signer_checked = -1  # the write transaction in which the signer was last checked against the log
         db.on_commit(self._committed)
 
     def signing(self, ws: str) -> Signer | None:
-        """This workstation's signer, looked up once (in the keyring, through ``find_signer``) on first write."""
+        """This workstation's signer for the current write transaction.
+
+        Once per transaction the key the log last declared for this workstation is read (one indexed query): when
+        it is not the cached signer's (another App on this file, or another process, replaced it), the keyring is
+        asked again through ``find_signer``. With no key declared, nothing is signed."""
         if ws != self.workstation_id():
             return None  # an entry written under another workstation's name (tests, repairs) is not ours to sign
-        if self.signer is None and not self._signer_looked_up and self.find_signer is not None:
-            self._signer_looked_up = True
-            self.signer = self.find_signer(ws)
+        tx = self.db.transaction_id
+        if self._signer_checked != tx:
+            self._signer_checked = tx
+            row = self.db.conn.execute(
+                "SELECT json_extract(body, '$.payload.key') FROM events WHERE kind IN (?, ?) AND +workstation_id = ? "
+                "ORDER BY position DESC LIMIT 1",
+                (Kind.WORKSTATION_JOINED, Kind.WORKSTATION_KEY_ROTATED, ws),
+            ).fetchone()
+            if row is None:
+                self.signer = None
+            elif self.signer is None or self.signer.key_id != row[0]:
+                self.signer = self.find_signer(ws) if self.find_signer is not None else None
         return self.signer
 
     def use_signer(self, signer: Signer | None) -> None:
-        """Sign from now on with ``signer`` (a new key after joining or a rotation)."""
-        self.signer, self._signer_looked_up = signer, True
+        """Sign with ``signer`` from now on, this transaction included (a key just declared or replaced)."""
+        self.signer, self._signer_checked = signer, self.db.transaction_id
 
     def on_head(self, listener: Callable[[LogHead], None]) -> None:
         """Call ``listener`` with the new head after each committed write that appended entries."""

@@ -249,3 +249,22 @@ def test_a_database_from_before_signing_is_migrated_and_joins_on_command(tmp_pat
         assert str(row[0]).startswith(key + ".")
     finally:
         app.close()
+
+
+def test_another_app_on_the_same_file_signs_with_the_new_key_after_a_rotation(
+    core: App, admin: Actor, clock: FixedClock
+) -> None:
+    """The console's pooled Apps and the outbox worker each cache the signer: a rotation made by one is seen by
+    the others at their next write, not after a restart."""
+    other = core.sibling()
+    try:
+        note(other, "the other App signs once, with the first key")
+        clock.advance(timedelta(minutes=1))
+        new_key = core.workstation_keys().rotate(admin)
+        clock.advance(timedelta(minutes=1))
+        note(other, "and after the rotation, with the new one")
+        last = other.db.conn.execute("SELECT signature FROM events ORDER BY position DESC LIMIT 1").fetchone()[0]
+        assert str(last).startswith(new_key + ".")
+        assert core.audit.verify().ok
+    finally:
+        other.close()
