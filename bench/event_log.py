@@ -217,9 +217,14 @@ def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Pa
     ).fetchone()
     setup.close()  # the last connection: SQLite folds the WAL into the file, which is then copied
     apps: dict[str, App] = {}
-    for name in ("schema", "record", "many", "received", "triage"):
+    for name in ("schema", "record", "many", "received", "triage", "signed"):
         shutil.copy(base, folder / f"{name}.sqlite3")
         apps[name] = App.open(folder / f"{name}.sqlite3", clock=clock, hasher=HASHER, secrets=MemorySecrets())
+    # The others are set up as before signing (no key declared): "signed" declares one, so each entry it
+    # appends carries an Ed25519 signature (issue 16 item 1; docs/design/signed-events.md).
+    has_signing = hasattr(apps["signed"], "workstation_keys")
+    if has_signing:
+        apps["signed"].workstation_keys().join(apps["signed"].people.actor("alice"))
     at = utc_iso(clock.now())
     bare = PlainLoop(bare_file(folder / "bare.sqlite3"), ws, at, seq, prev)
     schema = PlainLoop(apps["schema"].db.conn, ws, at, seq, prev)
@@ -253,6 +258,7 @@ def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Pa
         "EventLog.record_many": record_many if has_many else None,
         "EventLog.append_received": append_received if has_received else None,
         "EventLog.record, triage.set": record(apps["triage"], Kind.TRIAGE_SET),
+        "EventLog.record, signed": record(apps["signed"], SMALL_KIND) if has_signing else None,
     }
     spent = dict.fromkeys(variants, 0.0)
     for low in range(0, events, batch):
@@ -284,6 +290,16 @@ def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Pa
         )
     triage = rate["EventLog.record, triage.set"]
     print(f"  projection share of record for triage.set: {1 - triage / rate['EventLog.record']:.0%} of its time")
+    if has_signing:
+        signed = rate["EventLog.record, signed"]
+        print(f"  signing's share of record: {1 - signed / rate['EventLog.record']:.0%} of its time")
+        start = time.perf_counter()
+        report = apps["signed"].log.verify_signatures()
+        took = time.perf_counter() - start
+        assert report is not None, "the signed file has no signature column"
+        assert report.ok, report
+        assert report.signed == events + 1, report  # and the joined entry
+        print(f"  signatures verified: {report.checked / took:,.0f} entries/s ({report.signed:,} signed)")
 
     log, path = apps["record"].log, folder / "record.sqlite3"
     total = log.count()

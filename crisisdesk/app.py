@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from crisisdesk.services.playbooks import PlaybookService
     from crisisdesk.services.review import ReviewService
     from crisisdesk.services.settings import SettingsService
+    from crisisdesk.services.workstation_keys import WorkstationKeys
 
 APP_NAME = "crisisdesk"
 DB_ENV = "CRISISDESK_DB"
@@ -124,6 +126,8 @@ class App:
     _after_action: AfterActionService | None = None
     _drills: DrillService | None = None
     _head_keeper: HeadKeeper | None = None
+    # Why initialise could not declare a signing key (None: it did, or it was not asked to).
+    key_problem: str | None = None
 
     @classmethod
     def open(
@@ -153,6 +157,10 @@ class App:
             # The store may not know about the keyring: it offers a hook after each commit, connected here.
             keeper = HeadKeeper(secrets, database_key(db.path))
             log.on_head(keeper.committed)
+            # Entries this workstation writes are signed with its key, read from the keyring on first write.
+            from crisisdesk.services.workstation_keys import find_signer
+
+            log.find_signer = lambda ws: find_signer(secrets, ws)
         return cls(
             db=db,
             clock=clock,
@@ -190,7 +198,17 @@ class App:
         from crisisdesk.domain.agency import check_agency
 
         check_agency(agency_name, cap_sender, cap_prefix)  # before anything is created
-        ws = self.people.initialise(admin, password, workstation_name=workstation_name)
+        keys = self.workstation_keys()
+
+        def declare_key(conn: sqlite3.Connection, ws: str) -> None:
+            try:
+                keys.declare(conn, ws)
+            except CrisisdeskError as exc:
+                # A workstation without a usable keyring still works; its entries stay unsigned until an admin
+                # runs 'crisisdesk workstation keys' (verify says so meanwhile).
+                self.key_problem = str(exc)
+
+        ws = self.people.initialise(admin, password, workstation_name=workstation_name, on_identity=declare_key)
         if agency_name is not None or cap_sender is not None or cap_prefix is not None:
             self.settings().set_agency(
                 self.people.actor(admin),
@@ -201,6 +219,12 @@ class App:
             )
         self.channels().add_defaults()
         return ws
+
+    def workstation_keys(self) -> WorkstationKeys:
+        """This workstation's signing key: declared, replaced, revoked."""
+        from crisisdesk.services.workstation_keys import WorkstationKeys
+
+        return WorkstationKeys(self.db, self.log, self.secrets)
 
     def settings(self) -> SettingsService:
         """The agency and its CAP identity."""

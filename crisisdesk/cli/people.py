@@ -41,11 +41,65 @@ def cmd_init(ctx: Context) -> int:
         cap_prefix=a.cap_prefix,
     )
     ctx.out(f"created {app.db.path} (workstation {ws}) with admin {a.admin}")
+    if app.key_problem:
+        warn(
+            f"crisisdesk: this workstation's entries are not signed: {app.key_problem}; once the keyring works, "
+            "an admin runs 'crisisdesk workstation join'"
+        )
     if a.cap_sender is None:
         warn(
             "crisisdesk: no CAP sender yet: alerts say 'sender-not-set.invalid' until an admin sets it with "
             "'crisisdesk settings agency --cap-sender ID'"
         )
+    return EXIT_OK
+
+
+def cmd_workstation_keys(ctx: Context) -> int:
+    app = ctx.app()
+    app.people.require_initialised()
+    keys = app.workstation_keys().declared()
+    own = app.log.workstation_id()
+    if ctx.args.json:
+        ctx.json(
+            [
+                {
+                    "workstation": k.workstation,
+                    "key": k.key,
+                    "declared_at": k.declared_at,
+                    "how": k.how,
+                    "ended": k.ended,
+                }
+                for k in keys
+            ]
+        )
+        return EXIT_OK
+    if not any(k.workstation == own for k in keys):
+        ctx.out(f"this workstation ({own}) has no signing key yet: an admin runs 'crisisdesk workstation join'")
+    for k in keys:
+        mine = " (this workstation)" if k.workstation == own else ""
+        ctx.out(f"{k.workstation}{mine}  key {k.key}  {k.how} at {k.declared_at}  {k.ended or 'in use'}")
+    return EXIT_OK
+
+
+def cmd_workstation_join(ctx: Context) -> int:
+    actor = ctx.actor()
+    key, made = ctx.app().workstation_keys().join(actor)
+    ctx.out(f"declared signing key {key}: every entry is signed from now on" if made else f"already signing with {key}")
+    return EXIT_OK
+
+
+def cmd_workstation_rotate(ctx: Context) -> int:
+    actor = ctx.actor()
+    key = ctx.app().workstation_keys().rotate(actor)
+    ctx.out(f"replaced this workstation's key: signing with {key} from now on")
+    return EXIT_OK
+
+
+def cmd_workstation_revoke(ctx: Context) -> int:
+    a = ctx.args
+    actor = ctx.actor()
+    ctx.app().workstation_keys().revoke(actor, a.workstation, a.key, a.reason or "")
+    ctx.out(f"revoked key {a.key} of workstation {a.workstation}: its signatures from now on are bad")
     return EXIT_OK
 
 
@@ -124,6 +178,23 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("--password-stdin", action="store_true", help="read the admin's password from standard input")
     p.add_argument("--workstation-name", metavar="NAME", help="a name for this workstation (default: the host name)")
     add_agency_options(p)
+
+    ws_sub = group(command, sub, "workstation", "this workstation's signing key (issue 16: signed events)")
+    p = command(ws_sub, "keys", "list the signing keys the log declares, for every workstation", cmd_workstation_keys)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    command(ws_sub, "join", "make and declare this workstation's signing key (admins; once)", cmd_workstation_join)
+    command(
+        ws_sub, "rotate-key", "replace this workstation's signing key with a new one (admins)", cmd_workstation_rotate
+    )
+    p = command(
+        ws_sub,
+        "revoke-key",
+        "revoke a workstation's key: its later signatures are bad (admins)",
+        cmd_workstation_revoke,
+    )
+    p.add_argument("workstation", metavar="WORKSTATION", help="the workstation id ('workstation keys' lists them)")
+    p.add_argument("key", metavar="KEY", help="the key id")
+    p.add_argument("--reason", required=True, metavar="TEXT", help="why, for the audit log (e.g. 'laptop stolen')")
 
     users_sub = group(command, sub, "users", "manage people and their roles (admins only)")
     roles_help = "one of: " + ", ".join(r.value for r in Role)

@@ -45,9 +45,19 @@ class SecretStore(Protocol):
 
     def set_log_head(self, database: str, head: LogHead) -> None: ...
 
+    def signing_key(self, workstation_id: str) -> str | None:
+        """This workstation's Ed25519 private key (hex), or None when the keyring holds none."""
+        ...
+
+    def set_signing_key(self, workstation_id: str, private_key: str) -> None: ...
+
 
 def _key(account_id: str) -> str:
     return f"channel:{account_id}"
+
+
+def _signing_key(workstation_id: str) -> str:
+    return f"workstation-key:{workstation_id}"
 
 
 def _head_key(database: str) -> str:
@@ -156,6 +166,28 @@ class KeyringSecrets:
         except keyring.errors.KeyringError as exc:
             raise ExternalError(f"the keyring could not delete the secret ({type(exc).__name__})") from None
 
+    # A workstation's private key is a secret like a channel's: the insecure-backend check applies.
+
+    def signing_key(self, workstation_id: str) -> str | None:
+        self._check()
+        import keyring.errors
+
+        try:
+            return keyring.get_password(SERVICE, _signing_key(workstation_id))
+        except keyring.errors.KeyringError as exc:
+            raise ExternalError(f"the keyring could not be read ({type(exc).__name__}); unlock it and retry") from None
+
+    def set_signing_key(self, workstation_id: str, private_key: str) -> None:
+        self._check()
+        import keyring.errors
+
+        try:
+            keyring.set_password(SERVICE, _signing_key(workstation_id), private_key)
+        except keyring.errors.KeyringError as exc:
+            raise ExternalError(
+                f"the keyring refused to store the workstation key ({type(exc).__name__}); unlock it and retry"
+            ) from None
+
     # Heads skip the insecure-backend check: they are not secret, and a plain-file keyring still keeps them
     # outside the database. Any failure of the backend (some raise more than KeyringError: D-Bus, files) is an
     # ExternalError, which callers report; a missing head must never stop a write or a verify.
@@ -184,6 +216,7 @@ class MemorySecrets:
     def __init__(self) -> None:
         self._secrets: dict[str, str] = {}
         self._heads: dict[str, LogHead] = {}
+        self._signing: dict[str, str] = {}
 
     def get(self, account_id: str) -> str | None:
         return self._secrets.get(account_id)
@@ -202,3 +235,9 @@ class MemorySecrets:
 
     def set_log_head(self, database: str, head: LogHead) -> None:
         self._heads[database] = head
+
+    def signing_key(self, workstation_id: str) -> str | None:
+        return self._signing.get(workstation_id)
+
+    def set_signing_key(self, workstation_id: str, private_key: str) -> None:
+        self._signing[workstation_id] = private_key

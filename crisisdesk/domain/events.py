@@ -29,6 +29,10 @@ class Kind:
     """Event kinds, named in the past tense: they say what happened."""
 
     WORKSTATION_CREATED = "workstation.created"
+    # A workstation's Ed25519 public key: declared by the workstation itself, replaced or revoked by an admin.
+    WORKSTATION_JOINED = "workstation.joined"
+    WORKSTATION_KEY_ROTATED = "workstation.key_rotated"
+    WORKSTATION_KEY_REVOKED = "workstation.key_revoked"
     USER_ADDED = "user.added"
     PASSWORD_SET = "user.password_set"  # noqa: S105 - an event kind
     ROLE_GRANTED = "user.role_granted"
@@ -88,6 +92,9 @@ class Kind:
 # What each kind means, in the users' words, for the audit view.
 KIND_LABELS: dict[str, str] = {
     Kind.WORKSTATION_CREATED: "Workstation set up",
+    Kind.WORKSTATION_JOINED: "Workstation key declared",
+    Kind.WORKSTATION_KEY_ROTATED: "Workstation key replaced",
+    Kind.WORKSTATION_KEY_REVOKED: "Workstation key revoked",
     Kind.USER_ADDED: "Person added",
     Kind.PASSWORD_SET: "Password set",
     Kind.ROLE_GRANTED: "Role granted",

@@ -28,6 +28,7 @@ from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.errors import CrisisdeskError, DatabaseDamaged
 from crisisdesk.domain.events import KIND_LABELS, ChainReport, Event, Kind, LogHead, from_body, kind_label
 from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.domain.signing import SignatureReport
 from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import Disagreement, ProjectionReport
@@ -102,7 +103,8 @@ class CheckCancelled(CrisisdeskError):
         super().__init__("the audit check was stopped before it finished: nothing was concluded; check again")
 
 
-# Verify's progress: (phase, done, total). Phases: "structure" (no count: total 0), "chain" and "tables" (entries).
+# Verify's progress: (phase, done, total). Phases: "structure" (no count: total 0), "chain", "tables" and
+# "signatures" (entries).
 VerifyProgress = Callable[[str, int, int], None]
 
 
@@ -378,12 +380,14 @@ class VerifyReport:
     projections: ProjectionReport | None = None  # only with deep
     # Entries under a workstation this database never joined: (workstation, first position, how many).
     foreign: tuple[tuple[str, int, int], ...] = ()
+    signatures: SignatureReport | None = None  # None when the log could not be read
 
     @property
     def ok(self) -> bool:
         return (
             self.damage is None
             and not self.foreign
+            and (self.signatures is None or self.signatures.ok)
             and self.chain is not None
             and self.chain.ok
             and (self.head is None or self.head.ok)
@@ -401,6 +405,8 @@ class VerifyReport:
         problems = []
         if self.foreign:
             problems.append("the log holds entries under another workstation's name")
+        if self.signatures is not None and not self.signatures.ok:
+            problems.append("a signature is bad")
         if self.projections is not None and self.projections.total:
             problems.append(f"{self.projections.total} current-state table row(s) disagree with the log")
         if problems and self.chain.ok and (self.head is None or self.head.ok):
@@ -412,6 +418,10 @@ class VerifyReport:
             lines.append(self.chain.describe())
             if self.head is not None:
                 lines.append(self.head.text)
+        # A bad signature is said right after the chain; that all are good, last.
+        sig_lines = self.signatures.lines() if self.signatures is not None else []
+        if self.signatures is not None and not self.signatures.ok:
+            lines.extend(sig_lines)
         for ws, first, count in self.foreign:
             lines.append(
                 f"{count} entr{'y' if count == 1 else 'ies'} from workstation {ws}, which this database never joined "
@@ -432,6 +442,8 @@ class VerifyReport:
                 lines.extend("  " + describe_disagreement(d) for d in p.disagreements[:show])
                 if p.total > show:
                     lines.append(f"  … and {p.total - show} more (--json lists up to {len(p.disagreements)})")
+        if self.signatures is not None and self.signatures.ok:
+            lines.extend(sig_lines)
         return lines
 
     def describe(self, show: int = SHOW) -> str:
@@ -449,6 +461,14 @@ class VerifyReport:
             "damage": self.damage,
             "foreign": [{"workstation": ws, "first": first, "entries": n} for ws, first, n in self.foreign],
         }
+        if self.signatures is not None:
+            sig = self.signatures
+            data["signatures"] = {
+                "ok": sig.ok,
+                "signed": sig.signed,
+                "bad": {ws: {"position": b.position, "seq": b.seq, "reason": b.reason} for ws, b in sig.bad.items()},
+                "unsigned_workstations": list(sig.unsigned_workstations),
+            }
         if self.head is not None:
             r = self.head.recorded
             data["log_head"] = {
@@ -552,9 +572,10 @@ class AuditService:
                 else None
             )
             foreign = self._foreign()
+            signatures = self.log.verify_signatures(progress=watched("signatures") if watched else None)
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
             return VerifyReport(chain=None, damage=exc.damage)
-        return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign)
+        return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign, signatures=signatures)
 
     def _foreign(self) -> tuple[tuple[str, int, int], ...]:
         """Entries under any workstation but this one: until team sync admits others by their signatures, an

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crisisdesk.domain.clock import Clock, utc_iso
@@ -68,8 +69,18 @@ class PeopleService:
                 f"the database {self.db.path} is not set up yet: run 'crisisdesk init --admin NAME --password-stdin'"
             )
 
-    def initialise(self, admin: str, password: str, *, workstation_name: str | None = None) -> str:
-        """Create this workstation's identity and its first admin. Returns the workstation id."""
+    def initialise(
+        self,
+        admin: str,
+        password: str,
+        *,
+        workstation_name: str | None = None,
+        on_identity: Callable[[sqlite3.Connection, str], None] | None = None,
+    ) -> str:
+        """Create this workstation's identity and its first admin. Returns the workstation id.
+
+        ``on_identity(conn, workstation id)`` runs in the same write right after the workstation's first entry
+        (the App declares the signing key there: every entry after it is signed)."""
         check_user_name(admin)
         check_password(password)
         password_hash = self.hasher.hash(password)
@@ -85,6 +96,8 @@ class PeopleService:
                 raise UserError(f"{self.db.path} is already set up; use 'crisisdesk users add' to add people")
             conn.execute("INSERT INTO local_settings (key, value) VALUES (?, ?)", (WORKSTATION_KEY, ws_id))
             self.log.record(conn, SYSTEM, Kind.WORKSTATION_CREATED, {"id": ws_id, "name": name})
+            if on_identity is not None:
+                on_identity(conn, ws_id)
             self.log.record(
                 conn,
                 SYSTEM,

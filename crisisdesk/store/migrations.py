@@ -366,6 +366,16 @@ MIGRATIONS += (
     ),
 )
 
+# Each entry's signature by its workstation's key (domain/signing.py): beside the body, never in it, because the
+# body is what the hash (and so the signature) covers. Written with the entry, in the same insert; the triggers
+# above keep it from being changed afterwards.
+SIGNATURES_VERSION = 14
+MIGRATIONS += (Migration(SIGNATURES_VERSION, "event signatures", ("ALTER TABLE events ADD COLUMN signature TEXT",)),)
+
+# The events table as the migrations leave it (SQLite appends an added column to the stored statement): what
+# verify compares the table's shape with.
+EVENTS_TABLE_NOW = EVENTS_TABLE[:-1] + "\n, signature TEXT)"
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).

@@ -10,7 +10,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from crisisdesk.domain.events import Segment, verify_segment
+from crisisdesk.domain.signing import KEY_KINDS, KeyEvent, SignatureReport, SignedRow, check_signatures
 
 
 def rows_query(low: int | None, high: int | None) -> tuple[str, tuple[int, ...]]:
@@ -60,3 +63,49 @@ def replay_and_compare(path: str, scratch_dir: str | None) -> Any:
         _shared["done"].value = done
 
     return compare_with_log(Path(path), scratch_dir=Path(scratch_dir) if scratch_dir else None, progress=progress)
+
+
+def signatures_of(conn: sqlite3.Connection) -> SignatureReport:
+    """Every entry's signature checked against the keys the log declares. The key events are read first (few,
+    through the kind index): a revocation written after an entry still decides whether its signature counts."""
+    marks = ",".join("?" * len(KEY_KINDS))
+    key_events = []
+    for position, ws, seq, at, kind, body in conn.execute(
+        f"SELECT position, workstation_id, seq, at, kind, body FROM events WHERE kind IN ({marks}) "  # noqa: S608
+        "ORDER BY position",
+        KEY_KINDS,
+    ):
+        try:
+            p = orjson.loads(body)["payload"]
+            if not isinstance(p, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            continue  # a damaged entry: the chain check names it
+        key_events.append(
+            KeyEvent(
+                position,
+                str(ws),
+                int(seq),
+                str(at),
+                str(kind),
+                str(p.get("workstation", "")),
+                str(p.get("key", "")),
+                str(p.get("public_key", "")),
+                str(p.get("previous", "")),
+            )
+        )
+    rows = (
+        SignedRow(position, str(ws), int(seq or 0), str(at), str(h), sig if isinstance(sig, str) else None)
+        for position, ws, seq, at, h, sig in conn.execute(
+            "SELECT position, workstation_id, seq, at, hash, signature FROM events ORDER BY position"
+        )
+    )
+    return check_signatures(rows, key_events)
+
+
+def verify_signatures_file(path: str) -> SignatureReport:
+    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        return signatures_of(conn)
+    finally:
+        conn.close()

@@ -34,6 +34,7 @@ def test_the_event_log_bench_prints_each_path_against_the_plain_loops(tmp_path: 
         "EventLog.record_many",
         "EventLog.append_received",
         "EventLog.record, triage.set",
+        "EventLog.record, signed",
     }
     assert float(append["plain loop, bare table"]) == 1.0
     assert all(float(ratio) > 0 for ratio in append.values())
@@ -42,4 +43,6 @@ def test_the_event_log_bench_prints_each_path_against_the_plain_loops(tmp_path: 
     )
     assert set(verify) == {"plain re-hash loop", "EventLog.verify, one process", "EventLog.verify as shipped"}
     assert re.search(r"projection share of record for triage\.set: -?\d+% of its time", out)
+    assert re.search(r"signing's share of record: -?\d+% of its time", out)
+    assert re.search(r"signatures verified: [\d,]+ entries/s \(3,001 signed\)", out)  # and the joined entry
     assert "audit verify: " in out and "(ok)" in out

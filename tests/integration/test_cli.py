@@ -195,35 +195,35 @@ def test_only_admins_manage_people_from_the_command_line(initialised) -> None:  
 def test_verify_passes_on_an_intact_log(initialised) -> None:  # type: ignore[no-untyped-def]
     r = initialised("audit", "verify")
     assert r.code == 0
-    assert r.out.startswith("audit log intact: 7 entries verified")
+    assert r.out.startswith("audit log intact: 8 entries verified")
     data = initialised("audit", "verify", "--json").json()
-    assert data["ok"] is True and data["checked"] == 7
+    assert data["ok"] is True and data["checked"] == 8
 
 
 def test_export_jsonl_carries_the_hashed_bytes(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "audit.jsonl"
     r = initialised("audit", "export", "--format", "jsonl", "--out", str(out), "--as", "alice")
-    assert r.code == 0 and "exported 7 entries" in r.err
+    assert r.code == 0 and "exported 8 entries" in r.err
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [line["seq"] for line in lines] == [1, 2, 3, 4, 5, 6, 7]
+    assert [line["seq"] for line in lines] == [1, 2, 3, 4, 5, 6, 7, 8]
     for line in lines:  # anyone can check an export without crisisdesk
         assert hashlib.sha256(line["body"].encode()).hexdigest() == line["hash"]
         assert json.loads(line["body"])["payload"] == line["payload"]
-    assert lines[5]["kind"] == "user.added" and lines[5]["actor"] == "alice"
+    assert lines[6]["kind"] == "user.added" and lines[6]["actor"] == "alice"
     # The export is itself on the record, naming the last entry it carried.
     r = initialised("audit", "export", "--format", "jsonl", "--as", "bob", password="bob password")
     last = json.loads(r.out.splitlines()[-1])
     assert last["kind"] == "audit.exported" and last["actor"] == "alice"
-    assert last["payload"] == {"format": "jsonl", "entries": 7, "last_hash": lines[-1]["hash"]}
+    assert last["payload"] == {"format": "jsonl", "entries": 8, "last_hash": lines[-1]["hash"]}
 
 
 def test_export_csv_to_stdout(initialised) -> None:  # type: ignore[no-untyped-def]
     r = initialised("audit", "export", "--format", "csv", "--as", "alice")
     rows = list(csv.DictReader(io.StringIO(r.out)))
-    assert len(rows) == 7
+    assert len(rows) == 8
     assert rows[0]["kind"] == "workstation.created"
     assert all(hashlib.sha256(row["body"].encode()).hexdigest() == row["hash"] for row in rows)
-    assert json.loads(rows[5]["payload"])["roles"] == ["approver", "communicator"]
+    assert json.loads(rows[6]["payload"])["roles"] == ["approver", "communicator"]
 
 
 def test_export_rejects_a_bad_format_and_a_missing_folder(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -285,9 +285,9 @@ def test_an_edited_entry_is_found(initialised, db_path: Path) -> None:  # type: 
     tamper(
         db_path,
         "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'communicator', 'admin') AS BLOB) "
-        "WHERE position = 6",
+        "WHERE position = 7",
     )
-    assert "edited" in verify_fails_at(initialised, 6)
+    assert "edited" in verify_fails_at(initialised, 7)
 
 
 def test_a_deleted_entry_is_found(initialised, db_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -377,7 +377,7 @@ def test_the_real_command_never_shows_a_traceback_for_a_mistake(tmp_path: Path) 
         timeout=60,
         check=False,
     )
-    assert verify.returncode == 0 and orjson.loads(verify.stdout)["checked"] == 5
+    assert verify.returncode == 0 and orjson.loads(verify.stdout)["checked"] == 6
 
 
 def test_disable_enable_and_reset_a_password_from_the_command_line(initialised) -> None:  # type: ignore[no-untyped-def]
@@ -397,3 +397,30 @@ def test_disable_enable_and_reset_a_password_from_the_command_line(initialised) 
     assert initialised("users", "list", "--as", "bob", password="bob's new one").code == 0
     assert "wrong password" in one_line_error(initialised("users", "list", "--as", "bob", password="bob password"))
     assert "--password-stdin" in one_line_error(initialised("users", "reset-password", "bob", "--as", "alice"))
+
+
+# -- signing keys (issue 16: signed events) ---------------------------------------------------------
+
+
+def test_workstation_keys_are_listed_replaced_and_revoked_from_the_command_line(initialised) -> None:  # type: ignore[no-untyped-def]
+    keys = initialised("workstation", "keys", "--json").json()
+    assert isinstance(keys, list) and len(keys) == 1 and keys[0]["how"] == "joined" and keys[0]["ended"] is None
+    ws, first = keys[0]["workstation"], keys[0]["key"]
+    r = initialised("workstation", "join", "--as", "alice")
+    assert r.code == 0 and r.out == f"already signing with {first}\n"
+    err = one_line_error(initialised("workstation", "rotate-key", "--as", "bob", password="bob password"))
+    assert "needs the role admin" in err
+    r = initialised("workstation", "rotate-key", "--as", "alice")
+    assert r.code == 0, r.err
+    second = r.out.split("signing with ")[1].split()[0]
+    assert second != first
+    err = one_line_error(initialised("workstation", "revoke-key", ws, second, "--reason", "stolen", "--as", "alice"))
+    assert "replace it first" in err
+    r = initialised("workstation", "revoke-key", ws, first, "--reason", "old laptop sold", "--as", "alice")
+    assert r.code == 0, r.err
+    listed = {k["key"]: k for k in initialised("workstation", "keys", "--json").json()}
+    assert listed[first]["ended"].startswith("revoked at ") and listed[second]["ended"] is None
+    text = initialised("workstation", "keys").out
+    assert f"key {second}" in text and "in use" in text
+    r = initialised("audit", "verify")
+    assert r.code == 0 and r.out.splitlines()[-1] == "signatures good: 10 of 11 entries signed"  # all but the creation

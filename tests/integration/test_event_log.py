@@ -106,7 +106,7 @@ def test_parallel_verification_agrees_with_one_process(core: App, admin: Actor, 
     for _ in range(20):
         core.people.grant(admin, "alice", Role.VIEWER)
         core.people.revoke(admin, "alice", Role.VIEWER)
-    assert core.log.count() == 45
+    assert core.log.count() == 46
     if tampered_position is not None:
         conn = sqlite3.connect(core.db.path, isolation_level=None)
         conn.execute("DROP TRIGGER events_no_delete")

@@ -19,6 +19,7 @@ def test_initialising_creates_the_workstation_and_the_first_admin(core: App) -> 
     assert core.people.is_initialised()
     assert kinds(core) == [
         Kind.WORKSTATION_CREATED,
+        Kind.WORKSTATION_JOINED,  # its signing key
         Kind.USER_ADDED,
         Kind.PASSWORD_SET,
         Kind.CHANNEL_ADDED,  # the live and the exercise public page: no accounts needed

@@ -72,9 +72,10 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path, isolated_user_fo
         check=False,
     )
     assert done.returncode == 0, f"exit {done.returncode}\n--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr}"
-    intact, head, tables = done.stdout.rstrip().splitlines()[-3:]  # audit verify --deep, the block's last line
+    intact, head, tables, signed = done.stdout.rstrip().splitlines()[-4:]  # audit verify --deep, the last line
     assert intact.startswith("audit log intact"), done.stdout[-2000:]
     assert head.startswith("log head kept: ") and tables.startswith("current-state tables agree with the log")
+    assert signed.startswith("signatures good: ")
 
     def crisisdesk(*args: str) -> Any:
         """Look, as ivan, at what the walkthrough left behind."""

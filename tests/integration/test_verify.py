@@ -315,9 +315,10 @@ def test_the_command_names_each_row_caps_the_list_and_writes_nothing(
     assert lines[1].startswith("audit log intact: ")
     assert lines[2].startswith("log head kept: ")
     assert lines[3] == "current-state tables disagree with the log in 61 places:"
-    assert len(lines) == 4 + SHOW + 1
+    assert len(lines) == 4 + SHOW + 1 + 1  # and last: the signatures are good
     assert lines[4].startswith("  incident_steps_done (incident_id=")
-    assert lines[-1] == f"  … and {61 - SHOW} more (--json lists up to 61)"
+    assert lines[-2] == f"  … and {61 - SHOW} more (--json lists up to 61)"
+    assert lines[-1].startswith("signatures good: ")
 
     code, out, err = verify(core.db.path, "--deep", "--json", capsys=capsys)
     assert code == 1

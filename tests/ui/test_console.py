@@ -79,8 +79,8 @@ def window(qtbot: QtBot, core: App, admin: Actor) -> MainWindow:
 
 def test_the_window_shows_the_audit_log_newest_first(window: MainWindow, core: App) -> None:
     model = window.audit.model
-    assert model.rowCount() == core.log.count() == 29
-    assert model.index(0, 0).data() == "29"
+    assert model.rowCount() == core.log.count() == 30  # with init's workstation.joined
+    assert model.index(0, 0).data() == "30"
     assert model.index(0, 3).data() == "Password set"
     assert model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole) == "user.password_set"
     assert model.index(model.rowCount() - 1, 3).data() == "Workstation set up"
@@ -99,12 +99,12 @@ def test_the_filter_narrows_the_log(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.keyClick(window.audit.filter, Qt.Key.Key_Return)
     assert window.audit.model.rowCount() == 2  # added, password set
     window.audit.filter.clear()
-    assert window.audit.model.rowCount() == 29
+    assert window.audit.model.rowCount() == 30
 
 
 def test_verify_shows_intact_then_broken(qtbot: QtBot, window: MainWindow, core: App) -> None:
     qtbot.mouseClick(window.audit.verify_button, Qt.MouseButton.LeftButton)
-    assert window.audit.verify_result.text().startswith("audit log intact: 29 entries verified")
+    assert window.audit.verify_result.text().startswith("audit log intact: 30 entries verified")
     conn = sqlite3.connect(core.db.path, isolation_level=None)
     conn.execute("DROP TRIGGER events_no_delete")
     conn.execute("DELETE FROM events WHERE position = 10")
@@ -120,7 +120,7 @@ def test_verify_names_a_table_row_edited_behind_the_logs_back(qtbot: QtBot, wind
     qtbot.mouseClick(window.audit.verify_button, Qt.MouseButton.LeftButton)
     lines = window.audit.verify_result.text().splitlines()
     assert lines[0].startswith("audit check FAILED: the entries chain correctly, but 1 current-state table row")
-    assert lines[1].startswith("audit log intact: 29 entries verified")  # the log itself is whole
+    assert lines[1].startswith("audit log intact: 30 entries verified")  # the log itself is whole
     assert "current-state tables disagree with the log in 1 place:" in lines
     assert "  user_roles (user_name='user07', role='admin'): a row the log does not have" in lines
     assert window.audit.verify_result.styleSheet() == verify_style(False)

@@ -45,6 +45,7 @@ PHASES = {
     "structure": "Checking the file's structure…",
     "chain": "Checking the chain: {done:,} of {total:,} entries",
     "tables": "Replaying the log to compare the tables: {done:,} of {total:,} entries",
+    "signatures": "Checking each entry's signature ({total:,} entries)…",
 }
 
 
