@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,9 @@ class FileKeyring(KeyringBackend):
 
     @property
     def _path(self) -> Path:
-        return Path(os.environ[ENV])
+        # A module- or session-scoped fixture runs before the per-test folder is set: it gets one file per
+        # process (init now stores the workstation's signing key here).
+        return Path(os.environ.get(ENV) or Path(tempfile.gettempdir()) / f"crisisdesk-test-keyring-{os.getpid()}.json")
 
     def _load(self) -> dict[str, str]:
         try:
