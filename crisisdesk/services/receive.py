@@ -153,7 +153,8 @@ def _parse(index: int, item: Incoming) -> _Entry:
     return entry
 
 
-def _held_key_events(conn: sqlite3.Connection) -> list[KeyEvent]:
+def held_key_events(conn: sqlite3.Connection) -> list[KeyEvent]:
+    """Every key event this log holds, in order (few: read through the kind index)."""
     marks = ",".join("?" * len(KEY_KINDS))
     out = []
     for position, ws, seq, at, kind, body in conn.execute(
@@ -280,7 +281,7 @@ class Receiver:
             if e.kind in KEY_KINDS and isinstance(e.payload, dict):
                 received.append(key_event(position, e.ws, e.seq, e.at, e.kind, e.payload))
         rows.sort(key=lambda r: (r.ws, r.seq))
-        report = check_received(rows, _held_key_events(conn), received)
+        report = check_received(rows, held_key_events(conn), received)
         for ws, bad in report.bad.items():
             refused[ws] = f"entry seq {bad.seq}: {bad.reason}"
 
@@ -291,7 +292,7 @@ class Receiver:
         nothing and are refused as forged)."""
         if not offers:
             return ()
-        keys = _held_key_events(conn)
+        keys = held_key_events(conn)
         recorded = set()
         for (body,) in conn.execute("SELECT body FROM events WHERE kind = ?", (Kind.SYNC_EQUIVOCATION,)):
             p = orjson.loads(body)["payload"]
