@@ -188,9 +188,11 @@ class BundleService:
 
     def import_bytes(self, data: bytes, *, name: str = "the bundle") -> Imported:
         """Check a bundle whole, then apply it all or nothing. Every refusal is a UserError naming the problem."""
+        own = self.log.workstation_id() or ""
+        if not own:
+            raise UserError(f"the database {self.db.path} is not set up yet: run 'crisisdesk init' first")
         header, entries, lines = self._read(data, name)
         sender, bundle = header["from"], header["bundle"]
-        own = self.log.workstation_id() or ""
         if sender == own:
             raise UserError(f"{name} was made by this workstation ({own}): there is nothing in it to import")
         with self.db.write() as conn:
