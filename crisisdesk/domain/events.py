@@ -89,6 +89,9 @@ class Kind:
     DRILL_RATED = "drill.rated"
     DRILL_REPORT_EDITED = "drill.report_edited"
     DRILL_REPORT_EXPORTED = "drill.report_exported"
+    # Team sync (issue 16): a workstation offered two different entries for one seq; a bundle file taken in.
+    SYNC_EQUIVOCATION = "sync.equivocation"
+    BUNDLE_IMPORTED = "bundle.imported"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -151,6 +154,8 @@ KIND_LABELS: dict[str, str] = {
     Kind.DRILL_RATED: "Drill objective rated",
     Kind.DRILL_REPORT_EDITED: "After-action report edited",
     Kind.DRILL_REPORT_EXPORTED: "After-action report exported",
+    Kind.SYNC_EQUIVOCATION: "Equivocation alarm: two versions of one entry",
+    Kind.BUNDLE_IMPORTED: "Bundle file imported",
 }
 
 
