@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from crisisdesk.services.playbooks import PlaybookService
     from crisisdesk.services.review import ReviewService
     from crisisdesk.services.settings import SettingsService
+    from crisisdesk.services.sync import SyncService
     from crisisdesk.services.workstation_keys import WorkstationKeys
 
 APP_NAME = "crisisdesk"
@@ -126,6 +127,7 @@ class App:
     _after_action: AfterActionService | None = None
     _drills: DrillService | None = None
     _head_keeper: HeadKeeper | None = None
+    _sync: SyncService | None = None
     # Why initialise could not declare a signing key (None: it did, or it was not asked to).
     key_problem: str | None = None
 
@@ -225,6 +227,15 @@ class App:
         from crisisdesk.services.workstation_keys import WorkstationKeys
 
         return WorkstationKeys(self.db, self.log, self.secrets)
+
+    def sync(self) -> SyncService:
+        """Sync with the team hub (PostgreSQL): push, pull, status. Built on first use (psycopg is imported only
+        when a hub is reached); closed with the App."""
+        if self._sync is None:
+            from crisisdesk.services.sync import SyncService
+
+            self._sync = SyncService(self.db, self.log, self.clock, self.secrets)
+        return self._sync
 
     def settings(self) -> SettingsService:
         """The agency and its CAP identity."""
@@ -348,6 +359,8 @@ class App:
             self._feeds.close()
         if self._head_keeper is not None:
             self._head_keeper.close()
+        if self._sync is not None:
+            self._sync.close()
         self.db.close()
 
 

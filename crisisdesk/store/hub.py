@@ -135,6 +135,8 @@ class HubEquivocation:
     offered_hash: str
     reported_by: str
     at: str
+    offered_body: bytes
+    offered_signature: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,13 +388,13 @@ class Hub:
     def equivocations(self, after: int = 0) -> list[HubEquivocation]:
         with self.errors():
             rows = self.conn.execute(
-                "SELECT id, workstation_id, seq, held_hash, offered_hash, reported_by, at FROM hub_equivocations "
-                "WHERE id > %s ORDER BY id",
+                "SELECT id, workstation_id, seq, held_hash, offered_hash, reported_by, at, offered_body, "
+                "offered_signature FROM hub_equivocations WHERE id > %s ORDER BY id",
                 (after,),
             ).fetchall()
         return [
-            HubEquivocation(int(i), str(w), int(s), str(h), str(o), str(r), a.isoformat())
-            for i, w, s, h, o, r, a in rows
+            HubEquivocation(int(i), str(w), int(s), str(h), str(o), str(r), a.isoformat(), bytes(b), g)
+            for i, w, s, h, o, r, a, b, g in rows
         ]
 
 
