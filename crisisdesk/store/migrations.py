@@ -372,6 +372,24 @@ MIGRATIONS += (
 SIGNATURES_VERSION = 14
 MIGRATIONS += (Migration(SIGNATURES_VERSION, "event signatures", ("ALTER TABLE events ADD COLUMN signature TEXT",)),)
 
+# What other sites (the hub, imported bundles) have seen of each workstation's chain: evidence audit verify holds
+# this log against (store/peer_heads.py). Local observations, never in the log, never replicated.
+MIGRATIONS += (
+    Migration(
+        15,
+        "what other sites have seen of each workstation's chain",
+        (
+            """CREATE TABLE peer_heads (
+                source TEXT NOT NULL,
+                workstation_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                seen_at TEXT NOT NULL,
+                PRIMARY KEY (source, workstation_id))""",
+        ),
+    ),
+)
+
 # The events table as the migrations leave it (SQLite appends an added column to the stored statement): what
 # verify compares the table's shape with.
 EVENTS_TABLE_NOW = EVENTS_TABLE[:-1] + "\n, signature TEXT)"
