@@ -163,7 +163,7 @@ class App:
             from crisisdesk.services.workstation_keys import find_signer
 
             log.find_signer = lambda ws: find_signer(secrets, ws)
-        return cls(
+        app = cls(
             db=db,
             clock=clock,
             log=log,
@@ -172,6 +172,9 @@ class App:
             secrets=secrets,
             _head_keeper=keeper,
         )
+        # With a team hub configured, audit verify holds this log against the hub's own heads (the authority).
+        app.audit.live_heads.append(lambda: app.sync().live_heads())
+        return app
 
     def sibling(self, *, any_thread: bool = False) -> App:
         """Another App on the same database, with this one's clock, secrets and password hasher: for a thread

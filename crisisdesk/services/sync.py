@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import orjson
-
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import CrisisdeskError, ExternalError, UserError
@@ -40,6 +38,7 @@ from crisisdesk.store.hub import (
     Push,
     parse_hub_url,
 )
+from crisisdesk.store.peer_heads import record_peer_heads
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,6 @@ HUB_CURSOR = "hub_cursor"  # the last hub_seq this workstation applied (or alrea
 HUB_ALARM_CURSOR = "hub_alarm_cursor"  # the last hub_equivocations id turned into an alarm here
 HUB_LAST_SYNC = "hub_last_sync"
 HUB_LAST_ERROR = "hub_last_error"
-HUB_SEEN = "hub_seen_heads"  # {workstation: last seq} the hub showed at the last sync (JSON)
 HUB_SOURCE = "hub"
 SYSTEM = "system"
 
@@ -178,7 +176,7 @@ class SyncService:
             previous = self.db.get_setting(HUB_URL)
             _set_local(conn, HUB_URL, address.url)
             if previous != address.url:  # another hub: its sequence is not the old one's
-                for key in (HUB_CURSOR, HUB_ALARM_CURSOR, HUB_LAST_SYNC, HUB_LAST_ERROR, HUB_SEEN):
+                for key in (HUB_CURSOR, HUB_ALARM_CURSOR, HUB_LAST_SYNC, HUB_LAST_ERROR):
                     _set_local(conn, key, None)
 
     def _password(self, address: HubAddress) -> str | None:
@@ -422,10 +420,14 @@ class SyncService:
         self._note(error=None)
         return report
 
+    def source(self) -> str:
+        """How the hub is named in peer_heads and in audit verify's findings."""
+        return f"hub {self._require_address()}"
+
     def _saw(self, heads: Mapping[str, tuple[int, str]]) -> None:
         """Keep what the hub showed of each chain: evidence for truncation checks, and the offline status."""
         with self.db.write() as conn:
-            _set_local(conn, HUB_SEEN, orjson.dumps({ws: seq for ws, (seq, _) in heads.items()}).decode())
+            record_peer_heads(conn, self.source(), heads, seen_at=utc_iso(self.clock.now()))
 
     def _note(self, *, error: str | None) -> None:
         with self.db.write() as conn:
@@ -467,21 +469,30 @@ class SyncService:
 
     def _seen_hub_heads(self) -> dict[str, int] | None:
         """What the hub showed of each chain at the last sync, or None when it never answered."""
-        text = self.db.get_setting(HUB_SEEN)
-        if text is None:
+        if not self.db.get_setting(HUB_LAST_SYNC):
             return None
-        try:
-            return {str(ws): int(seq) for ws, seq in orjson.loads(text).items()}
-        except (ValueError, TypeError, AttributeError):
-            return None
+        rows = self.db.conn.execute(
+            "SELECT workstation_id, seq FROM peer_heads WHERE source = ?", (self.source(),)
+        ).fetchall()
+        return {str(ws): int(seq) for ws, seq in rows}
 
     def _equivocations_seen(self) -> int:
         row = self.db.conn.execute("SELECT count(*) FROM events WHERE kind = ?", (Kind.SYNC_EQUIVOCATION,)).fetchone()
         return int(row[0]) if row else 0
 
-    def hub_heads(self) -> dict[str, tuple[int, str]]:
-        """The hub's own heads (for the truncation check of audit verify); HubUnreachable when it is down."""
-        return self._connection().heads()
+    def live_heads(self) -> tuple[str, dict[str, tuple[int, str]]] | None:
+        """The hub's own heads, for audit verify's truncation and rewrite check (the hub is the authority): None
+        with no hub configured; when it cannot be reached, an ExternalError saying so in one line."""
+        address = self.address()
+        if address is None:
+            return None
+        try:
+            heads = self._connection().heads()
+        except (HubUnreachable, UserError) as exc:
+            self.close()
+            detail = str(exc).splitlines()[0].split(" is not reachable: ", 1)[-1]
+            raise ExternalError(f"hub not reachable: {address}: {detail}") from None
+        return self.source(), heads
 
     # -- running -----------------------------------------------------------------------------------------------
 

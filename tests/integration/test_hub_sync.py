@@ -245,3 +245,34 @@ def test_equivocation_is_raised_on_every_workstation_and_never_merged(tmp_path: 
         assert app.log.head_entry(ws_b, seq) == real_hash
     for app in (a, b, c, twin):
         app.close()
+
+
+def test_audit_verify_holds_the_log_against_the_hub(tmp_path: Path, hub_db: HubDatabase) -> None:
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    notes(a, 5, prefix="kept")
+    a.sync().sync_once()
+    # A backup taken now, then more work that reaches the hub: the backup restored has lost its tail.
+    backup = copy_file(a, tmp_path / "restored.sqlite3")
+    notes(a, 3, prefix="lost")
+    a.sync().sync_once()
+    a.close()
+    restored = App.open(backup, clock=clock(30), hasher=hasher())
+    report = restored.audit.verify()
+    assert not report.ok
+    lost = [f for f in report.peers if f.kind == "lost_tail"]
+    assert lost and lost[0].source == f"hub {hub_db.url}", report.lines()
+    assert any("this log lost its tail" in line and hub_db.url in line for line in report.lines())
+    # The restored log must not push over what the hub holds, nor take its own lost entries back.
+    got = restored.sync().sync_once()
+    assert got.pushed == 0 and got.applied == 0
+    restored.close()
+
+    # The hub down: verify says so in one line and goes on with the local evidence (peer_heads).
+    hub_db.server.stop()
+    restored = App.open(backup, clock=clock(31), hasher=hasher())
+    report = restored.audit.verify()
+    unreachable = [line for line in report.lines() if line.startswith("hub not reachable: ")]
+    assert len(unreachable) == 1 and unreachable[0].endswith("(checked against the local evidence only)")
+    assert hub_db.password not in "\n".join(report.lines())
+    assert any(f.kind == "lost_tail" for f in report.peers), report.lines()  # from what the hub showed before
+    restored.close()
