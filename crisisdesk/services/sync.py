@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from crisisdesk.store.hub import (
     Hub,
     HubAddress,
     HubEntry,
+    HubNotReady,
     HubUnreachable,
     Listener,
     Outgoing,
@@ -53,7 +54,8 @@ SYSTEM = "system"
 PUSH_BATCH = 2_000  # entries per INSERT: ~1 MB of bodies
 PULL_BATCH = 5_000  # entries handed to the Receiver at once: one SQLite write transaction
 SAFETY_POLL = 30.0  # seconds: a pull even when no notification came (one may be lost with a connection)
-LOCAL_POLL = 0.1  # seconds between looks at the local file for a commit by another process
+LOCAL_POLL = 0.05  # seconds between looks at the local file for a commit by another process
+GATHER, GATHER_MAX = 0.05, 0.3  # after a notification: wait for the next one this long, gathering at most this long
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
 MAX_WORKSTATION_NAME = 80
 
@@ -149,6 +151,9 @@ class SyncService:
         self.secrets = secrets
         self._hub: Hub | None = None
         self._wake = threading.Event()
+        # The local log's last position known to be at the hub (pushed, or pulled from it): while it has not moved,
+        # a sync only pulls (None: push at the next sync).
+        self._pushed_to: int | None = None
 
     # -- configuration -----------------------------------------------------------------------------------------
 
@@ -286,6 +291,11 @@ class SyncService:
 
     # -- push and pull -----------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _top(conn: sqlite3.Connection) -> int:
+        """The last position of the local log: any entry appended here (written, imported) moves it."""
+        return int(conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0])
+
     def _local_heads(self) -> dict[str, int]:
         rows = self.db.conn.execute("SELECT workstation_id, max(seq) FROM events GROUP BY workstation_id").fetchall()
         return {str(ws): int(seq) for ws, seq in rows}
@@ -347,33 +357,51 @@ class SyncService:
                 return push.equivocation(Outgoing(ws, int(seq), str(h), bytes(body), sig), held)
         return False
 
-    def pull(self, hub: Hub) -> SyncReport:
+    def pull(
+        self,
+        hub: Hub,
+        *,
+        finish: Callable[[sqlite3.Connection, dict[str, tuple[int, str]]], None] | None = None,
+    ) -> SyncReport:
         """Hand the hub's entries beyond the cursor to the Receiver, a batch at a time; move the cursor over what
-        was applied or already held (or recorded as an equivocation), never over a refused entry."""
+        was applied or already held (or recorded as an equivocation), never over a refused entry. Each batch and
+        the cursor after it are one write transaction; ``finish(conn, seen)`` runs in the last one (one commit
+        less), with the last (seq, hash) of each workstation the pulled entries showed."""
         report = SyncReport()
         cursor = int(self.db.get_setting(HUB_CURSOR) or 0)
         scan, stuck = cursor, False
         receiver = Receiver(self)
+        seen: dict[str, tuple[int, str]] = {}
         while True:
             entries = hub.pull(scan, PULL_BATCH)
-            if not entries:
-                break
-            got = receiver.receive(
-                [Incoming(e.hash, e.body, e.signature) for e in entries], source=HUB_SOURCE, all_or_nothing=False
-            )
-            report.applied += got.applied
-            report.already_held += got.already_held
-            report.equivocations += len(got.equivocations)
-            report.refused.update(got.refused)
-            for entry in entries:
-                if not stuck and self._settled(entry, got):
-                    cursor = entry.hub_seq
-                else:
-                    stuck = True
-            scan = entries[-1].hub_seq
+            last = len(entries) < PULL_BATCH
+            pushed_to = None
             with self.db.write() as conn:
-                _set_local(conn, HUB_CURSOR, str(cursor))
-            if len(entries) < PULL_BATCH:
+                top = self._top(conn)
+                if entries:
+                    got = receiver.receive_in(
+                        conn, [Incoming(e.hash, e.body, e.signature) for e in entries], source=HUB_SOURCE
+                    )
+                    report.applied += got.applied
+                    report.already_held += got.already_held
+                    report.equivocations += sum(1 for q in got.equivocations if q.recorded)
+                    report.refused.update(got.refused)
+                    for entry in entries:
+                        if not stuck and self._settled(entry, got):
+                            cursor = entry.hub_seq
+                        else:
+                            stuck = True
+                        if entry.seq > seen.get(entry.workstation_id, (0, ""))[0]:
+                            seen[entry.workstation_id] = (entry.seq, entry.hash)
+                    scan = entries[-1].hub_seq
+                    _set_local(conn, HUB_CURSOR, str(cursor))
+                    if top == self._pushed_to:  # nothing of this workstation's own came in between
+                        pushed_to = self._top(conn)  # what was applied now came from the hub: no push needed
+                if last and finish is not None:
+                    finish(conn, seen)
+            if pushed_to is not None:
+                self._pushed_to = pushed_to
+            if last:
                 break
         report.cursor = cursor
         return report
@@ -408,32 +436,38 @@ class SyncService:
         down; the local log is never changed by a failed sync beyond what was applied before the failure."""
         try:
             hub = self._connection()
-            pushed, equivocations, heads = self.push(hub)
-            report = self.pull(hub)
+            top = self._top(self.db.conn)
+            heads: dict[str, tuple[int, str]] = {}
+            pushed = equivocations = 0
+            if self._pushed_to is None or top != self._pushed_to:
+                # Something was written here (or this process has not pushed yet): the push compares every chain.
+                pushed, equivocations, heads = self.push(hub)
+                self._pushed_to = top
+            source, now = self.source(), utc_iso(self.clock.now())
+
+            def finish(conn: sqlite3.Connection, seen: dict[str, tuple[int, str]]) -> None:
+                # What the hub showed of each chain: evidence for truncation checks, and the offline status.
+                for ws, head in seen.items():
+                    if head[0] > heads.get(ws, (0, ""))[0]:
+                        heads[ws] = head
+                record_peer_heads(conn, source, heads, seen_at=now)
+                _set_local(conn, HUB_LAST_SYNC, now)
+                _set_local(conn, HUB_LAST_ERROR, None)
+
+            report = self.pull(hub, finish=finish)
             report.pushed = pushed
             report.equivocations += equivocations + self._alarms(hub)
-            self._saw(heads)
-        except ExternalError as exc:
+        except (ExternalError, HubNotReady) as exc:
             self.close()
-            self._note(error=str(exc))
+            self._pushed_to = None
+            with self.db.write() as conn:
+                _set_local(conn, HUB_LAST_ERROR, str(exc).splitlines()[0])
             raise
-        self._note(error=None)
         return report
 
     def source(self) -> str:
         """How the hub is named in peer_heads and in audit verify's findings."""
         return f"hub {self._require_address()}"
-
-    def _saw(self, heads: Mapping[str, tuple[int, str]]) -> None:
-        """Keep what the hub showed of each chain: evidence for truncation checks, and the offline status."""
-        with self.db.write() as conn:
-            record_peer_heads(conn, self.source(), heads, seen_at=utc_iso(self.clock.now()))
-
-    def _note(self, *, error: str | None) -> None:
-        with self.db.write() as conn:
-            if error is None:
-                _set_local(conn, HUB_LAST_SYNC, utc_iso(self.clock.now()))
-            _set_local(conn, HUB_LAST_ERROR, error.splitlines()[0] if error else None)
 
     # -- status ------------------------------------------------------------------------------------------------
 
@@ -520,6 +554,8 @@ class SyncService:
                     if listener is None:
                         address = self._require_address()
                         listener = Listener(Hub.connect(address, self._password(address)))
+                    # Read before syncing: a commit by another process while this sync runs still wakes the next.
+                    seen = self._others_commits()
                     report = self.sync_once()
                 except (ExternalError, UserError) as exc:
                     if listener is not None:
@@ -534,7 +570,7 @@ class SyncService:
                 if on_report is not None:
                     on_report(report)
                 try:
-                    self._wait_for_news(stop, listener, safety_poll, local_poll)
+                    self._wait_for_news(stop, listener, seen, safety_poll, local_poll)
                 except ExternalError as exc:  # the listening connection was lost: the hub went down
                     listener.close()
                     listener = None
@@ -545,19 +581,35 @@ class SyncService:
                 listener.close()
             self.close()
 
-    def _wait_for_news(self, stop: threading.Event, listener: Listener, safety_poll: float, local_poll: float) -> None:
+    def _others_commits(self) -> int:
+        """SQLite's data_version: it moves when another connection commits to this file, never for this one's own
+        writes (the cursor, peer_heads), which must not wake the loop again."""
+        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _wait_for_news(
+        self,
+        stop: threading.Event,
+        listener: Listener,
+        seen: int,
+        safety_poll: float,
+        local_poll: float,
+    ) -> None:
         deadline = time.monotonic() + safety_poll
-        seen = self.db.data_version()
         while not stop.is_set():
             if self._wake.is_set():
                 self._wake.clear()
                 return
-            if self.db.data_version() != seen:  # another connection committed to this file
+            if self._others_commits() != seen:  # another connection committed to this file
                 return
             left = deadline - time.monotonic()
             if left <= 0:
                 return
             if listener.wait(min(local_poll, left)):
+                # Gather what follows close behind (a team reconnecting pushes one after another): one pull for
+                # many pushes, at the cost of a few tens of milliseconds.
+                gathered = time.monotonic() + GATHER_MAX
+                while time.monotonic() < gathered and listener.wait(GATHER):
+                    pass
                 return
 
 

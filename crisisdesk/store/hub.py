@@ -225,9 +225,16 @@ class Push:
 
 
 def _heads(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, str]]:
+    # A loose index scan on (workstation_id, seq): one index descent per workstation, however many entries the
+    # hub holds (DISTINCT ON would read them all, at every push).
     rows = conn.execute(
-        "SELECT DISTINCT ON (workstation_id) workstation_id, seq, hash FROM hub_events "
-        "ORDER BY workstation_id, seq DESC"
+        """WITH RECURSIVE w (ws) AS (
+               SELECT min(workstation_id) FROM hub_events
+               UNION ALL
+               SELECT (SELECT min(workstation_id) FROM hub_events WHERE workstation_id > w.ws) FROM w
+               WHERE w.ws IS NOT NULL)
+           SELECT w.ws, e.seq, e.hash FROM w CROSS JOIN LATERAL (
+               SELECT seq, hash FROM hub_events WHERE workstation_id = w.ws ORDER BY seq DESC LIMIT 1) e"""
     ).fetchall()
     return {str(ws): (int(seq), str(h)) for ws, seq, h in rows}
 
@@ -292,11 +299,19 @@ class Hub:
 
     def meta(self) -> dict[str, str]:
         """hub_meta as a dict; empty when the hub has no crisisdesk schema yet."""
+        import psycopg
+
         with self.errors():
-            exists = self.conn.execute("SELECT to_regclass('hub_meta') IS NOT NULL").fetchone()
-            if not exists or not exists[0]:
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                # Inside a transaction a failed statement would end it: look the table up first.
+                found = self.conn.execute("SELECT to_regclass('hub_meta') IS NOT NULL").fetchone()
+                if not found or not found[0]:
+                    return {}
+            try:
+                rows = self.conn.execute("SELECT key, value FROM hub_meta").fetchall()
+            except psycopg.errors.UndefinedTable:
                 return {}
-            return {str(k): str(v) for k, v in self.conn.execute("SELECT key, value FROM hub_meta").fetchall()}
+        return {str(k): str(v) for k, v in rows}
 
     def check_schema(self) -> dict[str, str]:
         """The hub's meta, after checking this crisisdesk can use it (HubNotReady with what to do, else)."""
