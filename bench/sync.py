@@ -75,10 +75,11 @@ def worker(
         nonlocal done
         if not done and app.log.count() >= expected:
             done = True
-            out.put((index, time.monotonic(), state_digest(Path(path)), app.log.count()))
+            out.put((index, time.monotonic(), time.process_time() - cpu, state_digest(Path(path))))
 
     ready.put(index)
     go.wait()
+    cpu = time.process_time()
     try:
         sync.run(stop, on_report)
     finally:
@@ -115,6 +116,29 @@ def set_up(folder: Path, url: str, n: int, events: int, secrets: MemorySecrets) 
     return paths
 
 
+def server_cpu(data: Path | None) -> float:
+    """CPU seconds the PostgreSQL server has used so far: the postmaster's finished children and the live ones."""
+    if data is None:
+        return 0.0
+    try:
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        elif ppid == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def all_hashes(paths: list[Path]) -> set[str]:
     seen: set[str] = set()
     for path in paths:
@@ -124,7 +148,7 @@ def all_hashes(paths: list[Path]) -> set[str]:
     return seen
 
 
-def run(url: str, folder: Path, n: int, events: int, samples: int) -> int:
+def run(url: str, folder: Path, n: int, events: int, samples: int, data: Path | None = None) -> int:
     secrets = MemorySecrets()
     started = time.monotonic()
     paths = set_up(folder, url, n, events, secrets)
@@ -143,19 +167,26 @@ def run(url: str, folder: Path, n: int, events: int, samples: int) -> int:
         proc.start()
     for _ in procs:
         ready.get(timeout=120)
+    hub_cpu = server_cpu(data)
     t0 = time.monotonic()
     go.set()
-    finished: dict[int, tuple[float, str, int]] = {}
+    load = os.getloadavg()[0]
+    finished: dict[int, tuple[float, float, str]] = {}
     try:
         while len(finished) < n:
-            index, at, digest, count = out.get(timeout=120)
-            finished[index] = (at - t0, digest, count)
+            index, at, cpu, digest = out.get(timeout=120)
+            finished[index] = (at - t0, cpu, digest)
+        hub_cpu = server_cpu(data) - hub_cpu
         took = max(t for t, _, _ in finished.values())
-        digests = {d for _, d, _ in finished.values()}
+        digests = {d for _, _, d in finished.values()}
         times = sorted(t for t, _, _ in finished.values())
+        cpu_total = sum(c for _, c, _ in finished.values())
         print(f"reconnect and converge: {took:.2f} s for {n} workstations ({expected:,} entries each at the end); "
               f"first complete {times[0]:.2f} s, median {statistics.median(times):.2f} s; "
               f"same state everywhere: {'yes' if len(digests) == 1 else 'NO'}")  # fmt: skip
+        print(f"  CPU time until complete: the {n} sync processes {cpu_total:.1f} s in all "
+              f"({cpu_total / n:.2f} s each), the hub's server {hub_cpu:.1f} s; "
+              f"load average {load:.1f} at the start")  # fmt: skip
 
         # Live: commit on one, applied on another.
         latencies = []
@@ -215,7 +246,8 @@ def main() -> None:
             with psycopg.connect(server.admin_url()) as conn:
                 version = conn.execute("SHOW server_version").fetchone()
             print(f"hub: PostgreSQL {version[0] if version else '?'} on 127.0.0.1:{server.port}, started for this run")
-            code = run(server.url(name, password=HUB_PASSWORD), Path(tmp), a.workstations, a.events, a.samples)
+            url = server.url(name, password=HUB_PASSWORD)
+            code = run(url, Path(tmp), a.workstations, a.events, a.samples, data=server.data)
         sys.exit(code)
 
 

@@ -386,8 +386,8 @@ class Hub:
 
     def pull(self, after: int, limit: int) -> list[HubEntry]:
         """Entries with hub_seq > ``after``, in hub order, at most ``limit``."""
-        with self.errors():
-            rows = self.conn.execute(
+        with self.errors(), self.conn.cursor(binary=True) as cur:  # bodies as bytes, not hex text
+            rows = cur.execute(
                 "SELECT hub_seq, workstation_id, seq, hash, body, signature FROM hub_events WHERE hub_seq > %s "
                 "ORDER BY hub_seq LIMIT %s",
                 (after, limit),
