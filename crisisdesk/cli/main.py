@@ -49,6 +49,7 @@ GROUPS = (
     "drill",
     "audit",
     "sync",
+    "bundle",
 )
 COMMON_OPTIONS = ("--db", "--as")
 
