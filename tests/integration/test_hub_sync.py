@@ -276,3 +276,34 @@ def test_audit_verify_holds_the_log_against_the_hub(tmp_path: Path, hub_db: HubD
     assert hub_db.password not in "\n".join(report.lines())
     assert any(f.kind == "lost_tail" for f in report.peers), report.lines()  # from what the hub showed before
     restored.close()
+
+
+def test_a_revoked_workstation_is_refused_while_the_others_go_on(tmp_path: Path, hub_db: HubDatabase) -> None:
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "Stolen laptop", 1)
+    c = joiner(tmp_path / "c.sqlite3", hub_db, "Backup site", 2)
+    for app in (a, b, c):
+        app.sync().sync_once()
+    ws_b = ws_of(b)
+    (key,) = [k.key for k in a.workstation_keys().declared() if k.workstation == ws_b]
+    a.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+    a.workstation_keys().revoke(a.people.actor(ADMIN), ws_b, key, "laptop stolen")
+    a.sync().sync_once()
+    # The laptop goes on writing with its revoked key, hours later; the backup site writes too.
+    b.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
+    stolen = note(b, "written with a revoked key")
+    c.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
+    fine = note(c, "the backup site's work")
+    b.sync().sync_once()
+    c.sync().sync_once()
+    got = a.sync().sync_once()
+    assert ws_b in got.refused and "revoked" in got.refused[ws_b], got
+    assert a.log.head_entry(ws_b, stolen.seq) is None  # never applied
+    assert a.log.head_entry(ws_of(c), fine.seq) == (fine.hash, fine.body)  # the others' entries still apply
+    # The cursor stays before the refused entry: it is read again, and refused again, at every sync.
+    cursor = int(a.db.get_setting("hub_cursor") or 0)
+    again = a.sync().sync_once()
+    assert ws_b in again.refused and int(a.db.get_setting("hub_cursor") or 0) == cursor
+    assert a.audit.verify().ok
+    for app in (a, b, c):
+        app.close()
