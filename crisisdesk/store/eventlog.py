@@ -34,6 +34,7 @@ from crisisdesk.domain.events import (
     verify_chain,
     verify_segment,
 )
+from crisisdesk.domain.merge import MergeKey, applies_in_order, merge_key
 from crisisdesk.domain.signing import SignatureReport, Signer
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
@@ -49,6 +50,8 @@ from crisisdesk.store.verify_worker import (
 )
 
 WORKSTATION_KEY = "workstation_id"
+# The merge order (domain/merge.py) in SQL: the order the current-state tables are folded in.
+MERGE_ORDER = "at, workstation_id, seq"
 _INSERT = "INSERT INTO events (hash, body, signature) VALUES (?, ?, ?)"
 # Below this many events one process verifies faster than starting workers.
 PARALLEL_VERIFY_FROM = 200_000
@@ -69,6 +72,8 @@ class EventLog:
         # (transaction id, workstation) -> (seq, hash) of the last event appended in that transaction.
         # Valid only inside one BEGIN IMMEDIATE transaction: no one else can append while we hold the lock.
         self._head: tuple[int, str, int, str] | None = None
+        # (transaction id, workstation, seq, at) of the last entry record() wrote: its time, without reading it back.
+        self._last_at: tuple[int, str, int, str] | None = None
         self._head_listeners: list[Callable[[LogHead], None]] = []
         # Signs each entry this workstation writes (None: not yet, or no key in the keyring; see ``signing``).
         self.signer: Signer | None = None
@@ -138,7 +143,7 @@ class EventLog:
         event = seal(
             workstation_id=ws,
             seq=seq,
-            at=utc_iso(self.clock.now()),
+            at=self._not_before_previous(conn, ws, seq, utc_iso(self.clock.now())),
             actor=actor,
             kind=kind,
             payload=payload,
@@ -148,7 +153,21 @@ class EventLog:
         conn.execute(_INSERT, (event.hash, event.body, signer.sign(event.hash) if signer else None))
         apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq, event.hash)
+        self._last_at = (self.db.transaction_id, ws, seq, event.at)
         return event
+
+    def _not_before_previous(self, conn: sqlite3.Connection, ws: str, seq: int, now: str) -> str:
+        """``now``, or the previous entry's time when that is later: ``at`` never goes backwards along one chain,
+        so the merge order (domain/merge.py) keeps each workstation's own order whatever its clock did."""
+        last = self._last_at
+        if last is not None and last[0] == self.db.transaction_id and last[1] == ws and last[2] == seq - 1:
+            previous: str | None = last[3]
+        elif seq > 1:
+            row = conn.execute("SELECT at FROM events WHERE workstation_id = ? AND seq = ?", (ws, seq - 1)).fetchone()
+            previous = None if row is None else str(row[0])
+        else:
+            previous = None
+        return previous if previous is not None and previous > now else now
 
     def record_many(
         self,
@@ -230,9 +249,19 @@ class EventLog:
             events.append(Event(ws, seq, at, actor, kind, payload, prev, stored_hash, body))
             rows.append((stored_hash, body, signed.get(stored_hash)))
         if rows:
+            # Applied in the merge order (domain/merge.py): after what is here when every entry sorts after the
+            # last applied one, else by folding the whole log again, so any delivery order gives the same tables.
+            last = self._last_key(conn)
+            in_order = applies_in_order(last, (merge_key(e) for e in events)) and not any(
+                e.kind == Kind.HUB_FOUNDED
+                for e in events  # it may change whose first admin counts
+            )
             conn.executemany(_INSERT, rows)
-            for event in events:
-                apply(conn, event)
+            if in_order:
+                for event in sorted(events, key=merge_key):
+                    apply(conn, event)
+            else:
+                self._rebuild(conn)
             own = self.workstation_id()
             if own in heads:  # a copy of this workstation's own entries: the chain head moved
                 self._head = (self.db.transaction_id, own, *heads[own])
@@ -440,12 +469,33 @@ class EventLog:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def replay(self) -> int:
-        """Rebuild every current-state table from the events. Returns how many events were applied."""
+        """Rebuild every current-state table from the events, in the merge order. Returns how many were applied."""
         with self.db.write() as conn:
-            for table in reversed(PROJECTION_TABLES):
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-            n = 0
-            for event in self.events():
-                apply(conn, event)
+            return self._rebuild(conn)
+
+    def _rebuild(self, conn: sqlite3.Connection) -> int:
+        """Empty the current-state tables and apply every event again in the merge order (inside a write)."""
+        for table in reversed(PROJECTION_TABLES):
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        n = 0
+        cursor = conn.execute(f"SELECT hash, body FROM events ORDER BY {MERGE_ORDER}")  # noqa: S608 - a constant
+        while batch := cursor.fetchmany(5000):
+            for stored_hash, body in batch:
+                apply(conn, from_body(body, stored_hash))
                 n += 1
         return n
+
+    @staticmethod
+    def _last_key(conn: sqlite3.Connection) -> MergeKey | None:
+        """The greatest merge key among the entries applied (the time index finds it)."""
+        row = conn.execute(
+            "SELECT at, workstation_id, seq FROM events ORDER BY at DESC, workstation_id DESC, seq DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), int(row[2]))
+
+    def merge_ordered(self, *, batch: int = 5000) -> Iterator[Event]:
+        """Every event in the merge order: the order the current-state tables were folded in."""
+        cursor = self.db.conn.execute(f"SELECT hash, body FROM events ORDER BY {MERGE_ORDER}")  # noqa: S608
+        while rows := cursor.fetchmany(batch):
+            for stored_hash, body in rows:
+                yield from_body(body, stored_hash)
