@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,8 @@ class EventLog:
         # (transaction id, workstation) -> (seq, hash) of the last event appended in that transaction.
         # Valid only inside one BEGIN IMMEDIATE transaction: no one else can append while we hold the lock.
         self._head: tuple[int, str, int, str] | None = None
-        # (transaction id, workstation, seq, at) of the last entry record() wrote: its time, without reading it back.
-        self._last_at: tuple[int, str, int, str] | None = None
+        # (transaction id, greatest merge key in the log) after record() wrote: valid only in that write transaction.
+        self._last_applied: tuple[int, MergeKey] | None = None
         self._head_listeners: list[Callable[[LogHead], None]] = []
         # Signs each entry this workstation writes (None: not yet, or no key in the keyring; see ``signing``).
         self.signer: Signer | None = None
@@ -143,7 +144,7 @@ class EventLog:
         event = seal(
             workstation_id=ws,
             seq=seq,
-            at=self._not_before_previous(conn, ws, seq, utc_iso(self.clock.now())),
+            at=self._after_everything(conn, ws, seq, utc_iso(self.clock.now())),
             actor=actor,
             kind=kind,
             payload=payload,
@@ -153,21 +154,22 @@ class EventLog:
         conn.execute(_INSERT, (event.hash, event.body, signer.sign(event.hash) if signer else None))
         apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq, event.hash)
-        self._last_at = (self.db.transaction_id, ws, seq, event.at)
+        self._last_applied = (self.db.transaction_id, (event.at, ws, seq))
         return event
 
-    def _not_before_previous(self, conn: sqlite3.Connection, ws: str, seq: int, now: str) -> str:
-        """``now``, or the previous entry's time when that is later: ``at`` never goes backwards along one chain,
-        so the merge order (domain/merge.py) keeps each workstation's own order whatever its clock did."""
-        last = self._last_at
-        if last is not None and last[0] == self.db.transaction_id and last[1] == ws and last[2] == seq - 1:
-            previous: str | None = last[3]
-        elif seq > 1:
-            row = conn.execute("SELECT at FROM events WHERE workstation_id = ? AND seq = ?", (ws, seq - 1)).fetchone()
-            previous = None if row is None else str(row[0])
-        else:
-            previous = None
-        return previous if previous is not None and previous > now else now
+    def _after_everything(self, conn: sqlite3.Connection, ws: str, seq: int, now: str) -> str:
+        """The time of a new entry: ``now``, unless the log holds an entry that would sort after it in the merge
+        order (domain/merge.py), then just after that one. So ``at`` never goes backwards along this workstation's
+        chain whatever its clock did, an entry sorts after everything its writer had seen (a grant after the
+        person's addition, even when the adding workstation's clock is ahead), and applying it at once keeps the
+        tables the fold of the log in the merge order."""
+        cached = self._last_applied
+        last = cached[1] if cached is not None and cached[0] == self.db.transaction_id else self._last_key(conn)
+        if last is None or (now, ws, seq) > last:
+            return now
+        if (last[0], ws, seq) > last:
+            return last[0]
+        return utc_iso(datetime.fromisoformat(last[0]) + timedelta(microseconds=1))
 
     def record_many(
         self,
@@ -249,17 +251,16 @@ class EventLog:
             events.append(Event(ws, seq, at, actor, kind, payload, prev, stored_hash, body))
             rows.append((stored_hash, body, signed.get(stored_hash)))
         if rows:
+            self._last_applied = None  # the greatest key may move: read it again when next needed
             # Applied in the merge order (domain/merge.py): after what is here when every entry sorts after the
             # last applied one, else by folding the whole log again, so any delivery order gives the same tables.
-            last = self._last_key(conn)
-            in_order = applies_in_order(last, (merge_key(e) for e in events)) and not any(
-                e.kind == Kind.HUB_FOUNDED
-                for e in events  # it may change whose first admin counts
-            )
+            # A hub.founded may change whose first admin counts: folded again too.
+            founded = any(e.kind == Kind.HUB_FOUNDED for e in events)
+            in_order = not founded and applies_in_order(self._last_key(conn), (merge_key(e) for e in events))
             conn.executemany(_INSERT, rows)
             if in_order:
                 for event in sorted(events, key=merge_key):
-                    apply(conn, event)
+                    _apply_received(conn, event)
             else:
                 self._rebuild(conn)
             own = self.workstation_id()
@@ -481,7 +482,7 @@ class EventLog:
         cursor = conn.execute(f"SELECT hash, body FROM events ORDER BY {MERGE_ORDER}")  # noqa: S608 - a constant
         while batch := cursor.fetchmany(5000):
             for stored_hash, body in batch:
-                apply(conn, from_body(body, stored_hash))
+                _apply_received(conn, from_body(body, stored_hash))
                 n += 1
         return n
 
@@ -499,3 +500,16 @@ class EventLog:
         while rows := cursor.fetchmany(batch):
             for stored_hash, body in rows:
                 yield from_body(body, stored_hash)
+
+
+def _apply_received(conn: sqlite3.Connection, event: Event) -> None:
+    """Apply an entry that may have come from another workstation. Its causes may not be here yet (an edit whose
+    message was drafted on a workstation not heard from: a bundle, a hub that has one chain but not yet another);
+    what it changes is then left undone, and when the missing entry arrives it sorts before this one, so the
+    tables are folded again and this one is applied after it."""
+    conn.execute("SAVEPOINT received")
+    try:
+        apply(conn, event)
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO received")
+    conn.execute("RELEASE received")
