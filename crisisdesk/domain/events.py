@@ -33,6 +33,8 @@ class Kind:
     WORKSTATION_JOINED = "workstation.joined"
     WORKSTATION_KEY_ROTATED = "workstation.key_rotated"
     WORKSTATION_KEY_REVOKED = "workstation.key_revoked"
+    # The team hub this log's workstation founded (crisisdesk hub init): {hub_id, workstation}.
+    HUB_FOUNDED = "hub.founded"
     USER_ADDED = "user.added"
     PASSWORD_SET = "user.password_set"  # noqa: S105 - an event kind
     ROLE_GRANTED = "user.role_granted"
@@ -90,6 +92,9 @@ class Kind:
     DRILL_RATED = "drill.rated"
     DRILL_REPORT_EDITED = "drill.report_edited"
     DRILL_REPORT_EXPORTED = "drill.report_exported"
+    # Team sync (issue 16): a workstation offered two different entries for one seq; a bundle file taken in.
+    SYNC_EQUIVOCATION = "sync.equivocation"
+    BUNDLE_IMPORTED = "bundle.imported"
 
 
 # What each kind means, in the users' words, for the audit view.
@@ -98,6 +103,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.WORKSTATION_JOINED: "Workstation key declared",
     Kind.WORKSTATION_KEY_ROTATED: "Workstation key replaced",
     Kind.WORKSTATION_KEY_REVOKED: "Workstation key revoked",
+    Kind.HUB_FOUNDED: "Team hub founded",
     Kind.USER_ADDED: "Person added",
     Kind.PASSWORD_SET: "Password set",
     Kind.ROLE_GRANTED: "Role granted",
@@ -154,6 +160,8 @@ KIND_LABELS: dict[str, str] = {
     Kind.DRILL_RATED: "Drill objective rated",
     Kind.DRILL_REPORT_EDITED: "After-action report edited",
     Kind.DRILL_REPORT_EXPORTED: "After-action report exported",
+    Kind.SYNC_EQUIVOCATION: "Equivocation alarm: two versions of one entry",
+    Kind.BUNDLE_IMPORTED: "Bundle file imported",
 }
 
 

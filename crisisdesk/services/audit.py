@@ -578,13 +578,17 @@ class AuditService:
         return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign, signatures=signatures)
 
     def _foreign(self) -> tuple[tuple[str, int, int], ...]:
-        """Entries under any workstation but this one: until team sync admits others by their signatures, an
-        entry written under another workstation's name (which needs no re-hashing of this one's chain) is foreign."""
+        """Entries under any workstation but this one that has declared no key of its own in this log: an entry
+        written under another workstation's name (which needs no re-hashing of this one's chain) is foreign. A
+        workstation that joined (its ``workstation.joined``, received by sync) is admitted: its signatures are
+        checked with everyone's."""
         local = self.log.workstation_id() or ""
         rows = self.db.conn.execute(
             "SELECT workstation_id, min(position), count(*) FROM events WHERE +workstation_id IS NOT ? "
+            "AND workstation_id NOT IN (SELECT workstation_id FROM events WHERE kind = ? "
+            "AND json_extract(body, '$.payload.workstation') = workstation_id) "
             "GROUP BY workstation_id ORDER BY min(position)",
-            (local,),
+            (local, Kind.WORKSTATION_JOINED),
         ).fetchall()
         return tuple((str(ws), int(first), int(n)) for ws, first, n in rows)
 
