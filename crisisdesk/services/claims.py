@@ -63,19 +63,44 @@ BoardSource = Callable[[], ClaimBoard | None]
 def hub_board(db: Database, secrets: SecretStore) -> ClaimBoard | None:
     """The board of the hub this workstation is configured for (``local_settings`` ``hub_url``), or None.
 
-    The password is read from the keyring when the board is made. A URL psycopg cannot read gives a board that is
-    never reachable: the outbox then follows its offline rule and says so, rather than stopping.
+    The password is read from the keyring when the board is made. A URL that is not a hub address, or a keyring
+    that will not answer, gives a board that is never reachable and says why: the outbox then follows its
+    offline rule and records the reason, rather than stopping.
     """
     url = db.get_setting(HUB_URL_SETTING)
     if not url:
         return None
-    from crisisdesk.store.hub_claims import HubClaims, conninfo_with_password, password_key
+    from crisisdesk.store.hub import parse_hub_url
+    from crisisdesk.store.hub_claims import HubClaims
 
     try:
-        password = secrets.get(password_key(url))
-    except CrisisdeskError:  # a locked keyring or a URL that is no address: try without; the hub will say no
-        password = None
-    return HubClaims(conninfo_with_password(url, password) if password else url)
+        address, _ = parse_hub_url(url)
+        password = secrets.hub_password(address.secret_key)
+    except CrisisdeskError as exc:
+        return Unusable(f"the hub configured here cannot be used: {exc}")
+    return HubClaims(address, password)
+
+
+class Unusable:
+    """The board of a hub that cannot be used as configured: never reachable, with the reason."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def claim(
+        self,
+        message_id: str,
+        content_hash: str,
+        account_id: str,
+        workstation_id: str,
+        outbox_row: str,
+        *,
+        offline: bool = False,
+    ) -> Holder:
+        raise ExternalError(self.why)
+
+    def reachable(self) -> bool:
+        return False
 
 
 # After the hub failed to answer, claims fail at once for this long: with the hub away, every row would otherwise

@@ -480,7 +480,6 @@ class OutboxService:
         if not rows:
             return
         board = self.hub()
-        me = self.log.workstation_id() or ""
         inbox: queue.Queue[_Turn] = queue.Queue()
 
         def send_in_order(account_id: str) -> None:
@@ -498,17 +497,15 @@ class OutboxService:
                 turn.ready.wait()
                 if not turn.posts:
                     return  # nothing granted: the thread that writes has recorded why (and counts this thread out)
-                for i, (row, post, alone) in enumerate(turn.posts):
-                    go = self._claim_at_hub(board, me, row, alone)
+                if turn.halt:
+                    todo = []  # a row of this turn waits (for the hub): nothing behind it goes in this pass
+                for i, (row, post, go) in enumerate(turn.posts):
                     outcome: Outcome
-                    if isinstance(go, _Go):
-                        try:
-                            receipt = guarded(adapter.account.kind.value, "sending", adapter.deliver, post)
-                            outcome = receipt if go.claimed else _Alone(receipt, go.why)
-                        except ChannelError as exc:
-                            outcome = exc
-                    else:
-                        outcome = go
+                    try:
+                        receipt = guarded(adapter.account.kind.value, "sending", adapter.deliver, post)
+                        outcome = receipt if go.claimed else _Alone(receipt, go.why)
+                    except ChannelError as exc:
+                        outcome = exc
                     if isinstance(outcome, ChannelError):
                         released = [r for r, _, _ in turn.posts[i + 1 :]]
                         inbox.put(_Turn(done=(row, outcome), release=released, final=True))
@@ -531,7 +528,7 @@ class OutboxService:
                         turns.append(inbox.get_nowait())
                 if error is None:
                     try:
-                        self._take_turns(turns, report, team=board is not None)
+                        self._take_turns(turns, report, board)
                     except BaseException as exc:  # the database refused: no more claims; rows in sending are reconciled
                         error = exc
                 for turn in turns:
@@ -541,15 +538,15 @@ class OutboxService:
         if error is not None:
             raise error
 
-    def _claim_at_hub(
-        self, board: ClaimBoard | None, me: str, row: OutboxRow, alone: str | None
-    ) -> _Go | _Elsewhere | ChannelError:
-        """In the row's sender thread, just before its send: go (claimed at the hub, or alone by the offline rule),
-        not here (another workstation holds the claim), or wait or refuse (the approvals held here do not let it go
-        alone). Never raises: a sender thread that died would leave the thread that writes waiting."""
+    def _claim_at_hub(self, board: ClaimBoard | None, row: OutboxRow) -> _Go | _Elsewhere:
+        """Just before the row is claimed here: go (claimed at the hub, or alone by the offline rule) or not here
+        (another workstation holds the claim). Raises ``Refused``, or a ChannelError to wait for the hub, when the
+        approvals held here do not let it go alone."""
+        me = self.log.workstation_id() or ""
+        alone = self._alone_refusal(row, team=board is not None)
         if board is None:
             if alone is not None:
-                return Refused(f"refused: it cannot go without the hub's claim: {alone}")
+                raise Refused(f"refused: it cannot go without the hub's claim: {alone}")
             return _Go(claimed=False, why="no hub is configured")
         try:
             holder = board.claim(row.message_id, row.content_hash, row.account_id, me, row.id)
@@ -557,11 +554,11 @@ class OutboxService:
             if not isinstance(exc, (ExternalError, UserError)):
                 log.exception("claiming %s at the hub failed unexpectedly", row.id)
             if alone is not None:
-                return ChannelError(
+                raise ChannelError(
                     f"waiting for the hub: it cannot be reached ({exc}) and this row may go alone only if the "
                     f"approvals held here satisfy the policy: {alone}",
                     retry_after=WAIT_FOR_HUB,
-                )
+                ) from None
             return _Go(claimed=False, why=f"the hub was unreachable: {exc}")
         if holder.workstation_id != me:
             return _Elsewhere(holder.workstation_id)
@@ -585,38 +582,43 @@ class OutboxService:
         except UserError as exc:  # the playbook is gone or the log is tampered: the row waits for a person
             return str(exc)
 
-    def _take_turns(self, turns: list[_Turn], report: RunReport, *, team: bool = False) -> None:
-        """Record outcomes, releases and claims in one transaction; hand each claimed row's post to its thread."""
-        prepared: dict[str, Post | ChannelError] = {}
-        alone: dict[str, str | None] = {}
+    def _take_turns(self, turns: list[_Turn], report: RunReport, board: ClaimBoard | None = None) -> None:
+        """Record outcomes, releases and claims in one transaction; hand each claimed row's post to its thread.
+
+        Each row is checked against the log, then claimed at the hub (when one is configured) before it is claimed
+        here: a row another workstation holds is recorded as published elsewhere and never becomes 'sending'."""
+        prepared: dict[str, Post | ChannelError | _Elsewhere] = {}
+        goes: dict[str, _Go] = {}
         for turn in turns:
             for row in turn.claims:
                 try:
-                    prepared[row.id] = self._claimable(row)
-                    alone[row.id] = self._alone_refusal(row, team=team)
+                    post = self._claimable(row)
+                    go = self._claim_at_hub(board, row)
+                    if isinstance(go, _Go):
+                        prepared[row.id], goes[row.id] = post, go
+                    else:
+                        prepared[row.id] = go
                 except ChannelError as exc:
                     prepared[row.id] = exc
+                    if not exc.permanent and not isinstance(exc, NotDue):
+                        turn.halt = True  # it waits for the hub: the rows behind it are not claimed anywhere now
+                        break
                 except (UserError, ExternalError):
                     raise  # the database itself: the pass stops with every row as it was
                 except Exception as exc:  # a bug reading the log: this row waits for a person, the others go on
                     log.exception("could not prepare %s", row.id)
                     prepared[row.id] = Refused(f"refused: could not prepare the send ({type(exc).__name__}: {exc})")
-        granted: dict[int, list[tuple[OutboxRow, Post, str | None]]] = {}
+        granted: dict[int, list[tuple[OutboxRow, Post, _Go]]] = {}
         with self.db.write() as conn:
             for n, turn in enumerate(turns):
                 if turn.done is not None:
                     row, outcome = turn.done
                     if isinstance(outcome, Receipt):
-                        self._record_sent(conn, row.id, outcome, via="send", claim="hub" if team else None)
+                        self._record_sent(conn, row.id, outcome, via="send", claim="hub")
                         report.sent += 1
                     elif isinstance(outcome, _Alone):
                         self._record_sent(conn, row.id, outcome.receipt, via="send", claim="none", why=outcome.why)
                         report.sent += 1
-                    elif isinstance(outcome, _Elsewhere):
-                        payload = {"row": row.id, "workstation": outcome.workstation}
-                        self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED_ELSEWHERE, payload)
-                        report.elsewhere += 1
-                        report.notes.append(f"{row.id}: workstation {outcome.workstation} published it; not sent here")
                     else:
                         self._record_failure(conn, row, outcome, report)
                 if turn.release:
@@ -627,11 +629,16 @@ class OutboxService:
                         {"rows": [r.id for r in turn.release], "reason": "not sent: an earlier message failed"},
                     )
                 for row in turn.claims:
-                    post = prepared[row.id]
-                    if isinstance(post, Post):
-                        granted.setdefault(n, []).append((row, post, alone.get(row.id)))
-                    elif not isinstance(post, NotDue):
-                        self._record_failure(conn, row, post, report)  # refused: recorded, the rest still go
+                    ready = prepared.get(row.id)  # None: behind a row that waits, so not claimed and still queued
+                    if isinstance(ready, Post):
+                        granted.setdefault(n, []).append((row, ready, goes[row.id]))
+                    elif isinstance(ready, _Elsewhere):
+                        payload = {"row": row.id, "workstation": ready.workstation}
+                        self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED_ELSEWHERE, payload)
+                        report.elsewhere += 1
+                        report.notes.append(f"{row.id}: workstation {ready.workstation} published it; not sent here")
+                    elif isinstance(ready, ChannelError) and not isinstance(ready, NotDue):
+                        self._record_failure(conn, row, ready, report)  # refused: recorded, the rest still go
             claimed = [row.id for grants in granted.values() for row, _, _ in grants]
             if claimed:
                 self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": claimed})
@@ -848,7 +855,7 @@ class _Elsewhere:
     workstation: str
 
 
-Outcome = Receipt | ChannelError | _Alone | _Elsewhere  # what a sender thread hands back for one row
+Outcome = Receipt | ChannelError | _Alone  # what a sender thread hands back for one row
 
 
 @dataclass
@@ -859,8 +866,9 @@ class _Turn:
     claims: list[OutboxRow] = field(default_factory=list)
     release: list[OutboxRow] = field(default_factory=list)  # claimed behind a failure, never attempted
     final: bool = False  # the thread ends after this turn
-    # What was granted, in order, each with why it may not go without the hub's claim (None: it may).
-    posts: list[tuple[OutboxRow, Post, str | None]] = field(default_factory=list)
+    # What was granted, in order, each with how it goes (claimed at the hub, or alone and why).
+    posts: list[tuple[OutboxRow, Post, _Go]] = field(default_factory=list)
+    halt: bool = False  # a row of this turn waits: the thread sends what was granted and takes no more
     ready: threading.Event = field(default_factory=threading.Event)
 
 

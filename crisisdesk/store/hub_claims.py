@@ -3,10 +3,8 @@
 The claim is one statement: INSERT ... ON CONFLICT DO NOTHING RETURNING, and when nothing came back (another
 workstation holds it) the holder is read. Two workstations claiming at once cannot both win: the primary key
 decides, inside PostgreSQL. Every call has a short connect and statement timeout, because the outbox worker asks
-just before a send and must fall back to its offline rule quickly when the hub is away.
-
-Connecting belongs to the hub's own module (``crisisdesk.store.hub``, which reads the URL from the local settings
-and the password from the keyring); ``connect`` here takes a plain conninfo string until the two are wired.
+just before a send and must fall back to its offline rule quickly when the hub is away. Connecting is the hub
+module's (``Hub.connect``: the address from the local settings, the password from the keyring).
 """
 
 from __future__ import annotations
@@ -14,17 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
+from crisisdesk.store.hub import Hub, HubAddress, HubUnreachable
 
-from crisisdesk.domain.errors import ExternalError
-
-# Seconds: the worker is waiting to send, and the publish is waiting for a person's answer.
-CONNECT_TIMEOUT = 3
+# The worker is waiting to send, and a publish is waiting for a person's answer: a hub slower than this is away.
+CONNECT_TIMEOUT = 3  # seconds
 STATEMENT_TIMEOUT_MS = 3000
-
-
-class HubUnreachable(ExternalError):
-    """The hub could not be reached or did not answer in time: the caller falls back to its offline rule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,19 +30,6 @@ class HeldClaim:
     outbox_row: str
     offline: bool
     claimed_at: str
-
-
-def connect(conninfo: str, *, timeout: int = CONNECT_TIMEOUT) -> psycopg.Connection[Any]:
-    """A connection to the hub with short timeouts, or ``HubUnreachable`` naming why (never the password)."""
-    try:
-        return psycopg.connect(
-            conninfo,
-            connect_timeout=max(1, timeout),
-            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}",
-            autocommit=True,
-        )
-    except psycopg.Error as exc:
-        raise HubUnreachable(f"the hub cannot be reached: {_first_line(exc)}") from None
 
 
 _CLAIM = (
@@ -68,8 +47,9 @@ class HubClaims:
     """The claims table of one hub. Each call opens its own short connection: calls come from the outbox's
     sender threads, a few per second at most, and a connection kept open would go stale while the hub is away."""
 
-    def __init__(self, conninfo: str, *, timeout: int = CONNECT_TIMEOUT) -> None:
-        self.conninfo = conninfo
+    def __init__(self, address: HubAddress, password: str | None, *, timeout: int = CONNECT_TIMEOUT) -> None:
+        self.address = address
+        self.password = password
         self.timeout = timeout
 
     def claim(
@@ -83,38 +63,40 @@ class HubClaims:
         offline: bool = False,
     ) -> HeldClaim:
         """Claim the version on the account for ``workstation_id``; returns whoever holds it now (first claim
-        wins; claiming again what one already holds returns one's own claim)."""
+        wins; claiming again what one already holds returns one's own claim). ``HubUnreachable`` when the hub
+        does not answer in time, ``HubNotReady`` when it has no crisisdesk schema."""
         params = (message_id, content_hash, account_id, workstation_id, outbox_row, offline)
-        with self._connection() as conn:
-            try:
-                row = conn.execute(_CLAIM, params).fetchone()
-                if row is None:
-                    row = conn.execute(_HOLDER, params[:3]).fetchone()
-            except psycopg.Error as exc:
-                raise HubUnreachable(f"the hub did not take the claim: {_first_line(exc)}") from None
-        if row is None:  # a claim is never deleted, so a conflict always leaves a holder to read
-            raise HubUnreachable("the hub refused the claim but names no holder; check its hub_claims table")
+        with self._hub() as hub, hub.errors():
+            row = hub.conn.execute(_CLAIM, params).fetchone()
+            if row is None:
+                row = hub.conn.execute(_HOLDER, params[:3]).fetchone()
+        if row is None:  # claims are never deleted, so a conflict always leaves a holder to read
+            raise HubUnreachable(f"the hub {self.address} refused the claim of {outbox_row} but names no holder")
         return _held(row)
 
     def holder(self, message_id: str, content_hash: str, account_id: str) -> HeldClaim | None:
-        with self._connection() as conn:
-            try:
-                row = conn.execute(_HOLDER, (message_id, content_hash, account_id)).fetchone()
-            except psycopg.Error as exc:
-                raise HubUnreachable(f"the hub did not answer: {_first_line(exc)}") from None
+        with self._hub() as hub, hub.errors():
+            row = hub.conn.execute(_HOLDER, (message_id, content_hash, account_id)).fetchone()
         return None if row is None else _held(row)
 
     def reachable(self) -> bool:
         """Whether the hub answers now (a connect and one round trip, within the short timeout)."""
         try:
-            with self._connection() as conn:
-                conn.execute("SELECT 1").fetchone()
-        except (HubUnreachable, psycopg.Error):
+            with self._hub() as hub, hub.errors():
+                hub.conn.execute("SELECT 1").fetchone()
+        except HubUnreachable:
             return False
         return True
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        return connect(self.conninfo, timeout=self.timeout)
+    def _hub(self) -> Hub:
+        hub = Hub.connect(self.address, self.password, timeout=self.timeout)
+        try:
+            with hub.errors():
+                hub.conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+        except BaseException:
+            hub.close()
+            raise
+        return hub
 
 
 def _held(row: tuple[Any, ...]) -> HeldClaim:
@@ -127,27 +109,4 @@ def _held(row: tuple[Any, ...]) -> HeldClaim:
         str(outbox_row),
         bool(offline),
         claimed_at.isoformat() if hasattr(claimed_at, "isoformat") else str(claimed_at),
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def conninfo_with_password(url: str, password: str | None) -> str:
-    """The hub URL (kept without its password) with the keyring's password added, for ``connect``."""
-    if not password:
-        return url
-    return psycopg.conninfo.make_conninfo(url, password=password)
-
-
-def password_key(url: str) -> str:
-    """Where the keyring keeps the hub's password: ``hub-password:<host>:<port>:<db>:<user>`` (plan decision 2)."""
-    try:
-        parts = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise HubUnreachable(f"the hub URL is not a PostgreSQL address: {_first_line(exc)}") from None
-    return "hub-password:{}:{}:{}:{}".format(
-        parts.get("host") or "localhost", parts.get("port") or 5432, parts.get("dbname") or "", parts.get("user") or ""
     )
