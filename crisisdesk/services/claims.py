@@ -111,9 +111,12 @@ PAUSE_AFTER_FAILURE = 10.0
 class PausingBoard:
     """A board that, once the hub failed to answer, answers "unreachable" at once for ``pause`` seconds."""
 
-    def __init__(self, board: ClaimBoard, *, pause: float = PAUSE_AFTER_FAILURE) -> None:
+    def __init__(
+        self, board: ClaimBoard, *, pause: float = PAUSE_AFTER_FAILURE, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.board = board
         self.pause = pause
+        self.now = now
         self._down_until = 0.0
         self._why = ""
 
@@ -127,26 +130,26 @@ class PausingBoard:
         *,
         offline: bool = False,
     ) -> Holder:
-        if time.monotonic() < self._down_until:
+        if self.now() < self._down_until:
             raise ExternalError(self._why)
         try:
             return self.board.claim(message_id, content_hash, account_id, workstation_id, outbox_row, offline=offline)
         except ExternalError as exc:
-            self._down_until, self._why = time.monotonic() + self.pause, str(exc)
+            self._down_until, self._why = self.now() + self.pause, str(exc)
             raise
 
     def reachable(self) -> bool:
-        if time.monotonic() < self._down_until:
+        if self.now() < self._down_until:
             return False
         up = self.board.reachable()
         if not up:
-            self._down_until, self._why = time.monotonic() + self.pause, "the hub did not answer"
+            self._down_until, self._why = self.now() + self.pause, "the hub did not answer"
         return up
 
 
-def cached_board(db: Database, secrets: SecretStore) -> BoardSource:
+def cached_board(db: Database, secrets: SecretStore, *, now: Callable[[], float] = time.monotonic) -> BoardSource:
     """A source that builds the board once per hub URL (reading the setting each time is one indexed query; the
-    keyring is read only when the URL changes), pausing after the hub failed to answer."""
+    keyring is read only when the URL changes), pausing after the hub failed to answer (``now``: seconds)."""
     made: dict[str, ClaimBoard | None] = {}
 
     def source() -> ClaimBoard | None:
@@ -154,7 +157,7 @@ def cached_board(db: Database, secrets: SecretStore) -> BoardSource:
         if url not in made:
             made.clear()
             board = hub_board(db, secrets) if url else None
-            made[url] = PausingBoard(board) if board is not None else None
+            made[url] = PausingBoard(board, now=now) if board is not None else None
         return made[url]
 
     return source

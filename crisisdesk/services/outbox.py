@@ -190,7 +190,7 @@ class OutboxService:
         self.db = db
         # The team hub's claims (None from the source: no hub configured), and the playbooks whose approval
         # policy decides whether a row may go without a claim (asked for on first need: loading them is slow).
-        self.hub = hub or cached_board(db, secrets)
+        self.hub = hub or cached_board(db, secrets, now=lambda: clock.now().timestamp())
         self.playbooks = playbooks
         # Drills (services.drills): why an exercise account is made to fail now, and until when, or None.
         self.outage = outage
