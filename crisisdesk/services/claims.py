@@ -55,6 +55,10 @@ class ClaimBoard(Protocol):
         """Whether the hub answers now (a short check: never longer than the board's timeout)."""
         ...
 
+    def close(self) -> None:
+        """Let go of any connection kept open."""
+        ...
+
 
 # What the outbox and the publish call to find the board now: None when no hub is configured.
 BoardSource = Callable[[], ClaimBoard | None]
@@ -102,6 +106,9 @@ class Unusable:
     def reachable(self) -> bool:
         return False
 
+    def close(self) -> None:
+        pass
+
 
 # After the hub failed to answer, claims fail at once for this long: with the hub away, every row would otherwise
 # wait out a connect timeout before going by the offline rule.
@@ -146,6 +153,9 @@ class PausingBoard:
             self._down_until, self._why = self.now() + self.pause, "the hub did not answer"
         return up
 
+    def close(self) -> None:
+        self.board.close()
+
 
 def cached_board(db: Database, secrets: SecretStore, *, now: Callable[[], float] = time.monotonic) -> BoardSource:
     """A source that builds the board once per hub URL (reading the setting each time is one indexed query; the
@@ -155,6 +165,9 @@ def cached_board(db: Database, secrets: SecretStore, *, now: Callable[[], float]
     def source() -> ClaimBoard | None:
         url = db.get_setting(HUB_URL_SETTING) or ""
         if url not in made:
+            for old in made.values():
+                if old is not None:
+                    old.close()
             made.clear()
             board = hub_board(db, secrets) if url else None
             made[url] = PausingBoard(board, now=now) if board is not None else None

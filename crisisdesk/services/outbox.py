@@ -31,7 +31,7 @@ import os
 import queue
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,14 +58,6 @@ from crisisdesk.store.eventlog import EventLog
 from crisisdesk.store.ledger import Ledger, TamperedLog
 
 WORKER = "outbox"  # the actor named on the worker's events
-# The rows this workstation's worker handles: those of its own publications (another workstation's publication
-# is that workstation's to send), less any another workstation claimed at the hub. Two ``?``: the workstation.
-_MINE = (
-    "EXISTS (SELECT 1 FROM events p WHERE json_extract(p.body, '$.payload.message') = outbox.message_id "
-    "AND p.kind = 'message.published' AND p.workstation_id = ?) AND NOT EXISTS (SELECT 1 FROM events c "
-    "WHERE c.kind = 'outbox.claimed_elsewhere' AND c.workstation_id = ? AND json_extract(c.body, '$.payload.row') = "
-    "outbox.id)"
-)
 # When the hub is away and the approvals held here do not let a row go alone, it waits this long for the hub.
 WAIT_FOR_HUB = 60.0
 # Rows claimed at once for a channel that can be asked whether a send arrived (or drops a repeated key): a few
@@ -192,6 +184,11 @@ class OutboxService:
         # policy decides whether a row may go without a claim (asked for on first need: loading them is slow).
         self.hub = hub or cached_board(db, secrets, now=lambda: clock.now().timestamp())
         self.playbooks = playbooks
+        self._boards: list[ClaimBoard] = []  # closed with the outbox
+        # Sends made without the hub's claim and not yet claimed there (an ordered set), read up to this position.
+        self._late: dict[str, None] = {}
+        self._late_seen = 0
+        self._published_here: set[str] = set()  # messages this workstation published (see ``_mine``)
         # Drills (services.drills): why an exercise account is made to fail now, and until when, or None.
         self.outage = outage
         self.log = log
@@ -294,13 +291,9 @@ class OutboxService:
     def reconcile(self) -> RunReport:
         """On start: every row left in sending was cut off mid-send; mark it unknown (checked before any retry)."""
         report = RunReport()
-        stuck = [
-            r[0]
-            for r in self.db.conn.execute(
-                f"SELECT id FROM outbox WHERE state = 'sending' AND {_MINE} ORDER BY pos",  # noqa: S608
-                self._me(),
-            )
-        ]
+        stuck = self._mine(
+            self.db.conn.execute("SELECT id, message_id FROM outbox WHERE state = 'sending' ORDER BY pos")
+        )
         if stuck:
             with self.db.write() as conn:
                 self.log.record(
@@ -325,18 +318,55 @@ class OutboxService:
             self._reconciled = False
             raise
 
-    def _me(self) -> tuple[str, str]:
+    def _board(self) -> ClaimBoard | None:
+        """The hub's claims now (None: no hub configured), remembered to be closed with the outbox."""
+        board = self.hub()
+        if board is not None and all(b is not board for b in self._boards):
+            self._boards.append(board)
+        return board
+
+    def _mine(self, rows: Iterable[tuple[str, str]]) -> list[str]:
+        """Of (row, message) pairs, the rows this workstation's worker handles: those of its own publications
+        (another workstation's publication is that workstation's to send: its events update the same row here),
+        less any another workstation claimed at the hub. A message found published here is remembered: a
+        publication never goes away."""
         ws = self.log.workstation_id() or ""
-        return ws, ws
+        conn = self.db.conn
+        elsewhere = {
+            r[0]
+            for r in conn.execute(
+                "SELECT json_extract(body, '$.payload.row') FROM events WHERE kind = ? AND +workstation_id = ?",
+                (Kind.OUTBOX_CLAIMED_ELSEWHERE, ws),
+            )
+        }
+        out = []
+        for row_id, message_id in rows:
+            if row_id in elsewhere:
+                continue
+            if message_id not in self._published_here:
+                # By the message's own events (its index), not by scanning every publication.
+                if not conn.execute(
+                    "SELECT 1 FROM events WHERE json_extract(body, '$.payload.message') = ? AND +kind = ? "
+                    "AND +workstation_id = ? LIMIT 1",
+                    (message_id, Kind.MESSAGE_PUBLISHED, ws),
+                ).fetchone():
+                    continue
+                self._published_here.add(message_id)
+            out.append(row_id)
+        return out
 
     def _pass(self, batch: int) -> RunReport:
         report = self.reconcile() if not self._reconciled else RunReport()
         self._retractions(report)
-        unfinished = self.db.utils.query(
-            f"SELECT id, account_id, state, next_try_at, retract_state FROM outbox "  # noqa: S608
-            f"WHERE state IN ({','.join('?' * len(UNFINISHED))}) AND {_MINE} ORDER BY account_id, pos",
-            (*UNFINISHED, *self._me()),
+        found = list(
+            self.db.utils.query(
+                f"SELECT id, message_id, account_id, state, next_try_at, retract_state FROM outbox "  # noqa: S608
+                f"WHERE state IN ({','.join('?' * len(UNFINISHED))}) ORDER BY account_id, pos",
+                UNFINISHED,
+            )
         )
+        mine = set(self._mine((r["id"], r["message_id"]) for r in found))
+        unfinished = [r for r in found if r["id"] in mine]
         work = next_work(unfinished, self.clock.now(), batch=batch)
         if not work:
             return report
@@ -349,23 +379,28 @@ class OutboxService:
         return report
 
     def late_claims(self) -> list[str]:
-        """Rows this workstation sent without the hub's claim and has not yet claimed there, oldest first."""
-        return [
-            str(r[0])
-            for r in self.db.conn.execute(
-                "SELECT json_extract(body, '$.payload.row') FROM events WHERE kind = ? AND workstation_id = ? "
-                "AND json_extract(body, '$.payload.claim') = 'none' AND json_extract(body, '$.payload.row') NOT IN "
-                "(SELECT json_extract(body, "
-                "'$.payload.row') FROM events WHERE kind IN (?, ?) AND workstation_id = ?) ORDER BY position",
-                (
-                    Kind.OUTBOX_SENT,
-                    self.log.workstation_id() or "",
-                    Kind.OUTBOX_CLAIM_REGISTERED,
-                    Kind.OUTBOX_PUBLISHED_TWICE,
-                    self.log.workstation_id() or "",
-                ),
-            )
-        ]
+        """Rows this workstation sent without the hub's claim and has not yet claimed there, oldest first. Read
+        from the events after those read by the last call (a year of sends is not re-read at every sync)."""
+        found = self.db.conn.execute(
+            "SELECT position, kind, json_extract(body, '$.payload.row') FROM events WHERE kind IN (?, ?, ?) "
+            "AND position > ? AND workstation_id = ? AND (kind != ? OR json_extract(body, '$.payload.claim') = "
+            "'none') ORDER BY position",
+            (
+                Kind.OUTBOX_SENT,
+                Kind.OUTBOX_CLAIM_REGISTERED,
+                Kind.OUTBOX_PUBLISHED_TWICE,
+                self._late_seen,
+                self.log.workstation_id() or "",
+                Kind.OUTBOX_SENT,
+            ),
+        ).fetchall()
+        for position, kind, row in found:
+            if kind == Kind.OUTBOX_SENT:
+                self._late[str(row)] = None
+            else:
+                self._late.pop(str(row), None)
+            self._late_seen = int(position)
+        return list(self._late)
 
     def register_late_claims(self) -> LateClaims:
         """Claim at the hub what was sent without its claim (offline, or before the hub was configured). Called
@@ -373,7 +408,7 @@ class OutboxService:
         claimed the same version on the account meanwhile, as published twice (an alarm for a person). Stops at
         the first sign the hub is away again; what is left is tried on the next call."""
         done = LateClaims()
-        board = self.hub()
+        board = self._board()
         if board is None:
             return done
         me = self.log.workstation_id() or ""
@@ -479,7 +514,7 @@ class OutboxService:
             rows[w.account_id] = batch
         if not rows:
             return
-        board = self.hub()
+        board = self._board()
         inbox: queue.Queue[_Turn] = queue.Queue()
 
         def send_in_order(account_id: str) -> None:
@@ -712,14 +747,11 @@ class OutboxService:
             self._record_failure(conn, row, exc, report)
 
     def _retractions(self, report: RunReport) -> None:
-        ids = [
-            r[0]
-            for r in self.db.conn.execute(
-                f"SELECT id FROM outbox WHERE retract_state = 'requested' AND state = 'sent' AND {_MINE} "  # noqa: S608
-                "ORDER BY pos",
-                self._me(),
+        ids = self._mine(
+            self.db.conn.execute(
+                "SELECT id, message_id FROM outbox WHERE retract_state = 'requested' AND state = 'sent' ORDER BY pos"
             )
-        ]
+        )
         for row_id in ids:
             row = self.get(row_id)
             outcome, reason = "retracted", None
@@ -819,6 +851,10 @@ class OutboxService:
             with contextlib.suppress(Exception):
                 adapter.close()
         self._adapters.clear()
+        for board in self._boards:
+            with contextlib.suppress(Exception):
+                board.close()
+        self._boards.clear()
 
 
 class Refused(ChannelError):

@@ -10,6 +10,7 @@ handing the entries over with ``EventLog.append_received`` gives the same state.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,9 +146,15 @@ def clock() -> FixedClock:
 # -- the claims table -------------------------------------------------------------------------------------------
 
 
-def test_the_first_claim_wins_and_the_holder_claiming_again_keeps_it(hub: HubDatabase) -> None:
+@pytest.fixture
+def board(hub: HubDatabase) -> Iterator[HubClaims]:
     address, _ = parse_hub_url(hub.url)
-    board = HubClaims(address, hub.password)
+    claims = HubClaims(address, hub.password)
+    yield claims
+    claims.close()
+
+
+def test_the_first_claim_wins_and_the_holder_claiming_again_keeps_it(hub: HubDatabase, board: HubClaims) -> None:
     assert board.reachable()
     first = board.claim("m-1", "h" * 64, "acc-1", "ws-a", "ob-1")
     assert (first.workstation_id, first.outbox_row, first.offline) == ("ws-a", "ob-1", False)
@@ -165,14 +172,21 @@ def test_the_first_claim_wins_and_the_holder_claiming_again_keeps_it(hub: HubDat
 
 def test_workstations_claiming_at_the_same_moment_get_one_holder(hub: HubDatabase) -> None:
     address, _ = parse_hub_url(hub.url)
-    board = HubClaims(address, hub.password)
     names = [f"ws-{i}" for i in range(8)]
+    boards = {name: HubClaims(address, hub.password) for name in names}  # each its own connection
+    for board in boards.values():
+        assert board.reachable()
     start = threading.Barrier(len(names))
     holders: dict[str, str] = {}
 
     def claim(name: str) -> None:
+        board = boards[name]
+        board.holder("m-0", "h" * 64, "acc-1")  # connected before the start, so the claims meet at the hub
         start.wait()
-        holders[name] = board.claim("m-1", "h" * 64, "acc-1", name, "ob-1").workstation_id
+        try:
+            holders[name] = board.claim("m-1", "h" * 64, "acc-1", name, "ob-1").workstation_id
+        finally:
+            board.close()
 
     threads = [threading.Thread(target=claim, args=(n,)) for n in names]
     for t in threads:
@@ -190,8 +204,11 @@ def test_a_hub_that_does_not_answer_is_said_at_once(hub: HubDatabase) -> None:
     nobody = parse_hub_url(f"postgresql://hub@127.0.0.1:{free_port()}/{hub.name}")[0]
     for board in (HubClaims(nobody, hub.password), HubClaims(address, "not the password")):
         assert not board.reachable()
+        started = time.monotonic()
         with pytest.raises(HubUnreachable, match="not reachable"):
             board.claim("m-1", "h" * 64, "acc-1", "ws-a", "ob-1")
+        assert time.monotonic() - started < 2
+        board.close()
     assert claims_table(hub) == []
 
 
@@ -397,5 +414,65 @@ def test_with_a_hub_one_broken_account_never_stops_the_others_and_its_claim_is_k
         clock.advance(timedelta(hours=2))
         report = a.outbox().run_once()
         assert report.failed == 1 and report.elsewhere == 0  # retried under its own claim, still down
+    finally:
+        a.close()
+
+
+def test_a_kept_connection_gone_stale_is_replaced_at_once(hub: HubDatabase, board: HubClaims) -> None:
+    """The hub restarted between two claims: the first claim after it takes a new connection, not the offline
+    rule."""
+    assert board.claim("m-1", "h" * 64, "acc-1", "ws-a", "ob-1").workstation_id == "ws-a"
+    hub.server.stop()
+    with pytest.raises(HubUnreachable):
+        board.claim("m-2", "h" * 64, "acc-1", "ws-a", "ob-2")
+    hub.server.start()
+    assert board.claim("m-1", "h" * 64, "acc-1", "ws-b", "ob-1").workstation_id == "ws-a"
+    hub.server.stop()
+    hub.server.start()  # the connection kept from the last claim is now stale
+    assert board.claim("m-3", "h" * 64, "acc-1", "ws-b", "ob-3").workstation_id == "ws-b"
+    assert len(claims_table(hub)) == 2
+
+
+def hand_over(source: App, target: App) -> None:
+    """``source``'s own entries that ``target`` lacks, appended as sync hands them over (with their signatures)."""
+    remote = ws(source)
+    rows = source.db.conn.execute(
+        "SELECT hash, body, signature FROM events WHERE workstation_id = ? AND seq > ? ORDER BY seq",
+        (remote, target.log.last_seq(remote)),
+    ).fetchall()
+    with target.db.write() as conn:
+        target.log.append_received(
+            conn, [(h, bytes(b)) for h, b, _ in rows], signatures={h: s for h, _, s in rows if s}
+        )
+
+
+def test_a_worker_leaves_another_workstation_s_publication_to_it(
+    tmp_path: Path, clock: FixedClock, hook: tuple[str, ReceiverState]
+) -> None:
+    """Another workstation's publication, once received, is that workstation's to send (even with no hub, even
+    offline): this workstation's worker neither sends its rows nor marks them dead; the publisher's own sending
+    events, when they arrive, show the row as sent here too."""
+    url, received = hook
+    a = first_workstation(tmp_path / "commander.sqlite3", clock, url)
+    try:
+        message = approved(a)
+        publish(a, message.id)
+        b = open_app(tmp_path / "backup.sqlite3", clock)
+        try:
+            b.people.initialise("zed", "correct horse", workstation_name="backup site")
+            hand_over(a, b)
+            (row,) = b.db.conn.execute("SELECT id, state FROM outbox").fetchall()
+            assert row[1] == "queued"
+            before = b.log.count()
+            report = b.outbox().run_once()
+            assert not report.busy() and b.log.count() == before  # nothing sent, nothing recorded
+            assert received.posts() == []
+            assert a.outbox().run_once().sent == 1
+            hand_over(a, b)
+            assert b.db.conn.execute("SELECT id, state FROM outbox").fetchall() == [(row[0], "sent")]
+            assert not b.outbox().run_once().busy()
+            assert len(received.posts()) == 1
+        finally:
+            b.close()
     finally:
         a.close()
