@@ -304,12 +304,14 @@ def _outbox_claimed_elsewhere(conn: sqlite3.Connection, e: Event) -> None:
 
 @handles(Kind.OUTBOX_PUBLISHED_TWICE)
 def _outbox_published_twice(conn: sqlite3.Connection, e: Event) -> None:
-    """Sent offline while another workstation held the claim: the row stays sent, its reason is the alarm."""
+    """Sent offline (by the event's workstation) while another workstation held the claim: the row stays sent, its
+    reason is the alarm naming both, the same on every workstation that applies it."""
     p = e.payload
     conn.execute(
-        "UPDATE outbox SET reason = 'PUBLISHED TWICE: workstation ' || "
-        "coalesce((SELECT name FROM workstations WHERE id = ?), ?) || ' also sent it', updated_at = ? WHERE id = ?",
-        (p["workstation"], p["workstation"], e.at, p["row"]),
+        "UPDATE outbox SET reason = 'PUBLISHED TWICE: sent by workstation ' || "
+        "coalesce((SELECT name FROM workstations WHERE id = ?), ?) || ' and by workstation ' || "
+        "coalesce((SELECT name FROM workstations WHERE id = ?), ?), updated_at = ? WHERE id = ?",
+        (p["workstation"], p["workstation"], e.workstation_id, e.workstation_id, e.at, p["row"]),
     )
 
 

@@ -386,7 +386,7 @@ def test_two_workstations_publishing_offline_raise_the_published_twice_alarm(
             assert row_of(b, message.id) == {
                 "id": row,
                 "state": "sent",
-                "reason": f"PUBLISHED TWICE: workstation {ws(a)} also sent it",
+                "reason": f"PUBLISHED TWICE: sent by workstation {ws(a)} and by workstation backup site",
             }
             assert claims_table(hub) == [(row, ws(a), True)]
             assert b.outbox().late_claims() == []  # the alarm is raised once
