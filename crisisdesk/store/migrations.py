@@ -376,6 +376,10 @@ MIGRATIONS += (Migration(SIGNATURES_VERSION, "event signatures", ("ALTER TABLE e
 # state says so ('elsewhere', with the reason naming that workstation). SQLite cannot change a CHECK in place, so
 # the table is rebuilt with the same columns and indexes.
 OUTBOX_ELSEWHERE_VERSION = 15
+_OUTBOX_COLUMNS = (
+    "id, pos, message_id, version, content_hash, account_id, idem_key, mode, state, attempts, next_try_at, reason, "
+    "remote_id, remote_url, sent_at, retract_state, retract_reason, queued_at, updated_at, first_try_at"
+)
 MIGRATIONS += (
     Migration(
         OUTBOX_ELSEWHERE_VERSION,
@@ -403,11 +407,8 @@ MIGRATIONS += (
                 queued_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
                 first_try_at TEXT)""",
-            "INSERT INTO outbox_new (id, pos, message_id, version, content_hash, account_id, idem_key, mode, state, "
-            "attempts, next_try_at, reason, remote_id, remote_url, sent_at, retract_state, retract_reason, queued_at, "
-            "updated_at, first_try_at) SELECT id, pos, message_id, version, content_hash, account_id, idem_key, mode, "
-            "state, attempts, next_try_at, reason, remote_id, remote_url, sent_at, retract_state, retract_reason, "
-            "queued_at, updated_at, first_try_at FROM outbox",
+            # The same rowids: the rows keep their order, as a replay would rebuild them.
+            f"INSERT INTO outbox_new (rowid, {_OUTBOX_COLUMNS}) SELECT rowid, {_OUTBOX_COLUMNS} FROM outbox",  # noqa: S608
             "DROP TABLE outbox",
             "ALTER TABLE outbox_new RENAME TO outbox",
             "CREATE INDEX outbox_account_pos ON outbox (account_id, pos)",

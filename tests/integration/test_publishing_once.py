@@ -9,6 +9,7 @@ handing the entries over with ``EventLog.append_received`` gives the same state.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ from crisisdesk.services.messages import MessageView
 from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.store.hub import Hub, HubUnreachable, parse_hub_url
 from crisisdesk.store.hub_claims import HubClaims
+from crisisdesk.store.migrations import OUTBOX_ELSEWHERE_VERSION
 from tests.integration.outbox_helpers import PEOPLE
+from tests.integration.test_event_log import snapshot
 from tests.integration.test_incidents import FLOOD_FACTS
 from tests.support.http_servers import ReceiverState, webhook_receiver
 from tests.support.postgres import HubDatabase
@@ -261,6 +264,10 @@ def test_two_workstations_publishing_the_same_version_at_once_send_it_once(
                 assert not report.busy()
             assert len(received.posts()) == 1
             assert a.audit.verify().ok and b.audit.verify().ok
+            for app in (a, b):  # the tables are what the events say
+                before = snapshot(app.db.conn)
+                app.log.replay()
+                assert snapshot(app.db.conn) == before
         finally:
             b.close()
     finally:
@@ -390,6 +397,9 @@ def test_two_workstations_publishing_offline_raise_the_published_twice_alarm(
             }
             assert claims_table(hub) == [(row, ws(a), True)]
             assert b.outbox().late_claims() == []  # the alarm is raised once
+            before = snapshot(b.db.conn)
+            b.log.replay()
+            assert snapshot(b.db.conn) == before
         finally:
             b.close()
     finally:
@@ -474,5 +484,71 @@ def test_a_worker_leaves_another_workstation_s_publication_to_it(
             assert len(received.posts()) == 1
         finally:
             b.close()
+    finally:
+        a.close()
+
+
+OUTBOX_14 = """CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    pos INTEGER NOT NULL UNIQUE,
+    message_id TEXT NOT NULL REFERENCES messages (id),
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    account_id TEXT NOT NULL REFERENCES channel_accounts (id),
+    idem_key TEXT NOT NULL UNIQUE,
+    mode TEXT NOT NULL CHECK (mode IN ('live', 'exercise')),
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'dead', 'unknown')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try_at TEXT,
+    reason TEXT,
+    remote_id TEXT,
+    remote_url TEXT,
+    sent_at TEXT,
+    retract_state TEXT CHECK (retract_state IN ('requested', 'retracted', 'impossible', 'failed')),
+    retract_reason TEXT,
+    queued_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    first_try_at TEXT)"""
+
+
+def test_an_outbox_from_before_teams_is_migrated_whole_and_takes_rows_published_elsewhere(
+    tmp_path: Path, clock: FixedClock, hook: tuple[str, ReceiverState]
+) -> None:
+    url, _ = hook
+    path = tmp_path / "commander.sqlite3"
+    a = first_workstation(path, clock, url)
+    message = approved(a, [HOOK, "public-page"])
+    publish(a, message.id)
+    assert a.outbox().run_once().sent == 2
+    rows = a.db.conn.execute("SELECT rowid, * FROM outbox ORDER BY rowid").fetchall()
+    a.close()
+    # The file as schema 14 left it: the outbox table with its old CHECK.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("BEGIN")
+    conn.execute("ALTER TABLE outbox RENAME TO outbox_15")
+    conn.execute(OUTBOX_14)
+    conn.execute("INSERT INTO outbox SELECT * FROM outbox_15")
+    conn.execute("DROP TABLE outbox_15")
+    for sql in ("outbox_account_pos ON outbox (account_id, pos)", "outbox_state ON outbox (state)",
+                "outbox_message ON outbox (message_id)"):  # fmt: skip
+        conn.execute(f"CREATE INDEX {sql}")
+    conn.execute(f"PRAGMA user_version = {OUTBOX_ELSEWHERE_VERSION - 1}")
+    conn.execute("COMMIT")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("UPDATE outbox SET state = 'elsewhere'")
+    conn.close()
+    a = open_app(path, clock)
+    try:
+        assert a.db.conn.execute("SELECT rowid, * FROM outbox ORDER BY rowid").fetchall() == rows
+        assert {r[1] for r in a.db.conn.execute("PRAGMA index_list(outbox)")} >= {
+            "outbox_account_pos",
+            "outbox_state",
+            "outbox_message",
+        }
+        with a.db.write() as conn:
+            conn.execute("UPDATE outbox SET state = 'elsewhere' WHERE rowid = ?", (rows[0][0],))
+            conn.execute("UPDATE outbox SET state = 'sent' WHERE rowid = ?", (rows[0][0],))
+        assert a.audit.verify().ok
     finally:
         a.close()
