@@ -578,8 +578,8 @@ class OutboxService:
         (another workstation holds the claim). Raises ``Refused``, or a ChannelError to wait for the hub, when the
         approvals held here do not let it go alone."""
         me = self.log.workstation_id() or ""
-        alone = self._alone_refusal(row, team=board is not None)
         if board is None:
+            alone = self._alone_refusal(row, team=False)
             if alone is not None:
                 raise Refused(f"refused: it cannot go without the hub's claim: {alone}")
             return _Go(claimed=False, why="no hub is configured")
@@ -588,6 +588,7 @@ class OutboxService:
         except Exception as exc:  # the hub away, or a bug in reaching it: the offline rule decides either way
             if not isinstance(exc, (ExternalError, UserError)):
                 log.exception("claiming %s at the hub failed unexpectedly", row.id)
+            alone = self._alone_refusal(row, team=True)
             if alone is not None:
                 raise ChannelError(
                     f"waiting for the hub: it cannot be reached ({exc}) and this row may go alone only if the "
@@ -605,14 +606,14 @@ class OutboxService:
         where no hub is configured (a workstation on its own, as before teams). Without the playbooks the policy
         cannot be read: refused in a team, as before teams otherwise."""
         ledger = Ledger(self.db.conn)
-        pub = ledger.publication(row.message_id, row.version)
-        if pub is None:
-            return f"the audit log has no publication of {row.message_id} v{row.version}"
-        if pub.break_glass:
-            return "it was published with break glass, without approvals" if team else None
-        if self.playbooks is None:
-            return "the approval policy cannot be read here (no playbooks)" if team else None
         try:
+            pub = ledger.publication(row.message_id, row.version)
+            if pub is None:
+                return f"the audit log has no publication of {row.message_id} v{row.version}"
+            if pub.break_glass:
+                return "it was published with break glass, without approvals" if team else None
+            if self.playbooks is None:
+                return "the approval policy cannot be read here (no playbooks)" if team else None
             return held_refusal(ledger, self.playbooks(), pub)
         except UserError as exc:  # the playbook is gone or the log is tampered: the row waits for a person
             return str(exc)
