@@ -21,6 +21,7 @@ import pytest
 
 from crisisdesk.app import App
 from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.errors import PermissionDenied
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
@@ -550,5 +551,40 @@ def test_an_outbox_from_before_teams_is_migrated_whole_and_takes_rows_published_
             conn.execute("UPDATE outbox SET state = 'elsewhere' WHERE rowid = ?", (rows[0][0],))
             conn.execute("UPDATE outbox SET state = 'sent' WHERE rowid = ?", (rows[0][0],))
         assert a.audit.verify().ok
+    finally:
+        a.close()
+
+
+def test_without_the_approvals_held_nothing_goes_alone(
+    tmp_path: Path, clock: FixedClock, hub: HubDatabase, hook: tuple[str, ReceiverState]
+) -> None:
+    """The hub down: a version not approved here cannot be published at all; and on a workstation with no hub, a
+    published row whose approvals no longer satisfy the policy (the approver lost the role) is refused for a
+    person rather than sent."""
+    url, received = hook
+    a = first_workstation(tmp_path / "commander.sqlite3", clock, url)
+    try:
+        carla = a.people.actor("carla")
+        incident = approved(a).incident_id
+        draft = a.messages().draft(carla, incident, "update")
+        draft = a.messages().set_targets(carla, draft.id, [HOOK])
+        a.messages().submit(carla, draft.id)
+        join(a, hub)
+        hub.server.stop()
+        with pytest.raises(PermissionDenied, match="cannot be published: needs 1 more approval"):
+            publish(a, draft.id)
+        assert a.db.conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+        hub.server.start()
+        with a.db.write() as conn:
+            conn.execute("DELETE FROM local_settings WHERE key = 'hub_url'")
+        message = approved(a)
+        publish(a, message.id)
+        assert "offline" not in publication(a, message.id)  # no hub: nothing to be offline from
+        a.people.revoke(a.people.actor("alice"), "ivan", Role.APPROVER)
+        report = a.outbox().run_once()
+        assert report.dead == 1 and report.sent == 0 and received.posts() == []
+        state = row_of(a, message.id)
+        assert state["state"] == "dead"
+        assert str(state["reason"]).startswith("refused: it cannot go without the hub's claim: needs 1 more approval")
     finally:
         a.close()
