@@ -193,7 +193,10 @@ def held_refusal(ledger: Ledger, playbooks: Playbooks, publication: PublicationR
     record = ledger.message(publication.message)
     if record is None:
         return f"the audit log has no message {publication.message}"
-    version = next((v for v in record.versions if v.version == publication.version), None)
+    # By number and hash: sibling versions (the same number edited on two workstations) differ by their hash.
+    version = next(
+        (v for v in record.versions if v.version == publication.version and v.hash == publication.hash), None
+    )
     incident = ledger.incident(record.incident)
     if version is None or incident is None:
         return f"the audit log does not know {publication.message} v{publication.version} or its incident"
