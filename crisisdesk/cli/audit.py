@@ -45,13 +45,13 @@ def cmd_audit_export(ctx: Context) -> int:
         raise UserError(f"--out {target} is a folder; give a file name")
     if not target.parent.exists():
         raise UserError(f"--out: the folder {target.parent} does not exist")
-    _refuse_unless_regular(target)
+    refuse_unless_regular(target)
     # Written beside the target and renamed into place, so a failed export never leaves half a file.
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             n = audit.export(actor, a.format, f)
-        _refuse_unless_regular(target)  # again: something may have appeared there while the export ran
+        refuse_unless_regular(target)  # again: something may have appeared there while the export ran
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -60,7 +60,7 @@ def cmd_audit_export(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _refuse_unless_regular(target: Path) -> None:
+def refuse_unless_regular(target: Path) -> None:
     """The export replaces only a regular file: renaming over anything else swaps the node itself (as root,
     ``--out /dev/full`` replaced the device with a file)."""
     try:

@@ -48,6 +48,8 @@ GROUPS = (
     "feeds",
     "drill",
     "audit",
+    "sync",
+    "bundle",
 )
 COMMON_OPTIONS = ("--db", "--as")
 

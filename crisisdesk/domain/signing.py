@@ -32,6 +32,8 @@ from crisisdesk.domain.events import Kind
 
 # What is signed: a fixed tag, so an event signature can never be taken for a signature of anything else.
 _TAG = b"crisisdesk event v1\0"
+# A bundle file's trailer is signed under its own tag: it can never be taken for an event's signature.
+_BUNDLE_TAG = b"crisisdesk bundle v1\0"
 
 
 def new_private_key() -> Ed25519PrivateKey:
@@ -69,6 +71,11 @@ class Signer:
         raw = self._key.sign(_TAG + event_hash.encode())
         return self._prefix + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
+    def sign_bundle(self, digest: str) -> str:
+        """A bundle file's signature over the SHA-256 (hex) of everything before its trailer."""
+        raw = self._key.sign(_BUNDLE_TAG + digest.encode())
+        return self._prefix + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
 
 def signature_good(public_text: str, event_hash: str, signature: str) -> bool:
     """Does ``signature`` (``<key id>.<sig>``) by this public key cover ``event_hash``?"""
@@ -76,6 +83,17 @@ def signature_good(public_text: str, event_hash: str, signature: str) -> bool:
         _, _, sig = signature.partition(".")
         raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
         Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_text)).verify(raw, _TAG + event_hash.encode())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def bundle_signature_good(public_text: str, digest: str, signature: str) -> bool:
+    """Does ``signature`` by this public key cover a bundle whose content (before its trailer) hashes to ``digest``?"""
+    try:
+        _, _, sig = signature.partition(".")
+        raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_text)).verify(raw, _BUNDLE_TAG + digest.encode())
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -171,6 +189,13 @@ def key_table(events: Iterable[KeyEvent]) -> tuple[dict[str, dict[str, _Key]], d
                     BadSignature(e.position, e.seq, f"it declares a key for another workstation ({e.workstation})")
                 )
                 continue
+            if e.ws in keys:
+                # Only a workstation's first key declares itself (signed by itself); a later key comes by rotation,
+                # signed by the key it replaces: else anyone could add a key to a known workstation.
+                wrong.append(
+                    BadSignature(e.position, e.seq, "it declares a second key for its workstation (only by rotation)")
+                )
+                continue
             # A workstation's first key covers its whole chain: the entries before it (its own creation, written
             # in the same transaction) may carry its signature, or none.
             keys.setdefault(e.ws, {})[e.key] = _Key(e.public_key, "")
@@ -195,7 +220,10 @@ def check_signatures(
 
     ``verify``: the positions whose signature is verified with Ed25519 (None: every one). The rest still have the
     cheap checks: signed when they must be, by a key of their workstation valid at their time."""
+    key_events = list(key_events)
     keys, signed_from, wrong = key_table(key_events)
+    # A rotation is signed by the key it replaces (a new key cannot vouch for itself).
+    rotated_by = {e.position: e.previous for e in key_events if e.kind == Kind.WORKSTATION_KEY_ROTATED}
     bad: dict[str, BadSignature] = {}
     publics: dict[str, Ed25519PublicKey] = {}
     wrong_at = {w.position: w for w in wrong}
@@ -231,6 +259,12 @@ def check_signatures(
         if key.valid_until is not None and row.at > key.valid_until:
             bad[row.ws] = BadSignature(
                 row.position, row.seq, f"signed by key {kid} after it was {key.why_ended} (entry dated {row.at})"
+            )
+            continue
+        previous = rotated_by.get(row.position)
+        if previous is not None and kid != previous:
+            bad[row.ws] = BadSignature(
+                row.position, row.seq, f"a key rotation signed by key {kid}, not by the key it replaces ({previous})"
             )
             continue
         if verify is not None and row.position not in verify:
@@ -325,3 +359,20 @@ def check_received(
         alone = {ws: check((ws,), (suspects | set(failed)) - {ws}).bad.get(ws) for ws in suspects}
         failed.update({ws: bad for ws, bad in alone.items() if bad is not None} or report.bad)
     return SignatureReport(report.checked, report.signed, failed, report.unsigned_workstations)
+
+
+def bundle_key(key_events: Iterable[KeyEvent], workstation: str, signature: str, created: str) -> tuple[str, str]:
+    """(public key, "") for the key that signed a bundle of ``workstation`` made at ``created``, or ("", why not):
+    a key the log (and the bundle) declares for that workstation, not revoked, not replaced before the bundle."""
+    keys, _, _ = key_table(key_events)
+    kid = signature.partition(".")[0]
+    key = keys.get(workstation, {}).get(kid)
+    if key is None:
+        return "", f"it is signed by key {kid}, which is not a key of workstation {workstation}"
+    if key.why_ended.startswith("revoked"):
+        return "", f"it is signed by key {kid} of workstation {workstation}, which was {key.why_ended}"
+    if key.valid_until is not None and created > key.valid_until:
+        return "", f"it is signed by key {kid} of workstation {workstation}, {key.why_ended}, before it was made"
+    if created < key.valid_from:
+        return "", f"it is signed by key {kid} of workstation {workstation}, dated before the key was declared"
+    return key.public, ""

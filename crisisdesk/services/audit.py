@@ -33,6 +33,7 @@ from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import Disagreement, ProjectionReport
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.peer_heads import LOST_TAIL, PeerFinding, compare_heads, recorded_findings
 
 EXPORT_FORMATS = ("jsonl", "csv")
 EXPORT_COLUMNS = ("position", "workstation_id", "seq", "at", "actor", "kind", "payload", "prev_hash", "hash", "body")
@@ -381,12 +382,17 @@ class VerifyReport:
     # Entries under a workstation this database never joined: (workstation, first position, how many).
     foreign: tuple[tuple[str, int, int], ...] = ()
     signatures: SignatureReport | None = None  # None when the log could not be read
+    # What other sites (the hub, imported bundles) have seen of the chains that this log disagrees with.
+    peers: tuple[PeerFinding, ...] = ()
+    # Sources that could not be asked (the hub down): one line each, the check went on with the local evidence.
+    unasked: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return (
             self.damage is None
             and not self.foreign
+            and not self.peers
             and (self.signatures is None or self.signatures.ok)
             and self.chain is not None
             and self.chain.ok
@@ -407,6 +413,10 @@ class VerifyReport:
             problems.append("the log holds entries under another workstation's name")
         if self.signatures is not None and not self.signatures.ok:
             problems.append("a signature is bad")
+        if any(f.kind == LOST_TAIL for f in self.peers):
+            problems.append("this log lost its tail (another site has seen more of it)")
+        if any(f.kind != LOST_TAIL for f in self.peers):
+            problems.append("this workstation's history was rewritten (another site holds other entries)")
         if self.projections is not None and self.projections.total:
             problems.append(f"{self.projections.total} current-state table row(s) disagree with the log")
         if problems and self.chain.ok and (self.head is None or self.head.ok):
@@ -418,6 +428,8 @@ class VerifyReport:
             lines.append(self.chain.describe())
             if self.head is not None:
                 lines.append(self.head.text)
+        lines.extend(f.text for f in self.peers)
+        lines.extend(self.unasked)
         # A bad signature is said right after the chain; that all are good, last.
         sig_lines = self.signatures.lines() if self.signatures is not None else []
         if self.signatures is not None and not self.signatures.ok:
@@ -461,6 +473,8 @@ class VerifyReport:
             "damage": self.damage,
             "foreign": [{"workstation": ws, "first": first, "entries": n} for ws, first, n in self.foreign],
         }
+        data["peer_heads"] = [f.as_dict() for f in self.peers]
+        data["unasked"] = list(self.unasked)
         if self.signatures is not None:
             sig = self.signatures
             data["signatures"] = {
@@ -501,12 +515,43 @@ class VerifyReport:
         return data
 
 
+# A live source of heads for verify (the hub): returns (source name, {workstation: (seq, hash)}), or None when it
+# cannot be asked now (no hub configured); a CrisisdeskError (unreachable) is skipped, the recorded evidence stays.
+LiveHeads = Callable[[], tuple[str, dict[str, tuple[int, str]]] | None]
+
+
 class AuditService:
     def __init__(self, db: Database, log: EventLog, secrets: SecretStore | None = None) -> None:
         self.db = db
         self.log = log
         self.secrets = secrets
         self.database = database_key(db.path)
+        # Sources asked at each verify besides the recorded evidence (the sync service adds the hub's).
+        self.live_heads: list[LiveHeads] = []
+
+    def compare_with(self, source: str, heads: dict[str, tuple[int, str]]) -> list[PeerFinding]:
+        """What ``source``'s heads ({workstation: (seq, hash)}) say of this log: a lost tail, a rewritten entry."""
+        return compare_heads(self.db.conn, source, heads)
+
+    def _peer_findings(self) -> tuple[tuple[PeerFinding, ...], tuple[str, ...]]:
+        findings = recorded_findings(self.db.conn)
+        unasked = []
+        for ask in self.live_heads:
+            try:
+                live = ask()
+            except CrisisdeskError as exc:  # unreachable: the evidence recorded from it is still compared
+                unasked.append(f"{str(exc).splitlines()[0]} (checked against the local evidence only)")
+                continue
+            if live is not None:
+                findings.extend(self.compare_with(*live))
+        seen: set[tuple[str, str, str, int]] = set()
+        unique = []
+        for f in findings:
+            key = (f.kind, f.source, f.workstation, f.seq)
+            if key not in seen:
+                seen.add(key)
+                unique.append(f)
+        return tuple(unique), tuple(unasked)
 
     def verify(
         self,
@@ -573,9 +618,18 @@ class AuditService:
             )
             foreign = self._foreign()
             signatures = self.log.verify_signatures(progress=watched("signatures") if watched else None)
+            peers, unasked = self._peer_findings()
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
             return VerifyReport(chain=None, damage=exc.damage)
-        return VerifyReport(chain=chain, head=head, projections=projections, foreign=foreign, signatures=signatures)
+        return VerifyReport(
+            chain=chain,
+            head=head,
+            projections=projections,
+            foreign=foreign,
+            signatures=signatures,
+            peers=peers,
+            unasked=unasked,
+        )
 
     def _foreign(self) -> tuple[tuple[str, int, int], ...]:
         """Entries under any workstation but this one that has declared no key of its own in this log: an entry

@@ -153,7 +153,8 @@ def _parse(index: int, item: Incoming) -> _Entry:
     return entry
 
 
-def _held_key_events(conn: sqlite3.Connection) -> list[KeyEvent]:
+def held_key_events(conn: sqlite3.Connection) -> list[KeyEvent]:
+    """Every key event this log holds, in order (few: read through the kind index)."""
     marks = ",".join("?" * len(KEY_KINDS))
     out = []
     for position, ws, seq, at, kind, body in conn.execute(
@@ -259,7 +260,13 @@ class Receiver:
         self._record_equivocations(conn, equivocations)
         if all_or_nothing and refused:
             return ReceiveReport(0, already, equivocations, refused, heads, own_missing, own)
+        conn.execute("SAVEPOINT receive_batch")
         applied = self._append(conn, [e for ws, run in new.items() if ws not in refused for e in run], refused)
+        if all_or_nothing and refused:  # the log or the tables refused a workstation's entries: none of them
+            conn.execute("ROLLBACK TO receive_batch")
+            conn.execute("RELEASE receive_batch")
+            return ReceiveReport(0, already, equivocations, refused, heads, own_missing, own)
+        conn.execute("RELEASE receive_batch")
         for e in applied:
             heads[e.ws] = max(heads.get(e.ws, (0, "")), (e.seq, e.incoming.hash))
         return ReceiveReport(len(applied), already, equivocations, refused, heads, own_missing, own)
@@ -280,7 +287,7 @@ class Receiver:
             if e.kind in KEY_KINDS and isinstance(e.payload, dict):
                 received.append(key_event(position, e.ws, e.seq, e.at, e.kind, e.payload))
         rows.sort(key=lambda r: (r.ws, r.seq))
-        report = check_received(rows, _held_key_events(conn), received)
+        report = check_received(rows, held_key_events(conn), received)
         for ws, bad in report.bad.items():
             refused[ws] = f"entry seq {bad.seq}: {bad.reason}"
 
@@ -291,7 +298,7 @@ class Receiver:
         nothing and are refused as forged)."""
         if not offers:
             return ()
-        keys = _held_key_events(conn)
+        keys = held_key_events(conn)
         recorded = set()
         for (body,) in conn.execute("SELECT body FROM events WHERE kind = ?", (Kind.SYNC_EQUIVOCATION,)):
             p = orjson.loads(body)["payload"]
@@ -335,6 +342,12 @@ class Receiver:
                     [(e.incoming.hash, e.incoming.body) for e in entries],
                     signatures={e.incoming.hash: e.incoming.signature for e in entries if e.incoming.signature},
                 )
+            except sqlite3.IntegrityError as exc:
+                # A current-state table refused an entry (two workstations made the same name: merging such
+                # entries is the merge rules' part). Which workstation's it is shows by applying each alone.
+                conn.execute("ROLLBACK TO receive")
+                conn.execute("RELEASE receive")
+                return self._append_each(conn, entries, refused, str(exc))
             except ValueError as exc:
                 conn.execute("ROLLBACK TO receive")
                 conn.execute("RELEASE receive")
@@ -350,6 +363,31 @@ class Receiver:
             conn.execute("RELEASE receive")
             return entries
         return []
+
+    def _append_each(
+        self, conn: sqlite3.Connection, entries: list[_Entry], refused: dict[str, str], problem: str
+    ) -> list[_Entry]:
+        """Each workstation's entries alone, in a savepoint each: those the tables refuse are refused."""
+        applied: list[_Entry] = []
+        for ws in dict.fromkeys(e.ws for e in entries):
+            own = [e for e in entries if e.ws == ws]
+            conn.execute("SAVEPOINT receive_one")
+            try:
+                self.log.append_received(
+                    conn,
+                    [(e.incoming.hash, e.incoming.body) for e in own],
+                    signatures={e.incoming.hash: e.incoming.signature for e in own if e.incoming.signature},
+                )
+            except (sqlite3.IntegrityError, ValueError) as exc:
+                conn.execute("ROLLBACK TO receive_one")
+                refused[ws] = f"its entries cannot be applied here ({exc}): they clash with what this log holds"
+            else:
+                applied += own
+            conn.execute("RELEASE receive_one")
+        if not applied and not any(ws in refused for ws in {e.ws for e in entries}):
+            for ws in {e.ws for e in entries}:
+                refused[ws] = problem
+        return applied
 
 
 def _merge_key(e: _Entry) -> tuple[str, str, int]:

@@ -135,6 +135,8 @@ class HubEquivocation:
     offered_hash: str
     reported_by: str
     at: str
+    offered_body: bytes
+    offered_signature: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +225,16 @@ class Push:
 
 
 def _heads(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, str]]:
+    # A loose index scan on (workstation_id, seq): one index descent per workstation, however many entries the
+    # hub holds (DISTINCT ON would read them all, at every push).
     rows = conn.execute(
-        "SELECT DISTINCT ON (workstation_id) workstation_id, seq, hash FROM hub_events "
-        "ORDER BY workstation_id, seq DESC"
+        """WITH RECURSIVE w (ws) AS (
+               SELECT min(workstation_id) FROM hub_events
+               UNION ALL
+               SELECT (SELECT min(workstation_id) FROM hub_events WHERE workstation_id > w.ws) FROM w
+               WHERE w.ws IS NOT NULL)
+           SELECT w.ws, e.seq, e.hash FROM w CROSS JOIN LATERAL (
+               SELECT seq, hash FROM hub_events WHERE workstation_id = w.ws ORDER BY seq DESC LIMIT 1) e"""
     ).fetchall()
     return {str(ws): (int(seq), str(h)) for ws, seq, h in rows}
 
@@ -290,11 +299,19 @@ class Hub:
 
     def meta(self) -> dict[str, str]:
         """hub_meta as a dict; empty when the hub has no crisisdesk schema yet."""
+        import psycopg
+
         with self.errors():
-            exists = self.conn.execute("SELECT to_regclass('hub_meta') IS NOT NULL").fetchone()
-            if not exists or not exists[0]:
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                # Inside a transaction a failed statement would end it: look the table up first.
+                found = self.conn.execute("SELECT to_regclass('hub_meta') IS NOT NULL").fetchone()
+                if not found or not found[0]:
+                    return {}
+            try:
+                rows = self.conn.execute("SELECT key, value FROM hub_meta").fetchall()
+            except psycopg.errors.UndefinedTable:
                 return {}
-            return {str(k): str(v) for k, v in self.conn.execute("SELECT key, value FROM hub_meta").fetchall()}
+        return {str(k): str(v) for k, v in rows}
 
     def check_schema(self) -> dict[str, str]:
         """The hub's meta, after checking this crisisdesk can use it (HubNotReady with what to do, else)."""
@@ -369,8 +386,8 @@ class Hub:
 
     def pull(self, after: int, limit: int) -> list[HubEntry]:
         """Entries with hub_seq > ``after``, in hub order, at most ``limit``."""
-        with self.errors():
-            rows = self.conn.execute(
+        with self.errors(), self.conn.cursor(binary=True) as cur:  # bodies as bytes, not hex text
+            rows = cur.execute(
                 "SELECT hub_seq, workstation_id, seq, hash, body, signature FROM hub_events WHERE hub_seq > %s "
                 "ORDER BY hub_seq LIMIT %s",
                 (after, limit),
@@ -386,13 +403,13 @@ class Hub:
     def equivocations(self, after: int = 0) -> list[HubEquivocation]:
         with self.errors():
             rows = self.conn.execute(
-                "SELECT id, workstation_id, seq, held_hash, offered_hash, reported_by, at FROM hub_equivocations "
-                "WHERE id > %s ORDER BY id",
+                "SELECT id, workstation_id, seq, held_hash, offered_hash, reported_by, at, offered_body, "
+                "offered_signature FROM hub_equivocations WHERE id > %s ORDER BY id",
                 (after,),
             ).fetchall()
         return [
-            HubEquivocation(int(i), str(w), int(s), str(h), str(o), str(r), a.isoformat())
-            for i, w, s, h, o, r, a in rows
+            HubEquivocation(int(i), str(w), int(s), str(h), str(o), str(r), a.isoformat(), bytes(b), g)
+            for i, w, s, h, o, r, a, b, g in rows
         ]
 
 

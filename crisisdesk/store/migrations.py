@@ -372,10 +372,28 @@ MIGRATIONS += (
 SIGNATURES_VERSION = 14
 MIGRATIONS += (Migration(SIGNATURES_VERSION, "event signatures", ("ALTER TABLE events ADD COLUMN signature TEXT",)),)
 
+# What other sites (the hub, imported bundles) have seen of each workstation's chain: evidence audit verify holds
+# this log against (store/peer_heads.py). Local observations, never in the log, never replicated.
+MIGRATIONS += (
+    Migration(
+        15,
+        "what other sites have seen of each workstation's chain",
+        (
+            """CREATE TABLE peer_heads (
+                source TEXT NOT NULL,
+                workstation_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                seen_at TEXT NOT NULL,
+                PRIMARY KEY (source, workstation_id))""",
+        ),
+    ),
+)
+
 # Publishing once across a team (issue 16): a row another workstation claimed at the hub is not sent here; its
 # state says so ('elsewhere', with the reason naming that workstation). SQLite cannot change a CHECK in place, so
 # the table is rebuilt with the same columns and indexes.
-OUTBOX_ELSEWHERE_VERSION = 15
+OUTBOX_ELSEWHERE_VERSION = 16  # 15: peer_heads (branch hub)
 _OUTBOX_COLUMNS = (
     "id, pos, message_id, version, content_hash, account_id, idem_key, mode, state, attempts, next_try_at, reason, "
     "remote_id, remote_url, sent_at, retract_state, retract_reason, queued_at, updated_at, first_try_at"

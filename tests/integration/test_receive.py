@@ -274,3 +274,19 @@ def test_ten_thousand_entries_from_one_workstation(sites: tuple[App, App, App]) 
     assert took < 10  # on a busy 2-CPU machine; about 1 s alone (docs/design/sync.md)
     body = orjson.loads(offered[-1].body)
     assert commander.log.head_entry(body["ws"], body["seq"]) == (offered[-1].hash, offered[-1].body)
+
+
+def test_entries_the_tables_cannot_take_refuse_their_workstation_only(sites: tuple[App, App, App]) -> None:
+    """Two workstations each set up their default channels under the same names (merging those is the merge rules'
+    part): the clash refuses that workstation's entries, with the reason, not the batch and not with a crash."""
+    commander, communicator, drill_room = sites
+    commander.channels().add_defaults()
+    communicator.channels().add_defaults()
+    notes(drill_room, 2)
+    before = count(commander)
+    report = Receiver(commander).receive([*entries(communicator), *entries(drill_room)], source="hub")
+    assert set(report.refused) == {ws_of(communicator)}
+    assert "UNIQUE constraint failed: channel_accounts.name" in report.refused[ws_of(communicator)]
+    assert report.applied == len(entries(drill_room)) and count(commander) == before + report.applied
+    again = Receiver(commander).receive([*entries(communicator)], source="bundle", all_or_nothing=True)
+    assert again.applied == 0 and count(commander) == before + report.applied

@@ -54,10 +54,11 @@ def test_a_short_run_has_every_signature_verified() -> None:
 def test_a_long_run_has_its_last_entry_its_key_changes_and_its_key_events_verified() -> None:
     old, new = signer(), signer()
     n = CHECK_EVERY_UP_TO + 36
-    run = [row(100 + i, 2 + i, old if i < 50 else new) for i in range(n)]
-    chosen = must_verify(run, key_positions={100 + 70})
-    # The first entry (a key not seen before it), the first signed by the new key, the key event, the last.
-    assert chosen == {100, 150, 170, 100 + n - 1}
+    # Entry 150 is the rotation (signed by the key it replaces); the new key signs from 151 on.
+    run = [row(100 + i, 2 + i, old if i <= 50 else new) for i in range(n)]
+    chosen = must_verify(run, key_positions={150})
+    # The first entry (a key not seen before it), the key event, the first signed by the new key, the last.
+    assert chosen == {100, 150, 151, 100 + n - 1}
     rotated = KeyEvent(150, WS, 52, at(1), Kind.WORKSTATION_KEY_ROTATED, WS, new.key_id, new.public, old.key_id)
     assert check_received(run, [joined(1, 1, old)], [rotated]).ok
     # A forged signature in the middle of the run is not looked at (the head's signature vouches for the chain);
@@ -106,3 +107,18 @@ def test_a_revocation_carried_by_a_workstation_that_fails_bars_no_one() -> None:
     good_b = [row(60, 5, b, ws=OTHER), row(61, 6, b, ws=OTHER)]
     report = check_received([*a_rows, *good_b], [joined(1, 1, a), joined(2, 1, b, ws=OTHER)], [revocation])
     assert set(report.bad) == {WS} and "revoked" in report.bad[WS].reason
+
+
+def test_a_key_cannot_vouch_for_itself_once_the_workstation_has_one() -> None:
+    """A second 'joined' (self-signed) or a rotation signed by the new key would let anyone holding the file add a
+    key to a known workstation: both are bad."""
+    k, intruder = signer(), signer()
+    second = joined(5, 5, intruder)
+    rows = [row(1, 1, k), row(5, 5, intruder), row(6, 6, intruder)]
+    report = check_received(rows, [joined(1, 1, k)], [second])
+    assert report.bad[WS].seq == 5 and "second key" in report.bad[WS].reason
+    rotation = KeyEvent(5, WS, 5, at(1), Kind.WORKSTATION_KEY_ROTATED, WS, intruder.key_id, intruder.public, k.key_id)
+    report = check_received(rows, [joined(1, 1, k)], [rotation])
+    assert report.bad[WS].seq == 5 and "not by the key it replaces" in report.bad[WS].reason
+    signed_by_old = [row(1, 1, k), row(5, 5, k), row(6, 6, intruder)]
+    assert check_received(signed_by_old, [joined(1, 1, k)], [rotation]).ok
