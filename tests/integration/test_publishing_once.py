@@ -27,9 +27,10 @@ from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.messages import MessageView
 from crisisdesk.services.passwords import Argon2Hasher
+from crisisdesk.store.db import Database
 from crisisdesk.store.hub import Hub, HubUnreachable, parse_hub_url
 from crisisdesk.store.hub_claims import HubClaims
-from crisisdesk.store.migrations import OUTBOX_ELSEWHERE_VERSION
+from crisisdesk.store.migrations import LATEST_VERSION, MIGRATIONS, OUTBOX_ELSEWHERE_VERSION
 from tests.integration.outbox_helpers import PEOPLE
 from tests.integration.test_event_log import snapshot
 from tests.integration.test_incidents import FLOOD_FACTS
@@ -538,6 +539,13 @@ def test_an_outbox_from_before_teams_is_migrated_whole_and_takes_rows_published_
     conn.execute("COMMIT")
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         conn.execute("UPDATE outbox SET state = 'elsewhere'")
+    conn.close()
+    # The migration runs as it does on a workstation's file; the file already has what any later migration adds.
+    upto = next(i for i, m in enumerate(MIGRATIONS) if m.version == OUTBOX_ELSEWHERE_VERSION)
+    Database.open(path, migrations=MIGRATIONS[: upto + 1]).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert conn.execute("PRAGMA user_version").fetchone() == (OUTBOX_ELSEWHERE_VERSION,)
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
     conn.close()
     a = open_app(path, clock)
     try:
