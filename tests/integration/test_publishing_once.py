@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -141,11 +141,6 @@ def ws(app: App) -> str:
     found = app.log.workstation_id()
     assert found is not None
     return found
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 11, 22, 9, 30, tzinfo=UTC))
 
 
 # -- the claims table -------------------------------------------------------------------------------------------
