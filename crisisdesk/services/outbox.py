@@ -368,15 +368,24 @@ class OutboxService:
         mine = set(self._mine((r["id"], r["message_id"]) for r in found))
         unfinished = [r for r in found if r["id"] in mine]
         work = next_work(unfinished, self.clock.now(), batch=batch)
-        if not work:
-            return report
         for item in work:
             self._stop(item, report)
             self._reconcile_rows(item, report)
         sends = [w for w in work if w.send]
         if sends:
             self._send(sends, report)
+        self._late_claims(report)
         return report
+
+    def _late_claims(self, report: RunReport) -> None:
+        """Sends made without the hub's claim are claimed there as soon as it answers (the sync loop may ask too)."""
+        if self._board() is None or not self.late_claims():
+            return
+        done = self.register_late_claims()
+        if done.registered:
+            report.notes.append(f"{len(done.registered)} send(s) made without the hub are now claimed there")
+        for row, workstation in done.twice:
+            report.notes.append(f"{row}: PUBLISHED TWICE: workstation {workstation} also sent it")
 
     def late_claims(self) -> list[str]:
         """Rows this workstation sent without the hub's claim and has not yet claimed there, oldest first. Read
