@@ -582,7 +582,7 @@ class OutboxService:
         if error is not None:
             raise error
 
-    def _claim_at_hub(self, board: ClaimBoard | None, row: OutboxRow) -> _Go | _Elsewhere:
+    def _claim_at_hub(self, board: ClaimBoard | None, row: OutboxRow, post: Post) -> _Go | _Elsewhere:
         """Just before the row is claimed here: go (claimed at the hub, or alone by the offline rule) or not here
         (another workstation holds the claim). Raises ``Refused``, or a ChannelError to wait for the hub, when the
         approvals held here do not let it go alone."""
@@ -593,7 +593,8 @@ class OutboxService:
                 raise Refused(f"refused: it cannot go without the hub's claim: {alone}")
             return _Go(claimed=False, why="no hub is configured")
         try:
-            holder = board.claim(row.message_id, row.content_hash, row.account_id, me, row.id)
+            # What is claimed is what the log says goes (the post), not the table's copy of it.
+            holder = board.claim(post.message_id, post.content_hash, row.account_id, me, row.id)
         except Exception as exc:  # the hub away, or a bug in reaching it: the offline rule decides either way
             if not isinstance(exc, (ExternalError, UserError)):
                 log.exception("claiming %s at the hub failed unexpectedly", row.id)
@@ -638,7 +639,7 @@ class OutboxService:
             for row in turn.claims:
                 try:
                     post = self._claimable(row)
-                    go = self._claim_at_hub(board, row)
+                    go = self._claim_at_hub(board, row, post)
                     if isinstance(go, _Go):
                         prepared[row.id], goes[row.id] = post, go
                     else:
