@@ -284,6 +284,8 @@ class App:
                 self.channels(),
                 self.secrets,
                 outage=lambda account, now: self.drills().outage_until(account, now),
+                # The approval policy a row must satisfy to go without the team hub's claim (issue 16).
+                playbooks=lambda: self.incidents().playbooks,
             )
         return self._outbox
 

@@ -69,7 +69,7 @@ def _run_once(ctx: Context) -> RunReport:
         for _ in range(1000):  # pass after pass while something goes; what failed waits for its next try
             report = outbox.run_once()
             total.add(report)
-            if not (report.sent or report.reconciled or report.retracted):
+            if not (report.sent or report.reconciled or report.retracted or report.elsewhere):
                 break
     return total
 
@@ -81,6 +81,7 @@ def _print_report(ctx: Context, report: RunReport) -> None:
         f"sent {report.sent}, failed {report.failed} (will retry), dead {report.dead}, "
         f"checked after a restart {report.reconciled}, retracted {report.retracted}, "
         f"could not retract {report.not_retractable}"
+        + (f", published by another workstation {report.elsewhere}" if report.elsewhere else "")
     )
 
 

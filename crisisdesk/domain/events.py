@@ -66,6 +66,9 @@ class Kind:
     OUTBOX_RELEASED = "outbox.released"
     RETRACT_REQUESTED = "outbox.retract_requested"
     RETRACT_DONE = "outbox.retracted"
+    OUTBOX_CLAIMED_ELSEWHERE = "outbox.claimed_elsewhere"  # another workstation holds the hub's claim: not sent here
+    OUTBOX_CLAIM_REGISTERED = "outbox.claim_registered"  # a send made without a claim, claimed at the hub afterwards
+    OUTBOX_PUBLISHED_TWICE = "outbox.published_twice"  # the late claim found another workstation's: an alarm
     FEED_ADDED = "feed.added"
     FEED_REMOVED = "feed.removed"
     RULES_SET = "monitoring.rules_set"
@@ -132,6 +135,9 @@ KIND_LABELS: dict[str, str] = {
     Kind.OUTBOX_RELEASED: "Claim released (not sent)",
     Kind.RETRACT_REQUESTED: "Retraction requested",
     Kind.RETRACT_DONE: "Retraction finished",
+    Kind.OUTBOX_CLAIMED_ELSEWHERE: "Published by another workstation (not sent here)",
+    Kind.OUTBOX_CLAIM_REGISTERED: "Offline send claimed at the hub",
+    Kind.OUTBOX_PUBLISHED_TWICE: "PUBLISHED TWICE: another workstation also sent it",
     Kind.FEED_ADDED: "Feed added",
     Kind.FEED_REMOVED: "Feed removed",
     Kind.RULES_SET: "Monitoring rules set",

@@ -12,7 +12,15 @@ from typing import Any
 from crisisdesk.domain.accounts import Account, mode_refusal
 from crisisdesk.domain.errors import PermissionDenied, UserError
 
-STATES = ("queued", "sending", "sent", "failed", "dead", "unknown")
+STATES = (
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "dead",
+    "unknown",
+    "elsewhere",
+)  # elsewhere: another workstation sent it
 UNFINISHED = ("queued", "sending", "failed", "unknown")
 BACKOFF_BASE = 2.0  # seconds
 BACKOFF_CAP = 900.0  # a channel that is down is tried at least every 15 minutes, for as long as it takes

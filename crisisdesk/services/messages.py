@@ -423,6 +423,14 @@ class MessageService:
         }
         if break_glass:
             payload["reason"] = reason or ""
+        # In a team, said when the hub does not answer now: the outbox then sends only what the approvals held
+        # here allow, without the hub's claim (docs/design/sync.md, "Publishing once"). A short check, and publish
+        # runs off the console's GUI thread.
+        from crisisdesk.services.claims import hub_board
+
+        hub = hub_board(self.db, self.channels.secrets)
+        if hub is not None and not hub.reachable():
+            payload["offline"] = True
         with self.db.write() as conn:
             self.log.record(conn, actor.name, Kind.MESSAGE_PUBLISHED, payload)
             if content.get("retract_references"):

@@ -13,6 +13,13 @@ with a live one. Any error of one account (its set-up, a check, a send, even a b
 account's row's reason, and every other account goes on sending.
 
 Sends to different accounts run in parallel threads; the worker's own thread alone writes the database.
+
+In a team (issue 16, docs/design/sync.md "Publishing once"), a row is also claimed at the hub just before its
+send: the first workstation to claim a version on an account sends it, any other records that it was published
+elsewhere and sends nothing. With the hub away (or none configured) a row goes alone only if the approvals this
+workstation holds satisfy the policy, the send says it went without a claim, and the claim is registered when the
+hub answers again (a conflict then is the "published twice" alarm). A worker sends only the rows of its own
+workstation's publications.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import os
 import queue
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,12 +51,15 @@ from crisisdesk.domain.incidents import Mode, working_permissions
 from crisisdesk.domain.outbox import UNFINISHED, Next, backoff, next_work
 from crisisdesk.domain.roles import Actor, Permission
 from crisisdesk.services.channels import ChannelService
+from crisisdesk.services.claims import BoardSource, ClaimBoard, Playbooks, cached_board, held_refusal
 from crisisdesk.services.guard import require
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
 from crisisdesk.store.ledger import Ledger, TamperedLog
 
 WORKER = "outbox"  # the actor named on the worker's events
+# When the hub is away and the approvals held here do not let a row go alone, it waits this long for the hub.
+WAIT_FOR_HUB = 60.0
 # Rows claimed at once for a channel that can be asked whether a send arrived (or drops a repeated key): a few
 # seconds' worth at most, so a crash puts no more than this in doubt, and each of those is looked up, not lost.
 CLAIM_AHEAD = 16
@@ -106,8 +116,17 @@ class RunReport:
     reconciled: int = 0
     retracted: int = 0
     not_retractable: int = 0
+    elsewhere: int = 0  # not sent: another workstation holds the hub's claim
     notes: list[str] = field(default_factory=list)
-    COUNTS: ClassVar[tuple[str, ...]] = ("sent", "failed", "dead", "reconciled", "retracted", "not_retractable")
+    COUNTS: ClassVar[tuple[str, ...]] = (
+        "sent",
+        "failed",
+        "dead",
+        "reconciled",
+        "retracted",
+        "not_retractable",
+        "elsewhere",
+    )
 
     def busy(self) -> bool:
         return any(getattr(self, name) for name in self.COUNTS)
@@ -116,6 +135,16 @@ class RunReport:
         for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.notes += other.notes
+
+
+@dataclass
+class LateClaims:
+    """What ``register_late_claims`` did: rows now claimed at the hub, rows another workstation also sent (the
+    "published twice" alarm, with that workstation), and why it stopped early (the hub away), if it did."""
+
+    registered: list[str] = field(default_factory=list)
+    twice: list[tuple[str, str]] = field(default_factory=list)
+    waiting: str | None = None
 
 
 # What a person lists: each row with its incident's zone. Newest first by pos (UNIQUE, so indexed): a page
@@ -147,8 +176,19 @@ class OutboxService:
         rng: random.Random | None = None,
         max_parallel: int = 8,
         outage: Outages | None = None,
+        hub: BoardSource | None = None,
+        playbooks: Callable[[], Playbooks] | None = None,
     ) -> None:
         self.db = db
+        # The team hub's claims (None from the source: no hub configured), and the playbooks whose approval
+        # policy decides whether a row may go without a claim (asked for on first need: loading them is slow).
+        self.hub = hub or cached_board(db, secrets, now=lambda: clock.now().timestamp())
+        self.playbooks = playbooks
+        self._boards: list[ClaimBoard] = []  # closed with the outbox
+        # Sends made without the hub's claim and not yet claimed there (an ordered set), read up to this position.
+        self._late: dict[str, None] = {}
+        self._late_seen = 0
+        self._published_here: set[str] = set()  # messages this workstation published (see ``_mine``)
         # Drills (services.drills): why an exercise account is made to fail now, and until when, or None.
         self.outage = outage
         self.log = log
@@ -251,7 +291,9 @@ class OutboxService:
     def reconcile(self) -> RunReport:
         """On start: every row left in sending was cut off mid-send; mark it unknown (checked before any retry)."""
         report = RunReport()
-        stuck = [r[0] for r in self.db.conn.execute("SELECT id FROM outbox WHERE state = 'sending' ORDER BY pos")]
+        stuck = self._mine(
+            self.db.conn.execute("SELECT id, message_id FROM outbox WHERE state = 'sending' ORDER BY pos")
+        )
         if stuck:
             with self.db.write() as conn:
                 self.log.record(
@@ -276,24 +318,125 @@ class OutboxService:
             self._reconciled = False
             raise
 
+    def _board(self) -> ClaimBoard | None:
+        """The hub's claims now (None: no hub configured), remembered to be closed with the outbox."""
+        board = self.hub()
+        if board is not None and all(b is not board for b in self._boards):
+            self._boards.append(board)
+        return board
+
+    def _mine(self, rows: Iterable[tuple[str, str]]) -> list[str]:
+        """Of (row, message) pairs, the rows this workstation's worker handles: those of its own publications
+        (another workstation's publication is that workstation's to send: its events update the same row here),
+        less any another workstation claimed at the hub. A message found published here is remembered: a
+        publication never goes away."""
+        ws = self.log.workstation_id() or ""
+        conn = self.db.conn
+        elsewhere = {
+            r[0]
+            for r in conn.execute(
+                "SELECT json_extract(body, '$.payload.row') FROM events WHERE kind = ? AND +workstation_id = ?",
+                (Kind.OUTBOX_CLAIMED_ELSEWHERE, ws),
+            )
+        }
+        out = []
+        for row_id, message_id in rows:
+            if row_id in elsewhere:
+                continue
+            if message_id not in self._published_here:
+                # By the message's own events (its index), not by scanning every publication.
+                if not conn.execute(
+                    "SELECT 1 FROM events WHERE json_extract(body, '$.payload.message') = ? AND +kind = ? "
+                    "AND +workstation_id = ? LIMIT 1",
+                    (message_id, Kind.MESSAGE_PUBLISHED, ws),
+                ).fetchone():
+                    continue
+                self._published_here.add(message_id)
+            out.append(row_id)
+        return out
+
     def _pass(self, batch: int) -> RunReport:
         report = self.reconcile() if not self._reconciled else RunReport()
         self._retractions(report)
-        unfinished = self.db.utils.query(
-            f"SELECT id, account_id, state, next_try_at, retract_state FROM outbox "  # noqa: S608
-            f"WHERE state IN ({','.join('?' * len(UNFINISHED))}) ORDER BY account_id, pos",
-            UNFINISHED,
+        found = list(
+            self.db.utils.query(
+                f"SELECT id, message_id, account_id, state, next_try_at, retract_state FROM outbox "  # noqa: S608
+                f"WHERE state IN ({','.join('?' * len(UNFINISHED))}) ORDER BY account_id, pos",
+                UNFINISHED,
+            )
         )
+        mine = set(self._mine((r["id"], r["message_id"]) for r in found))
+        unfinished = [r for r in found if r["id"] in mine]
         work = next_work(unfinished, self.clock.now(), batch=batch)
-        if not work:
-            return report
         for item in work:
             self._stop(item, report)
             self._reconcile_rows(item, report)
         sends = [w for w in work if w.send]
         if sends:
             self._send(sends, report)
+        self._late_claims(report)
         return report
+
+    def _late_claims(self, report: RunReport) -> None:
+        """Sends made without the hub's claim are claimed there as soon as it answers (the sync loop may ask too)."""
+        if self._board() is None or not self.late_claims():
+            return
+        done = self.register_late_claims()
+        if done.registered:
+            report.notes.append(f"{len(done.registered)} send(s) made without the hub are now claimed there")
+        for row, workstation in done.twice:
+            report.notes.append(f"{row}: PUBLISHED TWICE: workstation {workstation} also sent it")
+
+    def late_claims(self) -> list[str]:
+        """Rows this workstation sent without the hub's claim and has not yet claimed there, oldest first. Read
+        from the events after those read by the last call (a year of sends is not re-read at every sync)."""
+        found = self.db.conn.execute(
+            "SELECT position, kind, json_extract(body, '$.payload.row') FROM events WHERE kind IN (?, ?, ?) "
+            "AND position > ? AND workstation_id = ? AND (kind != ? OR json_extract(body, '$.payload.claim') = "
+            "'none') ORDER BY position",
+            (
+                Kind.OUTBOX_SENT,
+                Kind.OUTBOX_CLAIM_REGISTERED,
+                Kind.OUTBOX_PUBLISHED_TWICE,
+                self._late_seen,
+                self.log.workstation_id() or "",
+                Kind.OUTBOX_SENT,
+            ),
+        ).fetchall()
+        for position, kind, row in found:
+            if kind == Kind.OUTBOX_SENT:
+                self._late[str(row)] = None
+            else:
+                self._late.pop(str(row), None)
+            self._late_seen = int(position)
+        return list(self._late)
+
+    def register_late_claims(self) -> LateClaims:
+        """Claim at the hub what was sent without its claim (offline, or before the hub was configured). Called
+        by the sync loop once the hub answers. Each row is recorded as registered, or, when another workstation
+        claimed the same version on the account meanwhile, as published twice (an alarm for a person). Stops at
+        the first sign the hub is away again; what is left is tried on the next call."""
+        done = LateClaims()
+        board = self._board()
+        if board is None:
+            return done
+        me = self.log.workstation_id() or ""
+        for row_id in self.late_claims():
+            row = self.get(row_id)
+            try:
+                holder = board.claim(row.message_id, row.content_hash, row.account_id, me, row.id, offline=True)
+            except (ExternalError, UserError) as exc:
+                done.waiting = str(exc)
+                break
+            with self.db.write() as conn:
+                if holder.workstation_id == me:
+                    self.log.record(conn, WORKER, Kind.OUTBOX_CLAIM_REGISTERED, {"row": row.id})
+                    done.registered.append(row.id)
+                else:
+                    payload = {"row": row.id, "workstation": holder.workstation_id}
+                    self.log.record(conn, WORKER, Kind.OUTBOX_PUBLISHED_TWICE, payload)
+                    done.twice.append((row.id, holder.workstation_id))
+        return done
 
     def _stop(self, item: Next, report: RunReport) -> None:
         if not item.stop:
@@ -380,6 +523,7 @@ class OutboxService:
             rows[w.account_id] = batch
         if not rows:
             return
+        board = self._board()
         inbox: queue.Queue[_Turn] = queue.Queue()
 
         def send_in_order(account_id: str) -> None:
@@ -388,7 +532,7 @@ class OutboxService:
             # while it waits can still be taken back after it went (SMS can be looked up, not recalled).
             ahead = CLAIM_AHEAD if (adapter.can_lookup or adapter.resend_is_safe) and adapter.can_retract else 1
             todo = rows[account_id]
-            last: tuple[OutboxRow, Receipt | ChannelError] | None = None
+            last: tuple[OutboxRow, Outcome] | None = None
             while todo:
                 turn = _Turn(done=last, claims=todo[:ahead])
                 todo = todo[ahead:]
@@ -397,14 +541,17 @@ class OutboxService:
                 turn.ready.wait()
                 if not turn.posts:
                     return  # nothing granted: the thread that writes has recorded why (and counts this thread out)
-                for i, (row, post) in enumerate(turn.posts):
-                    outcome: Receipt | ChannelError
+                if turn.halt:
+                    todo = []  # a row of this turn waits (for the hub): nothing behind it goes in this pass
+                for i, (row, post, go) in enumerate(turn.posts):
+                    outcome: Outcome
                     try:
-                        outcome = guarded(adapter.account.kind.value, "sending", adapter.deliver, post)
+                        receipt = guarded(adapter.account.kind.value, "sending", adapter.deliver, post)
+                        outcome = receipt if go.claimed else _Alone(receipt, go.why)
                     except ChannelError as exc:
                         outcome = exc
                     if isinstance(outcome, ChannelError):
-                        released = [r for r, _ in turn.posts[i + 1 :]]
+                        released = [r for r, _, _ in turn.posts[i + 1 :]]
                         inbox.put(_Turn(done=(row, outcome), release=released, final=True))
                         return  # order is kept: nothing after a failure goes in this pass
                     if i + 1 < len(turn.posts):
@@ -425,7 +572,7 @@ class OutboxService:
                         turns.append(inbox.get_nowait())
                 if error is None:
                     try:
-                        self._take_turns(turns, report)
+                        self._take_turns(turns, report, board)
                     except BaseException as exc:  # the database refused: no more claims; rows in sending are reconciled
                         error = exc
                 for turn in turns:
@@ -435,27 +582,88 @@ class OutboxService:
         if error is not None:
             raise error
 
-    def _take_turns(self, turns: list[_Turn], report: RunReport) -> None:
-        """Record outcomes, releases and claims in one transaction; hand each claimed row's post to its thread."""
-        prepared: dict[str, Post | ChannelError] = {}
+    def _claim_at_hub(self, board: ClaimBoard | None, row: OutboxRow, post: Post) -> _Go | _Elsewhere:
+        """Just before the row is claimed here: go (claimed at the hub, or alone by the offline rule) or not here
+        (another workstation holds the claim). Raises ``Refused``, or a ChannelError to wait for the hub, when the
+        approvals held here do not let it go alone."""
+        me = self.log.workstation_id() or ""
+        if board is None:
+            alone = self._alone_refusal(row, team=False)
+            if alone is not None:
+                raise Refused(f"refused: it cannot go without the hub's claim: {alone}")
+            return _Go(claimed=False, why="no hub is configured")
+        try:
+            # What is claimed is what the log says goes (the post), not the table's copy of it.
+            holder = board.claim(post.message_id, post.content_hash, row.account_id, me, row.id)
+        except Exception as exc:  # the hub away, or a bug in reaching it: the offline rule decides either way
+            if not isinstance(exc, (ExternalError, UserError)):
+                log.exception("claiming %s at the hub failed unexpectedly", row.id)
+            alone = self._alone_refusal(row, team=True)
+            if alone is not None:
+                raise ChannelError(
+                    f"waiting for the hub: it cannot be reached ({exc}) and this row may go alone only if the "
+                    f"approvals held here satisfy the policy: {alone}",
+                    retry_after=WAIT_FOR_HUB,
+                ) from None
+            return _Go(claimed=False, why=f"the hub was unreachable: {exc}")
+        if holder.workstation_id != me:
+            return _Elsewhere(holder.workstation_id)
+        return _Go(claimed=True)
+
+    def _alone_refusal(self, row: OutboxRow, *, team: bool) -> str | None:
+        """Why ``row`` may not be sent without the hub's claim (None: it may): the approvals this workstation holds
+        must satisfy the policy, read from the log now. A break-glass publication holds none: it goes alone only
+        where no hub is configured (a workstation on its own, as before teams). Without the playbooks the policy
+        cannot be read: refused in a team, as before teams otherwise."""
+        ledger = Ledger(self.db.conn)
+        try:
+            pub = ledger.publication(row.message_id, row.version)
+            if pub is None:
+                return f"the audit log has no publication of {row.message_id} v{row.version}"
+            if pub.break_glass:
+                return "it was published with break glass, without approvals" if team else None
+            if self.playbooks is None:
+                return "the approval policy cannot be read here (no playbooks)" if team else None
+            return held_refusal(ledger, self.playbooks(), pub)
+        except UserError as exc:  # the playbook is gone or the log is tampered: the row waits for a person
+            return str(exc)
+
+    def _take_turns(self, turns: list[_Turn], report: RunReport, board: ClaimBoard | None = None) -> None:
+        """Record outcomes, releases and claims in one transaction; hand each claimed row's post to its thread.
+
+        Each row is checked against the log, then claimed at the hub (when one is configured) before it is claimed
+        here: a row another workstation holds is recorded as published elsewhere and never becomes 'sending'."""
+        prepared: dict[str, Post | ChannelError | _Elsewhere] = {}
+        goes: dict[str, _Go] = {}
         for turn in turns:
             for row in turn.claims:
                 try:
-                    prepared[row.id] = self._claimable(row)
+                    post = self._claimable(row)
+                    go = self._claim_at_hub(board, row, post)
+                    if isinstance(go, _Go):
+                        prepared[row.id], goes[row.id] = post, go
+                    else:
+                        prepared[row.id] = go
                 except ChannelError as exc:
                     prepared[row.id] = exc
+                    if not exc.permanent and not isinstance(exc, NotDue):
+                        turn.halt = True  # it waits for the hub: the rows behind it are not claimed anywhere now
+                        break
                 except (UserError, ExternalError):
                     raise  # the database itself: the pass stops with every row as it was
                 except Exception as exc:  # a bug reading the log: this row waits for a person, the others go on
                     log.exception("could not prepare %s", row.id)
                     prepared[row.id] = Refused(f"refused: could not prepare the send ({type(exc).__name__}: {exc})")
-        granted: dict[int, list[tuple[OutboxRow, Post]]] = {}
+        granted: dict[int, list[tuple[OutboxRow, Post, _Go]]] = {}
         with self.db.write() as conn:
             for n, turn in enumerate(turns):
                 if turn.done is not None:
                     row, outcome = turn.done
                     if isinstance(outcome, Receipt):
-                        self._record_sent(conn, row.id, outcome, via="send")
+                        self._record_sent(conn, row.id, outcome, via="send", claim="hub")
+                        report.sent += 1
+                    elif isinstance(outcome, _Alone):
+                        self._record_sent(conn, row.id, outcome.receipt, via="send", claim="none", why=outcome.why)
                         report.sent += 1
                     else:
                         self._record_failure(conn, row, outcome, report)
@@ -467,12 +675,17 @@ class OutboxService:
                         {"rows": [r.id for r in turn.release], "reason": "not sent: an earlier message failed"},
                     )
                 for row in turn.claims:
-                    post = prepared[row.id]
-                    if isinstance(post, Post):
-                        granted.setdefault(n, []).append((row, post))
-                    elif not isinstance(post, NotDue):
-                        self._record_failure(conn, row, post, report)  # refused: recorded, the rest still go
-            claimed = [row.id for pairs in granted.values() for row, _ in pairs]
+                    ready = prepared.get(row.id)  # None: behind a row that waits, so not claimed and still queued
+                    if isinstance(ready, Post):
+                        granted.setdefault(n, []).append((row, ready, goes[row.id]))
+                    elif isinstance(ready, _Elsewhere):
+                        payload = {"row": row.id, "workstation": ready.workstation}
+                        self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED_ELSEWHERE, payload)
+                        report.elsewhere += 1
+                        report.notes.append(f"{row.id}: workstation {ready.workstation} published it; not sent here")
+                    elif isinstance(ready, ChannelError) and not isinstance(ready, NotDue):
+                        self._record_failure(conn, row, ready, report)  # refused: recorded, the rest still go
+            claimed = [row.id for grants in granted.values() for row, _, _ in grants]
             if claimed:
                 self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": claimed})
         for n, pairs in granted.items():
@@ -510,13 +723,17 @@ class OutboxService:
         if conflict:
             raise Refused(f"refused: {conflict}")
 
-    def _record_sent(self, conn: Any, row_id: str, receipt: Receipt, *, via: str) -> None:
-        self.log.record(
-            conn,
-            WORKER,
-            Kind.OUTBOX_SENT,
-            {"row": row_id, "remote_id": receipt.remote_id, "url": receipt.url, "via": via},
-        )
+    def _record_sent(
+        self, conn: Any, row_id: str, receipt: Receipt, *, via: str, claim: str | None = None, why: str = ""
+    ) -> None:
+        """``claim``: "hub" when the hub's claim was held, "none" when it went alone (``why``: no hub, or the hub
+        unreachable; registered later by ``register_late_claims``); absent for a lookup after a restart."""
+        payload: dict[str, Any] = {"row": row_id, "remote_id": receipt.remote_id, "url": receipt.url, "via": via}
+        if claim is not None:
+            payload["claim"] = claim
+        if claim == "none":
+            payload["without_claim"] = why
+        self.log.record(conn, WORKER, Kind.OUTBOX_SENT, payload)
 
     def _record_failure(self, conn: Any, row: OutboxRow, exc: ChannelError, report: RunReport) -> str | None:
         if exc.permanent:
@@ -541,12 +758,11 @@ class OutboxService:
             self._record_failure(conn, row, exc, report)
 
     def _retractions(self, report: RunReport) -> None:
-        ids = [
-            r[0]
-            for r in self.db.conn.execute(
-                "SELECT id FROM outbox WHERE retract_state = 'requested' AND state = 'sent' ORDER BY pos"
+        ids = self._mine(
+            self.db.conn.execute(
+                "SELECT id, message_id FROM outbox WHERE retract_state = 'requested' AND state = 'sent' ORDER BY pos"
             )
-        ]
+        )
         for row_id in ids:
             row = self.get(row_id)
             outcome, reason = "retracted", None
@@ -646,6 +862,10 @@ class OutboxService:
             with contextlib.suppress(Exception):
                 adapter.close()
         self._adapters.clear()
+        for board in self._boards:
+            with contextlib.suppress(Exception):
+                board.close()
+        self._boards.clear()
 
 
 class Refused(ChannelError):
@@ -659,15 +879,43 @@ class NotDue(ChannelError):
     """A row that changed since the pass began (withdrawn, or sent by a retry): not sent, nothing recorded."""
 
 
+@dataclass(frozen=True)
+class _Go:
+    """Send it: with the hub's claim held, or alone (``why``: no hub, or the hub unreachable)."""
+
+    claimed: bool
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class _Alone:
+    """Sent without the hub's claim."""
+
+    receipt: Receipt
+    why: str
+
+
+@dataclass(frozen=True)
+class _Elsewhere:
+    """Not sent: this workstation holds the hub's claim."""
+
+    workstation: str
+
+
+Outcome = Receipt | ChannelError | _Alone  # what a sender thread hands back for one row
+
+
 @dataclass
 class _Turn:
     """A sender thread's message to the thread that writes: an outcome to record, rows to claim or release."""
 
-    done: tuple[OutboxRow, Receipt | ChannelError] | None = None
+    done: tuple[OutboxRow, Outcome] | None = None
     claims: list[OutboxRow] = field(default_factory=list)
     release: list[OutboxRow] = field(default_factory=list)  # claimed behind a failure, never attempted
     final: bool = False  # the thread ends after this turn
-    posts: list[tuple[OutboxRow, Post]] = field(default_factory=list)  # what was granted, in order
+    # What was granted, in order, each with how it goes (claimed at the hub, or alone and why).
+    posts: list[tuple[OutboxRow, Post, _Go]] = field(default_factory=list)
+    halt: bool = False  # a row of this turn waits: the thread sends what was granted and takes no more
     ready: threading.Event = field(default_factory=threading.Event)
 
 

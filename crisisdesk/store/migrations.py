@@ -426,6 +426,52 @@ MIGRATIONS += (
     ),
 )
 
+# Publishing once across a team (issue 16): a row another workstation claimed at the hub is not sent here; its
+# state says so ('elsewhere', with the reason naming that workstation). SQLite cannot change a CHECK in place, so
+# the table is rebuilt with the same columns and indexes.
+OUTBOX_ELSEWHERE_VERSION = 17  # 15: peer_heads, 16: sibling versions
+_OUTBOX_COLUMNS = (
+    "id, pos, message_id, version, content_hash, account_id, idem_key, mode, state, attempts, next_try_at, reason, "
+    "remote_id, remote_url, sent_at, retract_state, retract_reason, queued_at, updated_at, first_try_at"
+)
+MIGRATIONS += (
+    Migration(
+        OUTBOX_ELSEWHERE_VERSION,
+        "outbox rows published by another workstation",
+        (
+            """CREATE TABLE outbox_new (
+                id TEXT PRIMARY KEY,
+                pos INTEGER NOT NULL UNIQUE,
+                message_id TEXT NOT NULL REFERENCES messages (id),
+                version INTEGER NOT NULL,
+                content_hash TEXT NOT NULL,
+                account_id TEXT NOT NULL REFERENCES channel_accounts (id),
+                idem_key TEXT NOT NULL UNIQUE,
+                mode TEXT NOT NULL CHECK (mode IN ('live', 'exercise')),
+                state TEXT NOT NULL
+                    CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'dead', 'unknown', 'elsewhere')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_try_at TEXT,
+                reason TEXT,
+                remote_id TEXT,
+                remote_url TEXT,
+                sent_at TEXT,
+                retract_state TEXT CHECK (retract_state IN ('requested', 'retracted', 'impossible', 'failed')),
+                retract_reason TEXT,
+                queued_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                first_try_at TEXT)""",
+            # The same rowids: the rows keep their order, as a replay would rebuild them.
+            f"INSERT INTO outbox_new (rowid, {_OUTBOX_COLUMNS}) SELECT rowid, {_OUTBOX_COLUMNS} FROM outbox",  # noqa: S608
+            "DROP TABLE outbox",
+            "ALTER TABLE outbox_new RENAME TO outbox",
+            "CREATE INDEX outbox_account_pos ON outbox (account_id, pos)",
+            "CREATE INDEX outbox_state ON outbox (state)",
+            "CREATE INDEX outbox_message ON outbox (message_id)",
+        ),
+    ),
+)
+
 # The events table as the migrations leave it (SQLite appends an added column to the stored statement): what
 # verify compares the table's shape with.
 EVENTS_TABLE_NOW = EVENTS_TABLE[:-1] + "\n, signature TEXT)"

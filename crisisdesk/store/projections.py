@@ -385,6 +385,33 @@ def _retracted(conn: sqlite3.Connection, e: Event) -> None:
     _outbox_set(conn, e, p["row"], retract_state=p["outcome"], retract_reason=p.get("reason"))
 
 
+@handles(Kind.OUTBOX_CLAIMED_ELSEWHERE)
+def _outbox_claimed_elsewhere(conn: sqlite3.Connection, e: Event) -> None:
+    """Another workstation holds the hub's claim: not sent here, and not a failure. Only a row not yet tried or
+    failed changes: the same row id on the winner's side (rows are named by version and account) keeps what its
+    own sending events say, in whatever order the two workstations' events are applied."""
+    p = e.payload
+    conn.execute(
+        "UPDATE outbox SET state = 'elsewhere', reason = 'published by workstation ' || "
+        "coalesce((SELECT name FROM workstations WHERE id = ?), ?), next_try_at = NULL, updated_at = ? "
+        "WHERE id = ? AND state IN ('queued', 'failed')",
+        (p["workstation"], p["workstation"], e.at, p["row"]),
+    )
+
+
+@handles(Kind.OUTBOX_PUBLISHED_TWICE)
+def _outbox_published_twice(conn: sqlite3.Connection, e: Event) -> None:
+    """Sent offline (by the event's workstation) while another workstation held the claim: the row stays sent, its
+    reason is the alarm naming both, the same on every workstation that applies it."""
+    p = e.payload
+    conn.execute(
+        "UPDATE outbox SET reason = 'PUBLISHED TWICE: sent by workstation ' || "
+        "coalesce((SELECT name FROM workstations WHERE id = ?), ?) || ' and by workstation ' || "
+        "coalesce((SELECT name FROM workstations WHERE id = ?), ?), updated_at = ? WHERE id = ?",
+        (p["workstation"], p["workstation"], e.workstation_id, e.workstation_id, e.at, p["row"]),
+    )
+
+
 @handles(Kind.FEED_ADDED)
 def _feed_added(conn: sqlite3.Connection, e: Event) -> None:
     p = e.payload
