@@ -130,3 +130,22 @@ def test_entries_naming_no_incident_or_message_stay_out_of_their_indexes(core: A
     for index, path in (("events_incident", "$.payload.incident"), ("events_message", "$.payload.message")):
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index,)).fetchone()[0]
         assert sql.endswith(f"WHERE json_extract(body, '{path}') IS NOT NULL"), sql
+
+
+@pytest.mark.parametrize(
+    ("cpus", "load", "cores"),
+    [(2, 0.0, 2), (2, 1.3, 2), (2, 2.4, 1), (2, 15.0, 1), (8, 3.0, 6), (1, 0.0, 1), (4, None, 4)],
+)
+def test_verify_takes_only_the_cores_the_load_leaves_idle(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, load: float | None, cores: int
+) -> None:
+    from crisisdesk.store import eventlog
+
+    def loadavg() -> tuple[float, float, float]:
+        if load is None:
+            raise OSError("no load average on this system")
+        return (load, load, load)
+
+    monkeypatch.setattr(eventlog.os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(eventlog.os, "getloadavg", loadavg)
+    assert eventlog.idle_cores() == cores
