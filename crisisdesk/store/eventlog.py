@@ -177,21 +177,16 @@ class EventLog:
         ws, seq, prev = self._next(conn, workstation_id)
         at = self._now_text()
         events: list[Event] = []
-        rows: list[tuple[str, bytes, None]] = []
-        add_event, add_row = events.append, rows.append
+        add = events.append
         for actor, kind, payload in entries:
             event = sealed(ws, seq, at, actor, kind, payload, prev)
-            add_event(event)
+            add(event)
             prev = event.hash
-            add_row((prev, event.body, None))
             seq += 1
         if not events:
             return events
         signer = self.signing(ws)
-        if signer is None:
-            conn.executemany(_INSERT, rows)
-        else:
-            conn.executemany(_INSERT, [(event.hash, event.body, signer.sign(event.hash)) for event in events])
+        conn.executemany(_INSERT, ((e.hash, e.body, signer.sign(e.hash) if signer else None) for e in events))
         for event in events:
             apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq - 1, prev)
