@@ -205,7 +205,28 @@ def plain_verify(path: Path) -> int:
     return n
 
 
-def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Path:
+# With --index-costs: the plain loop again into copies of the events table without these indexes (each serves
+# reads: the audit's person filter and list of people, its time filter), so the figures show what each costs.
+WITHOUT_INDEXES: dict[str, tuple[str, ...]] = {
+    "no actor index": ("events_actor",),
+    "no time index": ("events_at",),
+    "neither": ("events_actor", "events_at"),
+}
+
+
+def without_indexes(base: Path, path: Path, indexes: tuple[str, ...]) -> sqlite3.Connection:
+    """A copy of the set-up file without ``indexes``, opened as the database opens it (WAL, synchronous=FULL)."""
+    shutil.copy(base, path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    for index in indexes:
+        conn.execute(f"DROP INDEX {index}")
+    return conn
+
+
+def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock, *, index_costs: bool = False) -> Path:
     """Append round-robin into the five files (see the module's notes), verify; print figures and ratios."""
     base = folder / "base.sqlite3"
     setup = App.open(base, create=True, clock=clock, hasher=HASHER, secrets=MemorySecrets())
@@ -232,6 +253,10 @@ def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Pa
     has_many = hasattr(apps["many"].log, "record_many")
     has_received = hasattr(apps["received"].log, "append_received")
     pulled = PlainLoop(apps["received"].db.conn, ws, at, seq, prev)  # makes the entries "another workstation" sent
+    trimmed = {
+        f"plain loop, {name}": PlainLoop(without_indexes(base, folder / f"{name}.sqlite3", dropped), ws, at, seq, prev)
+        for name, dropped in (WITHOUT_INDEXES.items() if index_costs else ())
+    }
 
     def record(app: App, kind: str) -> Any:
         def run(low: int, high: int) -> None:
@@ -259,6 +284,7 @@ def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Pa
         "EventLog.append_received": append_received if has_received else None,
         "EventLog.record, triage.set": record(apps["triage"], Kind.TRIAGE_SET),
         "EventLog.record, signed": record(apps["signed"], SMALL_KIND) if has_signing else None,
+        **{name: loop.batch for name, loop in trimmed.items()},
     }
     spent = dict.fromkeys(variants, 0.0)
     for low in range(0, events, batch):
@@ -270,6 +296,8 @@ def side_by_side(folder: Path, events: int, batch: int, clock: FixedClock) -> Pa
                 run(low, high)
                 spent[name] += time.perf_counter() - start
     bare.conn.close()
+    for loop in trimmed.values():
+        loop.conn.close()
     for app in apps.values():
         app.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -339,6 +367,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000, help="events per write transaction")
+    parser.add_argument(
+        "--index-costs", action="store_true", help="also the plain loop into the events table less some indexes"
+    )
     parser.add_argument("--db", type=Path, help="with --realistic: the database file (default: a temporary folder)")
     parser.add_argument("--realistic", action="store_true", help="a working log (see above), then verify --deep")
     parser.add_argument("--os-keyring", action="store_true", help="keep the log head in the OS keyring (else memory)")
@@ -355,7 +386,7 @@ def main() -> None:
         f"SQLite {sqlite3.sqlite_version}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     if not args.realistic:
-        path = side_by_side(Path(folder.name), args.events, args.batch, clock)
+        path = side_by_side(Path(folder.name), args.events, args.batch, clock, index_costs=args.index_costs)
         secrets = MemorySecrets()  # the head the side-by-side run kept is not this checker's
     else:
         path = args.db or Path(folder.name) / "bench.sqlite3"

@@ -12,7 +12,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from crisisdesk.domain.events import (
     Segment,
     from_body,
     link_problem,
-    seal,
+    sealed,
     stitch,
     verify_chain,
     verify_segment,
@@ -65,6 +65,21 @@ WATCHED_IN_WORKERS_FROM = 20_000
 Progress = Callable[[int, int], None]
 
 
+def idle_cores() -> int:
+    """Cores verify's workers may use: the CPUs less those the load average says are busy, counting this process's
+    own as free (it is often one of the busy: it may have just appended), and at least one.
+
+    A worker helps only on a core that would otherwise idle: on a machine whose cores were all busy, two processes
+    took longer than one (bench/event_log.py: "as shipped" at 0.22 of the plain loop against 0.40 for one process,
+    load average 15 on 2 CPUs)."""
+    cpus = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0])
+    except (AttributeError, OSError):  # no load average here (Windows): every core counts as free
+        return cpus
+    return max(1, min(cpus, cpus - busy + 1))
+
+
 class EventLog:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -80,6 +95,8 @@ class EventLog:
         self.signer: Signer | None = None
         self.find_signer: Callable[[str], Signer | None] | None = None
         self._signer_checked = -1  # the write transaction in which the signer was last checked against the log
+        # The second of the last time written into an entry (its start, end and text up to the microseconds).
+        self._second: tuple[datetime, datetime, str] | None = None
         db.on_commit(self._committed)
 
     def signing(self, ws: str) -> Signer | None:
@@ -141,15 +158,7 @@ class EventLog:
     ) -> Event:
         """Append one event and apply it. Call inside ``Database.write()``."""
         ws, seq, prev = self._next(conn, workstation_id)
-        event = seal(
-            workstation_id=ws,
-            seq=seq,
-            at=self._after_everything(conn, ws, seq, utc_iso(self.clock.now())),
-            actor=actor,
-            kind=kind,
-            payload=payload,
-            prev_hash=prev,
-        )
+        event = sealed(ws, seq, self._after_everything(conn, ws, seq, self._now_text()), actor, kind, payload, prev)
         signer = self.signing(ws)
         conn.execute(_INSERT, (event.hash, event.body, signer.sign(event.hash) if signer else None))
         apply(conn, event)
@@ -186,21 +195,22 @@ class EventLog:
         of the call: one write, one moment.
         """
         ws, seq, prev = self._next(conn, workstation_id)
-        at = utc_iso(self.clock.now())
+        at = self._after_everything(conn, ws, seq, self._now_text())
         events: list[Event] = []
+        add = events.append
         for actor, kind, payload in entries:
-            event = seal(workstation_id=ws, seq=seq, at=at, actor=actor, kind=kind, payload=payload, prev_hash=prev)
-            events.append(event)
-            seq, prev = seq + 1, event.hash
+            event = sealed(ws, seq, at, actor, kind, payload, prev)
+            add(event)
+            prev = event.hash
+            seq += 1
         if not events:
             return events
         signer = self.signing(ws)
-        conn.executemany(
-            _INSERT, [(event.hash, event.body, signer.sign(event.hash) if signer else None) for event in events]
-        )
+        conn.executemany(_INSERT, ((e.hash, e.body, signer.sign(e.hash) if signer else None) for e in events))
         for event in events:
             apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq - 1, prev)
+        self._last_applied = (self.db.transaction_id, (at, ws, seq - 1))
         return events
 
     def append_received(
@@ -268,6 +278,20 @@ class EventLog:
                 self._head = (self.db.transaction_id, own, *heads[own])
         return events
 
+    def _now_text(self) -> str:
+        """``utc_iso(self.clock.now())``, faster within one second: formatting an aware time costs about 1 us, a
+        tenth of what ``record`` adds to the insert (bench/event_log.py), so the second's text is kept and only the
+        microseconds are written (the same text: checked by a test)."""
+        now = self.clock.now()
+        second = self._second
+        if second is not None and now.tzinfo is UTC and second[0] <= now < second[1]:
+            return f"{second[2]}{now.microsecond:06d}+00:00"
+        text = utc_iso(now)
+        if now.tzinfo is UTC:
+            start = now.replace(microsecond=0)
+            self._second = (start, start + timedelta(seconds=1), text[:20])  # up to and with the decimal point
+        return text
+
     def _next(self, conn: sqlite3.Connection, workstation_id: str) -> tuple[str, int, str]:
         """(workstation, seq, previous hash) of the next entry: from the head this transaction appended, else read."""
         ws = workstation_id or self._workstation_id or self.workstation_id()
@@ -323,9 +347,10 @@ class EventLog:
     def _verify(self, workers: int | None) -> ChainReport:
         count = self.count()
         if workers is None:
-            workers = min(os.cpu_count() or 1, 4) if count >= PARALLEL_VERIFY_FROM else 1
+            workers = min(idle_cores(), 4) if count >= PARALLEL_VERIFY_FROM else 1
         if workers <= 1 or count < 2 * workers:
-            return verify_chain(self.raw_rows())
+            # The cursor itself, not raw_rows(): its batches and generator cost a tenth of the plain re-hash loop.
+            return verify_chain(self.db.conn.execute("SELECT position, hash, body FROM events ORDER BY position"))
         bounds = [
             self.db.conn.execute(
                 "SELECT position FROM events ORDER BY position LIMIT 1 OFFSET ?", (count * i // workers,)

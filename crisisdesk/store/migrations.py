@@ -476,6 +476,26 @@ MIGRATIONS += (
 # verify compares the table's shape with.
 EVENTS_TABLE_NOW = EVENTS_TABLE[:-1] + "\n, signature TEXT)"
 
+# Most entries name no incident and no message (sign-ins, triage, feed alerts, outbox receipts): their NULL keys
+# filled two indexes that every query on them skips (each asks `= ?` or `IN (...)`, which SQLite takes as
+# implying IS NOT NULL, so it uses these partial indexes alike: checked with EXPLAIN QUERY PLAN for every such
+# query in crisisdesk/). An entry that names neither now pays only the two expressions, not two B-tree inserts
+# (bench/event_log.py, issue 16 item 8).
+MIGRATIONS += (
+    Migration(
+        18,
+        "incident and message indexes hold only the entries that name one",
+        (
+            "DROP INDEX events_incident",
+            "CREATE INDEX events_incident ON events (json_extract(body, '$.payload.incident')) "
+            "WHERE json_extract(body, '$.payload.incident') IS NOT NULL",
+            "DROP INDEX events_message",
+            "CREATE INDEX events_message ON events (json_extract(body, '$.payload.message')) "
+            "WHERE json_extract(body, '$.payload.message') IS NOT NULL",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Current-state tables rebuilt from the event log by replay (in dependency order: parents first).
