@@ -188,9 +188,11 @@ class BundleService:
 
     def import_bytes(self, data: bytes, *, name: str = "the bundle") -> Imported:
         """Check a bundle whole, then apply it all or nothing. Every refusal is a UserError naming the problem."""
+        own = self.log.workstation_id() or ""
+        if not own:
+            raise UserError(f"the database {self.db.path} is not set up yet: run 'crisisdesk init' first")
         header, entries, lines = self._read(data, name)
         sender, bundle = header["from"], header["bundle"]
-        own = self.log.workstation_id() or ""
         if sender == own:
             raise UserError(f"{name} was made by this workstation ({own}): there is nothing in it to import")
         with self.db.write() as conn:
@@ -207,6 +209,10 @@ class BundleService:
             report = Receiver(self.app).receive_in(conn, entries, source=source, all_or_nothing=True)
             # What the exporter showed of each chain is evidence for verify, whatever became of its entries.
             heads = {str(ws): (int(v[0]), str(v[1])) for ws, v in header["heads"].items()}
+            # And this workstation's own entries the bundle carries (checked against their hashes on reading).
+            for (ws, seq), number in lines.items():
+                if ws == own and seq > heads.get(own, (0, ""))[0]:
+                    heads[own] = (seq, entries[number - 2].hash)
             record_peer_heads(conn, source, heads, seen_at=utc_iso(self.app.clock.now()))
             refusal = None
             if report.refused:

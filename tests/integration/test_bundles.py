@@ -261,6 +261,17 @@ def test_export_is_written_whole_or_not_at_all(sites: tuple[App, App, App], run:
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
     code, _out, err = run(sites[0], "bundle", "import", str(tmp_path / "missing.bundle"))
     assert code == EXIT_USER and "cannot read" in err
+    # Into a database that was never set up: one line, not a crash.
+    from crisisdesk.store.db import Database
+
+    bare = Database.open(tmp_path / "bare.sqlite3", create=True)
+    bare.close()
+    out = io.BytesIO()
+    BundleService(communicator).export(out, "all")
+    (tmp_path / "c.bundle").write_bytes(out.getvalue())
+    code = main(["bundle", "import", str(tmp_path / "c.bundle"), "--db", str(tmp_path / "bare.sqlite3")])
+    err = run.capsys.readouterr().err
+    assert code == EXIT_USER and "is not set up yet" in err, err
 
 
 def test_the_service_exports_into_any_stream(sites: tuple[App, App, App]) -> None:

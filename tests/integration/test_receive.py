@@ -290,3 +290,31 @@ def test_entries_the_tables_cannot_take_refuse_their_workstation_only(sites: tup
     assert report.applied == len(entries(drill_room)) and count(commander) == before + report.applied
     again = Receiver(commander).receive([*entries(communicator)], source="bundle", all_or_nothing=True)
     assert again.applied == 0 and count(commander) == before + report.applied
+
+
+def test_a_key_replaced_within_the_batch_counts_from_its_rotation_on(
+    sites: tuple[App, App, App], clock: FixedClock
+) -> None:
+    commander, communicator, _ = sites
+    notes(communicator, CHECK_EVERY_UP_TO + 10, "before")
+    clock.advance(timedelta(minutes=5))
+    old_key = communicator.workstation_keys().current()
+    new_key = communicator.workstation_keys().rotate(communicator.people.actor("carla"))
+    assert old_key is not None and new_key != old_key.key
+    clock.advance(timedelta(minutes=5))
+    notes(communicator, CHECK_EVERY_UP_TO + 10, "after")
+    offered = entries(communicator)
+    report = Receiver(commander).receive(offered, source="hub")
+    assert report.ok and report.applied == len(offered)
+    assert commander.audit.verify().ok
+    # An entry after the rotation re-signed with the replaced key is refused (the key change is always verified).
+    fresh = sites[2]
+    stale = list(offered)
+    rotated_at = next(i for i, e in enumerate(stale) if b'"workstation.key_rotated"' in e.body)
+    later = stale[rotated_at + 1]
+    assert later.signature is not None and later.signature.startswith(new_key + ".")
+    # The replaced key's id on an entry dated after the rotation: refused on its dates alone, whatever the bytes.
+    stale[rotated_at + 1] = forge(later, old_key.key + "." + later.signature.split(".")[1])
+    report = Receiver(fresh).receive(stale, source="hub")
+    reason = report.refused[ws_of(communicator)]
+    assert reason.startswith(f"entry seq {rotated_at + 2}: signed by key {old_key.key} after it was replaced at ")

@@ -159,3 +159,38 @@ def test_the_hub_s_heads_are_compared_the_same_way(pair: tuple[App, App]) -> Non
     commander.audit.live_heads.append(lambda: ("hub live", {ws: (last, "c" * 64)}))
     kinds = sorted((f.source, f.kind) for f in commander.audit.verify().peers)
     assert kinds == [("hub db.example", "lost_tail"), ("hub live", "rewritten")]
+
+
+def test_this_workstation_s_entries_a_bundle_carries_are_evidence_too(
+    pair: tuple[App, App], tmp_path: Path, clock: FixedClock
+) -> None:
+    """A bundle whose header leaves this workstation out of its heads (another program made it, say) still shows,
+    by the entries of this workstation it carries, how far its chain reached."""
+    import hashlib
+
+    import keyring
+    import orjson
+
+    from crisisdesk.domain.signing import Signer
+
+    commander, backup = pair
+    old = copy_file(commander, tmp_path / "restored.sqlite3")
+    notes(commander, 3, "lost later")
+    full = commander.log.last_seq(ws_of(commander))
+    carry(commander, backup)
+    restored = App.open(old, clock=clock)
+    try:
+        out = io.BytesIO()
+        BundleService(backup).export(out, BundleService(restored).cursor())
+        lines = out.getvalue().split(b"\n")[:-1]
+        header = orjson.loads(lines[0])
+        del header["heads"][ws_of(commander)]
+        body = orjson.dumps(header, option=orjson.OPT_SORT_KEYS) + b"\n" + b"".join(x + b"\n" for x in lines[1:-1])
+        digest = hashlib.sha256(body).hexdigest()
+        signer = Signer(str(keyring.get_password("crisisdesk", f"workstation-key:{ws_of(backup)}")))
+        bundle = body + orjson.dumps({"sha256": digest, "signature": signer.sign_bundle(digest)}) + b"\n"
+        BundleService(restored).import_bytes(bundle)
+        (finding,) = restored.audit.verify().peers
+        assert finding.kind == "lost_tail" and finding.seq == full
+    finally:
+        restored.close()
