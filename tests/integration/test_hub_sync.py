@@ -341,3 +341,31 @@ def test_entries_carried_by_a_bundle_are_relayed_through_the_hub(tmp_path: Path,
     for app in (a, b, field):
         assert app.audit.verify().ok
         app.close()
+
+
+def test_the_background_worker_syncs_a_commit_at_once_and_stops(tmp_path: Path, hub_db: HubDatabase) -> None:
+    """SyncWorker, as the console runs it: its own connection in its own thread, woken by the hub's notification
+    for the others' work and by this workstation's commits (EventLog.on_head) for its own."""
+    from crisisdesk.domain.errors import CrisisdeskError
+    from crisisdesk.services.sync import SyncReport, SyncWorker
+    from tests.support.wait import wait_until
+
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
+    reports: list[SyncReport | CrisisdeskError] = []
+    worker = SyncWorker(lambda: App.open(b.db.path, hasher=hasher()).sync(), reports.append)
+    worker.start()
+    try:
+        wait_until(lambda: reports, 10, "the worker's first sync")
+        entry = note(a, "from desk 1")
+        a.sync().sync_once()  # a pushes; the hub notifies b's worker
+        wait_until(lambda: b.log.head_entry(ws_of(a), entry.seq), 10, "the entry applied on desk 2")
+        mine = note(b, "from desk 2")  # another connection to b's file: the worker notices the commit
+        wait_until(lambda: a.sync().sync_once().applied or a.log.head_entry(ws_of(b), mine.seq), 10, "desk 2's push")
+        assert a.log.head_entry(ws_of(b), mine.seq) == (mine.hash, mine.body)
+    finally:
+        worker.stop()
+    assert worker.error is None
+    assert not any(isinstance(r, CrisisdeskError) for r in reports), reports
+    a.close()
+    b.close()
