@@ -307,3 +307,65 @@ def test_a_revoked_workstation_is_refused_while_the_others_go_on(tmp_path: Path,
     assert a.audit.verify().ok
     for app in (a, b, c):
         app.close()
+
+
+def test_entries_carried_by_a_bundle_are_relayed_through_the_hub(tmp_path: Path, hub_db: HubDatabase) -> None:
+    """A field site that joined the team goes off the network; its work reaches the hub in a bundle imported by
+    a connected workstation, which pushes it on; when the site is back, the hub already has its entries."""
+    from crisisdesk.services.bundles import BundleService
+
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
+    field = joiner(tmp_path / "field.sqlite3", hub_db, "Field site", 2)
+    field.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    notes(field, 12, prefix="field")
+    bundle = tmp_path / "field.bundle"
+    with bundle.open("wb") as out:
+        BundleService(field).export(out, BundleService(b).cursor())
+    BundleService(b).import_bytes(bundle.read_bytes())
+    # Relayed: the field site's 12 entries, pushed by b, with b's own record of the import.
+    assert b.sync().sync_once().pushed == 12 + 1
+    a.sync().sync_once()
+    ws_field = ws_of(field)
+    assert a.log.last_seq(ws_field) == field.log.last_seq(ws_field)
+    with psycopg.connect(hub_db.url, password=hub_db.password) as conn:
+        relayed = conn.execute(
+            "SELECT DISTINCT pushed_by FROM hub_events WHERE workstation_id = %s AND seq > 2", (ws_field,)
+        ).fetchall()
+    assert relayed == [(ws_of(b),)]
+    got = field.sync().sync_once()  # back on the network: nothing of its own left to push
+    assert got.pushed == 0
+    for app in (a, b):
+        app.sync().sync_once()
+    assert hashes(a) == hashes(b) == hashes(field)
+    for app in (a, b, field):
+        assert app.audit.verify().ok
+        app.close()
+
+
+def test_the_background_worker_syncs_a_commit_at_once_and_stops(tmp_path: Path, hub_db: HubDatabase) -> None:
+    """SyncWorker, as the console runs it: its own connection in its own thread, woken by the hub's notification
+    for the others' work and by this workstation's commits (EventLog.on_head) for its own."""
+    from crisisdesk.domain.errors import CrisisdeskError
+    from crisisdesk.services.sync import SyncReport, SyncWorker
+    from tests.support.wait import wait_until
+
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
+    reports: list[SyncReport | CrisisdeskError] = []
+    worker = SyncWorker(lambda: App.open(b.db.path, hasher=hasher()).sync(), reports.append)
+    worker.start()
+    try:
+        wait_until(lambda: reports, 10, "the worker's first sync")
+        entry = note(a, "from desk 1")
+        a.sync().sync_once()  # a pushes; the hub notifies b's worker
+        wait_until(lambda: b.log.head_entry(ws_of(a), entry.seq), 10, "the entry applied on desk 2")
+        mine = note(b, "from desk 2")  # another connection to b's file: the worker notices the commit
+        wait_until(lambda: a.sync().sync_once().applied or a.log.head_entry(ws_of(b), mine.seq), 10, "desk 2's push")
+        assert a.log.head_entry(ws_of(b), mine.seq) == (mine.hash, mine.body)
+    finally:
+        worker.stop()
+    assert worker.error is None
+    assert not any(isinstance(r, CrisisdeskError) for r in reports), reports
+    a.close()
+    b.close()
