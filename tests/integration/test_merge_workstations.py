@@ -461,3 +461,26 @@ def test_the_cli_shows_siblings_with_their_authors_and_workstations_and_merges_t
     assert wea["text"] == "Leave the valley by Route 9, or climb to high ground now."
     code, out, err = cli_as("carla", "message", "submit", msg.id)
     assert code == 0, err
+
+
+def test_a_revoked_workstation_s_approvals_dated_after_the_revocation_do_not_count(
+    desks: tuple[App, App, App], clock: FixedClock
+) -> None:
+    a, b, _ = desks
+    inc = a.incidents().open(act(a, "carla"), "flash-flood", Mode.LIVE, facts=FLOOD_FACTS)
+    msg = a.messages().draft(act(a, "carla"), inc.id, "alert")
+    a.messages().submit(act(a, "carla"), msg.id)
+    sync(a, b)
+    clock.advance(timedelta(minutes=1))
+    remote = b.log.workstation_id()
+    key = next(k.key for k in a.workstation_keys().declared() if k.workstation == remote)
+    a.workstation_keys().revoke(act(a, "alice"), remote or "", key, "laptop stolen")
+    clock.advance(timedelta(minutes=1))
+    b.messages().approve(act(b, "ivan"), msg.id, msg.content_hash)  # b has not heard of it
+    sync(a, b)
+    view = a.messages().show(act(a, "carla"), msg.id)
+    assert not view.verdict.ok and not view.approvals  # signed by a key revoked before: nothing decided on it
+    assert a.db.conn.execute("SELECT count(*) FROM approvals").fetchone()[0] == 1
+    # The same approval given on the commander's own workstation counts.
+    a.messages().approve(act(a, "ivan"), msg.id, msg.content_hash)
+    assert a.messages().show(act(a, "carla"), msg.id).verdict.ok
