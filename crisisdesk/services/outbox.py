@@ -805,7 +805,7 @@ class OutboxService:
         entry = pub.outbox_entry(row.id)
         if entry is None or entry["account"] != row.account_id or entry["key"] != row.idem_key:
             raise Refused(f"refused: {what} is not what the publication handed to the outbox")
-        version = ledger.version(row.message_id, row.version)
+        version = ledger.version(row.message_id, row.version, pub.hash)
         if version is None or version.hash != pub.hash or content_hash(version.content.encode("utf-8")) != pub.hash:
             raise Refused(f"refused: the text of {what} does not match the approved hash {pub.hash[:12]}")
         content = orjson.loads(version.content)
