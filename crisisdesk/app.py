@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from crisisdesk.services.playbooks import PlaybookService
     from crisisdesk.services.review import ReviewService
     from crisisdesk.services.settings import SettingsService
+    from crisisdesk.services.sync import SyncService
     from crisisdesk.services.workstation_keys import WorkstationKeys
 
 APP_NAME = "crisisdesk"
@@ -126,6 +127,7 @@ class App:
     _after_action: AfterActionService | None = None
     _drills: DrillService | None = None
     _head_keeper: HeadKeeper | None = None
+    _sync: SyncService | None = None
     # Why initialise could not declare a signing key (None: it did, or it was not asked to).
     key_problem: str | None = None
 
@@ -161,7 +163,7 @@ class App:
             from crisisdesk.services.workstation_keys import find_signer
 
             log.find_signer = lambda ws: find_signer(secrets, ws)
-        return cls(
+        app = cls(
             db=db,
             clock=clock,
             log=log,
@@ -170,6 +172,9 @@ class App:
             secrets=secrets,
             _head_keeper=keeper,
         )
+        # With a team hub configured, audit verify holds this log against the hub's own heads (the authority).
+        app.audit.live_heads.append(lambda: app.sync().live_heads())
+        return app
 
     def sibling(self, *, any_thread: bool = False) -> App:
         """Another App on the same database, with this one's clock, secrets and password hasher: for a thread
@@ -225,6 +230,15 @@ class App:
         from crisisdesk.services.workstation_keys import WorkstationKeys
 
         return WorkstationKeys(self.db, self.log, self.secrets)
+
+    def sync(self) -> SyncService:
+        """Sync with the team hub (PostgreSQL): push, pull, status. Built on first use (psycopg is imported only
+        when a hub is reached); closed with the App."""
+        if self._sync is None:
+            from crisisdesk.services.sync import SyncService
+
+            self._sync = SyncService(self.db, self.log, self.clock, self.secrets)
+        return self._sync
 
     def settings(self) -> SettingsService:
         """The agency and its CAP identity."""
@@ -348,6 +362,8 @@ class App:
             self._feeds.close()
         if self._head_keeper is not None:
             self._head_keeper.close()
+        if self._sync is not None:
+            self._sync.close()
         self.db.close()
 
 

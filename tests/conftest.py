@@ -20,6 +20,7 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.passwords import Argon2Hasher
 from tests.support import file_keyring
+from tests.support.postgres import HubDatabase, PostgresServer, postgres_server
 from tests.support.servers import Pds, Synapse, pds_server, synapse_server
 
 ADMIN, ADMIN_PASSWORD = "alice", "correct horse"
@@ -103,6 +104,25 @@ def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pds]:
     """A real Bluesky PDS (and PLC) on 127.0.0.1 for the whole session (installed on first use)."""
     with pds_server(tmp_path_factory.mktemp("pds")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1 for the whole session (Debian's postgresql: initdb + pg_ctl)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def hub_db(postgres: PostgresServer) -> Iterator[HubDatabase]:
+    """A fresh database on the session's PostgreSQL for one test (the server is started again if a test stopped it)."""
+    if not postgres.running():
+        postgres.start()
+    name = postgres.create_database()
+    yield HubDatabase(postgres, name)
+    if not postgres.running():
+        postgres.start()
+    postgres.drop_database(name)
 
 
 CliRun = Callable[..., tuple[int, str, str]]

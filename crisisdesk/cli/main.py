@@ -48,6 +48,7 @@ GROUPS = (
     "feeds",
     "drill",
     "audit",
+    "sync",
     "bundle",
 )
 COMMON_OPTIONS = ("--db", "--as")

@@ -51,6 +51,12 @@ class SecretStore(Protocol):
 
     def set_signing_key(self, workstation_id: str, private_key: str) -> None: ...
 
+    def hub_password(self, hub: str) -> str | None:
+        """The team hub's password (``hub`` is host:port:database:user), or None when the keyring holds none."""
+        ...
+
+    def set_hub_password(self, hub: str, password: str) -> None: ...
+
 
 def _key(account_id: str) -> str:
     return f"channel:{account_id}"
@@ -58,6 +64,10 @@ def _key(account_id: str) -> str:
 
 def _signing_key(workstation_id: str) -> str:
     return f"workstation-key:{workstation_id}"
+
+
+def _hub_key(hub: str) -> str:
+    return f"hub-password:{hub}"
 
 
 def _head_key(database: str) -> str:
@@ -188,6 +198,26 @@ class KeyringSecrets:
                 f"the keyring refused to store the workstation key ({type(exc).__name__}); unlock it and retry"
             ) from None
 
+    def hub_password(self, hub: str) -> str | None:
+        self._check()
+        import keyring.errors
+
+        try:
+            return keyring.get_password(SERVICE, _hub_key(hub))
+        except keyring.errors.KeyringError as exc:
+            raise ExternalError(f"the keyring could not be read ({type(exc).__name__}); unlock it and retry") from None
+
+    def set_hub_password(self, hub: str, password: str) -> None:
+        self._check()
+        import keyring.errors
+
+        try:
+            keyring.set_password(SERVICE, _hub_key(hub), password)
+        except keyring.errors.KeyringError as exc:
+            raise ExternalError(
+                f"the keyring refused to store the hub password ({type(exc).__name__}); unlock it and retry"
+            ) from None
+
     # Heads skip the insecure-backend check: they are not secret, and a plain-file keyring still keeps them
     # outside the database. Any failure of the backend (some raise more than KeyringError: D-Bus, files) is an
     # ExternalError, which callers report; a missing head must never stop a write or a verify.
@@ -217,6 +247,7 @@ class MemorySecrets:
         self._secrets: dict[str, str] = {}
         self._heads: dict[str, LogHead] = {}
         self._signing: dict[str, str] = {}
+        self._hubs: dict[str, str] = {}
 
     def get(self, account_id: str) -> str | None:
         return self._secrets.get(account_id)
@@ -241,3 +272,9 @@ class MemorySecrets:
 
     def set_signing_key(self, workstation_id: str, private_key: str) -> None:
         self._signing[workstation_id] = private_key
+
+    def hub_password(self, hub: str) -> str | None:
+        return self._hubs.get(hub)
+
+    def set_hub_password(self, hub: str, password: str) -> None:
+        self._hubs[hub] = password

@@ -33,6 +33,8 @@ class Kind:
     WORKSTATION_JOINED = "workstation.joined"
     WORKSTATION_KEY_ROTATED = "workstation.key_rotated"
     WORKSTATION_KEY_REVOKED = "workstation.key_revoked"
+    # The team hub this log's workstation founded (crisisdesk hub init): {hub_id, workstation}.
+    HUB_FOUNDED = "hub.founded"
     USER_ADDED = "user.added"
     PASSWORD_SET = "user.password_set"  # noqa: S105 - an event kind
     ROLE_GRANTED = "user.role_granted"
@@ -98,6 +100,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.WORKSTATION_JOINED: "Workstation key declared",
     Kind.WORKSTATION_KEY_ROTATED: "Workstation key replaced",
     Kind.WORKSTATION_KEY_REVOKED: "Workstation key revoked",
+    Kind.HUB_FOUNDED: "Team hub founded",
     Kind.USER_ADDED: "Person added",
     Kind.PASSWORD_SET: "Password set",
     Kind.ROLE_GRANTED: "Role granted",

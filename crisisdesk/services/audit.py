@@ -384,6 +384,8 @@ class VerifyReport:
     signatures: SignatureReport | None = None  # None when the log could not be read
     # What other sites (the hub, imported bundles) have seen of the chains that this log disagrees with.
     peers: tuple[PeerFinding, ...] = ()
+    # Sources that could not be asked (the hub down): one line each, the check went on with the local evidence.
+    unasked: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -427,6 +429,7 @@ class VerifyReport:
             if self.head is not None:
                 lines.append(self.head.text)
         lines.extend(f.text for f in self.peers)
+        lines.extend(self.unasked)
         # A bad signature is said right after the chain; that all are good, last.
         sig_lines = self.signatures.lines() if self.signatures is not None else []
         if self.signatures is not None and not self.signatures.ok:
@@ -471,6 +474,7 @@ class VerifyReport:
             "foreign": [{"workstation": ws, "first": first, "entries": n} for ws, first, n in self.foreign],
         }
         data["peer_heads"] = [f.as_dict() for f in self.peers]
+        data["unasked"] = list(self.unasked)
         if self.signatures is not None:
             sig = self.signatures
             data["signatures"] = {
@@ -529,13 +533,15 @@ class AuditService:
         """What ``source``'s heads ({workstation: (seq, hash)}) say of this log: a lost tail, a rewritten entry."""
         return compare_heads(self.db.conn, source, heads)
 
-    def _peer_findings(self) -> tuple[PeerFinding, ...]:
+    def _peer_findings(self) -> tuple[tuple[PeerFinding, ...], tuple[str, ...]]:
         findings = recorded_findings(self.db.conn)
+        unasked = []
         for ask in self.live_heads:
             try:
                 live = ask()
-            except CrisisdeskError:
-                continue  # unreachable: the evidence recorded from it is still compared
+            except CrisisdeskError as exc:  # unreachable: the evidence recorded from it is still compared
+                unasked.append(f"{str(exc).splitlines()[0]} (checked against the local evidence only)")
+                continue
             if live is not None:
                 findings.extend(self.compare_with(*live))
         seen: set[tuple[str, str, str, int]] = set()
@@ -545,7 +551,7 @@ class AuditService:
             if key not in seen:
                 seen.add(key)
                 unique.append(f)
-        return tuple(unique)
+        return tuple(unique), tuple(unasked)
 
     def verify(
         self,
@@ -612,11 +618,17 @@ class AuditService:
             )
             foreign = self._foreign()
             signatures = self.log.verify_signatures(progress=watched("signatures") if watched else None)
-            peers = self._peer_findings()
+            peers, unasked = self._peer_findings()
         except DatabaseDamaged as exc:  # damage quick_check does not look for, met while reading
             return VerifyReport(chain=None, damage=exc.damage)
         return VerifyReport(
-            chain=chain, head=head, projections=projections, foreign=foreign, signatures=signatures, peers=peers
+            chain=chain,
+            head=head,
+            projections=projections,
+            foreign=foreign,
+            signatures=signatures,
+            peers=peers,
+            unasked=unasked,
         )
 
     def _foreign(self) -> tuple[tuple[str, int, int], ...]:
