@@ -17,6 +17,9 @@ def _print_message(ctx: Context, view: MessageView) -> None:
         return
     banner = "EXERCISE" if view.mode == "exercise" else "LIVE"
     ctx.out(f"{view.id}  [{banner}]  {view.type}  v{view.version} by {view.author}  {view.state}")
+    if view.siblings:
+        _print_siblings(ctx, view)
+        return
     ctx.out(f"hash {view.content_hash}")
     ctx.out(f"approval: {view.verdict.reason}")
     if view.references:
@@ -29,6 +32,42 @@ def _print_message(ctx: Context, view: MessageView) -> None:
         ctx.out(v.text)
         for f in v.findings:
             ctx.out(f"   {f.severity} {f.code}: {f.message}")
+
+
+def _print_siblings(ctx: Context, view: MessageView) -> None:
+    """A conflict: every sibling version in full, with who wrote it where, and how to end it."""
+    ctx.out(
+        f"CONFLICT: {len(view.siblings)} versions were edited at the same time on different workstations; "
+        "nothing can be submitted, approved or published until a person merges them:"
+    )
+    ctx.out(f"  crisisdesk message merge {view.id} --keep HASH")
+    ctx.out(f"  crisisdesk message merge {view.id} --keep HASH --channel CHANNEL --lang LANG --text-file FILE")
+    for s in view.siblings:
+        where = s["workstation_name"]
+        where = f"{where} ({s['workstation'][:8]})" if where != s["workstation"] else where
+        ctx.out(f"-- v{s['version']} hash {s['hash']}")
+        ctx.out(f"   by {s['author']} on workstation {where} at {s['at']}")
+        for v in s["variants"]:
+            ctx.out(f"== {v['channel']} [{v['lang']}]")
+            ctx.out(v["text"])
+
+
+def cmd_message_merge(ctx: Context) -> int:
+    from crisisdesk.services.messages import MAX_VARIANT_CHARS
+
+    a = ctx.args
+    actor = ctx.actor()
+    text = None
+    if a.text_file is not None:
+        limit = f"a variant may hold at most {MAX_VARIANT_CHARS:,} characters (put long material on a web page)"
+        if a.text_file == "-":
+            text = read_stdin_text(ctx.stdin, MAX_VARIANT_CHARS, limit)
+        else:
+            text = read_named_text(a.text_file, 4 * MAX_VARIANT_CHARS, limit, option="--text-file")
+        text = text.strip()
+    view = ctx.app().messages().merge(actor, a.message, a.keep, channel=a.channel, lang=a.lang, text=text)
+    ctx.out(f"{view.id}: merged into v{view.version}, hash {view.content_hash} (it needs approval again)")
+    return EXIT_OK
 
 
 def cmd_message_draft(ctx: Context) -> int:
@@ -135,6 +174,17 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p = command(msg_sub, "show", "variants, lengths, lint, hash, approvals and status", cmd_message_show)
     p.add_argument("message", metavar="MESSAGE")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = command(
+        msg_sub,
+        "merge",
+        "end a conflict: keep one sibling version, or a merged text (a new version)",
+        cmd_message_merge,
+    )
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--keep", required=True, metavar="HASH", help="the sibling to keep ('message show' lists them)")
+    p.add_argument("--channel", metavar="CHANNEL", help="with --text-file: the variant the merged text replaces")
+    p.add_argument("--lang", metavar="LANG")
+    p.add_argument("--text-file", metavar="FILE", help="a merged text for that variant, or - for standard input")
     p = command(msg_sub, "diff", "what changed since the last published version", cmd_message_diff)
     p.add_argument("message", metavar="MESSAGE")
     p = command(msg_sub, "submit", "ask for approval of the current version", cmd_message_submit)

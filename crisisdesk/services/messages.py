@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -44,7 +44,7 @@ from crisisdesk.services.incidents import Incident, IncidentService
 from crisisdesk.services.outbox import request_retractions
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
-from crisisdesk.store.ledger import Ledger, MessageRecord, PublicationRecord
+from crisisdesk.store.ledger import Ledger, MessageRecord, PublicationRecord, VersionRecord
 
 # A variant longer than this is refused when edited: no channel sends anything near it, and a 50 MB text made
 # the database ten times larger and 'message show' take 20 s.
@@ -102,6 +102,9 @@ class MessageView:
     verdict: Verdict
     published: list[dict[str, Any]]
     accounts: list[Account]  # the targets, as accounts (a removed one is left out)
+    # In a conflict: the sibling versions (edited at the same time on different workstations) to merge, each with
+    # its version, hash, author, workstation (id and name), time and texts.
+    siblings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def sent_texts(self) -> set[str]:
@@ -127,6 +130,7 @@ class MessageView:
             "approvals": self.approvals,
             "published": self.published,
             "variants": [v.as_dict() for v in self.variants],
+            "siblings": self.siblings,
         }
 
 
@@ -198,23 +202,85 @@ class MessageService:
         incident = self.incidents.writable(actor, record.incident, f"edit {message_id}")
         if record.state == "published":
             raise UserError(f"{message_id} is published; draft a correction or an update instead")
+        self._refuse_conflict(record, "edited")
+        content = self._with_text(record, self._content(record), incident, channel=channel, lang=lang, text=text)
+        self._record_version(
+            actor,
+            Kind.MESSAGE_EDITED,
+            message_id,
+            version=record.current.version + 1,
+            content=content,
+            extra={"base": _base(record.current)},
+        )
+        return self.show(actor, message_id)
+
+    def merge(
+        self,
+        actor: Actor,
+        message_id: str,
+        keep: str,
+        *,
+        channel: str | None = None,
+        lang: str | None = None,
+        text: str | None = None,
+    ) -> MessageView:
+        """End a conflict: a new version that keeps one sibling's content (``keep``: its hash, or a unique start of
+        it), with one variant's text replaced when ``text`` is given (a merged text), and names every sibling it
+        replaces (``merges``). It needs approval like any new version."""
+        record = self._record(message_id)
+        incident = self.incidents.writable(actor, record.incident, f"merge {message_id}")
+        if not record.conflict:
+            raise UserError(f"{message_id} has no sibling versions to merge (it is {record.state})")
+        kept = [v for v in record.heads if v.hash == keep] or [
+            v for v in record.heads if keep and v.hash.startswith(keep)
+        ]
+        if len(kept) != 1:
+            choices = ", ".join(f"v{v.version} {v.hash}" for v in record.heads)
+            why = "matches more than one" if kept else "is none"
+            raise UserError(f"--keep {keep!r} {why} of the sibling versions of {message_id}: {choices}")
+        content = self._content_of(kept[0])
+        if text is not None:
+            if channel is None or lang is None:
+                raise UserError("a merged text needs --channel and --lang: which variant it replaces")
+            content = self._with_text(record, content, incident, channel=channel, lang=lang, text=text)
+        self._record_version(
+            actor,
+            Kind.MESSAGE_EDITED,
+            message_id,
+            version=max(v.version for v in record.heads) + 1,
+            content=content,
+            extra={"base": _base(kept[0]), "merges": sorted({v.hash for v in record.heads})},
+        )
+        return self.show(actor, message_id)
+
+    def _with_text(
+        self, record: MessageRecord, content: dict[str, Any], incident: Incident, *, channel: str, lang: str, text: str
+    ) -> dict[str, Any]:
         Channel.parse(channel)
         if len(text) > MAX_VARIANT_CHARS:
             raise UserError(
                 f"that text is {len(text):,} characters; a variant may hold at most {MAX_VARIANT_CHARS:,} "
                 "(put long material on a web page and link to it)"
             )
-        content = self._content(record)
         if incident.mode is Mode.EXERCISE:
             text = _keep_exercise_marker(text, Channel(channel), lang)
         try:
-            content = replace_variant(content, channel, lang, text)
+            return replace_variant(content, channel, lang, text)
         except KeyError:
-            raise UserError(f"{message_id} has no {channel} text in {lang!r}") from None
-        self._record_version(
-            actor, Kind.MESSAGE_EDITED, message_id, version=record.current.version + 1, content=content, extra={}
+            raise UserError(f"{record.id} has no {channel} text in {lang!r}") from None
+
+    @staticmethod
+    def _refuse_conflict(record: MessageRecord, what: str) -> None:
+        """A message with sibling versions is neither edited, submitted, approved nor published until a person
+        merges them: which text would it be?"""
+        if not record.conflict:
+            return
+        hashes = ", ".join(f"v{v.version} {v.hash[:12]} by {v.author}" for v in record.heads)
+        raise UserError(
+            f"{record.id} cannot be {what}: it has sibling versions edited at the same time on different "
+            f"workstations ({hashes}); merge them first: crisisdesk message merge {record.id} --keep HASH "
+            "(or with --channel, --lang and --text-file for a merged text)"
         )
-        return self.show(actor, message_id)
 
     def set_targets(self, actor: Actor, message_id: str, names: list[str]) -> MessageView:
         """Choose the channels a message goes to. This makes a new version: the channels are approved too."""
@@ -222,6 +288,7 @@ class MessageService:
         incident = self.incidents.writable(actor, record.incident, f"set the channels of {message_id}")
         if record.state == "published":
             raise UserError(f"{message_id} is published; draft an update to reach other channels")
+        self._refuse_conflict(record, "given other channels")
         if not names:
             raise UserError("name at least one channel ('crisisdesk channels list' shows them)")
         accounts = [self.channels.get(n) for n in names]
@@ -233,7 +300,12 @@ class MessageService:
                 )
         content = {**self._content(record), "targets": sorted({a.id for a in accounts})}
         self._record_version(
-            actor, Kind.MESSAGE_EDITED, message_id, version=record.current.version + 1, content=content, extra={}
+            actor,
+            Kind.MESSAGE_EDITED,
+            message_id,
+            version=record.current.version + 1,
+            content=content,
+            extra={"base": _base(record.current)},
         )
         return self.show(actor, message_id)
 
@@ -244,6 +316,7 @@ class MessageService:
         self.incidents.writable(actor, record.incident, f"submit {message_id}")
         if record.state == "published":
             raise UserError(f"{message_id} is already published")
+        self._refuse_conflict(record, "submitted")
         view = self.show(actor, message_id)
         errors = [
             f"{v.channel}/{v.lang}: {f.code} {f.message}"
@@ -260,6 +333,7 @@ class MessageService:
     def approve(self, actor: Actor, message_id: str, named_hash: str, comment: str | None = None) -> MessageView:
         record = self._record(message_id)
         now = require(self.db, self.log, actor, Permission.APPROVE, f"approve {message_id}")
+        self._refuse_conflict(record, "approved")
         self._check_approvable(now, record, named_hash)
         payload = {**self._ref(record, record.current.hash), "roles": sorted(r.value for r in now.roles)}
         if comment:
@@ -301,6 +375,7 @@ class MessageService:
         record = self._record(message_id)
         self.incidents.get(actor, record.incident)
         incident = self.incidents.from_log(record.incident)
+        self._refuse_conflict(record, "published")
         if break_glass:
             require(self.db, self.log, actor, Permission.APPROVE, f"publish {message_id} with break glass")
             if not (reason or "").strip():
@@ -549,7 +624,26 @@ class MessageService:
             verdict=self._verdict(playbook.approval, record, everyone),
             published=published,
             accounts=[a for _, a in self._targets(content["targets"]) if a is not None],
+            siblings=self._siblings(record) if record.conflict else [],
         )
+
+    def _siblings(self, record: MessageRecord) -> list[dict[str, Any]]:
+        names = {str(r[0]): str(r[1]) for r in self.db.conn.execute("SELECT id, name FROM workstations")}
+        return [
+            {
+                "version": v.version,
+                "hash": v.hash,
+                "author": v.author,
+                "workstation": v.workstation,
+                "workstation_name": names.get(v.workstation, v.workstation),
+                "at": v.at,
+                "variants": [
+                    {"channel": t["channel"], "lang": t["lang"], "text": t["text"]}
+                    for t in orjson.loads(v.content)["variants"]
+                ],
+            }
+            for v in record.heads
+        ]
 
     def awaiting_approval(self, actor: Actor) -> list[str]:
         """The submitted messages ``actor`` may approve now, oldest first: they hold a role the playbook's policy
@@ -651,7 +745,8 @@ class MessageService:
         records = [
             Approval(
                 a.approver,
-                everyone.get(a.approver.casefold(), frozenset()),
+                # Held now and when it was given: a revocation wins from its time on, wherever it was written.
+                everyone.get(a.approver.casefold(), frozenset()) & a.roles_then,
                 a.hash,
                 datetime.fromisoformat(a.at),
                 after_version=record.approval_counts(a),
@@ -708,6 +803,11 @@ class MessageService:
         content: dict[str, Any] = orjson.loads(record.current.content)
         return content
 
+    @staticmethod
+    def _content_of(version: VersionRecord) -> dict[str, Any]:
+        content: dict[str, Any] = orjson.loads(version.content)
+        return content
+
     def _published_ids(self, incident_id: str) -> list[str]:
         rows = self.db.conn.execute(
             "SELECT DISTINCT p.message_id FROM publications p JOIN messages m ON m.id = p.message_id "
@@ -719,6 +819,11 @@ class MessageService:
     @staticmethod
     def _ref(record: MessageRecord, hash_: str) -> dict[str, Any]:
         return {"incident": record.incident, "message": record.id, "version": record.current.version, "hash": hash_}
+
+
+def _base(version: VersionRecord) -> dict[str, Any]:
+    """What an edit names as the version it edited: two edits of the same base are siblings (domain/merge.py)."""
+    return {"version": version.version, "hash": version.hash}
 
 
 def _keep_exercise_marker(text: str, channel: Channel, lang: str) -> str:

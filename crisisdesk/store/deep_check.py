@@ -72,7 +72,8 @@ def _replay(conn: sqlite3.Connection, progress: Callable[[int, int], None] | Non
     ``progress(applied, total)`` after each batch; an exception it raises stops the replay."""
     n = 0
     total = int(conn.execute("SELECT count(*) FROM live.events").fetchone()[0]) if progress is not None else 0
-    cursor = conn.execute("SELECT position, hash, body FROM live.events ORDER BY position")
+    # In the merge order (domain/merge.py), as the tables were folded.
+    cursor = conn.execute("SELECT position, hash, body FROM live.events ORDER BY at, workstation_id, seq")
     while rows := cursor.fetchmany(5000):
         for position, stored_hash, body in rows:
             try:
@@ -153,6 +154,9 @@ def compare_with_log(
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute("PRAGMA cache_size = -65536")
             _scratch_schema(conn)
+            # The projections read the log itself for who founded the team (store/projections.py): let those names
+            # find the live database's log, not the scratch copy's empty one.
+            conn.execute("DROP TABLE events")
             conn.execute("ATTACH DATABASE ? AS live", (Path(path).resolve().as_uri() + "?mode=ro",))
             conn.execute("BEGIN")  # one read transaction over the log and the tables: the same moment
             try:

@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from crisisdesk.domain.events import (
     verify_chain,
     verify_segment,
 )
+from crisisdesk.domain.merge import MergeKey, applies_in_order, merge_key
 from crisisdesk.domain.signing import SignatureReport, Signer
 from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
@@ -49,6 +51,8 @@ from crisisdesk.store.verify_worker import (
 )
 
 WORKSTATION_KEY = "workstation_id"
+# The merge order (domain/merge.py) in SQL: the order the current-state tables are folded in.
+MERGE_ORDER = "at, workstation_id, seq"
 _INSERT = "INSERT INTO events (hash, body, signature) VALUES (?, ?, ?)"
 # Below this many events one process verifies faster than starting workers.
 PARALLEL_VERIFY_FROM = 200_000
@@ -69,6 +73,8 @@ class EventLog:
         # (transaction id, workstation) -> (seq, hash) of the last event appended in that transaction.
         # Valid only inside one BEGIN IMMEDIATE transaction: no one else can append while we hold the lock.
         self._head: tuple[int, str, int, str] | None = None
+        # (transaction id, greatest merge key in the log) after record() wrote: valid only in that write transaction.
+        self._last_applied: tuple[int, MergeKey] | None = None
         self._head_listeners: list[Callable[[LogHead], None]] = []
         # Signs each entry this workstation writes (None: not yet, or no key in the keyring; see ``signing``).
         self.signer: Signer | None = None
@@ -138,7 +144,7 @@ class EventLog:
         event = seal(
             workstation_id=ws,
             seq=seq,
-            at=utc_iso(self.clock.now()),
+            at=self._after_everything(conn, ws, seq, utc_iso(self.clock.now())),
             actor=actor,
             kind=kind,
             payload=payload,
@@ -148,7 +154,22 @@ class EventLog:
         conn.execute(_INSERT, (event.hash, event.body, signer.sign(event.hash) if signer else None))
         apply(conn, event)
         self._head = (self.db.transaction_id, ws, seq, event.hash)
+        self._last_applied = (self.db.transaction_id, (event.at, ws, seq))
         return event
+
+    def _after_everything(self, conn: sqlite3.Connection, ws: str, seq: int, now: str) -> str:
+        """The time of a new entry: ``now``, unless the log holds an entry that would sort after it in the merge
+        order (domain/merge.py), then just after that one. So ``at`` never goes backwards along this workstation's
+        chain whatever its clock did, an entry sorts after everything its writer had seen (a grant after the
+        person's addition, even when the adding workstation's clock is ahead), and applying it at once keeps the
+        tables the fold of the log in the merge order."""
+        cached = self._last_applied
+        last = cached[1] if cached is not None and cached[0] == self.db.transaction_id else self._last_key(conn)
+        if last is None or (now, ws, seq) > last:
+            return now
+        if (last[0], ws, seq) > last:
+            return last[0]
+        return utc_iso(datetime.fromisoformat(last[0]) + timedelta(microseconds=1))
 
     def record_many(
         self,
@@ -230,9 +251,18 @@ class EventLog:
             events.append(Event(ws, seq, at, actor, kind, payload, prev, stored_hash, body))
             rows.append((stored_hash, body, signed.get(stored_hash)))
         if rows:
+            self._last_applied = None  # the greatest key may move: read it again when next needed
+            # Applied in the merge order (domain/merge.py): after what is here when every entry sorts after the
+            # last applied one, else by folding the whole log again, so any delivery order gives the same tables.
+            # A hub.founded may change whose first admin counts: folded again too.
+            founded = any(e.kind == Kind.HUB_FOUNDED for e in events)
+            in_order = not founded and applies_in_order(self._last_key(conn), (merge_key(e) for e in events))
             conn.executemany(_INSERT, rows)
-            for event in events:
-                apply(conn, event)
+            if in_order:
+                for event in sorted(events, key=merge_key):
+                    _apply_received(conn, event)
+            else:
+                self._rebuild(conn)
             own = self.workstation_id()
             if own in heads:  # a copy of this workstation's own entries: the chain head moved
                 self._head = (self.db.transaction_id, own, *heads[own])
@@ -440,12 +470,46 @@ class EventLog:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def replay(self) -> int:
-        """Rebuild every current-state table from the events. Returns how many events were applied."""
+        """Rebuild every current-state table from the events, in the merge order. Returns how many were applied."""
         with self.db.write() as conn:
-            for table in reversed(PROJECTION_TABLES):
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-            n = 0
-            for event in self.events():
-                apply(conn, event)
+            return self._rebuild(conn)
+
+    def _rebuild(self, conn: sqlite3.Connection) -> int:
+        """Empty the current-state tables and apply every event again in the merge order (inside a write)."""
+        for table in reversed(PROJECTION_TABLES):
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        n = 0
+        cursor = conn.execute(f"SELECT hash, body FROM events ORDER BY {MERGE_ORDER}")  # noqa: S608 - a constant
+        while batch := cursor.fetchmany(5000):
+            for stored_hash, body in batch:
+                _apply_received(conn, from_body(body, stored_hash))
                 n += 1
         return n
+
+    @staticmethod
+    def _last_key(conn: sqlite3.Connection) -> MergeKey | None:
+        """The greatest merge key among the entries applied (the time index finds it)."""
+        row = conn.execute(
+            "SELECT at, workstation_id, seq FROM events ORDER BY at DESC, workstation_id DESC, seq DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), int(row[2]))
+
+    def merge_ordered(self, *, batch: int = 5000) -> Iterator[Event]:
+        """Every event in the merge order: the order the current-state tables were folded in."""
+        cursor = self.db.conn.execute(f"SELECT hash, body FROM events ORDER BY {MERGE_ORDER}")  # noqa: S608
+        while rows := cursor.fetchmany(batch):
+            for stored_hash, body in rows:
+                yield from_body(body, stored_hash)
+
+
+def _apply_received(conn: sqlite3.Connection, event: Event) -> None:
+    """Apply an entry that may have come from another workstation. Its causes may not be here yet (an edit whose
+    message was drafted on a workstation not heard from: a bundle, a hub that has one chain but not yet another);
+    what it changes is then left undone, and when the missing entry arrives it sorts before this one, so the
+    tables are folded again and this one is applied after it."""
+    conn.execute("SAVEPOINT received")
+    try:
+        apply(conn, event)
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO received")
+    conn.execute("RELEASE received")

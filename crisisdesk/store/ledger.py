@@ -17,10 +17,14 @@ from typing import Any
 
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Event, Kind, from_body, is_canonical
+from crisisdesk.domain.merge import MESSAGE_KINDS, PEOPLE_KINDS, People, fold_message, key_events
+from crisisdesk.domain.signing import KEY_KINDS, key_table, signature_good
 
-_USER_KINDS = (Kind.USER_ADDED, Kind.ROLE_GRANTED, Kind.ROLE_REVOKED)
-_ACCESS_KINDS = (Kind.USER_DISABLED, Kind.USER_ENABLED)
 _VERSION_KINDS = (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
+# Another workstation's entries are trusted once their signature is good (checked when read): the Ed25519 check
+# is ~100 µs, so each good (hash, signature) is remembered for this process with the public key it held under.
+_VERIFIED: dict[tuple[str, str], str] = {}
+_VERIFIED_MAX = 200_000
 
 
 class TamperedLog(UserError):
@@ -58,6 +62,9 @@ class VersionRecord:
     at: str
     incident: str
     order: int = 0  # its place among the message's events
+    workstation: str = ""  # where it was written
+    base: tuple[int, str] | None = None  # the (version, hash) it edited
+    merges: tuple[str, ...] = ()  # the sibling hashes it merged
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,9 @@ class ApprovalRecord:
     at: str
     comment: str | None
     order: int = 0  # its place among the message's events: it counts only after the version it approves was made
+    workstation: str = ""
+    # The roles the approver held when it was given, in the merge order: a revocation dated before it wins.
+    roles_then: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +100,16 @@ class MessageRecord:
     id: str
     incident: str
     type: str
-    state: str  # draft, submitted, returned or published, as the events left it
-    versions: tuple[VersionRecord, ...]
+    state: str  # draft, submitted, returned, published, or conflict (sibling versions to merge)
+    versions: tuple[VersionRecord, ...]  # by version number (siblings share one), then in the merge order
     approvals: tuple[ApprovalRecord, ...]
     publications: tuple[PublicationRecord, ...]
     returned_at: int = -1  # the order of the last return among the message's events (-1: never returned)
+    heads: tuple[VersionRecord, ...] = ()  # the versions nothing edited or merged since: more than one is a conflict
+
+    @property
+    def conflict(self) -> bool:
+        return self.state == "conflict"
 
     def approval_counts(self, approval: ApprovalRecord) -> bool:
         """Given after the current version was made and after the last return: an approver's "send it back"
@@ -115,34 +130,63 @@ class MessageRecord:
         return out
 
 
-_MESSAGE_STATE = {
-    Kind.MESSAGE_DRAFTED: "draft",
-    Kind.MESSAGE_EDITED: "draft",
-    Kind.MESSAGE_SUBMITTED: "submitted",
-    Kind.MESSAGE_RETURNED: "returned",
-    Kind.MESSAGE_PUBLISHED: "published",
-}
-
-
 class Ledger:
     """Reads decisions from the events of one connection (the caller's thread's)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._keys: tuple[dict[str, Any], dict[str, int]] | None = None
 
     def _workstation(self) -> str:
         row = self.conn.execute("SELECT value FROM local_settings WHERE key = 'workstation_id'").fetchone()
         return str(row[0]) if row else ""
 
+    def _key_table(self) -> tuple[dict[str, Any], dict[str, int]]:
+        if self._keys is None:
+            rows = self.conn.execute(
+                f"SELECT hash, body FROM events WHERE kind IN ({','.join('?' * len(KEY_KINDS))}) "  # noqa: S608
+                "ORDER BY position",
+                KEY_KINDS,
+            ).fetchall()
+            keys, signed_from, _ = key_table(key_events(from_body(body, h) for h, body in rows))
+            self._keys = (keys, signed_from)
+        return self._keys
+
+    def _trusted(self, ws: str, seq: int, at: str, stored_hash: str, signature: str | None) -> bool:
+        """Another workstation's entry counts once that workstation has joined (declared a key in this log) and
+        the entry's signature is good under the key rule (domain/signing.py): by a key of that workstation, valid
+        at the entry's time (a revoked or replaced key signs nothing dated after), over its hash. Entries from
+        before it joined may be unsigned: the chain links them to its first signed entry."""
+        keys, signed_from = self._key_table()
+        declared = keys.get(ws)
+        if declared is None:
+            return False
+        if signature is None:
+            return seq < signed_from.get(ws, 1)
+        key = declared.get(signature.partition(".")[0])
+        if key is None or at < key.valid_from or (key.valid_until is not None and at > key.valid_until):
+            return False
+        known = _VERIFIED.get((stored_hash, signature))
+        if known is not None:
+            return bool(known == key.public)
+        if not signature_good(key.public, stored_hash, signature):
+            return False
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[(stored_hash, signature)] = key.public
+        return True
+
     def _events(self, where: str, params: Sequence[Any]) -> Iterator[Event]:
-        # Only this workstation's own chain decides anything: no other workstation has joined it yet (team sync
-        # will admit others by their signatures), so an entry under another workstation's name is not trusted.
-        # The unary + keeps SQLite on the kind and message indexes rather than scanning the workstation's index.
+        # In the merge order (domain/merge.py): the order every workstation folds the same events in. This
+        # workstation's own chain is trusted as read (its hash checked); another's entry only as ``_trusted`` says.
         sql = (
-            f"SELECT position, hash, body FROM events WHERE {where} AND +workstation_id = ? "  # noqa: S608
-            "ORDER BY position"
+            f"SELECT position, hash, body, workstation_id, seq, at, signature FROM events WHERE {where} "  # noqa: S608
+            "ORDER BY at, workstation_id, seq"
         )
-        for position, stored_hash, body in self.conn.execute(sql, (*params, self._workstation())):
+        own = self._workstation()
+        for position, stored_hash, body, ws, seq, at, signature in self.conn.execute(sql, params):
+            if ws != own and not self._trusted(ws, seq, at, stored_hash, signature):
+                continue
             if (
                 not isinstance(body, bytes)  # text: a hand edit of the row (it was written as bytes)
                 or hashlib.sha256(body).hexdigest() != stored_hash
@@ -160,38 +204,36 @@ class Ledger:
 
     # -- people ---------------------------------------------------------------------------------------
 
+    def founding(self) -> str:
+        """The workstation whose bootstrap made the first admin: the one the first ``hub.founded`` names, else the
+        one this log was created on (its first entry)."""
+        for e in self._kinds((Kind.HUB_FOUNDED,)):
+            return str(e.payload.get("workstation", ""))
+        row = self.conn.execute("SELECT workstation_id FROM events ORDER BY position LIMIT 1").fetchone()
+        return str(row[0]) if row else ""
+
+    def people(self) -> People:
+        """The admin events folded by the merge rules: each one counts only if its writer was an admin then."""
+        people = People(self.founding())
+        for e in self._kinds(PEOPLE_KINDS):
+            people.step(e)
+        return people
+
     def roles(self, name: str) -> frozenset[str]:
         """The roles the admin events give ``name`` now (names compare without case, as the users table does)."""
-        return self.everyone_roles(name).get(name.casefold(), frozenset())
+        return self.people().holds(name)
 
     def everyone_roles(self, only: str | None = None) -> dict[str, frozenset[str]]:
         """Each person's roles now, by case-folded name (``only``: just that person). A disabled person holds none
         while disabled (their approvals stop counting, as a revoked approver's do); enabled, they hold them again."""
-        roles: dict[str, set[str]] = {}
-        for e in self._kinds(_USER_KINDS):
-            p = e.payload
-            who = str(p.get("name", "")).casefold()
-            if only is not None and who != only.casefold():
-                continue
-            if e.kind == Kind.USER_ADDED:
-                roles[who] = set(p["roles"])
-            elif e.kind == Kind.ROLE_GRANTED:
-                roles.setdefault(who, set()).add(p["role"])
-            else:
-                roles.setdefault(who, set()).discard(p["role"])
-        off = self.disabled() if roles else frozenset()
-        return {who: frozenset() if who in off else frozenset(r) for who, r in roles.items()}
+        everyone = self.people().everyone()
+        if only is not None:
+            return {who: r for who, r in everyone.items() if who == only.casefold()}
+        return everyone
 
     def disabled(self) -> frozenset[str]:
-        """The case-folded names of the people disabled now (the last disable or enable event decides)."""
-        out: set[str] = set()
-        for e in self._kinds(_ACCESS_KINDS):
-            who = str(e.payload.get("name", "")).casefold()
-            if e.kind == Kind.USER_DISABLED:
-                out.add(who)
-            else:
-                out.discard(who)
-        return frozenset(out)
+        """The case-folded names of the people disabled now (the last disable or enable event that counts decides)."""
+        return frozenset(self.people().disabled)
 
     def is_disabled(self, name: str) -> bool:
         return name.casefold() in self.disabled()
@@ -260,39 +302,49 @@ class Ledger:
         return self._kinds(kinds, "json_extract(body, '$.payload.message') = ?", [message_id])
 
     def message(self, message_id: str) -> MessageRecord | None:
-        """A message as its events say: every version with its author, its state, approvals and publications."""
-        versions: list[VersionRecord] = []
-        approvals: list[ApprovalRecord] = []
-        publications: list[PublicationRecord] = []
-        state, kind_of, returned_at = "draft", "", -1
-        for order, e in enumerate(self._message_events(message_id, (*_MESSAGE_STATE, Kind.MESSAGE_APPROVED))):
-            p = e.payload
-            state = _MESSAGE_STATE.get(e.kind, state)
-            if e.kind in _VERSION_KINDS:
-                kind_of = p.get("type", kind_of)
-                versions.append(
-                    VersionRecord(
-                        message_id, p["version"], p["hash"], p["content"], e.actor, e.at, p["incident"], order
-                    )
-                )
-            elif e.kind == Kind.MESSAGE_APPROVED:
-                approvals.append(ApprovalRecord(e.actor, p["hash"], e.at, p.get("comment"), order))
-            elif e.kind == Kind.MESSAGE_RETURNED:
-                returned_at = order
-            elif e.kind == Kind.MESSAGE_PUBLISHED:
-                publications.append(_publication(message_id, e))
-        if not versions:
+        """A message as its events say, folded by the merge rules: every version with its author and workstation
+        (siblings included), its state (``conflict`` while siblings wait to be merged), approvals and publications."""
+        folded = fold_message(message_id, list(self._message_events(message_id, MESSAGE_KINDS)))
+        if folded is None:
             return None
-        versions.sort(key=lambda v: v.version)
+        people = self.people() if folded.approvals else None
+
+        def record(v: Any) -> VersionRecord:
+            return VersionRecord(
+                message_id,
+                v.version,
+                v.hash,
+                v.content,
+                v.author,
+                v.at,
+                v.incident,
+                v.order,
+                v.workstation,
+                v.base,
+                v.merges,
+            )
+
         return MessageRecord(
             message_id,
-            versions[0].incident,
-            kind_of,
-            state,
-            tuple(versions),
-            tuple(approvals),
-            tuple(publications),
-            returned_at,
+            folded.incident,
+            folded.type,
+            folded.state,
+            tuple(record(v) for v in sorted(folded.versions, key=lambda v: (v.version, v.order))),
+            tuple(
+                ApprovalRecord(
+                    a.approver,
+                    a.hash,
+                    a.at,
+                    a.comment,
+                    a.order,
+                    a.workstation,
+                    people.roles_at(a.approver, a.key) if people is not None else frozenset(),
+                )
+                for a in folded.approvals
+            ),
+            tuple(_publication(message_id, e) for e in folded.published),
+            folded.returned_at,
+            tuple(record(v) for v in folded.heads),
         )
 
     def incident_events(self, incident_id: str, kinds: Sequence[str]) -> Iterator[Event]:
@@ -305,13 +357,28 @@ class Ledger:
             return iter(())
         return self._kinds(kinds, f"json_extract(body, '$.payload.row') IN ({','.join('?' * len(rows))})", rows)
 
-    def version(self, message_id: str, version: int) -> VersionRecord | None:
-        """One version of a message, with the exact content its hash covers."""
-        for e in self._message_events(message_id, _VERSION_KINDS):
-            p = e.payload
-            if p["version"] == version:
-                return VersionRecord(message_id, version, p["hash"], p["content"], e.actor, e.at, p["incident"])
-        return None
+    def version(self, message_id: str, version: int, hash_: str | None = None) -> VersionRecord | None:
+        """One version of a message, with the exact content its hash covers. Siblings share a number: ``hash_``
+        picks one; without it, the one a publication names, else the first in the merge order."""
+        found = [
+            VersionRecord(
+                message_id,
+                version,
+                e.payload["hash"],
+                e.payload["content"],
+                e.actor,
+                e.at,
+                e.payload["incident"],
+                workstation=e.workstation_id,
+            )
+            for e in self._message_events(message_id, _VERSION_KINDS)
+            if e.payload["version"] == version and (hash_ is None or e.payload["hash"] == hash_)
+        ]
+        if len(found) > 1:
+            published = self.publication(message_id, version)
+            chosen = [v for v in found if published is not None and v.hash == published.hash]
+            return (chosen or found)[0]
+        return found[0] if found else None
 
     def publication(self, message_id: str, version: int) -> PublicationRecord | None:
         """What the publish of ``version`` handed to the outbox: its hash, mode, CAP and rows."""

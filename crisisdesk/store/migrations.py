@@ -390,6 +390,42 @@ MIGRATIONS += (
     ),
 )
 
+# Sibling versions (issue 16, domain/merge.py): two workstations editing the same version at once both make "the
+# next version", so a version is told apart by its hash too, and says which version it edited (base) and which
+# siblings it merged. A message with more than one head is in conflict: a column beside the state, because
+# changing the state's CHECK would mean rebuilding the messages table and the four tables that refer to it.
+SIBLINGS_VERSION = 16
+MIGRATIONS += (
+    Migration(
+        SIBLINGS_VERSION,
+        "sibling message versions from several workstations",
+        (
+            """CREATE TABLE message_versions_new (
+                message_id TEXT NOT NULL REFERENCES messages (id),
+                version INTEGER NOT NULL,
+                content_hash TEXT NOT NULL,
+                content TEXT NOT NULL,
+                author TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                workstation_id TEXT NOT NULL DEFAULT '',
+                base_version INTEGER,
+                base_hash TEXT,
+                merges TEXT NOT NULL DEFAULT '[]',
+                PRIMARY KEY (message_id, version, content_hash))""",
+            "INSERT INTO message_versions_new (rowid, message_id, version, content_hash, content, author, created_at, "
+            "workstation_id, base_version, base_hash) SELECT v.rowid, v.message_id, v.version, v.content_hash, "
+            "v.content, v.author, v.created_at, coalesce((SELECT e.workstation_id FROM events e "
+            "WHERE json_extract(e.body, '$.payload.message') = v.message_id AND e.kind IN ('message.drafted', "
+            "'message.edited') AND json_extract(e.body, '$.payload.version') = v.version LIMIT 1), ''), b.version, "
+            "b.content_hash FROM message_versions v LEFT JOIN message_versions b "
+            "ON b.message_id = v.message_id AND b.version = v.version - 1",
+            "DROP TABLE message_versions",
+            "ALTER TABLE message_versions_new RENAME TO message_versions",
+            "ALTER TABLE messages ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
+)
+
 # The events table as the migrations leave it (SQLite appends an added column to the stored statement): what
 # verify compares the table's shape with.
 EVENTS_TABLE_NOW = EVENTS_TABLE[:-1] + "\n, signature TEXT)"

@@ -8,10 +8,12 @@ nothing but are still in the log.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from crisisdesk.domain.canonical import canonical_bytes
 from crisisdesk.domain.events import Event, Kind
+from crisisdesk.domain.merge import BOOTSTRAP_ACTOR, edit_base
 
 
 def canonical_text(value: object) -> str:
@@ -44,8 +46,42 @@ def _workstation_created(conn: sqlite3.Connection, e: Event) -> None:
     )
 
 
+# Who may change people (domain/merge.py, People): an admin not disabled at that point of the merge order, or the
+# founding workstation's bootstrap. The tables hold exactly that point's state while the events are folded in order.
+_IS_ADMIN = (
+    "SELECT 1 FROM user_roles r JOIN users u ON u.name = r.user_name "
+    "WHERE r.user_name = ? AND r.role = 'admin' AND u.disabled_at IS NULL"
+)
+_FOUNDING = (
+    "SELECT json_extract(body, '$.payload.workstation') FROM events WHERE kind = ? "
+    "ORDER BY at, workstation_id, seq LIMIT 1"
+)
+
+
+def _founding(conn: sqlite3.Connection) -> str:
+    """The workstation the first ``hub.founded`` names, else this log's own: the one whose creation is its first
+    entry. Read from the log, which holds every entry being folded (a ``hub.founded`` arriving later makes the event
+    log fold everything again)."""
+    row = conn.execute(_FOUNDING, (Kind.HUB_FOUNDED,)).fetchone()
+    if row is None or not row[0]:
+        row = conn.execute("SELECT workstation_id FROM events ORDER BY position LIMIT 1").fetchone()
+    return str(row[0]) if row else ""
+
+
+def _counts(conn: sqlite3.Connection, e: Event) -> bool:
+    """Does this admin event count (merge.People.step): its writer an admin then, and the person known (or new)?"""
+    known = conn.execute("SELECT 1 FROM users WHERE name = ?", (e.payload["name"],)).fetchone() is not None
+    if known != (e.kind != Kind.USER_ADDED):
+        return False  # added twice (the first in the order stands), or a change for someone never added
+    if e.kind == Kind.USER_ADDED and e.actor == BOOTSTRAP_ACTOR and e.workstation_id == _founding(conn):
+        return True
+    return conn.execute(_IS_ADMIN, (e.actor,)).fetchone() is not None
+
+
 @handles(Kind.USER_ADDED)
 def _user_added(conn: sqlite3.Connection, e: Event) -> None:
+    if not _counts(conn, e):
+        return
     p = e.payload
     conn.execute(
         "INSERT INTO users (name, display_name, created_at, created_by) VALUES (?, ?, ?, ?)",
@@ -65,6 +101,8 @@ def _password_set(conn: sqlite3.Connection, e: Event) -> None:
 
 @handles(Kind.ROLE_GRANTED)
 def _role_granted(conn: sqlite3.Connection, e: Event) -> None:
+    if not _counts(conn, e):
+        return
     conn.execute(
         "INSERT OR IGNORE INTO user_roles (user_name, role, granted_at, granted_by) VALUES (?, ?, ?, ?)",
         (e.payload["name"], e.payload["role"], e.at, e.actor),
@@ -73,16 +111,22 @@ def _role_granted(conn: sqlite3.Connection, e: Event) -> None:
 
 @handles(Kind.ROLE_REVOKED)
 def _role_revoked(conn: sqlite3.Connection, e: Event) -> None:
+    if not _counts(conn, e):
+        return
     conn.execute("DELETE FROM user_roles WHERE user_name = ? AND role = ?", (e.payload["name"], e.payload["role"]))
 
 
 @handles(Kind.USER_DISABLED)
 def _user_disabled(conn: sqlite3.Connection, e: Event) -> None:
+    if not _counts(conn, e):
+        return
     conn.execute("UPDATE users SET disabled_at = ? WHERE name = ?", (e.at, e.payload["name"]))
 
 
 @handles(Kind.USER_ENABLED)
 def _user_enabled(conn: sqlite3.Connection, e: Event) -> None:
+    if not _counts(conn, e):
+        return
     conn.execute("UPDATE users SET disabled_at = NULL WHERE name = ?", (e.payload["name"],))
 
 
@@ -129,14 +173,48 @@ def _step_done(conn: sqlite3.Connection, e: Event) -> None:
     )
 
 
+# A message's heads (domain/merge.py): the versions no other version edited (base) or merged (a lower-numbered
+# version with a merged hash).
+_HEADS = """SELECT v.version FROM message_versions v WHERE v.message_id = ? AND NOT EXISTS (
+    SELECT 1 FROM message_versions w WHERE w.message_id = v.message_id AND (
+        (w.base_version = v.version AND w.base_hash = v.content_hash)
+        OR (w.version > v.version AND EXISTS (SELECT 1 FROM json_each(w.merges) WHERE value = v.content_hash))))"""
+
+
 def _version(conn: sqlite3.Connection, e: Event) -> None:
     p = e.payload
+    message, version = p["message"], p["version"]
+    base = edit_base(p)
+    if base is None and e.kind == Kind.MESSAGE_EDITED:
+        # Written before edits named their base: the version before it (the latest of that number, in the order).
+        row = conn.execute(
+            "SELECT version, content_hash FROM message_versions WHERE message_id = ? AND version = ? "
+            "ORDER BY rowid DESC LIMIT 1",
+            (message, version - 1),
+        ).fetchone()
+        base = None if row is None else (int(row[0]), str(row[1]))
     conn.execute(
-        "INSERT INTO message_versions (message_id, version, content_hash, content, author, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (p["message"], p["version"], p["hash"], p["content"], e.actor, e.at),
+        "INSERT OR IGNORE INTO message_versions (message_id, version, content_hash, content, author, created_at,"
+        " workstation_id, base_version, base_hash, merges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message,
+            version,
+            p["hash"],
+            p["content"],
+            e.actor,
+            e.at,
+            e.workstation_id,
+            base[0] if base else None,
+            base[1] if base else None,
+            canonical_text(list(p.get("merges", ()))),
+        ),
     )
-    conn.execute("UPDATE messages SET current_version = ?, state = 'draft' WHERE id = ?", (p["version"], p["message"]))
+    heads = [int(r[0]) for r in conn.execute(_HEADS, (message,))]
+    published = conn.execute("SELECT 1 FROM publications WHERE message_id = ?", (message,)).fetchone() is not None
+    conn.execute(
+        "UPDATE messages SET current_version = ?, state = 'draft', conflict = ? WHERE id = ?",
+        (max(heads, default=version), int(len(heads) > 1 and not published), message),
+    )
 
 
 @handles(Kind.MESSAGE_DRAFTED)
@@ -178,20 +256,22 @@ def _message_approved(conn: sqlite3.Connection, e: Event) -> None:
 @handles(Kind.MESSAGE_PUBLISHED)
 def _message_published(conn: sqlite3.Connection, e: Event) -> None:
     p = e.payload
-    conn.execute(
-        "INSERT INTO publications (message_id, version, content_hash, at, by_name, break_glass, reason)"
+    # Two workstations that published the same version while apart (offline) both hold their publish event: the
+    # first in the merge order is the publication, and an outbox row with the same key is the same send.
+    first = conn.execute(
+        "INSERT OR IGNORE INTO publications (message_id, version, content_hash, at, by_name, break_glass, reason)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (p["message"], p["version"], p["hash"], e.at, e.actor, int(p["break_glass"]), p.get("reason")),
-    )
-    conn.execute("UPDATE messages SET state = 'published' WHERE id = ?", (p["message"],))
+    ).rowcount
+    conn.execute("UPDATE messages SET state = 'published', conflict = 0 WHERE id = ?", (p["message"],))
     for row in p.get("outbox", ()):
         conn.execute(
-            "INSERT INTO outbox (id, pos, message_id, version, content_hash, account_id, idem_key, mode, state,"
-            " queued_at, updated_at) VALUES (?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM outbox), ?, ?, ?, ?, ?, ?,"
-            " 'queued', ?, ?)",
+            "INSERT OR IGNORE INTO outbox (id, pos, message_id, version, content_hash, account_id, idem_key, mode,"
+            " state, queued_at, updated_at) VALUES (?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM outbox), ?, ?, ?, ?, ?,"
+            " ?, 'queued', ?, ?)",
             (row["row"], p["message"], p["version"], p["hash"], row["account"], row["key"], p["mode"], e.at, e.at),
         )
-    if "cap" in p:
+    if "cap" in p and first:
         conn.execute(
             "UPDATE publications SET cap = ? WHERE message_id = ? AND version = ?",
             (p["cap"], p["message"], p["version"]),
@@ -204,8 +284,25 @@ def _channel_added(conn: sqlite3.Connection, e: Event) -> None:
     conn.execute(
         "INSERT INTO channel_accounts (id, name, kind, exercise, settings, created_at, created_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (p["account"], p["name"], p["kind"], int(p["exercise"]), canonical_text(p["settings"]), e.at, e.actor),
+        (
+            p["account"],
+            _free_name(conn, "channel_accounts", p),
+            p["kind"],
+            int(p["exercise"]),
+            canonical_text(p["settings"]),
+            e.at,
+            e.actor,
+        ),
     )
+
+
+def _free_name(conn: sqlite3.Connection, table: str, p: Mapping[str, Any]) -> str:
+    """The name, or, when two workstations added one of that name while apart, the later one (in the merge
+    order) with its id, so both stay usable and the second is told apart."""
+    name = str(p["name"])
+    sql = f"SELECT 1 FROM {table} WHERE name = ? AND removed_at IS NULL"  # noqa: S608 - fixed table names
+    taken = conn.execute(sql, (name,)).fetchone()
+    return name if taken is None else f"{name} ({p.get('account') or p.get('source')})"
 
 
 @handles(Kind.CHANNEL_REMOVED)
@@ -293,7 +390,7 @@ def _feed_added(conn: sqlite3.Connection, e: Event) -> None:
     p = e.payload
     conn.execute(
         "INSERT INTO feed_sources (id, name, kind, url, interval, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (p["source"], p["name"], p["kind"], p["url"], p["interval"], e.at, e.actor),
+        (p["source"], _free_name(conn, "feed_sources", p), p["kind"], p["url"], p["interval"], e.at, e.actor),
     )
 
 
@@ -316,8 +413,8 @@ def _rules_set(conn: sqlite3.Connection, e: Event) -> None:
 def _alert_raised(conn: sqlite3.Connection, e: Event) -> None:
     p = e.payload
     conn.execute(
-        "INSERT INTO feed_alerts (id, fingerprint, incident_id, rules, reasons, title, url, source, raised_at, status)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')",
+        "INSERT OR IGNORE INTO feed_alerts (id, fingerprint, incident_id, rules, reasons, title, url, source,"
+        " raised_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')",
         (
             p["alert"],
             p["item"],
