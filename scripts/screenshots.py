@@ -1115,7 +1115,7 @@ def team_sync(console: Console, sample: Sample, app: QApplication) -> None:
             console.picture(dialog, f"team-sync-not-set-up-{shade}")
             for name, status in statuses.items():
                 window.sync_indicator.show_state(shown(status, True, None))
-                dialog.adjustSize()
+                dialog.resize(560, dialog.sizeHint().height())
                 console.picture(dialog, f"team-sync-{name}-{shade}")
             dialog.close()
             composer = Composer(window.session, update.id)

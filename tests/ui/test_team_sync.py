@@ -94,7 +94,8 @@ def test_a_message_in_conflict_shows_its_siblings_side_by_side_in_the_composer_a
         box.findChild(type(composer.editor), None).toPlainText()  # type: ignore[union-attr]
         for box in panel.boxes
     )
-    assert MINE in shown and THEIRS in shown and "≠ differs" in shown
+    assert MINE in shown and THEIRS in shown and "≠ [wea-90 · en] differs" in shown
+    assert "= The same in every sibling: " in shown and "sms · en" in shown
     # Nothing that would make or send a version works meanwhile, and each says why in one line.
     for button in (composer.submit_button, composer.save_button, composer.apply_channels_button):
         assert not button.isEnabled()

@@ -29,7 +29,7 @@ from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.services.messages import MessageView
 from crisisdesk.ui import palette, when
 from crisisdesk.ui.session import Session
-from crisisdesk.ui.views.siblings import SHORT_HASH, sibling_title
+from crisisdesk.ui.views.siblings import SHORT_HASH, differing, sibling_title
 
 
 def _label(name: str, text: str = "") -> QLabel:
@@ -55,6 +55,7 @@ class MergeDialog(QDialog):
         self.session = session
         self.view = view
         self.siblings: list[dict[str, Any]] = sorted(view.siblings, key=lambda s: (s["version"], s["at"], s["hash"]))
+        self.differ = differing(self.siblings)
         self.setWindowTitle(f"Merge the sibling versions of {view.id}")
         self.setAccessibleName(f"Merge the sibling versions of {view.id}")
         self.setMinimumWidth(620)
@@ -121,8 +122,17 @@ class MergeDialog(QDialog):
         current = self.variant.currentData()
         self.variant.blockSignals(True)
         self.variant.clear()
-        for v in sorted(s["variants"], key=lambda v: (v["channel"], v["lang"])):
-            self.variant.addItem(f"{v['channel']} · {v['lang']}", variant_key(v["channel"], v["lang"]))
+        # The texts the siblings disagree on first (the ones a merge is about), marked in words.
+        for v in sorted(
+            s["variants"], key=lambda v: ((v["channel"], v["lang"]) not in self.differ, v["channel"], v["lang"])
+        ):
+            differs = (v["channel"], v["lang"]) in self.differ
+            words = (
+                f"≠ {v['channel']} · {v['lang']} (differs between the siblings)"
+                if differs
+                else f"{v['channel']} · {v['lang']}"
+            )
+            self.variant.addItem(words, variant_key(v["channel"], v["lang"]))
         if current is not None:
             i = self.variant.findData(current)
             if i >= 0:

@@ -84,8 +84,8 @@ class Alarm:
                 f"  this log holds:  {p.get('held_hash', '?')}",
                 f"  also offered:    {p.get('offered_hash', '?')}",
                 "  Both entries are signed with that workstation's key: its log was forked or rewritten. The "
-                "offered entry is not merged; that workstation's later entries from this source are refused until "
-                "an admin has looked (see 'crisisdesk audit verify' and 'crisisdesk hub status').",
+                "offered entry was not merged, nor that workstation's later entries in the same delivery "
+                "('crisisdesk audit verify' and 'crisisdesk hub status' say more).",
             ]
         else:
             lines += [f"  {key}: {value}" for key, value in sorted(p.items())]

@@ -10,7 +10,8 @@ in place of their usual actions' promise:
     panel.merged.connect(reload)         # after the merge was recorded
 
 Each column is one sibling: its version, author, workstation and time, its hash, and every text, with the texts
-that differ between the siblings marked "≠ differs" (in words, not colour alone).
+that differ between the siblings first, marked "≠ ... differs" (in words, not colour alone), and the texts they
+share only named.
 """
 
 from __future__ import annotations
@@ -133,10 +134,16 @@ class SiblingVersions(QFrame):
             texts = QPlainTextEdit()
             texts.setReadOnly(True)
             texts.setAccessibleName(f"Texts of {sibling_title(s)}")
-            parts = []
-            for v in sorted(s["variants"], key=lambda v: (v["channel"], v["lang"])):
-                mark = "≠ differs" if (v["channel"], v["lang"]) in differ else "same in every sibling"
-                parts.append(f"[{v['channel']} · {v['lang']}] ({mark})\n{v['text']}")
+            # The texts that differ first, in full; those the siblings share only named (a message has a dozen).
+            variants = sorted(s["variants"], key=lambda v: (v["channel"], v["lang"]))
+            parts = [
+                f"≠ [{v['channel']} · {v['lang']}] differs:\n{v['text']}"
+                for v in variants
+                if (v["channel"], v["lang"]) in differ
+            ]
+            same = [f"{v['channel']} · {v['lang']}" for v in variants if (v["channel"], v["lang"]) not in differ]
+            if same:
+                parts.append("= The same in every sibling: " + ", ".join(same))
             texts.setPlainText("\n\n".join(parts))
             column.addWidget(texts, 1)
             self.columns.addWidget(box, 1)
