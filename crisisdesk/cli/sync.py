@@ -85,7 +85,7 @@ def cmd_sync(ctx: Context) -> int:
         nonlocal worst
         when = utc_iso(app.clock.now())
         if isinstance(news, CrisisdeskError):
-            ctx.out(f"{when}  hub not reachable: {str(news).splitlines()[0]} (working offline, will retry)")
+            ctx.out(f"{when}  {str(news).splitlines()[0]} (working offline, will retry)")
         elif news.pushed or news.applied or news.equivocations or news.refused:
             ctx.out(f"{when}  {news.line()}")
             worst = max(worst, _result(news))

@@ -36,7 +36,6 @@ from crisisdesk.store.hub import (
     HubUnreachable,
     Listener,
     Outgoing,
-    Push,
     parse_hub_url,
 )
 from crisisdesk.store.peer_heads import record_peer_heads
@@ -54,7 +53,7 @@ SYSTEM = "system"
 PUSH_BATCH = 2_000  # entries per INSERT: ~1 MB of bodies
 PULL_BATCH = 5_000  # entries handed to the Receiver at once: one SQLite write transaction
 SAFETY_POLL = 30.0  # seconds: a pull even when no notification came (one may be lost with a connection)
-LOCAL_POLL = 0.05  # seconds between looks at the local file for a commit by another process
+LOCAL_POLL = 0.1  # seconds between looks at the local file for a commit by another process
 GATHER, GATHER_MAX = 0.05, 0.3  # after a notification: wait for the next one this long, gathering at most this long
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
 MAX_WORKSTATION_NAME = 80
@@ -312,41 +311,62 @@ class SyncService:
         return [Outgoing(ws, int(seq), str(h), bytes(b), sig) for seq, h, b, sig in rows]
 
     def push(self, hub: Hub) -> tuple[int, int, dict[str, tuple[int, str]]]:
-        """Push every entry the hub lacks. Returns (inserted, equivocations recorded, the hub's heads after)."""
+        """Push every entry the hub lacks. Returns (inserted, equivocations recorded, the hub's heads after).
+
+        What to send is planned against the hub's heads as read now, without the push lock; the insert then
+        takes the lock and keeps only the stretches whose chain still ends where planned (``Hub.push_rows``). A
+        chain that moved meanwhile (another workstation relayed it) is planned again from the hub's new heads."""
         own = self.log.workstation_id() or "unknown"
         local = self._local_heads()
+        heads = hub.heads()
         inserted = equivocations = 0
-        with hub.pushing(own) as push:
-            heads = push.heads()
-            batch: list[Outgoing] = []
-            for ws, local_max in sorted(local.items()):
-                hub_max, hub_hash = heads.get(ws, (0, ""))
-                common = min(hub_max, local_max)
-                if common:
-                    theirs = hub_hash if common == hub_max else push.hash_at(ws, common)
-                    if theirs != self._local_hash(ws, common):
-                        # The chains part before here: this log holds a different entry than the hub for some seq.
-                        if self._report_fork(push, ws, common):
-                            equivocations += 1
-                        continue
-                after = hub_max
-                while after < local_max:
-                    chunk = self._outgoing(ws, after, PUSH_BATCH)
-                    if not chunk:
-                        break
-                    batch.extend(chunk)
-                    after = chunk[-1].seq
-                    if len(batch) >= PUSH_BATCH:
-                        result = push.insert(batch)
-                        inserted, equivocations = inserted + result.inserted, equivocations + result.equivocations
-                        batch = []
-            result = push.insert(batch)
-            inserted, equivocations = inserted + result.inserted, equivocations + result.equivocations
-            heads = push.heads()
+        todo = sorted(local)
+        for _ in range(5):  # each round, only chains another pusher moved since they were planned
+            rows: list[Outgoing] = []
+            for ws in todo:
+                plan = self._plan(hub, ws, local[ws], heads.get(ws))
+                if isinstance(plan, int):  # the chains part at or before this seq
+                    equivocations += self._report_fork(hub, ws, plan, own)
+                else:
+                    rows.extend(plan)
+            moved: set[str] = set()
+            for start in range(0, len(rows), PUSH_BATCH):
+                chunk = rows[start : start + PUSH_BATCH]
+                done = hub.push_rows(chunk, own)
+                inserted += len(done)
+                for row in chunk:
+                    if (row.workstation_id, row.seq) in done:
+                        heads[row.workstation_id] = (row.seq, row.hash)
+                    else:
+                        moved.add(row.workstation_id)
+            if not moved:
+                break
+            todo = sorted(moved)
+            heads = hub.heads()
         return inserted, equivocations, heads
 
-    def _report_fork(self, push: Push, ws: str, up_to: int) -> bool:
-        theirs = push.hashes(ws, up_to)
+    def _plan(self, hub: Hub, ws: str, local_max: int, head: tuple[int, str] | None) -> list[Outgoing] | int:
+        """What to push of one chain given the hub's head of it: the local entries after it, or the seq at or before
+        which this log's chain and the hub's part (an int: nothing of it is pushed)."""
+        hub_max, hub_hash = head or (0, "")
+        common = min(hub_max, local_max)
+        if common:
+            theirs = hub_hash if common == hub_max else hub.entry_hash(ws, common)
+            if theirs != self._local_hash(ws, common):
+                return common
+        rows: list[Outgoing] = []
+        after = hub_max
+        while after < local_max:
+            chunk = self._outgoing(ws, after, PUSH_BATCH)
+            if not chunk:
+                break
+            rows.extend(chunk)
+            after = chunk[-1].seq
+        return rows
+
+    def _report_fork(self, hub: Hub, ws: str, up_to: int, own: str) -> int:
+        """Record at the hub the first local entry of ``ws`` that differs from the hub's (1 if newly recorded)."""
+        theirs = hub.hashes(ws, up_to)
         rows = self.db.conn.execute(
             "SELECT seq, hash, body, signature FROM events WHERE workstation_id = ? AND seq <= ? ORDER BY seq",
             (ws, up_to),
@@ -354,8 +374,8 @@ class SyncService:
         for seq, h, body, sig in rows:
             held = theirs.get(int(seq))
             if held is not None and held != h:
-                return push.equivocation(Outgoing(ws, int(seq), str(h), bytes(body), sig), held)
-        return False
+                return int(hub.record_equivocation(Outgoing(ws, int(seq), str(h), bytes(body), sig), held, own))
+        return 0
 
     def pull(
         self,

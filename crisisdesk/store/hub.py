@@ -150,80 +150,6 @@ class Outgoing:
     signature: str | None
 
 
-@dataclass
-class PushResult:
-    inserted: int = 0
-    equivocations: int = 0  # entries offered that conflict with what the hub holds (recorded at the hub)
-
-
-class Push:
-    """What one push transaction may do, under the hub's push lock (see ``Hub.pushing``)."""
-
-    def __init__(self, conn: psycopg.Connection[Any], pushed_by: str) -> None:
-        self.conn = conn
-        self.pushed_by = pushed_by
-
-    def heads(self) -> dict[str, tuple[int, str]]:
-        """(last seq, its hash) the hub holds for each workstation."""
-        return _heads(self.conn)
-
-    def hashes(self, workstation_id: str, up_to: int) -> dict[int, str]:
-        """The hashes the hub holds for a workstation's seqs 1..up_to (to find where a fork begins)."""
-        rows = self.conn.execute(
-            "SELECT seq, hash FROM hub_events WHERE workstation_id = %s AND seq <= %s", (workstation_id, up_to)
-        ).fetchall()
-        return {int(seq): str(h) for seq, h in rows}
-
-    def hash_at(self, workstation_id: str, seq: int) -> str | None:
-        row = self.conn.execute(
-            "SELECT hash FROM hub_events WHERE workstation_id = %s AND seq = %s", (workstation_id, seq)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def insert(self, entries: Sequence[Outgoing]) -> PushResult:
-        """Insert-if-absent by (workstation, seq); an entry whose place is taken by a different hash is recorded
-        as an equivocation instead (never in hub_events)."""
-        result = PushResult()
-        if not entries:
-            return result
-        inserted = self.conn.execute(
-            "INSERT INTO hub_events (workstation_id, seq, hash, body, signature, pushed_by) "
-            "SELECT w, s, h, b, g, %s FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[], %s::text[]) "
-            "AS t(w, s, h, b, g) ORDER BY w, s "
-            "ON CONFLICT (workstation_id, seq) DO NOTHING RETURNING workstation_id, seq",
-            (
-                self.pushed_by,
-                [e.workstation_id for e in entries],
-                [e.seq for e in entries],
-                [e.hash for e in entries],
-                [e.body for e in entries],
-                [e.signature for e in entries],
-            ),
-        ).fetchall()
-        result.inserted = len(inserted)
-        if result.inserted == len(entries):
-            return result
-        done = {(str(w), int(s)) for w, s in inserted}
-        for entry in entries:
-            if (entry.workstation_id, entry.seq) in done:
-                continue
-            held = self.hash_at(entry.workstation_id, entry.seq)
-            if held is not None and held != entry.hash:
-                self.equivocation(entry, held)
-                result.equivocations += 1
-        return result
-
-    def equivocation(self, entry: Outgoing, held_hash: str) -> bool:
-        """Record that ``entry`` was offered where the hub holds ``held_hash``; False if already recorded."""
-        row = self.conn.execute(
-            "INSERT INTO hub_equivocations (workstation_id, seq, held_hash, offered_hash, offered_body, "
-            "offered_signature, reported_by) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (workstation_id, seq, offered_hash) DO NOTHING RETURNING id",
-            (entry.workstation_id, entry.seq, held_hash, entry.hash, entry.body, entry.signature, self.pushed_by),
-        ).fetchone()
-        return row is not None
-
-
 def _heads(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, str]]:
     # A loose index scan on (workstation_id, seq): one index descent per workstation, however many entries the
     # hub holds (DISTINCT ON would read them all, at every push).
@@ -364,13 +290,63 @@ class Hub:
 
     # -- push and pull -----------------------------------------------------------------------------------------
 
-    @contextmanager
-    def pushing(self, pushed_by: str) -> Iterator[Push]:
-        """One push transaction holding the push lock, so hub_seq values commit in their order and a puller reading
-        "hub_seq > cursor" never steps over a row that commits later with a smaller hub_seq."""
-        with self.errors(), self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (HUB_PUSH_LOCK,))
-            yield Push(self.conn, pushed_by)
+    def push_rows(self, rows: Sequence[Outgoing], pushed_by: str) -> set[tuple[str, int]]:
+        """Insert ``rows`` (whole stretches of chains, each in seq order) in one transaction holding the push lock,
+        so hub_seq values commit in their order and a puller reading "hub_seq > cursor" never steps over a row
+        that commits later with a smaller hub_seq. A stretch goes in only if its chain still ends at the hub
+        where the stretch begins (checked against the hub as the statement starts); the (workstation, seq)
+        inserted are returned, and a stretch left out is the caller's to plan again.
+
+        Everything is sent in one round trip (pipeline): the lock is held only while the hub itself works, never
+        while this process waits for the CPU, which on a busy workstation would hold up the whole team."""
+        if not rows:
+            return set()
+        base: dict[str, int] = {}
+        bases = []
+        for row in rows:
+            base.setdefault(row.workstation_id, row.seq - 1)
+            bases.append(base[row.workstation_id])
+        with self.errors(), self.conn.pipeline():
+            with self.conn.transaction():
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (HUB_PUSH_LOCK,))
+                cur = self.conn.execute(
+                    "INSERT INTO hub_events (workstation_id, seq, hash, body, signature, pushed_by) "
+                    "SELECT t.w, t.s, t.h, t.b, t.g, %s FROM unnest(%s::text[], %s::bigint[], %s::text[], "
+                    "%s::bytea[], %s::text[], %s::bigint[]) AS t(w, s, h, b, g, base) "
+                    "WHERE coalesce((SELECT max(e.seq) FROM hub_events e WHERE e.workstation_id = t.w), 0) = t.base "
+                    "ORDER BY t.w, t.s ON CONFLICT (workstation_id, seq) DO NOTHING RETURNING workstation_id, seq",
+                    (
+                        pushed_by,
+                        [r.workstation_id for r in rows],
+                        [r.seq for r in rows],
+                        [r.hash for r in rows],
+                        [r.body for r in rows],
+                        [r.signature for r in rows],
+                        bases,
+                    ),
+                )
+            inserted = cur.fetchall()
+        return {(str(w), int(q)) for w, q in inserted}
+
+    def hashes(self, workstation_id: str, up_to: int) -> dict[int, str]:
+        """The hashes the hub holds for a workstation's seqs 1..up_to (to find where a fork begins)."""
+        with self.errors():
+            rows = self.conn.execute(
+                "SELECT seq, hash FROM hub_events WHERE workstation_id = %s AND seq <= %s", (workstation_id, up_to)
+            ).fetchall()
+        return {int(seq): str(h) for seq, h in rows}
+
+    def record_equivocation(self, entry: Outgoing, held_hash: str, reported_by: str) -> bool:
+        """Record that ``entry`` was offered where the hub holds ``held_hash`` (kept apart, never in hub_events);
+        False if this very offer was recorded before."""
+        with self.errors():
+            row = self.conn.execute(
+                "INSERT INTO hub_equivocations (workstation_id, seq, held_hash, offered_hash, offered_body, "
+                "offered_signature, reported_by) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (workstation_id, seq, offered_hash) DO NOTHING RETURNING id",
+                (entry.workstation_id, entry.seq, held_hash, entry.hash, entry.body, entry.signature, reported_by),
+            ).fetchone()
+        return row is not None
 
     def heads(self) -> dict[str, tuple[int, str]]:
         """(last seq, hash) the hub holds of each workstation's chain: the authority for truncation checks."""
@@ -424,11 +400,20 @@ class Listener:
     def wait(self, timeout: float) -> list[str]:
         """The notifications' payloads ('events', 'alarm') that arrived within ``timeout`` seconds (empty when
         none did). Returns at the first one; those already queued come together."""
+        import select
+
+        # Waiting on the socket ourselves: psycopg's own timed wait polls in a tight loop (0.6 ms of CPU for each
+        # 100 ms waited), which a workstation running sync all day should not pay.
         with self.hub.errors():
-            got = [n.payload for n in self.hub.conn.notifies(timeout=timeout, stop_after=1)]
-            if got:
-                got += [n.payload for n in self.hub.conn.notifies(timeout=0)]
-        return got
+            readable, _, _ = select.select([self.hub.conn.fileno()], [], [], timeout)
+            if not readable:
+                return []
+            got = [n.payload for n in self.hub.conn.notifies(timeout=0)]
+            if not got:
+                # Readable with nothing to read: the hub may have closed the connection (psycopg says so only
+                # when asked for something): a lost connection raises HubUnreachable here.
+                self.hub.conn.execute("SELECT 1")
+            return got
 
     def close(self) -> None:
         self.hub.close()

@@ -127,9 +127,7 @@ def test_three_processes_converge_and_ride_out_a_hub_outage(
         notes(app, 15, prefix=f"offline ws{i}")
         app.close()
     logs = [tmp_path / f"{p.stem}.log" for p in team]
-    wait_until(
-        lambda: all(b"hub not reachable" in log.read_bytes() for log in logs), 30, "every sync process to say so"
-    )
+    wait_until(lambda: all(b"is not reachable" in log.read_bytes() for log in logs), 30, "every sync process to say so")
     assert all(proc.poll() is None for proc in syncing), [log.read_text() for log in logs]
     hub_db.server.start()
     wait_until(lambda: converged(team), 60, "the workstations to converge after the hub came back")

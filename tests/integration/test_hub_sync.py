@@ -276,3 +276,96 @@ def test_audit_verify_holds_the_log_against_the_hub(tmp_path: Path, hub_db: HubD
     assert hub_db.password not in "\n".join(report.lines())
     assert any(f.kind == "lost_tail" for f in report.peers), report.lines()  # from what the hub showed before
     restored.close()
+
+
+def test_a_revoked_workstation_is_refused_while_the_others_go_on(tmp_path: Path, hub_db: HubDatabase) -> None:
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "Stolen laptop", 1)
+    c = joiner(tmp_path / "c.sqlite3", hub_db, "Backup site", 2)
+    for app in (a, b, c):
+        app.sync().sync_once()
+    ws_b = ws_of(b)
+    (key,) = [k.key for k in a.workstation_keys().declared() if k.workstation == ws_b]
+    a.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+    a.workstation_keys().revoke(a.people.actor(ADMIN), ws_b, key, "laptop stolen")
+    a.sync().sync_once()
+    # The laptop goes on writing with its revoked key, hours later; the backup site writes too.
+    b.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
+    stolen = note(b, "written with a revoked key")
+    c.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
+    fine = note(c, "the backup site's work")
+    b.sync().sync_once()
+    c.sync().sync_once()
+    got = a.sync().sync_once()
+    assert ws_b in got.refused and "revoked" in got.refused[ws_b], got
+    assert a.log.head_entry(ws_b, stolen.seq) is None  # never applied
+    assert a.log.head_entry(ws_of(c), fine.seq) == (fine.hash, fine.body)  # the others' entries still apply
+    # The cursor stays before the refused entry: it is read again, and refused again, at every sync.
+    cursor = int(a.db.get_setting("hub_cursor") or 0)
+    again = a.sync().sync_once()
+    assert ws_b in again.refused and int(a.db.get_setting("hub_cursor") or 0) == cursor
+    assert a.audit.verify().ok
+    for app in (a, b, c):
+        app.close()
+
+
+def test_entries_carried_by_a_bundle_are_relayed_through_the_hub(tmp_path: Path, hub_db: HubDatabase) -> None:
+    """A field site that joined the team goes off the network; its work reaches the hub in a bundle imported by
+    a connected workstation, which pushes it on; when the site is back, the hub already has its entries."""
+    from crisisdesk.services.bundles import BundleService
+
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
+    field = joiner(tmp_path / "field.sqlite3", hub_db, "Field site", 2)
+    field.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    notes(field, 12, prefix="field")
+    bundle = tmp_path / "field.bundle"
+    with bundle.open("wb") as out:
+        BundleService(field).export(out, BundleService(b).cursor())
+    BundleService(b).import_bytes(bundle.read_bytes())
+    # Relayed: the field site's 12 entries, pushed by b, with b's own record of the import.
+    assert b.sync().sync_once().pushed == 12 + 1
+    a.sync().sync_once()
+    ws_field = ws_of(field)
+    assert a.log.last_seq(ws_field) == field.log.last_seq(ws_field)
+    with psycopg.connect(hub_db.url, password=hub_db.password) as conn:
+        relayed = conn.execute(
+            "SELECT DISTINCT pushed_by FROM hub_events WHERE workstation_id = %s AND seq > 2", (ws_field,)
+        ).fetchall()
+    assert relayed == [(ws_of(b),)]
+    got = field.sync().sync_once()  # back on the network: nothing of its own left to push
+    assert got.pushed == 0
+    for app in (a, b):
+        app.sync().sync_once()
+    assert hashes(a) == hashes(b) == hashes(field)
+    for app in (a, b, field):
+        assert app.audit.verify().ok
+        app.close()
+
+
+def test_the_background_worker_syncs_a_commit_at_once_and_stops(tmp_path: Path, hub_db: HubDatabase) -> None:
+    """SyncWorker, as the console runs it: its own connection in its own thread, woken by the hub's notification
+    for the others' work and by this workstation's commits (EventLog.on_head) for its own."""
+    from crisisdesk.domain.errors import CrisisdeskError
+    from crisisdesk.services.sync import SyncReport, SyncWorker
+    from tests.support.wait import wait_until
+
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
+    reports: list[SyncReport | CrisisdeskError] = []
+    worker = SyncWorker(lambda: App.open(b.db.path, hasher=hasher()).sync(), reports.append)
+    worker.start()
+    try:
+        wait_until(lambda: reports, 10, "the worker's first sync")
+        entry = note(a, "from desk 1")
+        a.sync().sync_once()  # a pushes; the hub notifies b's worker
+        wait_until(lambda: b.log.head_entry(ws_of(a), entry.seq), 10, "the entry applied on desk 2")
+        mine = note(b, "from desk 2")  # another connection to b's file: the worker notices the commit
+        wait_until(lambda: a.sync().sync_once().applied or a.log.head_entry(ws_of(b), mine.seq), 10, "desk 2's push")
+        assert a.log.head_entry(ws_of(b), mine.seq) == (mine.hash, mine.body)
+    finally:
+        worker.stop()
+    assert worker.error is None
+    assert not any(isinstance(r, CrisisdeskError) for r in reports), reports
+    a.close()
+    b.close()
