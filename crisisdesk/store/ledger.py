@@ -136,6 +136,7 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._keys: tuple[dict[str, Any], dict[str, int]] | None = None
+        self._signature_column: str | None = None
 
     def _workstation(self) -> str:
         row = self.conn.execute("SELECT value FROM local_settings WHERE key = 'workstation_id'").fetchone()
@@ -179,9 +180,13 @@ class Ledger:
     def _events(self, where: str, params: Sequence[Any]) -> Iterator[Event]:
         # In the merge order (domain/merge.py): the order every workstation folds the same events in. This
         # workstation's own chain is trusted as read (its hash checked); another's entry only as ``_trusted`` says.
+        if self._signature_column is None:
+            # A file older than signatures (read, not migrated) has no such column: nothing in it is signed.
+            columns = {str(r[1]) for r in self.conn.execute("PRAGMA table_info(events)")}
+            self._signature_column = "signature" if "signature" in columns else "NULL"
         sql = (
-            f"SELECT position, hash, body, workstation_id, seq, at, signature FROM events WHERE {where} "  # noqa: S608
-            "ORDER BY at, workstation_id, seq"
+            f"SELECT position, hash, body, workstation_id, seq, at, {self._signature_column} FROM events "  # noqa: S608
+            f"WHERE {where} ORDER BY at, workstation_id, seq"
         )
         own = self._workstation()
         for position, stored_hash, body, ws, seq, at, signature in self.conn.execute(sql, params):

@@ -5,9 +5,10 @@ another, a revocation wins from its time on, and any arrival order gives the sam
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -398,3 +399,88 @@ def test_a_deep_check_after_merging_finds_the_tables_as_the_log_says(desks: tupl
     sync(a, b)
     report = b.log.compare_projections()
     assert report.ok, report
+
+
+def test_the_cli_shows_siblings_with_their_authors_and_workstations_and_merges_them(
+    core: App, cli_as: Callable[..., tuple[int, str, str]], tmp_path: Path, clock: FixedClock
+) -> None:
+    alice = act(core, "alice")
+    with core.db.write() as conn:
+        core.log.record(
+            conn, "alice", Kind.HUB_FOUNDED, {"hub_id": "hub-test", "workstation": core.log.workstation_id()}
+        )
+    core.people.add(alice, "carla", [Role.COMMUNICATOR], "carla password")
+    core.people.add(alice, "dan", [Role.COMMUNICATOR], "dan password")
+    inc = core.incidents().open(act(core, "carla"), "flash-flood", Mode.LIVE, facts=FLOOD_FACTS)
+    msg = core.messages().draft(act(core, "carla"), inc.id, "alert")
+    clock.advance(timedelta(minutes=1))
+    other = member(tmp_path / "communicator.sqlite3", "communicator", clock)
+    try:
+        sync(core, other)
+        clock.advance(timedelta(minutes=1))
+        theirs = other.messages().edit(act(other, "dan"), msg.id, "wea-90", "en", "Leave the valley by Route 9.")
+        mine = core.messages().edit(act(core, "carla"), msg.id, "wea-90", "en", "Climb to high ground now.")
+        sync(core, other)
+    finally:
+        other.close()
+    code, out, _ = cli_as("carla", "message", "show", msg.id)
+    assert code == 0
+    assert f"{msg.id}  [LIVE]  alert" in out and "conflict" in out.splitlines()[0]
+    assert "CONFLICT: 2 versions were edited at the same time on different workstations" in out
+    assert f"crisisdesk message merge {msg.id} --keep HASH" in out
+    assert f"-- v2 hash {theirs.content_hash}" in out and "by dan on workstation communicator (" in out
+    assert f"-- v2 hash {mine.content_hash}" in out and "by carla on workstation EOC desk 1 (" in out
+    assert "Leave the valley by Route 9." in out and "Climb to high ground now." in out
+    code, out, err = cli_as("carla", "message", "submit", msg.id)
+    assert code != 0 and len(err.strip().splitlines()) == 1
+    assert f"crisisdesk message merge {msg.id} --keep HASH" in err
+    code, out, err = cli_as("carla", "message", "merge", msg.id, "--keep", "0" * 12)
+    assert code != 0 and "is none of the sibling versions" in err
+    text = tmp_path / "merged.txt"
+    text.write_text("Leave the valley by Route 9, or climb to high ground now.\n", encoding="utf-8")
+    code, out, err = cli_as(
+        "carla",
+        "message",
+        "merge",
+        msg.id,
+        "--keep",
+        mine.content_hash,
+        "--channel",
+        "wea-90",
+        "--lang",
+        "en",
+        "--text-file",
+        str(text),
+    )
+    assert code == 0, err
+    assert out.startswith(f"{msg.id}: merged into v3, hash ")
+    code, out, _ = cli_as("carla", "message", "show", msg.id, "--json")
+    shown = json.loads(out)
+    assert shown["state"] == "draft" and shown["version"] == 3 and shown["siblings"] == []
+    wea = next(v for v in shown["variants"] if v["channel"] == "wea-90" and v["lang"] == "en")
+    assert wea["text"] == "Leave the valley by Route 9, or climb to high ground now."
+    code, out, err = cli_as("carla", "message", "submit", msg.id)
+    assert code == 0, err
+
+
+def test_a_revoked_workstation_s_approvals_dated_after_the_revocation_do_not_count(
+    desks: tuple[App, App, App], clock: FixedClock
+) -> None:
+    a, b, _ = desks
+    inc = a.incidents().open(act(a, "carla"), "flash-flood", Mode.LIVE, facts=FLOOD_FACTS)
+    msg = a.messages().draft(act(a, "carla"), inc.id, "alert")
+    a.messages().submit(act(a, "carla"), msg.id)
+    sync(a, b)
+    clock.advance(timedelta(minutes=1))
+    remote = b.log.workstation_id()
+    key = next(k.key for k in a.workstation_keys().declared() if k.workstation == remote)
+    a.workstation_keys().revoke(act(a, "alice"), remote or "", key, "laptop stolen")
+    clock.advance(timedelta(minutes=1))
+    b.messages().approve(act(b, "ivan"), msg.id, msg.content_hash)  # b has not heard of it
+    sync(a, b)
+    view = a.messages().show(act(a, "carla"), msg.id)
+    assert not view.verdict.ok and not view.approvals  # signed by a key revoked before: nothing decided on it
+    assert a.db.conn.execute("SELECT count(*) FROM approvals").fetchone()[0] == 1
+    # The same approval given on the commander's own workstation counts.
+    a.messages().approve(act(a, "ivan"), msg.id, msg.content_hash)
+    assert a.messages().show(act(a, "carla"), msg.id).verdict.ok
