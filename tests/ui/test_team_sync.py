@@ -309,3 +309,30 @@ def test_background_sync_takes_a_console_commit_to_the_hub_within_a_second(
     finally:
         background.stop()
     assert background.sync is not None and background.sync.error is None
+
+
+def test_asking_a_hub_that_is_down_never_holds_the_gui_thread(qtbot: QtBot, hub_core: App, hub_db: HubDatabase) -> None:
+    """The window with its real task pool: the status is asked of the hub (up and then down) in the pool; the GUI
+    thread keeps beating."""
+    admin = hub_core.people.actor("alice")
+    window = MainWindow(hub_core, admin, synchronous=False)
+    qtbot.addWidget(window)
+    window.show()
+    indicator = window.sync_indicator
+    qtbot.waitUntil(lambda: indicator.current is not None and indicator.current.state == "connected", timeout=15_000)
+    with Heartbeat() as heartbeat:
+        heartbeat.step("hub up")
+        indicator.refresh(reach=True)
+        qtbot.waitUntil(lambda: not indicator._asking, timeout=15_000)
+        hub_db.server.stop()
+        try:
+            heartbeat.step("hub down")
+            indicator.refresh(reach=True)
+            qtbot.waitUntil(
+                lambda: indicator.current is not None and indicator.current.state == "not connected", timeout=15_000
+            )
+        finally:
+            hub_db.server.start()
+    window.session.tasks.stop()
+    assert heartbeat.beats > 3
+    assert heartbeat.longest < 0.05, heartbeat.report()
