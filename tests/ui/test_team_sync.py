@@ -336,3 +336,24 @@ def test_asking_a_hub_that_is_down_never_holds_the_gui_thread(qtbot: QtBot, hub_
     window.session.tasks.stop()
     assert heartbeat.beats > 3
     assert heartbeat.longest < 0.05, heartbeat.report()
+
+
+def test_a_published_twice_alarm_names_both_workstations(
+    qtbot: QtBot, core: App, admin: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publishing-once part's alarm (its kind comes with that part: here named as it will be)."""
+    from crisisdesk.ui.views import alarms
+
+    twice = "outbox.published_twice"
+    monkeypatch.setattr(alarms, "ALARM_KINDS", (alarms.EQUIVOCATION, twice))
+    ws = core.log.workstation_id()
+    with core.db.write() as conn:
+        core.log.record(conn, "worker", twice, {"row": "out-1234", "workstation": ws, "offline_workstation": "ws-x"})
+    banner = AlarmBanner(session(core, admin))
+    qtbot.addWidget(banner)
+    banner.show()
+    assert banner.isVisible()
+    line = banner.title.text()
+    assert "PUBLISHED TWICE: delivery out-1234 went out from " in line
+    assert "EOC desk 1" in line and "ws-x" in line  # both, this one by its name
+    assert "row: out-1234" in banner.open_details().text.toPlainText()
