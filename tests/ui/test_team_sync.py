@@ -308,7 +308,9 @@ def test_background_sync_takes_a_console_commit_to_the_hub_within_a_second(
         assert heartbeat.longest < 0.05, heartbeat.report()  # the sync runs off the GUI thread
     finally:
         background.stop()
+    # Stopped cleanly: the loop's thread ended with no error kept.
     assert background.sync is not None and background.sync.error is None
+    assert background.sync._thread is not None and not background.sync._thread.is_alive()
 
 
 def test_asking_a_hub_that_is_down_never_holds_the_gui_thread(qtbot: QtBot, hub_core: App, hub_db: HubDatabase) -> None:
@@ -357,3 +359,23 @@ def test_a_published_twice_alarm_names_both_workstations(
     assert "PUBLISHED TWICE: delivery out-1234 went out from " in line
     assert "EOC desk 1" in line and "ws-x" in line  # both, this one by its name
     assert "row: out-1234" in banner.open_details().text.toPlainText()
+
+
+def test_the_workspace_opens_a_message_in_conflict_in_the_composer_and_says_why_it_cannot_be_published(
+    qtbot: QtBot, team: tuple[App, App, str]
+) -> None:
+    a, _, message_id = team
+    carla = act(a, "carla")
+    window = MainWindow(a, carla, synchronous=True)
+    qtbot.addWidget(window)
+    window.show()
+    window.incidents.open_incident(a.messages().show(carla, message_id).incident_id)
+    workspace = window.incidents.workspace
+    assert workspace is not None
+    rows = [workspace.messages.message_row(r) for r in range(workspace.messages.rowCount())]
+    row = next(i for i, r in enumerate(rows) if r.id == message_id)
+    assert rows[row].state == "conflict"
+    workspace.messages_table.selectRow(row)
+    assert workspace.compose_button.isEnabled()  # where the siblings are shown and merged
+    assert not workspace.publish_button.isEnabled()
+    assert "sibling versions" in workspace.publish_button.toolTip()
