@@ -171,6 +171,24 @@ PICTURES = (
     "drill-evaluation-dark",
     "audit-dark",
     "audit-broken",
+    "team-alarm-window-light",
+    "team-alarm-collapsed-light",
+    "team-alarm-details-light",
+    "team-siblings-composer-light",
+    "team-siblings-approvals-light",
+    "team-merge-light",
+    "team-sync-not-set-up-light",
+    "team-sync-connected-light",
+    "team-sync-not-connected-light",
+    "team-alarm-window-dark",
+    "team-alarm-collapsed-dark",
+    "team-alarm-details-dark",
+    "team-siblings-composer-dark",
+    "team-siblings-approvals-dark",
+    "team-merge-dark",
+    "team-sync-not-set-up-dark",
+    "team-sync-connected-dark",
+    "team-sync-not-connected-dark",
 )
 
 
@@ -1022,6 +1040,108 @@ def drills(console: Console, sample: Sample, app: QApplication) -> None:
     app.setPalette(palette.light_palette())
 
 
+def team_sync(console: Console, sample: Sample, app: QApplication) -> None:
+    """Issue 16 in the console: a second workstation (a backup site) edits the flood's new update while apart and
+    their bundles cross, so the update is in conflict; an equivocation alarm; the sync status and its details
+    (not set up: this sample has no hub; connected and not connected drawn from a status as the hub gives it)."""
+    import io
+    import uuid
+
+    from crisisdesk.domain.events import Kind
+    from crisisdesk.services.bundles import BundleService
+    from crisisdesk.services.sync import SyncStatus
+    from crisisdesk.ui.views.alarms import AlarmBanner
+    from crisisdesk.ui.views.sync_status import shown
+
+    core, clock = console.core, sample.clock
+    core.workstation_keys().join(sample.admin)  # its entries are signed from here on: the backup site trusts them
+    with core.db.write() as conn:  # the team's founding workstation: its admin is the team's
+        core.log.record(conn, ADMIN, Kind.HUB_FOUNDED, {"hub_id": "sample", "workstation": core.log.workstation_id()})
+    backup = App.open(core.db.path.with_name("backup-site.sqlite3"), create=True, clock=clock, secrets=MemorySecrets())
+    try:
+        ws = str(uuid.uuid4())  # joining a team: identity and key only, as 'crisisdesk hub join' makes them
+        with backup.db.write() as conn:
+            conn.execute("INSERT INTO local_settings (key, value) VALUES ('workstation_id', ?)", (ws,))
+            backup.log.record(conn, "system", Kind.WORKSTATION_CREATED, {"id": ws, "name": "Backup site"})
+            backup.workstation_keys().declare(conn, ws)
+
+        def hand(src: App, dst: App) -> None:
+            out = io.BytesIO()
+            BundleService(src).export(out, BundleService(dst).cursor())
+            BundleService(dst).import_bytes(out.getvalue())
+
+        update = core.messages().draft(sample.carla, sample.live, "update")
+        hand(core, backup)
+        clock.advance(timedelta(minutes=1))
+        sms = next(v for v in update.variants if v.channel == "sms")
+        mine = sms.text + " Shelter open at Mill Creek High School."
+        core.messages().edit(sample.carla, update.id, "sms", sms.lang, mine)
+        theirs = "Mill Creek flood: Highway 16 east is closed. Leave the valley by the north road."
+        backup.messages().edit(backup.people.actor("carla"), update.id, "sms", sms.lang, theirs)
+        clock.advance(timedelta(minutes=1))
+        hand(backup, core)
+        hand(core, backup)
+    finally:
+        backup.close()
+    with core.db.write() as conn:  # what the Receiver records when the backup site's log was forked
+        core.log.record(conn, "system", Kind.SYNC_EQUIVOCATION, {
+            "workstation": ws, "seq": 4, "held_hash": "4f" * 32, "offered_hash": "9c" * 32, "source": "hub",
+        })  # fmt: skip
+    statuses = {
+        "connected": SyncStatus(True, "postgresql://hub@eoc-hub.millcounty.test:5432/crisisdesk", True,
+                                clock.now().isoformat(), 0, 3, 1),
+        "not-connected": SyncStatus(True, "postgresql://hub@eoc-hub.millcounty.test:5432/crisisdesk", False,
+                                    (clock.now() - timedelta(minutes=7)).isoformat(), 12, None, 1,
+                                    "hub postgresql://hub@eoc-hub.millcounty.test:5432/crisisdesk is not reachable: "
+                                    "connection refused (is the server running on that host?)"),
+    }  # fmt: skip
+    for shade, colours in (("light", palette.light_palette()), ("dark", palette.dark_palette())):
+        app.setPalette(colours)
+        try:
+            window = console.window("carla", size=(1280, 760))
+            banner = window.alarm_banner
+            assert isinstance(banner, AlarmBanner)
+            console.settle("the team alarm", lambda b=banner: bool(b.alarms))
+            console.settle("the sync status", lambda w=window: w.sync_indicator.current is not None)
+            console.picture(window, f"team-alarm-window-{shade}")
+            banner.set_collapsed(True)
+            console.picture(window, f"team-alarm-collapsed-{shade}")
+            details = banner.open_details()
+            details.resize(860, 380)
+            console.picture(details, f"team-alarm-details-{shade}")
+            console.close(details)
+            dialog = window.sync_indicator.open_details()
+            console.settle("the sync details")
+            console.picture(dialog, f"team-sync-not-set-up-{shade}")
+            for name, status in statuses.items():
+                window.sync_indicator.show_state(shown(status, True, None))
+                dialog.resize(560, dialog.sizeHint().height())
+                console.picture(dialog, f"team-sync-{name}-{shade}")
+            dialog.close()
+            composer = Composer(window.session, update.id)
+            composer.resize(1380, 900)
+            composer.show()
+            console.settle("the composer in conflict", lambda c=composer: c.siblings.isVisible())
+            console.picture(composer, f"team-siblings-composer-{shade}")
+            merge = composer.siblings.open_merge()
+            assert merge is not None
+            merge.resize(680, 520)
+            console.settle("the merge dialog")
+            console.picture(merge, f"team-merge-{shade}")
+            console.close(merge)
+            console.close(composer)
+            console.close(window)
+            window = console.window("ivan", size=(1280, 900))
+            window.show_place(APPROVALS)
+            view = window.approvals
+            view.open_message(update.id)
+            console.settle("the version in conflict", lambda v=view: v.siblings.isVisible())
+            console.picture(window, f"team-siblings-approvals-{shade}")
+            console.close(window)
+        finally:
+            app.setPalette(palette.light_palette())
+
+
 def quiet_qt(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     """Qt's warnings on stderr, but for the offscreen platform's notice that it cannot resize windows itself."""
     if "propagateSizeHints" not in message:
@@ -1086,6 +1206,7 @@ def draw(out: Path) -> list[str]:
             settings_feeds_rules_playbooks(console, sample, app)
             monitor(console, app)
             drills(console, sample, app)
+            team_sync(console, sample, app)  # before audit, which breaks the log's chain for its last picture
             audit(console, app)
         finally:
             for widget in QApplication.topLevelWidgets():

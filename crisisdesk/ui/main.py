@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -33,6 +34,9 @@ from crisisdesk.domain.errors import CrisisdeskError
 from crisisdesk.ui.collector import Collector
 from crisisdesk.ui.console import Console
 from crisisdesk.ui.scaling import prepare_high_dpi
+
+if TYPE_CHECKING:
+    from crisisdesk.services.sync import SyncWorker
 
 log = logging.getLogger(__name__)
 
@@ -167,14 +171,20 @@ class Warm:
 
 
 class Background:
-    """The outbox worker, the feed scheduler and the drills' clock, started on a thread of their own after sign-in
-    (each with its own connections; none touches widgets: the views read the database when it changes). If a
-    ``crisisdesk worker`` already sends and polls for this database, this console leaves it to it."""
+    """The outbox worker, the feed scheduler, the drills' clock and team sync, started on a thread of their own after
+    sign-in (each with its own connections; none touches widgets: the views read the database when it changes). If a
+    ``crisisdesk worker`` already sends and polls for this database, this console leaves sending and polling to it.
+
+    Team sync runs only when a hub is set up (``crisisdesk hub init`` or ``hub join``): ``SyncService.run`` in a
+    thread of its own (``SyncWorker``), woken by the hub's notifications and by any commit to this file (the
+    console's tasks write through their own connections, which the loop sees within 50 ms), so what is written
+    here reaches the hub within a second. It stops with the console."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         self.stack = contextlib.ExitStack()
         self.running = False
+        self.sync: SyncWorker | None = None  # running when a hub is set up
         self.thread = threading.Thread(target=self._start, name="crisisdesk-background-start", daemon=True)
 
     def start(self) -> None:
@@ -186,6 +196,7 @@ class Background:
         from crisisdesk.services.outbox import Worker, WorkerBusy, worker_lock
 
         db_path = self.db_path
+        self._start_sync()
         try:
             self.stack.enter_context(worker_lock(db_path))
         except WorkerBusy:
@@ -207,6 +218,26 @@ class Background:
             self.running = True
         except Exception:
             log.exception("the outbox worker or the feed scheduler could not start")
+
+    def _start_sync(self) -> None:
+        """Sync with the team hub in the background, when one is set up (each console syncs its own file: two
+        syncs of one file, a console's and a 'crisisdesk sync', only repeat each other's work)."""
+        db_path = self.db_path
+        try:
+            from crisisdesk.services.sync import SyncWorker
+
+            probe = App.open(db_path, readonly=True)
+            try:
+                configured = probe.sync().address() is not None
+            finally:
+                probe.close()
+            if not configured:
+                return
+            self.sync = SyncWorker(lambda: App.open(db_path).sync())
+            self.sync.start()
+            self.stack.callback(self.sync.stop)
+        except Exception:
+            log.exception("team sync could not start")
 
     def stop(self) -> None:
         if self.thread.ident is not None:

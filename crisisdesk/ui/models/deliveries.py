@@ -22,6 +22,8 @@ STATE_WORDS = {
     "failed": "failed: will retry",
     "dead": "✖ DEAD: needs a person",
     "unknown": "? unknown: checking the channel",
+    # Publishing once across a team (issue 16): another workstation held the hub's claim and sent it; not sent here.
+    "elsewhere": "⇄ published by another workstation",
 }
 STATE_TINTS: dict[str, Tint] = {
     "sent": "ok",
@@ -29,6 +31,7 @@ STATE_TINTS: dict[str, Tint] = {
     "unknown": "warning",
     "dead": "bad",
     "sending": "busy",
+    "elsewhere": "quiet",
 }
 
 

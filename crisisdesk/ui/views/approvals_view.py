@@ -38,6 +38,7 @@ from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import ModeBand
 from crisisdesk.ui.views.exact_text import ExactText, senders
 from crisisdesk.ui.views.previews import cap_moment
+from crisisdesk.ui.views.siblings import SiblingVersions, conflict_reason
 from crisisdesk.ui.views.tables import row_table
 
 SHORT_HASH = 12
@@ -103,6 +104,11 @@ class ApprovalsView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self.heading.setFont(font)
         layout.addWidget(self.heading)
+
+        # A version in conflict (sibling versions from several workstations): shown side by side, with Merge….
+        self.siblings = SiblingVersions(session)
+        self.siblings.merged.connect(lambda _view: self.reload())
+        layout.addWidget(self.siblings)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
@@ -337,6 +343,7 @@ class ApprovalsView(QWidget):
         elif before is None or before.message.id != view.id:
             self.changed_notice.hide()
         self.review = review
+        self.siblings.show_siblings(view)
         self.band.show_mode("exercise" if view.mode == "exercise" else "live", review.incident_title)
         self.heading.setText(f"{view.id} v{view.version} · {view.type} · {review.incident_title} · {view.state}")
         self.heading.setToolTip(f"Incident {view.incident_id}")
@@ -402,6 +409,7 @@ class ApprovalsView(QWidget):
 
     def _show_nothing(self) -> None:
         self.review = None
+        self.siblings.show_siblings(None)
         self.band.show_mode(None)
         self.heading.setText("Choose a version in the list to read it.")
         for label in (self.hash_label, self.authors, self.verdict, self.channels, self.area, self.audience):
@@ -423,7 +431,15 @@ class ApprovalsView(QWidget):
         self.return_button.setEnabled(bool(submitted and may_approve and self.comment.text().strip()))
         self.break_glass_button.setVisible(may_approve)
         published = review is not None and bool(review.message.published)
-        self.break_glass_button.setEnabled(bool(ready and not published))
+        conflict = review is not None and review.message.state == "conflict"
+        self.break_glass_button.setEnabled(bool(ready and not published and not conflict))
+        self.break_glass_button.setToolTip(
+            conflict_reason("published")
+            if conflict
+            else "Publish alone, without the two-person rule, with a typed reason; recorded and shown in the audit"
+        )
+        if conflict and review is not None:
+            self.approve_button.setToolTip(conflict_reason("approved"))
         self.full_hash_button.setEnabled(review is not None)
         self.copy_hash_button.setEnabled(review is not None)
 

@@ -45,6 +45,7 @@ from crisisdesk.ui.views.previews import (
     channel_name,
     plain,
 )
+from crisisdesk.ui.views.siblings import SiblingVersions, conflict_reason
 from crisisdesk.ui.views.tables import row_table
 
 Key = tuple[str, str]  # (channel, language)
@@ -142,6 +143,10 @@ class Composer(QWidget):
         self.notice = plain("", name="Notice")
         self.notice.hide()
         outer.addWidget(self.notice)
+        # A message in conflict (sibling versions from several workstations): both shown, and the way to merge.
+        self.siblings = SiblingVersions(session)
+        self.siblings.merged.connect(lambda _view: self.reload())
+        outer.addWidget(self.siblings)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
@@ -308,10 +313,15 @@ class Composer(QWidget):
             f" · {c.incident_title}"
         )
         published = m.state == "published"
-        self.editor.setReadOnly(published)
+        conflict = m.state == "conflict"
+        self.editor.setReadOnly(published or conflict)
         for button in (self.save_button, self.revert_button, self.submit_button, self.apply_channels_button):
-            button.setEnabled(not published)
-        if published:
+            button.setEnabled(not published and not conflict)
+        self.siblings.show_siblings(m)
+        self._conflict_tooltips(conflict)
+        if conflict:
+            self._say(conflict_reason("edited or submitted"), "warning")
+        elif published:
             self._say("This message is published: it cannot change. Draft an update or a correction.", "muted")
         elif m.state == "submitted":
             self._say("Submitted and waiting for approval. Saving a change makes a new version to approve.", "muted")
@@ -331,6 +341,19 @@ class Composer(QWidget):
                 self._load_editor(self.current)
             self._check()
         self._show_side()
+
+    def _conflict_tooltips(self, conflict: bool) -> None:
+        """A disabled button says why (in a conflict) in its tooltip; otherwise its usual words."""
+        self.submit_button.setToolTip(
+            conflict_reason("submitted")
+            if conflict
+            else f"Save every text and send this version to an approver ({shortcuts.COMMANDS['submit'].text()})"
+        )
+        self.save_button.setToolTip(
+            conflict_reason("edited")
+            if conflict
+            else f"Save this text as a new version of the message ({shortcuts.COMMANDS['save'].text()})"
+        )
 
     def _first_key(self) -> Key | None:
         if not self.variants.rows:
@@ -644,7 +667,7 @@ class Composer(QWidget):
 
     def _channels_edited(self) -> None:
         c = self.composition
-        if c is None or c.message.state == "published":
+        if c is None or c.message.state in ("published", "conflict"):
             return
         chosen = {a.name for a in c.message.accounts}
         self.apply_channels_button.setEnabled(set(self.checked_channels()) != chosen)
@@ -723,7 +746,7 @@ class Composer(QWidget):
 
         def ready() -> None:
             c = self.composition
-            self.submit_button.setEnabled(c is None or c.message.state != "published")
+            self.submit_button.setEnabled(c is None or c.message.state not in ("published", "conflict"))
 
         self.submit_button.setEnabled(False)
         self.session.tasks.run(call, done, refused, on_done=ready, owner=self)

@@ -48,6 +48,7 @@ from crisisdesk.ui.dialogs.shortcuts import ShortcutsDialog
 from crisisdesk.ui.notify import DeadDeliveryNotifier
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.tasks import Tasks
+from crisisdesk.ui.views.alarms import AlarmBanner
 from crisisdesk.ui.views.approvals_view import ApprovalsView
 from crisisdesk.ui.views.audit_view import AuditView
 from crisisdesk.ui.views.chrome import (
@@ -64,6 +65,7 @@ from crisisdesk.ui.views.feeds_view import FeedsView
 from crisisdesk.ui.views.incidents_view import IncidentsView
 from crisisdesk.ui.views.outbox_view import OutboxView
 from crisisdesk.ui.views.settings_view import SettingsView
+from crisisdesk.ui.views.sync_status import SyncIndicator
 from crisisdesk.ui.watcher import Watcher
 
 INCIDENTS, APPROVALS, MONITOR, OUTBOX, AUDIT, SETTINGS, DRILLS = (
@@ -125,6 +127,9 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.header)
         self.mode_band = ModeBand()
         outer.addWidget(self.mode_band)
+        # Team alarms (equivocation, published twice): under the header, so every place shows them.
+        self.alarm_banner = AlarmBanner(self.session)
+        outer.addWidget(self.alarm_banner)
 
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -169,6 +174,8 @@ class MainWindow(QMainWindow):
         path.setTextFormat(Qt.TextFormat.PlainText)
         path.setAccessibleName("Database file")
         self.statusBar().addPermanentWidget(path)
+        self.sync_indicator = SyncIndicator(self.session)
+        self.statusBar().addPermanentWidget(self.sync_indicator)
         self._update_title()
         self.show_place(INCIDENTS)
         self.nav.setFocus()

@@ -47,6 +47,7 @@ from crisisdesk.ui.models.incidents import (
 from crisisdesk.ui.session import Session
 from crisisdesk.ui.views.chrome import PlaceholderPage
 from crisisdesk.ui.views.fact_form import FactForm
+from crisisdesk.ui.views.siblings import conflict_reason
 from crisisdesk.ui.views.tables import row_table
 from crisisdesk.ui.when import moment_text
 
@@ -56,7 +57,7 @@ COMPOSER = ("crisisdesk.ui.views.composer", "Composer")
 DELIVERIES = ("crisisdesk.ui.views.deliveries", "DeliveriesView")
 PUBLISH = ("crisisdesk.ui.dialogs.publish", "PublishDialog")
 FALSE_ALARM = ("crisisdesk.ui.dialogs.false_alarm", "FalseAlarmDialog")
-EDITABLE = ("draft", "returned", "submitted")
+EDITABLE = ("draft", "returned", "submitted", "conflict")  # in conflict: the composer shows the siblings
 
 
 def lazy_class(module: str, name: str) -> Any:
@@ -437,6 +438,11 @@ class IncidentWorkspace(QWidget):
         may = self.space is not None and self.space.may_work
         self.compose_button.setEnabled(row is not None and row.state in EDITABLE)
         self.publish_button.setEnabled(row is not None and may and row.state == "approved")
+        self.publish_button.setToolTip(
+            conflict_reason("published")
+            if row is not None and row.state == "conflict"
+            else f"An approved message, to its channels ({shortcuts.COMMANDS['publish'].text()})"
+        )
         self.deliveries_button.setEnabled(row is not None and row.state == "published")
 
     def _message_double_clicked(self, index: QModelIndex) -> None:
