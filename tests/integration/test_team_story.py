@@ -255,6 +255,12 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
         desk.run("outbox", "run", "--once")
     assert len(received.posts()) == 1
     same_everywhere(desks)
+    # Both desks tried: the one that lost the hub's claim recorded it, and the row is sent everywhere.
+    lost = founder.query("SELECT workstation_id FROM events WHERE kind = 'outbox.claimed_elsewhere'")
+    assert len(lost) == 1, lost
+    for desk in desks:
+        rows = orjson.loads(desk.run("outbox", "list", "--message", alert, "--json", who="root"))
+        assert [r["state"] for r in rows] == ["sent"], (desk.name, rows)
     first_part = time.monotonic() - story_started
 
     # -- the commander's desk loses the hub while dana and carla edit the same message --------------------------------
