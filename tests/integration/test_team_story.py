@@ -328,6 +328,8 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
     assert "joined the team" in said
     assert site.entries() >= exported
     passwords_for(site, "dana")
+    people = {p["name"]: sorted(p["roles"]) for p in orjson.loads(site.run("users", "list", "--json", who="root"))}
+    assert people == {"root": ["admin"], **{n: [r] for n, r in roles.items()}}, people  # the team's admin counts
     site.run("incident", "set-fact", inc, "area=Mill Creek valley and Oak Flat", who="dana")
     site.run("incident", "step-done", inc, "1", who="dana")
     site_ws = site.local("workstation_id")
@@ -354,6 +356,7 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
     facts_now = dict(comms.query("SELECT name, value FROM incident_facts WHERE incident_id = ?", (inc,)))
     assert "Oak Flat" in str(facts_now.get("area")), facts_now
     same_everywhere(desks)
+    assert "intact" in site.run("audit", "verify")
     assert len(received.posts()) == 2
 
     timings = {desk.name: desk.timings for desk in (*desks, site)}
