@@ -72,7 +72,7 @@ def cmd_bundle_join(ctx: Context) -> int:
     ctx.out(f"this workstation joined the team as {ws} ({a.workstation.strip()}), with its own signing key")
     ctx.out(
         f"imported bundle {done.bundle} from workstation {done.sender}: {done.report.applied} entries applied; "
-        "its people sign in here once each has a local password here"
+        "the team's people are here, their passwords are not (a password stays on the workstation where it was set)"
     )
     return EXIT_OK
 
