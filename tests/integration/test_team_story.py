@@ -14,7 +14,10 @@ Two things stand in for what the product does not do yet (both named in the repo
 - the CLI has no clock override, so "offline for hours" is real time with entries written while offline;
 - a workstation that joined holds the team's people but none of their passwords (docs/design/sync.md, Hub,
   "Limits"): the admin's password hash is put into that file's local credentials table (a local secret, outside the
-  log) as a person would be given one; everyone else's is then set there with ``users reset-password``.
+  log) as a person would be given one; everyone else's is then set there with ``users reset-password``;
+- a channel's secret lives in the keyring of the workstation where the channel was added, and no command gives it
+  to an existing channel on another workstation: each desk has its own keyring file (as on its own machine) and the
+  webhook's secret is copied into the others'.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from crisisdesk.credentials import SERVICE
 from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.store.migrations import PROJECTION_TABLES
+from tests.support import file_keyring
 from tests.support.http_servers import ReceiverState, webhook_receiver
 from tests.support.postgres import HubDatabase
 from tests.support.servers import free_port
@@ -60,8 +65,14 @@ class Desk:
     def command(self, *args: str, who: str | None = None) -> list[str]:
         return [str(CRISISDESK), *args, "--db", str(self.db), *(["--as", who] if who else [])]
 
+    @property
+    def keyring(self) -> Path:
+        """This workstation's own keyring (as on its own machine): signing key, hub password, channel secrets."""
+        return self.db.with_name(f"{self.name}-keyring.json")
+
     def env(self, who: str | None) -> dict[str, str]:
         env = {**os.environ, "PYTHONPATH": str(REPO)}  # the test keyring backend lives in tests/support
+        env[file_keyring.ENV] = str(self.keyring)
         env.pop("CRISISDESK_PASSWORD", None)
         if who:
             env["CRISISDESK_PASSWORD"] = PASSWORDS[who]
@@ -147,6 +158,15 @@ def give_admin_password(desk: Desk) -> None:
         conn.close()
 
 
+def give_channel_secrets(source: Desk, desk: Desk) -> None:
+    """The stand-in for the other missing step (module docstring): the channels' secrets, which live in the keyring
+    of the workstation where the channel was added, copied into this workstation's keyring."""
+    theirs = orjson.loads(source.keyring.read_bytes())
+    ours = orjson.loads(desk.keyring.read_bytes())
+    ours.update({k: v for k, v in theirs.items() if k.startswith(f"{SERVICE}\0channel:")})
+    desk.keyring.write_bytes(orjson.dumps(ours))
+
+
 def passwords_for(desk: Desk, *names: str) -> None:
     give_admin_password(desk)
     for name in names:
@@ -216,6 +236,8 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
         assert "applied" in desk.sync()
     passwords_for(comms, "carla")
     passwords_for(command, "ivan", "dana")
+    for desk in (comms, command):
+        give_channel_secrets(founder, desk)
     for desk in (comms, command):
         people = {p["name"]: sorted(p["roles"]) for p in orjson.loads(desk.run("users", "list", "--json", who="root"))}
         assert people == {"root": ["admin"], **{n: [r] for n, r in roles.items()}}, (desk.name, people)
