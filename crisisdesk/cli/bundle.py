@@ -65,6 +65,18 @@ def cmd_bundle_import(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_bundle_join(ctx: Context) -> int:
+    a = ctx.args
+    data = read_named_file(a.file, MAX_BUNDLE_BYTES, "a bundle is at most 2 GiB: export it in parts (--since)")
+    ws, done = BundleService(ctx.app(create=True)).join(data, a.workstation, name=f"bundle file {a.file}")
+    ctx.out(f"this workstation joined the team as {ws} ({a.workstation.strip()}), with its own signing key")
+    ctx.out(
+        f"imported bundle {done.bundle} from workstation {done.sender}: {done.report.applied} entries applied; "
+        "the team's people are here, their passwords are not (a password stays on the workstation where it was set)"
+    )
+    return EXIT_OK
+
+
 def add_commands(sub: Subparsers, command: AddCommand) -> None:
     bundle_sub = group(command, sub, "bundle", "carry events between sites with no network, in signed bundle files")
     command(
@@ -94,3 +106,12 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
         cmd_bundle_import,
     )
     p.add_argument("file", metavar="FILE")
+    p = command(
+        bundle_sub,
+        "join",
+        "a new database joins the team from a bundle, where there is no network: this workstation's identity and "
+        "signing key, then the bundle, all or nothing (a refused bundle leaves the database not set up)",
+        cmd_bundle_join,
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--workstation", required=True, metavar="NAME", help="this workstation's name, such as 'Site B'")

@@ -23,8 +23,9 @@ import base64
 import binascii
 import hashlib
 import re
+import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -36,6 +37,7 @@ from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.signing import KEY_KINDS, bundle_key, bundle_signature_good, key_event
 from crisisdesk.services.receive import SYSTEM, Incoming, Receiver, ReceiveReport, held_key_events
+from crisisdesk.services.sync import check_workstation_name, joining_identity
 from crisisdesk.services.workstation_keys import find_signer
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
@@ -186,10 +188,43 @@ class BundleService:
         out.write(_line({"sha256": sha, "signature": signer.sign_bundle(sha)}))
         return Exported(bundle, count, len(ranges))
 
-    def import_bytes(self, data: bytes, *, name: str = "the bundle") -> Imported:
-        """Check a bundle whole, then apply it all or nothing. Every refusal is a UserError naming the problem."""
+    def join(self, data: bytes, workstation_name: str, *, name: str = "the bundle") -> tuple[str, Imported]:
+        """``crisisdesk bundle join``: a new database joins the team from a bundle, where there is no network. This
+        workstation's identity and signing key (as ``hub join`` makes them) and the bundle's entries are one
+        transaction: a refused bundle leaves the database without an identity, as it was."""
+        if self.log.workstation_id():
+            raise UserError(
+                f"the database {self.db.path} is already set up: 'bundle join' needs a new database (--db NEW-FILE); "
+                "to take a bundle into this one, use 'crisisdesk bundle import'"
+            )
+        check_workstation_name(workstation_name)  # before the bundle is read: the cheaper mistake first
+        made: list[str] = []
+
+        def identity(conn: sqlite3.Connection) -> str:
+            made.append(joining_identity(conn, self.db, self.log, self.app.secrets, workstation_name))
+            return made[-1]
+
+        try:
+            done = self.import_bytes(data, name=name, setup=identity)
+        except BaseException:
+            if made:  # rolled back: this App must not go on as the workstation that was never made
+                self.log.use_signer(None)
+                self.log._workstation_id = None  # the log caches the identity just rolled back
+            raise
+        return made[-1], done
+
+    def import_bytes(
+        self,
+        data: bytes,
+        *,
+        name: str = "the bundle",
+        setup: Callable[[sqlite3.Connection], object] | None = None,
+    ) -> Imported:
+        """Check a bundle whole, then apply it all or nothing. Every refusal is a UserError naming the problem.
+        ``setup(conn)`` (``join``): makes this workstation's identity in the import's transaction, after the
+        entries; then a refusal rolls everything back (no alarm is kept either)."""
         own = self.log.workstation_id() or ""
-        if not own:
+        if not own and setup is None:
             raise UserError(f"the database {self.db.path} is not set up yet: run 'crisisdesk init' first")
         header, entries, lines = self._read(data, name)
         sender, bundle = header["from"], header["bundle"]
@@ -220,7 +255,13 @@ class BundleService:
                 at = lines.get((ws, _seq_of(why)))
                 where = f"line {at}: " if at else ""
                 refusal = f"{name} refused, none of its entries applied: {where}workstation {ws}: {why}"
+                if setup is not None:  # joining: nothing of it is kept, this database stays new
+                    raise UserError(f"{refusal}; this database was left as it was, not set up")
             else:
+                if setup is not None:
+                    # The identity after the team's entries: the log then begins with the team's history, whose
+                    # first workstation founded it (the merge rules' founder when no hub.founded says otherwise).
+                    setup(conn)
                 self.log.record(
                     conn,
                     SYSTEM,

@@ -142,6 +142,23 @@ def check_workstation_name(name: str) -> str:
     return name
 
 
+def joining_identity(conn: sqlite3.Connection, db: Database, log: EventLog, secrets: SecretStore, name: str) -> str:
+    """A workstation joining a team (through the hub, or a bundle where there is no network): its identity and
+    signing key only, inside the caller's write transaction on a new database. No admin and no default channels:
+    the team's come with its log. Returns the workstation's id. ``name`` is checked (``check_workstation_name``)."""
+    name = check_workstation_name(name)
+    refused = secrets.refusal()
+    if refused:
+        raise UserError(refused)
+    if conn.execute("SELECT 1 FROM local_settings WHERE key = ?", (WORKSTATION_KEY,)).fetchone():
+        raise UserError(f"{db.path} is already set up")
+    ws = str(uuid.uuid4())
+    conn.execute("INSERT INTO local_settings (key, value) VALUES (?, ?)", (WORKSTATION_KEY, ws))
+    log.record(conn, SYSTEM, Kind.WORKSTATION_CREATED, {"id": ws, "name": name})
+    WorkstationKeys(db, log, secrets).declare(conn, ws)  # a joined workstation signs from its first entry on
+    return ws
+
+
 class SyncService:
     def __init__(self, db: Database, log: EventLog, clock: Clock, secrets: SecretStore) -> None:
         self.db = db
@@ -274,17 +291,8 @@ class SyncService:
             )
         # The hub is checked before anything is created here: a wrong URL leaves the file as it was.
         self.connect(address, password).close()
-        keys = WorkstationKeys(self.db, self.log, self.secrets)
-        ws = str(uuid.uuid4())
-        refused = self.secrets.refusal()
-        if refused:
-            raise UserError(refused)
         with self.db.write() as conn:
-            if conn.execute("SELECT 1 FROM local_settings WHERE key = ?", (WORKSTATION_KEY,)).fetchone():
-                raise UserError(f"{self.db.path} is already set up")
-            conn.execute("INSERT INTO local_settings (key, value) VALUES (?, ?)", (WORKSTATION_KEY, ws))
-            self.log.record(conn, SYSTEM, Kind.WORKSTATION_CREATED, {"id": ws, "name": name})
-            keys.declare(conn, ws)  # a joined workstation signs from its first entry on, or does not join
+            ws = joining_identity(conn, self.db, self.log, self.secrets, name)
         self._remember(address, password)
         return ws, self.sync_once()
 

@@ -23,7 +23,7 @@ def synopsis() -> list[tuple[str, list[str]]]:
 
 
 def test_the_synopsis_lists_the_bundle_commands() -> None:
-    assert {name for name, _ in synopsis()} == {"cursor", "export", "import"}
+    assert {name for name, _ in synopsis()} == {"cursor", "export", "import", "join"}
 
 
 @pytest.mark.parametrize(("name", "options"), synopsis())
