@@ -270,6 +270,8 @@ class Ledger:
         ):
             p = e.payload
             if e.kind == Kind.INCIDENT_OPENED:
+                if opened is not None:
+                    continue  # the first opening in the merge order fixes the incident (its mode above all)
                 opened = dict(p)
                 facts.update(p["facts"])
             elif e.kind == Kind.STATUS_CHANGED:
@@ -290,6 +292,8 @@ class Ledger:
         for e in self._kinds((Kind.CHANNEL_ADDED, Kind.CHANNEL_REMOVED)):
             p = e.payload
             if e.kind == Kind.CHANNEL_ADDED:
+                if p["account"] in out:
+                    continue  # an account id is made once: the first in the merge order stands (exercise or live)
                 out[p["account"]] = AccountRecord(
                     p["account"], p["name"], p["kind"], bool(p["exercise"]), dict(p["settings"]), removed=False
                 )
