@@ -1,0 +1,96 @@
+"""Hostile tests (issue 16): a team member's workstation (joined with `hub join`: its own identity and valid key,
+no admin of its own) writes entries in other people's names, past the services. Real SQLite files and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crisisdesk.app import App
+from crisisdesk.domain.clock import FixedClock
+from crisisdesk.domain.events import Kind
+from crisisdesk.domain.incidents import Mode
+from crisisdesk.domain.roles import Role
+from crisisdesk.services.receive import Receiver
+from tests.integration.sync_helpers import entries, note, ws_of
+from tests.integration.test_incidents import FLOOD_FACTS
+from tests.integration.test_merge_workstations import act, founding, member, sync
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 22, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def team(tmp_path: Path, clock: FixedClock) -> Iterator[tuple[App, App, App]]:
+    """The commander's workstation (founding, alice the admin), mallory's (a member) and a backup site."""
+    a = founding(tmp_path / "commander.sqlite3", clock)
+    clock.advance(timedelta(minutes=1))
+    m = member(tmp_path / "mallory.sqlite3", "mallory's desk", clock)
+    c = member(tmp_path / "backup.sqlite3", "backup site", clock)
+    try:
+        alice = a.people.actor("alice")
+        a.people.add(alice, "carla", [Role.COMMUNICATOR], "carla password")
+        a.people.add(alice, "ivan", [Role.APPROVER], "ivan password")
+        clock.advance(timedelta(minutes=1))
+        sync(a, m, c)
+        yield a, m, c
+    finally:
+        for app in (a, m, c):
+            app.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole: any workstation that declared a key is trusted for every actor name it writes (store/ledger.py "
+    "_trusted): a member no admin ever admitted writes 'message.approved' as ivan and the commander publishes on it",
+)
+def test_a_member_workstation_cannot_approve_in_another_person_s_name(
+    team: tuple[App, App, App], clock: FixedClock
+) -> None:
+    a, m, _ = team
+    inc = a.incidents().open(act(a, "carla"), "flash-flood", Mode.LIVE, facts=FLOOD_FACTS)
+    msg = a.messages().draft(act(a, "carla"), inc.id, "alert")
+    a.messages().submit(act(a, "carla"), msg.id)
+    sync(a, m)
+    clock.advance(timedelta(minutes=1))
+    # Ivan never logged in on mallory's desk; mallory writes his approval herself, signed by her desk's valid key.
+    with m.db.write() as conn:
+        m.log.record(
+            conn,
+            "ivan",
+            Kind.MESSAGE_APPROVED,
+            {"incident": inc.id, "message": msg.id, "version": 1, "hash": msg.content_hash, "roles": ["approver"]},
+        )
+    sync(a, m)
+    view = a.messages().show(act(a, "carla"), msg.id)
+    assert not view.verdict.ok, "an approval forged in ivan's name on a desk no admin admitted counts"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole: domain/signing.py key_table counts a workstation.key_revoked from any workstation, whoever wrote "
+    "it: a member with no admin role revokes the commander's key and every site refuses the commander's entries",
+)
+def test_a_member_without_the_admin_role_cannot_revoke_the_commander_s_key(
+    team: tuple[App, App, App], clock: FixedClock
+) -> None:
+    a, m, c = team
+    commander_key = a.workstation_keys().current()
+    assert commander_key is not None
+    clock.advance(timedelta(minutes=1))
+    with m.db.write() as conn:
+        m.log.record(
+            conn,
+            "mallory",  # no such person, no admin role anywhere
+            Kind.WORKSTATION_KEY_REVOKED,
+            {"workstation": ws_of(a), "key": commander_key.key, "reason": "stolen (not true)"},
+        )
+    clock.advance(timedelta(minutes=1))
+    note(a, "shelter at the school is open")
+    report = Receiver(c).receive([*entries(m), *entries(a)], source="hub")
+    assert ws_of(a) not in report.refused, report.lines()
