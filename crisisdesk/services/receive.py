@@ -24,11 +24,12 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 import orjson
 
-from crisisdesk.domain.clock import Clock
+from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.events import GENESIS, NOT_CANONICAL, Kind, link_problem
 from crisisdesk.domain.signing import KEY_KINDS, KeyEvent, SignedRow, check_received, check_signatures, key_event
 from crisisdesk.store.db import Database
@@ -37,6 +38,10 @@ from crisisdesk.store.eventlog import EventLog
 SYSTEM = "system"
 # The workstation name an entry is reported under when not even its workstation can be read from it.
 UNREADABLE = "?"
+# How far ahead of this workstation's clock a received entry may be dated (clocks of a team disagree a little;
+# a laptop set to the wrong zone by hours). Beyond it the entry waits: see ``_receive``.
+MAX_AHEAD = timedelta(days=1)
+MAX_AHEAD_TEXT = "a day"
 
 
 class _App(Protocol):
@@ -176,6 +181,7 @@ class Receiver:
     def __init__(self, app: _App) -> None:
         self.db = app.db
         self.log = app.log
+        self.clock = app.clock
 
     def receive(self, entries: Sequence[Incoming], *, source: str, all_or_nothing: bool = False) -> ReceiveReport:
         """Check and apply ``entries`` (any workstations, any order) in one write transaction; see the module."""
@@ -193,6 +199,7 @@ class Receiver:
         self, conn: sqlite3.Connection, parsed: list[_Entry], source: str, all_or_nothing: bool
     ) -> ReceiveReport:
         own = self.log.workstation_id() or ""
+        ahead = utc_iso(self.clock.now() + MAX_AHEAD)
         refused: dict[str, str] = {}
         runs: dict[str, list[_Entry]] = {}
         for e in parsed:
@@ -245,6 +252,15 @@ class Receiver:
                     break
                 if ws == own:
                     own_missing = (e.seq, run[-1].seq)  # never taken back: see the module
+                    break
+                if e.at > ahead:
+                    # Every entry written here afterwards is dated after everything the log holds (merge order):
+                    # one entry from 2099 would date this workstation's whole future 2099. Refused for now; the
+                    # hub's cursor stays before it, so it is taken once the clocks agree.
+                    refused[ws] = (
+                        f"entry seq {e.seq} is dated {e.at}, in the future: more than {MAX_AHEAD_TEXT} ahead of this "
+                        "workstation's clock (check that workstation's clock)"
+                    )
                     break
                 problem = link_problem(last_seq, last_hash, e.seq, e.prev)
                 if problem is not None:

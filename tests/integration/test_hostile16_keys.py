@@ -91,3 +91,21 @@ def test_a_workstation_cannot_rotate_another_workstation_s_key_and_then_write_in
     held = backup.db.conn.execute("SELECT count(*) FROM events WHERE hash = ?", (forged.hash,)).fetchone()[0]
     assert held == 0, f"the forged entry in the commander's chain was applied: {report.lines()}"
     assert victim in report.refused or ws_of(mallory) in report.refused
+
+
+def test_an_entry_dated_far_in_the_future_does_not_drag_the_receiving_workstation_s_time(
+    sites: tuple[App, App, App], clock: FixedClock
+) -> None:
+    """Mallory sets her clock to 2099 and writes one entry. Every entry the commander writes afterwards is dated
+    after everything it holds (merge order): taken in, it would date the commander's whole future 2099, and a
+    revocation given now would sort after everything mallory writes until then."""
+    commander, mallory, _ = sites
+    mallory_clock = FixedClock(datetime(2099, 1, 1, tzinfo=UTC))
+    mallory.clock = mallory_clock
+    mallory.log.clock = mallory_clock
+    note(mallory, "from the future")
+    report = Receiver(commander).receive(entries(mallory), source="hub")
+    written = note(commander, "road closed")
+    assert datetime.fromisoformat(written.at) < clock.now() + timedelta(days=1), (written.at, report.lines())
+    assert ws_of(mallory) in report.refused
+    assert "future" in report.refused[ws_of(mallory)]
