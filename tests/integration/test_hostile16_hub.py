@@ -152,3 +152,35 @@ def test_a_hub_restored_from_an_older_backup_still_delivers_new_entries(tmp_path
     finally:
         for app in (a, b, c):
             app.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole: store/hub.py Push.insert takes a row already at (workstation, seq) as the workstation's own "
+    "(equivocation if the hash differs) without checking it is signed by that workstation; one unsigned row put "
+    "there by hand takes workstation A's next seq, A's real entries never reach the others and A is named as "
+    "equivocating (fix: a held row not signed by its workstation's key is the hub's forgery: say so, alarm the hub, "
+    "never blame A; the hub's owner removes it)",
+)
+def test_a_row_squatting_a_workstation_s_next_seq_does_not_cut_it_off_from_the_team(
+    tmp_path: Path, hub_db: HubDatabase
+) -> None:
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
+    try:
+        a.sync().sync_once()
+        b.sync().sync_once()
+        seq, _prev, _at = last_entry(a)
+        hub_sql(
+            hub_db,
+            "INSERT INTO hub_events (workstation_id, seq, hash, body, signature, pushed_by) "
+            f"VALUES ('{ws_of(a)}', {seq + 1}, repeat('0', 64), '\\x00'::bytea, NULL, 'mallory')",
+        )
+        a.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+        wanted = note(a, "evacuate the valley")
+        a.sync().sync_once()
+        b.sync().sync_once()
+        assert wanted.hash in hashes(b)
+    finally:
+        a.close()
+        b.close()
