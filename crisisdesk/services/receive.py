@@ -215,9 +215,10 @@ class Receiver:
         for ws, run in runs.items():
             run.sort(key=lambda e: e.seq)
             row = conn.execute(
-                "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
+                "SELECT seq, hash, at FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
             ).fetchone()
             head = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+            last_at = str(row[2]) if row else ""
             if row:
                 heads[ws] = head
             low, high = run[0].seq, run[-1].seq
@@ -266,8 +267,17 @@ class Receiver:
                 if problem is not None:
                     refused[ws] = f"entry seq {e.seq} does not follow this log: {problem}"
                     break
+                if e.at < last_at and e.incoming.signature is not None:
+                    # A workstation dates each entry after the one before (record() does): one dated earlier was
+                    # made by hand, to sort before something (a revocation) that it in truth came after. Unsigned
+                    # history (written before signing and before that rule) may have followed a clock set back.
+                    refused[ws] = (
+                        f"entry seq {e.seq} is dated {e.at}, before the entry before it in its chain ({last_at}): "
+                        "a workstation's entries never go back in time"
+                    )
+                    break
                 fresh.append(e)
-                last_seq, last_hash = e.seq, e.incoming.hash
+                last_seq, last_hash, last_at = e.seq, e.incoming.hash, e.at
             if fresh and ws not in refused:
                 new[ws] = fresh
         equivocations = self._equivocations(conn, offers, source, refused)

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from crisisdesk.app import App
-from crisisdesk.domain.clock import FixedClock
-from crisisdesk.domain.events import Kind
+from crisisdesk.domain.clock import FixedClock, utc_iso
+from crisisdesk.domain.events import Kind, seal
 from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Role
-from crisisdesk.services.receive import Receiver
+from crisisdesk.domain.signing import Signer
+from crisisdesk.services.receive import Incoming, Receiver
 from tests.integration.sync_helpers import entries, note, ws_of
 from tests.integration.test_incidents import FLOOD_FACTS
 from tests.integration.test_merge_workstations import act, founding, member, sync
@@ -94,3 +95,41 @@ def test_a_member_without_the_admin_role_cannot_revoke_the_commander_s_key(
     note(a, "shelter at the school is open")
     report = Receiver(c).receive([*entries(m), *entries(a)], source="hub")
     assert ws_of(a) not in report.refused, report.lines()
+
+
+def test_an_entry_dated_before_the_entry_before_it_in_its_chain_is_refused(
+    team: tuple[App, App, App], clock: FixedClock
+) -> None:
+    """dan, an admin on mallory's desk, loses the admin role at 09:40 on the commander's; mallory's desk, which
+    has written at 09:50 since, then writes a grant dated 09:36 (before the revocation: dan was an admin then).
+    A workstation's own entries never go back in time (record() keeps them in order), so a chain that does was
+    written by hand: refused."""
+    a, m, c = team
+    alice = a.people.actor("alice")
+    a.people.add(alice, "dan", [Role.ADMIN], "dan password")
+    sync(a, m, c)
+    clock.advance(timedelta(minutes=4))
+    a.people.revoke(alice, "dan", Role.ADMIN)
+    sync(a, m, c)
+    clock.advance(timedelta(minutes=10))
+    note(m, "mallory's desk at work")
+    seq, prev = m.db.conn.execute(
+        "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws_of(m),)
+    ).fetchone()
+    key = m.secrets.signing_key(ws_of(m))
+    assert key is not None
+    backdated = seal(
+        workstation_id=ws_of(m),
+        seq=int(seq) + 1,
+        at=utc_iso(clock.now() - timedelta(minutes=14)),
+        actor="dan",
+        kind=Kind.ROLE_GRANTED,
+        payload={"name": "carla", "role": "admin"},
+        prev_hash=str(prev),
+    )
+    assert Receiver(c).receive(entries(m), source="hub").ok  # the honest note first, in a sync of its own
+    offered = [Incoming(backdated.hash, backdated.body, Signer(key).sign(backdated.hash))]
+    report = Receiver(c).receive(offered, source="hub")
+    assert ws_of(m) in report.refused, report.lines()
+    assert "before" in report.refused[ws_of(m)]
+    assert Role.ADMIN not in c.people.actor("carla").roles
