@@ -368,21 +368,21 @@ class Receiver:
                     [(e.incoming.hash, e.incoming.body) for e in entries],
                     signatures={e.incoming.hash: e.incoming.signature for e in entries if e.incoming.signature},
                 )
-            except sqlite3.IntegrityError as exc:
+            except _TABLES_REFUSE as exc:
                 # A current-state table refused an entry (two workstations made the same name: merging such
-                # entries is the merge rules' part). Which workstation's it is shows by applying each alone.
+                # entries is the merge rules' part; or a hand-made payload not of its kind's shape). Which
+                # workstation's it is shows by applying each alone.
                 conn.execute("ROLLBACK TO receive")
                 conn.execute("RELEASE receive")
-                return self._append_each(conn, entries, refused, str(exc))
+                return self._append_each(conn, entries, refused, _why(exc))
             except ValueError as exc:
                 conn.execute("ROLLBACK TO receive")
                 conn.execute("RELEASE receive")
                 named = re.search(r"\(workstation (.+?), seq", str(exc))
                 culprit = named.group(1) if named else None
                 if culprit is None or culprit not in {e.ws for e in entries}:
-                    for ws in {e.ws for e in entries}:
-                        refused[ws] = str(exc)
-                    return []
+                    # Not the log naming a chain: a table's (a payload's) ValueError. Each alone finds whose.
+                    return self._append_each(conn, entries, refused, _why(exc))
                 refused[culprit] = str(exc)
                 entries = [e for e in entries if e.ws != culprit]
                 continue
@@ -404,9 +404,9 @@ class Receiver:
                     [(e.incoming.hash, e.incoming.body) for e in own],
                     signatures={e.incoming.hash: e.incoming.signature for e in own if e.incoming.signature},
                 )
-            except (sqlite3.IntegrityError, ValueError) as exc:
+            except _TABLES_REFUSE_OR_VALUE as exc:
                 conn.execute("ROLLBACK TO receive_one")
-                refused[ws] = f"its entries cannot be applied here ({exc}): they clash with what this log holds"
+                refused[ws] = f"its entries cannot be applied here ({_why(exc)}): they clash with what this log holds"
             else:
                 applied += own
             conn.execute("RELEASE receive_one")
@@ -414,6 +414,31 @@ class Receiver:
             for ws in {e.ws for e in entries}:
                 refused[ws] = problem
         return applied
+
+
+# What applying a received entry to the current-state tables may raise because of the entry itself: a clash with
+# what the tables hold, or a payload (signed by a workstation that wrote it by hand) not of its kind's shape.
+# Never a traceback, and never the other workstations' entries held back by it. (Not OperationalError: a full
+# disk or a lock is no entry's fault.)
+_TABLES_REFUSE: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    ArithmeticError,
+)
+_TABLES_REFUSE_OR_VALUE: tuple[type[Exception], ...] = (*_TABLES_REFUSE, ValueError)
+
+
+def _why(exc: Exception) -> str:
+    text = " ".join(str(exc).split())[:200]
+    if isinstance(exc, (sqlite3.IntegrityError, ValueError)):
+        return text
+    return f"an entry's payload is not what its kind needs: {type(exc).__name__} {text}"
 
 
 def _merge_key(e: _Entry) -> tuple[str, str, int]:

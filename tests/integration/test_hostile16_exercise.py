@@ -139,3 +139,35 @@ def test_an_exercise_never_reaches_the_public_page_whatever_a_member_re_adds(
         pass  # refused somewhere on the way: what should happen
     after = sorted(folder.rglob("*")) if folder.exists() else []
     assert after == before, f"an exercise message reached the public page: {[str(p) for p in after]}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        (Kind.INCIDENT_OPENED, {}),
+        (Kind.INCIDENT_OPENED, {"incident": "inc-x", "facts": [1, 2]}),
+        (Kind.CHANNEL_ADDED, {"account": 5}),
+        (Kind.MESSAGE_EDITED, {"message": "msg-none", "version": "two"}),
+        (Kind.ROLE_GRANTED, {"name": ["carla"], "role": {"admin": True}}),
+        (Kind.MESSAGE_APPROVED, {"message": None}),
+    ],
+    ids=["opened-empty", "opened-facts-list", "channel-bad", "edited-bad", "grant-bad", "approved-null"],
+)
+def test_a_signed_entry_with_a_payload_of_the_wrong_shape_refuses_only_its_workstation(
+    desks: tuple[App, App, App], clock: FixedClock, kind: str, payload: dict[str, object]
+) -> None:
+    a, b, c = desks
+    clock.advance(timedelta(minutes=1))
+    honest = a.incidents().open(act(a, "carla"), "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS)
+    hostile = made_up(b, "alice", kind, payload, clock)
+    offered = [*entries_of(a), hostile]
+    report = Receiver(c).receive(offered, source="hub")
+    assert ws_of(b) in report.refused and "\n" not in report.refused[ws_of(b)], report.lines()
+    assert c.db.conn.execute("SELECT count(*) FROM incidents WHERE id = ?", (honest.id,)).fetchone()[0] == 1
+
+
+def entries_of(app: App) -> list[Incoming]:
+    rows = app.db.conn.execute(
+        "SELECT hash, body, signature FROM events WHERE workstation_id = ? ORDER BY seq", (ws_of(app),)
+    ).fetchall()
+    return [Incoming(str(h), bytes(body), s) for h, body, s in rows]
