@@ -3,6 +3,7 @@ Real SQLite files exchanging entries as the hub hands them over."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -171,3 +172,38 @@ def entries_of(app: App) -> list[Incoming]:
         "SELECT hash, body, signature FROM events WHERE workstation_id = ? ORDER BY seq", (ws_of(app),)
     ).fetchall()
     return [Incoming(str(h), bytes(body), s) for h, body, s in rows]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hash": 12345},
+        {"roles": "approver"},
+        {"version": "1"},
+        {"comment": {"nested": [1]}},
+        {"roles": None},
+    ],
+    ids=["hash-int", "roles-text", "version-text", "comment-object", "roles-null"],
+)
+def test_a_hand_made_approval_of_odd_shape_does_not_break_the_message_on_the_author_s_workstation(
+    desks: tuple[App, App, App], clock: FixedClock, change: dict[str, object]
+) -> None:
+    a, b, _ = desks
+    inc = a.incidents().open(act(a, "carla"), "flash-flood", Mode.LIVE, facts=FLOOD_FACTS)
+    msg = a.messages().draft(act(a, "carla"), inc.id, "alert")
+    a.messages().submit(act(a, "carla"), msg.id)
+    sync(a, b)
+    clock.advance(timedelta(minutes=1))
+    payload = {
+        "incident": inc.id,
+        "message": msg.id,
+        "version": 1,
+        "hash": msg.content_hash,
+        "roles": ["approver"],
+        **change,
+    }
+    Receiver(a).receive([made_up(b, "ivan", Kind.MESSAGE_APPROVED, payload, clock)], source="hub")
+    clock.advance(timedelta(minutes=1))
+    assert a.messages().show(act(a, "carla"), msg.id).id == msg.id  # no traceback
+    with contextlib.suppress(UserError, PermissionDenied):  # a refusal is fine; anything else fails
+        a.messages().publish(act(a, "carla"), msg.id, confirm=f"PUBLISH LIVE {msg.id}")
