@@ -212,6 +212,7 @@ class Receiver:
         new: dict[str, list[_Entry]] = {}
         offers: list[tuple[_Entry, str]] = []  # (offered entry, held hash)
         own_missing: tuple[int, int] | None = None
+        founder = self._founder(conn, parsed)
         for ws, run in runs.items():
             run.sort(key=lambda e: e.seq)
             row = conn.execute(
@@ -253,6 +254,15 @@ class Receiver:
                     break
                 if ws == own:
                     own_missing = (e.seq, run[-1].seq)  # never taken back: see the module
+                    break
+                if e.kind == Kind.HUB_FOUNDED and founder and _named(e) != founder:
+                    # The founder's bootstrap makes the team's first admin: a second founding, by a workstation
+                    # made by hand (its unsigned first entries dated before the team), would make its own admin
+                    # the team's and take alice's away.
+                    refused[ws] = (
+                        f"entry seq {e.seq} founds the team again for workstation {_named(e)}; it was founded by "
+                        f"workstation {founder}: a team is founded once"
+                    )
                     break
                 if e.at > ahead:
                     # Every entry written here afterwards is dated after everything the log holds (merge order):
@@ -296,6 +306,18 @@ class Receiver:
         for e in applied:
             heads[e.ws] = max(heads.get(e.ws, (0, "")), (e.seq, e.incoming.hash))
         return ReceiveReport(len(applied), already, equivocations, refused, heads, own_missing, own)
+
+    @staticmethod
+    def _founder(conn: sqlite3.Connection, parsed: list[_Entry]) -> str:
+        """The workstation that founded the team: as the first ``hub.founded`` this log holds says, else the first
+        one in the batch (the hub hands entries over in the order it first saw them: the founder's comes first)."""
+        row = conn.execute(
+            "SELECT json_extract(body, '$.payload.workstation') FROM events WHERE kind = ? ORDER BY position LIMIT 1",
+            (Kind.HUB_FOUNDED,),
+        ).fetchone()
+        if row is not None and row[0]:
+            return str(row[0])
+        return next((_named(e) for e in parsed if e.kind == Kind.HUB_FOUNDED and e.problem is None), "")
 
     def _check_signatures(
         self, conn: sqlite3.Connection, new: dict[str, list[_Entry]], refused: dict[str, str]
@@ -439,6 +461,11 @@ def _why(exc: Exception) -> str:
     if isinstance(exc, (sqlite3.IntegrityError, ValueError)):
         return text
     return f"an entry's payload is not what its kind needs: {type(exc).__name__} {text}"
+
+
+def _named(e: _Entry) -> str:
+    """The workstation a ``hub.founded`` entry names."""
+    return str(e.payload.get("workstation", "")) if isinstance(e.payload, dict) else ""
 
 
 def _merge_key(e: _Entry) -> tuple[str, str, int]:

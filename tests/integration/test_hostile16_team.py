@@ -16,6 +16,7 @@ from crisisdesk.domain.incidents import Mode
 from crisisdesk.domain.roles import Role
 from crisisdesk.domain.signing import Signer
 from crisisdesk.services.receive import Incoming, Receiver
+from crisisdesk.store.ledger import Ledger
 from tests.integration.sync_helpers import entries, note, ws_of
 from tests.integration.test_incidents import FLOOD_FACTS
 from tests.integration.test_merge_workstations import act, founding, member, sync
@@ -133,3 +134,50 @@ def test_an_entry_dated_before_the_entry_before_it_in_its_chain_is_refused(
     assert ws_of(m) in report.refused, report.lines()
     assert "before" in report.refused[ws_of(m)]
     assert Role.ADMIN not in c.people.actor("carla").roles
+
+
+def test_a_new_workstation_whose_chain_is_dated_before_the_team_cannot_found_it_and_make_its_own_admin(
+    team: tuple[App, App, App], clock: FixedClock
+) -> None:
+    """Anyone with the hub's password makes a workstation by hand whose unsigned first entries (before it declares
+    its key) are dated in 2000: its creation, a `hub.founded` naming itself and its bootstrap admin. The first
+    `hub.founded` in the merge order names the founder, whose bootstrap makes the team's first admin."""
+    a, _, c = team
+    import uuid
+
+    from crisisdesk.domain.signing import new_private_key, private_key_text
+
+    ws = str(uuid.uuid4())
+    key = Signer(private_key_text(new_private_key()))
+    long_ago = "2000-01-01T00:00:00.000000+00:00"
+    chain: list[Incoming] = []
+    prev = "0" * 64
+    rows = [
+        ("system", Kind.WORKSTATION_CREATED, {"id": ws, "name": "evil desk"}, long_ago),
+        ("mallory", Kind.HUB_FOUNDED, {"hub_id": "hub-test", "workstation": ws}, long_ago),
+        (
+            "system",
+            Kind.USER_ADDED,
+            {"name": "mallory", "display_name": "mallory", "roles": ["admin"], "via": "init"},
+            long_ago,
+        ),
+        (
+            "system",
+            Kind.WORKSTATION_JOINED,
+            {"workstation": ws, "key": key.key_id, "public_key": key.public},
+            utc_iso(clock.now()),
+        ),
+    ]
+    from crisisdesk.domain.events import GENESIS
+
+    prev = GENESIS
+    for seq, (actor, kind, payload, at) in enumerate(rows, 1):
+        event = seal(workstation_id=ws, seq=seq, at=at, actor=actor, kind=kind, payload=payload, prev_hash=prev)
+        signature = key.sign(event.hash) if kind == Kind.WORKSTATION_JOINED else None
+        chain.append(Incoming(event.hash, event.body, signature))
+        prev = event.hash
+    for app in (a, c):
+        report = Receiver(app).receive(chain, source="hub")
+        roles = Ledger(app.db.conn).roles("mallory")
+        assert "admin" not in roles, (report.lines(), roles)
+        assert Ledger(app.db.conn).roles("alice") == frozenset({"admin"})
