@@ -207,3 +207,32 @@ def test_a_hand_made_approval_of_odd_shape_does_not_break_the_message_on_the_aut
     assert a.messages().show(act(a, "carla"), msg.id).id == msg.id  # no traceback
     with contextlib.suppress(UserError, PermissionDenied):  # a refusal is fine; anything else fails
         a.messages().publish(act(a, "carla"), msg.id, confirm=f"PUBLISH LIVE {msg.id}")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"facts": {"area": 5}},
+        {"mode": "rehearsal"},
+        {"timezone": "Mars/Olympus_Mons"},
+        {"playbook": "no-such-playbook"},
+        {"title": ["a", "list"]},
+    ],
+    ids=["fact-number", "mode-unknown", "zone-unknown", "playbook-unknown", "title-list"],
+)
+def test_a_hand_made_incident_of_odd_shape_does_not_break_the_incident_list_or_board(
+    desks: tuple[App, App, App], clock: FixedClock, change: dict[str, object]
+) -> None:
+    """A member's workstation opens a NEW incident by hand with a field no service would write. Whether it is
+    refused at receipt or shown, listing and showing incidents on the receiving workstation says no traceback."""
+    a, b, _ = desks
+    model = a.incidents().open(act(a, "carla"), "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS)
+    opened = next(e for e in a.log.events() if e.kind == Kind.INCIDENT_OPENED and e.payload["incident"] == model.id)
+    clock.advance(timedelta(minutes=1))
+    payload = {**orjson.loads(orjson.dumps(opened.payload)), "incident": "inc-odd0000001", **change}
+    Receiver(a).receive([made_up(b, "alice", Kind.INCIDENT_OPENED, payload, clock)], source="hub")
+    carla = act(a, "carla")
+    for incident in a.incidents().list_all(carla):
+        with contextlib.suppress(UserError, PermissionDenied):
+            a.incidents().show(carla, incident.id)
+            a.incidents().timeline(incident.id)
