@@ -201,6 +201,13 @@ def key_table(events: Iterable[KeyEvent]) -> tuple[dict[str, dict[str, _Key]], d
             keys.setdefault(e.ws, {})[e.key] = _Key(e.public_key, "")
             signed_from[e.ws] = min(signed_from.get(e.ws, e.seq), e.seq)
         elif e.kind == Kind.WORKSTATION_KEY_ROTATED:
+            if e.workstation != e.ws:
+                # A workstation rotates only its own key: else one signing with its own key as ``previous`` adds a
+                # key to another workstation and writes in that workstation's chain.
+                wrong.append(
+                    BadSignature(e.position, e.seq, f"it rotates the key of another workstation ({e.workstation})")
+                )
+                continue
             own = keys.setdefault(e.workstation, {})
             old = own.get(e.previous)
             if old is not None and (old.valid_until is None or old.valid_until > e.at):

@@ -35,7 +35,14 @@ from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Kind
-from crisisdesk.domain.signing import KEY_KINDS, bundle_key, bundle_signature_good, key_event
+from crisisdesk.domain.signing import (
+    KEY_KINDS,
+    SignedRow,
+    bundle_key,
+    bundle_signature_good,
+    check_signatures,
+    key_event,
+)
 from crisisdesk.services.receive import SYSTEM, Incoming, Receiver, ReceiveReport, held_key_events
 from crisisdesk.services.sync import check_workstation_name, joining_identity
 from crisisdesk.services.workstation_keys import find_signer
@@ -67,6 +74,10 @@ class Imported:
     bundle: str
     sender: str  # the exporting workstation
     report: ReceiveReport
+
+
+# A seq is an SQLite integer: a header naming a larger one is not a bundle this version wrote.
+MAX_SEQ = 2**63 - 1
 
 
 def format_cursor(heads: Mapping[str, tuple[int, str]]) -> str:
@@ -244,10 +255,26 @@ class BundleService:
             report = Receiver(self.app).receive_in(conn, entries, source=source, all_or_nothing=True)
             # What the exporter showed of each chain is evidence for verify, whatever became of its entries.
             heads = {str(ws): (int(v[0]), str(v[1])) for ws, v in header["heads"].items()}
-            # And this workstation's own entries the bundle carries (checked against their hashes on reading).
-            for (ws, seq), number in lines.items():
-                if ws == own and seq > heads.get(own, (0, ""))[0]:
-                    heads[own] = (seq, entries[number - 2].hash)
+            # And this workstation's own entries the bundle carries, when signed by this workstation's key: an entry
+            # another site made up in its name proves nothing (else this log's audit would fail for ever on a lie).
+            mine = sorted((seq, number) for (ws, seq), number in lines.items() if ws == own)
+            rows = [
+                SignedRow(
+                    number,
+                    own,
+                    seq,
+                    str(orjson.loads(entries[number - 2].body)["at"]),
+                    entries[number - 2].hash,
+                    entries[number - 2].signature,
+                )
+                for seq, number in mine
+            ]
+            bad = check_signatures(rows, held_key_events(conn)).bad.get(own)
+            for row in rows:
+                if row.signature is None or (bad is not None and row.seq >= bad.seq):
+                    break
+                if row.seq > heads.get(own, (0, ""))[0]:
+                    heads[own] = (row.seq, row.hash)
             record_peer_heads(conn, source, heads, seen_at=utc_iso(self.app.clock.now()))
             refusal = None
             if report.refused:
@@ -302,7 +329,9 @@ class BundleService:
         try:
             heads = header["heads"]
             for ws, v in heads.items():
-                if not (isinstance(v, list) and len(v) == 2 and type(v[0]) is int and isinstance(v[1], str)):
+                if not (isinstance(v, list) and len(v) == 2 and type(v[0]) is int and isinstance(v[1], str)) or not (
+                    0 <= v[0] <= MAX_SEQ
+                ):
                     raise TypeError(ws)
         except TypeError:
             raise UserError(f"{name}: line 1: its heads are not [seq, hash] pairs") from None

@@ -24,11 +24,12 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 import orjson
 
-from crisisdesk.domain.clock import Clock
+from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.events import GENESIS, NOT_CANONICAL, Kind, link_problem
 from crisisdesk.domain.signing import KEY_KINDS, KeyEvent, SignedRow, check_received, check_signatures, key_event
 from crisisdesk.store.db import Database
@@ -37,6 +38,10 @@ from crisisdesk.store.eventlog import EventLog
 SYSTEM = "system"
 # The workstation name an entry is reported under when not even its workstation can be read from it.
 UNREADABLE = "?"
+# How far ahead of this workstation's clock a received entry may be dated (clocks of a team disagree a little;
+# a laptop set to the wrong zone by hours). Beyond it the entry waits: see ``_receive``.
+MAX_AHEAD = timedelta(days=1)
+MAX_AHEAD_TEXT = "a day"
 
 
 class _App(Protocol):
@@ -176,6 +181,7 @@ class Receiver:
     def __init__(self, app: _App) -> None:
         self.db = app.db
         self.log = app.log
+        self.clock = app.clock
 
     def receive(self, entries: Sequence[Incoming], *, source: str, all_or_nothing: bool = False) -> ReceiveReport:
         """Check and apply ``entries`` (any workstations, any order) in one write transaction; see the module."""
@@ -193,6 +199,7 @@ class Receiver:
         self, conn: sqlite3.Connection, parsed: list[_Entry], source: str, all_or_nothing: bool
     ) -> ReceiveReport:
         own = self.log.workstation_id() or ""
+        ahead = utc_iso(self.clock.now() + MAX_AHEAD)
         refused: dict[str, str] = {}
         runs: dict[str, list[_Entry]] = {}
         for e in parsed:
@@ -205,12 +212,14 @@ class Receiver:
         new: dict[str, list[_Entry]] = {}
         offers: list[tuple[_Entry, str]] = []  # (offered entry, held hash)
         own_missing: tuple[int, int] | None = None
+        founder = self._founder(conn, parsed)
         for ws, run in runs.items():
             run.sort(key=lambda e: e.seq)
             row = conn.execute(
-                "SELECT seq, hash FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
+                "SELECT seq, hash, at FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws,)
             ).fetchone()
             head = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+            last_at = str(row[2]) if row else ""
             if row:
                 heads[ws] = head
             low, high = run[0].seq, run[-1].seq
@@ -246,12 +255,39 @@ class Receiver:
                 if ws == own:
                     own_missing = (e.seq, run[-1].seq)  # never taken back: see the module
                     break
+                if e.kind == Kind.HUB_FOUNDED and founder and _named(e) != founder:
+                    # The founder's bootstrap makes the team's first admin: a second founding, by a workstation
+                    # made by hand (its unsigned first entries dated before the team), would make its own admin
+                    # the team's and take alice's away.
+                    refused[ws] = (
+                        f"entry seq {e.seq} founds the team again for workstation {_named(e)}; it was founded by "
+                        f"workstation {founder}: a team is founded once"
+                    )
+                    break
+                if e.at > ahead:
+                    # Every entry written here afterwards is dated after everything the log holds (merge order):
+                    # one entry from 2099 would date this workstation's whole future 2099. Refused for now; the
+                    # hub's cursor stays before it, so it is taken once the clocks agree.
+                    refused[ws] = (
+                        f"entry seq {e.seq} is dated {e.at}, in the future: more than {MAX_AHEAD_TEXT} ahead of this "
+                        "workstation's clock (check that workstation's clock)"
+                    )
+                    break
                 problem = link_problem(last_seq, last_hash, e.seq, e.prev)
                 if problem is not None:
                     refused[ws] = f"entry seq {e.seq} does not follow this log: {problem}"
                     break
+                if e.at < last_at and e.incoming.signature is not None:
+                    # A workstation dates each entry after the one before (record() does): one dated earlier was
+                    # made by hand, to sort before something (a revocation) that it in truth came after. Unsigned
+                    # history (written before signing and before that rule) may have followed a clock set back.
+                    refused[ws] = (
+                        f"entry seq {e.seq} is dated {e.at}, before the entry before it in its chain ({last_at}): "
+                        "a workstation's entries never go back in time"
+                    )
+                    break
                 fresh.append(e)
-                last_seq, last_hash = e.seq, e.incoming.hash
+                last_seq, last_hash, last_at = e.seq, e.incoming.hash, e.at
             if fresh and ws not in refused:
                 new[ws] = fresh
         equivocations = self._equivocations(conn, offers, source, refused)
@@ -270,6 +306,18 @@ class Receiver:
         for e in applied:
             heads[e.ws] = max(heads.get(e.ws, (0, "")), (e.seq, e.incoming.hash))
         return ReceiveReport(len(applied), already, equivocations, refused, heads, own_missing, own)
+
+    @staticmethod
+    def _founder(conn: sqlite3.Connection, parsed: list[_Entry]) -> str:
+        """The workstation that founded the team: as the first ``hub.founded`` this log holds says, else the first
+        one in the batch (the hub hands entries over in the order it first saw them: the founder's comes first)."""
+        row = conn.execute(
+            "SELECT json_extract(body, '$.payload.workstation') FROM events WHERE kind = ? ORDER BY position LIMIT 1",
+            (Kind.HUB_FOUNDED,),
+        ).fetchone()
+        if row is not None and row[0]:
+            return str(row[0])
+        return next((_named(e) for e in parsed if e.kind == Kind.HUB_FOUNDED and e.problem is None), "")
 
     def _check_signatures(
         self, conn: sqlite3.Connection, new: dict[str, list[_Entry]], refused: dict[str, str]
@@ -342,21 +390,21 @@ class Receiver:
                     [(e.incoming.hash, e.incoming.body) for e in entries],
                     signatures={e.incoming.hash: e.incoming.signature for e in entries if e.incoming.signature},
                 )
-            except sqlite3.IntegrityError as exc:
+            except _TABLES_REFUSE as exc:
                 # A current-state table refused an entry (two workstations made the same name: merging such
-                # entries is the merge rules' part). Which workstation's it is shows by applying each alone.
+                # entries is the merge rules' part; or a hand-made payload not of its kind's shape). Which
+                # workstation's it is shows by applying each alone.
                 conn.execute("ROLLBACK TO receive")
                 conn.execute("RELEASE receive")
-                return self._append_each(conn, entries, refused, str(exc))
+                return self._append_each(conn, entries, refused, _why(exc))
             except ValueError as exc:
                 conn.execute("ROLLBACK TO receive")
                 conn.execute("RELEASE receive")
                 named = re.search(r"\(workstation (.+?), seq", str(exc))
                 culprit = named.group(1) if named else None
                 if culprit is None or culprit not in {e.ws for e in entries}:
-                    for ws in {e.ws for e in entries}:
-                        refused[ws] = str(exc)
-                    return []
+                    # Not the log naming a chain: a table's (a payload's) ValueError. Each alone finds whose.
+                    return self._append_each(conn, entries, refused, _why(exc))
                 refused[culprit] = str(exc)
                 entries = [e for e in entries if e.ws != culprit]
                 continue
@@ -378,9 +426,9 @@ class Receiver:
                     [(e.incoming.hash, e.incoming.body) for e in own],
                     signatures={e.incoming.hash: e.incoming.signature for e in own if e.incoming.signature},
                 )
-            except (sqlite3.IntegrityError, ValueError) as exc:
+            except _TABLES_REFUSE_OR_VALUE as exc:
                 conn.execute("ROLLBACK TO receive_one")
-                refused[ws] = f"its entries cannot be applied here ({exc}): they clash with what this log holds"
+                refused[ws] = f"its entries cannot be applied here ({_why(exc)}): they clash with what this log holds"
             else:
                 applied += own
             conn.execute("RELEASE receive_one")
@@ -388,6 +436,36 @@ class Receiver:
             for ws in {e.ws for e in entries}:
                 refused[ws] = problem
         return applied
+
+
+# What applying a received entry to the current-state tables may raise because of the entry itself: a clash with
+# what the tables hold, or a payload (signed by a workstation that wrote it by hand) not of its kind's shape.
+# Never a traceback, and never the other workstations' entries held back by it. (Not OperationalError: a full
+# disk or a lock is no entry's fault.)
+_TABLES_REFUSE: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    ArithmeticError,
+)
+_TABLES_REFUSE_OR_VALUE: tuple[type[Exception], ...] = (*_TABLES_REFUSE, ValueError)
+
+
+def _why(exc: Exception) -> str:
+    text = " ".join(str(exc).split())[:200]
+    if isinstance(exc, (sqlite3.IntegrityError, ValueError)):
+        return text
+    return f"an entry's payload is not what its kind needs: {type(exc).__name__} {text}"
+
+
+def _named(e: _Entry) -> str:
+    """The workstation a ``hub.founded`` entry names."""
+    return str(e.payload.get("workstation", "")) if isinstance(e.payload, dict) else ""
 
 
 def _merge_key(e: _Entry) -> tuple[str, str, int]:
