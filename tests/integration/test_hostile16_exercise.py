@@ -45,13 +45,6 @@ def made_up(app: App, actor: str, kind: str, payload: dict[str, object], clock: 
     return Incoming(event.hash, event.body, Signer(key).sign(event.hash))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: store/ledger.py Ledger.incident keeps the LAST incident.opened of an id (opened = dict(p)); a "
-    "member's workstation 'opens' an exercise again as live, its tables keep 'exercise' (first wins) but the Ledger, "
-    "which publish and draft ask, says live: new drafts in the exercise are live messages (fix: the first "
-    "incident.opened in merge order wins, as in the projection; the Receiver may refuse a second one)",
-)
 def test_a_second_opening_of_an_exercise_as_live_from_another_workstation_does_not_make_it_live(
     desks: tuple[App, App, App], clock: FixedClock
 ) -> None:
@@ -70,11 +63,6 @@ def test_a_second_opening_of_an_exercise_as_live_from_another_workstation_does_n
         assert mode == "exercise" and record is not None and record.mode == "exercise", (mode, report.lines())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole (consequence of the one above): a message drafted in the exercise after a member's second "
-    "'incident.opened ... live' is a live message, bound for the live channels",
-)
 def test_a_draft_in_an_exercise_stays_an_exercise_after_another_workstation_opens_it_again_live(
     desks: tuple[App, App, App], clock: FixedClock
 ) -> None:
@@ -90,12 +78,6 @@ def test_a_draft_in_an_exercise_stays_an_exercise_after_another_workstation_open
     assert msg.mode == "exercise", msg.mode
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: store/ledger.py Ledger.accounts keeps the LAST channel.added of an account id; a member's "
-    "workstation re-adds the live public page's id marked exercise: the Ledger (the outbox's mode check) says "
-    "exercise while the tables (the adapter's settings) keep the live account (fix: first channel.added wins)",
-)
 def test_a_live_account_re_added_as_an_exercise_one_by_another_workstation_stays_live(
     desks: tuple[App, App, App], clock: FixedClock
 ) -> None:
@@ -110,12 +92,6 @@ def test_a_live_account_re_added_as_an_exercise_one_by_another_workstation_stays
     assert record is not None and bool(in_table) == record.exercise == False  # noqa: E712
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole (consequence of the one above): an exercise message targets the live public page once a member "
-    "re-added its id marked exercise (one hand-made entry, signed by the member's own key), and the outbox "
-    "delivers the exercise into the public page's folder",
-)
 def test_an_exercise_never_reaches_the_public_page_whatever_a_member_re_adds(
     desks: tuple[App, App, App], clock: FixedClock
 ) -> None:
