@@ -137,6 +137,7 @@ class Ledger:
         self.conn = conn
         self._keys: tuple[dict[str, Any], dict[str, int]] | None = None
         self._signature_column: str | None = None
+        self._founding_ws: str | None = None
 
     def _workstation(self) -> str:
         row = self.conn.execute("SELECT value FROM local_settings WHERE key = 'workstation_id'").fetchone()
@@ -153,17 +154,36 @@ class Ledger:
             self._keys = (keys, signed_from)
         return self._keys
 
-    def _trusted(self, ws: str, seq: int, at: str, stored_hash: str, signature: str | None) -> bool:
+    def _founder(self) -> str:
+        """The founding workstation, read straight from the rows (``founding`` reads through the trust rule, which
+        asks this): the workstation the first ``hub.founded`` names (the Receiver takes no second one naming
+        another), else the one this log was created on."""
+        if self._founding_ws is None:
+            row = (
+                self.conn.execute(
+                    "SELECT json_extract(body, '$.payload.workstation') FROM events WHERE kind = ? "
+                    "ORDER BY at, workstation_id, seq LIMIT 1",
+                    (Kind.HUB_FOUNDED,),
+                ).fetchone()
+                or self.conn.execute("SELECT workstation_id FROM events ORDER BY position LIMIT 1").fetchone()
+            )
+            self._founding_ws = str(row[0]) if row and row[0] is not None else ""
+        return self._founding_ws
+
+    def _trusted(self, ws: str, seq: int, at: str, kind: str, stored_hash: str, *, signature: str | None) -> bool:
         """Another workstation's entry counts once that workstation has joined (declared a key in this log) and
         the entry's signature is good under the key rule (domain/signing.py): by a key of that workstation, valid
         at the entry's time (a revoked or replaced key signs nothing dated after), over its hash. Entries from
-        before it joined may be unsigned: the chain links them to its first signed entry."""
+        before it joined may be unsigned (the chain links them to its first signed entry), but only the founding
+        workstation's unsigned history (a log kept before signing, which the team grew from) decides anything:
+        a member's unsigned entries can be dated anything and made by hand, so beyond its creation they count
+        for nothing (the hostile round: an unsigned re-opening of an exercise as live, sorted first)."""
         keys, signed_from = self._key_table()
         declared = keys.get(ws)
         if declared is None:
             return False
         if signature is None:
-            return seq < signed_from.get(ws, 1)
+            return seq < signed_from.get(ws, 1) and (kind == Kind.WORKSTATION_CREATED or ws == self._founder())
         key = declared.get(signature.partition(".")[0])
         if key is None or at < key.valid_from or (key.valid_until is not None and at > key.valid_until):
             return False
@@ -185,12 +205,12 @@ class Ledger:
             columns = {str(r[1]) for r in self.conn.execute("PRAGMA table_info(events)")}
             self._signature_column = "signature" if "signature" in columns else "NULL"
         sql = (
-            f"SELECT position, hash, body, workstation_id, seq, at, {self._signature_column} FROM events "  # noqa: S608
-            f"WHERE {where} ORDER BY at, workstation_id, seq"
+            f"SELECT position, hash, body, workstation_id, seq, at, kind, {self._signature_column} "  # noqa: S608
+            f"FROM events WHERE {where} ORDER BY at, workstation_id, seq"
         )
         own = self._workstation()
-        for position, stored_hash, body, ws, seq, at, signature in self.conn.execute(sql, params):
-            if ws != own and not self._trusted(ws, seq, at, stored_hash, signature):
+        for position, stored_hash, body, ws, seq, at, kind, signature in self.conn.execute(sql, params):
+            if ws != own and not self._trusted(ws, seq, at, kind, stored_hash, signature=signature):
                 continue
             if (
                 not isinstance(body, bytes)  # text: a hand edit of the row (it was written as bytes)

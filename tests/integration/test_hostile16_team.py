@@ -181,3 +181,44 @@ def test_a_new_workstation_whose_chain_is_dated_before_the_team_cannot_found_it_
         roles = Ledger(app.db.conn).roles("mallory")
         assert "admin" not in roles, (report.lines(), roles)
         assert Ledger(app.db.conn).roles("alice") == frozenset({"admin"})
+
+
+def test_a_member_s_unsigned_history_decides_nothing(team: tuple[App, App, App], clock: FixedClock) -> None:
+    """A workstation made by hand whose unsigned entries before its key (dated in 2000, so first in the merge
+    order) re-open the team's exercise as LIVE: whatever the Receiver takes in, the Ledger (what the outbox and the
+    composer decide on) counts no member's unsigned entry beyond its creation, so the exercise stays an exercise."""
+    import uuid
+
+    from crisisdesk.domain.events import GENESIS
+    from crisisdesk.domain.signing import new_private_key, private_key_text
+
+    a, _, c = team
+    inc = a.incidents().open(act(a, "carla"), "flash-flood", Mode.EXERCISE, facts=FLOOD_FACTS)
+    opened = next(e for e in a.log.events() if e.kind == Kind.INCIDENT_OPENED and e.payload["incident"] == inc.id)
+    clock.advance(timedelta(minutes=1))
+    sync(a, c)
+    ws = str(uuid.uuid4())
+    key = Signer(private_key_text(new_private_key()))
+    long_ago = "2000-01-01T00:00:00.000000+00:00"
+    rows = [
+        ("system", Kind.WORKSTATION_CREATED, {"id": ws, "name": "evil desk"}, long_ago),
+        ("carla", Kind.INCIDENT_OPENED, {**dict(opened.payload), "mode": "live"}, long_ago),
+        (
+            "system",
+            Kind.WORKSTATION_JOINED,
+            {"workstation": ws, "key": key.key_id, "public_key": key.public},
+            utc_iso(clock.now()),
+        ),
+    ]
+    chain: list[Incoming] = []
+    prev = GENESIS
+    for seq, (actor, kind, payload, at) in enumerate(rows, 1):
+        event = seal(workstation_id=ws, seq=seq, at=at, actor=actor, kind=kind, payload=payload, prev_hash=prev)
+        chain.append(
+            Incoming(event.hash, event.body, key.sign(event.hash) if kind == Kind.WORKSTATION_JOINED else None)
+        )
+        prev = event.hash
+    for app in (a, c):
+        Receiver(app).receive(chain, source="hub")
+        record = Ledger(app.db.conn).incident(inc.id)
+        assert record is not None and record.mode == "exercise"
