@@ -8,6 +8,7 @@ applied. The hub's URL is a local setting without its password; the password is 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -17,14 +18,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import CrisisdeskError, ExternalError, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.plain_text import control_character
 from crisisdesk.domain.roles import Actor, Permission
+from crisisdesk.domain.signing import KeyEvent, SignedRow, check_signatures
 from crisisdesk.services.guard import require
-from crisisdesk.services.receive import Incoming, Receiver, ReceiveReport
+from crisisdesk.services.receive import Incoming, Receiver, ReceiveReport, held_key_events
 from crisisdesk.services.workstation_keys import WorkstationKeys
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import WORKSTATION_KEY, EventLog
@@ -44,6 +48,7 @@ log = logging.getLogger(__name__)
 
 HUB_URL = "hub_url"
 HUB_CURSOR = "hub_cursor"  # the last hub_seq this workstation applied (or already held) without a gap before it
+HUB_PULLED_FROM = "hub_pulled_from"  # the hub_id (hub_meta) of the hub the cursor counts in
 HUB_ALARM_CURSOR = "hub_alarm_cursor"  # the last hub_equivocations id turned into an alarm here
 HUB_LAST_SYNC = "hub_last_sync"
 HUB_LAST_ERROR = "hub_last_error"
@@ -69,6 +74,8 @@ class SyncReport:
     equivocations: int = 0  # new ones seen in this sync (pushed, pulled or raised at the hub)
     refused: dict[str, str] = field(default_factory=dict)  # workstation -> why its entries were not applied
     cursor: int = 0
+    # What the hub did that no workstation did: a forged row by hand, a restore from an older backup (one line each)
+    notices: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         text = f"pushed {self.pushed}, applied {self.applied}"
@@ -78,6 +85,8 @@ class SyncReport:
             text += f", EQUIVOCATION {self.equivocations} (see 'crisisdesk hub status')"
         for ws, why in sorted(self.refused.items()):
             text += f"; refused workstation {ws}: {why}"
+        for notice in self.notices:
+            text += f"; {notice}"
         return text
 
 
@@ -129,6 +138,16 @@ def _set_local(conn: sqlite3.Connection, key: str, value: str | None) -> None:
         )
 
 
+def forged_row(ws: str, seq: int) -> str:
+    """The one line for a hub row in a workstation's name that its key did not sign."""
+    return (
+        f"FORGED HUB ROW: the hub's entry for workstation {ws} seq {seq} is not signed by that workstation's key "
+        f"(written into the hub by hand, not an equivocation of {ws}); {ws}'s entries from seq {seq} on cannot go "
+        f"in while it holds that place: a hub admin must delete that row of hub_events (workstation_id {ws!r}, "
+        f"seq {seq}) as the database owner, with session_replication_role = replica (the hub refuses it otherwise)"
+    )
+
+
 def check_workstation_name(name: str) -> str:
     name = name.strip()
     control = control_character(name)
@@ -170,6 +189,7 @@ class SyncService:
         # The local log's last position known to be at the hub (pushed, or pulled from it): while it has not moved,
         # a sync only pulls (None: push at the next sync).
         self._pushed_to: int | None = None
+        self._notices: list[str] = []  # this sync's notices (SyncReport.notices), kept as the last error
 
     # -- configuration -----------------------------------------------------------------------------------------
 
@@ -382,8 +402,50 @@ class SyncService:
         for seq, h, body, sig in rows:
             held = theirs.get(int(seq))
             if held is not None and held != h:
+                row = hub.entry(ws, int(seq))
+                if row is not None and not self._proved(row, held_key_events(self.db.conn)):
+                    # Not the workstation's own entry: it equivocated nothing; the hub holds a forgery.
+                    self._notices.append(forged_row(ws, int(seq)))
+                    log.warning("%s", self._notices[-1])
+                    return 0
                 return int(hub.record_equivocation(Outgoing(ws, int(seq), str(h), bytes(body), sig), held, own))
         return 0
+
+    @staticmethod
+    def _proved(entry: HubEntry, keys: list[KeyEvent]) -> bool:
+        """Whether a hub row is its workstation's own as far as this log can tell: an entry of that workstation and
+        seq whose content matches its hash, signed as this log's key table requires (by a key of that workstation
+        valid at the entry's time, the signature good). A workstation this log knows no key of proves nothing
+        either way: its rows are taken as before signing."""
+        if hashlib.sha256(entry.body).hexdigest() != entry.hash:
+            return False
+        try:
+            data = orjson.loads(entry.body)
+            at = data["at"]
+            mine = data["ws"] == entry.workstation_id and data["seq"] == entry.seq and isinstance(at, str)
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return False
+        if not mine or not isinstance(entry.signature, str | None):
+            return False
+        row = SignedRow(0, entry.workstation_id, entry.seq, at, entry.hash, entry.signature)
+        return check_signatures([row], keys).ok
+
+    def _evidence(self, hub: Hub, heads: dict[str, tuple[int, str]]) -> dict[str, tuple[int, str]]:
+        """Of the hub's heads, those proved: this log holds the same entry (the Receiver checked it, or it is this
+        workstation's own), or the hub's row is signed by its workstation's key. An unproved head is no evidence
+        (a row written at the hub by hand would make this workstation's audit say its log lost its tail)."""
+        keys: list[KeyEvent] | None = None
+        out: dict[str, tuple[int, str]] = {}
+        for ws, (seq, h) in heads.items():
+            if self._local_hash(ws, seq) == h:
+                out[ws] = (seq, h)
+                continue
+            row = hub.entry(ws, seq)
+            if keys is None:
+                keys = held_key_events(self.db.conn)
+            if row is not None and row.hash == h and self._proved(row, keys):
+                out[ws] = (seq, h)
+        return out
 
     def pull(
         self,
@@ -397,6 +459,19 @@ class SyncService:
         less), with the last (seq, hash) of each workstation the pulled entries showed."""
         report = SyncReport()
         cursor = int(self.db.get_setting(HUB_CURSOR) or 0)
+        hub_id = hub.meta().get("hub_id", "")
+        known = self.db.get_setting(HUB_PULLED_FROM)
+        # A hub restored from an older backup (or made anew) hands out its new entries under hub_seq values the
+        # cursor passed: they would never be pulled. Pull it all again (entries already held are skipped).
+        went_back = None
+        if cursor and known and known != hub_id:
+            went_back = f"the hub is not the one this workstation pulled from (hub id {known}, now {hub_id or 'none'})"
+        elif cursor and hub.top() < cursor:
+            went_back = f"the hub went back (its last entry is below this workstation's cursor {cursor})"
+        if went_back:
+            self._notices.append(f"{went_back}: restored from an older backup? pulling it all again from the start")
+            log.warning("%s", self._notices[-1])
+            cursor = 0
         scan, stuck = cursor, False
         receiver = Receiver(self)
         seen: dict[str, tuple[int, str]] = {}
@@ -422,9 +497,10 @@ class SyncService:
                         if entry.seq > seen.get(entry.workstation_id, (0, ""))[0]:
                             seen[entry.workstation_id] = (entry.seq, entry.hash)
                     scan = entries[-1].hub_seq
-                    _set_local(conn, HUB_CURSOR, str(cursor))
-                    if top == self._pushed_to:  # nothing of this workstation's own came in between
-                        pushed_to = self._top(conn)  # what was applied now came from the hub: no push needed
+                _set_local(conn, HUB_CURSOR, str(cursor))
+                _set_local(conn, HUB_PULLED_FROM, hub_id)
+                if entries and top == self._pushed_to:  # nothing of this workstation's own came in between
+                    pushed_to = self._top(conn)  # what was applied now came from the hub: no push needed
                 if last and finish is not None:
                     finish(conn, seen)
             if pushed_to is not None:
@@ -467,10 +543,12 @@ class SyncService:
             top = self._top(self.db.conn)
             heads: dict[str, tuple[int, str]] = {}
             pushed = equivocations = 0
+            self._notices = []
             if self._pushed_to is None or top != self._pushed_to:
                 # Something was written here (or this process has not pushed yet): the push compares every chain.
                 pushed, equivocations, heads = self.push(hub)
-                self._pushed_to = top
+                # A chain held up by a forged row is pushed again at every sync: it goes once the row is gone.
+                self._pushed_to = None if self._notices else top
             source, now = self.source(), utc_iso(self.clock.now())
 
             def finish(conn: sqlite3.Connection, seen: dict[str, tuple[int, str]]) -> None:
@@ -478,11 +556,12 @@ class SyncService:
                 for ws, head in seen.items():
                     if head[0] > heads.get(ws, (0, ""))[0]:
                         heads[ws] = head
-                record_peer_heads(conn, source, heads, seen_at=now)
+                record_peer_heads(conn, source, self._evidence(hub, heads), seen_at=now)
                 _set_local(conn, HUB_LAST_SYNC, now)
-                _set_local(conn, HUB_LAST_ERROR, None)
+                _set_local(conn, HUB_LAST_ERROR, "; ".join(self._notices) or None)
 
             report = self.pull(hub, finish=finish)
+            report.notices = list(self._notices)
             report.pushed = pushed
             report.equivocations += equivocations + self._alarms(hub)
         except (ExternalError, HubNotReady) as exc:
@@ -549,7 +628,8 @@ class SyncService:
         if address is None:
             return None
         try:
-            heads = self._connection().heads()
+            hub = self._connection()
+            heads = self._evidence(hub, hub.heads())
         except (HubUnreachable, UserError) as exc:
             self.close()
             detail = str(exc).splitlines()[0].split(" is not reachable: ", 1)[-1]

@@ -191,6 +191,12 @@ class Hub:
             )
         except psycopg.Error as exc:
             raise HubUnreachable(f"the hub {address} is not reachable: {_one_line(exc)}") from None
+        except UnicodeError:
+            # The host name lookup (idna) refuses a name no DNS can hold, e.g. a label over 63 characters.
+            raise UserError(
+                "the hub URL's host is not a host name that can be looked up (each part between dots has at most 63 "
+                "characters): write postgresql://USER@HOST:PORT/DATABASE"
+            ) from None
         return cls(conn, address)
 
     def close(self) -> None:
@@ -352,6 +358,25 @@ class Hub:
         """(last seq, hash) the hub holds of each workstation's chain: the authority for truncation checks."""
         with self.errors():
             return _heads(self.conn)
+
+    def entry(self, workstation_id: str, seq: int) -> HubEntry | None:
+        """The row the hub holds at a workstation's seq, whole (to prove it is signed by that workstation)."""
+        with self.errors(), self.conn.cursor(binary=True) as cur:
+            row = cur.execute(
+                "SELECT hub_seq, workstation_id, seq, hash, body, signature FROM hub_events "
+                "WHERE workstation_id = %s AND seq = %s",
+                (workstation_id, seq),
+            ).fetchone()
+        if row is None:
+            return None
+        q, w, s, h, b, g = row
+        return HubEntry(int(q), str(w), int(s), str(h), bytes(b), g)
+
+    def top(self) -> int:
+        """The highest hub_seq the hub holds (0 when empty): below a workstation's cursor, the hub went back."""
+        with self.errors():
+            row = self.conn.execute("SELECT coalesce(max(hub_seq), 0) FROM hub_events").fetchone()
+        return int(row[0]) if row else 0
 
     def entry_hash(self, workstation_id: str, seq: int) -> str | None:
         with self.errors():

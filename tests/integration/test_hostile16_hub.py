@@ -20,6 +20,14 @@ def hub_sql(hub: HubDatabase, sql: str) -> None:
     hub.server.admin(sql, hub.name)
 
 
+def hub_equivocations(hub: HubDatabase) -> int:
+    import psycopg
+
+    with psycopg.connect(hub.server.admin_url(hub.name), autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute("SELECT count(*) FROM hub_equivocations").fetchone()
+    return int(row[0]) if row else -1
+
+
 def last_entry(app: App) -> tuple[int, str, str]:
     row = app.db.conn.execute(
         "SELECT seq, hash, body FROM events WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1", (ws_of(app),)
@@ -27,14 +35,6 @@ def last_entry(app: App) -> tuple[int, str, str]:
     return int(row[0]), str(row[1]), str(orjson.loads(row[2])["at"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: services/sync.py pull records as the hub's heads (peer_heads, and live_heads for verify) every "
-    "row's (workstation, seq, hash) as the row says, proved or not; an unsigned row in this workstation's name makes "
-    "its audit say 'lost its tail' for ever (fix: take a head only from rows the Receiver applied or held, and of "
-    "this workstation's own chain only rows signed by its key; the live check likewise checks the head row's "
-    "signature)",
-)
 def test_an_unsigned_row_in_this_workstation_s_name_at_the_hub_does_not_fail_its_audit(
     tmp_path: Path, hub_db: HubDatabase
 ) -> None:
@@ -116,13 +116,6 @@ def test_a_bad_row_by_hand_is_one_line_and_the_other_workstations_entries_still_
             app.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: services/sync.py pull trusts its cursor (hub_seq) whatever the hub became; a hub restored from an "
-    "older backup (hub_seq restarts below the cursor) hands out new entries under hub_seq this workstation has "
-    "passed, and they are never pulled (fix: when max(hub_seq) < cursor, or hub_meta's hub_id changed, say so and "
-    "pull again from 0: held entries are skipped)",
-)
 def test_a_hub_restored_from_an_older_backup_still_delivers_new_entries(tmp_path: Path, hub_db: HubDatabase) -> None:
     a = founder(tmp_path / "a.sqlite3", hub_db)
     b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
@@ -146,22 +139,18 @@ def test_a_hub_restored_from_an_older_backup_still_delivers_new_entries(tmp_path
         c.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
         wanted = note(c, "evacuate the valley")
         c.sync().sync_once()
-        for _ in range(2):
-            a.sync().sync_once()
+        report = a.sync().sync_once()
         assert wanted.hash in hashes(a)
+        went_back = [n for n in report.notices if "the hub went back" in n]
+        assert len(went_back) == 1 and "\n" not in went_back[0], report.notices
+        assert a.sync().status(reach=False).last_error == went_back[0]
+        again = a.sync().sync_once()  # the cursor now fits the hub: said once, not at every sync
+        assert not again.notices and a.sync().status(reach=False).last_error is None
     finally:
         for app in (a, b, c):
             app.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: store/hub.py Push.insert takes a row already at (workstation, seq) as the workstation's own "
-    "(equivocation if the hash differs) without checking it is signed by that workstation; one unsigned row put "
-    "there by hand takes workstation A's next seq, A's real entries never reach the others and A is named as "
-    "equivocating (fix: a held row not signed by its workstation's key is the hub's forgery: say so, alarm the hub, "
-    "never blame A; the hub's owner removes it)",
-)
 def test_a_row_squatting_a_workstation_s_next_seq_does_not_cut_it_off_from_the_team(
     tmp_path: Path, hub_db: HubDatabase
 ) -> None:
@@ -178,9 +167,48 @@ def test_a_row_squatting_a_workstation_s_next_seq_does_not_cut_it_off_from_the_t
         )
         a.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
         wanted = note(a, "evacuate the valley")
+        report = a.sync().sync_once()
+        # Not A's equivocation: the hub's forgery, said in one line with what the hub admin must do.
+        assert report.equivocations == 0, report.line()
+        assert len(report.notices) == 1 and "\n" not in report.notices[0], report.notices
+        notice = report.notices[0]
+        assert "FORGED HUB ROW" in notice and f"seq {seq + 1}" in notice and "hub admin must delete" in notice
+        assert "cannot go in" in notice
+        assert notice in report.line()
+        assert a.sync().status(reach=False).last_error == notice
+        assert hub_equivocations(hub_db) == 0
+        b.sync().sync_once()
+        assert wanted.hash not in hashes(b)  # the forged row holds A's place: nothing of A's can go in
+        # The hub admin deletes the forged row (past the append-only trigger): A's entries then reach the team.
+        hub_sql(
+            hub_db,
+            "DO $$ BEGIN PERFORM set_config('session_replication_role', 'replica', true); "
+            f"DELETE FROM hub_events WHERE workstation_id = '{ws_of(a)}' AND seq = {seq + 1}; END $$",
+        )
         a.sync().sync_once()
         b.sync().sync_once()
         assert wanted.hash in hashes(b)
+        assert a.audit.verify().ok and b.audit.verify().ok
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_hub_whose_id_changed_is_pulled_again_from_the_start(tmp_path: Path, hub_db: HubDatabase) -> None:
+    """A hub put back with another hub_id (restored, or made anew at the same address): hub_seq counts anew there,
+    so the cursor is dropped and the hub read from the start, said once in one line."""
+    a = founder(tmp_path / "a.sqlite3", hub_db)
+    b = joiner(tmp_path / "b.sqlite3", hub_db, "EOC desk 2", 1)
+    try:
+        a.sync().sync_once()
+        b.sync().sync_once()
+        held = hashes(b)
+        hub_sql(hub_db, "UPDATE hub_meta SET value = 'another-hub' WHERE key = 'hub_id'")
+        report = b.sync().sync_once()
+        assert len(report.notices) == 1 and "hub id" in report.notices[0] and "another-hub" in report.notices[0]
+        assert "\n" not in report.notices[0] and report.applied == 0 and hashes(b) == held
+        assert b.sync().status(reach=False).last_error == report.notices[0]
+        assert not b.sync().sync_once().notices
     finally:
         a.close()
         b.close()
