@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING
 from crisisdesk.cli.context import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    JOIN_AS_HELP,
     AddCommand,
     Context,
     Subparsers,
     group,
+    joining_as,
     read_password_stdin,
+    signing_in_line,
     warn,
 )
 from crisisdesk.domain.clock import utc_iso
@@ -44,10 +47,12 @@ def cmd_hub_init(ctx: Context) -> int:
 
 
 def cmd_hub_join(ctx: Context) -> int:
+    then = joining_as(ctx)  # the person's password first: the prompt before the hub is reached
     sync = ctx.app(create=True).sync()
-    ws, report = sync.join(ctx.args.url, ctx.args.workstation, password=_password(ctx))
+    ws, report = sync.join(ctx.args.url, ctx.args.workstation, password=_password(ctx), then=then)
     ctx.out(f"joined the team at {sync.address()} as workstation {ctx.args.workstation} ({ws})")
     ctx.out(report.line())
+    ctx.out(signing_in_line(ctx))
     return EXIT_OK
 
 
@@ -119,6 +124,7 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("url", metavar="URL", help=URL_HELP)
     p.add_argument("--workstation", metavar="NAME", required=True, help="this workstation's name, e.g. 'EOC desk 2'")
     p.add_argument("--password-stdin", action="store_true", help="read the hub's password from standard input")
+    p.add_argument("--as", dest="join_as", metavar="PERSON", help=JOIN_AS_HELP)
     p = command(hub, "status", "connected or not, last sync, events waiting to push and to apply", cmd_hub_status)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(
