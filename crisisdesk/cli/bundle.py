@@ -120,9 +120,9 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
         bundle_sub,
         "join",
         "a new database joins the team from a bundle, where there is no network: this workstation's identity and "
-        "signing key, then the bundle, all or nothing (a refused bundle leaves the database not set up)",
+        "signing key, then the bundle, all or nothing (a refused bundle leaves the database not set up); "
+        + JOIN_AS_HELP,
         cmd_bundle_join,
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--workstation", required=True, metavar="NAME", help="this workstation's name, such as 'Site B'")
-    p.add_argument("--as", dest="join_as", metavar="PERSON", help=JOIN_AS_HELP)

@@ -32,7 +32,8 @@ def cmd_channels_set_secret(ctx: Context) -> int:
     app = ctx.app()
     if a.allow_insecure_keyring:
         app.secrets = KeyringSecrets(allow_insecure=True)
-    account = app.channels().set_secret(actor, a.name, read_password_stdin(ctx.stdin))
+    secret = read_password_stdin(ctx.stdin, option="--secret-stdin", what="secret")
+    account = app.channels().set_secret(actor, a.name, secret)
     label = account.spec.secret_label
     ctx.out(f"{account.name}: this workstation's keyring holds its {label} now (recorded, without the secret)")
     return EXIT_OK

@@ -113,13 +113,13 @@ class CheckedOutput(io.TextIOBase):
 MAX_STDIN_LINE = 65_536  # characters of a password or a secret piped in (an Apprise URL can be long)
 
 
-def read_password_stdin(stdin: IO[str]) -> str:
+def read_password_stdin(stdin: IO[str], *, option: str = "--password-stdin", what: str = "password") -> str:
     line = stdin.readline(MAX_STDIN_LINE + 1)  # bounded: '< /dev/zero' has no line end
     if len(line.rstrip("\r\n")) > MAX_STDIN_LINE:
         raise UserError(f"standard input holds more than {MAX_STDIN_LINE:,} characters on its first line")
     password = line.rstrip("\r\n")
     if not password:
-        raise UserError("--password-stdin: no password on standard input (give it as the first line)")
+        raise UserError(f"{option}: no {what} on standard input (give it as the first line)")
     return password
 
 
@@ -229,8 +229,8 @@ def fact_pairs(items: Sequence[str]) -> dict[str, str]:
 # -- joining a team ---------------------------------------------------------------------------------------
 
 JOIN_AS_HELP = (
-    "sign in here as PERSON, a person the team's log knows and has not disabled: sets PERSON's password on this "
-    f"workstation (from ${PASSWORD_ENV} or a prompt), recorded as user.password_set by PERSON"
+    "--as PERSON: sign in here as PERSON, a person the team's log knows and has not disabled: sets PERSON's password "
+    f"on this workstation (from ${PASSWORD_ENV} or a prompt), recorded as user.password_set by PERSON"
 )
 NOBODY_SIGNS_IN = (
     "nobody can sign in here yet: the team's people are here, their passwords are not (a password stays on the "
@@ -241,7 +241,7 @@ NOBODY_SIGNS_IN = (
 def joining_as(ctx: Context) -> Callable[[sqlite3.Connection], object] | None:
     """For ``hub join`` and ``bundle join`` with ``--as PERSON``: PERSON's password, asked for and hashed before the
     join, and the step that sets it inside the join's write (None without ``--as``)."""
-    name = getattr(ctx.args, "join_as", None)
+    name = getattr(ctx.args, "as_user", None)
     if not name:
         return None
     app = ctx.app(create=True)

@@ -118,13 +118,13 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p = command(
         hub,
         "join",
-        "join a team on a new database: this workstation's identity and key, then everything from the hub",
+        "join a team on a new database: everything from the hub, then this workstation's identity and key; "
+        + JOIN_AS_HELP,
         cmd_hub_join,
     )
     p.add_argument("url", metavar="URL", help=URL_HELP)
     p.add_argument("--workstation", metavar="NAME", required=True, help="this workstation's name, e.g. 'EOC desk 2'")
     p.add_argument("--password-stdin", action="store_true", help="read the hub's password from standard input")
-    p.add_argument("--as", dest="join_as", metavar="PERSON", help=JOIN_AS_HELP)
     p = command(hub, "status", "connected or not, last sync, events waiting to push and to apply", cmd_hub_status)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command(
