@@ -23,8 +23,8 @@ ADAPTERS: dict[AccountKind, str] = {
 def make_adapter(account: Account, secret: str | None) -> Adapter:
     if account.spec.secret_label and not account.spec.secret_optional and not secret:
         raise ChannelError(
-            f"{account.name} has no {account.spec.secret_label} in the keyring: remove the channel and add it again "
-            "with --secret-stdin",
+            f"{account.name} has no {account.spec.secret_label} in this workstation's keyring: give it its copy "
+            f"with 'crisisdesk channels set-secret {account.name} --secret-stdin --as ADMIN'",
             permanent=True,
         )
     module_name, _, class_name = ADAPTERS[account.kind].partition(":")

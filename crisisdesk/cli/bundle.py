@@ -7,7 +7,17 @@ import tempfile
 from pathlib import Path
 
 from crisisdesk.cli.audit import refuse_unless_regular
-from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, group, read_named_file
+from crisisdesk.cli.context import (
+    EXIT_OK,
+    JOIN_AS_HELP,
+    AddCommand,
+    Context,
+    Subparsers,
+    group,
+    joining_as,
+    read_named_file,
+    signing_in_line,
+)
 from crisisdesk.domain.errors import UserError
 from crisisdesk.services.bundles import BundleService
 
@@ -68,12 +78,12 @@ def cmd_bundle_import(ctx: Context) -> int:
 def cmd_bundle_join(ctx: Context) -> int:
     a = ctx.args
     data = read_named_file(a.file, MAX_BUNDLE_BYTES, "a bundle is at most 2 GiB: export it in parts (--since)")
-    ws, done = BundleService(ctx.app(create=True)).join(data, a.workstation, name=f"bundle file {a.file}")
+    then = joining_as(ctx)
+    service = BundleService(ctx.app(create=True))
+    ws, done = service.join(data, a.workstation, name=f"bundle file {a.file}", then=then)
     ctx.out(f"this workstation joined the team as {ws} ({a.workstation.strip()}), with its own signing key")
-    ctx.out(
-        f"imported bundle {done.bundle} from workstation {done.sender}: {done.report.applied} entries applied; "
-        "the team's people are here, their passwords are not (a password stays on the workstation where it was set)"
-    )
+    ctx.out(f"imported bundle {done.bundle} from workstation {done.sender}: {done.report.applied} entries applied")
+    ctx.out(signing_in_line(ctx))
     return EXIT_OK
 
 
@@ -110,7 +120,8 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
         bundle_sub,
         "join",
         "a new database joins the team from a bundle, where there is no network: this workstation's identity and "
-        "signing key, then the bundle, all or nothing (a refused bundle leaves the database not set up)",
+        "signing key, then the bundle, all or nothing (a refused bundle leaves the database not set up); "
+        + JOIN_AS_HELP,
         cmd_bundle_join,
     )
     p.add_argument("file", metavar="FILE")

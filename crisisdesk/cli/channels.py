@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crisisdesk.cli.context import EXIT_OK, AddCommand, Context, Subparsers, group, read_password_stdin
+from crisisdesk.domain.errors import UserError
 
 
 def cmd_channels_add(ctx: Context) -> int:
@@ -18,6 +19,23 @@ def cmd_channels_add(ctx: Context) -> int:
     ctx.out(f"added {account.name}: {account.kind.value}, {account.mode.upper()} ({account.id})")
     if account.spec.retract:
         ctx.out(f"note: {account.name} cannot retract what it sends: {account.spec.retract}")
+    return EXIT_OK
+
+
+def cmd_channels_set_secret(ctx: Context) -> int:
+    from crisisdesk.credentials import KeyringSecrets
+
+    a = ctx.args
+    if not a.secret_stdin:
+        raise UserError("set-secret reads the secret from standard input: add --secret-stdin and pipe it in")
+    actor = ctx.actor()
+    app = ctx.app()
+    if a.allow_insecure_keyring:
+        app.secrets = KeyringSecrets(allow_insecure=True)
+    secret = read_password_stdin(ctx.stdin, option="--secret-stdin", what="secret")
+    account = app.channels().set_secret(actor, a.name, secret)
+    label = account.spec.secret_label
+    ctx.out(f"{account.name}: this workstation's keyring holds its {label} now (recorded, without the secret)")
     return EXIT_OK
 
 
@@ -63,6 +81,18 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("--exercise", action="store_true", help="an exercise account: only EXERCISE incidents use it")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
+    p.add_argument("--secret-stdin", action="store_true", help="read the secret (token, password) from stdin")
+    p.add_argument(
+        "--allow-insecure-keyring", action="store_true", help="accept a keyring that keeps secrets in a plain file"
+    )
+    p = command(
+        ch_sub,
+        "set-secret",
+        "keep this workstation's copy of an existing channel's secret in its keyring (a secret never travels with "
+        "the team's log; admins only)",
+        cmd_channels_set_secret,
+    )
+    p.add_argument("name", metavar="NAME")
     p.add_argument("--secret-stdin", action="store_true", help="read the secret (token, password) from stdin")
     p.add_argument(
         "--allow-insecure-keyring", action="store_true", help="accept a keyring that keeps secrets in a plain file"

@@ -7,6 +7,7 @@ import errno
 import getpass
 import io
 import os
+import sqlite3
 import stat
 import sys
 from collections.abc import Callable, Sequence
@@ -112,13 +113,13 @@ class CheckedOutput(io.TextIOBase):
 MAX_STDIN_LINE = 65_536  # characters of a password or a secret piped in (an Apprise URL can be long)
 
 
-def read_password_stdin(stdin: IO[str]) -> str:
+def read_password_stdin(stdin: IO[str], *, option: str = "--password-stdin", what: str = "password") -> str:
     line = stdin.readline(MAX_STDIN_LINE + 1)  # bounded: '< /dev/zero' has no line end
     if len(line.rstrip("\r\n")) > MAX_STDIN_LINE:
         raise UserError(f"standard input holds more than {MAX_STDIN_LINE:,} characters on its first line")
     password = line.rstrip("\r\n")
     if not password:
-        raise UserError("--password-stdin: no password on standard input (give it as the first line)")
+        raise UserError(f"{option}: no {what} on standard input (give it as the first line)")
     return password
 
 
@@ -225,6 +226,40 @@ def fact_pairs(items: Sequence[str]) -> dict[str, str]:
     return facts
 
 
+# -- joining a team ---------------------------------------------------------------------------------------
+
+JOIN_AS_HELP = (
+    "--as PERSON: sign in here as PERSON, a person the team's log knows and has not disabled: sets PERSON's password "
+    f"on this workstation (from ${PASSWORD_ENV} or a prompt), recorded as user.password_set by PERSON"
+)
+NOBODY_SIGNS_IN = (
+    "nobody can sign in here yet: the team's people are here, their passwords are not (a password stays on the "
+    "workstation where it was set); join again on a new database with --as NAME to sign in here as NAME"
+)
+
+
+def joining_as(ctx: Context) -> Callable[[sqlite3.Connection], object] | None:
+    """For ``hub join`` and ``bundle join`` with ``--as PERSON``: PERSON's password, asked for and hashed before the
+    join, and the step that sets it inside the join's write (None without ``--as``)."""
+    name = getattr(ctx.args, "as_user", None)
+    if not name:
+        return None
+    app = ctx.app(create=True)
+    password_hash = app.people.joining_password(acting_password(name))
+
+    def sign_in_here(conn: sqlite3.Connection) -> object:
+        ctx.signs_in = app.people.sign_in_here(conn, name, password_hash)
+        return ctx.signs_in
+
+    return sign_in_here
+
+
+def signing_in_line(ctx: Context) -> str:
+    if ctx.signs_in is None:
+        return NOBODY_SIGNS_IN
+    return f"{ctx.signs_in} can sign in here with the password just given (it is this workstation's own)"
+
+
 # -- the context a command runs in ----------------------------------------------------------------------
 
 
@@ -234,6 +269,7 @@ class Context:
         self.stdin = stdin
         self.stdout = stdout
         self._app: App | None = None
+        self.signs_in: str | None = None  # the person a join set a local password for (--as)
 
     @property
     def db_path(self) -> Path:

@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING
 from crisisdesk.cli.context import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    JOIN_AS_HELP,
     AddCommand,
     Context,
     Subparsers,
     group,
+    joining_as,
     read_password_stdin,
+    signing_in_line,
     warn,
 )
 from crisisdesk.domain.clock import utc_iso
@@ -44,10 +47,12 @@ def cmd_hub_init(ctx: Context) -> int:
 
 
 def cmd_hub_join(ctx: Context) -> int:
+    then = joining_as(ctx)  # the person's password first: the prompt before the hub is reached
     sync = ctx.app(create=True).sync()
-    ws, report = sync.join(ctx.args.url, ctx.args.workstation, password=_password(ctx))
+    ws, report = sync.join(ctx.args.url, ctx.args.workstation, password=_password(ctx), then=then)
     ctx.out(f"joined the team at {sync.address()} as workstation {ctx.args.workstation} ({ws})")
     ctx.out(report.line())
+    ctx.out(signing_in_line(ctx))
     return EXIT_OK
 
 
@@ -113,7 +118,8 @@ def add_commands(sub: Subparsers, command: AddCommand) -> None:
     p = command(
         hub,
         "join",
-        "join a team on a new database: this workstation's identity and key, then everything from the hub",
+        "join a team on a new database: everything from the hub, then this workstation's identity and key; "
+        + JOIN_AS_HELP,
         cmd_hub_join,
     )
     p.add_argument("url", metavar="URL", help=URL_HELP)

@@ -58,6 +58,7 @@ class Kind:
     CHANNEL_ADDED = "channel.added"
     CHANNEL_REMOVED = "channel.removed"
     CHANNEL_TESTED = "channel.tested"
+    CHANNEL_SECRET_SET = "channel.secret_set"  # noqa: S105 - an event kind: this workstation's copy of the secret
     OUTBOX_CLAIMED = "outbox.claimed"
     OUTBOX_SENT = "outbox.sent"
     OUTBOX_FAILED = "outbox.failed"
@@ -127,6 +128,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.CHANNEL_ADDED: "Channel added",
     Kind.CHANNEL_REMOVED: "Channel removed",
     Kind.CHANNEL_TESTED: "Channel tested",
+    Kind.CHANNEL_SECRET_SET: "Channel secret set here",
     Kind.OUTBOX_CLAIMED: "Sending",
     Kind.OUTBOX_SENT: "Sent (receipt)",
     Kind.OUTBOX_FAILED: "Send failed",

@@ -199,10 +199,18 @@ class BundleService:
         out.write(_line({"sha256": sha, "signature": signer.sign_bundle(sha)}))
         return Exported(bundle, count, len(ranges))
 
-    def join(self, data: bytes, workstation_name: str, *, name: str = "the bundle") -> tuple[str, Imported]:
+    def join(
+        self,
+        data: bytes,
+        workstation_name: str,
+        *,
+        name: str = "the bundle",
+        then: Callable[[sqlite3.Connection], object] | None = None,
+    ) -> tuple[str, Imported]:
         """``crisisdesk bundle join``: a new database joins the team from a bundle, where there is no network. This
-        workstation's identity and signing key (as ``hub join`` makes them) and the bundle's entries are one
-        transaction: a refused bundle leaves the database without an identity, as it was."""
+        workstation's identity and signing key (as ``hub join`` makes them), the bundle's entries and ``then(conn)``
+        (a person's local password, ``--as``) are one transaction: a refusal leaves the database without an
+        identity, as it was."""
         if self.log.workstation_id():
             raise UserError(
                 f"the database {self.db.path} is already set up: 'bundle join' needs a new database (--db NEW-FILE); "
@@ -213,6 +221,8 @@ class BundleService:
 
         def identity(conn: sqlite3.Connection) -> str:
             made.append(joining_identity(conn, self.db, self.log, self.app.secrets, workstation_name))
+            if then is not None:
+                then(conn)
             return made[-1]
 
         try:

@@ -247,6 +247,39 @@ class ChannelService:
                 self.secrets.delete(account.id)
         return account
 
+    def set_secret(self, actor: Actor, name: str, secret: str) -> Account:
+        """Keep this workstation's copy of an existing channel's secret in its keyring (a secret never travels
+        with the log: each workstation that sends on the channel needs its own copy). Recorded as
+        ``channel.secret_set`` {account, name, workstation}, without the secret."""
+        require(self.db, self.log, actor, Permission.MANAGE_CHANNELS, f"set the secret of the channel {name}")
+        account = self.get(name)
+        label = account.spec.secret_label
+        if label is None:
+            raise UserError(f"{name} is a {account.kind.value} channel, which takes no secret: there is nothing to set")
+        secret = secret.strip()
+        if not secret:
+            raise UserError(f"no {label} on standard input: pipe it in with --secret-stdin")
+        if control_character(secret):
+            raise UserError(
+                "the secret holds a control character or a line break (pasted with it?): type or paste it again"
+            )
+        refused = self.secrets.refusal()
+        if refused:
+            raise UserError(refused)
+        previous = self.secrets.get(account.id)
+        self.secrets.set(account.id, secret)  # the keyring first: the event says it is there
+        try:
+            with self.db.write() as conn:
+                payload = {"account": account.id, "name": account.name, "workstation": self.log.workstation_id()}
+                self.log.record(conn, actor.name, Kind.CHANNEL_SECRET_SET, payload)
+        except BaseException:
+            if previous:
+                self.secrets.set(account.id, previous)
+            else:
+                self.secrets.delete(account.id)
+            raise
+        return account
+
     def test(self, actor: Actor, name: str) -> str:
         """Check the connection and the credentials without posting; the outcome is recorded."""
         require(self.db, self.log, actor, Permission.READ, f"test the channel {name}")

@@ -282,6 +282,35 @@ class PeopleService:
             canonical = self._existing_name(name)
             self._set_password(conn, canonical, password_hash, actor=actor.name)
 
+    # -- joining a team ---------------------------------------------------------------------------
+
+    def joining_password(self, password: str) -> str:
+        """The hash of the password a person gives to sign in on a workstation joining a team (checked and hashed
+        before the join's write, which it must not hold up)."""
+        check_password(password)
+        return self.hasher.hash(password)
+
+    def sign_in_here(self, conn: sqlite3.Connection, name: str, password_hash: str) -> str:
+        """Inside a join's write, after the team's entries and this workstation's identity: ``name`` (a person the
+        team's log knows and has not disabled) gets this workstation's local password, recorded as
+        ``user.password_set`` by them. Returns their name as the log spells it; a UserError rolls the join back."""
+        people = Ledger(conn).people()
+        who = name.casefold()
+        canonical = people.names.get(who)
+        if canonical is None:
+            known = ", ".join(sorted(people.names.values())[:10]) or "nobody yet"
+            raise UserError(
+                f"--as {name}: the team's log knows no person of that name (it knows: {known}); "
+                "this database was left as it was, not set up"
+            )
+        if who in people.disabled:
+            raise UserError(
+                f"--as {canonical}: {canonical} is disabled in the team's log and cannot sign in; "
+                "this database was left as it was, not set up"
+            )
+        self._set_password(conn, canonical, password_hash, actor=canonical)
+        return canonical
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _require(self, actor: Actor, permission: Permission, action: str) -> None:

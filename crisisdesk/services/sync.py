@@ -8,6 +8,7 @@ applied. The hub's URL is a local setting without its password; the password is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -298,9 +299,18 @@ class SyncService:
                 self.log.record(conn, actor.name, Kind.HUB_FOUNDED, {"hub_id": hub_id, "workstation": ws})
         return hub_id, self.sync_once()
 
-    def join(self, url: str, workstation_name: str, *, password: str | None = None) -> tuple[str, SyncReport]:
-        """``crisisdesk hub join`` on a new database: this workstation's identity and signing key only (no
-        admin, no default channels: the team's come from the hub), then pull everything."""
+    def join(
+        self,
+        url: str,
+        workstation_name: str,
+        *,
+        password: str | None = None,
+        then: Callable[[sqlite3.Connection], object] | None = None,
+    ) -> tuple[str, SyncReport]:
+        """``crisisdesk hub join`` on a new database: everything the hub holds, then this workstation's identity and
+        signing key only (no admin, no default channels: the team's come from the hub), then ``then(conn)`` (a
+        person's local password, ``--as``), in one write: a refusal anywhere leaves the database not set up. Then
+        a sync pushes the identity."""
         name = check_workstation_name(workstation_name)
         address, in_url = parse_hub_url(url)
         password = password if password is not None else in_url
@@ -310,9 +320,25 @@ class SyncService:
                 "to sync this one with a hub, use 'crisisdesk hub init' on it"
             )
         # The hub is checked before anything is created here: a wrong URL leaves the file as it was.
-        self.connect(address, password).close()
-        with self.db.write() as conn:
-            ws = joining_identity(conn, self.db, self.log, self.secrets, name)
+        hub = self.connect(address, password)
+        made = False
+        try:
+            with self.db.write() as conn:
+                # The team's entries first (as 'bundle join' does), so the person named by ``then`` is known.
+                self.pull(hub, into=conn)
+                ws = joining_identity(conn, self.db, self.log, self.secrets, name)
+                made = True
+                # The URL in the same write (without its password): a refused join leaves no hub behind either.
+                _set_local(conn, HUB_URL, address.url)
+                if then is not None:
+                    then(conn)
+        except BaseException:
+            if made:  # rolled back: this service must not go on as the workstation that was never made
+                self.log.use_signer(None)
+                self.log._workstation_id = None  # the log caches the identity just rolled back
+            raise
+        finally:
+            hub.close()
         self._remember(address, password)
         return ws, self.sync_once()
 
@@ -452,11 +478,13 @@ class SyncService:
         hub: Hub,
         *,
         finish: Callable[[sqlite3.Connection, dict[str, tuple[int, str]]], None] | None = None,
+        into: sqlite3.Connection | None = None,
     ) -> SyncReport:
         """Hand the hub's entries beyond the cursor to the Receiver, a batch at a time; move the cursor over what
         was applied or already held (or recorded as an equivocation), never over a refused entry. Each batch and
-        the cursor after it are one write transaction; ``finish(conn, seen)`` runs in the last one (one commit
-        less), with the last (seq, hash) of each workstation the pulled entries showed."""
+        the cursor after it are one write transaction (all in ``into``, a write transaction the caller holds, when
+        given: joining); ``finish(conn, seen)`` runs in the last one (one commit less), with the last (seq, hash)
+        of each workstation the pulled entries showed."""
         report = SyncReport()
         cursor = int(self.db.get_setting(HUB_CURSOR) or 0)
         hub_id = hub.meta().get("hub_id", "")
@@ -479,7 +507,7 @@ class SyncService:
             entries = hub.pull(scan, PULL_BATCH)
             last = len(entries) < PULL_BATCH
             pushed_to = None
-            with self.db.write() as conn:
+            with contextlib.nullcontext(into) if into is not None else self.db.write() as conn:
                 top = self._top(conn)
                 if entries:
                     got = receiver.receive_in(

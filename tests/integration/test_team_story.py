@@ -10,14 +10,13 @@ same message: sibling versions on both once it is back, carla merges, ivan appro
 with no network joins from a bundle, works, and its work reaches the team through the founder; a changed and a
 replayed bundle are refused and change nothing.
 
-Two things stand in for what the product does not do yet (both named in the report of this test's part):
-- the CLI has no clock override, so "offline for hours" is real time with entries written while offline;
-- a workstation that joined holds the team's people but none of their passwords (docs/design/sync.md, Hub,
-  "Limits"): the admin's password hash is put into that file's local credentials table (a local secret, outside the
-  log) as a person would be given one; everyone else's is then set there with ``users reset-password``;
-- a channel's secret lives in the keyring of the workstation where the channel was added, and no command gives it
-  to an existing channel on another workstation: each desk has its own keyring file (as on its own machine) and the
-  webhook's secret is copied into the others'.
+Who signs in where: passwords stay on the workstation where they were set, so each desk joins with ``--as root``
+(root's password there, recorded as ``user.password_set`` by root) and root sets the others' there with ``users
+reset-password``; a channel's secret stays in the keyring where it was given, so each desk has its own keyring file
+(as on its own machine) and root gives the webhook's secret to the desks that send with ``channels set-secret``.
+
+What still stands in: the CLI has no clock override, so "offline for hours" is real time with entries written while
+offline.
 """
 
 from __future__ import annotations
@@ -35,8 +34,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crisisdesk.credentials import SERVICE
-from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.store.migrations import PROJECTION_TABLES
 from tests.support import file_keyring
 from tests.support.http_servers import ReceiverState, webhook_receiver
@@ -144,31 +141,8 @@ class Desk:
         return shown
 
 
-def give_admin_password(desk: Desk) -> None:
-    """The stand-in for the missing step (module docstring): root's password hash in this file's local credentials,
-    with the hasher crisisdesk uses. Everyone else's password is then set through the command line, by root."""
-    conn = sqlite3.connect(desk.db, timeout=10)
-    try:
-        with conn:
-            conn.execute(
-                "INSERT INTO local_credentials (user_name, password_hash, updated_at) VALUES (?, ?, ?)",
-                ("root", Argon2Hasher().hash(PASSWORDS["root"]), datetime.now(UTC).isoformat()),
-            )
-    finally:
-        conn.close()
-
-
-def give_channel_secrets(source: Desk, desk: Desk) -> None:
-    """The stand-in for the other missing step (module docstring): the channels' secrets, which live in the keyring
-    of the workstation where the channel was added, copied into this workstation's keyring."""
-    theirs = orjson.loads(source.keyring.read_bytes())
-    ours = orjson.loads(desk.keyring.read_bytes())
-    ours.update({k: v for k, v in theirs.items() if k.startswith(f"{SERVICE}\0channel:")})
-    desk.keyring.write_bytes(orjson.dumps(ours))
-
-
 def passwords_for(desk: Desk, *names: str) -> None:
-    give_admin_password(desk)
+    """root (who joined this desk with --as root) sets the others' passwords here."""
     for name in names:
         desk.run("users", "reset-password", name, "--password-stdin", who="root", stdin=PASSWORDS[name] + "\n")
 
@@ -225,7 +199,9 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
     founder.run("init", "--admin", "root", "--password-stdin", stdin=PASSWORDS["root"] + "\n")
     founder.run("hub", "init", hub_db.url_with_password, who="root")
     for desk, name in ((comms, "Communicator desk"), (command, "Commander desk")):
-        desk.run("hub", "join", hub_db.url, "--workstation", name, "--password-stdin", stdin=hub_db.password + "\n")
+        said = desk.run("hub", "join", hub_db.url, "--workstation", name, "--password-stdin", who="root",
+                        stdin=hub_db.password + "\n")  # fmt: skip
+        assert "root can sign in here" in said, said
     roles = {"carla": "communicator", "ivan": "approver", "dana": "communicator"}
     for name, role in roles.items():
         founder.run("users", "add", name, "--role", role, "--password-stdin", who="root", stdin=PASSWORDS[name] + "\n")
@@ -236,8 +212,13 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
         assert "applied" in desk.sync()
     passwords_for(comms, "carla")
     passwords_for(command, "ivan", "dana")
+    # The webhook's secret is in the founder's keyring only: a desk without its copy says what to do.
+    missing = comms.run("channels", "test", HOOK, who="root", expect=3)
+    assert f"crisisdesk channels set-secret {HOOK} --secret-stdin" in missing, missing
     for desk in (comms, command):
-        give_channel_secrets(founder, desk)
+        said = desk.run("channels", "set-secret", HOOK, "--secret-stdin", who="root", stdin="hook key\n")
+        assert "keyring holds its HMAC signing key now" in said, said
+        assert "hook key" in desk.keyring.read_text()
     for desk in (comms, command):
         people = {p["name"]: sorted(p["roles"]) for p in orjson.loads(desk.run("users", "list", "--json", who="root"))}
         assert people == {"root": ["admin"], **{n: [r] for n, r in roles.items()}}, (desk.name, people)
@@ -346,8 +327,8 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
     site = Desk("field-site", tmp_path / "field-site.sqlite3")
     exported = founder.entries()
     founder.run("bundle", "export", "--since", "all", "--out", str(tmp_path / "to-site.bundle"))
-    said = site.run("bundle", "join", str(tmp_path / "to-site.bundle"), "--workstation", "Field site")
-    assert "joined the team" in said
+    said = site.run("bundle", "join", str(tmp_path / "to-site.bundle"), "--workstation", "Field site", who="root")
+    assert "joined the team" in said and "root can sign in here" in said, said
     assert site.entries() >= exported
     passwords_for(site, "dana")
     people = {p["name"]: sorted(p["roles"]) for p in orjson.loads(site.run("users", "list", "--json", who="root"))}
@@ -380,6 +361,19 @@ def test_a_team_runs_an_incident_through_the_hub_offline_and_by_bundle(
     same_everywhere(desks)
     assert "intact" in site.run("audit", "verify")
     assert len(received.posts()) == 2
+    # Every desk's log says who set a password on which workstation, and which workstations hold the webhook's
+    # secret (never the secret itself, nor a password hash).
+    joined = {desk.local("workstation_id") for desk in (comms, command)}
+    roots = {(founder.local("workstation_id"), "system")} | {(ws, "root") for ws in {*joined, site_ws}}
+    for desk in desks:
+        set_here = set(desk.query("SELECT workstation_id, actor FROM events WHERE kind = 'user.password_set' "
+                                  "AND json_extract(body, '$.payload.name') = 'root'"))  # fmt: skip
+        assert set_here == roots, (desk.name, set_here)
+        secrets = desk.query("SELECT json_extract(body, '$.payload.workstation') FROM events "
+                             "WHERE kind = 'channel.secret_set'")  # fmt: skip
+        assert {str(ws) for (ws,) in secrets} == joined, (desk.name, secrets)
+        for path in tmp_path.glob(f"{desk.name}.sqlite3*"):
+            assert b"hook key" not in path.read_bytes(), path
 
     timings = {desk.name: desk.timings for desk in (*desks, site)}
     print(  # what the story showed, for the report (pytest -s)
