@@ -12,9 +12,10 @@ A bundle is line-oriented JSON (UTF-8, one object a line, each line ending in a 
 
 Import is all or nothing: a bundle changed in any byte, cut short, already imported, or signed by a key that is not
 (or no longer) its workstation's is refused with the reason, and nothing changes. Its entries then go through the
-Receiver, all or nothing; once applied, ``bundle.imported`` is recorded and so are the exporter's heads
-(``peer_heads``). An authentic bundle whose entries are refused (an equivocation, a bad signature of a relayed
-entry) still leaves its evidence: the equivocation alarm and the heads it showed.
+Receiver, all or nothing; once applied, ``bundle.imported`` is recorded and so are the heads the bundle proves
+(``peer_heads``: the exporter's own; another chain's up to what this log holds of it, or as far as its signed
+entries in the bundle reach). An authentic bundle whose entries are refused (an equivocation, a bad signature of a
+relayed entry) still leaves its evidence: the equivocation alarm and the heads it showed.
 """
 
 from __future__ import annotations
@@ -253,28 +254,39 @@ class BundleService:
                 )
             source = f"bundle {bundle} from {sender}"
             report = Receiver(self.app).receive_in(conn, entries, source=source, all_or_nothing=True)
-            # What the exporter showed of each chain is evidence for verify, whatever became of its entries.
-            heads = {str(ws): (int(v[0]), str(v[1])) for ws, v in header["heads"].items()}
-            # And this workstation's own entries the bundle carries, when signed by this workstation's key: an entry
-            # another site made up in its name proves nothing (else this log's audit would fail for ever on a lie).
-            mine = sorted((seq, number) for (ws, seq), number in lines.items() if ws == own)
-            rows = [
-                SignedRow(
-                    number,
-                    own,
-                    seq,
-                    str(orjson.loads(entries[number - 2].body)["at"]),
-                    entries[number - 2].hash,
-                    entries[number - 2].signature,
-                )
-                for seq, number in mine
-            ]
-            bad = check_signatures(rows, held_key_events(conn)).bad.get(own)
-            for row in rows:
-                if row.signature is None or (bad is not None and row.seq >= bad.seq):
-                    break
-                if row.seq > heads.get(own, (0, ""))[0]:
-                    heads[own] = (row.seq, row.hash)
+            # What the exporter showed is evidence for verify only where it can be so: its own chain (the trailer is
+            # signed by its key: a lie there is its own), another chain only up to what this log holds of it (the
+            # exporter sends every entry past this log's cursor, so a head beyond it that the bundle does not carry
+            # is made up: a member naming this workstation's seq 1,000,000 would fail this log's audit for ever),
+            # and any chain as far as the entries it carries, signed with a good key of their workstation, reach.
+            heads: dict[str, tuple[int, str]] = {}
+            for ws, v in header["heads"].items():
+                seq = int(v[0])
+                held = conn.execute("SELECT max(seq) FROM events WHERE workstation_id = ?", (ws,)).fetchone()[0]
+                if ws == sender or seq <= int(held or 0):
+                    heads[str(ws)] = (seq, str(v[1]))
+            carried: dict[str, list[tuple[int, int]]] = {}
+            for (ws, seq), number in lines.items():
+                carried.setdefault(ws, []).append((seq, number))
+            held_keys = held_key_events(conn)
+            for ws, found in sorted(carried.items()):
+                rows = [
+                    SignedRow(
+                        number,
+                        ws,
+                        seq,
+                        str(orjson.loads(entries[number - 2].body)["at"]),
+                        entries[number - 2].hash,
+                        entries[number - 2].signature,
+                    )
+                    for seq, number in sorted(found)
+                ]
+                bad = check_signatures(rows, held_keys).bad.get(ws)
+                for row in rows:
+                    if row.signature is None or (bad is not None and row.seq >= bad.seq):
+                        break
+                    if row.seq > heads.get(ws, (0, ""))[0]:
+                        heads[ws] = (row.seq, row.hash)
             record_peer_heads(conn, source, heads, seen_at=utc_iso(self.app.clock.now()))
             refusal = None
             if report.refused:
