@@ -35,7 +35,7 @@ import orjson
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import UserError
-from crisisdesk.domain.events import Kind
+from crisisdesk.domain.events import Kind, from_body
 from crisisdesk.domain.signing import (
     KEY_KINDS,
     SignedRow,
@@ -49,6 +49,7 @@ from crisisdesk.services.sync import check_workstation_name, joining_identity
 from crisisdesk.services.workstation_keys import find_signer
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.ledger import REVOCATION_KINDS, held_admin_revocations
 from crisisdesk.store.peer_heads import record_peer_heads
 
 FORMAT = "crisisdesk-bundle/1"
@@ -269,6 +270,7 @@ class BundleService:
             for (ws, seq), number in lines.items():
                 carried.setdefault(ws, []).append((seq, number))
             held_keys = held_key_events(conn)
+            revokers = held_admin_revocations(conn)
             for ws, found in sorted(carried.items()):
                 rows = [
                     SignedRow(
@@ -281,7 +283,7 @@ class BundleService:
                     )
                     for seq, number in sorted(found)
                 ]
-                bad = check_signatures(rows, held_keys).bad.get(ws)
+                bad = check_signatures(rows, held_keys, revokers=revokers).bad.get(ws)
                 for row in rows:
                     if row.signature is None or (bad is not None and row.seq >= bad.seq):
                         break
@@ -366,11 +368,14 @@ class BundleService:
         entries: list[Incoming] = []
         at_line: dict[tuple[str, int], int] = {}
         received_keys = []
+        deciding = []  # the bundle's people and revocation entries: which of its revocations count
         for number, raw in enumerate(body_lines, 2):
             entry, event = _entry(raw, number, name)
             ws, seq, kind, payload = event["ws"], event["seq"], event["kind"], event["payload"]
             entries.append(entry)
             at_line.setdefault((ws, seq), number)
+            if kind in REVOCATION_KINDS and isinstance(entry.body, bytes):
+                deciding.append(from_body(entry.body, entry.hash))
             if kind in KEY_KINDS and isinstance(payload, dict):
                 # Positions past any held entry: they only order the key events.
                 received_keys.append(key_event(10**15 + number, ws, seq, str(event["at"]), kind, payload))
@@ -382,7 +387,8 @@ class BundleService:
             )
         # The key events a first bundle from a workstation brings declare its key; they are checked as entries too.
         events = [*held_key_events(self.db.conn), *received_keys]
-        public, problem = bundle_key(events, header["from"], trailer["signature"], header["created"])
+        revokers = held_admin_revocations(self.db.conn, deciding)
+        public, problem = bundle_key(events, header["from"], trailer["signature"], header["created"], revokers=revokers)
         if problem:
             raise UserError(f"{name} refused: {problem}")
         if not bundle_signature_good(public, trailer["sha256"], trailer["signature"]):
