@@ -70,6 +70,7 @@ class Kind:
     OUTBOX_CLAIMED_ELSEWHERE = "outbox.claimed_elsewhere"  # another workstation holds the hub's claim: not sent here
     OUTBOX_CLAIM_REGISTERED = "outbox.claim_registered"  # a send made without a claim, claimed at the hub afterwards
     OUTBOX_PUBLISHED_TWICE = "outbox.published_twice"  # the late claim found another workstation's: an alarm
+    OUTBOX_CLAIM_UNKNOWN_HOLDER = "outbox.claim_unknown_holder"  # the hub's claim names no joined workstation: alarm
     FEED_ADDED = "feed.added"
     FEED_REMOVED = "feed.removed"
     RULES_SET = "monitoring.rules_set"
@@ -140,6 +141,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.OUTBOX_CLAIMED_ELSEWHERE: "Published by another workstation (not sent here)",
     Kind.OUTBOX_CLAIM_REGISTERED: "Offline send claimed at the hub",
     Kind.OUTBOX_PUBLISHED_TWICE: "PUBLISHED TWICE: another workstation also sent it",
+    Kind.OUTBOX_CLAIM_UNKNOWN_HOLDER: "NOT SENT: the hub's claim names a workstation that never joined",
     Kind.FEED_ADDED: "Feed added",
     Kind.FEED_REMOVED: "Feed removed",
     Kind.RULES_SET: "Monitoring rules set",

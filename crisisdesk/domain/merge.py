@@ -352,18 +352,36 @@ def key_events(events: Iterable[Event]) -> list[KeyEvent]:
     return out
 
 
+def admin_revocations(events: Iterable[Event], *, own_workstation: str) -> frozenset[tuple[str, int]]:
+    """The (workstation, seq) of the ``workstation.key_revoked`` entries among ``events`` whose actor was an admin
+    at their place in the merge order: the only revocations ``signing.key_table`` counts. ``events`` must hold the
+    people events (and ``hub.founded``) that decide it; the rest are passed over."""
+    ordered = in_merge_order(events)
+    people = People(founding_workstation(ordered, own_workstation))
+    out = set()
+    for e in ordered:
+        if e.kind in PEOPLE_KINDS:
+            people.step(e)
+        elif e.kind == Kind.WORKSTATION_KEY_REVOKED and people.is_admin(e.actor):
+            out.add((e.workstation_id, e.seq))
+    return frozenset(out)
+
+
 def fold(events: Iterable[Event], *, own_workstation: str) -> TeamState:
     """The team state the merge rules give for a set of events, whatever order they were delivered in."""
     ordered = in_merge_order(events)
     founding = founding_workstation(ordered, own_workstation)
     people = People(founding)
     by_message: dict[str, list[Event]] = {}
+    revokers = set()
     for e in ordered:
         if e.kind in PEOPLE_KINDS:
             people.step(e)
         elif e.kind in MESSAGE_KINDS:
             by_message.setdefault(str(e.payload.get("message", "")), []).append(e)
-    keys, _, _ = key_table(key_events(ordered))
+        elif e.kind == Kind.WORKSTATION_KEY_REVOKED and people.is_admin(e.actor):
+            revokers.add((e.workstation_id, e.seq))
+    keys, _, _ = key_table(key_events(ordered), revokers=revokers)
     messages = {m: s for m, evs in by_message.items() if (s := fold_message(m, evs)) is not None}
     approval_roles = {
         (m, a.approver.casefold(), a.hash, a.workstation, a.at): people.roles_at(a.approver, a.key)

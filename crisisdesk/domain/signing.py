@@ -169,16 +169,24 @@ class SignatureReport:
         return out
 
 
-def key_table(events: Iterable[KeyEvent]) -> tuple[dict[str, dict[str, _Key]], dict[str, int], list[BadSignature]]:
+def key_table(
+    events: Iterable[KeyEvent], *, revokers: Collection[tuple[str, int]] | None = None
+) -> tuple[dict[str, dict[str, _Key]], dict[str, int], list[BadSignature]]:
     """Each workstation's keys (by id) with when each is valid, the seq from which its entries must be signed,
-    and the key events that break the rules themselves (a workstation declaring another's key...)."""
+    and the key events that break the rules themselves (a workstation declaring another's key...).
+
+    ``revokers``: the (workstation, seq) of the ``workstation.key_revoked`` entries whose actor was an admin at
+    their place in the merge order (``merge.admin_revocations``); any other revocation counts for nothing (else a
+    member with no admin role revokes the commander's key). None: every revocation counts (a caller that holds
+    no people events to decide by)."""
     keys: dict[str, dict[str, _Key]] = {}
     signed_from: dict[str, int] = {}
     wrong: list[BadSignature] = []
     revocations: list[KeyEvent] = []
     for e in events:
         if e.kind == Kind.WORKSTATION_KEY_REVOKED:
-            revocations.append(e)
+            if revokers is None or (e.ws, e.seq) in revokers:
+                revocations.append(e)
             continue
         if e.public_key and key_id(e.public_key) != e.key:
             wrong.append(BadSignature(e.position, e.seq, f"the key id {e.key} does not belong to its public key"))
@@ -221,14 +229,18 @@ def key_table(events: Iterable[KeyEvent]) -> tuple[dict[str, dict[str, _Key]], d
 
 
 def check_signatures(
-    rows: Iterable[SignedRow], key_events: Iterable[KeyEvent], *, verify: Collection[int] | None = None
+    rows: Iterable[SignedRow],
+    key_events: Iterable[KeyEvent],
+    *,
+    verify: Collection[int] | None = None,
+    revokers: Collection[tuple[str, int]] | None = None,
 ) -> SignatureReport:
     """Check every row's signature against the keys the log declares; name each workstation's first bad one.
 
     ``verify``: the positions whose signature is verified with Ed25519 (None: every one). The rest still have the
     cheap checks: signed when they must be, by a key of their workstation valid at their time."""
     key_events = list(key_events)
-    keys, signed_from, wrong = key_table(key_events)
+    keys, signed_from, wrong = key_table(key_events, revokers=revokers)
     # A rotation is signed by the key it replaces (a new key cannot vouch for itself).
     rotated_by = {e.position: e.previous for e in key_events if e.kind == Kind.WORKSTATION_KEY_ROTATED}
     bad: dict[str, BadSignature] = {}
@@ -331,7 +343,11 @@ def must_verify(run: Sequence[SignedRow], key_positions: Collection[int] = ()) -
 
 
 def check_received(
-    rows: Sequence[SignedRow], held: Sequence[KeyEvent], received: Sequence[KeyEvent]
+    rows: Sequence[SignedRow],
+    held: Sequence[KeyEvent],
+    received: Sequence[KeyEvent],
+    *,
+    revokers: Collection[tuple[str, int]] | None = None,
 ) -> SignatureReport:
     """Check the signatures of a batch of received entries (``rows``: each workstation's new entries in seq order,
     at positions after every held entry) by the rule of ``must_verify``.
@@ -355,6 +371,7 @@ def check_received(
             [r for r in rows if r.ws not in failed and (of is None or r.ws in of)],
             [*held, *(e for e in received if e.ws not in without)],
             verify=chosen,
+            revokers=revokers,
         )
 
     while True:
@@ -368,10 +385,17 @@ def check_received(
     return SignatureReport(report.checked, report.signed, failed, report.unsigned_workstations)
 
 
-def bundle_key(key_events: Iterable[KeyEvent], workstation: str, signature: str, created: str) -> tuple[str, str]:
+def bundle_key(
+    key_events: Iterable[KeyEvent],
+    workstation: str,
+    signature: str,
+    created: str,
+    *,
+    revokers: Collection[tuple[str, int]] | None = None,
+) -> tuple[str, str]:
     """(public key, "") for the key that signed a bundle of ``workstation`` made at ``created``, or ("", why not):
     a key the log (and the bundle) declares for that workstation, not revoked, not replaced before the bundle."""
-    keys, _, _ = key_table(key_events)
+    keys, _, _ = key_table(key_events, revokers=revokers)
     kid = signature.partition(".")[0]
     key = keys.get(workstation, {}).get(kid)
     if key is None:

@@ -12,9 +12,10 @@ A bundle is line-oriented JSON (UTF-8, one object a line, each line ending in a 
 
 Import is all or nothing: a bundle changed in any byte, cut short, already imported, or signed by a key that is not
 (or no longer) its workstation's is refused with the reason, and nothing changes. Its entries then go through the
-Receiver, all or nothing; once applied, ``bundle.imported`` is recorded and so are the exporter's heads
-(``peer_heads``). An authentic bundle whose entries are refused (an equivocation, a bad signature of a relayed
-entry) still leaves its evidence: the equivocation alarm and the heads it showed.
+Receiver, all or nothing; once applied, ``bundle.imported`` is recorded and so are the heads the bundle proves
+(``peer_heads``: the exporter's own; another chain's up to what this log holds of it, or as far as its signed
+entries in the bundle reach). An authentic bundle whose entries are refused (an equivocation, a bad signature of a
+relayed entry) still leaves its evidence: the equivocation alarm and the heads it showed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import orjson
 from crisisdesk.credentials import SecretStore
 from crisisdesk.domain.clock import Clock, utc_iso
 from crisisdesk.domain.errors import UserError
-from crisisdesk.domain.events import Kind
+from crisisdesk.domain.events import Kind, from_body
 from crisisdesk.domain.signing import (
     KEY_KINDS,
     SignedRow,
@@ -48,6 +49,7 @@ from crisisdesk.services.sync import check_workstation_name, joining_identity
 from crisisdesk.services.workstation_keys import find_signer
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.ledger import REVOCATION_KINDS, held_admin_revocations
 from crisisdesk.store.peer_heads import record_peer_heads
 
 FORMAT = "crisisdesk-bundle/1"
@@ -263,28 +265,40 @@ class BundleService:
                 )
             source = f"bundle {bundle} from {sender}"
             report = Receiver(self.app).receive_in(conn, entries, source=source, all_or_nothing=True)
-            # What the exporter showed of each chain is evidence for verify, whatever became of its entries.
-            heads = {str(ws): (int(v[0]), str(v[1])) for ws, v in header["heads"].items()}
-            # And this workstation's own entries the bundle carries, when signed by this workstation's key: an entry
-            # another site made up in its name proves nothing (else this log's audit would fail for ever on a lie).
-            mine = sorted((seq, number) for (ws, seq), number in lines.items() if ws == own)
-            rows = [
-                SignedRow(
-                    number,
-                    own,
-                    seq,
-                    str(orjson.loads(entries[number - 2].body)["at"]),
-                    entries[number - 2].hash,
-                    entries[number - 2].signature,
-                )
-                for seq, number in mine
-            ]
-            bad = check_signatures(rows, held_key_events(conn)).bad.get(own)
-            for row in rows:
-                if row.signature is None or (bad is not None and row.seq >= bad.seq):
-                    break
-                if row.seq > heads.get(own, (0, ""))[0]:
-                    heads[own] = (row.seq, row.hash)
+            # What the exporter showed is evidence for verify only where it can be so: its own chain (the trailer is
+            # signed by its key: a lie there is its own), another chain only up to what this log holds of it (the
+            # exporter sends every entry past this log's cursor, so a head beyond it that the bundle does not carry
+            # is made up: a member naming this workstation's seq 1,000,000 would fail this log's audit for ever),
+            # and any chain as far as the entries it carries, signed with a good key of their workstation, reach.
+            heads: dict[str, tuple[int, str]] = {}
+            for ws, v in header["heads"].items():
+                seq = int(v[0])
+                held = conn.execute("SELECT max(seq) FROM events WHERE workstation_id = ?", (ws,)).fetchone()[0]
+                if ws == sender or seq <= int(held or 0):
+                    heads[str(ws)] = (seq, str(v[1]))
+            carried: dict[str, list[tuple[int, int]]] = {}
+            for (ws, seq), number in lines.items():
+                carried.setdefault(ws, []).append((seq, number))
+            held_keys = held_key_events(conn)
+            revokers = held_admin_revocations(conn)
+            for ws, found in sorted(carried.items()):
+                rows = [
+                    SignedRow(
+                        number,
+                        ws,
+                        seq,
+                        str(orjson.loads(entries[number - 2].body)["at"]),
+                        entries[number - 2].hash,
+                        entries[number - 2].signature,
+                    )
+                    for seq, number in sorted(found)
+                ]
+                bad = check_signatures(rows, held_keys, revokers=revokers).bad.get(ws)
+                for row in rows:
+                    if row.signature is None or (bad is not None and row.seq >= bad.seq):
+                        break
+                    if row.seq > heads.get(ws, (0, ""))[0]:
+                        heads[ws] = (row.seq, row.hash)
             record_peer_heads(conn, source, heads, seen_at=utc_iso(self.app.clock.now()))
             refusal = None
             if report.refused:
@@ -364,11 +378,14 @@ class BundleService:
         entries: list[Incoming] = []
         at_line: dict[tuple[str, int], int] = {}
         received_keys = []
+        deciding = []  # the bundle's people and revocation entries: which of its revocations count
         for number, raw in enumerate(body_lines, 2):
             entry, event = _entry(raw, number, name)
             ws, seq, kind, payload = event["ws"], event["seq"], event["kind"], event["payload"]
             entries.append(entry)
             at_line.setdefault((ws, seq), number)
+            if kind in REVOCATION_KINDS and isinstance(entry.body, bytes):
+                deciding.append(from_body(entry.body, entry.hash))
             if kind in KEY_KINDS and isinstance(payload, dict):
                 # Positions past any held entry: they only order the key events.
                 received_keys.append(key_event(10**15 + number, ws, seq, str(event["at"]), kind, payload))
@@ -380,7 +397,8 @@ class BundleService:
             )
         # The key events a first bundle from a workstation brings declare its key; they are checked as entries too.
         events = [*held_key_events(self.db.conn), *received_keys]
-        public, problem = bundle_key(events, header["from"], trailer["signature"], header["created"])
+        revokers = held_admin_revocations(self.db.conn, deciding)
+        public, problem = bundle_key(events, header["from"], trailer["signature"], header["created"], revokers=revokers)
         if problem:
             raise UserError(f"{name} refused: {problem}")
         if not bundle_signature_good(public, trailer["sha256"], trailer["signature"]):

@@ -607,8 +607,21 @@ class OutboxService:
                 ) from None
             return _Go(claimed=False, why=f"the hub was unreachable: {exc}")
         if holder.workstation_id != me:
+            if not self._joined(holder.workstation_id):
+                raise _UnknownHolder(holder.workstation_id)
             return _Elsewhere(holder.workstation_id)
         return _Go(claimed=True)
+
+    def _joined(self, workstation: str) -> bool:
+        """Whether this log holds ``workstation``'s own ``workstation.joined``: only then is its claim at the hub a
+        team member's publication (a claim row written into the hub by hand for anyone else is not)."""
+        return (
+            self.db.conn.execute(
+                "SELECT 1 FROM events WHERE kind = ? AND workstation_id = ? LIMIT 1",
+                (Kind.WORKSTATION_JOINED, workstation),
+            ).fetchone()
+            is not None
+        )
 
     def _alone_refusal(self, row: OutboxRow, *, team: bool) -> str | None:
         """Why ``row`` may not be sent without the hub's claim (None: it may): the approvals this workstation holds
@@ -685,11 +698,24 @@ class OutboxService:
                         report.notes.append(f"{row.id}: workstation {ready.workstation} published it; not sent here")
                     elif isinstance(ready, ChannelError) and not isinstance(ready, NotDue):
                         self._record_failure(conn, row, ready, report)  # refused: recorded, the rest still go
+                        if isinstance(ready, _UnknownHolder):
+                            self._unknown_holder_alarm(conn, row.id, ready.workstation, report)
             claimed = [row.id for grants in granted.values() for row, _, _ in grants]
             if claimed:
                 self.log.record(conn, WORKER, Kind.OUTBOX_CLAIMED, {"rows": claimed})
         for n, pairs in granted.items():
             turns[n].posts = pairs
+
+    def _unknown_holder_alarm(self, conn: Any, row_id: str, workstation: str, report: RunReport) -> None:
+        """The alarm for a row whose hub claim names a workstation this log never saw join: recorded once."""
+        report.notes.append(f"{row_id}: the hub's claim names workstation {workstation}, which never joined: waiting")
+        if conn.execute(
+            "SELECT 1 FROM events WHERE kind = ? AND json_extract(body, '$.payload.row') = ? "
+            "AND json_extract(body, '$.payload.workstation') = ? LIMIT 1",
+            (Kind.OUTBOX_CLAIM_UNKNOWN_HOLDER, row_id, workstation),
+        ).fetchone():
+            return
+        self.log.record(conn, WORKER, Kind.OUTBOX_CLAIM_UNKNOWN_HOLDER, {"row": row_id, "workstation": workstation})
 
     def _claimable(self, row: OutboxRow) -> Post:
         """The post for ``row`` if it is still to be sent now (re-read: a retraction may have come meanwhile)."""
@@ -873,6 +899,19 @@ class Refused(ChannelError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, permanent=True)
+
+
+class _UnknownHolder(ChannelError):
+    """The hub's claim names a workstation this log never saw join: not published elsewhere; the row waits."""
+
+    def __init__(self, workstation: str) -> None:
+        super().__init__(
+            f"waiting: the hub's claim on it names workstation {workstation}, which never joined this team in this "
+            f"log; an admin must check the hub's claims (delete that row if no such workstation sent it) or sync "
+            f"that workstation's join",
+            retry_after=WAIT_FOR_HUB,
+        )
+        self.workstation = workstation
 
 
 class NotDue(ChannelError):

@@ -30,10 +30,11 @@ from typing import Any, Protocol
 import orjson
 
 from crisisdesk.domain.clock import Clock, utc_iso
-from crisisdesk.domain.events import GENESIS, NOT_CANONICAL, Kind, link_problem
+from crisisdesk.domain.events import GENESIS, NOT_CANONICAL, Kind, from_body, link_problem
 from crisisdesk.domain.signing import KEY_KINDS, KeyEvent, SignedRow, check_received, check_signatures, key_event
 from crisisdesk.store.db import Database
 from crisisdesk.store.eventlog import EventLog
+from crisisdesk.store.ledger import REVOCATION_KINDS, held_admin_revocations
 
 SYSTEM = "system"
 # The workstation name an entry is reported under when not even its workstation can be read from it.
@@ -335,7 +336,14 @@ class Receiver:
             if e.kind in KEY_KINDS and isinstance(e.payload, dict):
                 received.append(key_event(position, e.ws, e.seq, e.at, e.kind, e.payload))
         rows.sort(key=lambda r: (r.ws, r.seq))
-        report = check_received(rows, held_key_events(conn), received)
+        # A revocation counts only when its writer was an admin then, by the people events held and received.
+        batch = [
+            from_body(e.incoming.body, e.incoming.hash)
+            for e in at_position.values()
+            if e.kind in REVOCATION_KINDS and isinstance(e.incoming.body, bytes)
+        ]
+        revokers = held_admin_revocations(conn, batch)
+        report = check_received(rows, held_key_events(conn), received, revokers=revokers)
         for ws, bad in report.bad.items():
             refused[ws] = f"entry seq {bad.seq}: {bad.reason}"
 
@@ -347,6 +355,7 @@ class Receiver:
         if not offers:
             return ()
         keys = held_key_events(conn)
+        revokers = held_admin_revocations(conn)
         recorded = set()
         for (body,) in conn.execute("SELECT body FROM events WHERE kind = ?", (Kind.SYNC_EQUIVOCATION,)):
             p = orjson.loads(body)["payload"]
@@ -354,7 +363,7 @@ class Receiver:
         out = []
         for e, held_hash in offers:
             row = SignedRow(0, e.ws, e.seq, e.at, e.incoming.hash, e.incoming.signature)
-            report = check_signatures([row], keys)
+            report = check_signatures([row], keys, revokers=revokers)
             if not report.ok:
                 refused[e.ws] = (
                     f"its entry seq {e.seq} differs from the one this log holds and is not signed as that "

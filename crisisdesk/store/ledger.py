@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crisisdesk.domain.errors import UserError
 from crisisdesk.domain.events import Event, Kind, from_body, is_canonical
-from crisisdesk.domain.merge import MESSAGE_KINDS, PEOPLE_KINDS, People, fold_message, key_events
+from crisisdesk.domain.merge import MESSAGE_KINDS, PEOPLE_KINDS, People, admin_revocations, fold_message, key_events
 from crisisdesk.domain.signing import KEY_KINDS, key_table, signature_good
 
 _VERSION_KINDS = (Kind.MESSAGE_DRAFTED, Kind.MESSAGE_EDITED)
@@ -150,7 +150,8 @@ class Ledger:
                 "ORDER BY position",
                 KEY_KINDS,
             ).fetchall()
-            keys, signed_from, _ = key_table(key_events(from_body(body, h) for h, body in rows))
+            revokers = held_admin_revocations(self.conn)
+            keys, signed_from, _ = key_table(key_events(from_body(body, h) for h, body in rows), revokers=revokers)
             self._keys = (keys, signed_from)
         return self._keys
 
@@ -434,3 +435,20 @@ def _publication(message_id: str, e: Event) -> PublicationRecord:
         cap=p.get("cap"),
         outbox=tuple(dict(r) for r in p.get("outbox", ())),
     )
+
+
+# The events that decide which key revocations count.
+REVOCATION_KINDS = (*PEOPLE_KINDS, Kind.HUB_FOUNDED, Kind.WORKSTATION_KEY_REVOKED)
+
+
+def held_admin_revocations(conn: sqlite3.Connection, extra: Iterable[Event] = ()) -> frozenset[tuple[str, int]]:
+    """The key revocations this log holds (and ``extra``: a batch being received) that count: written by an admin
+    at their place in the merge order (``signing.key_table``'s ``revokers``). Read through the kind index: the
+    people events are few."""
+    row = conn.execute("SELECT value FROM local_settings WHERE key = 'workstation_id'").fetchone()
+    held = conn.execute(
+        f"SELECT hash, body FROM events WHERE kind IN ({','.join('?' * len(REVOCATION_KINDS))})",  # noqa: S608
+        REVOCATION_KINDS,
+    ).fetchall()
+    events = [from_body(body, str(h)) for h, body in held]
+    return admin_revocations([*events, *extra], own_workstation=str(row[0]) if row else "")

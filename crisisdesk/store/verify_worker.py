@@ -14,6 +14,7 @@ import orjson
 
 from crisisdesk.domain.events import Segment, verify_segment
 from crisisdesk.domain.signing import KEY_KINDS, KeyEvent, SignatureReport, SignedRow, check_signatures
+from crisisdesk.store.ledger import held_admin_revocations
 
 
 def rows_query(low: int | None, high: int | None) -> tuple[str, tuple[int, ...]]:
@@ -100,7 +101,7 @@ def signatures_of(conn: sqlite3.Connection) -> SignatureReport:
             "SELECT position, workstation_id, seq, at, hash, signature FROM events ORDER BY position"
         )
     )
-    return check_signatures(rows, key_events)
+    return check_signatures(rows, key_events, revokers=held_admin_revocations(conn))
 
 
 def verify_signatures_file(path: str) -> SignatureReport:

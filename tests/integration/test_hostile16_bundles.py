@@ -54,13 +54,6 @@ def test_a_signed_bundle_whose_header_heads_hold_an_absurd_seq_is_one_line(
     assert code in {0, EXIT_USER} and "Traceback" not in err and err.count("\n") <= 1, (code, out, err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: services/bundles.py import_bytes records the header's heads as evidence unchecked; a member's "
-    "header naming this workstation's seq 1,000,000 fails this log's audit for ever (fix: the exporter puts each "
-    "head entry's signature in heads, the importer records a head only when that signature is good under the "
-    "chain's key; a format change, so the lead's call)",
-)
 def test_a_signed_bundle_claiming_this_workstation_s_chain_went_further_does_not_fail_its_audit(
     sites: tuple[App, App, App], run: Run, tmp_path: Path
 ) -> None:
