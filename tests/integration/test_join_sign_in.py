@@ -302,6 +302,9 @@ def test_hub_join_as_a_person_and_the_refusals(
     assert set_by == [("alice",)]
     # The founder sees who set a password on which workstation (the hub carries the event, not the password).
     monkeypatch.setenv(file_keyring.ENV, founders_keyring)
+    # The desk ran the real CLI (the real clock); the founder's clock is a fixed one days behind, and a receiver
+    # refuses entries dated more than a day ahead of its own clock: bring the founder's clock to now.
+    founder.clock.advance(datetime.now(UTC) - founder.clock.now())  # type: ignore[attr-defined]
     founder.sync().sync_once()
     seen = [e for e in founder.log.events() if e.kind == Kind.PASSWORD_SET and e.actor == "alice"]
     assert [e.workstation_id for e in seen][-1] != founder.log.workstation_id()

@@ -340,17 +340,15 @@ def test_asking_a_hub_that_is_down_never_holds_the_gui_thread(qtbot: QtBot, hub_
     assert heartbeat.longest < 0.05, heartbeat.report()
 
 
-def test_a_published_twice_alarm_names_both_workstations(
-    qtbot: QtBot, core: App, admin: Actor, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The publishing-once part's alarm (its kind comes with that part: here named as it will be)."""
-    from crisisdesk.ui.views import alarms
-
-    twice = "outbox.published_twice"
-    monkeypatch.setattr(alarms, "ALARM_KINDS", (alarms.EQUIVOCATION, twice))
+def test_a_published_twice_alarm_names_both_workstations(qtbot: QtBot, core: App, admin: Actor) -> None:
     ws = core.log.workstation_id()
     with core.db.write() as conn:
-        core.log.record(conn, "worker", twice, {"row": "out-1234", "workstation": ws, "offline_workstation": "ws-x"})
+        core.log.record(
+            conn,
+            "worker",
+            Kind.OUTBOX_PUBLISHED_TWICE,
+            {"row": "out-1234", "workstation": ws, "offline_workstation": "ws-x"},
+        )
     banner = AlarmBanner(session(core, admin))
     qtbot.addWidget(banner)
     banner.show()
@@ -359,6 +357,19 @@ def test_a_published_twice_alarm_names_both_workstations(
     assert "PUBLISHED TWICE: delivery out-1234 went out from " in line
     assert "EOC desk 1" in line and "ws-x" in line  # both, this one by its name
     assert "row: out-1234" in banner.open_details().text.toPlainText()
+
+
+def test_a_claim_held_by_a_workstation_that_never_joined_raises_the_banner(
+    qtbot: QtBot, core: App, admin: Actor
+) -> None:
+    with core.db.write() as conn:
+        core.log.record(conn, "worker", Kind.OUTBOX_CLAIM_UNKNOWN_HOLDER, {"row": "out-77", "workstation": "ws-ghost"})
+    banner = AlarmBanner(session(core, admin))
+    qtbot.addWidget(banner)
+    banner.show()
+    assert banner.isVisible()
+    assert "NOT SENT: delivery out-77 is claimed at the hub by workstation ws-ghost" in banner.title.text()
+    assert "deletes that claim row at the hub" in banner.open_details().text.toPlainText()
 
 
 def test_the_workspace_opens_a_message_in_conflict_in_the_composer_and_says_why_it_cannot_be_published(

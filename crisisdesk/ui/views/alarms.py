@@ -2,7 +2,8 @@
 
 - ``sync.equivocation``: a workstation wrote two different entries with the same sequence number (one held here,
   another offered by the hub or a bundle). Its log was forked or rewritten; the offered entry is never merged.
-- ``outbox.published_twice`` (when the publishing-once part is in): a version went out from two workstations.
+- ``outbox.published_twice``: a version went out from two workstations.
+- ``outbox.claim_unknown_holder``: the hub's claim names a workstation that never joined; the delivery waits.
 
 They are evidence, so the banner never goes away while the log holds them: a person may collapse it to one line,
 and it opens again when a new alarm arrives. "Details…" lists every alarm with what each holds.
@@ -42,9 +43,10 @@ from crisisdesk.ui import palette, when
 from crisisdesk.ui.session import Session
 
 EQUIVOCATION = str(Kind.SYNC_EQUIVOCATION)
-# The publishing-once part's alarm, where that part is in this build.
-PUBLISHED_TWICE: str | None = getattr(Kind, "OUTBOX_PUBLISHED_TWICE", None)
-ALARM_KINDS: tuple[str, ...] = (EQUIVOCATION,) + ((str(PUBLISHED_TWICE),) if PUBLISHED_TWICE else ())
+PUBLISHED_TWICE = str(Kind.OUTBOX_PUBLISHED_TWICE)
+# A hub claim naming a workstation that never joined: the delivery is held back until a person looks.
+UNKNOWN_HOLDER = str(Kind.OUTBOX_CLAIM_UNKNOWN_HOLDER)
+ALARM_KINDS: tuple[str, ...] = (EQUIVOCATION, PUBLISHED_TWICE, UNKNOWN_HOLDER)
 PAGE = 500
 
 
@@ -70,6 +72,11 @@ class Alarm:
                 f"EQUIVOCATION: workstation {self.workstation(p.get('workstation'))} wrote two different entries "
                 f"with seq {p.get('seq')} (seen through {p.get('source', '?')})"
             )
+        if self.kind == UNKNOWN_HOLDER:
+            return (
+                f"NOT SENT: delivery {p.get('row', '?')} is claimed at the hub by workstation "
+                f"{self.workstation(p.get('workstation'))}, which never joined the team"
+            )
         others = [v for k, v in sorted(p.items()) if "workstation" in k]
         who = " and ".join(self.workstation(w) for w in others) or "another workstation"
         return f"PUBLISHED TWICE: delivery {p.get('row', '?')} went out from {who}"
@@ -87,6 +94,12 @@ class Alarm:
                 "offered entry was not merged, nor that workstation's later entries in the same delivery "
                 "('crisisdesk audit verify' and 'crisisdesk hub status' say more).",
             ]
+        elif self.kind == UNKNOWN_HOLDER:
+            lines += [f"  {key}: {value}" for key, value in sorted(p.items())]
+            lines.append(
+                "  The delivery waits and is retried: a hub admin deletes that claim row at the hub (or that "
+                "workstation's join is synced), then it goes out once ('crisisdesk outbox list' shows its reason)."
+            )
         else:
             lines += [f"  {key}: {value}" for key, value in sorted(p.items())]
             lines.append(
