@@ -65,6 +65,10 @@ WATCHED_IN_WORKERS_FROM = 20_000
 Progress = Callable[[int, int], None]
 
 
+def _unwatched(done: int, total: int) -> None:
+    """The progress of a check nobody watches."""
+
+
 def idle_cores() -> int:
     """Cores verify's workers may use: the CPUs less those the load average says are busy, counting this process's
     own as free (it is often one of the busy: it may have just appended), and at least one.
@@ -433,9 +437,13 @@ class EventLog:
         if not self.signed_table():
             return None
         try:
-            if progress is None:
-                return signatures_of(self.db.conn)
             total = self.count()
+            if progress is None:
+                if total < WATCHED_IN_WORKERS_FROM:
+                    return signatures_of(self.db.conn)
+                # A big log in a worker even unwatched: the check orders and folds every entry in long C calls
+                # that hold the GIL (a console's pool thread held it 112 ms on 1,000,000: tests/ui/test_under_load).
+                progress = _unwatched
             context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
             pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
             try:
