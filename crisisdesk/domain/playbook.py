@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crisisdesk.domain.approval import Policy
 from crisisdesk.domain.facts import (
     TRANSLATED_BY_DEFAULT,
     WORDED,
@@ -153,6 +154,16 @@ class Approval(_Model):
     count: int = Field(default=1, ge=1, le=5)
     expires_after: str | None = None
     false_alarm_single_approver: bool = True
+
+    def policy(self, message_type: str) -> Policy:
+        """The policy a message of ``message_type`` is approved under (a cancel or correction of a false alarm may
+        need only one approver)."""
+        single = message_type in ("cancel", "correction") and self.false_alarm_single_approver
+        return Policy(
+            roles=tuple(r.value for r in self.roles),
+            count=1 if single else self.count,
+            expires_after=parse_duration(self.expires_after) if self.expires_after else None,
+        )
 
 
 class Cap(_Model):

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Protocol
 
 from crisisdesk.credentials import SecretStore
-from crisisdesk.domain.approval import Approval, Policy, verdict
+from crisisdesk.domain.approval import Approval, verdict
 from crisisdesk.domain.errors import CrisisdeskError, ExternalError
-from crisisdesk.domain.facts import parse_duration
 from crisisdesk.domain.playbook import Playbook
 from crisisdesk.store.db import Database
 from crisisdesk.store.ledger import Ledger, PublicationRecord
@@ -200,12 +199,7 @@ def held_refusal(ledger: Ledger, playbooks: Playbooks, publication: PublicationR
     incident = ledger.incident(record.incident)
     if version is None or incident is None:
         return f"the audit log does not know {publication.message} v{publication.version} or its incident"
-    approval = playbooks.get(incident.playbook).approval
-    policy = Policy(
-        roles=tuple(r.value for r in approval.roles),
-        count=1 if record.type in ("cancel", "correction") and approval.false_alarm_single_approver else approval.count,
-        expires_after=parse_duration(approval.expires_after) if approval.expires_after else None,
-    )
+    policy = playbooks.get(incident.playbook).approval.policy(record.type)
     before = max((p.version for p in record.publications if p.version < publication.version), default=0)
     authors: list[str] = []
     for v in record.versions:
@@ -216,7 +210,8 @@ def held_refusal(ledger: Ledger, playbooks: Playbooks, publication: PublicationR
     approvals = [
         Approval(
             a.approver,
-            everyone.get(a.approver.casefold(), frozenset()),
+            # Held now and when it was given, as the publish counted it: a revocation wins from its time on.
+            everyone.get(a.approver.casefold(), frozenset()) & a.roles_then,
             a.hash,
             datetime.fromisoformat(a.at),
             after_version=a.order > version.order and a.at <= publication.at,

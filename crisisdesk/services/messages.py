@@ -15,7 +15,6 @@ from crisisdesk.domain.accounts import Account, mode_refusal, targets_for
 from crisisdesk.domain.agency import Agency
 from crisisdesk.domain.approval import (
     Approval,
-    Policy,
     Verdict,
     confirm_phrase,
     content_bytes,
@@ -29,7 +28,7 @@ from crisisdesk.domain.cap import CapError, cap_time, parse_xml
 from crisisdesk.domain.clock import Clock
 from crisisdesk.domain.errors import NotFound, PermissionDenied, UserError
 from crisisdesk.domain.events import Kind, from_body
-from crisisdesk.domain.facts import fact_key, parse_datetime, parse_duration, split_key, zone
+from crisisdesk.domain.facts import fact_key, parse_datetime, split_key, zone
 from crisisdesk.domain.incidents import Mode, Status, working_permissions
 from crisisdesk.domain.lint import LintContext, lint
 from crisisdesk.domain.messages import check_message_type, correction_facts, parse_values, with_language_check
@@ -740,13 +739,7 @@ class MessageService:
 
     def _verdict(self, approval: Any, record: MessageRecord, everyone: dict[str, frozenset[str]]) -> Verdict:
         """The policy against the approval events of the current hash, each approver's roles as they are now."""
-        policy = Policy(
-            roles=tuple(r.value for r in approval.roles),
-            count=1
-            if record.type in ("cancel", "correction") and approval.false_alarm_single_approver
-            else approval.count,
-            expires_after=parse_duration(approval.expires_after) if approval.expires_after else None,
-        )
+        policy = approval.policy(record.type)
         # An approval counts only if given after the current version was made and after the last return: editing
         # a text back to what was approved earlier, or submitting again what an approver sent back, needs a new
         # approval.
