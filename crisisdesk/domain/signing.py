@@ -155,6 +155,23 @@ class SignatureReport:
     def ok(self) -> bool:
         return not self.bad
 
+    @classmethod
+    def joined(cls, parts: Sequence[SignatureReport]) -> SignatureReport:
+        """One report from those of consecutive stretches of the log, each checked against the whole log's keys:
+        each workstation's first bad entry is the earliest any stretch names. (``signed`` then counts past a bad
+        entry, where one pass stops counting that workstation's: it is shown only when every signature holds.)"""
+        bad: dict[str, BadSignature] = {}
+        for part in parts:
+            for ws, b in part.bad.items():
+                if ws not in bad or b.position < bad[ws].position:
+                    bad[ws] = b
+        return cls(
+            sum(p.checked for p in parts),
+            sum(p.signed for p in parts),
+            bad,
+            tuple(sorted({ws for p in parts for ws in p.unsigned_workstations})),
+        )
+
     def first_bad(self) -> tuple[str, BadSignature] | None:
         return min(self.bad.items(), key=lambda item: item[1].position, default=None)
 

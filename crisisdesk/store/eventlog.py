@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import queue
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,21 +42,21 @@ from crisisdesk.store.db import Database
 from crisisdesk.store.deep_check import ProjectionReport, compare_with_log
 from crisisdesk.store.migrations import EVENTS_TABLE, EVENTS_TABLE_NOW, PROJECTION_TABLES, SIGNATURES_VERSION
 from crisisdesk.store.projections import apply
-from crisisdesk.store.verify_worker import (
-    replay_and_compare,
-    rows_query,
-    share,
-    signatures_of,
-    verify_range,
-    verify_signatures_file,
-)
+from crisisdesk.store.verify_worker import replay_and_compare, rows_query, share, signatures_of
+from crisisdesk.store.workers import Task, WorkerFailed, Workers
 
 WORKSTATION_KEY = "workstation_id"
 # The merge order (domain/merge.py) in SQL: the order the current-state tables are folded in.
 MERGE_ORDER = "at, workstation_id, seq"
 _INSERT = "INSERT INTO events (hash, body, signature) VALUES (?, ?, ?)"
-# Below this many events one process verifies faster than starting workers.
-PARALLEL_VERIFY_FROM = 200_000
+# Below this many events one process verifies faster than starting workers (bench/event_log.py).
+PARALLEL_VERIFY_FROM = 100_000
+# This process checks the first stretch while the workers start (about 0.1 s, store/workers.py): it takes about
+# as many more entries as it checks in that time, so that all end together.
+WORKER_START_ENTRIES = 30_000
+# From this many entries the signatures are checked in as many workers as the machine has cores (up to 4): about
+# 100 us an Ed25519 check, so a worker's start (0.1 s) is paid back many times over.
+SPLIT_SIGNATURES_FROM = 5_000
 # A watched verify (one that reports progress) checks the log in stretches of about this many positions, and from
 # this many entries in worker processes: hashing and parsing hold the GIL, and a window's thread must keep it.
 WATCHED_STRETCH = 25_000
@@ -347,6 +348,8 @@ class EventLog:
             return self._verify(workers) if progress is None else self._verify_watched(workers, progress)
         except sqlite3.DatabaseError as exc:  # a damaged page, met while reading the entries
             raise DatabaseDamaged(f"the audit log could not be read: {exc}") from exc
+        except WorkerFailed as exc:
+            raise ExternalError(f"the audit log could not be checked: {exc}; check again") from exc
 
     def _verify(self, workers: int | None) -> ChainReport:
         count = self.count()
@@ -355,23 +358,33 @@ class EventLog:
         if workers <= 1 or count < 2 * workers:
             # The cursor itself, not raw_rows(): its batches and generator cost a tenth of the plain re-hash loop.
             return verify_chain(self.db.conn.execute("SELECT position, hash, body FROM events ORDER BY position"))
-        bounds = [
-            self.db.conn.execute(
-                "SELECT position FROM events ORDER BY position LIMIT 1 OFFSET ?", (count * i // workers,)
-            ).fetchone()[0]
-            for i in range(1, workers)
-        ]
-        ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
+        # This process checks the first stretch while the workers start and check the others: one process fewer
+        # to start, and a core not left waiting (bench/event_log.py).
+        head_start = min(WORKER_START_ENTRIES, count // (2 * workers))
+        first = (count + (workers - 1) * head_start) // workers
+        rest = count - first
+        ranges = self._ranges(count, [first + rest * i // (workers - 1) for i in range(workers - 1)])
         # Everything committed is in the WAL, which the workers' read-only connections see.
-        context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-            later = pool.map(verify_range, [str(self.db.path)] * (workers - 1), *zip(*ranges[1:], strict=True))
-            # This process checks the first stretch while the workers start and check the others: one process
-            # fewer to spawn, and a core not left waiting (bench/event_log.py).
+        path = str(self.db.path)
+        with Workers([[("verify_range", (path, low, high))] for low, high in ranges[1:]]) as pool:
             sql, args = rows_query(*ranges[0])
-            first = verify_segment(self.db.conn.execute(sql, args))
-            segments = [first, *later]
-        return stitch(segments)
+            segments: list[Segment] = [verify_segment(self.db.conn.execute(sql, args))]
+            if segments[0].failure is not None:
+                return stitch(segments)  # the first bad entry is in this stretch: the others cannot change it
+            later: dict[int, Segment] = {}
+            while pool.pending:
+                w, _, segment = pool.next(timeout=None)
+                later[w] = segment
+        return stitch([*segments, *(later[w] for w in sorted(later))])
+
+    def _ranges(self, count: int, offsets: Iterable[int]) -> list[tuple[int | None, int | None]]:
+        """Position ranges [low, high) that split the log at these entry offsets (None: an open end)."""
+        bounds = [
+            self.db.conn.execute("SELECT position FROM events ORDER BY position LIMIT 1 OFFSET ?", (o,)).fetchone()[0]
+            for o in offsets
+            if 0 < o < count
+        ]
+        return list(zip([None, *bounds], [*bounds, None], strict=True))
 
     def _verify_watched(self, workers: int | None, progress: Progress) -> ChainReport:
         total = self.count()
@@ -383,8 +396,6 @@ class EventLog:
         starts = list(range(low, high + 1, WATCHED_STRETCH))
         ranges = [(start, start + WATCHED_STRETCH) for start in starts]
         segments: list[Segment | None] = [None] * len(ranges)
-        if workers is None:
-            workers = min(os.cpu_count() or 1, 4)
         if total < WATCHED_IN_WORKERS_FROM:
             checked = 0
             for i, (start, end) in enumerate(ranges):
@@ -396,31 +407,31 @@ class EventLog:
                 if segment.failure is not None:
                     break  # the stretches after a broken one cannot change which entry is the first bad one
             return stitch(s for s in segments if s is not None)
-        context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
-        pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
-        try:
-            path = str(self.db.path)
-            pending: dict[Future[Segment], int] = {
-                pool.submit(verify_range, path, start, end): i for i, (start, end) in enumerate(ranges)
-            }
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4)
+        workers = max(1, min(workers, len(ranges)))
+        path = str(self.db.path)
+        # Worker w checks stretches w, w + workers, ...: the stretches come in about in order.
+        plans: list[list[Task]] = [
+            [("verify_range", (path, start, end)) for start, end in ranges[w::workers]] for w in range(workers)
+        ]
+        with Workers(plans) as pool:
             checked, broken = 0, len(ranges)
-            while pending:
-                done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                for future in done:
-                    i = pending.pop(future)
-                    segment = future.result()
-                    segments[i] = segment
-                    checked += segment.checked
-                    if segment.failure is not None and i < broken:
-                        broken = i
-                        for later, j in list(pending.items()):
-                            if j > i and later.cancel():
-                                del pending[later]
+            missing = set(range(len(ranges)))
+            while any(j < broken for j in missing):  # once every stretch before a broken one is in, stop
+                try:
+                    w, i, segment = pool.next(timeout=0.1)
+                except queue.Empty:
+                    progress(checked, total)
+                    continue
+                j = w + i * workers
+                segments[j] = segment
+                missing.discard(j)
+                checked += segment.checked
+                if segment.failure is not None and j < broken:
+                    broken = j
                 progress(checked, total)
             return stitch(s for s in segments[: broken + 1] if s is not None)
-        finally:
-            # A stopped check leaves no worker behind to wait for: those running finish their stretch and exit.
-            pool.shutdown(wait=False, cancel_futures=True)
 
     def signed_table(self) -> bool:
         """Has this file's events table the signature column (a migrated file; one verified read-only may not)?"""
@@ -430,9 +441,10 @@ class EventLog:
         """Check every entry's signature against the keys the log declares (domain/signing.py), per workstation.
         None for a file older than signatures (verified read-only, not migrated).
 
-        A signature check takes about 100 µs (against 2-3 µs to hash an entry): with ``progress`` (a window is
-        waiting) it runs in a worker process, so the calling process's GIL stays free; ``progress(0, total)``
-        is called every 100 ms and may raise to stop waiting.
+        A signature check takes about 100 µs (against 2-3 µs to hash an entry): a log of ``WATCHED_IN_WORKERS_FROM``
+        entries or more, or any with ``progress`` (a window is waiting), is checked in worker processes, one a core
+        (up to 4) from ``SPLIT_SIGNATURES_FROM`` entries, so the calling process's GIL stays free;
+        ``progress(checked, total)`` is called every 100 ms and may raise to stop the check.
         """
         if not self.signed_table():
             return None
@@ -444,19 +456,24 @@ class EventLog:
                 # A big log in a worker even unwatched: the check orders and folds every entry in long C calls
                 # that hold the GIL (a console's pool thread held it 112 ms on 1,000,000: tests/ui/test_under_load).
                 progress = _unwatched
-            context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-            try:
-                future = pool.submit(verify_signatures_file, str(self.db.path))
-                while True:
-                    finished, _ = wait([future], timeout=0.1)
-                    progress(0 if not finished else total, total)
-                    if finished:
-                        return future.result()
-            finally:
-                pool.shutdown(wait=False, cancel_futures=True)
+            workers = min(os.cpu_count() or 1, 4) if total >= SPLIT_SIGNATURES_FROM else 1
+            ranges = self._ranges(total, [total * i // workers for i in range(1, workers)])
+            path = str(self.db.path)
+            reports: list[SignatureReport | None] = [None] * len(ranges)
+            with Workers([[("signatures_range", (path, low, high))] for low, high in ranges]) as pool:
+                progress(0, total)
+                while pool.pending:
+                    try:
+                        w, _, report = pool.next(timeout=0.1)
+                        reports[w] = report
+                    except queue.Empty:
+                        pass
+                    progress(sum(r.checked for r in reports if r is not None), total)
+            return SignatureReport.joined([r for r in reports if r is not None])
         except sqlite3.DatabaseError as exc:
             raise DatabaseDamaged(f"the audit log could not be read: {exc}") from exc
+        except WorkerFailed as exc:
+            raise ExternalError(f"the signatures could not be checked: {exc}; check again") from exc
 
     def compare_projections(
         self, *, scratch_dir: Path | None = None, progress: Progress | None = None

@@ -7,6 +7,7 @@ Real SQLite files and the test keyring (a file in the test's folder); tampering 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,12 +16,14 @@ import pytest
 
 from crisisdesk.app import App
 from crisisdesk.domain.clock import FixedClock
-from crisisdesk.domain.errors import UserError
+from crisisdesk.domain.errors import ExternalError, UserError
 from crisisdesk.domain.events import Kind
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.domain.signing import Signer, new_private_key, private_key_text, signature_good
 from crisisdesk.services.passwords import Argon2Hasher
+from crisisdesk.store import eventlog
 from crisisdesk.store.migrations import MIGRATIONS
+from crisisdesk.store.verify_worker import signatures_of
 from tests.conftest import person
 
 
@@ -268,3 +271,57 @@ def test_another_app_on_the_same_file_signs_with_the_new_key_after_a_rotation(
         assert core.audit.verify().ok
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("bad_positions", [(), (7,), (31,), (12, 33), (33, 12)])
+def test_the_signature_check_split_across_worker_processes_agrees_with_one_process(
+    core: App, db_path: Path, monkeypatch: pytest.MonkeyPatch, bad_positions: tuple[int, ...]
+) -> None:
+    """A log from SPLIT_SIGNATURES_FROM entries is checked in one worker process a core (here four stretches, each
+    against the whole log's keys): the joined report names the same first bad entry, the same counts and the same
+    unsigned workstations as the check in one pass."""
+    for i in range(40):
+        note(core, f"round {i}")
+    stranger = Signer(private_key_text(new_private_key()))
+    for position in bad_positions:
+        (event_hash,) = core.db.conn.execute("SELECT hash FROM events WHERE position = ?", (position,)).fetchone()
+        tamper(db_path, "UPDATE events SET signature = ? WHERE position = ?", stranger.sign(event_hash), position)
+    one_pass = signatures_of(core.db.conn)
+    monkeypatch.setattr(eventlog, "WATCHED_IN_WORKERS_FROM", 10)
+    monkeypatch.setattr(eventlog, "SPLIT_SIGNATURES_FROM", 10)
+    monkeypatch.setattr(eventlog.os, "cpu_count", lambda: 4)
+    seen: list[tuple[int, int]] = []
+    split = core.log.verify_signatures(progress=lambda done, total: seen.append((done, total)))
+    assert split is not None
+    assert (split.checked, split.bad, split.unsigned_workstations) == (
+        one_pass.checked,
+        one_pass.bad,
+        one_pass.unsigned_workstations,
+    )
+    assert split.checked == core.log.count() and seen[-1] == (split.checked, split.checked)
+    assert split.ok == (not bad_positions)
+    if bad_positions:
+        first = split.first_bad()
+        assert first is not None and first[1].position == min(bad_positions)
+    else:  # (a broken workstation's count stops at its first bad entry in one pass: it is shown only when all hold)
+        assert split.signed == one_pass.signed == split.checked - 1  # all but the creation, written before its key
+
+
+def test_a_worker_that_cannot_start_is_one_line_not_a_traceback(
+    core: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for i in range(12):
+        note(core, f"round {i}")
+    monkeypatch.setattr(eventlog, "WATCHED_IN_WORKERS_FROM", 10)
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'no interpreter here' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(broken))
+    with pytest.raises(
+        ExternalError, match=r"^the signatures could not be checked: .*no interpreter here; check again$"
+    ):
+        core.log.verify_signatures()
+    with pytest.raises(
+        ExternalError, match=r"^the audit log could not be checked: .*no interpreter here; check again$"
+    ):
+        core.log.verify(workers=2)

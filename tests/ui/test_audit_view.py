@@ -7,6 +7,7 @@ the entries shown, and new entries appear on top without moving a person's rows.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -486,4 +487,22 @@ def test_a_cancelled_check_stops_in_the_chain_and_says_so(core: App) -> None:
 
     with pytest.raises(CheckCancelled, match="stopped before it finished"):
         core.audit.verify(progress=progress, cancel=cancel)
+    assert verify_workers_running() == []  # the stretches' workers were stopped, not left to finish
     assert core.audit.verify().ok  # nothing was left behind: the next check runs whole
+
+
+def verify_workers_running() -> list[int]:
+    """This process's child processes that are verify workers (store/workers.py), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # it ended meanwhile
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"crisisdesk.store.verify_worker" in command:
+            found.append(int(entry.name))
+    return found
