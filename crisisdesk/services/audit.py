@@ -139,7 +139,7 @@ _OF_TITLED = (
     "IN (SELECT id FROM messages WHERE incident_id IN ({marks}))"
 )
 # A time range holding more than this many entries is read newest first along the log (the page fills at once);
-# a narrower one through the time index (events_at), then sorted (few rows to sort).
+# a narrower one through the time index (events_merge_order: time first), then sorted (few rows to sort).
 WIDE_TIME_RANGE = 20_000
 
 

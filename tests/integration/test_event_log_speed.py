@@ -149,3 +149,31 @@ def test_verify_takes_only_the_cores_the_load_leaves_idle(
     monkeypatch.setattr(eventlog.os, "cpu_count", lambda: cpus)
     monkeypatch.setattr(eventlog.os, "getloadavg", loadavg)
     assert eventlog.idle_cores() == cores
+
+
+def test_a_write_reads_the_last_entry_of_the_merge_order_through_its_index_whatever_the_times(
+    core: App, admin: Actor
+) -> None:
+    """Every write dates its entry after the log's last in the merge order (domain/merge.py). Through a time index
+    alone SQLite sorted all the entries sharing the latest time: with a stuck clock (here every entry at one time)
+    each write read the whole log. The merge order's own index answers from its last key, and the fold of the
+    tables reads it instead of sorting."""
+    with core.db.write() as conn:
+        for i in range(300):
+            core.log.record(conn, "alice", "bench.noted", {"i": i})
+    conn = core.db.conn
+    (latest, same) = conn.execute(
+        "SELECT max(at), count(*) FROM events WHERE at = (SELECT max(at) FROM events)"
+    ).fetchone()
+    assert same >= 300  # the fixed clock: hundreds of entries share one time
+    for sql in (
+        "SELECT at, workstation_id, seq FROM events ORDER BY at DESC, workstation_id DESC, seq DESC LIMIT 1",
+        "SELECT hash, body FROM events ORDER BY at, workstation_id, seq",
+        "SELECT count(*) FROM events WHERE at >= ? AND at < ?",
+    ):
+        plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, ["x"] * sql.count("?")))
+        assert "USING INDEX events_merge_order" in plan and "TEMP B-TREE" not in plan, (sql, plan)
+    last = conn.execute("SELECT workstation_id, seq FROM events ORDER BY position DESC LIMIT 1").fetchone()
+    with core.db.write() as conn:
+        event = core.log.record(conn, "alice", "bench.noted", {"i": "next"})
+    assert (event.at, event.workstation_id, event.seq) > (latest, last[0], last[1])
