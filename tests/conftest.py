@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Before anything imports Qt: no display on CI or a bare workstation.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -20,8 +21,11 @@ from crisisdesk.domain.clock import FixedClock
 from crisisdesk.domain.roles import Actor, Role
 from crisisdesk.services.passwords import Argon2Hasher
 from tests.support import file_keyring
+from tests.support.cpu_hog import busy_machine  # noqa: F401 - a fixture, for the modules that ask for it
 from tests.support.postgres import HubDatabase, PostgresServer, postgres_server
 from tests.support.servers import Pds, Synapse, pds_server, synapse_server
+from tests.support.under_load import LOAD_BUILD
+from tests.support.under_load import start as start_load_build
 
 ADMIN, ADMIN_PASSWORD = "alice", "correct horse"
 
@@ -148,3 +152,19 @@ def cli_as(core: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFix
         return code, out.getvalue(), capsys.readouterr().err
 
     return run
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When the under-load test is among those to run, build its load now, in a process beside the other tests
+    (tests/support/under_load.py): minutes of one core the session would otherwise wait for."""
+    if session.config.option.collectonly or os.environ.get("CRISISDESK_LOAD_BESIDE") == "0":
+        return
+    if any(item.nodeid.startswith("tests/ui/test_under_load.py") for item in session.items):
+        folder = Path(tempfile.mkdtemp(prefix="crisisdesk-under-load-"))
+        session.config.stash[LOAD_BUILD] = start_load_build(folder)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    build = session.config.stash.get(LOAD_BUILD, None)
+    if build is not None:
+        build.stop()

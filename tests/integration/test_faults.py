@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -24,8 +25,12 @@ from crisisdesk.app import App
 from crisisdesk.domain.errors import ExternalError
 from crisisdesk.domain.roles import Actor
 from tests.integration.outbox_helpers import REPO, WorkerProcess, add_team, open_incident, open_live, publish
+from tests.support.cpu_hog import hogs_running
 from tests.support.http_servers import sms_gateway, webhook_receiver
 from tests.support.wait import wait_until
+
+# They wait for another process or a timeout: they must hold on a busy machine (tests/support/cpu_hog.py).
+pytestmark = pytest.mark.usefixtures("busy_machine")
 
 
 @pytest.fixture
@@ -181,3 +186,11 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(live_core: App, team, db
     ok = run_once_process(db_path)
     assert ok.returncode == 0, ok.stderr
     assert state_of(db_path, row.id)[0] == "sent"
+
+
+def test_these_tests_run_beside_a_cpu_hog() -> None:
+    """The module's fixture (tests/support/cpu_hog.py) keeps a CPU hog running: one stress-ng worker a core and
+    their parent. Under CI it must be there."""
+    if os.environ.get("CRISISDESK_TEST_HOG") == "0" or (shutil.which("stress-ng") is None and not os.environ.get("CI")):
+        pytest.skip("no CPU hog asked for or installed here (under CI there must be one)")
+    assert hogs_running() >= (os.cpu_count() or 2)

@@ -21,6 +21,9 @@ from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.support.feed_server import FeedServer, Route, feed_server
 from tests.support.wait import wait_until
 
+# They wait for another process or a timeout: they must hold on a busy machine (tests/support/cpu_hog.py).
+pytestmark = pytest.mark.usefixtures("busy_machine")
+
 DATA = Path(__file__).parent.parent / "data"
 
 

@@ -29,6 +29,9 @@ from tests.conftest import ADMIN, CliRun, actor, person
 from tests.support.feed_server import FeedServer, Route, feed_server
 from tests.support.social import bluesky_post, mastodon_status
 
+# They wait for another process or a timeout: they must hold on a busy machine (tests/support/cpu_hog.py).
+pytestmark = pytest.mark.usefixtures("busy_machine")
+
 DATA = Path(__file__).parent.parent / "data"
 # For the hostile sources only: short enough that the stalled source (silent for 10 s) and the drip-fed one (a
 # byte every 0.1 s for 10 s) fail in seconds, long enough that a good source is never cut off on a busy machine,

@@ -39,6 +39,9 @@ from tests.integration.outbox_helpers import WorkerProcess, add_team, open_incid
 from tests.support.http_servers import ReceiverState, webhook_receiver
 from tests.support.wait import wait_until
 
+# They wait for another process or a timeout: they must hold on a busy machine (tests/support/cpu_hog.py).
+pytestmark = pytest.mark.usefixtures("busy_machine")
+
 SEED = 11
 KILLS = 30
 PER_RUN = 4  # messages published while each killed run goes: 30 x 4 = 120

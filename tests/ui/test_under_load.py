@@ -11,16 +11,16 @@ of 10,000 (parsed items as a poll brings them, de-duplicated, matched against th
 nine in ten from a news feed, one in ten public posts (which also get a sentiment, a stakeholder group and a
 priority); and as many triage decisions on the public posts (about ten each, as a desk acknowledges and then
 answers them) appended by ``EventLog.record`` in transactions of 20,000 events, the append path every service uses,
-hashed and chained. ``CRISISDESK_LOAD_SIZE`` sets how many (1,000,000 unless told; a smaller number for a quick look
-on a busy machine). Building 1,000,000 of each takes minutes (see bench/README.md): the test is marked slow.
+hashed, chained and signed (tests/support/under_load.py). ``CRISISDESK_LOAD_SIZE`` sets how many (1,000,000 unless
+told; a smaller number for a quick look on a busy machine). Building 1,000,000 of each takes minutes of one core
+(see bench/README.md), so it runs in a process of its own from the start of the session, beside the other tests: the
+test is marked slow.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +30,17 @@ from pytestqt.qtbot import QtBot
 from crisisdesk.app import App
 from crisisdesk.credentials import MemorySecrets
 from crisisdesk.domain.clock import FixedClock
-from crisisdesk.domain.events import Kind
-from crisisdesk.domain.feeds import Item, fingerprint
 from crisisdesk.domain.incidents import Mode
-from crisisdesk.domain.roles import Role
 from crisisdesk.services.passwords import Argon2Hasher
 from crisisdesk.ui.views.main_window import MainWindow
+from tests.support import under_load
 from tests.support.feed_server import Route, feed_server
+from tests.support.under_load import LOAD_BUILD, SIZE, START, text
 from tests.ui.heartbeat import Heartbeat
 
 pytestmark = pytest.mark.slow
 
-SIZE = int(os.environ.get("CRISISDESK_LOAD_SIZE", "1000000"))
-START = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 LIMIT_S = 0.050
-WORDS = (
-    "road crew county council meeting library park school bus traffic weather report community hospital clinic "
-    "volunteer donation street repair mayor budget housing market business downtown festival concert bridge lane"
-).split()
 FLOOD_FACTS = {
     "area": "Mill Creek valley | geocode: SAME=006067",
     "expires": "2026-11-22T21:30",
@@ -56,80 +49,23 @@ FLOOD_FACTS = {
 }
 
 
-def _text(i: int, words: int) -> str:
-    # cheap and varied: every item its own rare token (for a search that finds one), common words around it
-    return " ".join(WORDS[(i * 7 + k * 13 + k * k) % len(WORDS)] for k in range(words)) + f" tok{i}"
-
-
 @pytest.fixture(scope="session")
-def loaded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workstation with SIZE public feed items and SIZE more events in its log, built once for the session."""
+def loaded_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workstation with SIZE public feed items and SIZE more events in its log (tests/support/under_load.py):
+    built in a process of its own since the tests were collected (tests/ui/conftest.py), else here."""
+    build = request.config.stash.get(LOAD_BUILD, None)
+    if build is not None:
+        return build.wait(deadline_s=3000)
     folder = tmp_path_factory.mktemp("under-load")
-    path = folder / "loaded.sqlite3"
-    began = time.perf_counter()
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
-            mp.setenv(var, str(folder / var.lower()))  # the default public pages: in this folder
-        clock = FixedClock(START)
-        core = App.open(
-            path, create=True, clock=clock, hasher=Argon2Hasher(time_cost=1, memory_cost=1024), secrets=MemorySecrets()
-        )
-        try:
-            core.initialise("alice", "correct horse", workstation_name="EOC desk 1")
-            admin = core.people.actor("alice")
-            core.people.add(admin, "carla", [Role.COMMUNICATOR], "carla password")
-            core.people.add(admin, "ivan", [Role.APPROVER], "ivan password")
-            from crisisdesk.feeds.poller import Outcome
-
-            feeds = core.feeds()
-            news = feeds.add(admin, "county-news", "https://news.example/county.xml", "rss")
-            posts = feeds.add(admin, "county-tag", "https://social.example/tags/county", "mastodon")
-            for start in range(0, SIZE, 10_000):
-                batch: dict[bool, list[Item]] = {False: [], True: []}
-                for i in range(start, min(start + 10_000, SIZE)):
-                    public = i % 10 == 0
-                    batch[public].append(
-                        Item(
-                            identity=f"{'county-tag' if public else 'county-news'}|{i}",
-                            title=_text(i, 6),
-                            text=_text(i, 30),
-                            url=f"https://{'social' if public else 'news'}.example/{i}",
-                            author=f"user{i % 5000}" if public else "County News",
-                            published=(START + timedelta(seconds=i % 3600)).isoformat(),
-                            lang="en",
-                            public=public,
-                        )
-                    )
-                feeds.record_many([(news, Outcome(items=batch[False])), (posts, Outcome(items=batch[True]))])
-                clock.advance(timedelta(seconds=1))
-            public_posts = [fingerprint(f"county-tag|{i}") for i in range(0, SIZE, 10)]
-            for start in range(0, SIZE, 20_000):
-                with core.db.write() as conn:
-                    for n in range(start, min(start + 20_000, SIZE)):
-                        core.log.record(
-                            conn,
-                            "carla",
-                            Kind.TRIAGE_SET,
-                            {
-                                "item": public_posts[n % len(public_posts)],
-                                "status": ("acknowledged", "answered")[(n // len(public_posts)) % 2],
-                                "priority": "normal",
-                                "template": None,
-                                "note": None,
-                            },
-                        )
-                clock.advance(timedelta(seconds=1))
-            assert feeds.count() == SIZE and core.log.count() > SIZE
-        finally:
-            core.close()
-    print(f"\nunder load: {SIZE:,} items and {SIZE:,} events built in {time.perf_counter() - began:.0f} s", end="")
-    return path
+    took = under_load.build(folder)
+    print(f"\nunder load: {SIZE:,} items and {SIZE:,} events built in {took:.0f} s", end="")
+    return under_load.database(folder)
 
 
 def rss(items: int) -> bytes:
     entries = "".join(
-        f"<item><title>{_text(n, 8)}</title><link>https://news.example/{n}</link><guid>news-{n}</guid>"
-        f"<pubDate>Sun, 22 Nov 2026 08:{n % 60:02d}:00 GMT</pubDate><description>{_text(n, 40)}</description></item>"
+        f"<item><title>{text(n, 8)}</title><link>https://news.example/{n}</link><guid>news-{n}</guid>"
+        f"<pubDate>Sun, 22 Nov 2026 08:{n % 60:02d}:00 GMT</pubDate><description>{text(n, 40)}</description></item>"
         for n in range(items)
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{entries}</channel></rss>'.encode()
@@ -210,7 +146,7 @@ def test_the_gui_thread_is_never_kept_busy_over_50_ms_under_load(qtbot: QtBot, l
         report = results[name]
         assert report.chain is not None and report.chain.ok and report.chain.checked > SIZE, report.describe()
     common, rare = results[f"a search over {SIZE:,} items"]
-    assert len(common) == 50 and [i.title for i in rare] == [_text(SIZE - 1, 6)]
+    assert len(common) == 50 and [i.title for i in rare] == [text(SIZE - 1, 6)]
     assert heartbeat.beats > 10
     over = {step: round(busy * 1000) for step, busy in heartbeat.busiest.items() if busy > LIMIT_S}
     assert not over, f"the GUI thread was kept busy over 50 ms (ms per step):\n{heartbeat.report()}"
