@@ -45,7 +45,9 @@ class Workers:
                 errors = tempfile.TemporaryFile()  # noqa: SIM115
                 self._errors.append(errors)
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "crisisdesk.store.verify_worker"],
+                    # -P: the current folder is not searched first, so a folder named crisisdesk where the command
+                    # was run cannot stand in for the installed package.
+                    [sys.executable, "-P", "-m", "crisisdesk.store.verify_worker"],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=errors,
