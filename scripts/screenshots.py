@@ -180,6 +180,8 @@ PICTURES = (
     "team-sync-not-set-up-light",
     "team-sync-connected-light",
     "team-sync-not-connected-light",
+    "team-sync-cannot-sign-light",
+    "team-sync-cannot-sign-window-light",
     "team-alarm-window-dark",
     "team-alarm-collapsed-dark",
     "team-alarm-details-dark",
@@ -189,6 +191,8 @@ PICTURES = (
     "team-sync-not-set-up-dark",
     "team-sync-connected-dark",
     "team-sync-not-connected-dark",
+    "team-sync-cannot-sign-dark",
+    "team-sync-cannot-sign-window-dark",
 )
 
 
@@ -1094,6 +1098,13 @@ def team_sync(console: Console, sample: Sample, app: QApplication) -> None:
                                     (clock.now() - timedelta(minutes=7)).isoformat(), 12, None, 1,
                                     "hub postgresql://hub@eoc-hub.millcounty.test:5432/crisisdesk is not reachable: "
                                     "connection refused (is the server running on that host?)"),
+        "cannot-sign": SyncStatus(True, "postgresql://hub@eoc-hub.millcounty.test:5432/crisisdesk", True,
+                                  clock.now().isoformat(), 0, 0, 0,
+                                  cannot_sign="THIS WORKSTATION CANNOT SIGN: its key 3f2a9c1b7e44d0a2 is not in this "
+                                  "keyring, so entries written here without it are unsigned and the team's other "
+                                  "workstations refuse them; an admin replaces the key ('crisisdesk workstation "
+                                  "rotate-key') on a keyring that holds it, or revokes it and sets this workstation "
+                                  "up again"),
     }  # fmt: skip
     for shade, colours in (("light", palette.light_palette()), ("dark", palette.dark_palette())):
         app.setPalette(colours)
@@ -1118,6 +1129,7 @@ def team_sync(console: Console, sample: Sample, app: QApplication) -> None:
                 dialog.resize(560, dialog.sizeHint().height())
                 console.picture(dialog, f"team-sync-{name}-{shade}")
             dialog.close()
+            console.picture(window, f"team-sync-cannot-sign-window-{shade}")  # the status bar says it too
             composer = Composer(window.session, update.id)
             composer.resize(1380, 900)
             composer.show()

@@ -104,18 +104,25 @@ class SyncStatus:
     equivocations: int = 0
     last_error: str | None = None
     cursor: int = 0
+    # Why this workstation cannot sign what it writes now (WorkstationKeys.signing_problem), or None.
+    cannot_sign: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def lines(self) -> list[str]:
+        first = [self.cannot_sign] if self.cannot_sign else []
         if not self.configured:
-            return ["no hub: this workstation works alone ('crisisdesk hub init URL' or 'crisisdesk hub join URL')"]
+            return [
+                *first,
+                "no hub: this workstation works alone ('crisisdesk hub init URL' or 'crisisdesk hub join URL')",
+            ]
 
         def known(n: int | None) -> str:
             return "unknown" if n is None else str(n)
 
         out = [
+            *first,
             f"hub: {self.hub_url}",
             f"connected: {'yes' if self.connected else 'no'}",
             f"last sync: {self.last_sync or 'never'}",
@@ -610,10 +617,12 @@ class SyncService:
         """Sync status for the console and the CLI; with ``reach`` the hub is asked (a few seconds at most when
         it is down), else only what this workstation knows."""
         address = self.address()
+        cannot_sign = WorkstationKeys(self.db, self.log, self.secrets).signing_problem()
         if address is None:
-            return SyncStatus(configured=False)
+            return SyncStatus(configured=False, cannot_sign=cannot_sign)
         cursor = int(self.db.get_setting(HUB_CURSOR) or 0)
         status = SyncStatus(
+            cannot_sign=cannot_sign,
             configured=True,
             hub_url=address.url,
             last_sync=self.db.get_setting(HUB_LAST_SYNC),

@@ -80,6 +80,32 @@ class WorkstationKeys:
         live = [k for k in self.declared() if k.workstation == ws and k.ended is None]
         return live[-1] if live else None
 
+    def signing_problem(self) -> str | None:
+        """Why this workstation cannot sign what it writes now, in one line, or None when it can (or has declared
+        no key: a log kept before signing). Its key in use is declared in the log but the keyring does not hold
+        its private key (another keyring, a keyring locked or reset): a program started now writes unsigned entries
+        (one already running keeps the key it read), and the team's other workstations refuse them."""
+        ws = self.log.workstation_id()
+        if not ws:
+            return None
+        current = self.current()
+        if current is None:
+            if any(k.workstation == ws for k in self.declared()):
+                return (
+                    "THIS WORKSTATION CANNOT SIGN: its keys were revoked, so the team refuses what it writes now; "
+                    "set up a new workstation ('crisisdesk hub join')"
+                )
+            return None
+        signer = find_signer(self.secrets, ws)
+        if signer is not None and signer.key_id == current.key:
+            return None
+        return (
+            f"THIS WORKSTATION CANNOT SIGN: its key {current.key} is not in this keyring, so entries written here "
+            "without it are unsigned and the team's other workstations refuse them; an admin replaces the key "
+            "('crisisdesk workstation rotate-key') on a keyring that holds it, or revokes it and sets this "
+            "workstation up again"
+        )
+
     def join(self, actor: Actor) -> tuple[str, bool]:
         """Make this workstation's key pair and declare it (``workstation.joined``), unless it has one in use
         whose private key the keyring holds (an admin: for a database set up before signing, or whose keyring

@@ -325,3 +325,31 @@ def test_a_worker_that_cannot_start_is_one_line_not_a_traceback(
         ExternalError, match=r"^the audit log could not be checked: .*no interpreter here; check again$"
     ):
         core.log.verify(workers=2)
+
+
+def test_a_workstation_whose_key_left_the_keyring_says_so_before_the_team_refuses_its_entries(
+    core: App, admin: Actor
+) -> None:
+    """A keyring reset or another keyring: the log declares this workstation's key but the keyring no longer holds
+    it, so what it writes goes unsigned and the other workstations refuse it. The sync status (the console's
+    status bar, ``crisisdesk hub status``) says so, first, with the remedy; and says nothing when all is well."""
+    ws = core.log.workstation_id()
+    current = core.workstation_keys().current()
+    assert ws is not None and current is not None
+    assert core.sync().status(reach=False).cannot_sign is None
+    keyring.delete_password("crisisdesk", f"workstation-key:{ws}")
+    status = core.sync().status(reach=False)
+    assert status.cannot_sign is not None
+    assert status.cannot_sign.startswith("THIS WORKSTATION CANNOT SIGN: its key " + current.key)
+    assert "crisisdesk workstation rotate-key" in status.cannot_sign and "\n" not in status.cannot_sign
+    assert status.lines()[0] == status.cannot_sign
+    assert status.as_dict()["cannot_sign"] == status.cannot_sign
+    # A program started now (the command line, the console after a restart) writes unsigned entries, as it says;
+    # writing is not refused: the desk keeps working.
+    later = App.open(core.db.path, clock=core.clock, hasher=Argon2Hasher(time_cost=1, memory_cost=1024))
+    try:
+        note(later, "written while the key is away")
+        assert signatures(later)[-1][2] is None
+        assert later.sync().status(reach=False).cannot_sign == status.cannot_sign
+    finally:
+        later.close()

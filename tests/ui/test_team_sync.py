@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import keyring
 import psycopg
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -235,6 +236,30 @@ def test_without_a_hub_the_status_bar_says_not_set_up(qtbot: QtBot, core: App, a
     dialog = indicator.open_details()
     assert "works alone" in dialog.headline.text() and "crisisdesk hub init" in dialog.about.text()
     assert unnamed_controls(dialog) == []
+
+
+def test_a_workstation_that_cannot_sign_says_so_in_the_status_bar_and_the_details(
+    qtbot: QtBot, core: App, admin: Actor
+) -> None:
+    """Its key left the keyring: the status bar says CANNOT SIGN in the bad colour, hub or not, and the details say
+    why and what an admin does; with the key back, the words go."""
+    ws = core.log.workstation_id()
+    key = keyring.get_password("crisisdesk", f"workstation-key:{ws}")
+    assert key is not None
+    keyring.delete_password("crisisdesk", f"workstation-key:{ws}")
+    window = MainWindow(core, admin, synchronous=True)
+    qtbot.addWidget(window)
+    indicator = window.sync_indicator
+    assert indicator.text().startswith("✖ CANNOT SIGN")
+    assert indicator.current is not None and indicator.current.colour == "bad"
+    assert "CANNOT SIGN" in indicator.accessibleDescription()
+    dialog = indicator.open_details()
+    assert dialog.signing.text().startswith("THIS WORKSTATION CANNOT SIGN: its key ")
+    assert "crisisdesk workstation rotate-key" in dialog.signing.text()
+    keyring.set_password("crisisdesk", f"workstation-key:{ws}", key)
+    indicator.refresh(reach=False)
+    assert "not set up" in indicator.text() and indicator.current is not None and indicator.current.colour == "muted"
+    assert dialog.signing.text() == "no problem found (a key declared in the log is in this keyring)"
 
 
 @pytest.fixture

@@ -51,6 +51,8 @@ class Shown:
     @property
     def line(self) -> str:
         """The status bar's words."""
+        if self.status.cannot_sign:
+            return "✖ CANNOT SIGN: the team refuses what this workstation writes (click for why)"
         if self.state == "not set up":
             return "Team hub: not set up (this workstation works alone)"
         mark = "⇅ Team hub: connected" if self.state == "connected" else "✖ Team hub: NOT CONNECTED"
@@ -66,13 +68,14 @@ def shown(status: SyncStatus, reached: bool, before: Shown | None) -> Shown:
     """``reached``: the hub was asked for this status. Without asking, the file says whether the last sync worked:
     the background sync records its time, or its error (and clears the error when a sync works again)."""
     if not status.configured:
-        return Shown("not set up", "muted", status, None)
+        return Shown("not set up", "bad" if status.cannot_sign else "muted", status, None)
     if reached:
         ok, to_apply = status.connected, status.to_apply
     else:
         ok = bool(status.last_sync) and not status.last_error
         to_apply = before.to_apply if before is not None else None
-    return Shown("connected" if ok else "not connected", "ok" if ok else "bad", status, to_apply)
+    good = ok and not status.cannot_sign
+    return Shown("connected" if ok else "not connected", "ok" if good else "bad", status, to_apply)
 
 
 def one_line(text: str | None, limit: int = MAX_ERROR) -> str:
@@ -179,6 +182,8 @@ class SyncDialog(QDialog):
         self.to_apply = self._label("Entries waiting to apply")
         self.equivocations = self._label("Equivocations seen")
         self.error = self._label("Last error")
+        self.signing = self._label("Signing")
+        form.addRow("Signing", self.signing)
         form.addRow("Hub", self.hub)
         form.addRow("Last sync", self.last_sync)
         form.addRow("Waiting to push", self.to_push)
@@ -229,7 +234,16 @@ class SyncDialog(QDialog):
                 "This workstation keeps working: what is written here waits and is pushed when the hub is back "
                 "(the console retries on its own). Approvals given elsewhere meanwhile do not show here."
             )
+        if s.cannot_sign:
+            self.headline.setText("✖ This workstation cannot sign what it writes")
+            self.about.setText(
+                "Entries written here go out unsigned and the other workstations refuse them: an approval or a "
+                "change made here does not reach the team until an admin gives this workstation a key again. "
+                + ("The hub is reachable." if now.state == "connected" else "")
+            )
         self.headline.setStyleSheet(palette.text_style(now.colour))
+        self.signing.setText(s.cannot_sign or "no problem found (a key declared in the log is in this keyring)")
+        self.signing.setStyleSheet(palette.text_style("bad") if s.cannot_sign else "")
         self.hub.setText(s.hub_url or "none")
         self.last_sync.setText(when.moment_text(s.last_sync, seconds=True) or "never")
         self.last_sync.setToolTip(when.full(s.last_sync))
