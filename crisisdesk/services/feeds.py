@@ -7,6 +7,7 @@ rules, made); items and each source's health are local observations in their own
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -856,11 +857,21 @@ class FeedService:
         playbook = self.incidents.playbooks.get(playbook_id) if playbook_id else self._guess_playbook(item)
         facts, notes = facts_from_item(item, playbook, zone(playbook.timezone))
         title = item.title[:120]
-        incident = self.incidents.open(actor, playbook.id, mode, title=title, facts=facts)
-        with self.db.write() as conn:
+
+        def handled(conn: sqlite3.Connection, incident_id: str) -> None:
+            # Asked again inside the write that opens the incident: two people clicking at once open one incident,
+            # and the second is told which (the check above only spares a needless write).
+            for (body,) in conn.execute(
+                "SELECT body FROM events WHERE kind = ? AND json_extract(body, '$.payload.alert') = ? "
+                "AND json_extract(body, '$.payload.status') = 'opened' ORDER BY position DESC LIMIT 1",
+                (Kind.ALERT_HANDLED, alert.id),
+            ):
+                raise UserError(f"{alert_id} already opened {orjson.loads(body)['payload'].get('incident')}")
             self.log.record(
-                conn, actor.name, Kind.ALERT_HANDLED, {"alert": alert.id, "status": "opened", "incident": incident.id}
+                conn, actor.name, Kind.ALERT_HANDLED, {"alert": alert.id, "status": "opened", "incident": incident_id}
             )
+
+        incident = self.incidents.open(actor, playbook.id, mode, title=title, facts=facts, then=handled)
         return incident, notes
 
     def _guess_playbook(self, item: ItemView) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -104,8 +105,12 @@ class IncidentService:
         title: str | None = None,
         facts: Mapping[str, str] | None = None,
         timezone: str | None = None,
+        then: Callable[[sqlite3.Connection, str], None] | None = None,
     ) -> Incident:
-        """Open an incident. Its mode is fixed for its whole life."""
+        """Open an incident. Its mode is fixed for its whole life.
+
+        ``then(conn, incident_id)`` runs in the same write transaction, after the opening is recorded: what the
+        caller records with it, and its checks (an exception undoes the opening too)."""
         if mode is Mode.LIVE:
             require(self.db, self.log, actor, Permission.DRAFT, "open a live incident")
         else:
@@ -131,6 +136,8 @@ class IncidentService:
                     "facts": raw,
                 },
             )
+            if then is not None:
+                then(conn, incident_id)
         return self.get(actor, incident_id)
 
     # -- reading ------------------------------------------------------------------------------------------
