@@ -119,6 +119,22 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _spellings(text: str) -> list[str]:
+    """The ways the free text may stand in an entry's bytes. The bodies are JSON: a quote or a backslash is
+    escaped there (``Jörg "the boss"`` is ``Jörg \\"the boss\\"``), so the text is looked for as JSON spells it
+    too. SQLite's LIKE folds the case of ASCII letters only: a text with other letters is also looked for in lower
+    and in upper case (``MÜLLER`` finds ``Müller``; a word whose non-ASCII letters mix cases is not found)."""
+    forms = [text]
+    if not text.isascii():
+        forms += [form for form in (text.lower(), text.upper()) if form != text]
+    out: list[str] = []
+    for form in forms:
+        for spelt in (form, orjson.dumps(form).decode()[1:-1]):
+            if spelt not in out:
+                out.append(spelt)
+    return out
+
+
 # The incident an entry belongs to: the one it names, else the one of the message it names (an approval, a
 # return, a publication). Both expressions are indexed (events_incident, events_message).
 _OF_INCIDENT = (
@@ -175,8 +191,9 @@ def filter_sql(f: AuditFilter, conn: sqlite3.Connection | None = None) -> tuple[
     text = f.text.strip()
     if text:
         pattern = _like(text)
-        terms = ["actor LIKE ? ESCAPE '\\'", "CAST(body AS TEXT) LIKE ? ESCAPE '\\'"]
-        term_args: list[object] = [pattern, pattern]
+        spellings = [_like(spelt) for spelt in _spellings(text)]
+        terms = ["actor LIKE ? ESCAPE '\\'", *["CAST(body AS TEXT) LIKE ? ESCAPE '\\'"] * len(spellings)]
+        term_args: list[object] = [pattern, *spellings]
         kinds = kinds_labelled(text)
         if kinds:
             terms.insert(0, f"kind IN ({', '.join('?' * len(kinds))})")
