@@ -17,6 +17,8 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
+from tests.support.processes import processes
+
 
 @contextmanager
 def cpu_hog() -> Iterator[None]:
@@ -58,15 +60,5 @@ def busy_machine() -> Iterator[None]:
 
 
 def hogs_running() -> int:
-    """How many stress-ng processes are running on this machine (read from /proc)."""
-    count = 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(os.path.join(entry.path, "cmdline"), "rb") as f:
-                    command = f.read()
-            except OSError:
-                continue  # it ended meanwhile
-            if command.startswith(b"stress-ng") or b"/stress-ng\0" in command:
-                count += 1
-    return count
+    """How many stress-ng processes are running on this machine (its workers rename themselves stress-ng-cpu)."""
+    return sum(1 for p in processes() if p.command.startswith(b"stress-ng") or b"/stress-ng\0" in p.command)

@@ -32,6 +32,7 @@ from crisisdesk.ui.views.audit_view import AuditView
 from crisisdesk.ui.watcher import Watcher
 from crisisdesk.ui.when import full, moment_text, workstation_zone
 from tests.integration.outbox_helpers import add_team, open_incident
+from tests.support.processes import processes
 from tests.ui.heartbeat import Heartbeat
 from tests.ui.test_window import unnamed_controls
 
@@ -492,17 +493,5 @@ def test_a_cancelled_check_stops_in_the_chain_and_says_so(core: App) -> None:
 
 
 def verify_workers_running() -> list[int]:
-    """This process's child processes that are verify workers (store/workers.py), from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue  # it ended meanwhile
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"crisisdesk.store.verify_worker" in command:
-            found.append(int(entry.name))
-    return found
+    """This process's child processes that are verify workers (store/workers.py)."""
+    return [p.pid for p in processes() if p.parent == os.getpid() and b"crisisdesk.store.verify_worker" in p.command]
